@@ -1,0 +1,376 @@
+"""Patient facts: what the user told us, parsed, checked for contradictions and completed.
+
+A fact the user did not give is `None` (unknown), never false. Everything a fact implies about
+another fact is derived here, once, so the rules only ever see one consistent picture.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+MAX_AGE_YEARS = 130
+
+Kind = Literal["bool", "count", "number", "category"]
+
+
+class FactError(ValueError):
+    """A fact value that cannot be right (bad format, impossible value, contradiction)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class InputFact:
+    """A fact a person can give: a CLI flag and a batch field of the same name."""
+
+    name: str
+    label: str  # plain words, with a gloss for the jargon
+    flag: str  # how to give it on the command line
+    short: str = ""  # a word or two, for lists
+
+    def __post_init__(self) -> None:
+        if not self.short:
+            object.__setattr__(self, "short", self.name)
+
+
+@dataclass(frozen=True)
+class RuleFact:
+    """A fact the rules can test; `source` is the input fact that decides it."""
+
+    name: str
+    kind: Kind
+    source: str
+    unit: str = ""
+    values: tuple[str, ...] = ()
+
+
+_GIVEN = "relapsed (the leukemia has come back now, after treatment)"
+_REFRACTORY = "refractory (the leukemia did not respond, or stopped responding, to treatment)"
+_MRD = "MRD (minimal residual disease: leukemia cells left that only sensitive tests find)"
+INPUT_FACTS: dict[str, InputFact] = {
+    f.name: f
+    for f in (
+        # name, plain words, how to give it, short name
+        InputFact("age", "age", "--age YEARS (or --age 8m for months)"),
+        InputFact("lineage", "lineage (B-cell precursor or T-cell ALL)", "--lineage b|t"),
+        InputFact("relapsed", _GIVEN, "--relapsed or --not-relapsed"),
+        InputFact("relapse", "relapse number (1 = first relapse)", "--relapse N", "relapse number"),
+        InputFact("refractory", _REFRACTORY, "--refractory or --not-refractory"),
+        InputFact(
+            "remission",
+            "complete remission number (1 = first complete remission, CR1)",
+            "--remission N",
+        ),
+        InputFact(
+            "cd19",
+            "CD19 (a protein on the leukemia cells that some treatments target)",
+            "--cd19 positive|negative",
+            "CD19",
+        ),
+        InputFact(
+            "cd22",
+            "CD22 (a protein on the leukemia cells that inotuzumab targets)",
+            "--cd22 positive|negative",
+            "CD22",
+        ),
+        InputFact(
+            "ph",
+            "Philadelphia chromosome (Ph, a gene change in some leukemias)",
+            "--ph positive|negative",
+            "Ph",
+        ),
+        InputFact("mrd", _MRD, "--mrd PERCENT", "MRD"),
+        InputFact(
+            "phase",
+            "phase of multiphase chemotherapy",
+            "--phase induction|consolidation|maintenance",
+            "chemotherapy phase",
+        ),
+        InputFact(
+            "prior_transplant",
+            "prior allogeneic stem-cell transplant (cells from a donor)",
+            "--prior-transplant or --no-prior-transplant",
+            "prior transplant",
+        ),
+    )
+}
+
+MARKER = ("positive", "negative")
+PHASES = ("induction", "consolidation", "maintenance")
+LINEAGES = ("b", "t")
+
+RULE_FACTS: dict[str, RuleFact] = {
+    f.name: f
+    for f in (
+        RuleFact("age_years", "count", "age", unit="years"),
+        RuleFact("age_months", "count", "age", unit="months"),
+        RuleFact("lineage", "category", "lineage", values=LINEAGES),
+        RuleFact("relapsed", "bool", "relapsed"),
+        RuleFact("relapse", "count", "relapse"),
+        RuleFact("refractory", "bool", "refractory"),
+        RuleFact("remission", "count", "remission"),
+        RuleFact("cd19", "category", "cd19", values=MARKER),
+        RuleFact("cd22", "category", "cd22", values=MARKER),
+        RuleFact("ph", "category", "ph", values=MARKER),
+        RuleFact("mrd", "number", "mrd", unit="%"),
+        RuleFact("phase", "category", "phase", values=PHASES),
+        RuleFact("prior_transplant", "bool", "prior_transplant"),
+    )
+}
+
+
+# --- value parsers: one per kind of value, shared by flags and batch rows -----------------
+
+_AGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(m|mo|months?|y|yrs?|years?)?\s*$", re.IGNORECASE)
+_TRUE = {"true", "yes", "y", "1"}
+_FALSE = {"false", "no", "n", "0"}
+_MARKER_WORDS = {
+    "positive": "positive",
+    "pos": "positive",
+    "+": "positive",
+    "negative": "negative",
+    "neg": "negative",
+    "-": "negative",
+}
+_LINEAGE_WORDS = {
+    "b": "b",
+    "b-cell": "b",
+    "bcell": "b",
+    "b cell": "b",
+    "t": "t",
+    "t-cell": "t",
+    "tcell": "t",
+    "t cell": "t",
+}
+
+
+def _exact(value: int | float | str) -> Fraction:
+    """An exact number: 0.1 stays one tenth, so label bounds compare exactly."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
+
+
+def parse_age(value: object) -> Fraction:
+    """Age in years, exact. Numbers are years; a string may end in `m` for months."""
+    hint = "give years (19, 2.5) or months with m (8m)"
+    if isinstance(value, bool):
+        raise ValueError(f"age must be a number, not true/false; {hint}")
+    if isinstance(value, int | float):
+        try:
+            years = _exact(value)
+        except ValueError:
+            raise ValueError(f"age must be a number; {hint}") from None
+    elif isinstance(value, str):
+        match = _AGE.match(value)
+        if not match:
+            raise ValueError(f"age {value!r} is not a number; {hint}")
+        number, unit = match.groups()
+        years = Fraction(number)
+        if unit and unit.lower().startswith("m"):
+            years /= 12
+    else:
+        raise ValueError(f"age must be a number; {hint}")
+    if years < 0 or years > MAX_AGE_YEARS:
+        raise ValueError(f"age must be between 0 and {MAX_AGE_YEARS} years, got {_show(years)}")
+    return years
+
+
+def parse_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def parse_count(value: object) -> int:
+    """A whole number, 0 or more (relapse and remission numbers)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and value >= 0:
+        return value
+    raise ValueError(f"expected a whole number 0 or more, got {value!r}")
+
+
+def _word(value: object, words: dict[str, str], expected: str) -> str:
+    if isinstance(value, str) and value.strip().lower() in words:
+        return words[value.strip().lower()]
+    raise ValueError(f"expected {expected}, got {value!r}")
+
+
+def parse_marker(value: object) -> str:
+    return _word(value, _MARKER_WORDS, "positive or negative (pos, neg, +, - also work)")
+
+
+def parse_lineage(value: object) -> str:
+    return _word(value, _LINEAGE_WORDS, "b or t (b-cell, t-cell also work)")
+
+
+def parse_phase(value: object) -> str:
+    return _word(value, {p: p for p in PHASES}, "induction, consolidation or maintenance")
+
+
+def parse_percent(value: object) -> Fraction:
+    """MRD as a percent of cells, 0 to 100; `0.1` and `0.1%` both mean 0.1%."""
+    if isinstance(value, str):
+        value = value.strip().removesuffix("%").strip()
+        try:
+            number = Fraction(value)
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(f"expected a percent from 0 to 100, got {value!r}") from None
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            number = _exact(value)
+        except ValueError:
+            raise ValueError("expected a percent from 0 to 100") from None
+    else:
+        raise ValueError(f"expected a percent from 0 to 100, got {value!r}")
+    if not 0 <= number <= 100:
+        raise ValueError(f"MRD must be a percent from 0 to 100, got {_show(number)}")
+    return number
+
+
+def _unknown_or(parse: Any) -> Any:
+    """A batch cell may be empty: treat `None` and "" as unknown, parse the rest."""
+
+    def parse_or_none(value: object) -> object:
+        if value is None or (isinstance(value, str) and value.strip() == ""):
+            return None
+        return parse(value)
+
+    return BeforeValidator(parse_or_none)
+
+
+def _show(number: Fraction) -> str:
+    return str(int(number)) if number.denominator == 1 else f"{float(number):g}"
+
+
+# --- the input edge -------------------------------------------------------------------------
+
+
+class PatientInput(BaseModel):
+    """One patient's facts as given (flags or a batch row). Omitted means unknown."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    age: Annotated[Fraction | None, _unknown_or(parse_age)] = None
+    relapsed: Annotated[bool | None, _unknown_or(parse_bool)] = None
+    relapse: Annotated[int | None, _unknown_or(parse_count)] = None
+    refractory: Annotated[bool | None, _unknown_or(parse_bool)] = None
+    remission: Annotated[int | None, _unknown_or(parse_count)] = None
+    lineage: Annotated[str | None, _unknown_or(parse_lineage)] = None
+    cd19: Annotated[str | None, _unknown_or(parse_marker)] = None
+    cd22: Annotated[str | None, _unknown_or(parse_marker)] = None
+    ph: Annotated[str | None, _unknown_or(parse_marker)] = None
+    mrd: Annotated[Fraction | None, _unknown_or(parse_percent)] = None
+    phase: Annotated[str | None, _unknown_or(parse_phase)] = None
+    prior_transplant: Annotated[bool | None, _unknown_or(parse_bool)] = None
+
+
+# --- facts as understood --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Facts:
+    """A consistent set of facts. `None` is unknown.
+
+    `relapse` 0 means not in relapse now; `remission` 0 means not in complete remission now.
+    """
+
+    age: Fraction | None = None
+    relapsed: bool | None = None
+    relapse: int | None = None
+    refractory: bool | None = None
+    remission: int | None = None
+    lineage: str | None = None
+    cd19: str | None = None
+    cd22: str | None = None
+    ph: str | None = None
+    mrd: Fraction | None = None
+    phase: str | None = None
+    prior_transplant: bool | None = None
+
+    def rule_values(self) -> dict[str, object]:
+        """The values the rules test. Label ages are completed years or completed months."""
+        values: dict[str, object] = asdict(self)
+        del values["age"]
+        age = self.age
+        values["age_years"] = None if age is None else math.floor(age)
+        values["age_months"] = None if age is None else math.floor(age * 12)
+        return values
+
+
+def _contradiction(first: str, second: str) -> FactError:
+    return FactError(f"contradictory facts: {first}, but {second}; give only the one that is true")
+
+
+def derive(given: PatientInput) -> Facts:
+    """Complete the facts with what they imply, refusing facts that contradict each other."""
+    relapsed, relapse = given.relapsed, given.relapse
+    refractory, remission = given.refractory, given.remission
+
+    if relapse is not None:
+        in_relapse = relapse >= 1
+        if relapsed is not None and relapsed != in_relapse:
+            said = f"relapse {relapse} means {'a relapse now' if in_relapse else 'no relapse now'}"
+            raise _contradiction(said, f"relapsed is {'yes' if relapsed else 'no'}")
+        relapsed = in_relapse
+
+    if remission is not None and remission >= 1:
+        in_remission = f"remission {remission} means in complete remission now"
+        if relapsed:
+            raise _contradiction(in_remission, "the facts say relapsed (come back now)")
+        if refractory:
+            raise _contradiction(in_remission, "refractory says not responding to treatment")
+        relapsed, refractory = False, False
+
+    if relapsed is False and relapse is None:
+        relapse = 0
+    if (relapsed or refractory) and remission is None:
+        remission = 0
+
+    return Facts(
+        age=given.age,
+        relapsed=relapsed,
+        relapse=relapse,
+        refractory=refractory,
+        remission=remission,
+        lineage=given.lineage,
+        cd19=given.cd19,
+        cd22=given.cd22,
+        ph=given.ph,
+        mrd=given.mrd,
+        phase=given.phase,
+        prior_transplant=given.prior_transplant,
+    )
+
+
+def facts_from(raw: dict[str, object]) -> Facts:
+    """Parse and derive in one step; any problem is one FactError naming the field."""
+    from pydantic import ValidationError
+
+    try:
+        given = PatientInput.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        if first["type"] == "extra_forbidden":
+            raise FactError(f"unknown field {field!r}", field) from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise FactError(message, field) from None
+    return derive(given)

@@ -1,0 +1,232 @@
+"""A small, generic evaluator for label criteria, with three-valued logic.
+
+A criterion is an atom (one test on one fact) or a group (`all` / `any` of criteria). A fact that
+is unknown makes its atom `unknown`, never `unmet`; groups combine results the way SQL and CQL
+combine NULL (Kleene logic). Nothing here knows about any drug: the criteria come from the data
+file and the fact names from the registry the caller passes in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal, Protocol
+
+Result = Literal["met", "unmet", "unknown"]
+MET: Result = "met"
+UNMET: Result = "unmet"
+UNKNOWN: Result = "unknown"
+
+OPS = ("is", "in", "at_least", "at_most")
+_OPS_BY_KIND = {
+    "bool": ("is",),
+    "category": ("is", "in"),
+    "count": OPS,
+    "number": ("at_least", "at_most"),
+}
+
+
+class FactSpec(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def values(self) -> tuple[str, ...]: ...
+
+
+class RuleError(ValueError):
+    """A criterion in the data that cannot be evaluated; `where` says where it is."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+
+
+@dataclass(frozen=True, slots=True)
+class Atom:
+    fact: str
+    op: str
+    bound: object  # a bool, a string, an int, an exact Fraction, or a tuple for `in`
+    text: str
+    unit: str = ""
+
+    @property
+    def test(self) -> str:
+        """The test in a clinician's shorthand: `at most 25 years`, `is positive`."""
+        if self.op == "in":
+            shown = " or ".join(_show(v) for v in self.bound)  # type: ignore[attr-defined]
+            return f"is {shown}"
+        words = {"is": "is", "at_least": "at least", "at_most": "at most"}[self.op]
+        unit = f" {self.unit}" if self.unit and self.unit != "%" else self.unit
+        return f"{words} {_show(self.bound)}{unit}"
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    mode: Literal["all", "any"]
+    children: tuple[Node, ...]
+    text: str
+
+
+Node = Atom | Group
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    node: Node
+    result: Result
+    value: object = None  # the patient's value, for atoms
+    children: tuple[Evaluation, ...] = ()
+
+    def atoms(self) -> list[Evaluation]:
+        """Every atom's evaluation below this one, in order."""
+        if isinstance(self.node, Atom):
+            return [self]
+        return [atom for child in self.children for atom in child.atoms()]
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Fraction):
+        return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
+    return str(value)
+
+
+# --- compiling the data into rule nodes ------------------------------------------------------
+
+
+def compile_criteria(raw: object, facts: Mapping[str, FactSpec], where: str) -> Node:
+    """Turn one criteria table from the data file into nodes, or fail saying where and why."""
+    if not isinstance(raw, Mapping):
+        raise RuleError(where, "a criterion must be a table with `fact` or `all` / `any`")
+    groups = [key for key in ("all", "any") if key in raw]
+    if groups:
+        return _compile_group(raw, groups, facts, where)
+    if "fact" in raw:
+        return _compile_atom(raw, facts, where)
+    raise RuleError(where, "a criterion needs `fact` (one test) or `all` / `any` (a group)")
+
+
+def _compile_group(
+    raw: Mapping[str, object], groups: list[str], facts: Mapping[str, FactSpec], where: str
+) -> Group:
+    mode = groups[0]
+    extra = set(raw) - {mode, "text"}
+    if len(groups) > 1 or extra:
+        raise RuleError(where, f"a group takes `{mode}` and `text` only, not {sorted(extra)}")
+    items = raw[mode]
+    if not isinstance(items, Sequence) or isinstance(items, str) or not items:
+        raise RuleError(where, f"`{mode}` must be a non-empty list of criteria")
+    children = tuple(
+        compile_criteria(item, facts, f"{where}.{mode}[{index}]")
+        for index, item in enumerate(items)
+    )
+    return Group(mode, children, _text(raw, where))  # type: ignore[arg-type]
+
+
+def _compile_atom(raw: Mapping[str, object], facts: Mapping[str, FactSpec], where: str) -> Atom:
+    name = raw["fact"]
+    if not isinstance(name, str) or name not in facts:
+        raise RuleError(where, f"unknown fact {name!r}; known facts: {', '.join(facts)}")
+    spec = facts[name]
+    ops = [op for op in OPS if op in raw]
+    extra = set(raw) - {"fact", "text", *OPS}
+    if len(ops) != 1 or extra:
+        raise RuleError(where, f"a test on {name!r} takes exactly one of {', '.join(OPS)} and text")
+    op = ops[0]
+    if op not in _OPS_BY_KIND[spec.kind]:
+        allowed = ", ".join(_OPS_BY_KIND[spec.kind])
+        raise RuleError(where, f"{name!r} is a {spec.kind} fact; it can be tested with {allowed}")
+    raw_bound = raw[op]
+    if op == "in":
+        if not isinstance(raw_bound, list) or not raw_bound:
+            raise RuleError(where, "`in` takes a non-empty list of values")
+        bound: object = tuple(_bound(value, spec, name, where) for value in raw_bound)
+    else:
+        bound = _bound(raw_bound, spec, name, where)
+    return Atom(name, op, bound, _text(raw, where), spec.unit)
+
+
+def _bound(value: object, spec: FactSpec, name: str, where: str) -> object:
+    kind = spec.kind
+    if kind == "bool" and isinstance(value, bool):
+        return value
+    if kind == "category" and isinstance(value, str) and value in spec.values:
+        return value
+    if kind == "count" and isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+        return Fraction(str(value))
+    expected = {
+        "bool": "true or false",
+        "category": " or ".join(repr(v) for v in spec.values),
+        "count": "a whole number 0 or more",
+        "number": "a number",
+    }[kind]
+    raise RuleError(where, f"{name!r} must be compared with {expected}, not {value!r}")
+
+
+def _text(raw: Mapping[str, object], where: str) -> str:
+    text = raw.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise RuleError(where, "every criterion needs `text`: the plain words a patient reads")
+    return text.strip()
+
+
+# --- evaluating -----------------------------------------------------------------------------
+
+
+def evaluate(node: Node, values: Mapping[str, object]) -> Evaluation:
+    if isinstance(node, Atom):
+        value = values.get(node.fact)
+        return Evaluation(node, _test(node, value), value)
+    children = tuple(evaluate(child, values) for child in node.children)
+    return Evaluation(
+        node, combine(node.mode, [child.result for child in children]), None, children
+    )
+
+
+def combine(mode: Literal["all", "any"], results: Sequence[Result]) -> Result:
+    """Kleene logic: `all` fails on any unmet, `any` holds on any met, else unknown decides."""
+    decisive, opposite = (UNMET, MET) if mode == "all" else (MET, UNMET)
+    if decisive in results:
+        return decisive
+    if UNKNOWN in results:
+        return UNKNOWN
+    return opposite
+
+
+def _test(atom: Atom, value: object) -> Result:
+    if value is None:
+        return UNKNOWN
+    bound = atom.bound
+    if atom.op == "is":
+        holds = value == bound
+    elif atom.op == "in":
+        holds = value in bound  # type: ignore[operator]
+    elif atom.op == "at_least":
+        holds = value >= bound  # type: ignore[operator]
+    else:
+        holds = value <= bound  # type: ignore[operator]
+    return MET if holds else UNMET
+
+
+def undecided(evaluation: Evaluation) -> list[Atom]:
+    """The unknown atoms whose answers could still change this result, in order."""
+    if evaluation.result != UNKNOWN:
+        return []
+    if isinstance(evaluation.node, Atom):
+        return [evaluation.node]
+    return [atom for child in evaluation.children for atom in undecided(child)]
+
+
+def failed(evaluation: Evaluation) -> list[Evaluation]:
+    """The atoms that made this result unmet (for `any`, every branch failed), in order."""
+    if evaluation.result != UNMET:
+        return []
+    if isinstance(evaluation.node, Atom):
+        return [evaluation]
+    return [atom for child in evaluation.children for atom in failed(child)]
