@@ -1,0 +1,67 @@
+"""Assessing a patient against the catalog: each therapy's status, reasons and cautions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from alltx.catalog import Catalog, Indication, Therapy
+from alltx.facts import RULE_FACTS, Facts
+from alltx.rules import MET, UNKNOWN, Evaluation, evaluate, undecided
+
+Status = Literal["eligible", "possible", "not_eligible"]
+STATUSES: tuple[Status, ...] = ("eligible", "possible", "not_eligible")
+
+
+@dataclass(frozen=True)
+class IndicationResult:
+    indication: Indication
+    evaluation: Evaluation
+
+
+@dataclass(frozen=True)
+class TherapyOption:
+    therapy: Therapy
+    status: Status
+    indications: tuple[IndicationResult, ...]
+    missing: tuple[str, ...]  # input facts that would decide a `possible` therapy
+    cautions: tuple[str, ...]
+
+
+def assess(facts: Facts, catalog: Catalog) -> list[TherapyOption]:
+    """Every therapy in the catalog, in its order, with its status for these facts."""
+    values = facts.rule_values()
+    return [_assess_therapy(therapy, values) for therapy in catalog.therapies]
+
+
+def _assess_therapy(therapy: Therapy, values: dict[str, object]) -> TherapyOption:
+    results = tuple(IndicationResult(i, evaluate(i.rule, values)) for i in therapy.indications)
+    outcomes = {r.evaluation.result for r in results}
+    status: Status
+    missing: tuple[str, ...] = ()
+    if MET in outcomes:
+        status, missing = "eligible", ()
+    elif UNKNOWN in outcomes:
+        status = "possible"
+        atoms = [atom for r in results for atom in undecided(r.evaluation)]
+        missing = tuple(dict.fromkeys(RULE_FACTS[atom.fact].source for atom in atoms))
+    else:
+        status, missing = "not_eligible", ()
+    # Cautions are for therapies that could be given; a ruled-out one needs none.
+    cautions = () if status == "not_eligible" else _cautions(therapy, values)
+    return TherapyOption(therapy, status, results, missing, cautions)
+
+
+def _cautions(therapy: Therapy, values: dict[str, object]) -> tuple[str, ...]:
+    """Cautions that apply; one whose condition is unknown is shown as `If ...`."""
+    shown = []
+    for caution in therapy.cautions:
+        if caution.rule is None:
+            shown.append(caution.text)
+            continue
+        result = evaluate(caution.rule, values).result
+        if result == MET:
+            shown.append(caution.text)
+        elif result == UNKNOWN:
+            shown.append(f"If {caution.rule.text}: {caution.text}")
+    return tuple(shown)
