@@ -1,0 +1,245 @@
+"""The `alltx` command: parse the arguments, ask the core, hand the answer to a renderer.
+
+Errors are one line on stderr (`alltx: error: ...`) with exit status 2 for bad usage and 1 for
+a broken data file; never a traceback, which could also leak patient facts into a log.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from typing import Annotated, Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+
+from alltx import __version__
+from alltx.catalog import Catalog, DataError, UnknownTherapy
+from alltx.facts import FactError, facts_from
+
+FACTS_PANEL = "Patient facts (leave a fact out if it is not known)"
+OUTPUT_PANEL = "Output"
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class AlltxGroup(TyperGroup):
+    """Runs the app, turning every usage error into one line on stderr, exit status 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except typer.Abort:
+            _fail("interrupted", 130)
+        except typer.TyperException as error:  # click's usage errors derive from this
+            if type(error).__name__ == "NoArgsIsHelpError":
+                sys.stderr.write(error.format_message() + "\n")
+                sys.exit(2)
+            message = _one_line(error.format_message()).replace("Value error, ", "")
+            context = getattr(error, "ctx", None)
+            if context is not None:
+                message += f" (see: {context.command_path} --help)"
+            _fail(message, getattr(error, "exit_code", 2))
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = typer.Typer(
+    cls=AlltxGroup,
+    name="alltx",
+    help="Which US FDA-approved immunotherapies for acute lymphoblastic leukemia (ALL) fit a "
+    "patient's facts, and why. Information, not medical advice.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    sys.stderr.write(f"alltx: error: {message}\n")
+    sys.exit(code)
+
+
+def _quiet_broken_pipe() -> NoReturn:
+    """The reader went away (`| head`): stop quietly, as jq and csvkit do."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail
+    sys.exit(1)
+
+
+def _catalog() -> Catalog:
+    from alltx.datafile import load_catalog
+
+    try:
+        return load_catalog()
+    except DataError as error:
+        _fail(str(error), 1)
+
+
+def _write_json(value: object) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from alltx.datafile import load_catalog
+
+        try:
+            info = load_catalog().info
+            data = f"data release {info.release}, updated {info.updated.isoformat()}"
+        except DataError as error:
+            data = f"data file broken: {error}"
+        sys.stdout.write(f"alltx {__version__} ({data})\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Which US FDA-approved immunotherapies for ALL fit a patient's facts, and why."""
+
+
+def _fact(help_text: str, metavar: str) -> Any:
+    return typer.Option(help=help_text, metavar=metavar, rich_help_panel=FACTS_PANEL)
+
+
+def _switch(flags: str, help_text: str) -> Any:
+    return typer.Option(flags, help=help_text, rich_help_panel=FACTS_PANEL)
+
+
+FormatOption = Annotated[
+    Format,
+    typer.Option(
+        "--format", "-f", help="text for people, json for scripts.", rich_help_panel=OUTPUT_PANEL
+    ),
+]
+
+
+@app.command()
+def options(
+    age: Annotated[
+        str | None, _fact("Age in years (decimals allowed), or in months with m: 8m.", "AGE")
+    ] = None,
+    relapsed: Annotated[
+        bool | None,
+        _switch("--relapsed/--not-relapsed", "The leukemia has come back now, after treatment."),
+    ] = None,
+    relapse: Annotated[
+        str | None, _fact("Now in the Nth relapse (1 = first); implies relapsed.", "N")
+    ] = None,
+    refractory: Annotated[
+        bool | None,
+        _switch(
+            "--refractory/--not-refractory",
+            "The leukemia did not respond, or stopped responding, to treatment.",
+        ),
+    ] = None,
+    remission: Annotated[
+        str | None,
+        _fact(
+            "Now in the Nth complete remission (1 = CR1); implies not relapsed or refractory.", "N"
+        ),
+    ] = None,
+    lineage: Annotated[
+        str | None, _fact("B-cell precursor or T-cell ALL (b-cell, t-cell also work).", "b|t")
+    ] = None,
+    cd19: Annotated[
+        str | None,
+        _fact("CD19 on the leukemia cells (pos, neg, +, - also work).", "positive|negative"),
+    ] = None,
+    cd22: Annotated[str | None, _fact("CD22 on the leukemia cells.", "positive|negative")] = None,
+    ph: Annotated[str | None, _fact("Philadelphia chromosome.", "positive|negative")] = None,
+    mrd: Annotated[
+        str | None, _fact("Minimal residual disease, percent of cells (0.1 means 0.1%).", "PERCENT")
+    ] = None,
+    phase: Annotated[
+        str | None,
+        _fact("Current phase of multiphase chemotherapy.", "induction|consolidation|maintenance"),
+    ] = None,
+    prior_transplant: Annotated[
+        bool | None,
+        _switch(
+            "--prior-transplant/--no-prior-transplant",
+            "Has had an allogeneic (donor) stem-cell transplant.",
+        ),
+    ] = None,
+    output: FormatOption = Format.text,
+) -> None:
+    """Which therapies fit these facts: each label criterion met, unmet or unknown."""
+    given = {name: value for name, value in locals().items() if name != "output"}
+    raw = {name: value for name, value in given.items() if value is not None}
+    try:
+        facts = facts_from(raw)
+    except FactError as error:
+        where = f"--{error.field.replace('_', '-')}: " if error.field else ""
+        _fail(f"{where}{error}")
+
+    from alltx.assess import assess
+
+    catalog = _catalog()
+    results = assess(facts, catalog)
+    if output is Format.json:
+        from alltx.output import options_json
+
+        _write_json(options_json(facts, results, catalog))
+    else:
+        from alltx import render
+
+        render.options(facts, results, catalog, render.console())
+
+
+@app.command()
+def drug(
+    name: Annotated[
+        str, typer.Argument(help="Generic name, brand or short name: Kymriah, tisa-cel.")
+    ],
+    output: FormatOption = Format.text,
+) -> None:
+    """One drug: what it is, how it is given, who it is approved for, its side effects."""
+    catalog = _catalog()
+    try:
+        therapy = catalog.therapy(name)
+    except UnknownTherapy as error:
+        _fail(str(error))
+    if output is Format.json:
+        from alltx.output import drug_json
+
+        _write_json(drug_json(therapy, catalog))
+    else:
+        from alltx import render
+
+        render.drug(therapy, catalog, render.console())
+
+
+@app.command()
+def drugs(output: FormatOption = Format.text) -> None:
+    """One line per therapy alltx knows."""
+    catalog = _catalog()
+    if output is Format.json:
+        from alltx.output import drugs_json
+
+        _write_json(drugs_json(catalog))
+    else:
+        from alltx import render
+
+        render.drugs(catalog, render.console())
+
+
+def main() -> None:
+    app(prog_name="alltx")

@@ -1,0 +1,269 @@
+"""Human output with rich: compact, readable in 80 columns, plain text when piped.
+
+Only the human path imports this module, so machine formats never pay for rich.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from fractions import Fraction
+
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from alltx.assess import Status, TherapyOption
+from alltx.catalog import Catalog, Caution, Statement, Therapy
+from alltx.facts import INPUT_FACTS, RULE_FACTS, Facts
+from alltx.output import DISCLAIMER, answer_source_ids
+from alltx.rules import UNMET, Atom, Evaluation, Node, failed
+
+MARK = {"met": ("✓", "green"), "unmet": ("✗", "red"), "unknown": ("?", "yellow")}
+STATUS = {
+    "eligible": ("ELIGIBLE", "bold green"),
+    "possible": ("POSSIBLE", "bold yellow"),
+    "not_eligible": ("NOT ELIGIBLE", "bold red"),
+}
+MEANING: dict[Status, str] = {
+    "eligible": "meets every criterion of one of its US label indications",
+    "possible": "could fit the label; the facts it names would decide",
+    "not_eligible": "a criterion of every indication is not met (shown with ✗)",
+}
+
+
+def console() -> Console:
+    # highlight=False: rich would otherwise colour numbers and words on its own.
+    return Console(highlight=False)
+
+
+def _value(fact: str, value: object) -> str:
+    """A fact's value in plain words: `not in relapse now` rather than `relapse 0`."""
+    if value is None:
+        return "not given"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Fraction):
+        value = int(value) if value.denominator == 1 else round(float(value), 2)
+    if fact == "relapse" and value == 0:
+        return "not in relapse now"
+    if fact == "remission" and value == 0:
+        return "not in complete remission now"
+    if fact == "lineage":
+        return {"b": "B-cell", "t": "T-cell"}[str(value)]
+    return str(value)
+
+
+def _atom_value(evaluation: Evaluation, facts: Facts) -> str:
+    atom = evaluation.node
+    assert isinstance(atom, Atom)
+    spec = RULE_FACTS[atom.fact]
+    label = INPUT_FACTS[spec.source].short
+    if evaluation.value is None:
+        return f"{label}: not given"
+    if spec.source == "age" and facts.age is not None:
+        shown = _age(facts.age)
+        whole = facts.age if spec.unit == "years" else facts.age * 12
+        if whole.denominator != 1:  # at a boundary, what counts is the completed unit
+            shown += f", {evaluation.value} completed {spec.unit}"
+        return f"{label}: {shown}"
+    return f"{label}: {_value(atom.fact, evaluation.value)}{spec.unit if spec.unit == '%' else ''}"
+
+
+Row = tuple[str, Text] | tuple[str, Text, int]  # symbol, text, optional extra indent
+
+
+def _marked(rows: Iterable[Row], indent: int) -> RenderableType:
+    """Symbol + text rows whose wrapped lines hang under the text, not the symbol."""
+    lines = []
+    for symbol, text, *depth in rows:
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        grid.add_row(symbol, text)
+        lines.append(Padding(grid, (0, 0, 0, indent + 2 * sum(depth)), expand=False))
+    return Group(*lines)
+
+
+def _mark(result: str) -> str:
+    symbol, style = MARK[result]
+    return f"[{style}]{symbol}[/]"
+
+
+def show(out: Console, parts: Iterable[RenderableType | str]) -> None:
+    """Print, without the trailing spaces rich pads table cells with."""
+    with out.capture() as captured:
+        for part in parts:
+            out.print(part)
+    sys.stdout.write("\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n")
+
+
+def _with_value(evaluation: Evaluation, facts: Facts) -> Text:
+    text = Text(evaluation.node.text)
+    if isinstance(evaluation.node, Atom):
+        text.append(f"  [{_atom_value(evaluation, facts)}]", style="dim")
+    return text
+
+
+def _criteria_rows(evaluation: Evaluation, facts: Facts, depth: int = 0) -> list[Row]:
+    rows: list[Row] = []
+    for child in evaluation.children:
+        rows.append((_mark(child.result), _with_value(child, facts), depth))
+        rows += _criteria_rows(child, facts, depth + 1)
+    return rows
+
+
+def _facts_line(facts: Facts) -> Text:
+    given, unknown = [], []
+    for name, value in vars(facts).items():
+        label = INPUT_FACTS[name].short
+        if value is None:
+            unknown.append(label)
+        elif name == "age":
+            given.append(f"age {_age(value)}")
+        else:
+            given.append(f"{label}: {_value(name, value)}")
+    line = Text("Patient: ", style="bold").append(" · ".join(given) or "no facts given")
+    if unknown:
+        line.append("\nNot given (unknown): ", style="bold").append(", ".join(unknown))
+    return line
+
+
+def _age(years: Fraction) -> str:
+    if years < 2:
+        months = years * 12
+        shown = int(months) if months.denominator == 1 else round(float(months), 1)
+        return f"{shown} months"
+    shown = int(years) if years.denominator == 1 else round(float(years), 2)
+    return f"{shown} years"
+
+
+def _names(therapy: Therapy) -> str:
+    others = [*therapy.brands, *therapy.aliases]
+    return f"{therapy.name} ({', '.join(others)})" if others else therapy.name
+
+
+def _option(option: TherapyOption, facts: Facts, catalog: Catalog) -> RenderableType:
+    label, style = STATUS[option.status]
+    title = Text.assemble((f"{label:<13}", style), (_names(option.therapy), "bold"))
+    kind = Padding(Text(option.therapy.kind.text), (0, 0, 0, 13), expand=False)
+    parts: list[RenderableType] = [title, kind]
+    for result in option.indications:
+        evaluation = result.evaluation
+        parts.append(_marked([(_mark(evaluation.result), Text(result.indication.summary))], 2))
+        if evaluation.result == UNMET:  # why not: only the criteria that failed
+            rows: list[Row] = [
+                (_mark(UNMET), _with_value(atom, facts)) for atom in failed(evaluation)
+            ]
+        else:
+            rows = _criteria_rows(evaluation, facts)
+        parts.append(_marked(rows, 4))
+    if option.missing:
+        wanted = "; ".join(INPUT_FACTS[name].flag for name in option.missing)
+        parts.append(_marked([("[yellow]→[/]", Text(f"To decide, give: {wanted}"))], 2))
+    for caution in option.cautions:
+        parts.append(_marked([("[magenta]![/]", Text(f"Caution: {caution}"))], 2))
+    sources = "; ".join(catalog.sources[i].short for i in answer_source_ids(option.therapy))
+    parts.append(_marked([("", Text(f"Sources: {sources}", style="dim"))], 1))
+    return Group(*parts)
+
+
+def _footer(catalog: Catalog, statuses: Sequence[Status] = ()) -> RenderableType:
+    info = catalog.info
+    lines = [
+        Text.assemble(("Status: ", "bold"), f"{STATUS[s][0].lower()} = {MEANING[s]}")
+        for s in statuses
+    ]
+    lines.append(
+        Text(
+            f"Data: {info.regulator} labels, release {info.release}, "
+            f"updated {info.updated.isoformat()}.",
+            style="dim",
+        )
+    )
+    lines.append(Text(DISCLAIMER, style="bold"))
+    return Group(*lines)
+
+
+def options(facts: Facts, results: list[TherapyOption], catalog: Catalog, out: Console) -> None:
+    parts: list[RenderableType | str] = [
+        Text(f"alltx: {catalog.info.scope}", style="bold"),
+        _facts_line(facts),
+    ]
+    for option in results:
+        parts += ["", _option(option, facts, catalog)]
+    parts += ["", _footer(catalog, ("eligible", "possible", "not_eligible"))]
+    show(out, parts)
+
+
+def _cited(statements: Sequence[Statement], numbers: dict[str, int]) -> list[Row]:
+    """Statements as bullets, each ending in the numbers of its sources: `[1,3]`."""
+    rows: list[Row] = []
+    for statement in statements:
+        for source in statement.source:
+            numbers.setdefault(source, len(numbers) + 1)
+        refs = ",".join(str(numbers[s]) for s in statement.source)
+        rows.append(("•", Text(statement.text).append(f" [{refs}]", style="dim")))
+    return rows
+
+
+def _criteria_lines(node: Node, depth: int = 0) -> list[Row]:
+    rows: list[Row] = []
+    for child in getattr(node, "children", ()):
+        rows.append(("·", Text(child.text), depth))
+        rows += _criteria_lines(child, depth + 1)
+    return rows
+
+
+def _caution_text(caution: Caution) -> str:
+    return caution.text if caution.rule is None else f"If {caution.rule.text}: {caution.text}"
+
+
+def drug(therapy: Therapy, catalog: Catalog, out: Console) -> None:
+    numbers: dict[str, int] = {}  # source id -> its number in this answer, first cited first
+    parts: list[RenderableType | str] = [Text(_names(therapy), style="bold")]
+
+    def section(title: str, rows: list[Row]) -> None:
+        if rows:
+            parts.extend([Text(f"\n{title}", style="bold"), _marked(rows, 2)])
+
+    section("What it is", _cited([therapy.kind, therapy.about], numbers))
+    section("How it is given", _cited([s for s in therapy.given if not s.detail], numbers))
+    section(
+        "Dosing in the label (for clinicians)",
+        _cited([s for s in therapy.given if s.detail], numbers),
+    )
+    approved: list[Row] = []
+    for indication in therapy.indications:
+        date = f" (approved {indication.approved})" if indication.approved else ""
+        cited = Statement(text=indication.summary + date, source=indication.source)
+        approved += _cited([cited], numbers)
+        approved += [(s, t, 1 + sum(d)) for s, t, *d in _criteria_lines(indication.rule)]
+    section(f"Approved for ({catalog.info.regulator} label)", approved)
+    section("Common side effects", _cited(therapy.common_side_effects, numbers))
+    section("Serious side effects", _cited(therapy.serious_side_effects, numbers))
+    section(
+        "Boxed warning (the label's most serious warning)",
+        _cited(therapy.boxed_warning, numbers),
+    )
+    cautions = [Statement(text=_caution_text(c), source=c.source) for c in therapy.cautions]
+    section("Cautions (not exclusions)", _cited(cautions, numbers))
+    references: list[Row] = []
+    for source_id, number in numbers.items():
+        source = catalog.sources[source_id]
+        extra = ", ".join(x for x in (source.publisher, source.date, source.url) if x)
+        references.append((f"[{number}]", Text(source.title + (f". {extra}" if extra else ""))))
+    section("Sources", references)
+    parts += ["", _footer(catalog)]
+    show(out, parts)
+
+
+def drugs(catalog: Catalog, out: Console) -> None:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("therapy", no_wrap=True)
+    table.add_column("also called")
+    table.add_column("what it is")
+    for therapy in catalog.therapies:
+        table.add_row(therapy.id, ", ".join([*therapy.brands, *therapy.aliases]), therapy.kind.text)
+    show(out, [table, "", _footer(catalog)])
