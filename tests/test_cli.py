@@ -1,0 +1,180 @@
+"""Every command as a user runs it, through typer's CliRunner, plus `python -m alltx`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from alltx import __version__
+from alltx.cli import app
+from alltx.output import DrugOut, DrugsOut, OptionsOut
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_options_text_reads_as_an_answer() -> None:
+    code, out, err = run("options", "--age", "19", "--relapsed")
+    assert code == 0, err
+    assert out.count("POSSIBLE") == 5
+    assert "To decide, give: --lineage b|t" in out
+    assert "release 2026.11.1, updated 2026-11-23" in out
+    assert "not medical advice" in out
+    assert "\x1b[" not in out  # no ANSI codes when stdout is not a terminal
+
+
+def test_text_fits_80_columns() -> None:
+    for args in (("options", "--age", "19", "--relapsed"), ("drug", "tisa-cel"), ("drugs",)):
+        code, out, _ = run(*args)
+        assert code == 0
+        assert max(len(line) for line in out.splitlines()) <= 80
+        assert not any(line.endswith(" ") for line in out.splitlines())
+
+
+def test_options_json_contract() -> None:
+    code, out, _ = run(
+        "options",
+        "--age",
+        "30",
+        "--lineage",
+        "b",
+        "--refractory",
+        "--cd19",
+        "positive",
+        "--cd22",
+        "positive",
+        "--format",
+        "json",
+    )
+    assert code == 0
+    answer = json.loads(out)
+    OptionsOut.model_validate(answer)
+    assert answer["version"] == 1
+    assert [o["therapy"] for o in answer["options"]] == [
+        "tisagenlecleucel",
+        "brexucabtagene-autoleucel",
+        "obecabtagene-autoleucel",
+        "blinatumomab",
+        "inotuzumab-ozogamicin",
+    ]
+    status = {o["therapy"]: o["status"] for o in answer["options"]}
+    assert status["tisagenlecleucel"] == "not_eligible"
+    assert set(status.values()) - {"not_eligible"} == {"eligible"}
+    assert answer["patient"]["age"] == 30 and answer["patient"]["mrd"] is None
+    assert answer["data"]["regulator"] == "US FDA" and answer["data"]["updated"] == "2026-11-23"
+    assert "not medical advice" in answer["disclaimer"]
+    tisa = answer["options"][0]["indications"][0]
+    age = tisa["criteria"][0]
+    assert (age["fact"], age["test"], age["value"], age["result"]) == (
+        "age",
+        "at most 25 years",
+        30,
+        "unmet",
+    )
+    assert all(s["title"] for o in answer["options"] for s in o["sources"])
+
+
+def test_json_path_does_not_import_rich() -> None:
+    code = (
+        "import sys; from alltx.cli import main; sys.argv = ['alltx', 'options', '--age', '19',"
+        " '--format', 'json']\ntry: main()\nexcept SystemExit: pass\n"
+        "assert 'rich' not in sys.modules, 'rich imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("name", ["blinatumomab", "Kymriah", "tisa-cel", "BESPONSA"])
+def test_drug(name: str) -> None:
+    code, out, _ = run("drug", name)
+    assert code == 0
+    assert "Approved for (US FDA label)" in out and "Boxed warning" in out and "Sources" in out
+
+
+def test_drug_json() -> None:
+    code, out, _ = run("drug", "blinatumomab", "--format", "json")
+    assert code == 0
+    answer = DrugOut.model_validate_json(out)
+    assert answer.therapy.id == "blinatumomab"
+    assert len(answer.therapy.indications) == 3
+    cited = {s for item in answer.therapy.given for s in item.sources}
+    assert cited <= {s.id for s in answer.therapy.sources}
+
+
+def test_drugs() -> None:
+    code, out, _ = run("drugs")
+    assert code == 0 and "Blincyto" in out and "tisa-cel" in out
+    code, out, _ = run("drugs", "--format", "json")
+    first = DrugsOut.model_validate_json(out).therapies[0]
+    assert first.id == "tisagenlecleucel"
+
+
+def test_version() -> None:
+    code, out, _ = run("--version")
+    assert code == 0 and out.startswith(f"alltx {__version__} (data release 2026.11.1")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("drug", "blinatumumab"), "did you mean blinatumomab?"),
+        (("options", "--age", "-3"), "--age: age must be between 0 and 130 years"),
+        (("options", "--age", "131"), "between 0 and 130"),
+        (("options", "--mrd", "101"), "--mrd: MRD must be a percent from 0 to 100"),
+        (("options", "--lineage", "x"), "--lineage: expected b or t"),
+        (("options", "--cd19", "maybe"), "--cd19: expected positive or negative"),
+        (("options", "--relapse", "two"), "--relapse: expected a whole number"),
+        (("options", "--remission", "1", "--relapsed"), "contradictory facts"),
+        (("options", "--relapse", "2", "--not-relapsed"), "contradictory facts"),
+        (("options", "--format", "yaml"), "'yaml' is not one of 'text', 'json'"),
+        (("options", "--bogus"), "No such option: --bogus"),
+        (("drug",), "Missing argument"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], says: str) -> None:
+    code, out, err = run(*args)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("alltx: error: ") and says in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_no_arguments_shows_help() -> None:
+    code, out, err = run()
+    assert code == 2 and "options" in out + err
+
+
+def test_python_dash_m_is_the_same_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "alltx", "options", "--age", "8m", "--format", "json"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["patient"]["age_months"] == 8
+
+
+def test_the_wheel_carries_the_data_file(tmp_path: Path) -> None:
+    """An installed alltx must find its data from any directory, with no checkout beside it."""
+    root = Path(__file__).parents[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    [wheel] = tmp_path.glob("alltx-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        packaged = archive.read("alltx/data/therapies.toml").decode()
+    assert packaged == (root / "data" / "therapies.toml").read_text(encoding="utf-8")
