@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from alltx import __version__
 from alltx.cli import app
-from alltx.output import DrugOut, DrugsOut, OptionsOut
+from alltx.contract import DrugOut, DrugsOut, OptionsOut
 
 runner = CliRunner()
 

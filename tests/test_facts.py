@@ -7,10 +7,13 @@ from fractions import Fraction
 import pytest
 
 from alltx.facts import (
+    PARSERS,
     FactError,
+    Facts,
     facts_from,
     parse_age,
     parse_bool,
+    parse_facts,
     parse_lineage,
     parse_marker,
     parse_percent,
@@ -134,3 +137,24 @@ def test_rules_see_completed_years_and_months() -> None:
     assert (values["age_years"], values["age_months"]) == (25, 311)
     values = facts_from({"age": "0.5m"}).rule_values()
     assert (values["age_years"], values["age_months"]) == (0, 0)
+
+
+def test_the_row_schema_has_a_field_for_every_fact() -> None:
+    from alltx.contract import PatientRow
+
+    assert set(PatientRow.model_fields) == {"id", *PARSERS}
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"age": "8m", "cd19": "+", "relapse": "2"},
+        {"age": 30.5, "mrd": "0.1%", "prior_transplant": "yes", "lineage": "B-cell"},
+        {"age": "", "cd19": None, "phase": "consolidation"},
+    ],
+)
+def test_the_row_schema_parses_like_the_flags(row: dict[str, object]) -> None:
+    from alltx.contract import PatientRow
+
+    validated = PatientRow.model_validate(row)
+    assert Facts(**{name: getattr(validated, name) for name in PARSERS}) == parse_facts(row)

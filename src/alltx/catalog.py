@@ -1,7 +1,11 @@
-"""The therapy catalog: the data file's models, its cross-checks, and name lookup.
+"""The therapy catalog: the checked content of a therapies file, and name lookup.
 
-Pure: it takes the file's text and where it came from, and either returns a Catalog or raises
-DataError with one line that says where in the file the problem is.
+Pure: it takes the file's text and where it came from, and returns a Catalog of plain frozen
+objects, or raises DataError with one line that says where in the file the problem is.
+
+The file's schema is the pydantic model in `alltx.contract`. Building pydantic models costs more
+start-up time than the rest of a run, so a file already checked against it (the bundled one, in
+CI) is built directly; any other file is checked first.
 """
 
 from __future__ import annotations
@@ -10,17 +14,7 @@ import difflib
 import tomllib
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
-
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationError,
-    model_validator,
-)
+from typing import Any
 
 from alltx.facts import RULE_FACTS
 from alltx.rules import Node, RuleError, compile_criteria
@@ -30,80 +24,62 @@ class DataError(ValueError):
     """The data file is broken; the message is one line: file, place, problem."""
 
 
-def _as_list(value: object) -> object:
-    return [value] if isinstance(value, str) else value
-
-
-SourceIds = Annotated[list[str], BeforeValidator(_as_list), Field(min_length=1)]
-Text = Annotated[str, Field(min_length=1)]
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Source(Model):
-    id: Text
-    short: Text = Field(description="a short name for citing it in a line")
-    title: Text
+@dataclass(frozen=True)
+class Source:
+    id: str
+    short: str
+    title: str
     publisher: str | None = None
     date: str | None = None
     url: str | None = None
 
 
-class Statement(Model):
-    """A clinical statement in plain words, with the sources that back it."""
+@dataclass(frozen=True)
+class Statement:
+    """A clinical statement in plain words, with the ids of the sources that back it."""
 
-    text: Text
-    source: SourceIds
-    detail: bool = Field(default=False, description="dosing detail for clinicians")
-
-
-class Indication(Model):
-    id: Text
-    summary: Text
-    source: SourceIds
-    approved: str | None = None
-    criteria: dict[str, Any]
-    _rule: Node | None = PrivateAttr(default=None)
-
-    @property
-    def rule(self) -> Node:
-        assert self._rule is not None, "compiled when the catalog is checked"
-        return self._rule
+    text: str
+    source: tuple[str, ...]
+    detail: bool = False  # dosing detail for clinicians
 
 
-class Caution(Model):
-    text: Text
-    source: SourceIds
-    when: dict[str, Any] | None = None
-    _rule: Node | None = PrivateAttr(default=None)
-
-    @property
-    def rule(self) -> Node | None:
-        return self._rule
+@dataclass(frozen=True)
+class Indication:
+    id: str
+    summary: str
+    source: tuple[str, ...]
+    approved: str | None
+    rule: Node
 
 
-class Therapy(Model):
-    id: Text
-    name: Text
-    brands: list[str] = []
-    aliases: list[str] = []
+@dataclass(frozen=True)
+class Caution:
+    text: str
+    source: tuple[str, ...]
+    rule: Node | None  # when it applies; None = always
+
+
+@dataclass(frozen=True)
+class Therapy:
+    id: str
+    name: str
+    brands: tuple[str, ...]
+    aliases: tuple[str, ...]
     kind: Statement
     about: Statement
-    given: list[Statement] = []
-    common_side_effects: list[Statement] = []
-    serious_side_effects: list[Statement] = []
-    boxed_warning: list[Statement] = []
-    indications: Annotated[list[Indication], Field(min_length=1)]
-    cautions: list[Caution] = []
+    given: tuple[Statement, ...]
+    common_side_effects: tuple[Statement, ...]
+    serious_side_effects: tuple[Statement, ...]
+    boxed_warning: tuple[Statement, ...]
+    indications: tuple[Indication, ...]
+    cautions: tuple[Caution, ...]
 
     @property
-    def names(self) -> list[str]:
-        return [self.id, self.name, *self.brands, *self.aliases]
+    def names(self) -> tuple[str, ...]:
+        return (self.id, self.name, *self.brands, *self.aliases)
 
     def statements(self) -> list[tuple[str, Statement | Indication | Caution]]:
-        """Every sourced item of this therapy, with where it stands."""
+        """Every sourced item of this therapy, with where it stands in the file."""
         items: list[tuple[str, Statement | Indication | Caution]] = [
             ("kind", self.kind),
             ("about", self.about),
@@ -116,37 +92,22 @@ class Therapy(Model):
 
     def source_ids(self) -> list[str]:
         """The ids of every source this therapy cites, first citation first."""
-        seen: dict[str, None] = {}
-        for _, item in self.statements():
-            seen.update(dict.fromkeys(item.source))
-        return list(seen)
+        return list(dict.fromkeys(s for _, item in self.statements() for s in item.source))
 
 
-class DataInfo(Model):
-    release: Text
+@dataclass(frozen=True)
+class DataInfo:
+    release: str
     updated: date
-    regulator: Text
-    region: Text
-    scope: Text
+    regulator: str
+    region: str
+    scope: str
     currency: Statement | None = None
-
-
-class CatalogFile(Model):
-    format: int
-    data: DataInfo
-    sources: list[Source]
-    therapies: Annotated[list[Therapy], Field(min_length=1)]
-
-    @model_validator(mode="after")
-    def _check_format(self) -> CatalogFile:
-        if self.format != 1:
-            raise ValueError(f"format {self.format} is not supported; this alltx reads format 1")
-        return self
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """The checked data: therapies in file order, sources by id, names for lookup."""
+    """The checked data: therapies in file order, sources by id, where it came from."""
 
     info: DataInfo
     therapies: tuple[Therapy, ...]
@@ -181,41 +142,131 @@ def _key(name: str) -> str:
     return "-".join(name.lower().replace("®", "").replace("_", " ").split())
 
 
-def parse_catalog(text: str, origin: str) -> Catalog:
-    """Read and check a therapies file's text; `origin` names it in error messages."""
+# --- reading a file -------------------------------------------------------------------------
+
+
+def parse_catalog(text: str, origin: str, *, checked: bool = False) -> Catalog:
+    """Read a therapies file's text; `origin` names it in errors.
+
+    `checked=True` says the text is already known to match the schema (the bundled file, which
+    CI checks): the pydantic check is skipped, and runs only to explain a failure.
+    """
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise DataError(f"{origin}: not valid TOML: {error}") from None
+    if not checked:
+        _check_schema(raw, origin)
     try:
-        parsed = CatalogFile.model_validate(raw)
-    except ValidationError as error:
-        raise DataError(f"{origin}: {_first_problem(error)}") from None
+        therapies = tuple(_therapy(t, _place(i, t)) for i, t in enumerate(raw["therapies"]))
+        sources = [_source(s) for s in raw["sources"]]
+        info = _info(raw["data"])
+    except RuleError as error:
+        raise DataError(f"{origin}: {error}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        _check_schema(raw, origin)  # names the exact place
+        raise DataError(f"{origin}: does not match the data schema ({error!r})") from None
     try:
-        return _cross_check(parsed, origin)
-    except (RuleError, ValueError) as error:
+        return _cross_check(info, therapies, sources, origin)
+    except ValueError as error:
         raise DataError(f"{origin}: {error}") from None
 
 
-def _first_problem(error: ValidationError) -> str:
-    problem = error.errors()[0]
-    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in problem["loc"])
-    message = str(problem["msg"]).removeprefix("Value error, ")
-    if problem["type"] == "extra_forbidden":
-        message = "unknown key (check its spelling)"
-    more = f" (and {error.error_count() - 1} more problems)" if error.error_count() > 1 else ""
-    return f"{where.lstrip('.') or 'file'}: {message}{more}"
+def _check_schema(raw: dict[str, Any], origin: str) -> None:
+    from alltx.contract import data_file_problem  # pydantic: only when it is needed
+
+    problem = data_file_problem(raw)
+    if problem:
+        raise DataError(f"{origin}: {problem}")
 
 
-def _cross_check(parsed: CatalogFile, origin: str) -> Catalog:
-    sources = {}
-    for source in parsed.sources:
+def _sources(value: str | list[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _statement(raw: dict[str, Any]) -> Statement:
+    return Statement(raw["text"], _sources(raw["source"]), raw.get("detail", False))
+
+
+def _statements(raw: dict[str, Any], field: str) -> tuple[Statement, ...]:
+    return tuple(_statement(s) for s in raw.get(field, ()))
+
+
+def _source(raw: dict[str, Any]) -> Source:
+    return Source(**raw)
+
+
+def _info(raw: dict[str, Any]) -> DataInfo:
+    currency = raw.get("currency")
+    return DataInfo(
+        release=raw["release"],
+        updated=date.fromisoformat(raw["updated"]),
+        regulator=raw["regulator"],
+        region=raw["region"],
+        scope=raw["scope"],
+        currency=_statement(currency) if currency else None,
+    )
+
+
+def _place(index: int, raw: object) -> str:
+    therapy_id = raw.get("id") if isinstance(raw, dict) else None
+    return f"therapies[{index}] ({therapy_id})"
+
+
+def _indication(raw: dict[str, Any], where: str) -> Indication:
+    # The whole tree is the indication, so its text is the indication's summary.
+    criteria = {"text": raw["summary"], **raw["criteria"]}
+    return Indication(
+        id=raw["id"],
+        summary=raw["summary"],
+        source=_sources(raw["source"]),
+        approved=raw.get("approved"),
+        rule=compile_criteria(criteria, RULE_FACTS, f"{where}.criteria"),
+    )
+
+
+def _caution(raw: dict[str, Any], where: str) -> Caution:
+    when = raw.get("when")
+    rule = None if when is None else compile_criteria(when, RULE_FACTS, f"{where}.when")
+    return Caution(raw["text"], _sources(raw["source"]), rule)
+
+
+def _therapy(raw: dict[str, Any], place: str) -> Therapy:
+    """One therapy, its criteria compiled into rule nodes once, at load."""
+    indications = tuple(
+        _indication(i, f"{place}.indications[{n}]") for n, i in enumerate(raw["indications"])
+    )
+    cautions = tuple(
+        _caution(c, f"{place}.cautions[{n}]") for n, c in enumerate(raw.get("cautions", ()))
+    )
+    return Therapy(
+        id=raw["id"],
+        name=raw["name"],
+        brands=tuple(raw.get("brands", ())),
+        aliases=tuple(raw.get("aliases", ())),
+        kind=_statement(raw["kind"]),
+        about=_statement(raw["about"]),
+        given=_statements(raw, "given"),
+        common_side_effects=_statements(raw, "common_side_effects"),
+        serious_side_effects=_statements(raw, "serious_side_effects"),
+        boxed_warning=_statements(raw, "boxed_warning"),
+        indications=indications,
+        cautions=cautions,
+    )
+
+
+def _cross_check(
+    info: DataInfo, therapies: tuple[Therapy, ...], source_list: list[Source], origin: str
+) -> Catalog:
+    """What a schema cannot see: references between entries, and the criteria themselves."""
+    sources: dict[str, Source] = {}
+    for source in source_list:
         if source.id in sources:
             raise ValueError(f"sources: duplicate source id {source.id!r}")
         sources[source.id] = source
 
     owner_of: dict[str, str] = {}
-    for index, therapy in enumerate(parsed.therapies):
+    for index, therapy in enumerate(therapies):
         place = f"therapies[{index}] ({therapy.id})"
         if _key(therapy.id) in owner_of:
             raise ValueError(
@@ -230,17 +281,8 @@ def _cross_check(parsed: CatalogFile, origin: str) -> Catalog:
             for source_id in item.source:
                 if source_id not in sources:
                     raise ValueError(f"{place}.{where}: unknown source {source_id!r}")
-        for i, indication in enumerate(therapy.indications):
-            where = f"{place}.indications[{i}].criteria"
-            # The whole tree is the indication, so its text is the indication's summary.
-            criteria = {"text": indication.summary, **indication.criteria}
-            indication._rule = compile_criteria(criteria, RULE_FACTS, where)
-        for i, caution in enumerate(therapy.cautions):
-            if caution.when is not None:
-                where = f"{place}.cautions[{i}].when"
-                caution._rule = compile_criteria(caution.when, RULE_FACTS, where)
-    if parsed.data.currency:
-        for source_id in parsed.data.currency.source:
+    if info.currency:
+        for source_id in info.currency.source:
             if source_id not in sources:
                 raise ValueError(f"data.currency: unknown source {source_id!r}")
-    return Catalog(parsed.data, tuple(parsed.therapies), sources, origin)
+    return Catalog(info, therapies, sources, origin)

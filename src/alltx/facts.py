@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from typing import Literal
 
 MAX_AGE_YEARS = 130
 
@@ -245,41 +244,31 @@ def parse_percent(value: object) -> Fraction:
     return number
 
 
-def _unknown_or(parse: Any) -> Any:
-    """A batch cell may be empty: treat `None` and "" as unknown, parse the rest."""
-
-    def parse_or_none(value: object) -> object:
-        if value is None or (isinstance(value, str) and value.strip() == ""):
-            return None
-        return parse(value)
-
-    return BeforeValidator(parse_or_none)
-
-
 def _show(number: Fraction) -> str:
     return str(int(number)) if number.denominator == 1 else f"{float(number):g}"
 
 
-# --- the input edge -------------------------------------------------------------------------
+# One parser per input fact. Flags, batch rows and the pydantic row schema in `alltx.contract`
+# all go through these, so a value means the same thing wherever it comes from.
+PARSERS: dict[str, Callable[[object], object]] = {
+    "age": parse_age,
+    "relapsed": parse_bool,
+    "relapse": parse_count,
+    "refractory": parse_bool,
+    "remission": parse_count,
+    "lineage": parse_lineage,
+    "cd19": parse_marker,
+    "cd22": parse_marker,
+    "ph": parse_marker,
+    "mrd": parse_percent,
+    "phase": parse_phase,
+    "prior_transplant": parse_bool,
+}
 
 
-class PatientInput(BaseModel):
-    """One patient's facts as given (flags or a batch row). Omitted means unknown."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
-    age: Annotated[Fraction | None, _unknown_or(parse_age)] = None
-    relapsed: Annotated[bool | None, _unknown_or(parse_bool)] = None
-    relapse: Annotated[int | None, _unknown_or(parse_count)] = None
-    refractory: Annotated[bool | None, _unknown_or(parse_bool)] = None
-    remission: Annotated[int | None, _unknown_or(parse_count)] = None
-    lineage: Annotated[str | None, _unknown_or(parse_lineage)] = None
-    cd19: Annotated[str | None, _unknown_or(parse_marker)] = None
-    cd22: Annotated[str | None, _unknown_or(parse_marker)] = None
-    ph: Annotated[str | None, _unknown_or(parse_marker)] = None
-    mrd: Annotated[Fraction | None, _unknown_or(parse_percent)] = None
-    phase: Annotated[str | None, _unknown_or(parse_phase)] = None
-    prior_transplant: Annotated[bool | None, _unknown_or(parse_bool)] = None
+def is_blank(value: object) -> bool:
+    """An empty batch cell, or a JSON null: the fact is unknown."""
+    return value is None or (isinstance(value, str) and value.strip() == "")
 
 
 # --- facts as understood --------------------------------------------------------------------
@@ -319,7 +308,7 @@ def _contradiction(first: str, second: str) -> FactError:
     return FactError(f"contradictory facts: {first}, but {second}; give only the one that is true")
 
 
-def derive(given: PatientInput) -> Facts:
+def derive(given: Facts) -> Facts:
     """Complete the facts with what they imply, refusing facts that contradict each other."""
     relapsed, relapse = given.relapsed, given.relapse
     refractory, remission = given.refractory, given.remission
@@ -344,33 +333,27 @@ def derive(given: PatientInput) -> Facts:
     if (relapsed or refractory) and remission is None:
         remission = 0
 
-    return Facts(
-        age=given.age,
-        relapsed=relapsed,
-        relapse=relapse,
-        refractory=refractory,
-        remission=remission,
-        lineage=given.lineage,
-        cd19=given.cd19,
-        cd22=given.cd22,
-        ph=given.ph,
-        mrd=given.mrd,
-        phase=given.phase,
-        prior_transplant=given.prior_transplant,
+    return replace(
+        given, relapsed=relapsed, relapse=relapse, refractory=refractory, remission=remission
     )
 
 
-def facts_from(raw: dict[str, object]) -> Facts:
-    """Parse and derive in one step; any problem is one FactError naming the field."""
-    from pydantic import ValidationError
+def parse_facts(raw: Mapping[str, object]) -> Facts:
+    """Parse one patient's given values (blank = unknown), without deriving anything."""
+    for name in raw:
+        if name not in PARSERS:
+            raise FactError(f"unknown field {name!r}; known fields: {', '.join(PARSERS)}", name)
+    parsed = {}
+    for name, value in raw.items():
+        if is_blank(value):
+            continue
+        try:
+            parsed[name] = PARSERS[name](value)
+        except ValueError as error:
+            raise FactError(str(error), name) from None
+    return Facts(**parsed)  # type: ignore[arg-type]
 
-    try:
-        given = PatientInput.model_validate(raw)
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or None
-        if first["type"] == "extra_forbidden":
-            raise FactError(f"unknown field {field!r}", field) from None
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise FactError(message, field) from None
-    return derive(given)
+
+def facts_from(raw: Mapping[str, object]) -> Facts:
+    """Parse and derive in one step; any problem is one FactError naming the field."""
+    return derive(parse_facts(raw))

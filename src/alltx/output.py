@@ -1,17 +1,18 @@
-"""The machine-readable answer: pydantic models that define the JSON contract, and the plain
-functions that build it. Scripts rely on these shapes; change them only with `VERSION`."""
+"""The machine-readable answer, built as plain dicts (fast, no pydantic at run time).
+
+The shapes are the contract scripts rely on; `alltx.contract` defines them as pydantic models,
+and the tests check every answer against those. Change a shape only with `VERSION`.
+"""
 
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from alltx.assess import Status, TherapyOption
+from alltx.assess import TherapyOption
 from alltx.catalog import Catalog, Source, Statement, Therapy
 from alltx.facts import RULE_FACTS, Facts
-from alltx.rules import Atom, Evaluation, Node, Result
+from alltx.rules import Atom, Evaluation, Node
 
 VERSION = 1
 DISCLAIMER = (
@@ -22,82 +23,6 @@ DISCLAIMER = (
 Value = bool | int | float | str | None
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PatientOut(Model):
-    """The facts as understood, after derivation; null is unknown."""
-
-    age: float | None = Field(description="age in years")
-    age_months: float | None = Field(description="the same age in months")
-    relapsed: bool | None
-    relapse: int | None = Field(description="relapse number now; 0 = not in relapse")
-    refractory: bool | None
-    remission: int | None = Field(description="complete remission number; 0 = not in remission")
-    lineage: Literal["b", "t"] | None
-    cd19: Literal["positive", "negative"] | None
-    cd22: Literal["positive", "negative"] | None
-    ph: Literal["positive", "negative"] | None
-    mrd: float | None = Field(description="minimal residual disease, percent")
-    phase: Literal["induction", "consolidation", "maintenance"] | None
-    prior_transplant: bool | None
-
-
-class CriterionOut(Model):
-    fact: str | None = Field(description="the input fact tested; null for a group")
-    test: str = Field(description="e.g. 'at most 25 years', 'is positive', 'any of'")
-    value: Value = Field(description="the patient's value as compared; null if unknown")
-    result: Result
-    text: str
-    criteria: list[CriterionOut] = Field(description="a group's members; empty for a test")
-
-
-class IndicationOut(Model):
-    id: str
-    summary: str
-    status: Result
-    approved: str | None
-    sources: list[str]
-    criteria: list[CriterionOut]
-
-
-class SourceOut(Model):
-    id: str
-    short: str
-    title: str
-    publisher: str | None
-    date: str | None
-    url: str | None
-
-
-class OptionOut(Model):
-    therapy: str
-    name: str
-    brands: list[str]
-    status: Status
-    indications: list[IndicationOut]
-    missing: list[str] = Field(description="facts that would decide a possible therapy")
-    cautions: list[str]
-    sources: list[SourceOut]
-
-
-class DataOut(Model):
-    release: str
-    updated: str
-    regulator: str
-    region: str
-    scope: str
-
-
-class OptionsOut(Model):
-    version: int
-    patient: PatientOut
-    options: list[OptionOut]
-    data: DataOut
-    disclaimer: str
-
-
 def _plain(value: object) -> Value:
     if isinstance(value, Fraction):
         return int(value) if value.denominator == 1 else float(value)
@@ -105,9 +30,10 @@ def _plain(value: object) -> Value:
 
 
 def patient_json(facts: Facts) -> dict[str, Any]:
+    """The facts as understood; the age also in months, since labels count both."""
     values = {name: _plain(value) for name, value in vars(facts).items()}
-    values["age_months"] = None if facts.age is None else _plain(facts.age * 12)
-    return {name: values[name] for name in PatientOut.model_fields}
+    months = None if facts.age is None else _plain(facts.age * 12)
+    return {"age": values.pop("age"), "age_months": months, **values}
 
 
 def criterion_json(evaluation: Evaluation) -> dict[str, Any]:
@@ -132,7 +58,7 @@ def criterion_json(evaluation: Evaluation) -> dict[str, Any]:
 
 
 def source_json(source: Source) -> dict[str, Any]:
-    return source.model_dump()
+    return dict(vars(source))
 
 
 def sources_json(source_ids: list[str], catalog: Catalog) -> list[dict[str, Any]]:
@@ -189,71 +115,6 @@ def options_json(facts: Facts, options: list[TherapyOption], catalog: Catalog) -
         "data": data_json(catalog),
         "disclaimer": DISCLAIMER,
     }
-
-
-class StatementOut(Model):
-    text: str
-    sources: list[str]
-    detail: bool = Field(description="dosing detail for clinicians")
-
-
-class RuleOut(Model):
-    fact: str | None = Field(description="the input fact tested; null for a group")
-    test: str
-    text: str
-    criteria: list[RuleOut]
-
-
-class LabelIndicationOut(Model):
-    id: str
-    summary: str
-    approved: str | None
-    sources: list[str]
-    criteria: list[RuleOut]
-
-
-class CautionOut(Model):
-    text: str
-    when: str | None = Field(description="the condition in plain words; null if always")
-    sources: list[str]
-
-
-class TherapyOut(Model):
-    id: str
-    name: str
-    brands: list[str]
-    aliases: list[str]
-    kind: StatementOut
-    about: StatementOut
-    given: list[StatementOut]
-    indications: list[LabelIndicationOut]
-    common_side_effects: list[StatementOut]
-    serious_side_effects: list[StatementOut]
-    boxed_warning: list[StatementOut]
-    cautions: list[CautionOut]
-    sources: list[SourceOut]
-
-
-class DrugOut(Model):
-    version: int
-    therapy: TherapyOut
-    data: DataOut
-    disclaimer: str
-
-
-class DrugLineOut(Model):
-    id: str
-    name: str
-    brands: list[str]
-    aliases: list[str]
-    kind: str
-
-
-class DrugsOut(Model):
-    version: int
-    therapies: list[DrugLineOut]
-    data: DataOut
-    disclaimer: str
 
 
 def statement_json(statement: Statement) -> dict[str, Any]:

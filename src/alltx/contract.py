@@ -1,0 +1,335 @@
+"""The contracts at alltx's edges, as pydantic models: the therapies file, a patient row, and
+every machine-readable answer. They give the JSON Schemas (`alltx schema`) and check files and
+answers; the run-time path builds plain objects instead, because building these models costs
+more start-up time than a whole run.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from alltx.assess import Status
+from alltx.facts import PARSERS, is_blank
+from alltx.rules import Result
+
+# --- the therapies file ---------------------------------------------------------------------
+
+
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+SourceIds = Annotated[
+    list[str],
+    BeforeValidator(_as_list),
+    Field(min_length=1, description="ids of entries in [[sources]]; one id or a list"),
+]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceFile(Strict):
+    id: Text
+    short: Text = Field(description="a short name for citing it in a line")
+    title: Text
+    publisher: str | None = None
+    date: str | None = None
+    url: str | None = None
+
+
+class StatementFile(Strict):
+    """A clinical statement in plain words, with the sources that back it."""
+
+    text: Text
+    source: SourceIds
+    detail: bool = Field(default=False, description="dosing detail for clinicians")
+
+
+Criteria = Annotated[
+    dict[str, Any],
+    Field(
+        description="a test on one fact ({fact, is|in|at_least|at_most, text}) or a group "
+        "({all|any: [criteria], text}); checked by the rules module at load"
+    ),
+]
+
+
+class IndicationFile(Strict):
+    id: Text
+    summary: Text = Field(description="the label's indication in its own words")
+    source: SourceIds
+    approved: str | None = None
+    criteria: Criteria
+
+
+class CautionFile(Strict):
+    text: Text
+    source: SourceIds
+    when: Criteria | None = None
+
+
+class TherapyFile(Strict):
+    id: Text
+    name: Text
+    brands: list[str] = []
+    aliases: list[str] = []
+    kind: StatementFile
+    about: StatementFile
+    given: list[StatementFile] = []
+    common_side_effects: list[StatementFile] = []
+    serious_side_effects: list[StatementFile] = []
+    boxed_warning: list[StatementFile] = []
+    indications: Annotated[list[IndicationFile], Field(min_length=1)]
+    cautions: list[CautionFile] = []
+
+
+class DataInfoFile(Strict):
+    release: Text
+    updated: date
+    regulator: Text
+    region: Text
+    scope: Text
+    currency: StatementFile | None = None
+
+
+class DataFile(Strict):
+    """A therapies file (data/therapies.toml)."""
+
+    format: int = Field(description="the file format; this alltx reads format 1")
+    data: DataInfoFile
+    sources: list[SourceFile]
+    therapies: Annotated[list[TherapyFile], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _known_format(self) -> DataFile:
+        if self.format != 1:
+            raise ValueError(f"format {self.format} is not supported; this alltx reads format 1")
+        return self
+
+
+def data_file_problem(raw: dict[str, Any]) -> str | None:
+    """The first problem with a parsed therapies file, as `place: what is wrong`; or None."""
+    try:
+        DataFile.model_validate(raw)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}" for part in problem["loc"]
+        )
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling)"
+        count = error.error_count()
+        more = f" (and {count - 1} more problems)" if count > 1 else ""
+        return f"{where.lstrip('.') or 'file'}: {message}{more}"
+    return None
+
+
+# --- a patient row (flags, JSON Lines, CSV) -------------------------------------------------
+
+
+def _fact(schema: dict[str, Any], description: str) -> Any:
+    """A row field's JSON Schema: the given form, or null for unknown."""
+    return WithJsonSchema({"anyOf": [schema, {"type": "null"}], "description": description})
+
+
+_BOOL = {"anyOf": [{"type": "boolean"}, {"enum": ["true", "false", "yes", "no", "1", "0", ""]}]}
+_COUNT = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^\d+$"}]}
+_MARKER = {"enum": ["positive", "negative", "pos", "neg", "+", "-", ""]}
+_AGE = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 130},
+        {"type": "string", "description": "years, or months with m: 19, 2.5, 8m"},
+    ]
+}
+_MRD = {"anyOf": [{"type": "number", "minimum": 0, "maximum": 100}, {"type": "string"}]}
+_PHASES = {"enum": ["induction", "consolidation", "maintenance", ""]}
+
+
+class PatientRow(BaseModel):
+    """One patient's facts. Every field is optional: left out, empty or null means unknown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[Any, WithJsonSchema({"description": "carried through untouched"})] = None
+    age: Annotated[Any, _fact(_AGE, "age in years; a string ending in m is months")] = None
+    relapsed: Annotated[Any, _fact(_BOOL, "the leukemia has come back now")] = None
+    relapse: Annotated[Any, _fact(_COUNT, "now in the Nth relapse; 0 = not in relapse")] = None
+    refractory: Annotated[Any, _fact(_BOOL, "did not respond, or stopped responding")] = None
+    remission: Annotated[Any, _fact(_COUNT, "now in the Nth complete remission")] = None
+    lineage: Annotated[Any, _fact({"enum": ["b", "t", "b-cell", "t-cell", ""]}, "B or T")] = None
+    cd19: Annotated[Any, _fact(_MARKER, "CD19 on the leukemia cells")] = None
+    cd22: Annotated[Any, _fact(_MARKER, "CD22 on the leukemia cells")] = None
+    ph: Annotated[Any, _fact(_MARKER, "Philadelphia chromosome")] = None
+    mrd: Annotated[Any, _fact(_MRD, "minimal residual disease, percent")] = None
+    phase: Annotated[Any, _fact(_PHASES, "phase of multiphase chemotherapy")] = None
+    prior_transplant: Annotated[Any, _fact(_BOOL, "prior allogeneic transplant")] = None
+
+    @field_validator(*PARSERS, mode="before")
+    @classmethod
+    def _parse(cls, value: object, info: ValidationInfo) -> object:
+        """The same parser as the flag and the batch reader; blank means unknown."""
+        assert info.field_name is not None
+        return None if is_blank(value) else PARSERS[info.field_name](value)
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+Value = bool | int | float | str | None
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PatientOut(Model):
+    """The facts as understood, after derivation; null is unknown."""
+
+    age: float | None = Field(description="age in years")
+    age_months: float | None = Field(description="the same age in months")
+    relapsed: bool | None
+    relapse: int | None = Field(description="relapse number now; 0 = not in relapse")
+    refractory: bool | None
+    remission: int | None = Field(description="complete remission number; 0 = not in remission")
+    lineage: Literal["b", "t"] | None
+    cd19: Literal["positive", "negative"] | None
+    cd22: Literal["positive", "negative"] | None
+    ph: Literal["positive", "negative"] | None
+    mrd: float | None = Field(description="minimal residual disease, percent")
+    phase: Literal["induction", "consolidation", "maintenance"] | None
+    prior_transplant: bool | None
+
+
+class CriterionOut(Model):
+    fact: str | None = Field(description="the input fact tested; null for a group")
+    test: str = Field(description="e.g. 'at most 25 years', 'is positive', 'any of'")
+    value: Value = Field(description="the patient's value as compared; null if unknown")
+    result: Result
+    text: str
+    criteria: list[CriterionOut] = Field(description="a group's members; empty for a test")
+
+
+class IndicationOut(Model):
+    id: str
+    summary: str
+    status: Result
+    approved: str | None
+    sources: list[str]
+    criteria: list[CriterionOut]
+
+
+class SourceOut(Model):
+    id: str
+    short: str
+    title: str
+    publisher: str | None
+    date: str | None
+    url: str | None
+
+
+class OptionOut(Model):
+    therapy: str
+    name: str
+    brands: list[str]
+    status: Status
+    indications: list[IndicationOut]
+    missing: list[str] = Field(description="facts that would decide a possible therapy")
+    cautions: list[str]
+    sources: list[SourceOut]
+
+
+class DataOut(Model):
+    release: str
+    updated: str
+    regulator: str
+    region: str
+    scope: str
+
+
+class OptionsOut(Model):
+    version: int
+    patient: PatientOut
+    options: list[OptionOut]
+    data: DataOut
+    disclaimer: str
+
+
+class StatementOut(Model):
+    text: str
+    sources: list[str]
+    detail: bool = Field(description="dosing detail for clinicians")
+
+
+class RuleOut(Model):
+    fact: str | None = Field(description="the input fact tested; null for a group")
+    test: str
+    text: str
+    criteria: list[RuleOut]
+
+
+class LabelIndicationOut(Model):
+    id: str
+    summary: str
+    approved: str | None
+    sources: list[str]
+    criteria: list[RuleOut]
+
+
+class CautionOut(Model):
+    text: str
+    when: str | None = Field(description="the condition in plain words; null if always")
+    sources: list[str]
+
+
+class TherapyOut(Model):
+    id: str
+    name: str
+    brands: list[str]
+    aliases: list[str]
+    kind: StatementOut
+    about: StatementOut
+    given: list[StatementOut]
+    indications: list[LabelIndicationOut]
+    common_side_effects: list[StatementOut]
+    serious_side_effects: list[StatementOut]
+    boxed_warning: list[StatementOut]
+    cautions: list[CautionOut]
+    sources: list[SourceOut]
+
+
+class DrugOut(Model):
+    version: int
+    therapy: TherapyOut
+    data: DataOut
+    disclaimer: str
+
+
+class DrugLineOut(Model):
+    id: str
+    name: str
+    brands: list[str]
+    aliases: list[str]
+    kind: str
+
+
+class DrugsOut(Model):
+    version: int
+    therapies: list[DrugLineOut]
+    data: DataOut
+    disclaimer: str
