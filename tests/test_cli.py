@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -178,3 +180,19 @@ def test_the_wheel_carries_the_data_file(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         packaged = archive.read("alltx/data/therapies.toml").decode()
     assert packaged == (root / "data" / "therapies.toml").read_text(encoding="utf-8")
+
+
+def test_colour_on_a_terminal_and_no_colour_with_no_color() -> None:
+    def ansi(**env: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "alltx", "options", "--age", "19", "--lineage", "t"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "FORCE_COLOR": "1", **env},
+        )
+        return done.stdout
+
+    assert "\x1b[1;31mNOT ELIGIBLE" in ansi()  # a terminal gets colour
+    assert "\x1b[1mPatient: \x1b[0mage 19 years" in ansi()  # only the label is bold
+    plain = ansi(NO_COLOR="1")
+    assert "NOT ELIGIBLE" in plain and not re.search(r"\x1b\[[0-9;]*3[0-9]m", plain)

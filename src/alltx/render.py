@@ -124,7 +124,7 @@ def _facts_line(facts: Facts) -> Text:
             given.append(f"age {_age(value)}")
         else:
             given.append(f"{label}: {_value(name, value)}")
-    line = Text("Patient: ", style="bold").append(" · ".join(given) or "no facts given")
+    line = Text.assemble(("Patient: ", "bold"), " · ".join(given) or "no facts given")
     if unknown:
         line.append("\nNot given (unknown): ", style="bold").append(", ".join(unknown))
     return line
