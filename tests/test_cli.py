@@ -130,9 +130,9 @@ def test_version() -> None:
     ("args", "says"),
     [
         (("drug", "blinatumumab"), "did you mean blinatumomab?"),
-        (("options", "--age", "-3"), "--age: age must be between 0 and 130 years"),
+        (("options", "--age", "-3"), "--age: must be between 0 and 130 years"),
         (("options", "--age", "131"), "between 0 and 130"),
-        (("options", "--mrd", "101"), "--mrd: MRD must be a percent from 0 to 100"),
+        (("options", "--mrd", "101"), "--mrd: must be a percent from 0 to 100"),
         (("options", "--lineage", "x"), "--lineage: expected b or t"),
         (("options", "--cd19", "maybe"), "--cd19: expected positive or negative"),
         (("options", "--relapse", "two"), "--relapse: expected a whole number"),

@@ -31,10 +31,11 @@ class TherapyOption:
 def assess(facts: Facts, catalog: Catalog) -> list[TherapyOption]:
     """Every therapy in the catalog, in its order, with its status for these facts."""
     values = facts.rule_values()
-    return [_assess_therapy(therapy, values) for therapy in catalog.therapies]
+    return [assess_therapy(therapy, values) for therapy in catalog.therapies]
 
 
-def _assess_therapy(therapy: Therapy, values: dict[str, object]) -> TherapyOption:
+def assess_therapy(therapy: Therapy, values: dict[str, object]) -> TherapyOption:
+    """One therapy for one patient's rule values (see Facts.rule_values)."""
     results = tuple(IndicationResult(i, evaluate(i.rule, values)) for i in therapy.indications)
     outcomes = {r.evaluation.result for r in results}
     status: Status

@@ -16,15 +16,33 @@ from typer.core import TyperGroup
 
 from alltx import __version__
 from alltx.catalog import Catalog, DataError, UnknownTherapy
-from alltx.facts import FactError, facts_from
+from alltx.facts import PARSERS, FactError, facts_from
 
 FACTS_PANEL = "Patient facts (leave a fact out if it is not known)"
+COHORT_PANEL = "A cohort file instead of flags"
 OUTPUT_PANEL = "Output"
 
 
 class Format(StrEnum):
     text = "text"
     json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+class DocFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class InputFormat(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+class SchemaKind(StrEnum):
+    input = "input"
+    output = "output"
 
 
 class AlltxGroup(TyperGroup):
@@ -124,11 +142,15 @@ def _switch(flags: str, help_text: str) -> Any:
 
 
 FormatOption = Annotated[
-    Format,
+    DocFormat,
     typer.Option(
         "--format", "-f", help="text for people, json for scripts.", rich_help_panel=OUTPUT_PANEL
     ),
 ]
+HELP_FORMAT = (
+    "text for people; json, jsonl or csv for scripts. With --input the default is text on a "
+    "terminal and jsonl otherwise."
+)
 
 
 @app.command()
@@ -179,20 +201,67 @@ def options(
             "Has had an allogeneic (donor) stem-cell transplant.",
         ),
     ] = None,
-    output: FormatOption = Format.text,
+    input_file: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            "-i",
+            metavar="FILE",
+            help="Read many patients from a JSON Lines or CSV file (- for stdin); fields are "
+            "named like the flags, with underscores.",
+            rich_help_panel=COHORT_PANEL,
+        ),
+    ] = None,
+    input_format: Annotated[
+        InputFormat | None,
+        typer.Option(
+            help="The --input format, if its name does not end in .jsonl or .csv and its "
+            "first line does not tell.",
+            rich_help_panel=COHORT_PANEL,
+        ),
+    ] = None,
+    ignore_unknown_fields: Annotated[
+        bool,
+        typer.Option(
+            help="Skip fields alltx does not know, instead of refusing them.",
+            rich_help_panel=COHORT_PANEL,
+        ),
+    ] = False,
+    fail_fast: Annotated[
+        bool,
+        typer.Option(help="Stop at the first row that fails.", rich_help_panel=COHORT_PANEL),
+    ] = False,
+    output: Annotated[
+        Format | None,
+        typer.Option("--format", "-f", help=HELP_FORMAT, rich_help_panel=OUTPUT_PANEL),
+    ] = None,
 ) -> None:
     """Which therapies fit these facts: each label criterion met, unmet or unknown."""
-    given = {name: value for name, value in locals().items() if name != "output"}
+    given = {name: value for name, value in locals().items() if name in PARSERS}
     raw = {name: value for name, value in given.items() if value is not None}
+    if input_file is not None:
+        if raw:
+            _fail("give one patient's facts as flags, or a cohort with --input, not both")
+        _cohort(input_file, input_format, output, ignore_unknown_fields, fail_fast)
+        return
     try:
         facts = facts_from(raw)
     except FactError as error:
         where = f"--{error.field.replace('_', '-')}: " if error.field else ""
         _fail(f"{where}{error}")
 
+    catalog = _catalog()
+    if output in (Format.jsonl, Format.csv):
+        from alltx import pipeline
+        from alltx.batch import Answerer
+
+        answer = Answerer(catalog).answer(facts)
+        write = pipeline.write_jsonl if output is Format.jsonl else pipeline.write_csv
+        write(catalog, [answer], fail_fast=False)
+        return
+
     from alltx.assess import assess
 
-    catalog = _catalog()
     results = assess(facts, catalog)
     if output is Format.json:
         from alltx.output import options_json
@@ -204,12 +273,59 @@ def options(
         render.options(facts, results, catalog, render.console())
 
 
+def _cohort(
+    name: str,
+    given_format: InputFormat | None,
+    output: Format | None,
+    ignore_unknown: bool,
+    fail_fast: bool,
+) -> None:
+    from alltx import pipeline
+    from alltx.batch import InputError
+
+    catalog = _catalog()
+    if output is None:
+        output = Format.text if sys.stdout.isatty() else Format.jsonl
+    try:
+        stream = pipeline.open_input(name)
+        kind, lines = pipeline.input_format(name, stream, given_format)
+        records = pipeline.answers(catalog, lines, kind, ignore_unknown)
+    except InputError as error:
+        _fail(str(error))
+    if output is Format.text:
+        from alltx import render
+
+        status, summary = pipeline.summarize(catalog, records, fail_fast)
+        render.cohort(summary, catalog, render.console())
+    else:
+        write = {
+            Format.jsonl: pipeline.write_jsonl,
+            Format.json: pipeline.write_json_array,
+            Format.csv: pipeline.write_csv,
+        }[output]
+        status = write(catalog, records, fail_fast)
+    raise typer.Exit(status)
+
+
+@app.command()
+def schema(
+    which: Annotated[
+        SchemaKind,
+        typer.Argument(help="input: one patient row; output: one result record of a cohort."),
+    ],
+) -> None:
+    """The JSON Schema of a patient row or of a result record, for validating with other tools."""
+    from alltx.contract import schema_of
+
+    _write_json(schema_of(which.value))
+
+
 @app.command()
 def drug(
     name: Annotated[
         str, typer.Argument(help="Generic name, brand or short name: Kymriah, tisa-cel.")
     ],
-    output: FormatOption = Format.text,
+    output: FormatOption = DocFormat.text,
 ) -> None:
     """One drug: what it is, how it is given, who it is approved for, its side effects."""
     catalog = _catalog()
@@ -217,7 +333,7 @@ def drug(
         therapy = catalog.therapy(name)
     except UnknownTherapy as error:
         _fail(str(error))
-    if output is Format.json:
+    if output is DocFormat.json:
         from alltx.output import drug_json
 
         _write_json(drug_json(therapy, catalog))
@@ -228,10 +344,10 @@ def drug(
 
 
 @app.command()
-def drugs(output: FormatOption = Format.text) -> None:
+def drugs(output: FormatOption = DocFormat.text) -> None:
     """One line per therapy alltx knows."""
     catalog = _catalog()
-    if output is Format.json:
+    if output is DocFormat.json:
         from alltx.output import drugs_json
 
         _write_json(drugs_json(catalog))

@@ -333,3 +333,36 @@ class DrugsOut(Model):
     therapies: list[DrugLineOut]
     data: DataOut
     disclaimer: str
+
+
+class RecordOut(Model):
+    """One cohort row's answer (JSON Lines, or an element of the --format json array)."""
+
+    id: Any = Field(description="the row's id, carried through untouched; null if none")
+    line: int | None = Field(description="the input line; null for a patient given as flags")
+    patient: PatientOut
+    options: list[OptionOut]
+    data_release: str
+    version: int
+
+
+class FailureOut(Model):
+    """A cohort row that could not be answered, in its place."""
+
+    id: Any = Field(description="the row's id if it could be read")
+    line: int | None
+    error: str = Field(description="what is wrong and how to fix it")
+    field: str | None = Field(description="the field at fault, if one is")
+    data_release: str
+    version: int
+
+
+def schema_of(which: str) -> dict[str, Any]:
+    """The JSON Schema of a patient row (`input`) or of a cohort result record (`output`)."""
+    from pydantic import TypeAdapter
+
+    if which == "input":
+        return PatientRow.model_json_schema()
+    schema = TypeAdapter(RecordOut | FailureOut).json_schema()
+    schema["title"] = "alltx result record"
+    return schema

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
@@ -162,24 +162,24 @@ def parse_age(value: object) -> Fraction:
     """Age in years, exact. Numbers are years; a string may end in `m` for months."""
     hint = "give years (19, 2.5) or months with m (8m)"
     if isinstance(value, bool):
-        raise ValueError(f"age must be a number, not true/false; {hint}")
+        raise ValueError(f"must be a number, not true/false; {hint}")
     if isinstance(value, int | float):
         try:
             years = _exact(value)
         except ValueError:
-            raise ValueError(f"age must be a number; {hint}") from None
+            raise ValueError(f"must be a number; {hint}") from None
     elif isinstance(value, str):
         match = _AGE.match(value)
         if not match:
-            raise ValueError(f"age {value!r} is not a number; {hint}")
+            raise ValueError(f"{value!r} is not a number; {hint}")
         number, unit = match.groups()
         years = Fraction(number)
         if unit and unit.lower().startswith("m"):
             years /= 12
     else:
-        raise ValueError(f"age must be a number; {hint}")
+        raise ValueError(f"must be a number; {hint}")
     if years < 0 or years > MAX_AGE_YEARS:
-        raise ValueError(f"age must be between 0 and {MAX_AGE_YEARS} years, got {_show(years)}")
+        raise ValueError(f"must be between 0 and {MAX_AGE_YEARS} years, got {_show(years)}")
     return years
 
 
@@ -240,7 +240,7 @@ def parse_percent(value: object) -> Fraction:
     else:
         raise ValueError(f"expected a percent from 0 to 100, got {value!r}")
     if not 0 <= number <= 100:
-        raise ValueError(f"MRD must be a percent from 0 to 100, got {_show(number)}")
+        raise ValueError(f"must be a percent from 0 to 100, got {_show(number)}")
     return number
 
 
@@ -264,6 +264,15 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "phase": parse_phase,
     "prior_transplant": parse_bool,
 }
+
+
+def unknown_field(name: str) -> str:
+    """Say a field name is unknown, suggesting the likely one (a typo must not pass silently)."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(PARSERS), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"known fields: {', '.join(PARSERS)}"
+    return f"unknown field {name!r}; {hint}"
 
 
 def is_blank(value: object) -> bool:
@@ -296,31 +305,45 @@ class Facts:
 
     def rule_values(self) -> dict[str, object]:
         """The values the rules test. Label ages are completed years or completed months."""
-        values: dict[str, object] = asdict(self)
-        del values["age"]
         age = self.age
-        values["age_years"] = None if age is None else math.floor(age)
-        values["age_months"] = None if age is None else math.floor(age * 12)
-        return values
+        return {
+            "age_years": None if age is None else math.floor(age),
+            "age_months": None if age is None else math.floor(age * 12),
+            "lineage": self.lineage,
+            "relapsed": self.relapsed,
+            "relapse": self.relapse,
+            "refractory": self.refractory,
+            "remission": self.remission,
+            "cd19": self.cd19,
+            "cd22": self.cd22,
+            "ph": self.ph,
+            "mrd": self.mrd,
+            "phase": self.phase,
+            "prior_transplant": self.prior_transplant,
+        }
 
 
 def _contradiction(first: str, second: str) -> FactError:
     return FactError(f"contradictory facts: {first}, but {second}; give only the one that is true")
 
 
-def derive(given: Facts) -> Facts:
-    """Complete the facts with what they imply, refusing facts that contradict each other."""
-    relapsed, relapse = given.relapsed, given.relapse
-    refractory, remission = given.refractory, given.remission
+def derive(given: dict[str, object]) -> dict[str, object]:
+    """Complete parsed facts with what they imply, refusing facts that contradict each other.
+
+    Works on the parsed values (a dict, which it updates and returns) so a batch builds each
+    patient's Facts once.
+    """
+    relapsed, relapse = given.get("relapsed"), given.get("relapse")
+    refractory, remission = given.get("refractory"), given.get("remission")
 
     if relapse is not None:
-        in_relapse = relapse >= 1
+        in_relapse = relapse >= 1  # type: ignore[operator]
         if relapsed is not None and relapsed != in_relapse:
             said = f"relapse {relapse} means {'a relapse now' if in_relapse else 'no relapse now'}"
             raise _contradiction(said, f"relapsed is {'yes' if relapsed else 'no'}")
         relapsed = in_relapse
 
-    if remission is not None and remission >= 1:
+    if remission is not None and remission >= 1:  # type: ignore[operator]
         in_remission = f"remission {remission} means in complete remission now"
         if relapsed:
             raise _contradiction(in_remission, "the facts say relapsed (come back now)")
@@ -333,27 +356,33 @@ def derive(given: Facts) -> Facts:
     if (relapsed or refractory) and remission is None:
         remission = 0
 
-    return replace(
-        given, relapsed=relapsed, relapse=relapse, refractory=refractory, remission=remission
-    )
+    for name, value in (
+        ("relapsed", relapsed),
+        ("relapse", relapse),
+        ("refractory", refractory),
+        ("remission", remission),
+    ):
+        if value is not None:
+            given[name] = value
+    return given
 
 
-def parse_facts(raw: Mapping[str, object]) -> Facts:
+def parse_facts(raw: Mapping[str, object]) -> dict[str, object]:
     """Parse one patient's given values (blank = unknown), without deriving anything."""
-    for name in raw:
-        if name not in PARSERS:
-            raise FactError(f"unknown field {name!r}; known fields: {', '.join(PARSERS)}", name)
-    parsed = {}
+    parsed: dict[str, object] = {}
     for name, value in raw.items():
+        parse = PARSERS.get(name)
+        if parse is None:
+            raise FactError(unknown_field(name), name)
         if is_blank(value):
             continue
         try:
-            parsed[name] = PARSERS[name](value)
+            parsed[name] = parse(value)
         except ValueError as error:
             raise FactError(str(error), name) from None
-    return Facts(**parsed)  # type: ignore[arg-type]
+    return parsed
 
 
 def facts_from(raw: Mapping[str, object]) -> Facts:
     """Parse and derive in one step; any problem is one FactError naming the field."""
-    return derive(parse_facts(raw))
+    return Facts(**derive(parse_facts(raw)))  # type: ignore[arg-type]

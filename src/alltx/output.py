@@ -6,6 +6,7 @@ and the tests check every answer against those. Change a shape only with `VERSIO
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -36,13 +37,21 @@ def patient_json(facts: Facts) -> dict[str, Any]:
     return {"age": values.pop("age"), "age_months": months, **values}
 
 
-def criterion_json(evaluation: Evaluation) -> dict[str, Any]:
+def patient_value(evaluation: Evaluation) -> Value:
+    return _plain(evaluation.value)
+
+
+ValueOf = Callable[[Evaluation], object]
+
+
+def criterion_json(evaluation: Evaluation, value: ValueOf = patient_value) -> dict[str, Any]:
+    """A criterion's result; `value` gives what to show as the patient's value."""
     node = evaluation.node
     if isinstance(node, Atom):
         return {
             "fact": RULE_FACTS[node.fact].source,
             "test": node.test,
-            "value": _plain(evaluation.value),
+            "value": value(evaluation),
             "result": evaluation.result,
             "text": node.text,
             "criteria": [],
@@ -53,7 +62,7 @@ def criterion_json(evaluation: Evaluation) -> dict[str, Any]:
         "value": None,
         "result": evaluation.result,
         "text": node.text,
-        "criteria": [criterion_json(child) for child in evaluation.children],
+        "criteria": [criterion_json(child, value) for child in evaluation.children],
     }
 
 
@@ -71,7 +80,9 @@ def answer_source_ids(therapy: Therapy) -> list[str]:
     return list(dict.fromkeys(source for sources in cited for source in sources))
 
 
-def option_json(option: TherapyOption, catalog: Catalog) -> dict[str, Any]:
+def option_json(
+    option: TherapyOption, catalog: Catalog, value: ValueOf = patient_value
+) -> dict[str, Any]:
     therapy = option.therapy
     return {
         "therapy": therapy.id,
@@ -86,7 +97,7 @@ def option_json(option: TherapyOption, catalog: Catalog) -> dict[str, Any]:
                 "approved": r.indication.approved,
                 "sources": list(r.indication.source),
                 # the root is the indication itself; its members are the criteria
-                "criteria": [criterion_json(child) for child in r.evaluation.children],
+                "criteria": [criterion_json(child, value) for child in r.evaluation.children],
             }
             for r in option.indications
         ],

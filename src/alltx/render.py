@@ -15,9 +15,11 @@ from rich.table import Table
 from rich.text import Text
 
 from alltx.assess import Status, TherapyOption
+from alltx.batch import Answer
 from alltx.catalog import Catalog, Caution, Statement, Therapy
 from alltx.facts import INPUT_FACTS, RULE_FACTS, Facts
 from alltx.output import DISCLAIMER, answer_source_ids
+from alltx.pipeline import Summary as CohortSummary
 from alltx.rules import UNMET, Atom, Evaluation, Node, failed
 
 MARK = {"met": ("✓", "green"), "unmet": ("✗", "red"), "unknown": ("?", "yellow")}
@@ -267,3 +269,46 @@ def drugs(catalog: Catalog, out: Console) -> None:
     for therapy in catalog.therapies:
         table.add_row(therapy.id, ", ".join([*therapy.brands, *therapy.aliases]), therapy.kind.text)
     show(out, [table, "", _footer(catalog)])
+
+
+SHORT = {"eligible": "[green]eligible[/]", "possible": "[yellow]possible[/]",
+         "not_eligible": "[red]not eligible[/]"}  # fmt: skip
+
+
+def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
+    """A cohort at a glance: patients x therapies, then counts per status."""
+    names = {t.id: (t.brands[0] if t.brands else t.name) for t in catalog.therapies}
+    patients = Table(header_style="bold", box=None, pad_edge=False)
+    patients.add_column("patient", no_wrap=True)
+    for therapy in summary.therapies:
+        patients.add_column(names[therapy])
+    errors: list[Row] = []
+    for record in summary.rows:
+        label = str(record.id) if record.id is not None else f"line {record.line}"
+        if isinstance(record, Answer):
+            patients.add_row(label, *(SHORT[v.status] for v in record.verdicts))
+        else:
+            patients.add_row(label, Text(f"error, line {record.line}", style="red"))
+            errors.append(("[red]✗[/]", Text(f"line {record.line}: {record.message}")))
+    counts = Table(header_style="bold", box=None, pad_edge=False)
+    counts.add_column("therapy", no_wrap=True)
+    for status in ("eligible", "possible", "not_eligible"):
+        counts.add_column(SHORT[status], justify="right")
+    for therapy in summary.therapies:
+        row = summary.counts[therapy]
+        counts.add_row(f"{therapy} ({names[therapy]})", *(str(row[s]) for s in row))
+    shown = len(summary.rows)
+    more = f" (the first {shown}; --format csv lists every one)" if shown < summary.total else ""
+    parts: list[RenderableType | str] = [
+        Text(f"alltx: {summary.total} patients{more}", style="bold"),
+        patients,
+        *([_marked(errors, 0)] if errors else []),
+        "",
+        Text("Patients per status", style="bold"),
+        counts,
+    ]
+    if summary.failed:
+        parts.append(Text(f"{summary.failed} rows could not be read; see the errors above.",
+                          style="bold red"))  # fmt: skip
+    parts += ["", _footer(catalog, ("eligible", "possible", "not_eligible"))]
+    show(out, parts)

@@ -182,7 +182,7 @@ def _text(raw: Mapping[str, object], where: str) -> str:
 def evaluate(node: Node, values: Mapping[str, object]) -> Evaluation:
     if isinstance(node, Atom):
         value = values.get(node.fact)
-        return Evaluation(node, _test(node, value), value)
+        return Evaluation(node, atom_result(node, value), value)
     children = tuple(evaluate(child, values) for child in node.children)
     return Evaluation(
         node, combine(node.mode, [child.result for child in children]), None, children
@@ -199,7 +199,8 @@ def combine(mode: Literal["all", "any"], results: Sequence[Result]) -> Result:
     return opposite
 
 
-def _test(atom: Atom, value: object) -> Result:
+def atom_result(atom: Atom, value: object) -> Result:
+    """One test on one value; None (unknown) gives unknown."""
     if value is None:
         return UNKNOWN
     bound = atom.bound

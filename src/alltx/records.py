@@ -1,0 +1,99 @@
+"""Batch records as text: one JSON Lines record or one CSV row per input row.
+
+Every record names the data release and the contract version, so a results file read a year
+later still says which labels it reflects. The shapes are defined in `alltx.contract`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from alltx.batch import Answer, Failure, json_scalar
+from alltx.catalog import Catalog
+from alltx.facts import Facts
+from alltx.output import VERSION
+
+_PATIENT = (
+    "age",
+    "age_months",
+    "relapsed",
+    "relapse",
+    "refractory",
+    "remission",
+    "lineage",
+    "cd19",
+    "cd22",
+    "ph",
+    "mrd",
+    "phase",
+    "prior_transplant",
+)
+
+
+def patient_text(facts: Facts) -> str:
+    """The same object as output.patient_json, written directly: it runs once per row."""
+    values = vars(facts)
+    age = facts.age
+    parts = []
+    for name in _PATIENT:
+        value = (None if age is None else age * 12) if name == "age_months" else values[name]
+        parts.append(f'"{name}": {json_scalar(value)}')
+    return "{" + ", ".join(parts) + "}"
+
+
+def _id(row_id: object) -> str:
+    return json.dumps(row_id, ensure_ascii=False)
+
+
+class JsonRecords:
+    """JSON Lines records for one data release."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.tail = f'"data_release": {json.dumps(catalog.info.release)}, "version": {VERSION}}}'
+
+    def answer(self, answer: Answer) -> str:
+        return (
+            f'{{"id": {_id(answer.id)}, "line": {json_scalar(answer.line)}, '
+            f'"patient": {patient_text(answer.facts)}, "options": {answer.options_text}, '
+            + self.tail
+        )
+
+    def failure(self, failure: Failure) -> str:
+        return (
+            f'{{"id": {_id(failure.id)}, "line": {json_scalar(failure.line)}, '
+            f'"error": {json.dumps(failure.message, ensure_ascii=False)}, '
+            f'"field": {json.dumps(failure.field)}, ' + self.tail
+        )
+
+
+class CsvRecords:
+    """CSV rows: id and line, a status column per therapy, the facts that would decide each
+    `possible` one (space-separated), any error, the data release and the contract version."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.therapies = [t.id for t in catalog.therapies]
+        self.release = catalog.info.release
+
+    def header(self) -> list[str]:
+        missing = [f"missing_{therapy}" for therapy in self.therapies]
+        return ["id", "line", *self.therapies, *missing, "error", "data_release", "version"]
+
+    def answer(self, answer: Answer) -> list[Any]:
+        statuses = [verdict.status for verdict in answer.verdicts]
+        missing = [" ".join(verdict.missing) for verdict in answer.verdicts]
+        return [_cell(answer.id), _cell(answer.line), *statuses, *missing, "", self.release,
+                VERSION]  # fmt: skip
+
+    def failure(self, failure: Failure) -> list[Any]:
+        blanks = [""] * (2 * len(self.therapies))
+        return [_cell(failure.id), _cell(failure.line), *blanks, failure.message, self.release,
+                VERSION]  # fmt: skip
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list | bool):
+        return json.dumps(value, ensure_ascii=False)
+    return value
