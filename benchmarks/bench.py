@@ -91,15 +91,20 @@ def run(command: list[str]) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss
 
 
-def best(command: list[str], times: int) -> float:
-    return min(run(command)[0] for _ in range(times))
+def best_of_each(commands: list[list[str]], times: int) -> list[float]:
+    """Best wall time of each command, runs interleaved so machine noise hits them alike."""
+    bests = [float("inf")] * len(commands)
+    for _ in range(times):
+        for index, command in enumerate(commands):
+            bests[index] = min(bests[index], run(command)[0])
+    return bests
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--starts", type=int, default=15, help="cold-start runs, best taken")
+    parser.add_argument("--starts", type=int, default=25, help="cold-start runs, best taken")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     alltx = [str(BIN / "alltx"), "options", "--format", "jsonl", "--input"]
@@ -108,9 +113,13 @@ def main() -> None:
     floor_time, _ = run([sys.executable, "-c", FLOOR, str(big)])
     alltx_time, big_rss = run([*alltx, str(big)])
     _, small_rss = run([*alltx, str(small)])
-    base = best([sys.executable, "-c", "import typer, pydantic"], args.starts)
-    start = best([str(BIN / "alltx"), "options", "--age", "19", "--relapsed", "--format", "json"],
-                 args.starts)  # fmt: skip
+    base, start = best_of_each(
+        [
+            [sys.executable, "-c", "import typer, pydantic"],
+            [str(BIN / "alltx"), "options", "--age", "19", "--relapsed", "--format", "json"],
+        ],
+        args.starts,
+    )
 
     floor_rate, alltx_rate = args.rows / floor_time, args.rows / alltx_time
     table = [

@@ -14,15 +14,26 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from operator import itemgetter
+from typing import Any
 
 from alltx.assess import Status, assess_therapy
 from alltx.catalog import Catalog, Therapy
-from alltx.facts import PARSERS, FactError, Facts, facts_from, unknown_field
-from alltx.output import option_json
-from alltx.rules import Atom, Evaluation, Group, Node, Result, atom_result
+from alltx.facts import (
+    PARSERS,
+    RULE_FACTS,
+    CellCache,
+    FactError,
+    derive,
+    parse_facts,
+    rule_values,
+    unknown_field,
+)
+from alltx.output import option_json, patient_value
+from alltx.rules import Atom, Check, Evaluation, Group, Node, checker
 
 
 class InputError(ValueError):
@@ -155,50 +166,74 @@ def sniff(first: bytes) -> str | None:
 
 # --- answers out ------------------------------------------------------------------------------
 
+# Facts with open-ended values (ages, MRD) are left as slots in the cached JSON and keyed by their
+# test results; every other fact has a handful of values, so it is part of the cache key and
+# written into the cached text.
+SLOTTED = frozenset(name for name, fact in RULE_FACTS.items() if fact.kind == "number" or fact.unit)
+_SLOT = re.compile(r'"\\u0000(\w+)\\u0000"')
+# Per therapy. Small enough that a 10,000-row cohort fills it about as much as a long one, so
+# memory stays flat with the length of the input; large enough for most rows to hit.
+MAX_VERDICTS = 1024
+
 
 @dataclass(frozen=True)
 class Verdict:
-    """Everything one therapy's test results decide, its JSON serialized once."""
+    """Everything one therapy's answer needs for a class of patients, its JSON ready to fill."""
 
     status: Status
     missing: tuple[str, ...]
-    pieces: tuple[str, ...]  # the option's JSON, split where a patient's value goes
-    slots: tuple[str, ...]  # the rule fact whose value goes after each piece but the last
+    template: str  # the option's JSON, `%s` where a patient's value goes and `%%` for `%`
+    slots: tuple[str, ...]  # the rule fact whose value fills each `%s`, in order
 
-    def text(self, scalars: dict[str, str]) -> str:
-        parts = [self.pieces[0]]
-        for slot, piece in zip(self.slots, self.pieces[1:], strict=True):
-            parts.append(scalars[slot])
-            parts.append(piece)
-        return "".join(parts)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_pick", picker(self.slots))
+
+    def text(self, values: dict[str, str]) -> str:
+        return self.template % self._pick(values)  # type: ignore[attr-defined, no-any-return]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one is made per patient, and frozen init is slower
 class Answer:
-    """One patient's answer: a verdict per therapy, in catalog order."""
+    """One patient's answer: the facts as understood and a verdict per therapy."""
 
     line: int | None
     id: object
-    facts: Facts
+    facts: dict[str, object]  # as understood; an absent fact is unknown
+    rules: dict[str, object]  # the values the rules tested
     verdicts: tuple[Verdict, ...]
-    scalars: dict[str, str]  # each rule fact's value, as JSON
 
     @property
     def options_text(self) -> str:
-        return "[" + ", ".join(v.text(self.scalars) for v in self.verdicts) + "]"
+        values = {name: json_scalar(self.rules[name]) for name in SLOTTED}
+        return "[" + ", ".join(verdict.text(values) for verdict in self.verdicts) + "]"
+
+    @property
+    def patient_text(self) -> str:
+        """The patient object of the JSON contract, as output.patient_json makes it."""
+        facts = self.facts
+        age = facts.get("age")
+        months = None if age is None else age * 12  # type: ignore[operator]
+        parts = [f'"age": {json_scalar(age)}', f'"age_months": {json_scalar(months)}']
+        parts += [f'"{name}": {json_scalar(facts.get(name))}' for name in _PATIENT_REST]
+        return "{" + ", ".join(parts) + "}"
 
 
-_SLOT = re.compile(r'"\\u0000(\w+)\\u0000"')
-MAX_VERDICTS = 2048  # per therapy; bounds memory however varied the cohort
+_PATIENT_REST = [name for name in PARSERS if name != "age"]
 
 
 class Answerer:
-    """Answers patients against one catalog, reusing each therapy's work for repeated results."""
+    """Answers patients against one catalog, reusing each therapy's work for similar patients.
+
+    A therapy's answer depends only on the facts its own tests read. Patients who agree on those
+    facts (and on the results of the tests on ages and MRD) share one cached verdict, its JSON
+    already written; only their ages and MRD are filled in.
+    """
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        # Each therapy's verdict depends only on the results of its own tests.
-        self.tests: list[tuple[Therapy, tuple[Atom, ...]]] = []
+        # Per therapy: its facts with few values (read in one call), its tests on the others.
+        Picks = Callable[[Mapping[str, Any]], tuple[Any, ...]]
+        self.therapies: list[tuple[Therapy, Picks, tuple[tuple[str, Check], ...]]] = []
         for therapy in catalog.therapies:
             tests: dict[tuple[str, str, object], Atom] = {}
             for indication in therapy.indications:
@@ -206,28 +241,36 @@ class Answerer:
             for caution in therapy.cautions:
                 if caution.rule is not None:
                     _collect(caution.rule, tests)
-            self.tests.append((therapy, tuple(tests.values())))
-        self.verdicts: list[dict[tuple[Result, ...], Verdict]] = [{} for _ in self.tests]
+            baked = sorted({a.fact for a in tests.values()} - SLOTTED)
+            slotted = tuple((a.fact, checker(a)) for a in tests.values() if a.fact in SLOTTED)
+            self.therapies.append((therapy, picker(baked), slotted))
+        self.verdicts: list[dict[tuple[object, ...], Verdict]] = [{} for _ in self.therapies]
+        self.cells: CellCache = {}
 
-    def answer(self, facts: Facts, line: int | None = None, row_id: object = None) -> Answer:
-        values = facts.rule_values()
+    def facts(self, fields: dict[str, object]) -> dict[str, object]:
+        """One row's facts, parsed and derived; FactError names what is wrong."""
+        return derive(parse_facts(fields, self.cells))
+
+    def answer(
+        self, facts: dict[str, object], line: int | None = None, row_id: object = None
+    ) -> Answer:
+        rules = rule_values(facts)
         verdicts = []
-        for (therapy, tests), cache in zip(self.tests, self.verdicts, strict=True):
-            key = tuple([atom_result(test, values[test.fact]) for test in tests])
+        for (therapy, baked, slotted), cache in zip(self.therapies, self.verdicts, strict=True):
+            key = (baked(rules), *[check(rules[name]) for name, check in slotted])
             verdict = cache.get(key)
             if verdict is None:
                 if len(cache) >= MAX_VERDICTS:
                     cache.clear()
-                verdict = cache[key] = self._verdict(therapy, values)
+                verdict = cache[key] = self._verdict(therapy, rules)
             verdicts.append(verdict)
-        scalars = {name: json_scalar(value) for name, value in values.items()}
-        return Answer(line, row_id, facts, tuple(verdicts), scalars)
+        return Answer(line, row_id, facts, rules, tuple(verdicts))
 
-    def _verdict(self, therapy: Therapy, values: dict[str, object]) -> Verdict:
-        option = assess_therapy(therapy, values)
-        marked = option_json(option, self.catalog, value=_slot)
-        parts = _SLOT.split(json.dumps(marked, ensure_ascii=False))
-        return Verdict(option.status, option.missing, tuple(parts[0::2]), tuple(parts[1::2]))
+    def _verdict(self, therapy: Therapy, rules: dict[str, object]) -> Verdict:
+        option = assess_therapy(therapy, rules)
+        marked = option_json(option, self.catalog, value=_slot_or_value)
+        parts = _SLOT.split(json.dumps(marked, ensure_ascii=False).replace("%", "%%"))
+        return Verdict(option.status, option.missing, "%s".join(parts[0::2]), tuple(parts[1::2]))
 
     def answer_row(self, row: Row | Failure, ignore_unknown: bool = False) -> Answer | Failure:
         if isinstance(row, Failure):
@@ -236,7 +279,7 @@ class Answerer:
         if ignore_unknown:
             fields = {name: value for name, value in fields.items() if name in PARSERS}
         try:
-            facts = facts_from(fields)
+            facts = self.facts(fields)
         except FactError as error:
             if error.field and error.field not in PARSERS:  # an unknown field
                 return Failure(
@@ -247,10 +290,21 @@ class Answerer:
         return self.answer(facts, row.line, row.id)
 
 
-def _slot(evaluation: Evaluation) -> str:
-    """A marker where the patient's value goes; only atoms have values."""
+def picker(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """Read several keys in one C-level call, always as a tuple: this runs for every patient."""
+    if len(names) >= 2:
+        return itemgetter(*names)
+    if names:
+        name = names[0]
+        return lambda mapping: (mapping[name],)
+    return lambda mapping: ()
+
+
+def _slot_or_value(evaluation: Evaluation) -> object:
+    """An open-ended value becomes a marker to fill per patient; any other is written in."""
     assert isinstance(evaluation.node, Atom)
-    return f"\0{evaluation.node.fact}\0"
+    fact = evaluation.node.fact
+    return f"\0{fact}\0" if fact in SLOTTED else patient_value(evaluation)
 
 
 def _collect(node: Node, tests: dict[tuple[str, str, object], Atom]) -> None:
@@ -261,16 +315,17 @@ def _collect(node: Node, tests: dict[tuple[str, str, object], Atom]) -> None:
         tests.setdefault((node.fact, node.op, node.bound), node)
 
 
+_CONSTANTS = {None: "null", True: "true", False: "false"}
+
+
 def json_scalar(value: object) -> str:
     """A fact's value as JSON. Category values are from a fixed vocabulary, safe to quote."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
+    kind = value.__class__
+    if kind is str:
         return f'"{value}"'
-    if isinstance(value, Fraction):
-        return str(value.numerator) if value.denominator == 1 else repr(float(value))
-    return str(value)
+    if kind is int:
+        return str(value)
+    if kind is Fraction:
+        number: Fraction = value  # type: ignore[assignment]
+        return str(number.numerator) if number.denominator == 1 else repr(float(number))
+    return _CONSTANTS[value]  # type: ignore[index]

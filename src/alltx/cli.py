@@ -255,9 +255,9 @@ def options(
         from alltx import pipeline
         from alltx.batch import Answerer
 
-        answer = Answerer(catalog).answer(facts)
+        answerer = Answerer(catalog)
         write = pipeline.write_jsonl if output is Format.jsonl else pipeline.write_csv
-        write(catalog, [answer], fail_fast=False)
+        write(answerer, [answerer.answer(vars(facts))], fail_fast=False)
         return
 
     from alltx.assess import assess
@@ -281,29 +281,29 @@ def _cohort(
     fail_fast: bool,
 ) -> None:
     from alltx import pipeline
-    from alltx.batch import InputError
+    from alltx.batch import Answerer, InputError
 
-    catalog = _catalog()
+    answerer = Answerer(_catalog())
     if output is None:
         output = Format.text if sys.stdout.isatty() else Format.jsonl
     try:
         stream = pipeline.open_input(name)
         kind, lines = pipeline.input_format(name, stream, given_format)
-        records = pipeline.answers(catalog, lines, kind, ignore_unknown)
+        records = pipeline.answers(answerer, lines, kind, ignore_unknown)
     except InputError as error:
         _fail(str(error))
     if output is Format.text:
         from alltx import render
 
-        status, summary = pipeline.summarize(catalog, records, fail_fast)
-        render.cohort(summary, catalog, render.console())
+        status, summary = pipeline.summarize(answerer, records, fail_fast)
+        render.cohort(summary, answerer.catalog, render.console())
     else:
         write = {
             Format.jsonl: pipeline.write_jsonl,
             Format.json: pipeline.write_json_array,
             Format.csv: pipeline.write_csv,
         }[output]
-        status = write(catalog, records, fail_fast)
+        status = write(answerer, records, fail_fast)
     raise typer.Exit(status)
 
 

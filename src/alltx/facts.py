@@ -6,6 +6,7 @@ another fact is derived here, once, so the rules only ever see one consistent pi
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -304,23 +305,36 @@ class Facts:
     prior_transplant: bool | None = None
 
     def rule_values(self) -> dict[str, object]:
-        """The values the rules test. Label ages are completed years or completed months."""
-        age = self.age
-        return {
-            "age_years": None if age is None else math.floor(age),
-            "age_months": None if age is None else math.floor(age * 12),
-            "lineage": self.lineage,
-            "relapsed": self.relapsed,
-            "relapse": self.relapse,
-            "refractory": self.refractory,
-            "remission": self.remission,
-            "cd19": self.cd19,
-            "cd22": self.cd22,
-            "ph": self.ph,
-            "mrd": self.mrd,
-            "phase": self.phase,
-            "prior_transplant": self.prior_transplant,
-        }
+        return rule_values(vars(self))
+
+
+@functools.lru_cache(maxsize=4096)
+def completed(age: Fraction) -> tuple[int, int]:
+    """Completed years and completed months of an age in years (cached: ages repeat)."""
+    return math.floor(age), math.floor(age * 12)
+
+
+def rule_values(facts: Mapping[str, object]) -> dict[str, object]:
+    """The values the rules test, from facts as understood (a Facts' fields, or the same as a
+    dict; absent = unknown). Label ages are completed years or completed months."""
+    get = facts.get
+    age = get("age")
+    years, months = (None, None) if age is None else completed(age)
+    return {
+        "age_years": years,
+        "age_months": months,
+        "lineage": get("lineage"),
+        "relapsed": get("relapsed"),
+        "relapse": get("relapse"),
+        "refractory": get("refractory"),
+        "remission": get("remission"),
+        "cd19": get("cd19"),
+        "cd22": get("cd22"),
+        "ph": get("ph"),
+        "mrd": get("mrd"),
+        "phase": get("phase"),
+        "prior_transplant": get("prior_transplant"),
+    }
 
 
 def _contradiction(first: str, second: str) -> FactError:
@@ -367,19 +381,46 @@ def derive(given: dict[str, object]) -> dict[str, object]:
     return given
 
 
-def parse_facts(raw: Mapping[str, object]) -> dict[str, object]:
-    """Parse one patient's given values (blank = unknown), without deriving anything."""
+_BLANK = object()
+CellCache = dict[tuple[str, type, object], object]
+MAX_CACHED_CELLS = 65536
+
+
+def parse_facts(raw: Mapping[str, object], cache: CellCache | None = None) -> dict[str, object]:
+    """Parse one patient's given values (blank = unknown), without deriving anything.
+
+    A batch passes a `cache`: a cohort has few distinct values per field (hundreds of ages,
+    not millions), so each is parsed once. The cache key holds the value's type, because
+    True == 1 in Python but not in a field.
+    """
     parsed: dict[str, object] = {}
     for name, value in raw.items():
+        key = None
+        if cache is not None:
+            try:
+                key = (name, value.__class__, value)
+                hit = cache.get(key)
+            except TypeError:  # an unhashable value (a list): it fails to parse below
+                key = hit = None
+            if hit is not None:
+                if hit is not _BLANK:
+                    parsed[name] = hit
+                continue
         parse = PARSERS.get(name)
         if parse is None:
             raise FactError(unknown_field(name), name)
         if is_blank(value):
-            continue
-        try:
-            parsed[name] = parse(value)
-        except ValueError as error:
-            raise FactError(str(error), name) from None
+            result: object = _BLANK
+        else:
+            try:
+                result = parse(value)
+            except ValueError as error:
+                raise FactError(str(error), name) from None
+            parsed[name] = result
+        if key is not None and cache is not None:
+            if len(cache) >= MAX_CACHED_CELLS:
+                cache.clear()
+            cache[key] = result
     return parsed
 
 

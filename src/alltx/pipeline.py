@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import IO, Literal
 
 from alltx.batch import Answer, Answerer, Failure, InputError, csv_rows, jsonl_rows, sniff
-from alltx.catalog import Catalog
 
 InputFormat = Literal["jsonl", "csv"]
 SUMMARY_ROWS = 50  # the human summary lists this many patients; the counts cover them all
@@ -72,14 +71,13 @@ def input_format(name: str, stream: IO[bytes], given: str | None) -> tuple[str, 
 
 
 def answers(
-    catalog: Catalog,
+    answerer: Answerer,
     lines: Iterable[bytes],
     fmt: str,
     ignore_unknown: bool,
 ) -> Iterator[Answer | Failure]:
     """Answers for every row. The first row is read now, so a bad CSV header raises InputError
     here, before anything is written."""
-    answerer = Answerer(catalog)
     rows = jsonl_rows(lines) if fmt == "jsonl" else csv_rows(lines, ignore_unknown)
     first = next(rows, None)
     if first is None:
@@ -112,10 +110,10 @@ def run(
     return status
 
 
-def write_jsonl(catalog: Catalog, records: Iterable[Answer | Failure], fail_fast: bool) -> int:
+def write_jsonl(answerer: Answerer, records: Iterable[Answer | Failure], fail_fast: bool) -> int:
     from alltx.records import JsonRecords
 
-    out, text = sys.stdout, JsonRecords(catalog)
+    out, text = sys.stdout, JsonRecords(answerer)
     return run(
         records,
         lambda a: out.write(text.answer(a) + "\n"),
@@ -124,10 +122,12 @@ def write_jsonl(catalog: Catalog, records: Iterable[Answer | Failure], fail_fast
     )
 
 
-def write_json_array(catalog: Catalog, records: Iterable[Answer | Failure], fail_fast: bool) -> int:
+def write_json_array(
+    answerer: Answerer, records: Iterable[Answer | Failure], fail_fast: bool
+) -> int:
     from alltx.records import JsonRecords
 
-    out, text = sys.stdout, JsonRecords(catalog)
+    out, text = sys.stdout, JsonRecords(answerer)
     first = [True]
 
     def write(record: str) -> None:
@@ -141,10 +141,10 @@ def write_json_array(catalog: Catalog, records: Iterable[Answer | Failure], fail
     return status
 
 
-def write_csv(catalog: Catalog, records: Iterable[Answer | Failure], fail_fast: bool) -> int:
+def write_csv(answerer: Answerer, records: Iterable[Answer | Failure], fail_fast: bool) -> int:
     from alltx.records import CsvRecords
 
-    rows, writer = CsvRecords(catalog), csv.writer(sys.stdout, lineterminator="\n")
+    rows, writer = CsvRecords(answerer.catalog), csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(rows.header())
     return run(
         records,
@@ -155,9 +155,9 @@ def write_csv(catalog: Catalog, records: Iterable[Answer | Failure], fail_fast: 
 
 
 def summarize(
-    catalog: Catalog, records: Iterable[Answer | Failure], fail_fast: bool
+    answerer: Answerer, records: Iterable[Answer | Failure], fail_fast: bool
 ) -> tuple[int, Summary]:
-    therapies = [t.id for t in catalog.therapies]
+    therapies = [t.id for t in answerer.catalog.therapies]
     statuses = ("eligible", "possible", "not_eligible")
     summary = Summary(therapies, {t: dict.fromkeys(statuses, 0) for t in therapies})
     status = run(records, summary.add, summary.add, fail_fast)

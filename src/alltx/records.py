@@ -9,37 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from alltx.batch import Answer, Failure, json_scalar
+from alltx.batch import Answer, Answerer, Failure, json_scalar
 from alltx.catalog import Catalog
-from alltx.facts import Facts
 from alltx.output import VERSION
-
-_PATIENT = (
-    "age",
-    "age_months",
-    "relapsed",
-    "relapse",
-    "refractory",
-    "remission",
-    "lineage",
-    "cd19",
-    "cd22",
-    "ph",
-    "mrd",
-    "phase",
-    "prior_transplant",
-)
-
-
-def patient_text(facts: Facts) -> str:
-    """The same object as output.patient_json, written directly: it runs once per row."""
-    values = vars(facts)
-    age = facts.age
-    parts = []
-    for name in _PATIENT:
-        value = (None if age is None else age * 12) if name == "age_months" else values[name]
-        parts.append(f'"{name}": {json_scalar(value)}')
-    return "{" + ", ".join(parts) + "}"
 
 
 def _id(row_id: object) -> str:
@@ -49,14 +21,14 @@ def _id(row_id: object) -> str:
 class JsonRecords:
     """JSON Lines records for one data release."""
 
-    def __init__(self, catalog: Catalog) -> None:
-        self.tail = f'"data_release": {json.dumps(catalog.info.release)}, "version": {VERSION}}}'
+    def __init__(self, answerer: Answerer) -> None:
+        release = answerer.catalog.info.release
+        self.tail = f'"data_release": {json.dumps(release)}, "version": {VERSION}}}'
 
     def answer(self, answer: Answer) -> str:
         return (
             f'{{"id": {_id(answer.id)}, "line": {json_scalar(answer.line)}, '
-            f'"patient": {patient_text(answer.facts)}, "options": {answer.options_text}, '
-            + self.tail
+            f'"patient": {answer.patient_text}, "options": {answer.options_text}, {self.tail}'
         )
 
     def failure(self, failure: Failure) -> str:

@@ -8,10 +8,10 @@ file and the fact names from the registry the caller passes in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 Result = Literal["met", "unmet", "unknown"]
 MET: Result = "met"
@@ -231,3 +231,21 @@ def failed(evaluation: Evaluation) -> list[Evaluation]:
     if isinstance(evaluation.node, Atom):
         return [evaluation]
     return [atom for child in evaluation.children for atom in failed(child)]
+
+
+Check = Callable[[object], Result]
+
+
+def checker(atom: Atom) -> Check:
+    """The atom's test compiled into a closure, for evaluating many patients fast.
+
+    Same answers as atom_result (tested); it skips the dispatch on the operator per call.
+    """
+    bound: Any = atom.bound
+    if atom.op == "is":
+        return lambda v: UNKNOWN if v is None else (MET if v == bound else UNMET)
+    if atom.op == "in":
+        return lambda v: UNKNOWN if v is None else (MET if v in bound else UNMET)
+    if atom.op == "at_least":
+        return lambda v: UNKNOWN if v is None else (MET if v >= bound else UNMET)
+    return lambda v: UNKNOWN if v is None else (MET if v <= bound else UNMET)
