@@ -60,14 +60,20 @@ def input_format(name: str, stream: IO[bytes], given: str | None) -> tuple[str, 
         return "jsonl", stream
     if suffix == ".csv":
         return "csv", stream
-    first = stream.readline()
-    told = sniff(first)
+    seen = []  # blank lines before the first row, kept so line numbers stay the file's
+    for line in stream:
+        seen.append(line)
+        if line.strip():
+            break
+    else:
+        return "jsonl", seen  # nothing but blank lines: no rows, in any format
+    told = sniff(seen[-1])
     if told is None:
         raise InputError(
             f"cannot tell whether {'stdin' if name == '-' else name} is JSON Lines or CSV; "
             "pass --input-format jsonl or --input-format csv"
         )
-    return told, chain([first], stream)
+    return told, chain(seen, stream)
 
 
 def answers(
