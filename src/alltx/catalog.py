@@ -17,11 +17,23 @@ from datetime import date
 from typing import Any
 
 from alltx.facts import RULE_FACTS
-from alltx.rules import Node, RuleError, compile_criteria
+from alltx.rules import Group, Node, RuleError, compile_criteria, satisfiable
 
 
 class DataError(ValueError):
-    """The data file is broken; the message is one line: file, place, problem."""
+    """The data file is broken. The message is one line (file, place, problem); `problems`
+    lists every problem found, for `alltx data check`."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+def _refuse(origin: str, problems: list[str]) -> None:
+    if problems:
+        more = f" (and {len(problems) - 1} more: alltx data check lists them)"
+        message = f"{origin}: {problems[0]}" + (more if len(problems) > 1 else "")
+        raise DataError(message, [f"{origin}: {problem}" for problem in problems])
 
 
 @dataclass(frozen=True)
@@ -154,30 +166,27 @@ def parse_catalog(text: str, origin: str, *, checked: bool = False) -> Catalog:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise DataError(f"{origin}: not valid TOML: {error}") from None
+        _refuse(origin, [f"not valid TOML: {error}"])
     if not checked:
-        _check_schema(raw, origin)
+        _refuse(origin, _schema_problems(raw))
+    problems: list[str] = []
     try:
-        therapies = tuple(_therapy(t, _place(i, t)) for i, t in enumerate(raw["therapies"]))
+        therapies = tuple(
+            _therapy(t, _place(i, t), problems) for i, t in enumerate(raw["therapies"])
+        )
         sources = [_source(s) for s in raw["sources"]]
         info = _info(raw["data"])
-    except RuleError as error:
-        raise DataError(f"{origin}: {error}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as error:
-        _check_schema(raw, origin)  # names the exact place
-        raise DataError(f"{origin}: does not match the data schema ({error!r})") from None
-    try:
-        return _cross_check(info, therapies, sources, origin)
-    except ValueError as error:
-        raise DataError(f"{origin}: {error}") from None
+        _refuse(origin, _schema_problems(raw) or [f"does not match the data schema ({error!r})"])
+    catalog = _cross_check(info, therapies, sources, origin, problems)
+    _refuse(origin, problems)
+    return catalog
 
 
-def _check_schema(raw: dict[str, Any], origin: str) -> None:
-    from alltx.contract import data_file_problem  # pydantic: only when it is needed
+def _schema_problems(raw: dict[str, Any]) -> list[str]:
+    from alltx.contract import data_file_problems  # pydantic: only when it is needed
 
-    problem = data_file_problem(raw)
-    if problem:
-        raise DataError(f"{origin}: {problem}")
+    return data_file_problems(raw)
 
 
 def _sources(value: str | list[str]) -> tuple[str, ...]:
@@ -213,7 +222,21 @@ def _place(index: int, raw: object) -> str:
     return f"therapies[{index}] ({therapy_id})"
 
 
-def _indication(raw: dict[str, Any], where: str) -> Indication:
+def _rule(raw: object, where: str, problems: list[str]) -> Node:
+    """Compile criteria, noting a problem (and returning a stand-in) rather than stopping."""
+    try:
+        rule = compile_criteria(raw, RULE_FACTS, where)
+    except RuleError as error:
+        problems.append(str(error))
+        return Group("all", (), "unreadable")
+    if not satisfiable(rule, RULE_FACTS):
+        problems.append(
+            f"{where}: these criteria can never all be met; check the bounds and values"
+        )
+    return rule
+
+
+def _indication(raw: dict[str, Any], where: str, problems: list[str]) -> Indication:
     # The whole tree is the indication, so its text is the indication's summary.
     criteria = {"text": raw["summary"], **raw["criteria"]}
     return Indication(
@@ -221,23 +244,25 @@ def _indication(raw: dict[str, Any], where: str) -> Indication:
         summary=raw["summary"],
         source=_sources(raw["source"]),
         approved=raw.get("approved"),
-        rule=compile_criteria(criteria, RULE_FACTS, f"{where}.criteria"),
+        rule=_rule(criteria, f"{where}.criteria", problems),
     )
 
 
-def _caution(raw: dict[str, Any], where: str) -> Caution:
+def _caution(raw: dict[str, Any], where: str, problems: list[str]) -> Caution:
     when = raw.get("when")
-    rule = None if when is None else compile_criteria(when, RULE_FACTS, f"{where}.when")
+    rule = None if when is None else _rule(when, f"{where}.when", problems)
     return Caution(raw["text"], _sources(raw["source"]), rule)
 
 
-def _therapy(raw: dict[str, Any], place: str) -> Therapy:
+def _therapy(raw: dict[str, Any], place: str, problems: list[str]) -> Therapy:
     """One therapy, its criteria compiled into rule nodes once, at load."""
     indications = tuple(
-        _indication(i, f"{place}.indications[{n}]") for n, i in enumerate(raw["indications"])
+        _indication(i, f"{place}.indications[{n}]", problems)
+        for n, i in enumerate(raw["indications"])
     )
     cautions = tuple(
-        _caution(c, f"{place}.cautions[{n}]") for n, c in enumerate(raw.get("cautions", ()))
+        _caution(c, f"{place}.cautions[{n}]", problems)
+        for n, c in enumerate(raw.get("cautions", ()))
     )
     return Therapy(
         id=raw["id"],
@@ -256,33 +281,41 @@ def _therapy(raw: dict[str, Any], place: str) -> Therapy:
 
 
 def _cross_check(
-    info: DataInfo, therapies: tuple[Therapy, ...], source_list: list[Source], origin: str
+    info: DataInfo,
+    therapies: tuple[Therapy, ...],
+    source_list: list[Source],
+    origin: str,
+    problems: list[str],
 ) -> Catalog:
-    """What a schema cannot see: references between entries, and the criteria themselves."""
+    """What a schema cannot see: references between entries, and names used twice."""
     sources: dict[str, Source] = {}
     for source in source_list:
         if source.id in sources:
-            raise ValueError(f"sources: duplicate source id {source.id!r}")
+            problems.append(f"sources: duplicate source id {source.id!r}")
         sources[source.id] = source
 
     owner_of: dict[str, str] = {}
     for index, therapy in enumerate(therapies):
         place = f"therapies[{index}] ({therapy.id})"
         if _key(therapy.id) in owner_of:
-            raise ValueError(
+            problems.append(
                 f"{place}: id {therapy.id!r} is already used by {owner_of[_key(therapy.id)]}"
             )
         for name in therapy.names:
             key = _key(name)
             if owner_of.get(key, therapy.id) != therapy.id:
-                raise ValueError(f"{place}: name {name!r} is already used by {owner_of[key]}")
-            owner_of[key] = therapy.id
+                problems.append(f"{place}: name {name!r} is already used by {owner_of[key]}")
+            owner_of.setdefault(key, therapy.id)
         for where, item in therapy.statements():
-            for source_id in item.source:
-                if source_id not in sources:
-                    raise ValueError(f"{place}.{where}: unknown source {source_id!r}")
+            problems += [
+                f"{place}.{where}: unknown source {source_id!r}"
+                for source_id in item.source
+                if source_id not in sources
+            ]
     if info.currency:
-        for source_id in info.currency.source:
-            if source_id not in sources:
-                raise ValueError(f"data.currency: unknown source {source_id!r}")
+        problems += [
+            f"data.currency: unknown source {source_id!r}"
+            for source_id in info.currency.source
+            if source_id not in sources
+        ]
     return Catalog(info, therapies, sources, origin)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -43,6 +44,7 @@ class InputFormat(StrEnum):
 class SchemaKind(StrEnum):
     input = "input"
     output = "output"
+    data = "data"
 
 
 class AlltxGroup(TyperGroup):
@@ -97,11 +99,14 @@ def _quiet_broken_pipe() -> NoReturn:
     sys.exit(1)
 
 
+_data_file: Path | None = None  # set by --data / ALLTX_DATA; None = the bundled file
+
+
 def _catalog() -> Catalog:
     from alltx.datafile import load_catalog
 
     try:
-        return load_catalog()
+        return load_catalog(_data_file)
     except DataError as error:
         _fail(str(error), 1)
 
@@ -125,12 +130,24 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            envvar="ALLTX_DATA",
+            metavar="FILE",
+            help="Answer from another therapies file (a newer label, a local formulary) instead "
+            "of the bundled one. Checked in full before use.",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
     """Which US FDA-approved immunotherapies for ALL fit a patient's facts, and why."""
+    global _data_file
+    _data_file = data
 
 
 def _fact(help_text: str, metavar: str) -> Any:
@@ -311,10 +328,13 @@ def _cohort(
 def schema(
     which: Annotated[
         SchemaKind,
-        typer.Argument(help="input: one patient row; output: one result record of a cohort."),
+        typer.Argument(
+            help="input: one patient row; output: one result record of a cohort; data: a "
+            "therapies file."
+        ),
     ],
 ) -> None:
-    """The JSON Schema of a patient row or of a result record, for validating with other tools."""
+    """The JSON Schema of a patient row, a result record or a therapies file."""
     from alltx.contract import schema_of
 
     _write_json(schema_of(which.value))
@@ -355,6 +375,49 @@ def drugs(output: FormatOption = DocFormat.text) -> None:
         from alltx import render
 
         render.drugs(catalog, render.console())
+
+
+data_app = typer.Typer(
+    help="The therapies data: check a file, or show where the data in use comes from.",
+    no_args_is_help=True,
+)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("check")
+def data_check(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="The therapies file to check; the one in use if left out."),
+    ] = None,
+) -> None:
+    """Check a therapies file in full: exit 0 with a summary, or 1 listing every problem."""
+    from alltx.datafile import load_catalog
+
+    try:
+        catalog = load_catalog(file or _data_file, check=True)
+    except DataError as error:
+        for problem in error.problems:
+            sys.stderr.write(f"alltx: {problem}\n")
+        sys.stderr.write(f"alltx: {len(error.problems)} problems; the file was not used\n")
+        raise typer.Exit(1) from None
+    from alltx import render
+
+    render.data_summary(catalog, render.console(), checked=True)
+
+
+@data_app.command("show")
+def data_show(output: FormatOption = DocFormat.text) -> None:
+    """Where the data in use comes from: its file, release, date, regulator and sources."""
+    catalog = _catalog()
+    if output is DocFormat.json:
+        from alltx.output import data_json, sources_json
+
+        _write_json({**data_json(catalog), "sources": sources_json(list(catalog.sources), catalog)})
+    else:
+        from alltx import render
+
+        render.data_summary(catalog, render.console())
 
 
 def main() -> None:

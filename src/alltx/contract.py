@@ -35,7 +35,16 @@ def _as_list(value: object) -> object:
 SourceIds = Annotated[
     list[str],
     BeforeValidator(_as_list),
-    Field(min_length=1, description="ids of entries in [[sources]]; one id or a list"),
+    Field(min_length=1),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            ],
+            "description": "the id of an entry in [[sources]], or a list of them",
+        }
+    ),
 ]
 Text = Annotated[str, Field(min_length=1)]
 
@@ -123,22 +132,22 @@ class DataFile(Strict):
         return self
 
 
-def data_file_problem(raw: dict[str, Any]) -> str | None:
-    """The first problem with a parsed therapies file, as `place: what is wrong`; or None."""
+def data_file_problems(raw: dict[str, Any]) -> list[str]:
+    """Every problem with a parsed therapies file, each as `place: what is wrong`."""
     try:
         DataFile.model_validate(raw)
     except ValidationError as error:
-        problem = error.errors()[0]
-        where = "".join(
-            f"[{part}]" if isinstance(part, int) else f".{part}" for part in problem["loc"]
-        )
-        message = str(problem["msg"]).removeprefix("Value error, ")
-        if problem["type"] == "extra_forbidden":
-            message = "unknown key (check its spelling)"
-        count = error.error_count()
-        more = f" (and {count - 1} more problems)" if count > 1 else ""
-        return f"{where.lstrip('.') or 'file'}: {message}{more}"
-    return None
+        problems = []
+        for problem in error.errors():
+            where = "".join(
+                f"[{part}]" if isinstance(part, int) else f".{part}" for part in problem["loc"]
+            )
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            if problem["type"] == "extra_forbidden":
+                message = "unknown key (check its spelling)"
+            problems.append(f"{where.lstrip('.') or 'file'}: {message}")
+        return problems
+    return []
 
 
 # --- a patient row (flags, JSON Lines, CSV) -------------------------------------------------
@@ -260,6 +269,7 @@ class DataOut(Model):
     regulator: str
     region: str
     scope: str
+    file: str = Field(description="the therapies file the answer came from")
 
 
 class OptionsOut(Model):
@@ -363,6 +373,8 @@ def schema_of(which: str) -> dict[str, Any]:
 
     if which == "input":
         return PatientRow.model_json_schema()
+    if which == "data":
+        return DataFile.model_json_schema()
     schema = TypeAdapter(RecordOut | FailureOut).json_schema()
     schema["title"] = "alltx result record"
     return schema

@@ -115,6 +115,7 @@ def data_json(catalog: Catalog) -> dict[str, Any]:
         "regulator": info.regulator,
         "region": info.region,
         "scope": info.scope,
+        "file": catalog.origin,
     }
 
 

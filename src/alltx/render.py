@@ -312,3 +312,24 @@ def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
                           style="bold red"))  # fmt: skip
     parts += ["", _footer(catalog, ("eligible", "possible", "not_eligible"))]
     show(out, parts)
+
+
+def data_summary(catalog: Catalog, out: Console, checked: bool = False) -> None:
+    """What a therapies file holds and where it comes from."""
+    info = catalog.info
+    indications = sum(len(t.indications) for t in catalog.therapies)
+    lines: list[RenderableType | str] = [
+        Text.assemble(("Therapies file: ", "bold"), catalog.origin),
+        f"{'Valid: ' if checked else ''}{len(catalog.therapies)} therapies, {indications} "
+        f"indications, {len(catalog.sources)} sources",
+        f"Release {info.release}, updated {info.updated.isoformat()}; {info.regulator} labels "
+        f"({info.region})",
+    ]
+    if info.currency:
+        lines.append(info.currency.text)
+    rows: list[Row] = []
+    for source in catalog.sources.values():
+        extra = ", ".join(x for x in (source.publisher, source.date, source.url) if x)
+        rows.append(("•", Text(source.title + (f". {extra}" if extra else ""))))
+    lines += [Text("\nSources", style="bold"), _marked(rows, 2)]
+    show(out, lines)

@@ -249,3 +249,44 @@ def checker(atom: Atom) -> Check:
     if atom.op == "at_least":
         return lambda v: UNKNOWN if v is None else (MET if v >= bound else UNMET)
     return lambda v: UNKNOWN if v is None else (MET if v <= bound else UNMET)
+
+
+def satisfiable(node: Node, facts: Mapping[str, FactSpec]) -> bool:
+    """Whether some values of the facts meet these criteria: a tree that can never be met is a
+    mistake in the data (bounds the wrong way round, a fact required to have two values)."""
+    return any(_possible(branch, facts) for branch in _branches(node))
+
+
+def _branches(node: Node) -> list[list[Atom]]:
+    """The criteria as alternatives, each a list of tests that must all hold (DNF)."""
+    if isinstance(node, Atom):
+        return [[node]]
+    if node.mode == "any":
+        return [branch for child in node.children for branch in _branches(child)]
+    branches: list[list[Atom]] = [[]]
+    for child in node.children:
+        branches = [done + more for done in branches for more in _branches(child)]
+    return branches
+
+
+def _possible(atoms: list[Atom], facts: Mapping[str, FactSpec]) -> bool:
+    by_fact: dict[str, list[Atom]] = {}
+    for atom in atoms:
+        by_fact.setdefault(atom.fact, []).append(atom)
+    for fact, tests in by_fact.items():
+        spec = facts[fact]
+        if spec.kind == "bool":
+            candidates: list[object] = [True, False]
+        elif spec.kind == "category":
+            candidates = list(spec.values)
+        else:
+            # Only the bounds themselves, or the lowest value above every lower bound, can be
+            # the first value to meet a set of bounds; `is` / `in` name their own values.
+            lower: list[Any] = [t.bound for t in tests if t.op == "at_least"]
+            lowest = max(lower, default=0)
+            candidates = [lowest]
+            for test in tests:
+                candidates += list(test.bound) if test.op == "in" else [test.bound]  # type: ignore[call-overload]
+        if not any(all(atom_result(t, value) == MET for t in tests) for value in candidates):
+            return False
+    return True
