@@ -315,3 +315,13 @@ def test_rows_are_read_lazily() -> None:
     endless = (b'{"age": 19}\n' for _ in itertools.count())
     answerer_rows = jsonl_rows(endless)
     assert [next(answerer_rows).line for _ in range(3)] == [1, 2, 3]
+
+
+def test_a_csv_line_the_csv_reader_refuses_is_an_error_row() -> None:
+    # Found by the fuzz test: a bare carriage return inside an unquoted field.
+    code, out, err = run(["options", "-i", "-", "-f", "jsonl"], b"id,age\nA,1\nB,2\rX\nC,3\n")
+    assert code == 1
+    assert [r.get("id") for r in records(out)] == ["A", None, "C"]
+    assert "not valid CSV" in records(out)[1]["error"] and "line 3" in err
+    code, _, err = run(["options", "-i", "-", "--input-format", "csv"], b"id,a\rge\n")
+    assert code == 2 and "the CSV header" in err

@@ -110,7 +110,16 @@ def csv_rows(lines: Iterable[bytes], ignore_unknown: bool = False) -> Iterator[R
 
     reader = csv.reader(text())
     header: list[str] | None = None
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # a bare carriage return, an over-long field
+            if header is None:
+                raise InputError(f"line {current['line']}: the CSV header: {error}") from None
+            yield Failure(current["line"], None, f"not valid CSV: {error}")
+            continue
         line = current["line"]
         if current["bad"]:
             if header is None:

@@ -1,0 +1,115 @@
+"""Fuzzing the real CLI: whatever the arguments or the input bytes, alltx ends in exit status
+0, 1 or 2 with no traceback, and accounts for every input line that holds anything."""
+
+from __future__ import annotations
+
+import json
+import string
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner, Result
+
+from alltx.cli import app
+
+runner = CliRunner()
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+WORDS = [
+    "options", "drug", "drugs", "schema", "data", "check", "show", "input", "output",
+    "--age", "--relapsed", "--not-relapsed", "--relapse", "--refractory", "--not-refractory",
+    "--remission", "--lineage", "--cd19", "--cd22", "--ph", "--mrd", "--phase",
+    "--prior-transplant", "--no-prior-transplant", "--format", "-f", "json", "jsonl", "csv",
+    "text", "--input", "-i", "-", "--input-format", "--fail-fast", "--ignore-unknown-fields",
+    "--data", "--version", "--help", "b", "t", "pos", "neg", "+", "8m", "19", "-3", "0.1",
+    "consolidation", "blinatumomab", "Kymriah",
+]  # fmt: skip
+arguments = st.lists(
+    st.one_of(
+        st.sampled_from(WORDS),
+        st.text(alphabet=string.ascii_letters + string.digits + "-.%+ _", max_size=10),
+    ),
+    max_size=8,
+)
+
+
+def survived(result: Result) -> None:
+    assert result.exit_code in (0, 1, 2), (result.exit_code, result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+
+
+@FUZZ
+@given(arguments, st.binary(max_size=200))
+def test_any_arguments(args: list[str], stdin: bytes) -> None:
+    survived(runner.invoke(app, args, input=stdin))
+
+
+def meaningful(data: bytes) -> list[int]:
+    """The numbers of the lines that hold anything: not blank, or not text at all."""
+    numbers = []
+    for number, line in enumerate(data.split(b"\n"), 1):
+        try:
+            if line.decode("utf-8").strip():
+                numbers.append(number)
+        except UnicodeDecodeError:
+            numbers.append(number)
+    return numbers
+
+
+def accounted(data: bytes, output: str) -> None:
+    records = [json.loads(line) for line in output.splitlines()]
+    assert [record["line"] for record in records] == meaningful(data)
+    for record in records:
+        assert ("options" in record) != ("error" in record)
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_any_bytes_as_json_lines(data: bytes) -> None:
+    result = runner.invoke(app, ["options", "-i", "-", "--input-format", "jsonl", "-f", "jsonl"],
+                           input=data)  # fmt: skip
+    survived(result)
+    assert result.exit_code in (0, 1)
+    accounted(data, result.stdout)
+
+
+field = st.sampled_from(
+    ["age", "relapsed", "relapse", "refractory", "remission", "lineage", "cd19", "cd22", "ph",
+     "mrd", "phase", "prior_transplant", "id", "agee"]
+)  # fmt: skip
+value = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 200), st.floats(allow_nan=True),
+    st.text(max_size=6), st.sampled_from(["8m", "b", "t", "+", "-", "pos", "consolidation"]),
+    st.lists(st.integers(), max_size=2),
+)  # fmt: skip
+rows = st.lists(
+    st.one_of(
+        st.dictionaries(field, value, max_size=6).map(json.dumps),
+        st.text(max_size=20).map(lambda text: text.replace("\n", " ")),
+    ),
+    max_size=12,
+)
+
+
+@FUZZ
+@given(rows)
+def test_any_lines_of_near_json(lines: list[str]) -> None:
+    data = "\n".join(lines).encode()
+    result = runner.invoke(app, ["options", "-i", "-", "--input-format", "jsonl", "-f", "jsonl"],
+                           input=data)  # fmt: skip
+    survived(result)
+    accounted(data, result.stdout)
+    failed = sum("error" in json.loads(line) for line in result.stdout.splitlines())
+    assert result.exit_code == (1 if failed else 0)
+    assert result.stderr.count("\n") == failed  # one line on stderr per failed row
+
+
+@FUZZ
+@given(st.binary(max_size=300), st.sampled_from(["csv", "jsonl", "text", "json"]))
+def test_any_bytes_as_csv(data: bytes, output: str) -> None:
+    result = runner.invoke(app, ["options", "-i", "-", "--input-format", "csv", "-f", output],
+                           input=data)  # fmt: skip
+    survived(result)

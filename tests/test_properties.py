@@ -1,0 +1,157 @@
+"""Properties that must hold for every patient, checked with hypothesis over random ones."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from alltx.assess import assess
+from alltx.catalog import Catalog
+from alltx.cli import app
+from alltx.datafile import load_catalog
+from alltx.facts import FactError, facts_from
+
+CATALOG = load_catalog()
+EXAMPLES = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+ages = st.one_of(
+    st.integers(0, 130),
+    st.fractions(0, 130, max_denominator=12).map(lambda f: round(float(f), 4)),
+    st.integers(0, 36).map(lambda months: f"{months}m"),
+)
+markers = st.sampled_from(["positive", "negative"])
+
+
+@st.composite
+def patients(draw: st.DrawFn) -> dict[str, Any]:
+    """A patient whose every fact is known and consistent."""
+    state = draw(st.sampled_from(["new", "remission", "relapse", "refractory", "both"]))
+    facts: dict[str, Any] = {
+        "age": draw(ages),
+        "lineage": draw(st.sampled_from(["b", "t"])),
+        "cd19": draw(markers),
+        "cd22": draw(markers),
+        "ph": draw(markers),
+        "mrd": draw(st.sampled_from([0, 0.01, 0.09, 0.1, 0.5, 12.5])),
+        "phase": draw(st.sampled_from(["induction", "consolidation", "maintenance"])),
+        "prior_transplant": draw(st.booleans()),
+    }
+    if state == "new":
+        facts.update(relapse=0, refractory=False, remission=0)
+    elif state == "remission":
+        facts.update(remission=draw(st.integers(1, 4)), relapse=0, refractory=False)
+    else:
+        relapse = draw(st.integers(1, 4)) if state != "refractory" else 0
+        facts.update(relapse=relapse, refractory=state != "relapse", remission=0)
+    facts["relapsed"] = facts["relapse"] >= 1
+    return facts
+
+
+def statuses(given: dict[str, Any], catalog: Catalog = CATALOG) -> dict[str, str]:
+    return {o.therapy.id: o.status for o in assess(facts_from(given), catalog)}
+
+
+@EXAMPLES
+@given(patients(), st.data())
+def test_more_knowledge_never_reverses_an_answer(full: dict[str, Any], data: st.DataObject) -> None:
+    kept = data.draw(st.sets(st.sampled_from(sorted(full))), label="facts kept")
+    partial = statuses({name: full[name] for name in kept})
+    complete = statuses(full)
+    for therapy, status in partial.items():
+        if status != "possible":  # a decided answer stays decided, the same way
+            assert complete[therapy] == status, (therapy, kept)
+
+
+@EXAMPLES
+@given(patients())
+def test_with_every_fact_known_nothing_is_possible(full: dict[str, Any]) -> None:
+    assert "possible" not in statuses(full).values()
+
+
+@EXAMPLES
+@given(patients(), st.data())
+def test_safety_invariants(full: dict[str, Any], data: st.DataObject) -> None:
+    kept = data.draw(st.sets(st.sampled_from(sorted(full))), label="facts kept")
+    given_facts = {name: full[name] for name in kept}
+    facts = facts_from(given_facts)
+    status = statuses(given_facts)
+    could = {therapy for therapy, s in status.items() if s != "not_eligible"}
+    years = None if facts.age is None else int(facts.age)
+    months = None if facts.age is None else int(facts.age * 12)
+    if facts.lineage == "t":
+        assert could == set()
+    if years is not None and years > 25:
+        assert "tisagenlecleucel" not in could
+    if years is not None and years < 18:
+        assert {"brexucabtagene-autoleucel", "obecabtagene-autoleucel"}.isdisjoint(could)
+    if facts.cd19 == "negative" or (months is not None and months < 1):
+        assert "blinatumomab" not in could
+    if facts.cd22 == "negative" or (years is not None and years < 1):
+        assert "inotuzumab-ozogamicin" not in could
+
+
+NOT = {
+    "relapsed": "--not-relapsed",
+    "refractory": "--not-refractory",
+    "prior_transplant": "--no-prior-transplant",
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(patients(), st.data())
+def test_json_jsonl_and_csv_say_the_same(full: dict[str, Any], data: st.DataObject) -> None:
+    kept = data.draw(st.sets(st.sampled_from(sorted(full))), label="facts kept")
+    row = {name: full[name] for name in kept}
+    flags = []
+    for name, value in row.items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            flags.append(flag if value else NOT[name])
+        else:
+            flags += [flag, str(value)]
+    runner = CliRunner()
+    single = json.loads(runner.invoke(app, ["options", *flags, "-f", "json"]).stdout)
+    line = json.dumps({"id": "x", **row}) + "\n"
+    as_jsonl = runner.invoke(app, ["options", "-i", "-", "-f", "jsonl"], input=line).stdout
+    [record] = [json.loads(r) for r in as_jsonl.splitlines()]
+    as_csv = ["options", "-i", "-", "-f", "csv", "--input-format", "jsonl"]
+    [cells] = list(csv.DictReader(io.StringIO(runner.invoke(app, as_csv, input=line).stdout)))
+    assert record["options"] == single["options"]
+    assert record["patient"] == single["patient"]
+    for option in single["options"]:
+        assert cells[option["therapy"]] == option["status"]
+        assert cells[f"missing_{option['therapy']}"] == " ".join(option["missing"])
+
+
+@EXAMPLES
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "relapsed": st.booleans(),
+            "relapse": st.integers(0, 4),
+            "refractory": st.booleans(),
+            "remission": st.integers(0, 4),
+        },
+    )
+)
+def test_derivations_are_consistent_or_refused(state: dict[str, Any]) -> None:
+    try:
+        facts = facts_from(state)
+    except FactError as error:
+        assert "contradictory facts" in str(error)
+        return
+    if facts.relapse is not None:
+        assert facts.relapsed == (facts.relapse >= 1)
+    if facts.remission:
+        assert facts.relapsed is False and facts.refractory is False
+    if facts.relapsed or facts.refractory:
+        assert facts.remission == 0
+    for name, value in state.items():  # what was given is kept
+        assert getattr(facts, name) == value
