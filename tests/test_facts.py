@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 import pytest
 
@@ -12,10 +13,13 @@ from alltx.facts import (
     facts_from,
     parse_age,
     parse_bool,
+    parse_count,
     parse_facts,
     parse_lineage,
     parse_marker,
     parse_percent,
+    parse_phase,
+    unknown_field,
 )
 
 
@@ -158,3 +162,60 @@ def test_the_row_schema_parses_like_the_flags(row: dict[str, object]) -> None:
     validated = PatientRow.model_validate(row)
     from_model = {name: getattr(validated, name) for name in PARSERS}
     assert {k: v for k, v in from_model.items() if v is not None} == parse_facts(row)
+
+
+AGE_HINT = "give years (19, 2.5) or months with m (8m)"
+# Every way a value can be wrong, with the exact words the user reads after the field name.
+REFUSALS = [
+    (parse_age, True, f"must be a number, not true/false; {AGE_HINT}"),
+    (parse_age, float("inf"), f"must be a number; {AGE_HINT}"),
+    (parse_age, [19], f"must be a number; {AGE_HINT}"),
+    (parse_age, "abc", f"'abc' is not a number; {AGE_HINT}"),
+    (parse_age, 131, "must be between 0 and 130 years, got 131"),
+    (parse_age, "-2.5", "must be between 0 and 130 years, got -2.5"),
+    (parse_bool, "maybe", "expected true or false, got 'maybe'"),
+    (parse_bool, 2, "expected true or false, got 2"),
+    (parse_count, True, "expected a whole number, got True"),
+    (parse_count, -1, "expected a whole number 0 or more, got -1"),
+    (parse_count, 1.5, "expected a whole number 0 or more, got 1.5"),
+    (parse_count, "two", "expected a whole number 0 or more, got 'two'"),
+    (parse_marker, "weak", "expected positive or negative (pos, neg, +, - also work), got 'weak'"),
+    (parse_marker, 1, "expected positive or negative (pos, neg, +, - also work), got 1"),
+    (parse_lineage, "x", "expected b or t (b-cell, t-cell also work), got 'x'"),
+    (parse_phase, "relapse", "expected induction, consolidation or maintenance, got 'relapse'"),
+    (parse_percent, "lots", "expected a percent from 0 to 100, got 'lots'"),
+    (parse_percent, "1/0", "expected a percent from 0 to 100, got '1/0'"),
+    (parse_percent, float("nan"), "expected a percent from 0 to 100"),
+    (parse_percent, True, "expected a percent from 0 to 100, got True"),
+    (parse_percent, [1], "expected a percent from 0 to 100, got [1]"),
+    (parse_percent, -0.5, "must be a percent from 0 to 100, got -0.5"),
+    (parse_percent, "100.5%", "must be a percent from 0 to 100, got 100.5"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("parse", "value", "message"), REFUSALS, ids=[r[2] for r in REFUSALS])
+def test_each_refusal_says_what_is_wrong(parse: Any, value: object, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse(value)
+    assert str(caught.value) == message
+
+
+def test_the_bounds_themselves_are_accepted() -> None:
+    assert parse_percent(0) == 0 and parse_percent(100) == 100 and parse_percent("100%") == 100
+    assert parse_age(0) == 0 and parse_age("130") == 130
+    assert parse_count(0) == 0 and parse_count("3") == 3 and parse_count(2.0) == 2
+
+
+def test_unknown_fields_get_a_suggestion_or_the_list() -> None:
+    assert unknown_field("relpased") == "unknown field 'relpased'; did you mean 'relapsed'?"
+    assert unknown_field("zzz") == f"unknown field 'zzz'; known fields: {', '.join(PARSERS)}"
+
+
+def test_each_input_fact_has_a_short_name_and_a_flag() -> None:
+    from alltx.facts import INPUT_FACTS
+
+    assert set(INPUT_FACTS) == set(PARSERS)
+    shorts = {name: fact.short for name, fact in INPUT_FACTS.items()}
+    assert shorts["cd19"] == "CD19" and shorts["age"] == "age"
+    assert all(fact.flag.startswith("--" + name.replace("_", "-")) for name, fact in
+               INPUT_FACTS.items())  # fmt: skip

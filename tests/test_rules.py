@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -11,8 +12,11 @@ from alltx.rules import (
     MET,
     UNKNOWN,
     UNMET,
+    Atom,
     Result,
     RuleError,
+    atom_result,
+    checker,
     combine,
     compile_criteria,
     evaluate,
@@ -98,3 +102,91 @@ def test_malformed_criteria_fail_at_load_saying_where(raw: object, problem: str)
     with pytest.raises(RuleError, match=problem) as caught:
         compile_criteria({"all": [raw], "text": "root"}, RULE_FACTS, "therapies[0]")
     assert caught.value.where.startswith("therapies[0].all[0]")
+
+
+KNOWN = ", ".join(RULE_FACTS)
+WHOLE = "'relapse' must be compared with a whole number 0 or more, not "
+# Every way a criterion can be wrong, with the exact words a data author reads.
+MESSAGES = [
+    ("age > 1", "a criterion must be a table with `fact` or `all` / `any`"),
+    ({"text": "x"}, "a criterion needs `fact` (one test) or `all` / `any` (a group)"),
+    ({"all": [atom("ph", **{"is": "positive"})], "any": [], "text": "x"},
+     "a group takes `all` or `any`, not both: nest one in the other"),
+    ({"any": [atom("ph", **{"is": "positive"})], "text": "x", "note": 1},
+     "a group takes `any` and `text` only, not ['note']"),
+    ({"any": [], "text": "x"}, "`any` must be a non-empty list of criteria"),
+    ({"all": "ph", "text": "x"}, "`all` must be a non-empty list of criteria"),
+    (atom("agee", at_least=1), f"unknown fact 'agee'; known facts: {KNOWN}"),
+    ({"fact": 7, "at_least": 1, "text": "x"}, f"unknown fact 7; known facts: {KNOWN}"),
+    (atom("ph", **{"is": "positive"}, note=1),
+     "a test on 'ph' takes exactly one of is, in, at_least, at_most and text"),
+    (atom("ph"), "a test on 'ph' takes exactly one of is, in, at_least, at_most and text"),
+    (atom("ph", at_least=1), "'ph' is a category fact; it can be tested with is, in"),
+    (atom("relapsed", **{"in": [True]}), "'relapsed' is a bool fact; it can be tested with is"),
+    (atom("mrd", **{"is": 1}), "'mrd' is a number fact; it can be tested with at_least, at_most"),
+    (atom("remission", **{"in": []}), "`in` takes a non-empty list of values"),
+    (atom("remission", **{"in": 1}), "`in` takes a non-empty list of values"),
+    (atom("ph", **{"in": ["positive", "weak"]}),
+     "'ph' must be compared with 'positive' or 'negative', not 'weak'"),
+    (atom("relapsed", **{"is": 1}), "'relapsed' must be compared with true or false, not 1"),
+    (atom("relapse", at_least=-1), f"{WHOLE}-1"),
+    (atom("relapse", at_least=True), f"{WHOLE}True"),
+    (atom("relapse", at_least=1.5), f"{WHOLE}1.5"),
+    (atom("mrd", at_least=True), "'mrd' must be compared with a number, not True"),
+    (atom("mrd", at_least="0.1"), "'mrd' must be compared with a number, not '0.1'"),
+    ({"fact": "ph", "is": "positive", "text": "  "},
+     "every criterion needs `text`: the plain words a patient reads"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("raw", "message"), MESSAGES, ids=[m[1][:50] for m in MESSAGES])
+def test_each_fault_has_its_own_exact_message(raw: object, message: str) -> None:
+    with pytest.raises(RuleError) as caught:
+        compile_criteria(raw, RULE_FACTS, "here")
+    assert str(caught.value) == f"here: {message}"
+    assert caught.value.where == "here"
+
+
+@pytest.mark.parametrize(
+    ("raw", "test"),
+    [
+        (atom("relapsed", **{"is": True}), "is true"),
+        (atom("relapsed", **{"is": False}), "is false"),
+        (atom("ph", **{"is": "negative"}), "is negative"),
+        (atom("ph", **{"in": ["negative", "positive"]}), "is negative or positive"),
+        (atom("relapse", at_least=2), "at least 2"),
+        (atom("age_months", at_least=1), "at least 1 months"),
+        (atom("mrd", at_least=1), "at least 1%"),
+        (atom("mrd", at_most=0.25), "at most 0.25%"),
+    ],
+)
+def test_every_kind_of_test_reads_plainly(raw: dict[str, Any], test: str) -> None:
+    node = compile_criteria(raw, RULE_FACTS, "t")
+    assert isinstance(node, Atom) and node.test == test
+
+
+def test_text_is_kept_without_surrounding_space() -> None:
+    node = compile_criteria({"fact": "ph", "is": "positive", "text": " Ph+ \n"}, RULE_FACTS, "t")
+    assert node.text == "Ph+"
+
+
+def test_bounds_are_exact_numbers() -> None:
+    node = compile_criteria(atom("mrd", at_least=0.1), RULE_FACTS, "t")
+    assert isinstance(node, Atom) and node.bound == Fraction(1, 10)
+    assert atom_result(node, Fraction(1, 10)) == MET  # 0.1% is "0.1% or more"
+
+
+@pytest.mark.parametrize(
+    ("op", "bound", "value", "result"),
+    [
+        ("is", "b", "b", MET), ("is", "b", "t", UNMET), ("is", "b", None, UNKNOWN),
+        ("in", (1, 2), 2, MET), ("in", (1, 2), 3, UNMET), ("in", (1, 2), None, UNKNOWN),
+        ("at_least", 18, 18, MET), ("at_least", 18, 17, UNMET), ("at_least", 18, None, UNKNOWN),
+        ("at_most", 25, 25, MET), ("at_most", 25, 26, UNMET), ("at_most", 25, None, UNKNOWN),
+    ],
+)  # fmt: skip
+def test_compiled_checks_agree_with_atom_result(
+    op: str, bound: object, value: object, result: str
+) -> None:
+    test = Atom("x", op, bound, "t")
+    assert atom_result(test, value) == checker(test)(value) == result

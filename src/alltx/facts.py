@@ -34,11 +34,7 @@ class InputFact:
     name: str
     label: str  # plain words, with a gloss for the jargon
     flag: str  # how to give it on the command line
-    short: str = ""  # a word or two, for lists
-
-    def __post_init__(self) -> None:
-        if not self.short:
-            object.__setattr__(self, "short", self.name)
+    short: str  # a word or two, for lists
 
 
 @dataclass(frozen=True)
@@ -59,15 +55,18 @@ INPUT_FACTS: dict[str, InputFact] = {
     f.name: f
     for f in (
         # name, plain words, how to give it, short name
-        InputFact("age", "age", "--age YEARS (or --age 8m for months)"),
-        InputFact("lineage", "lineage (B-cell precursor or T-cell ALL)", "--lineage b|t"),
-        InputFact("relapsed", _GIVEN, "--relapsed or --not-relapsed"),
+        InputFact("age", "age", "--age YEARS (or --age 8m for months)", "age"),
+        InputFact(
+            "lineage", "lineage (B-cell precursor or T-cell ALL)", "--lineage b|t", "lineage"
+        ),
+        InputFact("relapsed", _GIVEN, "--relapsed or --not-relapsed", "relapsed"),
         InputFact("relapse", "relapse number (1 = first relapse)", "--relapse N", "relapse number"),
-        InputFact("refractory", _REFRACTORY, "--refractory or --not-refractory"),
+        InputFact("refractory", _REFRACTORY, "--refractory or --not-refractory", "refractory"),
         InputFact(
             "remission",
             "complete remission number (1 = first complete remission, CR1)",
             "--remission N",
+            "remission",
         ),
         InputFact(
             "cd19",

@@ -114,8 +114,10 @@ def _compile_group(
     raw: Mapping[str, object], groups: list[str], facts: Mapping[str, FactSpec], where: str
 ) -> Group:
     mode = groups[0]
+    if len(groups) > 1:
+        raise RuleError(where, "a group takes `all` or `any`, not both: nest one in the other")
     extra = set(raw) - {mode, "text"}
-    if len(groups) > 1 or extra:
+    if extra:
         raise RuleError(where, f"a group takes `{mode}` and `text` only, not {sorted(extra)}")
     items = raw[mode]
     if not isinstance(items, Sequence) or isinstance(items, str) or not items:
