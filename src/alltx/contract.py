@@ -23,6 +23,7 @@ from pydantic import (
 
 from alltx.assess import Status
 from alltx.facts import PARSERS, is_blank
+from alltx.output import Value
 from alltx.rules import Result
 
 # --- the therapies file ---------------------------------------------------------------------
@@ -199,8 +200,6 @@ class PatientRow(BaseModel):
 
 
 # --- answers ---------------------------------------------------------------------------------
-
-Value = bool | int | float | str | None
 
 
 class Model(BaseModel):

@@ -146,7 +146,6 @@ def rule_json(node: Node) -> dict[str, Any]:
 
 
 def therapy_json(therapy: Therapy, catalog: Catalog) -> dict[str, Any]:
-    root = [i.rule for i in therapy.indications]
     return {
         "id": therapy.id,
         "name": therapy.name,
@@ -161,9 +160,11 @@ def therapy_json(therapy: Therapy, catalog: Catalog) -> dict[str, Any]:
                 "summary": indication.summary,
                 "approved": indication.approved,
                 "sources": list(indication.source),
-                "criteria": [rule_json(child) for child in getattr(rule, "children", ())],
+                "criteria": [
+                    rule_json(child) for child in getattr(indication.rule, "children", ())
+                ],
             }
-            for indication, rule in zip(therapy.indications, root, strict=True)
+            for indication in therapy.indications
         ],
         "common_side_effects": [statement_json(s) for s in therapy.common_side_effects],
         "serious_side_effects": [statement_json(s) for s in therapy.serious_side_effects],
