@@ -122,9 +122,9 @@ def test_data_faults_are_refused_with_the_place(old: str, new: str, problem: str
 def test_satisfiable(tests: list[tuple[str, str, object]], possible: bool) -> None:
     tree = {"all": [{"fact": f, op: b, "text": "t"} for f, op, b in tests], "text": "t"}
     rule = compile_criteria(tree, RULE_FACTS, "t")
-    assert satisfiable(rule, RULE_FACTS) is possible
+    assert satisfiable(rule) is possible
     either = compile_criteria({"any": [tree, tree["all"][0]], "text": "t"}, RULE_FACTS, "t")
-    assert satisfiable(either, RULE_FACTS)  # one way to meet it is enough
+    assert satisfiable(either)  # one way to meet it is enough
 
 
 def test_the_data_schema_describes_the_bundled_file() -> None:

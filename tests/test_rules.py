@@ -13,6 +13,7 @@ from alltx.rules import (
     UNKNOWN,
     UNMET,
     Atom,
+    Group,
     Result,
     RuleError,
     atom_result,
@@ -165,6 +166,16 @@ def test_every_kind_of_test_reads_plainly(raw: dict[str, Any], test: str) -> Non
     assert isinstance(node, Atom) and node.test == test
 
 
+def test_groups_keep_their_text_and_a_zero_bound_is_allowed() -> None:
+    tree = {"any": [atom("relapse", at_least=0)], "text": " Either "}
+    node = compile_criteria(tree, RULE_FACTS, "t")
+    assert isinstance(node, Group) and node.text == "Either"
+    assert isinstance(node.children[0], Atom) and node.children[0].bound == 0
+    with pytest.raises(RuleError) as caught:
+        compile_criteria({"all": [atom("ph", **{"is": "positive"})]}, RULE_FACTS, "g")
+    assert caught.value.where == "g"
+
+
 def test_text_is_kept_without_surrounding_space() -> None:
     node = compile_criteria({"fact": "ph", "is": "positive", "text": " Ph+ \n"}, RULE_FACTS, "t")
     assert node.text == "Ph+"
@@ -180,6 +191,7 @@ def test_bounds_are_exact_numbers() -> None:
     ("op", "bound", "value", "result"),
     [
         ("is", "b", "b", MET), ("is", "b", "t", UNMET), ("is", "b", None, UNKNOWN),
+        ("is", True, True, MET), ("is", True, False, UNMET), ("is", 2, 2, MET),
         ("in", (1, 2), 2, MET), ("in", (1, 2), 3, UNMET), ("in", (1, 2), None, UNKNOWN),
         ("at_least", 18, 18, MET), ("at_least", 18, 17, UNMET), ("at_least", 18, None, UNKNOWN),
         ("at_most", 25, 25, MET), ("at_most", 25, 26, UNMET), ("at_most", 25, None, UNKNOWN),

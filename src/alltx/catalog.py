@@ -229,7 +229,7 @@ def _rule(raw: object, where: str, problems: list[str]) -> Node:
     except RuleError as error:
         problems.append(str(error))
         return Group("all", (), "unreadable")
-    if not satisfiable(rule, RULE_FACTS):
+    if not satisfiable(rule):
         problems.append(
             f"{where}: these criteria can never all be met; check the bounds and values"
         )

@@ -152,9 +152,10 @@ _LINEAGE_WORDS = {
 
 
 def _exact(value: int | float | str) -> Fraction:
-    """An exact number: 0.1 stays one tenth, so label bounds compare exactly."""
+    """An exact number: 0.1 stays one tenth, so label bounds compare exactly. Infinity and NaN
+    raise ValueError, which each caller turns into its own message."""
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("not a finite number")
+        raise ValueError
     return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
 
 

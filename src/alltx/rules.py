@@ -91,7 +91,7 @@ def _show(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Fraction):
-        return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
+        return f"{float(value):g}"  # 25, 0.1
     return str(value)
 
 
@@ -253,10 +253,10 @@ def checker(atom: Atom) -> Check:
     return lambda v: UNKNOWN if v is None else (MET if v <= bound else UNMET)
 
 
-def satisfiable(node: Node, facts: Mapping[str, FactSpec]) -> bool:
+def satisfiable(node: Node) -> bool:
     """Whether some values of the facts meet these criteria: a tree that can never be met is a
     mistake in the data (bounds the wrong way round, a fact required to have two values)."""
-    return any(_possible(branch, facts) for branch in _branches(node))
+    return any(_possible(branch) for branch in _branches(node))
 
 
 def _branches(node: Node) -> list[list[Atom]]:
@@ -271,24 +271,14 @@ def _branches(node: Node) -> list[list[Atom]]:
     return branches
 
 
-def _possible(atoms: list[Atom], facts: Mapping[str, FactSpec]) -> bool:
+def _possible(atoms: list[Atom]) -> bool:
     by_fact: dict[str, list[Atom]] = {}
     for atom in atoms:
         by_fact.setdefault(atom.fact, []).append(atom)
-    for fact, tests in by_fact.items():
-        spec = facts[fact]
-        if spec.kind == "bool":
-            candidates: list[object] = [True, False]
-        elif spec.kind == "category":
-            candidates = list(spec.values)
-        else:
-            # Only the bounds themselves, or the lowest value above every lower bound, can be
-            # the first value to meet a set of bounds; `is` / `in` name their own values.
-            lower: list[Any] = [t.bound for t in tests if t.op == "at_least"]
-            lowest = max(lower, default=0)
-            candidates = [lowest]
-            for test in tests:
-                candidates += list(test.bound) if test.op == "in" else [test.bound]  # type: ignore[call-overload]
+    for tests in by_fact.values():
+        # If any value meets all of one fact's tests, one of their bounds does: the highest lower
+        # bound, else the lowest upper bound, else a value named by `is` / `in`.
+        candidates = [v for t in tests for v in (t.bound if t.op == "in" else (t.bound,))]  # type: ignore[attr-defined]
         if not any(all(atom_result(t, value) == MET for t in tests) for value in candidates):
             return False
     return True
