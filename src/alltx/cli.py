@@ -254,8 +254,8 @@ def options(
     ] = None,
 ) -> None:
     """Which therapies fit these facts: each label criterion met, unmet or unknown."""
-    given = {name: value for name, value in locals().items() if name in PARSERS}
-    raw = {name: value for name, value in given.items() if value is not None}
+    # The fact flags are the parameters named like the facts; None means not given.
+    raw = {name: value for name, value in locals().items() if name in PARSERS and value is not None}
     if input_file is not None:
         if raw:
             _fail("give one patient's facts as flags, or a cohort with --input, not both")
