@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from fractions import Fraction
 from operator import itemgetter
 from typing import Any
@@ -27,6 +28,7 @@ from alltx.facts import (
     RULE_FACTS,
     CellCache,
     FactError,
+    Facts,
     derive,
     parse_facts,
     rule_values,
@@ -227,7 +229,8 @@ class Answer:
         return "{" + ", ".join(parts) + "}"
 
 
-_PATIENT_REST = [name for name in PARSERS if name != "age"]
+# In the order of Facts' fields, as output.patient_json writes them.
+_PATIENT_REST = [field.name for field in dataclass_fields(Facts) if field.name != "age"]
 
 
 class Answerer:

@@ -119,7 +119,7 @@ def run(
 def write_jsonl(answerer: Answerer, records: Iterable[Answer | Failure], fail_fast: bool) -> int:
     from alltx.records import JsonRecords
 
-    out, text = sys.stdout, JsonRecords(answerer)
+    out, text = sys.stdout, JsonRecords(answerer.catalog)
     return run(
         records,
         lambda a: out.write(text.answer(a) + "\n"),
@@ -133,7 +133,7 @@ def write_json_array(
 ) -> int:
     from alltx.records import JsonRecords
 
-    out, text = sys.stdout, JsonRecords(answerer)
+    out, text = sys.stdout, JsonRecords(answerer.catalog)
     first = [True]
 
     def write(record: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from alltx.batch import Answer, Answerer, Failure, json_scalar
+from alltx.batch import Answer, Failure, json_scalar
 from alltx.catalog import Catalog
 from alltx.output import VERSION
 
@@ -21,8 +21,8 @@ def _id(row_id: object) -> str:
 class JsonRecords:
     """JSON Lines records for one data release."""
 
-    def __init__(self, answerer: Answerer) -> None:
-        release = answerer.catalog.info.release
+    def __init__(self, catalog: Catalog) -> None:
+        release = catalog.info.release
         self.tail = f'"data_release": {json.dumps(release)}, "version": {VERSION}}}'
 
     def answer(self, answer: Answer) -> str:
