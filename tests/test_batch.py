@@ -16,13 +16,13 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from alltx.assess import assess
+from alltx.assess import assess, referrals
 from alltx.batch import Answerer
 from alltx.catalog import Catalog
 from alltx.cli import app
 from alltx.contract import schema_of
-from alltx.facts import facts_from
-from alltx.output import option_json, patient_json
+from alltx.facts import facts_from, parse_age
+from alltx.output import option_json, patient_json, referral_json
 
 runner = CliRunner()
 THERAPIES = [
@@ -60,10 +60,27 @@ GRID = {
 }  # fmt: skip
 
 
+# The transplant-referral facts, cycled through the grid rather than multiplied into it.
+# An age at diagnosis after the age now is refused (tested elsewhere), so it is kept only when
+# it fits.
+REFERRAL: list[dict[str, Any]] = [
+    {},
+    {"induction_failure": True},
+    {"age_at_diagnosis": "11m"},
+    {"high_risk": False},
+    {"induction_failure": False, "high_risk": False, "age_at_diagnosis": "12m"},
+]
+
+
 def grid_rows() -> list[dict[str, Any]]:
     rows = []
-    for age, lineage, state, markers, more in itertools.product(*GRID.values()):
+    for number, (age, lineage, state, markers, more) in enumerate(
+        itertools.product(*GRID.values())
+    ):
         row = {"age": age, "lineage": lineage, **state, **markers, **more}
+        row |= REFERRAL[number % len(REFERRAL)]
+        if age is not None and parse_age(row.get("age_at_diagnosis", 0)) > parse_age(age):
+            del row["age_at_diagnosis"]
         rows.append({k: v for k, v in row.items() if v is not None})
     return rows
 
@@ -77,6 +94,8 @@ def test_batch_answers_equal_single_patient_answers(catalog: Catalog) -> None:
         assert json.loads(answer.patient_text) == patient_json(facts)
         slow = [option_json(o, catalog) for o in assess(facts, catalog)]
         assert json.loads(answer.options_text) == slow, row
+        advice = [referral_json(r, catalog) for r in referrals(facts, catalog)]
+        assert json.loads(answer.referrals_text) == advice, row
     assert len(rows) == math.prod(len(values) for values in GRID.values())
 
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from alltx.catalog import DataError, parse_catalog
 from alltx.cli import app
 from alltx.contract import schema_of
-from alltx.datafile import bundled_path
+from alltx.datafile import bundled_path, load_catalog
 from alltx.facts import RULE_FACTS
 from alltx.rules import compile_criteria, satisfiable
 
@@ -56,8 +56,14 @@ def test_a_label_change_is_a_data_change(tmp_path: Path) -> None:
 def test_data_check_summarises_a_good_file() -> None:
     result = runner.invoke(app, ["data", "check", str(bundled_path())])
     assert result.exit_code == 0
-    assert "Valid: 5 therapies, 7 indications, 10 sources" in result.stdout
-    assert "updated 2026-11-23" in result.stdout
+    catalog = load_catalog()
+    counts = (
+        f"Valid: {len(catalog.therapies)} therapies, "
+        f"{sum(len(t.indications) for t in catalog.therapies)} indications, "
+        f"{len(catalog.referrals)} referrals, {len(catalog.sources)} sources"
+    )
+    assert counts in result.stdout
+    assert f"updated {catalog.info.updated.isoformat()}" in result.stdout
 
 
 def test_data_check_lists_every_problem(tmp_path: Path) -> None:

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from alltx.assess import assess
+from alltx.assess import assess, referrals
 from alltx.catalog import Catalog
 from alltx.cli import app
 from alltx.datafile import load_catalog
-from alltx.facts import FactError, facts_from
+from alltx.facts import FactError, facts_from, parse_age
 
 CATALOG = load_catalog()
 EXAMPLES = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -41,7 +41,13 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
         "mrd": draw(st.sampled_from([0, 0.01, 0.09, 0.1, 0.5, 12.5])),
         "phase": draw(st.sampled_from(["induction", "consolidation", "maintenance"])),
         "prior_transplant": draw(st.booleans()),
+        "induction_failure": draw(st.booleans()),
+        "high_risk": draw(st.booleans()),
     }
+    diagnosed = draw(st.sampled_from(["0m", "11m", "12m", 1, 5, 30]))
+    facts["age_at_diagnosis"] = (
+        diagnosed if parse_age(diagnosed) <= parse_age(facts["age"]) else facts["age"]
+    )
     if state == "new":
         facts.update(relapse=0, refractory=False, remission=0)
     elif state == "remission":
@@ -54,7 +60,10 @@ def patients(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def statuses(given: dict[str, Any], catalog: Catalog = CATALOG) -> dict[str, str]:
-    return {o.therapy.id: o.status for o in assess(facts_from(given), catalog)}
+    """Each therapy's status and each referral's (`referral_<id>`), as the CSV names them."""
+    facts = facts_from(given)
+    found = {o.therapy.id: o.status for o in assess(facts, catalog)}
+    return found | {f"referral_{r.referral.id}": r.status for r in referrals(facts, catalog)}
 
 
 @EXAMPLES
@@ -81,7 +90,8 @@ def test_safety_invariants(full: dict[str, Any], data: st.DataObject) -> None:
     given_facts = {name: full[name] for name in kept}
     facts = facts_from(given_facts)
     status = statuses(given_facts)
-    could = {therapy for therapy, s in status.items() if s != "not_eligible"}
+    could = {therapy for therapy, s in status.items() if s in ("eligible", "possible")}
+    could -= {name for name in status if name.startswith("referral_")}
     years = None if facts.age is None else int(facts.age)
     months = None if facts.age is None else int(facts.age * 12)
     if facts.lineage == "t":
@@ -100,6 +110,8 @@ NOT = {
     "relapsed": "--not-relapsed",
     "refractory": "--not-refractory",
     "prior_transplant": "--no-prior-transplant",
+    "induction_failure": "--no-induction-failure",
+    "high_risk": "--not-high-risk",
 }
 
 
@@ -123,10 +135,13 @@ def test_json_jsonl_and_csv_say_the_same(full: dict[str, Any], data: st.DataObje
     as_csv = ["options", "-i", "-", "-f", "csv", "--input-format", "jsonl"]
     [cells] = list(csv.DictReader(io.StringIO(runner.invoke(app, as_csv, input=line).stdout)))
     assert record["options"] == single["options"]
+    assert record["referrals"] == single["referrals"]
     assert record["patient"] == single["patient"]
-    for option in single["options"]:
-        assert cells[option["therapy"]] == option["status"]
-        assert cells[f"missing_{option['therapy']}"] == " ".join(option["missing"])
+    answers = [(o["therapy"], o) for o in single["options"]]
+    answers += [(f"referral_{r['referral']}", r) for r in single["referrals"]]
+    for column, answer in answers:
+        assert cells[column] == answer["status"]
+        assert cells[f"missing_{column}"] == " ".join(answer["missing"])
 
 
 @EXAMPLES

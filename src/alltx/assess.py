@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from alltx.catalog import Catalog, Indication, Therapy
+from alltx.catalog import Catalog, Indication, Referral, Therapy
 from alltx.facts import RULE_FACTS, Facts
-from alltx.rules import MET, UNKNOWN, Evaluation, evaluate, undecided
+from alltx.rules import MET, UNKNOWN, UNMET, Atom, Evaluation, evaluate, undecided
 
 Status = Literal["eligible", "possible", "not_eligible"]
 STATUSES: tuple[Status, ...] = ("eligible", "possible", "not_eligible")
+Advice = Literal["recommended", "possible", "not_indicated"]
+ADVICE: dict[str, Advice] = {MET: "recommended", UNKNOWN: "possible", UNMET: "not_indicated"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,30 @@ class TherapyOption:
     indications: tuple[IndicationResult, ...]
     missing: tuple[str, ...]  # input facts that would decide a `possible` therapy
     cautions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReferralResult:
+    referral: Referral
+    status: Advice
+    evaluation: Evaluation
+    missing: tuple[str, ...]  # input facts that would decide a `possible` referral
+
+
+def refer(referral: Referral, values: dict[str, object]) -> ReferralResult:
+    """Whether the data's reasons for a referral apply: any reason met is `recommended`."""
+    evaluation = evaluate(referral.rule, values)
+    missing = _missing(undecided(evaluation)) if evaluation.result == UNKNOWN else ()
+    return ReferralResult(referral, ADVICE[evaluation.result], evaluation, missing)
+
+
+def referrals(facts: Facts, catalog: Catalog) -> list[ReferralResult]:
+    values = facts.rule_values()
+    return [refer(referral, values) for referral in catalog.referrals]
+
+
+def _missing(atoms: list[Atom]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(RULE_FACTS[atom.fact].source for atom in atoms))
 
 
 def assess(facts: Facts, catalog: Catalog) -> list[TherapyOption]:
@@ -44,8 +70,7 @@ def assess_therapy(therapy: Therapy, values: dict[str, object]) -> TherapyOption
         status, missing = "eligible", ()
     elif UNKNOWN in outcomes:
         status = "possible"
-        atoms = [atom for r in results for atom in undecided(r.evaluation)]
-        missing = tuple(dict.fromkeys(RULE_FACTS[atom.fact].source for atom in atoms))
+        missing = _missing([atom for r in results for atom in undecided(r.evaluation)])
     else:
         status, missing = "not_eligible", ()
     # Cautions are for therapies that could be given; a ruled-out one needs none.

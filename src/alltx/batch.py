@@ -21,8 +21,8 @@ from fractions import Fraction
 from operator import itemgetter
 from typing import Any
 
-from alltx.assess import Status, assess_therapy
-from alltx.catalog import Catalog, Therapy
+from alltx.assess import assess_therapy, refer
+from alltx.catalog import Catalog, Referral, Therapy
 from alltx.facts import (
     PARSERS,
     RULE_FACTS,
@@ -34,7 +34,7 @@ from alltx.facts import (
     rule_values,
     unknown_field,
 )
-from alltx.output import option_json, patient_value
+from alltx.output import option_json, patient_value, referral_json
 from alltx.rules import Atom, Check, Evaluation, Group, Node, checker
 
 
@@ -191,7 +191,7 @@ MAX_VERDICTS = 1024
 class Verdict:
     """Everything one therapy's answer needs for a class of patients, its JSON ready to fill."""
 
-    status: Status
+    status: str  # a therapy's Status, or a referral's Advice
     missing: tuple[str, ...]
     template: str  # the option's JSON, `%s` where a patient's value goes and `%%` for `%`
     slots: tuple[str, ...]  # the rule fact whose value fills each `%s`, in order
@@ -211,12 +211,20 @@ class Answer:
     id: object
     facts: dict[str, object]  # as understood; an absent fact is unknown
     rules: dict[str, object]  # the values the rules tested
-    verdicts: tuple[Verdict, ...]
+    verdicts: tuple[Verdict, ...]  # one per therapy
+    referrals: tuple[Verdict, ...]  # one per referral
 
     @property
     def options_text(self) -> str:
+        return self._texts(self.verdicts)
+
+    @property
+    def referrals_text(self) -> str:
+        return self._texts(self.referrals)
+
+    def _texts(self, verdicts: tuple[Verdict, ...]) -> str:
         values = {name: json_scalar(self.rules[name]) for name in SLOTTED}
-        return "[" + ", ".join(verdict.text(values) for verdict in self.verdicts) + "]"
+        return "[" + ", ".join(verdict.text(values) for verdict in verdicts) + "]"
 
     @property
     def patient_text(self) -> str:
@@ -238,25 +246,22 @@ class Answerer:
 
     A therapy's answer depends only on the facts its own tests read. Patients who agree on those
     facts (and on the results of the tests on ages and MRD) share one cached verdict, its JSON
-    already written; only their ages and MRD are filled in.
+    already written; only their ages and MRD are filled in. Referrals are cached the same way.
     """
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        # Per therapy: its facts with few values (read in one call), its tests on the others.
-        Picks = Callable[[Mapping[str, Any]], tuple[Any, ...]]
-        self.therapies: list[tuple[Therapy, Picks, tuple[tuple[str, Check], ...]]] = []
+        # Per therapy, then per referral: how to build its verdict, its facts with few values
+        # (read in one call), and its tests on the others.
+        self.parts: list[tuple[Callable[[dict[str, object]], Verdict], Picks, Slotted]] = []
         for therapy in catalog.therapies:
-            tests: dict[tuple[str, str, object], Atom] = {}
-            for indication in therapy.indications:
-                _collect(indication.rule, tests)
-            for caution in therapy.cautions:
-                if caution.rule is not None:
-                    _collect(caution.rule, tests)
-            baked = sorted({a.fact for a in tests.values()} - SLOTTED)
-            slotted = tuple((a.fact, checker(a)) for a in tests.values() if a.fact in SLOTTED)
-            self.therapies.append((therapy, picker(baked), slotted))
-        self.verdicts: list[dict[tuple[object, ...], Verdict]] = [{} for _ in self.therapies]
+            rules = [i.rule for i in therapy.indications]
+            rules += [c.rule for c in therapy.cautions if c.rule is not None]
+            self.parts.append((self._therapy_verdict(therapy), *_keys(rules)))
+        for referral in catalog.referrals:
+            self.parts.append((self._referral_verdict(referral), *_keys([referral.rule])))
+        self.therapy_count = len(catalog.therapies)
+        self.verdicts: list[dict[tuple[object, ...], Verdict]] = [{} for _ in self.parts]
         self.cells: CellCache = {}
 
     def facts(self, fields: dict[str, object]) -> dict[str, object]:
@@ -268,21 +273,32 @@ class Answerer:
     ) -> Answer:
         rules = rule_values(facts)
         verdicts = []
-        for (therapy, baked, slotted), cache in zip(self.therapies, self.verdicts, strict=True):
+        for (build, baked, slotted), cache in zip(self.parts, self.verdicts, strict=True):
             key = (baked(rules), *[check(rules[name]) for name, check in slotted])
             verdict = cache.get(key)
             if verdict is None:
                 if len(cache) >= MAX_VERDICTS:
                     cache.clear()
-                verdict = cache[key] = self._verdict(therapy, rules)
+                verdict = cache[key] = build(rules)
             verdicts.append(verdict)
-        return Answer(line, row_id, facts, rules, tuple(verdicts))
+        count = self.therapy_count
+        return Answer(line, row_id, facts, rules, tuple(verdicts[:count]), tuple(verdicts[count:]))
 
-    def _verdict(self, therapy: Therapy, rules: dict[str, object]) -> Verdict:
-        option = assess_therapy(therapy, rules)
-        marked = option_json(option, self.catalog, value=_slot_or_value)
-        parts = _SLOT.split(json.dumps(marked, ensure_ascii=False).replace("%", "%%"))
-        return Verdict(option.status, option.missing, "%s".join(parts[0::2]), tuple(parts[1::2]))
+    def _therapy_verdict(self, therapy: Therapy) -> Callable[[dict[str, object]], Verdict]:
+        def build(rules: dict[str, object]) -> Verdict:
+            option = assess_therapy(therapy, rules)
+            marked = option_json(option, self.catalog, value=_slot_or_value)
+            return _template(option.status, option.missing, marked)
+
+        return build
+
+    def _referral_verdict(self, referral: Referral) -> Callable[[dict[str, object]], Verdict]:
+        def build(rules: dict[str, object]) -> Verdict:
+            result = refer(referral, rules)
+            marked = referral_json(result, self.catalog, value=_slot_or_value)
+            return _template(result.status, result.missing, marked)
+
+        return build
 
     def answer_row(self, row: Row | Failure, ignore_unknown: bool = False) -> Answer | Failure:
         if isinstance(row, Failure):
@@ -300,6 +316,26 @@ class Answerer:
             where = f"{error.field}: " if error.field else ""
             return Failure(row.line, row.id, f"{where}{error}", error.field)
         return self.answer(facts, row.line, row.id)
+
+
+Picks = Callable[[Mapping[str, Any]], tuple[Any, ...]]
+Slotted = tuple[tuple[str, Check], ...]
+
+
+def _keys(rules: list[Node]) -> tuple[Picks, Slotted]:
+    """What a cached verdict is keyed by: the few-valued facts these rules read, and the
+    results of their tests on open-ended values."""
+    tests: dict[tuple[str, str, object], Atom] = {}
+    for rule in rules:
+        _collect(rule, tests)
+    baked = sorted({a.fact for a in tests.values()} - SLOTTED)
+    slotted = tuple((a.fact, checker(a)) for a in tests.values() if a.fact in SLOTTED)
+    return picker(baked), slotted
+
+
+def _template(status: str, missing: tuple[str, ...], marked: dict[str, Any]) -> Verdict:
+    parts = _SLOT.split(json.dumps(marked, ensure_ascii=False).replace("%", "%%"))
+    return Verdict(status, missing, "%s".join(parts[0::2]), tuple(parts[1::2]))
 
 
 def picker(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:

@@ -108,6 +108,21 @@ class Therapy:
 
 
 @dataclass(frozen=True)
+class Referral:
+    """Advice to see another kind of doctor, with the reasons that call for it (any one will
+    do) as a rule over the same facts as the indications."""
+
+    id: str
+    title: str
+    source: tuple[str, ...]
+    rule: Node
+    about: tuple[Statement, ...]
+
+    def statements(self) -> list[tuple[str, Statement | Referral]]:
+        return [("", self), *((f".about[{i}]", s) for i, s in enumerate(self.about))]
+
+
+@dataclass(frozen=True)
 class DataInfo:
     release: str
     updated: date
@@ -125,6 +140,7 @@ class Catalog:
     therapies: tuple[Therapy, ...]
     sources: dict[str, Source]
     origin: str
+    referrals: tuple[Referral, ...] = ()
 
     def therapy(self, name: str) -> Therapy:
         """Find a therapy by id, generic name, brand or short name; or say what was meant."""
@@ -174,11 +190,15 @@ def parse_catalog(text: str, origin: str, *, checked: bool = False) -> Catalog:
         therapies = tuple(
             _therapy(t, _place(i, t), problems) for i, t in enumerate(raw["therapies"])
         )
+        referrals = tuple(
+            _referral(r, f"referrals[{i}]", problems)
+            for i, r in enumerate(raw.get("referrals", ()))
+        )
         sources = [_source(s) for s in raw["sources"]]
         info = _info(raw["data"])
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         _refuse(origin, _schema_problems(raw) or [f"does not match the data schema ({error!r})"])
-    catalog = _cross_check(info, therapies, sources, origin, problems)
+    catalog = _cross_check(info, therapies, referrals, sources, origin, problems)
     _refuse(origin, problems)
     return catalog
 
@@ -254,6 +274,17 @@ def _caution(raw: dict[str, Any], where: str, problems: list[str]) -> Caution:
     return Caution(raw["text"], _sources(raw["source"]), rule)
 
 
+def _referral(raw: dict[str, Any], where: str, problems: list[str]) -> Referral:
+    criteria = {"text": raw["title"], **raw["criteria"]}
+    return Referral(
+        id=raw["id"],
+        title=raw["title"],
+        source=_sources(raw["source"]),
+        rule=_rule(criteria, f"{where}.criteria", problems),
+        about=_statements(raw, "about"),
+    )
+
+
 def _therapy(raw: dict[str, Any], place: str, problems: list[str]) -> Therapy:
     """One therapy, its criteria compiled into rule nodes once, at load."""
     indications = tuple(
@@ -283,6 +314,7 @@ def _therapy(raw: dict[str, Any], place: str, problems: list[str]) -> Therapy:
 def _cross_check(
     info: DataInfo,
     therapies: tuple[Therapy, ...],
+    referrals: tuple[Referral, ...],
     source_list: list[Source],
     origin: str,
     problems: list[str],
@@ -312,10 +344,18 @@ def _cross_check(
                 for source_id in item.source
                 if source_id not in sources
             ]
+    cited: list[tuple[str, Statement | Referral]] = []
+    for index, referral in enumerate(referrals):
+        place = f"referrals[{index}] ({referral.id})"
+        if referral.id in {r.id for r in referrals[:index]}:
+            problems.append(f"{place}: duplicate referral id {referral.id!r}")
+        cited += [(place + where, item) for where, item in referral.statements()]
     if info.currency:
-        problems += [
-            f"data.currency: unknown source {source_id!r}"
-            for source_id in info.currency.source
-            if source_id not in sources
-        ]
-    return Catalog(info, therapies, sources, origin)
+        cited.append(("data.currency", info.currency))
+    problems += [
+        f"{where}: unknown source {source_id!r}"
+        for where, item in cited
+        for source_id in item.source
+        if source_id not in sources
+    ]
+    return Catalog(info, therapies, sources, origin, referrals)

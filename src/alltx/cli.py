@@ -218,6 +218,24 @@ def options(
             "Has had an allogeneic (donor) stem-cell transplant.",
         ),
     ] = None,
+    induction_failure: Annotated[
+        bool | None,
+        _switch(
+            "--induction-failure/--no-induction-failure",
+            "The first (induction) chemotherapy did not bring a remission within 28 days.",
+        ),
+    ] = None,
+    high_risk: Annotated[
+        bool | None,
+        _switch(
+            "--high-risk/--not-high-risk",
+            "The care team has said the risk of relapse is high (e.g. from cytogenetic or "
+            "molecular results, white cell count at diagnosis, or MRD).",
+        ),
+    ] = None,
+    age_at_diagnosis: Annotated[
+        str | None, _fact("Age when ALL was diagnosed, like --age (8m for months).", "AGE")
+    ] = None,
     input_file: Annotated[
         str | None,
         typer.Option(
@@ -277,17 +295,17 @@ def options(
         write(answerer, [answerer.answer(vars(facts))], fail_fast=False)
         return
 
-    from alltx.assess import assess
+    from alltx.assess import assess, referrals
 
-    results = assess(facts, catalog)
+    results, advice = assess(facts, catalog), referrals(facts, catalog)
     if output is Format.json:
         from alltx.output import options_json
 
-        _write_json(options_json(facts, results, catalog))
+        _write_json(options_json(facts, results, advice, catalog))
     else:
         from alltx import render
 
-        render.options(facts, results, catalog, render.console())
+        render.options(facts, results, advice, catalog, render.console())
 
 
 def _cohort(

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from alltx.assess import Status
+from alltx.assess import Advice, Status
 from alltx.facts import PARSERS, is_blank
 from alltx.output import Value
 from alltx.rules import Result
@@ -109,6 +109,14 @@ class TherapyFile(Strict):
     cautions: list[CautionFile] = []
 
 
+class ReferralFile(Strict):
+    id: Text
+    title: Text = Field(description="the advice, e.g. 'See a transplant doctor'")
+    source: SourceIds
+    criteria: Criteria = Field(description="the reasons for the advice, usually `any` of them")
+    about: list[StatementFile] = []
+
+
 class DataInfoFile(Strict):
     release: Text
     updated: date
@@ -125,6 +133,7 @@ class DataFile(Strict):
     data: DataInfoFile
     sources: list[SourceFile]
     therapies: Annotated[list[TherapyFile], Field(min_length=1)]
+    referrals: list[ReferralFile] = []
 
     @model_validator(mode="after")
     def _known_format(self) -> DataFile:
@@ -190,6 +199,11 @@ class PatientRow(BaseModel):
     mrd: Annotated[Any, _fact(_MRD, "minimal residual disease, percent")] = None
     phase: Annotated[Any, _fact(_PHASES, "phase of multiphase chemotherapy")] = None
     prior_transplant: Annotated[Any, _fact(_BOOL, "prior allogeneic transplant")] = None
+    induction_failure: Annotated[
+        Any, _fact(_BOOL, "no remission within 28 days of starting induction chemotherapy")
+    ] = None
+    high_risk: Annotated[Any, _fact(_BOOL, "the care team says the relapse risk is high")] = None
+    age_at_diagnosis: Annotated[Any, _fact(_AGE, "age at diagnosis, like age")] = None
 
     @field_validator(*PARSERS, mode="before")
     @classmethod
@@ -222,6 +236,9 @@ class PatientOut(Model):
     mrd: float | None = Field(description="minimal residual disease, percent")
     phase: Literal["induction", "consolidation", "maintenance"] | None
     prior_transplant: bool | None
+    induction_failure: bool | None
+    high_risk: bool | None
+    age_at_diagnosis: float | None = Field(description="age at diagnosis in years")
 
 
 class CriterionOut(Model):
@@ -262,6 +279,24 @@ class OptionOut(Model):
     sources: list[SourceOut]
 
 
+class StatementOut(Model):
+    text: str
+    sources: list[str]
+    detail: bool = Field(description="dosing detail for clinicians")
+
+
+class ReferralOut(Model):
+    """Advice to see another kind of doctor, by the same three-valued rules."""
+
+    referral: str
+    title: str
+    status: Advice = Field(description="recommended: a reason applies; possible: unknown")
+    reasons: list[CriterionOut] = Field(description="each reason, met, unmet or unknown")
+    missing: list[str] = Field(description="facts that would decide a possible referral")
+    about: list[StatementOut]
+    sources: list[SourceOut]
+
+
 class DataOut(Model):
     release: str
     updated: str
@@ -275,14 +310,9 @@ class OptionsOut(Model):
     version: int
     patient: PatientOut
     options: list[OptionOut]
+    referrals: list[ReferralOut]
     data: DataOut
     disclaimer: str
-
-
-class StatementOut(Model):
-    text: str
-    sources: list[str]
-    detail: bool = Field(description="dosing detail for clinicians")
 
 
 class RuleOut(Model):
@@ -351,6 +381,7 @@ class RecordOut(Model):
     line: int | None = Field(description="the input line; null for a patient given as flags")
     patient: PatientOut
     options: list[OptionOut]
+    referrals: list[ReferralOut]
     data_release: str
     version: int
 

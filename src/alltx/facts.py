@@ -99,6 +99,25 @@ INPUT_FACTS: dict[str, InputFact] = {
             "--prior-transplant or --no-prior-transplant",
             "prior transplant",
         ),
+        InputFact(
+            "induction_failure",
+            "induction failure (no remission within 28 days of starting the first chemotherapy)",
+            "--induction-failure or --no-induction-failure",
+            "induction failure",
+        ),
+        InputFact(
+            "high_risk",
+            "high risk of relapse (as the care team has said, from test results at diagnosis "
+            "or MRD)",
+            "--high-risk or --not-high-risk",
+            "relapse risk",
+        ),
+        InputFact(
+            "age_at_diagnosis",
+            "age at diagnosis",
+            "--age-at-diagnosis YEARS (or 8m for months)",
+            "age at diagnosis",
+        ),
     )
 }
 
@@ -122,6 +141,9 @@ RULE_FACTS: dict[str, RuleFact] = {
         RuleFact("mrd", "number", "mrd", unit="%"),
         RuleFact("phase", "category", "phase", values=PHASES),
         RuleFact("prior_transplant", "bool", "prior_transplant"),
+        RuleFact("induction_failure", "bool", "induction_failure"),
+        RuleFact("high_risk", "bool", "high_risk"),
+        RuleFact("diagnosis_age_years", "count", "age_at_diagnosis", unit="years"),
     )
 }
 
@@ -264,6 +286,9 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "mrd": parse_percent,
     "phase": parse_phase,
     "prior_transplant": parse_bool,
+    "induction_failure": parse_bool,
+    "high_risk": parse_bool,
+    "age_at_diagnosis": parse_age,
 }
 
 
@@ -303,6 +328,9 @@ class Facts:
     mrd: Fraction | None = None
     phase: str | None = None
     prior_transplant: bool | None = None
+    induction_failure: bool | None = None
+    high_risk: bool | None = None
+    age_at_diagnosis: Fraction | None = None
 
     def rule_values(self) -> dict[str, object]:
         return rule_values(vars(self))
@@ -318,7 +346,7 @@ def rule_values(facts: Mapping[str, object]) -> dict[str, object]:
     """The values the rules test, from facts as understood (a Facts' fields, or the same as a
     dict; absent = unknown). Label ages are completed years or completed months."""
     get = facts.get
-    age = get("age")
+    age, diagnosed = get("age"), get("age_at_diagnosis")
     years, months = (None, None) if age is None else completed(age)
     return {
         "age_years": years,
@@ -334,6 +362,9 @@ def rule_values(facts: Mapping[str, object]) -> dict[str, object]:
         "mrd": get("mrd"),
         "phase": get("phase"),
         "prior_transplant": get("prior_transplant"),
+        "induction_failure": get("induction_failure"),
+        "high_risk": get("high_risk"),
+        "diagnosis_age_years": None if diagnosed is None else completed(diagnosed)[0],
     }
 
 
@@ -347,6 +378,13 @@ def derive(given: dict[str, object]) -> dict[str, object]:
     Works on the parsed values (a dict, which it updates and returns) so a batch builds each
     patient's Facts once.
     """
+    age, diagnosed = given.get("age"), given.get("age_at_diagnosis")
+    if isinstance(age, Fraction) and isinstance(diagnosed, Fraction) and diagnosed > age:
+        raise FactError(
+            f"age at diagnosis ({_show(diagnosed)} years) is after the age now "
+            f"({_show(age)} years); check both",
+            "age_at_diagnosis",
+        )
     relapsed, relapse = given.get("relapsed"), given.get("relapse")
     refractory, remission = given.get("refractory"), given.get("remission")
 

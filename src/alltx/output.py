@@ -10,15 +10,15 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
-from alltx.assess import TherapyOption
+from alltx.assess import ReferralResult, TherapyOption
 from alltx.catalog import Catalog, Source, Statement, Therapy
 from alltx.facts import RULE_FACTS, Facts
 from alltx.rules import Atom, Evaluation, Node
 
 VERSION = 1
 DISCLAIMER = (
-    "Information from US FDA labels, not medical advice: only the care team can say which "
-    "treatment is right. Ask them about anything here."
+    "Information from US FDA labels and the sources named, not medical advice: only the care "
+    "team can say which treatment is right. Ask them about anything here."
 )
 
 Value = bool | int | float | str | None
@@ -31,7 +31,8 @@ def _plain(value: object) -> Value:
 
 
 def patient_json(facts: Facts) -> dict[str, Any]:
-    """The facts as understood; the age also in months, since labels count both."""
+    """The facts as understood, in Facts' order; the age also in months, since labels count
+    both."""
     values = {name: _plain(value) for name, value in vars(facts).items()}
     months = None if facts.age is None else _plain(facts.age * 12)
     return {"age": values.pop("age"), "age_months": months, **values}
@@ -107,6 +108,25 @@ def option_json(
     }
 
 
+def referral_json(
+    result: ReferralResult, catalog: Catalog, value: ValueOf = patient_value
+) -> dict[str, Any]:
+    referral = result.referral
+    return {
+        "referral": referral.id,
+        "title": referral.title,
+        "status": result.status,
+        # the root is the referral itself; its members are the reasons
+        "reasons": [criterion_json(child, value) for child in result.evaluation.children],
+        "missing": list(result.missing),
+        "about": [statement_json(s) for s in referral.about],
+        "sources": sources_json(
+            list(dict.fromkeys([*referral.source, *(i for s in referral.about for i in s.source)])),
+            catalog,
+        ),
+    }
+
+
 def data_json(catalog: Catalog) -> dict[str, Any]:
     info = catalog.info
     return {
@@ -119,11 +139,17 @@ def data_json(catalog: Catalog) -> dict[str, Any]:
     }
 
 
-def options_json(facts: Facts, options: list[TherapyOption], catalog: Catalog) -> dict[str, Any]:
+def options_json(
+    facts: Facts,
+    options: list[TherapyOption],
+    referrals: list[ReferralResult],
+    catalog: Catalog,
+) -> dict[str, Any]:
     return {
         "version": VERSION,
         "patient": patient_json(facts),
         "options": [option_json(option, catalog) for option in options],
+        "referrals": [referral_json(result, catalog) for result in referrals],
         "data": data_json(catalog),
         "disclaimer": DISCLAIMER,
     }

@@ -28,7 +28,8 @@ class JsonRecords:
     def answer(self, answer: Answer) -> str:
         return (
             f'{{"id": {_id(answer.id)}, "line": {json_scalar(answer.line)}, '
-            f'"patient": {answer.patient_text}, "options": {answer.options_text}, {self.tail}'
+            f'"patient": {answer.patient_text}, "options": {answer.options_text}, '
+            f'"referrals": {answer.referrals_text}, {self.tail}'
         )
 
     def failure(self, failure: Failure) -> str:
@@ -40,25 +41,28 @@ class JsonRecords:
 
 
 class CsvRecords:
-    """CSV rows: id and line, a status column per therapy, the facts that would decide each
-    `possible` one (space-separated), any error, the data release and the contract version."""
+    """CSV rows: id and line, a status column per therapy and per referral (`referral_<id>`),
+    the facts that would decide each `possible` one (space-separated), any error, the data
+    release and the contract version."""
 
     def __init__(self, catalog: Catalog) -> None:
-        self.therapies = [t.id for t in catalog.therapies]
+        self.columns = [t.id for t in catalog.therapies]
+        self.columns += [f"referral_{r.id}" for r in catalog.referrals]
         self.release = catalog.info.release
 
     def header(self) -> list[str]:
-        missing = [f"missing_{therapy}" for therapy in self.therapies]
-        return ["id", "line", *self.therapies, *missing, "error", "data_release", "version"]
+        missing = [f"missing_{column}" for column in self.columns]
+        return ["id", "line", *self.columns, *missing, "error", "data_release", "version"]
 
     def answer(self, answer: Answer) -> list[Any]:
-        statuses = [verdict.status for verdict in answer.verdicts]
-        missing = [" ".join(verdict.missing) for verdict in answer.verdicts]
+        verdicts = answer.verdicts + answer.referrals
+        statuses = [verdict.status for verdict in verdicts]
+        missing = [" ".join(verdict.missing) for verdict in verdicts]
         return [_cell(answer.id), _cell(answer.line), *statuses, *missing, "", self.release,
                 VERSION]  # fmt: skip
 
     def failure(self, failure: Failure) -> list[Any]:
-        blanks = [""] * (2 * len(self.therapies))
+        blanks = [""] * (2 * len(self.columns))
         return [_cell(failure.id), _cell(failure.line), *blanks, failure.message, self.release,
                 VERSION]  # fmt: skip
 

@@ -14,7 +14,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from alltx.assess import Status, TherapyOption
+from alltx.assess import ReferralResult, Status, TherapyOption
 from alltx.batch import Answer
 from alltx.catalog import Catalog, Caution, Statement, Therapy
 from alltx.facts import INPUT_FACTS, RULE_FACTS, Facts
@@ -64,9 +64,10 @@ def _atom_value(evaluation: Evaluation, facts: Facts) -> str:
     label = INPUT_FACTS[spec.source].short
     if evaluation.value is None:
         return f"{label}: not given"
-    if spec.source == "age" and facts.age is not None:
-        shown = _age(facts.age)
-        whole = facts.age if spec.unit == "years" else facts.age * 12
+    age: Fraction | None = getattr(facts, spec.source) if spec.unit in ("years", "months") else None
+    if age is not None:
+        shown = _age(age)
+        whole = age if spec.unit == "years" else age * 12
         if whole.denominator != 1:  # at a boundary, what counts is the completed unit
             shown += f", {evaluation.value} completed {spec.unit}"
         return f"{label}: {shown}"
@@ -124,6 +125,8 @@ def _facts_line(facts: Facts) -> Text:
             unknown.append(label)
         elif name == "age":
             given.append(f"age {_age(value)}")
+        elif name == "age_at_diagnosis":
+            given.append(f"{label}: {_age(value)}")
         else:
             given.append(f"{label}: {_value(name, value)}")
     line = Text.assemble(("Patient: ", "bold"), " · ".join(given) or "no facts given")
@@ -171,6 +174,37 @@ def _option(option: TherapyOption, facts: Facts, catalog: Catalog) -> Renderable
     return Group(*parts)
 
 
+ADVICE = {
+    "recommended": ("RECOMMENDED", "bold cyan"),
+    "possible": ("POSSIBLE", "bold yellow"),
+    "not_indicated": ("NOT INDICATED", "bold"),
+}
+ADVICE_MEANING = {
+    "recommended": "one of the reasons the source gives applies",
+    "possible": "none applies so far; the facts it names would decide",
+    "not_indicated": "none of the reasons the source gives applies",
+}
+
+
+def _referral(result: ReferralResult, facts: Facts, catalog: Catalog) -> RenderableType:
+    label, style = ADVICE[result.status]
+    referral = result.referral
+    title = Text.assemble((f"{label:<14}", style), (referral.title, "bold"))
+    parts: list[RenderableType] = [
+        title,
+        _marked([("", Text(f"({ADVICE_MEANING[result.status]})", style="dim"))], 13),
+        _marked(_criteria_rows(result.evaluation, facts), 2),
+    ]
+    if result.missing:
+        wanted = "; ".join(INPUT_FACTS[name].flag for name in result.missing)
+        parts.append(_marked([("[yellow]→[/]", Text(f"To decide, give: {wanted}"))], 2))
+    parts.append(_marked([("", Text(s.text)) for s in referral.about], 3))
+    cited = dict.fromkeys([*referral.source, *(i for s in referral.about for i in s.source)])
+    sources = "; ".join(catalog.sources[i].short for i in cited)
+    parts.append(_marked([("", Text(f"Sources: {sources}", style="dim"))], 1))
+    return Group(*parts)
+
+
 def _footer(catalog: Catalog, statuses: Sequence[Status] = ()) -> RenderableType:
     info = catalog.info
     lines = [
@@ -188,13 +222,23 @@ def _footer(catalog: Catalog, statuses: Sequence[Status] = ()) -> RenderableType
     return Group(*lines)
 
 
-def options(facts: Facts, results: list[TherapyOption], catalog: Catalog, out: Console) -> None:
+def options(
+    facts: Facts,
+    results: list[TherapyOption],
+    referrals: list[ReferralResult],
+    catalog: Catalog,
+    out: Console,
+) -> None:
     parts: list[RenderableType | str] = [
         Text(f"alltx: {catalog.info.scope}", style="bold"),
         _facts_line(facts),
     ]
     for option in results:
         parts += ["", _option(option, facts, catalog)]
+    if referrals:
+        parts += ["", Text("Other doctors to see", style="bold underline")]
+    for result in referrals:
+        parts += ["", _referral(result, facts, catalog)]
     parts += ["", _footer(catalog, ("eligible", "possible", "not_eligible"))]
     show(out, parts)
 
@@ -321,7 +365,7 @@ def data_summary(catalog: Catalog, out: Console, checked: bool = False) -> None:
     lines: list[RenderableType | str] = [
         Text.assemble(("Therapies file: ", "bold"), catalog.origin),
         f"{'Valid: ' if checked else ''}{len(catalog.therapies)} therapies, {indications} "
-        f"indications, {len(catalog.sources)} sources",
+        f"indications, {len(catalog.referrals)} referrals, {len(catalog.sources)} sources",
         f"Release {info.release}, updated {info.updated.isoformat()}; {info.regulator} labels "
         f"({info.region})",
     ]

@@ -1,0 +1,117 @@
+"""The transplant referral against the NMDP list, one row per reason and boundary.
+
+NMDP: see a transplant doctor early if the first chemotherapy brings no remission within 28 days,
+the relapse risk is high, the disease has come back one or more times after chemotherapy, or the
+child was diagnosed as an infant. Any one is enough; a reason not given is unknown, not false.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from alltx.assess import referrals
+from alltx.catalog import Catalog
+from alltx.cli import app
+from alltx.facts import FactError, facts_from
+
+# Every reason known and absent: the baseline each row changes one thing from.
+NONE: dict[str, Any] = {
+    "induction_failure": False,
+    "high_risk": False,
+    "remission": 1,
+    "age": 10,
+    "age_at_diagnosis": 4,
+}
+
+ROWS: list[tuple[str, dict[str, Any], str]] = [
+    ("no reason applies", NONE, "not_indicated"),
+    ("induction failure", {**NONE, "induction_failure": True}, "recommended"),
+    ("high relapse risk", {**NONE, "high_risk": True}, "recommended"),
+    ("first relapse now", {**NONE, "remission": None, "relapse": 1}, "recommended"),
+    ("relapsed now", {**NONE, "remission": None, "relapsed": True}, "recommended"),
+    ("in second remission: it came back before", {**NONE, "remission": 2}, "recommended"),
+    ("first remission: never came back", NONE, "not_indicated"),
+    ("refractory alone is not a listed reason", {**NONE, "remission": None, "refractory": True,
+                                                 "relapsed": False}, "not_indicated"),
+    ("diagnosed at 11 months: an infant", {**NONE, "age_at_diagnosis": "11m"}, "recommended"),
+    ("diagnosed at 11.9 months", {**NONE, "age_at_diagnosis": "11.9m"}, "recommended"),
+    ("diagnosed at 12 months: not an infant", {**NONE, "age_at_diagnosis": "12m"}, "not_indicated"),
+    ("diagnosed at birth", {**NONE, "age_at_diagnosis": 0}, "recommended"),
+    ("induction failure unknown", {**NONE, "induction_failure": None}, "possible"),
+    ("relapse risk unknown", {**NONE, "high_risk": None}, "possible"),
+    ("age at diagnosis unknown", {**NONE, "age_at_diagnosis": None}, "possible"),
+    ("remission number unknown", {**NONE, "remission": None}, "possible"),
+    ("one reason met outweighs unknowns", {"high_risk": True}, "recommended"),
+    ("nothing given", {}, "possible"),
+]  # fmt: skip
+
+
+def transplant(catalog: Catalog, given: dict[str, Any]) -> Any:
+    facts = facts_from({k: v for k, v in given.items() if v is not None})
+    [result] = [r for r in referrals(facts, catalog) if r.referral.id == "transplant"]
+    return result
+
+
+@pytest.mark.parametrize(("case", "given", "status"), ROWS, ids=[row[0] for row in ROWS])
+def test_transplant_referral(
+    catalog: Catalog, case: str, given: dict[str, Any], status: str
+) -> None:
+    assert transplant(catalog, given).status == status
+
+
+def test_a_possible_referral_names_the_facts_that_would_decide_it(catalog: Catalog) -> None:
+    result = transplant(catalog, {**NONE, "high_risk": None, "age_at_diagnosis": None})
+    assert result.missing == ("high_risk", "age_at_diagnosis")
+    assert transplant(catalog, NONE).missing == ()
+
+
+def test_age_at_diagnosis_after_the_age_now_is_refused() -> None:
+    with pytest.raises(FactError, match="after the age now") as caught:
+        facts_from({"age": 3, "age_at_diagnosis": 4})
+    assert caught.value.field == "age_at_diagnosis"
+    assert facts_from({"age": 3, "age_at_diagnosis": 3}).age_at_diagnosis == 3
+
+
+runner = CliRunner()
+
+
+def test_flags_reach_the_json_referrals() -> None:
+    args = ["options", "--age", "1", "--age-at-diagnosis", "8m", "--not-high-risk", "-f", "json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    answer = json.loads(result.stdout)
+    [referral] = answer["referrals"]
+    assert (referral["referral"], referral["status"]) == ("transplant", "recommended")
+    infant = [r for r in referral["reasons"] if r["fact"] == "age_at_diagnosis"]
+    assert [(r["value"], r["result"]) for r in infant] == [(0, "met")]
+    assert answer["patient"]["age_at_diagnosis"] == pytest.approx(8 / 12)
+    assert answer["patient"]["high_risk"] is False
+    assert "nmdp-all-transplant" in {s["id"] for s in referral["sources"]}
+
+
+def test_text_output_shows_the_referral_and_how_to_decide_it() -> None:
+    result = runner.invoke(app, ["options", "--age", "30", "--remission", "1"])
+    assert result.exit_code == 0
+    assert "POSSIBLE      See a transplant doctor early" in result.stdout
+    assert "--high-risk or --not-high-risk" in " ".join(result.stdout.split())  # wrapped
+
+
+def test_a_bad_referral_flag_is_one_line() -> None:
+    result = runner.invoke(app, ["options", "--age", "2", "--age-at-diagnosis", "3"])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "--age-at-diagnosis: age at diagnosis (3 years) is after the age now" in result.stderr
+
+
+def test_cohort_csv_has_a_referral_column() -> None:
+    rows = '{"id": "a", "induction_failure": true}\n{"id": "b", "high_risk": "no"}\n'
+    result = runner.invoke(app, ["options", "-i", "-", "--input-format", "jsonl", "-f", "csv"],
+                           input=rows)  # fmt: skip
+    lines = result.stdout.splitlines()
+    header = lines[0].split(",")
+    column = header.index("referral_transplant")
+    assert [line.split(",")[column] for line in lines[1:]] == ["recommended", "possible"]
