@@ -10,7 +10,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -18,6 +18,9 @@ from typer.core import TyperGroup
 from alltx import __version__
 from alltx.catalog import Catalog, DataError, UnknownTherapy
 from alltx.facts import PARSERS, FactError, facts_from
+
+if TYPE_CHECKING:
+    from alltx.guide import Guide
 
 FACTS_PANEL = "Patient facts (leave a fact out if it is not known)"
 COHORT_PANEL = "A cohort file instead of flags"
@@ -100,6 +103,7 @@ def _quiet_broken_pipe() -> NoReturn:
 
 
 _data_file: Path | None = None  # set by --data / ALLTX_DATA; None = the bundled file
+_guide_file: Path | None = None  # set by --guide / ALLTX_GUIDE
 
 
 def _catalog() -> Catalog:
@@ -107,6 +111,15 @@ def _catalog() -> Catalog:
 
     try:
         return load_catalog(_data_file)
+    except DataError as error:
+        _fail(str(error), 1)
+
+
+def _guide() -> Guide:
+    from alltx.datafile import load_guide
+
+    try:
+        return load_guide(_guide_file)
     except DataError as error:
         _fail(str(error), 1)
 
@@ -140,14 +153,24 @@ def _root(
             "of the bundled one. Checked in full before use.",
         ),
     ] = None,
+    guide: Annotated[
+        Path | None,
+        typer.Option(
+            "--guide",
+            envvar="ALLTX_GUIDE",
+            metavar="FILE",
+            help="Read the guide (transplant, side effects, grading, glossary, questions) from "
+            "another file instead of the bundled one.",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
     """Which US FDA-approved immunotherapies for ALL fit a patient's facts, and why."""
-    global _data_file
-    _data_file = data
+    global _data_file, _guide_file
+    _data_file, _guide_file = data, guide
 
 
 def _fact(help_text: str, metavar: str) -> Any:
@@ -371,14 +394,17 @@ def drug(
         therapy = catalog.therapy(name)
     except UnknownTherapy as error:
         _fail(str(error))
+    practice = _guide().practice_for(therapy.id)
     if output is DocFormat.json:
+        from alltx.guide_output import practice_json
         from alltx.output import drug_json
 
-        _write_json(drug_json(therapy, catalog))
+        _write_json({**drug_json(therapy, catalog), "practice": practice_json(practice)})
     else:
-        from alltx import render
+        from alltx import render, render_guide
 
-        render.drug(therapy, catalog, render.console())
+        picture = render_guide.timeline(practice) if practice and practice.timeline else None
+        render.drug(therapy, catalog, render.console(), picture)
 
 
 @app.command()
@@ -409,19 +435,32 @@ def data_check(
         typer.Argument(help="The therapies file to check; the one in use if left out."),
     ] = None,
 ) -> None:
-    """Check a therapies file in full: exit 0 with a summary, or 1 listing every problem."""
-    from alltx.datafile import load_catalog
+    """Check a therapies file in full, and the guide file in use: exit 0 with a summary, or 1
+    listing every problem."""
+    from alltx.datafile import load_catalog, load_guide
 
+    problems: list[str] = []
     try:
         catalog = load_catalog(file or _data_file, check=True)
     except DataError as error:
-        for problem in error.problems:
+        problems += error.problems
+    try:
+        guide = load_guide(_guide_file, check=True)
+    except DataError as error:
+        problems += error.problems
+    if problems:
+        for problem in problems:
             sys.stderr.write(f"alltx: {problem}\n")
-        sys.stderr.write(f"alltx: {len(error.problems)} problems; the file was not used\n")
+        sys.stderr.write(f"alltx: {len(problems)} problems; the file was not used\n")
         raise typer.Exit(1) from None
     from alltx import render
 
     render.data_summary(catalog, render.console(), checked=True)
+    sys.stdout.write(
+        f"Guide file: {guide.origin}\nValid: {len(guide.side_effects)} side effects, "
+        f"{len(guide.scales)} grading scales, {len(guide.terms)} terms, "
+        f"{len(guide.questions)} questions, release {guide.info.release}\n"
+    )
 
 
 @data_app.command("show")
@@ -436,6 +475,10 @@ def data_show(output: FormatOption = DocFormat.text) -> None:
         from alltx import render
 
         render.data_summary(catalog, render.console())
+
+
+# The guide commands register themselves on `app`.
+from alltx import cli_guide  # noqa: E402, F401
 
 
 def main() -> None:

@@ -142,10 +142,133 @@ class DataFile(Strict):
         return self
 
 
+# --- the guide file ------------------------------------------------------------------------
+
+
+class GuideInfoFile(Strict):
+    release: Text
+    updated: date
+    scope: Text
+
+
+class TransplantFile(Strict):
+    what: list[StatementFile]
+    steps: list[StatementFile]
+    first_visit: list[StatementFile]
+    relapse_risk: list[StatementFile]
+
+
+class SideEffectFile(Strict):
+    id: Text
+    name: Text
+    aliases: list[str] = []
+    what: StatementFile
+    therapies: Annotated[list[str], Field(min_length=1, description="therapy ids")]
+    boxed: list[str] = Field(default=[], description="therapies whose boxed warning names it")
+    carried: StatementFile = Field(description="which therapies carry it, with the source")
+    symptoms: list[StatementFile] = []
+    timing: list[StatementFile] = []
+    figures: list[StatementFile] = []
+    grading: str | None = Field(default=None, description="the id of a [[scales]] entry")
+
+
+class LevelFile(Strict):
+    grade: Annotated[int, Field(ge=0, le=5)]
+    text: Text
+    is_: str | None = Field(default=None, alias="is")
+    at_least: float | None = None
+    at_most: float | None = None
+
+
+class PartFile(Strict):
+    id: Text
+    label: Text
+    most: Annotated[int, Field(ge=1)]
+
+
+class FeatureFile(Strict):
+    id: Text
+    kind: Literal["number", "category", "bool"]
+    label: Text
+    flag: Text
+    unit: str = ""
+    range: Annotated[list[int], Field(min_length=2, max_length=2)] | None = None
+    min_age: int | None = None
+    instead: str | None = None
+    parts: list[PartFile] = []
+    levels: list[LevelFile] = Field(description="tried in order; the first that matches counts")
+
+
+class ScaleFile(Strict):
+    id: Text
+    name: Text
+    source: SourceIds
+    requires: Criteria | None = None
+    notes: list[StatementFile] = []
+    features: Annotated[list[FeatureFile], Field(min_length=1)]
+
+
+class StepFile(Strict):
+    label: str
+    span: str
+    kind: Literal["step", "wait", "dose"]
+    days: Annotated[int, Field(ge=1)] | None = None
+    source: SourceIds
+
+
+class PracticeFile(Strict):
+    therapy: Text
+    how: StatementFile
+    where: StatementFile | None = None
+    duration: StatementFile
+    hospital_stay: StatementFile | None = None
+    timeline: list[StepFile] = []
+    timeline_note: StatementFile | None = None
+
+
+class TermFile(Strict):
+    id: Text
+    term: Text
+    aliases: list[str] = []
+    text: Text
+    source: SourceIds
+
+
+class QuestionFile(Strict):
+    for_: Text = Field(alias="for")
+    text: Text
+    source: SourceIds
+
+
+class GuideFile(Strict):
+    """The guide file (data/guide.toml)."""
+
+    format: int = Field(description="the file format; this alltx reads format 1")
+    guide: GuideInfoFile
+    sources: list[SourceFile]
+    transplant: TransplantFile
+    side_effects: list[SideEffectFile] = []
+    scales: list[ScaleFile] = []
+    practice: list[PracticeFile] = []
+    terms: list[TermFile] = []
+    questions: list[QuestionFile] = []
+
+    _known_format = DataFile._known_format
+
+
 def data_file_problems(raw: dict[str, Any]) -> list[str]:
     """Every problem with a parsed therapies file, each as `place: what is wrong`."""
+    return _problems(DataFile, raw)
+
+
+def guide_file_problems(raw: dict[str, Any]) -> list[str]:
+    """Every problem with a parsed guide file, each as `place: what is wrong`."""
+    return _problems(GuideFile, raw)
+
+
+def _problems(model: type[BaseModel], raw: dict[str, Any]) -> list[str]:
     try:
-        DataFile.model_validate(raw)
+        model.model_validate(raw)
     except ValidationError as error:
         problems = []
         for problem in error.errors():
@@ -352,11 +475,148 @@ class TherapyOut(Model):
     sources: list[SourceOut]
 
 
+class StepOut(Model):
+    label: str
+    span: str
+    kind: Literal["step", "wait", "dose"]
+    days: int | None = Field(description="only where the source gives a number")
+    sources: list[str]
+
+
+class PracticeOut(Model):
+    how: StatementOut
+    where: StatementOut | None
+    duration: StatementOut
+    hospital_stay: StatementOut | None = Field(description="null: not in alltx's sources")
+    timeline: list[StepOut]
+    timeline_to_scale: bool
+    timeline_note: StatementOut | None
+
+
 class DrugOut(Model):
     version: int
     therapy: TherapyOut
     data: DataOut
     disclaimer: str
+    practice: PracticeOut | None = Field(description="how it is given in practice, if known")
+
+
+# --- the guide's answers ------------------------------------------------------------------
+
+
+class GuideDataOut(Model):
+    release: str
+    updated: str
+    file: str
+
+
+class GuideAnswer(Model):
+    version: int
+    sources: list[SourceOut]
+    data: GuideDataOut
+    disclaimer: str
+
+
+class WhenOut(Model):
+    reasons: list[str]
+    sources: list[str]
+    about: list[StatementOut]
+
+
+class QuestionOut(Model):
+    for_: str = Field(alias="for")
+    text: str
+    sources: list[str]
+
+
+class TransplantOut(Model):
+    when: WhenOut
+    what: list[StatementOut]
+    steps: list[StatementOut]
+    first_visit: list[StatementOut]
+    relapse_risk: list[StatementOut]
+    questions: list[QuestionOut]
+
+
+class TransplantAnswer(GuideAnswer):
+    transplant: TransplantOut
+
+
+class SideEffectOut(Model):
+    id: str
+    name: str
+    aliases: list[str]
+    what: StatementOut
+    therapies: list[str]
+    boxed: list[str]
+    carried: StatementOut
+    symptoms: list[StatementOut]
+    timing: list[StatementOut]
+    figures: list[StatementOut]
+    grading: str | None
+
+
+class SideEffectsAnswer(GuideAnswer):
+    side_effects: list[SideEffectOut]
+
+
+class FindingOut(Model):
+    feature: str
+    label: str
+    value: Value
+    grade: int | None = Field(description="null if not given")
+    possible: list[int]
+    text: str | None
+    note: str | None
+
+
+class GradingOut(Model):
+    scale: str
+    name: str
+    applies: Result = Field(description="whether the findings meet the scale's definition")
+    grade: int | None = Field(description="null until every finding that matters is known")
+    lowest: int
+    highest: int
+    set_by: list[str]
+    could_raise: list[str]
+    findings: list[FindingOut]
+    notes: list[StatementOut]
+    scale_sources: list[str]
+
+
+class GradingAnswer(GuideAnswer):
+    grading: GradingOut
+
+
+class CompareRowOut(Model):
+    therapy: str
+    name: str
+    brands: list[str]
+    kind: StatementOut
+    approved_for: list[str]
+    practice: PracticeOut | None
+    serious_side_effects: list[str]
+    boxed_warning: list[StatementOut]
+
+
+class CompareAnswer(GuideAnswer):
+    therapies: list[CompareRowOut]
+
+
+class TermOut(Model):
+    id: str
+    term: str
+    aliases: list[str]
+    text: str
+    sources: list[str]
+
+
+class TermsAnswer(GuideAnswer):
+    terms: list[TermOut]
+
+
+class QuestionsAnswer(GuideAnswer):
+    questions: list[QuestionOut]
 
 
 class DrugLineOut(Model):

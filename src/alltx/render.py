@@ -266,7 +266,9 @@ def _caution_text(caution: Caution) -> str:
     return caution.text if caution.rule is None else f"If {caution.rule.text}: {caution.text}"
 
 
-def drug(therapy: Therapy, catalog: Catalog, out: Console) -> None:
+def drug(
+    therapy: Therapy, catalog: Catalog, out: Console, timeline: RenderableType | None = None
+) -> None:
     numbers: dict[str, int] = {}  # source id -> its number in this answer, first cited first
     parts: list[RenderableType | str] = [Text(_names(therapy), style="bold")]
 
@@ -276,6 +278,8 @@ def drug(therapy: Therapy, catalog: Catalog, out: Console) -> None:
 
     section("What it is", _cited([therapy.kind, therapy.about], numbers))
     section("How it is given", _cited([s for s in therapy.given if not s.detail], numbers))
+    if timeline is not None:
+        parts.append(Padding(timeline, (0, 0, 0, 2)))
     section(
         "Dosing in the label (for clinicians)",
         _cited([s for s in therapy.given if s.detail], numbers),

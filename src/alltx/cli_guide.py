@@ -1,0 +1,258 @@
+"""The guide commands: transplant, side-effects, grade, compare, explain, questions.
+
+Thin, like `alltx.cli`: parse, ask the guide, hand the answer to a renderer. Same errors and
+exit statuses: one line and 2 for bad usage, 1 for a broken data file.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Annotated, Any
+
+import typer
+
+from alltx.cli import DocFormat, FormatOption, _catalog, _fail, _guide, _write_json, app
+
+FINDINGS = "Findings (leave one out if it is not known)"
+
+
+@app.command()
+def transplant(output: FormatOption = DocFormat.text) -> None:
+    """When to see a transplant doctor, what an allogeneic transplant involves, and what to ask."""
+    guide, catalog = _guide(), _catalog()
+    if output is DocFormat.json:
+        from alltx.guide_output import answer, transplant_json
+
+        _write_json(answer(guide, {"transplant": transplant_json(guide, catalog)}))
+    else:
+        from alltx import render, render_guide
+
+        render_guide.transplant(guide, catalog, render.console())
+
+
+@app.command("side-effects")
+def side_effects(
+    name: Annotated[
+        str | None, typer.Argument(help="One side effect: crs, icans, vod ... (all if left out).")
+    ] = None,
+    output: FormatOption = DocFormat.text,
+) -> None:
+    """The serious side effects across the therapies, or one in full (symptoms, timing, grading)."""
+    from alltx.guide import UnknownName
+
+    guide, catalog = _guide(), _catalog()
+    try:
+        chosen = None if name is None else guide.side_effect(name)
+    except UnknownName as error:
+        _fail(str(error))
+    if output is DocFormat.json:
+        from alltx.guide_output import answer, side_effect_json
+
+        effects = guide.side_effects if chosen is None else (chosen,)
+        _write_json(answer(guide, {"side_effects": [side_effect_json(e) for e in effects]}))
+        return
+    from alltx import render, render_guide
+
+    if chosen is None:
+        render_guide.side_effects(guide, catalog, render.console())
+    else:
+        render_guide.side_effect(chosen, guide, catalog, render.console())
+
+
+grade_app = typer.Typer(
+    help="Grade CRS or ICANS on the ASTCT consensus scale (a calculator for clinicians).",
+    no_args_is_help=True,
+)
+app.add_typer(grade_app, name="grade")
+
+
+def _finding(help_text: str, metavar: str) -> Any:
+    return typer.Option(help=help_text, metavar=metavar, rich_help_panel=FINDINGS)
+
+
+def _grade(scale_id: str, given: dict[str, object], age: str | None, output: DocFormat) -> None:
+    from alltx.facts import parse_age
+    from alltx.grading import GradingError, grade, parse_findings
+
+    guide = _guide()
+    scale = guide.scale(scale_id)
+    try:
+        years: Fraction | None = None if age is None else parse_age(age)
+    except ValueError as error:
+        _fail(f"--age: {error}")
+    try:
+        result = grade(scale, parse_findings(scale, given), years)
+    except GradingError as error:
+        _fail(str(error))
+    if output is DocFormat.json:
+        from alltx.guide_output import answer, grading_json
+
+        _write_json(answer(guide, {"grading": grading_json(result)}))
+    else:
+        from alltx import render, render_guide
+
+        render_guide.grading(result, guide, render.console())
+
+
+@grade_app.command("crs")
+def grade_crs(
+    temperature: Annotated[
+        str | None, _finding("Highest temperature, degrees Celsius (38 or more is fever).", "C")
+    ] = None,
+    treated: Annotated[
+        bool | None,
+        typer.Option(
+            "--treated/--not-treated",
+            help="Tocilizumab or steroids already given (fever is then no longer needed).",
+            rich_help_panel=FINDINGS,
+        ),
+    ] = None,
+    blood_pressure: Annotated[
+        str | None,
+        _finding(
+            "Low blood pressure: none; fluids (no vasopressor needed); one-vasopressor; "
+            "vasopressors (several).",
+            "none|fluids|one-vasopressor|vasopressors",
+        ),
+    ] = None,
+    oxygen: Annotated[
+        str | None,
+        _finding(
+            "Oxygen: none; low-flow (<= 6 L/min nasal cannula or blow-by); high-flow (high-flow "
+            "cannula, facemask, non-rebreather, Venturi); positive-pressure (CPAP, BiPAP, "
+            "intubation).",
+            "none|low-flow|high-flow|positive-pressure",
+        ),
+    ] = None,
+    output: FormatOption = DocFormat.text,
+) -> None:
+    """Cytokine release syndrome: the worse of low blood pressure and low oxygen sets the grade."""
+    given: dict[str, object] = {"temperature": temperature, "treated": treated,
+                                "blood_pressure": blood_pressure, "oxygen": oxygen}  # fmt: skip
+    _grade("crs", given, None, output)
+
+
+@grade_app.command("icans")
+def grade_icans(
+    age: Annotated[
+        str | None,
+        _finding("Age in years; under 12 the ICE score does not apply (CAPD instead).", "AGE"),
+    ] = None,
+    ice: Annotated[str | None, _finding("ICE score, 0 to 10 (or give its parts).", "0-10")] = None,
+    orientation: Annotated[str | None, _finding("ICE part: orientation, 0-4.", "0-4")] = None,
+    naming: Annotated[str | None, _finding("ICE part: naming objects, 0-3.", "0-3")] = None,
+    commands: Annotated[str | None, _finding("ICE part: following commands, 0-1.", "0-1")] = None,
+    writing: Annotated[str | None, _finding("ICE part: writing a sentence, 0-1.", "0-1")] = None,
+    attention: Annotated[str | None, _finding("ICE part: attention, 0-1.", "0-1")] = None,
+    consciousness: Annotated[
+        str | None,
+        _finding(
+            "Level of consciousness: normal; spontaneous (depressed, wakes on their own); voice "
+            "(wakes to voice); touch (wakes only to touch); unarousable (stupor or coma).",
+            "normal|spontaneous|voice|touch|unarousable",
+        ),
+    ] = None,
+    seizure: Annotated[
+        str | None,
+        _finding(
+            "Seizures: none; brief (resolves quickly); prolonged (over 5 minutes, or repeated).",
+            "none|brief|prolonged",
+        ),
+    ] = None,
+    motor: Annotated[
+        str | None, _finding("Motor findings: none, or deep focal weakness.", "none|weakness")
+    ] = None,
+    edema: Annotated[
+        str | None,
+        _finding(
+            "Raised pressure in the skull: none; focal (local edema on imaging); diffuse (diffuse "
+            "edema, posturing, cranial nerve VI palsy, papilledema or Cushing's triad).",
+            "none|focal|diffuse",
+        ),
+    ] = None,
+    output: FormatOption = DocFormat.text,
+) -> None:
+    """Neurotoxicity (ICANS): the worst single finding sets the grade."""
+    given = {name: value for name, value in locals().items() if name not in ("age", "output")}
+    _grade("icans", given, age, output)
+
+
+@app.command()
+def compare(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Therapies by any name (Kymriah, blina ...); all five if left out."),
+    ] = None,
+    output: FormatOption = DocFormat.text,
+) -> None:
+    """The therapies side by side: target, approval, how and where given, side effects."""
+    from alltx.catalog import UnknownTherapy
+
+    guide, catalog = _guide(), _catalog()
+    try:
+        chosen = [catalog.therapy(n) for n in names] if names else list(catalog.therapies)
+    except UnknownTherapy as error:
+        _fail(str(error))
+    chosen = list(dict.fromkeys(chosen))
+    if output is DocFormat.json:
+        from alltx.guide_output import answer, compare_json
+
+        _write_json(answer(guide, compare_json(chosen, guide)))
+    else:
+        from alltx import render, render_guide
+
+        render_guide.compare(chosen, guide, catalog, render.console())
+
+
+@app.command()
+def explain(
+    term: Annotated[
+        str | None, typer.Argument(help="A term: MRD, CRS, CAR-T, Ph ... (all if left out).")
+    ] = None,
+    output: FormatOption = DocFormat.text,
+) -> None:
+    """What a word means, in plain language, with its source."""
+    from alltx.guide import UnknownName
+
+    guide = _guide()
+    try:
+        chosen = None if term is None else guide.term(term)
+    except UnknownName as error:
+        _fail(str(error))
+    if output is DocFormat.json:
+        from alltx.guide_output import answer, term_json
+
+        entries = guide.terms if chosen is None else (chosen,)
+        _write_json(answer(guide, {"terms": [term_json(t) for t in entries]}))
+        return
+    from alltx import render, render_guide
+
+    if chosen is None:
+        render_guide.terms(guide, render.console())
+    else:
+        render_guide.term(chosen, guide, render.console())
+
+
+@app.command()
+def questions(
+    topic: Annotated[
+        str | None,
+        typer.Option("--for", help="One topic: transplant, car-t, general ...", metavar="TOPIC"),
+    ] = None,
+    output: FormatOption = DocFormat.text,
+) -> None:
+    """Questions to ask the doctor, by topic."""
+    guide = _guide()
+    if topic is not None:
+        wanted = topic.strip().lower()
+        if wanted not in guide.topics:
+            _fail(f"--for: no questions about {topic!r}; topics: {', '.join(guide.topics)}")
+        topic = wanted
+    if output is DocFormat.json:
+        from alltx.guide_output import answer, questions_json
+
+        _write_json(answer(guide, {"questions": questions_json(guide, topic)}))
+    else:
+        from alltx import render, render_guide
+
+        render_guide.questions(guide, topic, render.console())

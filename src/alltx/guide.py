@@ -1,0 +1,388 @@
+"""The guide: transplant, side effects, grading scales, practice, glossary and questions.
+
+Pure, like the catalog: it takes the guide file's text and returns plain frozen objects, or
+raises DataError naming the place. The schema is `GuideFile` in `alltx.contract`; the bundled
+file is checked against it in CI, any other file at load.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+
+from alltx.catalog import (
+    Source,
+    Statement,
+    _key,
+    _refuse,
+    _sources,
+    _statement,
+    _statements,
+)
+from alltx.rules import Atom, Node, RuleError, compile_criteria
+
+
+@dataclass(frozen=True)
+class GuideInfo:
+    release: str
+    updated: date
+    scope: str
+
+
+@dataclass(frozen=True)
+class Transplant:
+    what: tuple[Statement, ...]
+    steps: tuple[Statement, ...]
+    first_visit: tuple[Statement, ...]
+    relapse_risk: tuple[Statement, ...]
+
+
+@dataclass(frozen=True)
+class SideEffect:
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+    what: Statement
+    therapies: tuple[str, ...]
+    boxed: tuple[str, ...]
+    carried: Statement
+    symptoms: tuple[Statement, ...]
+    timing: tuple[Statement, ...]
+    figures: tuple[Statement, ...]
+    grading: str | None
+
+
+@dataclass(frozen=True)
+class Level:
+    grade: int
+    text: str
+    test: Atom | None  # None matches anything
+
+
+@dataclass(frozen=True)
+class Part:
+    id: str
+    label: str
+    most: int
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One finding a scale grades, e.g. oxygen support. Also the rules module's FactSpec."""
+
+    id: str
+    kind: str
+    label: str
+    flag: str
+    levels: tuple[Level, ...]
+    unit: str = ""
+    range: tuple[int, int] | None = None
+    min_age: int | None = None
+    instead: str | None = None
+    parts: tuple[Part, ...] = ()
+    values: tuple[str, ...] = ()  # a category's values: the ones its levels name
+
+
+@dataclass(frozen=True)
+class Scale:
+    id: str
+    name: str
+    source: tuple[str, ...]
+    features: tuple[Feature, ...]
+    requires: Node | None
+    notes: tuple[Statement, ...]
+
+    def feature(self, feature_id: str) -> Feature:
+        return next(f for f in self.features if f.id == feature_id)
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str
+    span: str
+    kind: str  # step, wait or dose
+    days: int | None
+    source: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Practice:
+    therapy: str
+    how: Statement
+    where: Statement | None
+    duration: Statement
+    hospital_stay: Statement | None
+    timeline: tuple[Step, ...]
+    timeline_note: Statement | None
+
+    @property
+    def to_scale(self) -> bool:
+        return all(step.days is not None for step in self.timeline)
+
+
+@dataclass(frozen=True)
+class Term:
+    id: str
+    term: str
+    aliases: tuple[str, ...]
+    text: str
+    source: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Question:
+    topic: str
+    text: str
+    source: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Guide:
+    info: GuideInfo
+    sources: dict[str, Source]
+    transplant: Transplant
+    side_effects: tuple[SideEffect, ...]
+    scales: tuple[Scale, ...]
+    practice: tuple[Practice, ...]
+    terms: tuple[Term, ...]
+    questions: tuple[Question, ...]
+    origin: str
+
+    def practice_for(self, therapy_id: str) -> Practice | None:
+        return next((p for p in self.practice if p.therapy == therapy_id), None)
+
+    def side_effect(self, name: str) -> SideEffect:
+        return _lookup(name, {s.id: (s.id, s.name, *s.aliases) for s in self.side_effects},
+                       {s.id: s for s in self.side_effects}, "side effect")  # fmt: skip
+
+    def term(self, name: str) -> Term:
+        return _lookup(name, {t.id: (t.id, t.term, *t.aliases) for t in self.terms},
+                       {t.id: t for t in self.terms}, "term")  # fmt: skip
+
+    def scale(self, scale_id: str) -> Scale:
+        return next(s for s in self.scales if s.id == scale_id)
+
+    @property
+    def topics(self) -> list[str]:
+        return list(dict.fromkeys(q.topic for q in self.questions))
+
+
+class UnknownName(LookupError):
+    """A name the guide does not know; the message suggests what was meant."""
+
+
+T = TypeVar("T")
+
+
+def _lookup(name: str, names: dict[str, tuple[str, ...]], items: dict[str, T], what: str) -> T:
+    """By id, name or alias, ignoring case and punctuation; a unique prefix also does; else
+    say what was meant."""
+    wanted = _key(name)
+    by_key = {_key(n): item_id for item_id, all_names in names.items() for n in all_names}
+    if wanted in by_key:
+        return items[by_key[wanted]]
+    starting = {item_id for key, item_id in by_key.items() if wanted and key.startswith(wanted)}
+    if len(starting) == 1:
+        return items[starting.pop()]
+    close = difflib.get_close_matches(wanted, list(by_key), n=3, cutoff=0.6)
+    suggestions = list(dict.fromkeys([by_key[key] for key in close] + sorted(starting)))
+    hint = (
+        f"did you mean {' or '.join(suggestions)}?" if suggestions else f"known: {', '.join(items)}"
+    )
+    raise UnknownName(f"no {what} called {name!r}; {hint}")
+
+
+# --- reading a file -------------------------------------------------------------------------
+
+
+def parse_guide(text: str, origin: str, *, checked: bool = False) -> Guide:
+    """Read a guide file's text; `checked=True` skips the schema check (the bundled file)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        _refuse(origin, [f"not valid TOML: {error}"])
+    if not checked:
+        _refuse(origin, _schema_problems(raw))
+    problems: list[str] = []
+    try:
+        guide = _guide(raw, origin, problems)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        _refuse(origin, _schema_problems(raw) or [f"does not match the guide schema ({error!r})"])
+    problems += _cross_check(guide)
+    _refuse(origin, problems)
+    return guide
+
+
+def _schema_problems(raw: dict[str, Any]) -> list[str]:
+    from alltx.contract import guide_file_problems  # pydantic: only when it is needed
+
+    return guide_file_problems(raw)
+
+
+def _guide(raw: dict[str, Any], origin: str, problems: list[str]) -> Guide:
+    info = raw["guide"]
+    transplant = raw["transplant"]
+    return Guide(
+        info=GuideInfo(info["release"], date.fromisoformat(info["updated"]), info["scope"]),
+        sources={s["id"]: Source(**s) for s in raw["sources"]},
+        transplant=Transplant(
+            *(_statements(transplant, f) for f in ("what", "steps", "first_visit", "relapse_risk"))
+        ),
+        side_effects=tuple(_side_effect(s) for s in raw.get("side_effects", ())),
+        scales=tuple(
+            _scale(s, f"scales[{i}]", problems) for i, s in enumerate(raw.get("scales", ()))
+        ),
+        practice=tuple(_practice(p) for p in raw.get("practice", ())),
+        terms=tuple(
+            Term(t["id"], t["term"], tuple(t.get("aliases", ())), t["text"], _sources(t["source"]))
+            for t in raw.get("terms", ())
+        ),
+        questions=tuple(
+            Question(q["for"], q["text"], _sources(q["source"])) for q in raw.get("questions", ())
+        ),
+        origin=origin,
+    )
+
+
+def _optional(raw: dict[str, Any], field: str) -> Statement | None:
+    return _statement(raw[field]) if field in raw else None
+
+
+def _side_effect(raw: dict[str, Any]) -> SideEffect:
+    return SideEffect(
+        id=raw["id"],
+        name=raw["name"],
+        aliases=tuple(raw.get("aliases", ())),
+        what=_statement(raw["what"]),
+        therapies=tuple(raw["therapies"]),
+        boxed=tuple(raw.get("boxed", ())),
+        carried=_statement(raw["carried"]),
+        symptoms=_statements(raw, "symptoms"),
+        timing=_statements(raw, "timing"),
+        figures=_statements(raw, "figures"),
+        grading=raw.get("grading"),
+    )
+
+
+def _scale(raw: dict[str, Any], where: str, problems: list[str]) -> Scale:
+    features: dict[str, Feature] = {}
+    for index, item in enumerate(raw["features"]):
+        place = f"{where}.features[{index}]"
+        # The levels test the feature itself: a registry of that one fact compiles them.
+        spec = _feature(item, ())
+        levels = tuple(_level(level, spec, f"{place}.levels[{n}]", problems)
+                       for n, level in enumerate(item.get("levels", ())))  # fmt: skip
+        features[item["id"]] = _feature(item, levels)
+    requires = None
+    if "requires" in raw:
+        try:
+            requires = compile_criteria(raw["requires"], features, f"{where}.requires")
+        except RuleError as error:
+            problems.append(str(error))
+    return Scale(
+        id=raw["id"],
+        name=raw["name"],
+        source=_sources(raw["source"]),
+        features=tuple(features.values()),
+        requires=requires,
+        notes=_statements(raw, "notes"),
+    )
+
+
+def _feature(raw: dict[str, Any], levels: tuple[Level, ...]) -> Feature:
+    bounds = raw.get("range")
+    return Feature(
+        id=raw["id"],
+        kind=raw["kind"],
+        label=raw["label"],
+        flag=raw["flag"],
+        levels=levels,
+        unit=raw.get("unit", ""),
+        range=None if bounds is None else (bounds[0], bounds[1]),
+        min_age=raw.get("min_age"),
+        instead=raw.get("instead"),
+        parts=tuple(Part(p["id"], p["label"], p["most"]) for p in raw.get("parts", ())),
+        values=tuple(level["is"] for level in raw.get("levels", ()) if "is" in level),
+    )
+
+
+def _level(raw: dict[str, Any], spec: Feature, where: str, problems: list[str]) -> Level:
+    tests: dict[str, Any] = {k: raw[k] for k in ("is", "at_least", "at_most") if k in raw}
+    test = None
+    if tests:
+        criteria: dict[str, Any] = {"fact": spec.id, "text": raw["text"], **tests}
+        try:
+            node = compile_criteria(criteria, {spec.id: spec}, where)
+            assert isinstance(node, Atom)
+            test = node
+        except RuleError as error:
+            problems.append(str(error))
+    return Level(raw["grade"], raw["text"], test)
+
+
+def _practice(raw: dict[str, Any]) -> Practice:
+    return Practice(
+        therapy=raw["therapy"],
+        how=_statement(raw["how"]),
+        where=_optional(raw, "where"),
+        duration=_statement(raw["duration"]),
+        hospital_stay=_optional(raw, "hospital_stay"),
+        timeline=tuple(
+            Step(s["label"], s["span"], s["kind"], s.get("days"), _sources(s["source"]))
+            for s in raw.get("timeline", ())
+        ),
+        timeline_note=_optional(raw, "timeline_note"),
+    )
+
+
+def _cross_check(guide: Guide) -> list[str]:
+    """Sources cited exist; ids are unique; a side effect's scale exists."""
+    cited: list[tuple[str, tuple[str, ...]]] = []
+    t = guide.transplant
+    for field in ("what", "steps", "first_visit", "relapse_risk"):
+        cited += [(f"transplant.{field}[{i}]", s.source) for i, s in enumerate(getattr(t, field))]
+    problems = []
+    scale_ids = {s.id for s in guide.scales}
+    for i, effect in enumerate(guide.side_effects):
+        place = f"side_effects[{i}] ({effect.id})"
+        statements = [
+            effect.what,
+            effect.carried,
+            *effect.symptoms,
+            *effect.timing,
+            *effect.figures,
+        ]
+        cited += [(place, s.source) for s in statements]
+        if effect.grading is not None and effect.grading not in scale_ids:
+            problems.append(f"{place}: unknown scale {effect.grading!r}")
+        if not set(effect.boxed) <= set(effect.therapies):
+            problems.append(f"{place}: every therapy in `boxed` must also be in `therapies`")
+    for i, scale in enumerate(guide.scales):
+        cited += [(f"scales[{i}]", scale.source)]
+        cited += [(f"scales[{i}].notes", s.source) for s in scale.notes]
+    for i, practice in enumerate(guide.practice):
+        place = f"practice[{i}] ({practice.therapy})"
+        optional = [practice.where, practice.hospital_stay, practice.timeline_note]
+        statements = [practice.how, practice.duration, *(s for s in optional if s is not None)]
+        cited += [(place, s.source) for s in statements]
+        cited += [(f"{place}.timeline", step.source) for step in practice.timeline]
+    cited += [(f"terms[{i}] ({term.id})", term.source) for i, term in enumerate(guide.terms)]
+    cited += [(f"questions[{i}]", q.source) for i, q in enumerate(guide.questions)]
+    problems += [
+        f"{where}: unknown source {source_id!r}"
+        for where, sources in cited
+        for source_id in sources
+        if source_id not in guide.sources
+    ]
+    for what, ids in (
+        ("side effect", [s.id for s in guide.side_effects]),
+        ("scale", [s.id for s in guide.scales]),
+        ("term", [t.id for t in guide.terms]),
+    ):
+        problems += [
+            f"duplicate {what} id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1})
+        ]
+    return problems

@@ -1,0 +1,227 @@
+"""Human output for the guide commands, with rich: 80 columns, plain text when piped."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from alltx.catalog import Catalog, Statement, Therapy
+from alltx.grading import Grading
+from alltx.guide import Guide, Practice, SideEffect, Term
+from alltx.output import DISCLAIMER
+from alltx.render import Row, _marked, _names, show
+
+BAR = {"dose": ("█", "bold cyan"), "wait": ("░", "dim"), "step": ("▓", "magenta")}
+WIDTH = {"dose": 2, "wait": 12, "step": 5}  # not to scale: a width per kind of step
+SCALE_WIDTH = 60
+
+
+def _cite(statements: Sequence[Statement], guide: Guide, bullet: str = "•") -> RenderableType:
+    rows: list[Row] = []
+    for s in statements:
+        shorts = ", ".join(guide.sources[i].short for i in s.source if i in guide.sources)
+        rows.append((bullet, Text.assemble(s.text, (f"  [{shorts}]", "dim"))))
+    return _marked(rows, 0)
+
+
+def _heading(text: str) -> Text:
+    return Text(text, style="bold")
+
+
+def _footer(guide: Guide) -> RenderableType:
+    info = guide.info
+    return Group(
+        Text(f"Guide data: release {info.release}, updated {info.updated.isoformat()}.", "dim"),
+        Text(DISCLAIMER, style="bold"),
+    )
+
+
+def transplant(guide: Guide, catalog: Catalog, out: Console) -> None:
+    t = guide.transplant
+    parts: list[RenderableType | str] = [_heading("Allogeneic blood or marrow transplant for ALL")]
+    parts += [_cite(t.what, guide, "")]
+    referral = next((r for r in catalog.referrals if r.id == "transplant"), None)
+    if referral is not None:
+        reasons = [("•", Text(c.text)) for c in getattr(referral.rule, "children", ())]
+        parts += ["", _heading("See a transplant doctor early if any of these applies")]
+        parts += [_marked(reasons, 0), _cite(referral.about, guide, "")]
+        hint = "Which apply to a patient: alltx options with --induction-failure, --high-risk, "
+        parts += [Text(hint + "--relapsed, --remission, --age-at-diagnosis.", "dim")]
+    parts += ["", _heading("What happens"), _cite(t.steps, guide)]
+    parts += [
+        "",
+        _heading("At the first visit, the transplant doctor"),
+        _cite(t.first_visit, guide),
+    ]
+    parts += ["", _heading("What decides the risk of relapse"), _cite(t.relapse_risk, guide)]
+    parts += ["", _heading("Questions to ask")]
+    parts += [_cite([Statement(q.text, q.source) for q in guide.questions
+                     if q.topic == "transplant"], guide, "?")]  # fmt: skip
+    show(out, [*parts, "", _footer(guide)])
+
+
+def _therapy_names(ids: Sequence[str], catalog: Catalog) -> str:
+    names = {t.id: t.name for t in catalog.therapies}
+    return ", ".join(names.get(i, i) for i in ids)
+
+
+def side_effects(guide: Guide, catalog: Catalog, out: Console) -> None:
+    table = Table(show_lines=False, pad_edge=False, expand=False)
+    table.add_column("Side effect (id)", overflow="fold", ratio=2)
+    table.add_column("Therapies", overflow="fold", ratio=3)
+    table.add_column("Boxed warning", overflow="fold", ratio=2)
+    for effect in guide.side_effects:
+        boxed = _therapy_names(effect.boxed, catalog) or "none"
+        therapies = _therapy_names(effect.therapies, catalog)
+        table.add_row(f"{effect.name} ({effect.id})", therapies, boxed)
+    parts: list[RenderableType | str] = [
+        _heading("Serious side effects of the ALL immunotherapies")
+    ]
+    parts += [table, Text("More on one: alltx side-effects ID", "dim"), "", _footer(guide)]
+    show(out, parts)
+
+
+def side_effect(effect: SideEffect, guide: Guide, catalog: Catalog, out: Console) -> None:
+    parts: list[RenderableType | str] = [_heading(effect.name), _cite([effect.what], guide, "")]
+    parts += ["", _heading("Which therapies"), _cite([effect.carried], guide)]
+    if effect.symptoms:
+        parts += ["", _heading("Report these to the care team at once")]
+        parts += [_cite(effect.symptoms, guide)]
+    parts += ["", _heading("When it tends to happen")]
+    parts += [_cite(effect.timing, guide) if effect.timing else Text("Not in alltx's sources.")]
+    if effect.figures:
+        parts += ["", _heading("How often"), _cite(effect.figures, guide)]
+    if effect.grading:
+        scale = guide.scale(effect.grading)
+        parts += ["", _heading(f"Grading: {scale.name}")]
+        for feature in scale.features:
+            if feature.levels:
+                rows: list[Row] = [(f"{lv.grade}", Text(lv.text)) for lv in feature.levels]
+                parts += [Text(feature.label.capitalize(), "italic"), _marked(rows, 2)]
+        parts += [_cite(scale.notes, guide, ""), Text(f"Calculator: alltx grade {scale.id}", "dim")]
+    show(out, [*parts, "", _footer(guide)])
+
+
+def grading(result: Grading, guide: Guide, out: Console) -> None:
+    scale = result.scale
+    parts: list[RenderableType | str] = [_heading(scale.name)]
+    if result.applies == "unmet":
+        headline = "Not graded: the findings do not meet the definition"
+        assert scale.requires is not None
+        detail = f"({scale.requires.text})"
+    elif result.decided:
+        headline = f"Grade {result.low}" if result.low else "Grade 0: none"
+        detail = ""
+    else:
+        headline = f"Grade {result.low} to {result.high}: not all findings are known"
+        detail = ""
+    parts += [Text(headline, style="bold cyan")]
+    if detail:
+        parts.append(detail)
+    if result.set_by and result.applies != "unmet":
+        shown = "; ".join(f.level.text for f in result.set_by if f.level)
+        parts.append(Text.assemble(("Set by: ", "bold"), shown))
+    for f in result.unknown:
+        parts.append(Text(f"Not given, could raise it: {f.feature.label} ({f.feature.flag})"))
+    parts += ["", _heading("Findings")]
+    rows: list[Row] = []
+    for f in result.features:
+        if f.level is not None:
+            rows.append((str(f.level.grade), Text(f"{f.feature.label}: {f.level.text}")))
+        else:
+            note = f"; {f.note}" if f.note else ""
+            rows.append(("?", Text(f"{f.feature.label}: not given{note}")))
+    parts += [_marked(rows, 0), "", _cite(scale.notes, guide, "")]
+    shorts = ", ".join(guide.sources[i].short for i in scale.source)
+    parts += [Text(f"Source: {shorts}", "dim"), "", _footer(guide)]
+    show(out, parts)
+
+
+def timeline(practice: Practice) -> RenderableType:
+    """The treatment as a bar of steps, numbered, with what each number is below it."""
+    steps = practice.timeline
+    total = sum(s.days or 0 for s in steps)
+    bar, numbers, legend = Text(), "", list[Row]()
+    for step in steps:
+        if practice.to_scale:
+            width = max(1, round((step.days or 0) * SCALE_WIDTH / total))
+        else:
+            width = WIDTH[step.kind]
+        char, style = BAR[step.kind]
+        bar.append(char * width, style=style)
+        mark = ""
+        if step.label:
+            legend.append((str(len(legend) + 1), Text(f"{step.label}: {step.span}")))
+            mark = str(len(legend))
+        numbers += mark.ljust(width)
+    scale = f"(to scale: {total} days)" if practice.to_scale else "(not to scale)"
+    lines: list[RenderableType] = [
+        Text.assemble(("Timeline ", "bold"), (scale, "dim")),
+        Text.assemble("  ", bar),
+        Text("  " + numbers.rstrip()),
+        _marked(legend, 0),
+    ]
+    if practice.timeline_note:
+        lines.append(Text(practice.timeline_note.text, "dim"))
+    return Group(*lines)
+
+
+def compare(therapies: list[Therapy], guide: Guide, catalog: Catalog, out: Console) -> None:
+    """Side by side. Five columns do not fit in 80, so each therapy is a block of rows with
+    the same headings in the same order, which read across as a table."""
+    parts: list[RenderableType | str] = [_heading("The therapies side by side")]
+    unknown = Text("not in alltx's sources", "dim")
+    for therapy in therapies:
+        practice = guide.practice_for(therapy.id)
+        table = Table.grid(padding=(0, 1))
+        table.add_column(style="bold", width=14, no_wrap=True)
+        table.add_column(overflow="fold")
+
+        def row(label: str, value: Statement | str | None) -> None:
+            text = value.text if isinstance(value, Statement) else value
+            table.add_row(label, Text(text) if text else unknown)  # noqa: B023
+
+        row("Class, target", therapy.kind)
+        row("Approved for", "; ".join(i.summary for i in therapy.indications))
+        row("How given", practice.how if practice else None)
+        row("Where", practice.where if practice else None)
+        row("How long", practice.duration if practice else None)
+        row("Hospital stay", practice.hospital_stay if practice else None)
+        effects = [e.name for e in guide.side_effects if therapy.id in e.therapies]
+        row("Serious", "; ".join(effects))
+        row("Boxed warning", " ".join(s.text for s in therapy.boxed_warning) or "none")
+        parts += ["", Text(_names(therapy), "bold underline"), table]
+    parts += ["", Text("Sources: alltx drug NAME cites each statement.", "dim"), _footer(guide)]
+    show(out, parts)
+
+
+def terms(guide: Guide, out: Console) -> None:
+    rows: list[Row] = [("•", Text.assemble((t.term, "bold"), f" ({t.id})")) for t in guide.terms]
+    parts: list[RenderableType | str] = [_heading("Glossary"), _marked(rows, 0)]
+    show(out, [*parts, Text("One term: alltx explain TERM", "dim"), "", _footer(guide)])
+
+
+def term(entry: Term, guide: Guide, out: Console) -> None:
+    shorts = "; ".join(guide.sources[i].short for i in entry.source)
+    parts: list[RenderableType | str] = [_heading(entry.term), Text(entry.text)]
+    if entry.aliases:
+        parts.append(Text(f"Also: {', '.join(entry.aliases)}", "dim"))
+    show(out, [*parts, Text(f"Sources: {shorts}", "dim"), "", _footer(guide)])
+
+
+def questions(guide: Guide, topic: str | None, out: Console) -> None:
+    parts: list[RenderableType | str] = [_heading("Questions to ask the doctor")]
+    for name in guide.topics:
+        if topic is not None and name != topic:
+            continue
+        chosen = [Statement(q.text, q.source) for q in guide.questions if q.topic == name]
+        parts += ["", Text(f"About {name}", "bold underline"), _cite(chosen, guide, "?")]
+    if topic is None:
+        parts += [
+            "",
+            Text(f"Only one topic: alltx questions --for {'|'.join(guide.topics)}", "dim"),
+        ]
+    show(out, [*parts, "", _footer(guide)])
