@@ -1,0 +1,286 @@
+"""The guide: the grading calculators at every boundary, and every guide command as run."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+from typer.testing import CliRunner
+
+from alltx import contract
+from alltx.cli import app
+from alltx.datafile import bundled_path, load_catalog, load_guide
+from alltx.grading import GradingError, grade, parse_findings
+from alltx.guide import Guide
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def guide() -> Guide:
+    return load_guide(check=True)
+
+
+def graded(guide: Guide, scale: str, age: Any = None, **given: Any) -> tuple[int, int, str]:
+    """(lowest, highest, applies) for findings given as on the command line."""
+    on = guide.scale(scale)
+    years = None if age is None else Fraction(age)
+    result = grade(on, parse_findings(on, given), years)
+    return result.low, result.high, result.applies
+
+
+# --- CRS: fever, then the worse of blood pressure and oxygen --------------------------------
+
+CALM = {"blood_pressure": "none", "oxygen": "none"}
+CRS: list[tuple[str, dict[str, Any], tuple[int, int, str]]] = [
+    ("37.9 C, untreated: not CRS", {"temperature": "37.9", "treated": False, **CALM},
+     (0, 0, "unmet")),
+    ("37.9 C and low blood pressure, untreated: still not CRS",
+     {"temperature": "37.9", "treated": False, "blood_pressure": "fluids", "oxygen": "none"},
+     (0, 0, "unmet")),
+    ("38.0 C is fever: grade 1", {"temperature": "38", **CALM}, (1, 1, "met")),
+    ("fever, fluids only: grade 2", {"temperature": "38.5", **CALM, "blood_pressure": "fluids"},
+     (2, 2, "met")),
+    ("fever, low-flow oxygen: grade 2", {"temperature": "39", **CALM, "oxygen": "low-flow"},
+     (2, 2, "met")),
+    ("fever, one vasopressor: grade 3",
+     {"temperature": "39", **CALM, "blood_pressure": "one-vasopressor"}, (3, 3, "met")),
+    ("fever, high-flow oxygen: grade 3", {"temperature": "39", **CALM, "oxygen": "high-flow"},
+     (3, 3, "met")),
+    ("fever, several vasopressors: grade 4",
+     {"temperature": "39", **CALM, "blood_pressure": "vasopressors"}, (4, 4, "met")),
+    ("fever, positive pressure: grade 4",
+     {"temperature": "39", **CALM, "oxygen": "positive-pressure"}, (4, 4, "met")),
+    ("the worse of the two: fluids and high-flow is 3",
+     {"temperature": "39", "blood_pressure": "fluids", "oxygen": "high-flow"}, (3, 3, "met")),
+    ("after tocilizumab or steroids no fever is needed",
+     {"temperature": "37", "treated": True, "blood_pressure": "fluids", "oxygen": "none"},
+     (2, 2, "met")),
+    ("no fever, treatment unknown: it may not be CRS",
+     {"temperature": "37", "blood_pressure": "fluids", "oxygen": "none"}, (0, 2, "unknown")),
+    ("fever, oxygen unknown: a range", {"temperature": "39", "blood_pressure": "fluids"},
+     (2, 4, "met")),
+    ("nothing given", {}, (0, 4, "unknown")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "given", "expected"), CRS, ids=[row[0] for row in CRS])
+def test_crs_grade(guide: Guide, case: str, given: dict[str, Any], expected: tuple) -> None:
+    assert graded(guide, "crs", **given) == expected
+
+
+# --- ICANS: the worst single feature ---------------------------------------------------------
+
+CLEAR = {"consciousness": "normal", "seizure": "none", "motor": "none", "edema": "none"}
+ICANS: list[tuple[str, dict[str, Any], int]] = [
+    ("ICE 10, nothing else", {"ice": 10, **CLEAR}, 0),
+    ("ICE 9", {"ice": 9, **CLEAR}, 1),
+    ("ICE 7", {"ice": 7, **CLEAR}, 1),
+    ("ICE 6", {"ice": 6, **CLEAR}, 2),
+    ("ICE 3", {"ice": 3, **CLEAR}, 2),
+    ("ICE 2", {"ice": 2, **CLEAR}, 3),
+    ("ICE 0", {"ice": 0, **CLEAR}, 3),
+    ("wakes on their own", {"ice": 10, **CLEAR, "consciousness": "spontaneous"}, 1),
+    ("wakes to voice", {"ice": 10, **CLEAR, "consciousness": "voice"}, 2),
+    ("wakes only to touch", {"ice": 10, **CLEAR, "consciousness": "touch"}, 3),
+    ("cannot be roused", {"ice": 0, **CLEAR, "consciousness": "unarousable"}, 4),
+    ("a brief seizure", {"ice": 10, **CLEAR, "seizure": "brief"}, 3),
+    ("a prolonged seizure", {"ice": 10, **CLEAR, "seizure": "prolonged"}, 4),
+    ("deep focal weakness", {"ice": 10, **CLEAR, "motor": "weakness"}, 4),
+    ("focal edema", {"ice": 10, **CLEAR, "edema": "focal"}, 3),
+    ("diffuse edema", {"ice": 10, **CLEAR, "edema": "diffuse"}, 4),
+    ("the worst sets it: ICE 8 and voice is 2", {"ice": 8, **CLEAR, "consciousness": "voice"}, 2),
+    ("ICE from its parts: 4+3+1+1+0 = 9", {"orientation": 4, "naming": 3, "commands": 1,
+                                          "writing": 1, "attention": 0, **CLEAR}, 1),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "given", "expected"), ICANS, ids=[row[0] for row in ICANS])
+def test_icans_grade(guide: Guide, case: str, given: dict[str, Any], expected: int) -> None:
+    assert graded(guide, "icans", age=30, **given) == (expected, expected, "met")
+
+
+def test_icans_unknown_parts_give_a_range(guide: Guide) -> None:
+    # orientation 4 and naming 3 known: the total is 7 to 10, grade 0 to 1
+    assert graded(guide, "icans", orientation=4, naming=3, **CLEAR) == (0, 1, "met")
+
+
+@pytest.mark.parametrize("age", ["11", "11.9", "0.5"])
+def test_the_ice_score_is_refused_under_12(guide: Guide, age: str) -> None:
+    with pytest.raises(GradingError, match="CAPD"):
+        graded(guide, "icans", age=age, ice=8, **CLEAR)
+    with pytest.raises(GradingError, match="CAPD"):
+        graded(guide, "icans", age=age, orientation=4, **CLEAR)
+
+
+def test_under_12_the_other_features_still_grade(guide: Guide) -> None:
+    # CAPD is not scored, so the ICE part stays open: at least 2 from voice, up to 3 from ICE.
+    assert graded(guide, "icans", age=11, **{**CLEAR, "consciousness": "voice"}) == (2, 3, "met")
+    assert graded(guide, "icans", age=12, ice=8, **CLEAR) == (1, 1, "met")
+
+
+def test_bad_findings_are_refused(guide: Guide) -> None:
+    crs, icans = guide.scale("crs"), guide.scale("icans")
+    for scale, given, message in [
+        (crs, {"oxygen": "lots"}, "expected one of none, low-flow"),
+        (crs, {"temperature": "101"}, "give degrees Celsius"),
+        (crs, {"temperature": "hot"}, "expected a number"),
+        (icans, {"ice": "11"}, "from 0 to 10"),
+        (icans, {"naming": "4"}, "naming objects must be a whole number from 0 to 3"),
+    ]:
+        with pytest.raises(GradingError, match=message):
+            parse_findings(scale, given)
+    with pytest.raises(GradingError, match="not both"):
+        grade(icans, parse_findings(icans, {"ice": 5, "naming": 2}))
+
+
+# --- the commands ------------------------------------------------------------------------------
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def answer_of(model: type[BaseModel], *args: str) -> dict[str, Any]:
+    code, out, err = run(*args, "--format", "json")
+    assert code == 0, err
+    value = json.loads(out)
+    model.model_validate(value)  # the contract holds
+    assert value["disclaimer"] and value["data"]["updated"]
+    return value  # type: ignore[no-any-return]
+
+
+def test_grade_command_json_and_text() -> None:
+    value = answer_of(contract.GradingAnswer, "grade", "crs", "--temperature", "38.2",
+                      "--blood-pressure", "one-vasopressor", "--oxygen", "low-flow")  # fmt: skip
+    assert (value["grading"]["grade"], value["grading"]["set_by"]) == (3, ["blood_pressure"])
+    code, out, _ = run("grade", "icans", "--ice", "5", "--consciousness", "voice")
+    assert code == 0
+    assert "Grade 2 to 4: not all findings are known" in out
+    assert "--seizure none|brief|prolonged" in out  # what would settle it
+
+
+def test_grade_errors_are_one_line_exit_2() -> None:
+    for args in (["grade", "icans", "--age", "8", "--ice", "5"],
+                 ["grade", "crs", "--oxygen", "lots"], ["grade", "bp"]):  # fmt: skip
+        code, _, err = run(*args)
+        assert code == 2, args
+        assert err.count("\n") == 1 and err.startswith("alltx: error:"), err
+
+
+def test_side_effects(guide: Guide) -> None:
+    value = answer_of(contract.SideEffectsAnswer, "side-effects")
+    assert {e["id"] for e in value["side_effects"]} == {e.id for e in guide.side_effects}
+    [crs] = answer_of(contract.SideEffectsAnswer, "side-effects", "CRS")["side_effects"]
+    assert "blinatumomab" in crs["boxed"] and crs["grading"] == "crs"
+    code, out, _ = run("side-effects", "veno-occlusive")
+    assert code == 0 and "inotuzumab ozogamicin" in out
+    code, _, err = run("side-effects", "crss")
+    assert code == 2 and "did you mean crs" in err
+
+
+def test_boxed_warnings_agree_with_the_therapies_file(guide: Guide) -> None:
+    """A side effect marked as in a boxed warning names a therapy that has one."""
+    catalog = load_catalog()
+    boxed = {t.id for t in catalog.therapies if t.boxed_warning}
+    ids = {t.id for t in catalog.therapies}
+    for effect in guide.side_effects:
+        assert set(effect.therapies) <= ids, effect.id
+        assert set(effect.boxed) <= boxed, effect.id
+    assert {p.therapy for p in guide.practice} == ids
+
+
+def test_shared_sources_read_the_same(guide: Guide) -> None:
+    catalog = load_catalog()
+    for source_id, source in guide.sources.items():
+        if source_id in catalog.sources:
+            assert source == catalog.sources[source_id], source_id
+
+
+def test_transplant(guide: Guide) -> None:
+    value = answer_of(contract.TransplantAnswer, "transplant")["transplant"]
+    assert len(value["when"]["reasons"]) == 4
+    assert len(value["questions"]) == len([q for q in guide.questions if q.topic == "transplant"])
+    code, out, _ = run("transplant")
+    assert code == 0 and "umbilical cord blood" in out
+
+
+def test_compare() -> None:
+    value = answer_of(contract.CompareAnswer, "compare", "blina", "Kymriah", "blinatumomab")
+    assert [t["therapy"] for t in value["therapies"]] == ["blinatumomab", "tisagenlecleucel"]
+    assert value["therapies"][1]["practice"]["hospital_stay"] is None  # not in the sources
+    every = answer_of(contract.CompareAnswer, "compare")
+    assert len(every["therapies"]) == len(load_catalog().therapies)
+    code, out, _ = run("compare", "tisa-cel")
+    assert code == 0 and "Hospital stay  not in alltx's sources" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    code, _, err = run("compare", "kymrah")
+    assert code == 2 and "did you mean tisagenlecleucel" in err
+
+
+@pytest.mark.parametrize(
+    ("asked", "found"),
+    [("MRD", "mrd"), ("car t", "car-t"), ("Philadelphia chromosome", "ph"),
+     ("leuka", "leukapheresis"), ("sinusoidal obstruction syndrome", "vod"),
+     ("bone marrow transplant", "allogeneic-transplant")],
+)  # fmt: skip
+def test_explain_finds_a_term(asked: str, found: str) -> None:
+    [term] = answer_of(contract.TermsAnswer, "explain", asked)["terms"]
+    assert term["id"] == found
+
+
+def test_explain_lists_every_term_and_suggests(guide: Guide) -> None:
+    value = answer_of(contract.TermsAnswer, "explain")
+    assert len(value["terms"]) == len(guide.terms) >= 14
+    code, _, err = run("explain", "lymphodepleshun")
+    assert code == 2 and "did you mean lymphodepletion" in err
+
+
+def test_questions(guide: Guide) -> None:
+    every = answer_of(contract.QuestionsAnswer, "questions")["questions"]
+    assert len(every) == len(guide.questions)
+    car_t = answer_of(contract.QuestionsAnswer, "questions", "--for", "CAR-T")["questions"]
+    assert car_t and {q["for"] for q in car_t} == {"car-t"}
+    code, _, err = run("questions", "--for", "diet")
+    assert code == 2 and "topics: transplant" in err
+
+
+def test_drug_shows_its_timeline_in_plain_text() -> None:
+    code, out, _ = run("drug", "blinatumomab")
+    assert code == 0
+    assert "Timeline (to scale: 84 days)" in out
+    assert "\x1b[" not in out and max(len(line) for line in out.splitlines()) <= 80
+    code, out, _ = run("drug", "Kymriah")
+    assert "Timeline (not to scale)" in out and "Leukapheresis: a few hours" in out
+    value = answer_of(contract.DrugOut, "drug", "besponsa")
+    assert [s["label"] for s in value["practice"]["timeline"] if s["kind"] == "dose"] == [
+        "Dose 1", "Dose 2", "Dose 3"]  # fmt: skip
+
+
+def test_every_graded_feature_has_a_flag(guide: Guide) -> None:
+    """The calculators' flags are written in cli_guide; a feature added to the data needs one."""
+    for scale in guide.scales:
+        code, out, _ = run("grade", scale.id, "--help")
+        assert code == 0
+        flat = " ".join(out.split())
+        for feature in scale.features:
+            assert f"--{feature.id.replace('_', '-')}" in flat, feature.id
+            for part in feature.parts:
+                assert f"--{part.id}" in flat, part.id
+
+
+def test_a_broken_guide_is_one_line_and_data_check_lists_it(tmp_path: Path) -> None:
+    text = bundled_path("guide.toml").read_text(encoding="utf-8")
+    broken = tmp_path / "guide.toml"
+    broken.write_text(text.replace('grading = "crs"', 'grading = "crz"'), encoding="utf-8")
+    code, _, err = run("--guide", str(broken), "explain", "mrd")
+    assert code == 1 and err.count("\n") == 1 and "unknown scale 'crz'" in err
+    code, _, err = run("--guide", str(broken), "data", "check")
+    assert code == 1 and "unknown scale 'crz'" in err
+    code, out, _ = run("data", "check")
+    assert code == 0 and "Guide file:" in out
