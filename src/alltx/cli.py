@@ -50,8 +50,24 @@ class SchemaKind(StrEnum):
     data = "data"
 
 
+# The guide's commands live in `alltx.cli_guide` and are built only when asked for: click builds
+# every command it knows at start-up, and `options` should not pay for the guide's.
+GUIDE_COMMANDS = ("transplant", "side-effects", "grade", "compare", "explain", "questions")
+
+
 class AlltxGroup(TyperGroup):
     """Runs the app, turning every usage error into one line on stderr, exit status 2."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *GUIDE_COMMANDS]
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        command = super().get_command(ctx, name)
+        if command is None and name in GUIDE_COMMANDS:
+            from alltx.cli_guide import guide_app
+
+            command = typer.main.get_command(guide_app).get_command(ctx, name)  # type: ignore[attr-defined]
+        return command
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
@@ -475,10 +491,6 @@ def data_show(output: FormatOption = DocFormat.text) -> None:
         from alltx import render
 
         render.data_summary(catalog, render.console())
-
-
-# The guide commands register themselves on `app`.
-from alltx import cli_guide  # noqa: E402, F401
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """The guide commands: transplant, side-effects, grade, compare, explain, questions.
 
 Thin, like `alltx.cli`: parse, ask the guide, hand the answer to a renderer. Same errors and
-exit statuses: one line and 2 for bad usage, 1 for a broken data file.
+exit statuses: one line and 2 for bad usage, 1 for a broken data file. `alltx.cli` loads this
+module only when one of these commands is asked for.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from typing import Annotated, Any
 
 import typer
 
-from alltx.cli import DocFormat, FormatOption, _catalog, _fail, _guide, _write_json, app
+from alltx.cli import DocFormat, FormatOption, _catalog, _fail, _guide, _write_json
 
 FINDINGS = "Findings (leave one out if it is not known)"
+
+guide_app = typer.Typer()
+app = guide_app  # the commands below are declared as they would be on the main app
 
 
 @app.command()
