@@ -7,6 +7,7 @@ import io
 import itertools
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -265,6 +266,9 @@ def test_human_summary_counts_every_row() -> None:
     assert code == 1
     assert "alltx: 4 patients" in out and "Patients per status" in out
     assert "1 rows could not be read" in out and "not medical advice" in out
+    # the referral is counted for every answered row, whatever its advice
+    [line] = [line for line in out.splitlines() if line.startswith("See a transplant doctor")]
+    assert sum(int(n) for n in re.findall(r"\d+", line)) == 3
 
 
 def test_files_by_extension_and_missing_files(tmp_path: Path) -> None:

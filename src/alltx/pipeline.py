@@ -26,6 +26,7 @@ class Summary:
 
     therapies: list[str]
     counts: dict[str, dict[str, int]]
+    referrals: dict[str, dict[str, int]] = field(default_factory=dict)  # id -> advice -> count
     rows: list[Answer | Failure] = field(default_factory=list)
     total: int = 0
     failed: int = 0
@@ -39,6 +40,8 @@ class Summary:
             return
         for therapy, verdict in zip(self.therapies, record.verdicts, strict=True):
             self.counts[therapy][verdict.status] += 1
+        for counts, verdict in zip(self.referrals.values(), record.referrals, strict=True):
+            counts[verdict.status] += 1
 
 
 def open_input(name: str) -> IO[bytes]:
@@ -166,5 +169,7 @@ def summarize(
     therapies = [t.id for t in answerer.catalog.therapies]
     statuses = ("eligible", "possible", "not_eligible")
     summary = Summary(therapies, {t: dict.fromkeys(statuses, 0) for t in therapies})
+    advice = ("recommended", "possible", "not_indicated")
+    summary.referrals = {r.id: dict.fromkeys(advice, 0) for r in answerer.catalog.referrals}
     status = run(records, summary.add, summary.add, fail_fast)
     return status, summary

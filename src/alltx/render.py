@@ -355,6 +355,10 @@ def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
         Text("Patients per status", style="bold"),
         counts,
     ]
+    titles = {r.id: r.title for r in catalog.referrals}
+    for referral, tally in summary.referrals.items():
+        shown_counts = ", ".join(f"{ADVICE[a][0].lower()} {n}" for a, n in tally.items())
+        parts.append(Text.assemble((f"{titles[referral]}: ", "bold"), shown_counts))
     if summary.failed:
         parts.append(Text(f"{summary.failed} rows could not be read; see the errors above.",
                           style="bold red"))  # fmt: skip
