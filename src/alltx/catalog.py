@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from alltx.facts import RULE_FACTS
 from alltx.rules import Group, Node, RuleError, compile_criteria, satisfiable
@@ -173,20 +174,41 @@ def _key(name: str) -> str:
 # --- reading a file -------------------------------------------------------------------------
 
 
-def parse_catalog(text: str, origin: str, *, checked: bool = False) -> Catalog:
-    """Read a therapies file's text; `origin` names it in errors.
+Built = TypeVar("Built")
 
-    `checked=True` says the text is already known to match the schema (the bundled file, which
-    CI checks): the pydantic check is skipped, and runs only to explain a failure.
+
+def read_data_file(
+    text: str,
+    origin: str,
+    checked: bool,
+    schema_problems: Callable[[dict[str, Any]], list[str]],
+    build: Callable[[dict[str, Any], list[str]], Built],
+) -> Built:
+    """Parse a data file's TOML and build it, refusing it with every problem found.
+
+    `checked=True` says the text is already known to match its schema (a bundled file, which CI
+    checks): the pydantic check is skipped, and runs only to explain a failure. `build` notes
+    the problems a schema cannot see (references, names used twice) in the list it is given.
     """
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         _refuse(origin, [f"not valid TOML: {error}"])
     if not checked:
-        _refuse(origin, _schema_problems(raw))
+        _refuse(origin, schema_problems(raw))
     problems: list[str] = []
     try:
+        built = build(raw, problems)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        _refuse(origin, schema_problems(raw) or [f"does not match the schema ({error!r})"])
+    _refuse(origin, problems)
+    return built
+
+
+def parse_catalog(text: str, origin: str, *, checked: bool = False) -> Catalog:
+    """Read a therapies file's text; `origin` names it in errors."""
+
+    def build(raw: dict[str, Any], problems: list[str]) -> Catalog:
         therapies = tuple(
             _therapy(t, _place(i, t), problems) for i, t in enumerate(raw["therapies"])
         )
@@ -195,12 +217,9 @@ def parse_catalog(text: str, origin: str, *, checked: bool = False) -> Catalog:
             for i, r in enumerate(raw.get("referrals", ()))
         )
         sources = [_source(s) for s in raw["sources"]]
-        info = _info(raw["data"])
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        _refuse(origin, _schema_problems(raw) or [f"does not match the data schema ({error!r})"])
-    catalog = _cross_check(info, therapies, referrals, sources, origin, problems)
-    _refuse(origin, problems)
-    return catalog
+        return _cross_check(_info(raw["data"]), therapies, referrals, sources, origin, problems)
+
+    return read_data_file(text, origin, checked, _schema_problems, build)
 
 
 def _schema_problems(raw: dict[str, Any]) -> list[str]:

@@ -8,7 +8,6 @@ file is checked against it in CI, any other file at load.
 from __future__ import annotations
 
 import difflib
-import tomllib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -17,10 +16,10 @@ from alltx.catalog import (
     Source,
     Statement,
     _key,
-    _refuse,
     _sources,
     _statement,
     _statements,
+    read_data_file,
 )
 from alltx.rules import Atom, Node, RuleError, compile_criteria
 
@@ -200,20 +199,13 @@ def _lookup(name: str, names: dict[str, tuple[str, ...]], items: dict[str, T], w
 
 def parse_guide(text: str, origin: str, *, checked: bool = False) -> Guide:
     """Read a guide file's text; `checked=True` skips the schema check (the bundled file)."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        _refuse(origin, [f"not valid TOML: {error}"])
-    if not checked:
-        _refuse(origin, _schema_problems(raw))
-    problems: list[str] = []
-    try:
+
+    def build(raw: dict[str, Any], problems: list[str]) -> Guide:
         guide = _guide(raw, origin, problems)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        _refuse(origin, _schema_problems(raw) or [f"does not match the guide schema ({error!r})"])
-    problems += _cross_check(guide)
-    _refuse(origin, problems)
-    return guide
+        problems += _cross_check(guide)
+        return guide
+
+    return read_data_file(text, origin, checked, _schema_problems, build)
 
 
 def _schema_problems(raw: dict[str, Any]) -> list[str]:
