@@ -214,17 +214,15 @@ class Answer:
     verdicts: tuple[Verdict, ...]  # one per therapy
     referrals: tuple[Verdict, ...]  # one per referral
 
-    @property
-    def options_text(self) -> str:
-        return self._texts(self.verdicts)
-
-    @property
-    def referrals_text(self) -> str:
-        return self._texts(self.referrals)
-
-    def _texts(self, verdicts: tuple[Verdict, ...]) -> str:
+    def texts(self) -> tuple[str, str]:
+        """The options and referrals lists of the JSON contract, the patient's values filled in
+        (written once for both)."""
         values = {name: json_scalar(self.rules[name]) for name in SLOTTED}
-        return "[" + ", ".join(verdict.text(values) for verdict in verdicts) + "]"
+
+        def joined(verdicts: tuple[Verdict, ...]) -> str:
+            return "[" + ", ".join(verdict.text(values) for verdict in verdicts) + "]"
+
+        return joined(self.verdicts), joined(self.referrals)
 
     @property
     def patient_text(self) -> str:

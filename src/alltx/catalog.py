@@ -143,6 +143,9 @@ class Catalog:
     origin: str
     referrals: tuple[Referral, ...] = ()
 
+    def referral(self, referral_id: str) -> Referral | None:
+        return next((r for r in self.referrals if r.id == referral_id), None)
+
     def therapy(self, name: str) -> Therapy:
         """Find a therapy by id, generic name, brand or short name; or say what was meant."""
         wanted = _key(name)

@@ -17,10 +17,9 @@ from alltx.cli import DocFormat, FormatOption, _catalog, _fail, _guide, _write_j
 FINDINGS = "Findings (leave one out if it is not known)"
 
 guide_app = typer.Typer()
-app = guide_app  # the commands below are declared as they would be on the main app
 
 
-@app.command()
+@guide_app.command()
 def transplant(output: FormatOption = DocFormat.text) -> None:
     """When to see a transplant doctor, what an allogeneic transplant involves, and what to ask."""
     guide, catalog = _guide(), _catalog()
@@ -34,7 +33,7 @@ def transplant(output: FormatOption = DocFormat.text) -> None:
         render_guide.transplant(guide, catalog, render.console())
 
 
-@app.command("side-effects")
+@guide_app.command("side-effects")
 def side_effects(
     name: Annotated[
         str | None, typer.Argument(help="One side effect: crs, icans, vod ... (all if left out).")
@@ -67,7 +66,7 @@ grade_app = typer.Typer(
     help="Grade CRS or ICANS on the ASTCT consensus scale (a calculator for clinicians).",
     no_args_is_help=True,
 )
-app.add_typer(grade_app, name="grade")
+guide_app.add_typer(grade_app, name="grade")
 
 
 def _finding(help_text: str, metavar: str) -> Any:
@@ -181,7 +180,7 @@ def grade_icans(
     _grade("icans", given, age, output)
 
 
-@app.command()
+@guide_app.command()
 def compare(
     names: Annotated[
         list[str] | None,
@@ -208,7 +207,7 @@ def compare(
         render_guide.compare(chosen, guide, catalog, render.console())
 
 
-@app.command()
+@guide_app.command()
 def explain(
     term: Annotated[
         str | None, typer.Argument(help="A term: MRD, CRS, CAR-T, Ph ... (all if left out).")
@@ -237,7 +236,7 @@ def explain(
         render_guide.term(chosen, guide, render.console())
 
 
-@app.command()
+@guide_app.command()
 def questions(
     topic: Annotated[
         str | None,

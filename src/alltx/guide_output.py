@@ -37,7 +37,7 @@ def answer(guide: Guide, body: dict[str, Any]) -> dict[str, Any]:
 
 def transplant_json(guide: Guide, catalog: Catalog) -> dict[str, Any]:
     t = guide.transplant
-    referral = next((r for r in catalog.referrals if r.id == "transplant"), None)
+    referral = catalog.referral("transplant")
     reasons = [] if referral is None else [c.text for c in getattr(referral.rule, "children", ())]
     return {
         "when": {

@@ -26,10 +26,11 @@ class JsonRecords:
         self.tail = f'"data_release": {json.dumps(release)}, "version": {VERSION}}}'
 
     def answer(self, answer: Answer) -> str:
+        options, referrals = answer.texts()
         return (
             f'{{"id": {_id(answer.id)}, "line": {json_scalar(answer.line)}, '
-            f'"patient": {answer.patient_text}, "options": {answer.options_text}, '
-            f'"referrals": {answer.referrals_text}, {self.tail}'
+            f'"patient": {answer.patient_text}, "options": {options}, '
+            f'"referrals": {referrals}, {self.tail}'
         )
 
     def failure(self, failure: Failure) -> str:

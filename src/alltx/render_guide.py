@@ -43,7 +43,7 @@ def transplant(guide: Guide, catalog: Catalog, out: Console) -> None:
     t = guide.transplant
     parts: list[RenderableType | str] = [_heading("Allogeneic blood or marrow transplant for ALL")]
     parts += [_cite(t.what, guide, "")]
-    referral = next((r for r in catalog.referrals if r.id == "transplant"), None)
+    referral = catalog.referral("transplant")
     if referral is not None:
         reasons = [("•", Text(c.text)) for c in getattr(referral.rule, "children", ())]
         parts += ["", _heading("See a transplant doctor early if any of these applies")]
