@@ -348,3 +348,12 @@ def test_a_csv_line_the_csv_reader_refuses_is_an_error_row() -> None:
     assert "not valid CSV" in records(out)[1]["error"] and "line 3" in err
     code, _, err = run(["options", "-i", "-", "--input-format", "csv"], b"id,a\rge\n")
     assert code == 2 and "the CSV header" in err
+
+
+def test_a_record_stays_one_line_whatever_its_id_holds() -> None:
+    # U+0085, U+2028 and U+2029 are line breaks to many readers; JSON may leave them raw.
+    rows = jsonl({"id": "a\u0085b\u2028c\u2029d", "age": 3}, {"id": "\u2028", "age": "x"})
+    code, out, _ = run(["options", "-i", "-", "--input-format", "jsonl"], rows)
+    assert code == 1
+    found = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in found] == ["a\u0085b\u2028c\u2029d", "\u2028"]

@@ -13,9 +13,13 @@ from alltx.batch import Answer, Failure, json_scalar
 from alltx.catalog import Catalog
 from alltx.output import VERSION
 
+# Characters that JSON leaves raw but many line readers (Python's splitlines among them) take
+# for a line break; escaped, so a record is always one line whatever its id or message holds.
+_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
-def _id(row_id: object) -> str:
-    return json.dumps(row_id, ensure_ascii=False)
+
+def _text(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False).translate(_BREAKS)
 
 
 class JsonRecords:
@@ -28,16 +32,16 @@ class JsonRecords:
     def answer(self, answer: Answer) -> str:
         options, referrals = answer.texts()
         return (
-            f'{{"id": {_id(answer.id)}, "line": {json_scalar(answer.line)}, '
+            f'{{"id": {_text(answer.id)}, "line": {json_scalar(answer.line)}, '
             f'"patient": {answer.patient_text}, "options": {options}, '
             f'"referrals": {referrals}, {self.tail}'
         )
 
     def failure(self, failure: Failure) -> str:
         return (
-            f'{{"id": {_id(failure.id)}, "line": {json_scalar(failure.line)}, '
-            f'"error": {json.dumps(failure.message, ensure_ascii=False)}, '
-            f'"field": {json.dumps(failure.field)}, ' + self.tail
+            f'{{"id": {_text(failure.id)}, "line": {json_scalar(failure.line)}, '
+            f'"error": {_text(failure.message)}, '
+            f'"field": {_text(failure.field)}, ' + self.tail
         )
 
 
