@@ -22,10 +22,12 @@ from alltx.batch import Answerer
 from alltx.catalog import Catalog
 from alltx.cli import app
 from alltx.contract import schema_of
+from alltx.datafile import load_catalog
 from alltx.facts import facts_from, parse_age
 from alltx.output import option_json, patient_json, referral_json
 
 runner = CliRunner()
+RELEASE = load_catalog().info.release
 THERAPIES = [
     "tisagenlecleucel",
     "brexucabtagene-autoleucel",
@@ -115,7 +117,7 @@ def test_jsonl_round_trip_keeps_ids_order_and_release() -> None:
     got = records(out)
     assert [r["id"] for r in got] == ["A", 7, None, {"site": 3}]
     assert [r["line"] for r in got] == [1, 2, 3, 4]
-    assert {r["data_release"] for r in got} == {"2026.11.1"} and {r["version"] for r in got} == {1}
+    assert {r["data_release"] for r in got} == {RELEASE} and {r["version"] for r in got} == {1}
     assert [o["therapy"] for o in got[0]["options"]] == THERAPIES
     status = {o["therapy"]: o["status"] for o in got[1]["options"]}
     assert status["brexucabtagene-autoleucel"] == "eligible"
@@ -160,7 +162,7 @@ def test_a_malformed_row_becomes_an_error_record_in_its_place(
     before, bad, after = records(out)
     assert (before["id"], after["id"]) == ("before", "after")
     assert bad["line"] == 2 and says in bad["error"] and bad["field"] == field
-    assert bad["data_release"] == "2026.11.1"
+    assert bad["data_release"] == RELEASE
     assert err.count("\n") == 1 and err.startswith("alltx: line 2") and says in err
 
 
@@ -213,7 +215,7 @@ def test_csv_in_csv_out() -> None:
     assert rows[2]["blinatumomab"] == "eligible"  # consolidation, Ph-negative, one month old
     assert rows[3]["line"] == "6" and "age: 'x' is not a number" in rows[3]["error"]
     assert rows[3]["tisagenlecleucel"] == ""
-    assert {r["data_release"] for r in rows} == {"2026.11.1"}
+    assert {r["data_release"] for r in rows} == {RELEASE}
     assert "line 6 (id 'E')" in err
 
 

@@ -19,6 +19,7 @@ from alltx.rules import compile_criteria, satisfiable
 
 runner = CliRunner()
 GOOD = bundled_path().read_text(encoding="utf-8")
+RELEASE = load_catalog().info.release
 
 
 def local_file(tmp_path: Path, old: str = "", new: str = "") -> Path:
@@ -30,7 +31,7 @@ def local_file(tmp_path: Path, old: str = "", new: str = "") -> Path:
 
 
 def test_every_command_answers_from_the_file_given(tmp_path: Path) -> None:
-    local = local_file(tmp_path, 'release = "2026.11.1"', 'release = "clinic-7"')
+    local = local_file(tmp_path, f'release = "{RELEASE}"', 'release = "clinic-7"')
     for args in (["options", "--age", "19", "-f", "json"], ["drug", "blinatumomab", "-f", "json"],
                  ["drugs", "-f", "json"], ["data", "show", "-f", "json"]):  # fmt: skip
         by_flag = runner.invoke(app, ["--data", str(local), *args])
