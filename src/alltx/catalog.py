@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -148,26 +148,48 @@ class Catalog:
 
     def therapy(self, name: str) -> Therapy:
         """Find a therapy by id, generic name, brand or short name; or say what was meant."""
-        wanted = _key(name)
-        by_name = {_key(n): t for t in self.therapies for n in t.names}
-        if wanted in by_name:
-            return by_name[wanted]
-        starting = {t.id: t for key, t in by_name.items() if wanted and key.startswith(wanted)}
-        if len(starting) == 1:
-            return next(iter(starting.values()))
-        close = difflib.get_close_matches(wanted, list(by_name), n=3, cutoff=0.6)
-        suggestions = list(dict.fromkeys([by_name[key].id for key in close] + list(starting)))
-        raise UnknownTherapy(name, suggestions, [t.id for t in self.therapies])
+        named = [(t.id, t.names, t) for t in self.therapies]
+        return find(name, named, "therapy", "known therapies", UnknownTherapy)
 
 
-class UnknownTherapy(LookupError):
-    def __init__(self, name: str, suggestions: list[str], known: list[str]) -> None:
-        if suggestions:
-            hint = "did you mean " + " or ".join(suggestions) + "?"
-        else:
-            hint = "known therapies: " + ", ".join(known)
-        super().__init__(f"no therapy called {name!r}; {hint}")
+class UnknownName(LookupError):
+    """A name the data does not know; the message says what was meant, `suggestions` the ids."""
+
+    def __init__(self, message: str, suggestions: list[str]) -> None:
+        super().__init__(message)
         self.suggestions = suggestions
+
+
+class UnknownTherapy(UnknownName):
+    pass
+
+
+Found = TypeVar("Found")
+
+
+def find(
+    name: str,
+    named: Sequence[tuple[str, Sequence[str], Found]],
+    what: str,
+    known: str = "known",
+    error: type[UnknownName] = UnknownName,
+) -> Found:
+    """An entry by any of its names (id, name, brand, alias), ignoring case, spaces and `_`; a
+    prefix of one entry's names also does. Else `error`, suggesting close names."""
+    wanted = _key(name)
+    by_key = {_key(n): (entry_id, entry) for entry_id, names, entry in named for n in names}
+    if wanted in by_key:
+        return by_key[wanted][1]
+    starting = {i: e for key, (i, e) in by_key.items() if wanted and key.startswith(wanted)}
+    if len(starting) == 1:
+        return next(iter(starting.values()))
+    close = difflib.get_close_matches(wanted, list(by_key), n=3, cutoff=0.6)
+    suggestions = list(dict.fromkeys([by_key[key][0] for key in close] + list(starting)))
+    if suggestions:
+        hint = "did you mean " + " or ".join(suggestions) + "?"
+    else:
+        hint = f"{known}: " + ", ".join(entry_id for entry_id, _, _ in named)
+    raise error(f"no {what} called {name!r}; {hint}", suggestions)
 
 
 def _key(name: str) -> str:

@@ -41,7 +41,7 @@ def side_effects(
     output: FormatOption = DocFormat.text,
 ) -> None:
     """The serious side effects across the therapies, or one in full (symptoms, timing, grading)."""
-    from alltx.guide import UnknownName
+    from alltx.catalog import UnknownName
 
     guide, catalog = _guide(), _catalog()
     try:
@@ -215,7 +215,7 @@ def explain(
     output: FormatOption = DocFormat.text,
 ) -> None:
     """What a word means, in plain language, with its source."""
-    from alltx.guide import UnknownName
+    from alltx.catalog import UnknownName
 
     guide = _guide()
     try:

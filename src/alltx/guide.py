@@ -7,18 +7,17 @@ file is checked against it in CI, any other file at load.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
 from alltx.catalog import (
     Source,
     Statement,
-    _key,
     _sources,
     _statement,
     _statements,
+    find,
     read_data_file,
 )
 from alltx.rules import Atom, Node, RuleError, compile_criteria
@@ -154,12 +153,11 @@ class Guide:
         return next((p for p in self.practice if p.therapy == therapy_id), None)
 
     def side_effect(self, name: str) -> SideEffect:
-        return _lookup(name, {s.id: (s.id, s.name, *s.aliases) for s in self.side_effects},
-                       {s.id: s for s in self.side_effects}, "side effect")  # fmt: skip
+        named = [(s.id, (s.id, s.name, *s.aliases), s) for s in self.side_effects]
+        return find(name, named, "side effect")
 
     def term(self, name: str) -> Term:
-        return _lookup(name, {t.id: (t.id, t.term, *t.aliases) for t in self.terms},
-                       {t.id: t for t in self.terms}, "term")  # fmt: skip
+        return find(name, [(t.id, (t.id, t.term, *t.aliases), t) for t in self.terms], "term")
 
     def scale(self, scale_id: str) -> Scale:
         return next(s for s in self.scales if s.id == scale_id)
@@ -167,31 +165,6 @@ class Guide:
     @property
     def topics(self) -> list[str]:
         return list(dict.fromkeys(q.topic for q in self.questions))
-
-
-class UnknownName(LookupError):
-    """A name the guide does not know; the message suggests what was meant."""
-
-
-T = TypeVar("T")
-
-
-def _lookup(name: str, names: dict[str, tuple[str, ...]], items: dict[str, T], what: str) -> T:
-    """By id, name or alias, ignoring case and punctuation; a unique prefix also does; else
-    say what was meant."""
-    wanted = _key(name)
-    by_key = {_key(n): item_id for item_id, all_names in names.items() for n in all_names}
-    if wanted in by_key:
-        return items[by_key[wanted]]
-    starting = {item_id for key, item_id in by_key.items() if wanted and key.startswith(wanted)}
-    if len(starting) == 1:
-        return items[starting.pop()]
-    close = difflib.get_close_matches(wanted, list(by_key), n=3, cutoff=0.6)
-    suggestions = list(dict.fromkeys([by_key[key] for key in close] + sorted(starting)))
-    hint = (
-        f"did you mean {' or '.join(suggestions)}?" if suggestions else f"known: {', '.join(items)}"
-    )
-    raise UnknownName(f"no {what} called {name!r}; {hint}")
 
 
 # --- reading a file -------------------------------------------------------------------------
