@@ -122,6 +122,15 @@ class Referral:
     def statements(self) -> list[tuple[str, Statement | Referral]]:
         return [("", self), *((f".about[{i}]", s) for i, s in enumerate(self.about))]
 
+    @property
+    def reasons(self) -> tuple[Node, ...]:
+        """The reasons, in the data's order: the members of the rule's group."""
+        return self.rule.children if isinstance(self.rule, Group) else (self.rule,)
+
+    def source_ids(self) -> list[str]:
+        """The ids of every source this referral cites, first citation first."""
+        return list(dict.fromkeys(s for _, item in self.statements() for s in item.source))
+
 
 @dataclass(frozen=True)
 class DataInfo:

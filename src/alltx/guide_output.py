@@ -38,7 +38,7 @@ def answer(guide: Guide, body: dict[str, Any]) -> dict[str, Any]:
 def transplant_json(guide: Guide, catalog: Catalog) -> dict[str, Any]:
     t = guide.transplant
     referral = catalog.referral("transplant")
-    reasons = [] if referral is None else [c.text for c in getattr(referral.rule, "children", ())]
+    reasons = [] if referral is None else [reason.text for reason in referral.reasons]
     return {
         "when": {
             "reasons": reasons,

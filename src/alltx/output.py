@@ -120,10 +120,7 @@ def referral_json(
         "reasons": [criterion_json(child, value) for child in result.evaluation.children],
         "missing": list(result.missing),
         "about": [statement_json(s) for s in referral.about],
-        "sources": sources_json(
-            list(dict.fromkeys([*referral.source, *(i for s in referral.about for i in s.source)])),
-            catalog,
-        ),
+        "sources": sources_json(referral.source_ids(), catalog),
     }
 
 

@@ -199,8 +199,7 @@ def _referral(result: ReferralResult, facts: Facts, catalog: Catalog) -> Rendera
         wanted = "; ".join(INPUT_FACTS[name].flag for name in result.missing)
         parts.append(_marked([("[yellow]→[/]", Text(f"To decide, give: {wanted}"))], 2))
     parts.append(_marked([("", Text(s.text)) for s in referral.about], 3))
-    cited = dict.fromkeys([*referral.source, *(i for s in referral.about for i in s.source)])
-    sources = "; ".join(catalog.sources[i].short for i in cited)
+    sources = "; ".join(catalog.sources[i].short for i in referral.source_ids())
     parts.append(_marked([("", Text(f"Sources: {sources}", style="dim"))], 1))
     return Group(*parts)
 

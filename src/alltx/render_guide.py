@@ -45,7 +45,7 @@ def transplant(guide: Guide, catalog: Catalog, out: Console) -> None:
     parts += [_cite(t.what, guide, "")]
     referral = catalog.referral("transplant")
     if referral is not None:
-        reasons = [("•", Text(c.text)) for c in getattr(referral.rule, "children", ())]
+        reasons: list[Row] = [("•", Text(reason.text)) for reason in referral.reasons]
         parts += ["", _heading("See a transplant doctor early if any of these applies")]
         parts += [_marked(reasons, 0), _cite(referral.about, guide, "")]
         hint = "Which apply to a patient: alltx options with --induction-failure, --high-risk, "
