@@ -18,11 +18,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from fractions import Fraction
+from functools import partial
 from operator import itemgetter
 from typing import Any
 
 from alltx.assess import assess_therapy, refer
-from alltx.catalog import Catalog, Referral, Therapy
+from alltx.catalog import Catalog
 from alltx.facts import (
     PARSERS,
     RULE_FACTS,
@@ -255,9 +256,11 @@ class Answerer:
         for therapy in catalog.therapies:
             rules = [i.rule for i in therapy.indications]
             rules += [c.rule for c in therapy.cautions if c.rule is not None]
-            self.parts.append((self._therapy_verdict(therapy), *_keys(rules)))
+            build = self._builder(partial(assess_therapy, therapy), option_json)
+            self.parts.append((build, *_keys(rules)))
         for referral in catalog.referrals:
-            self.parts.append((self._referral_verdict(referral), *_keys([referral.rule])))
+            build = self._builder(partial(refer, referral), referral_json)
+            self.parts.append((build, *_keys([referral.rule])))
         self.therapy_count = len(catalog.therapies)
         self.verdicts: list[dict[tuple[object, ...], Verdict]] = [{} for _ in self.parts]
         self.cells: CellCache = {}
@@ -282,18 +285,15 @@ class Answerer:
         count = self.therapy_count
         return Answer(line, row_id, facts, rules, tuple(verdicts[:count]), tuple(verdicts[count:]))
 
-    def _therapy_verdict(self, therapy: Therapy) -> Callable[[dict[str, object]], Verdict]:
-        def build(rules: dict[str, object]) -> Verdict:
-            option = assess_therapy(therapy, rules)
-            marked = option_json(option, self.catalog, value=_slot_or_value)
-            return _template(option.status, option.missing, marked)
+    def _builder(
+        self, judge: Callable[[dict[str, object]], Any], to_json: Callable[..., dict[str, Any]]
+    ) -> Callable[[dict[str, object]], Verdict]:
+        """How to build a verdict: `judge` the rule values (a therapy's option, a referral's
+        result), then write its JSON with open-ended values left as slots."""
 
-        return build
-
-    def _referral_verdict(self, referral: Referral) -> Callable[[dict[str, object]], Verdict]:
         def build(rules: dict[str, object]) -> Verdict:
-            result = refer(referral, rules)
-            marked = referral_json(result, self.catalog, value=_slot_or_value)
+            result = judge(rules)
+            marked = to_json(result, self.catalog, value=_slot_or_value)
             return _template(result.status, result.missing, marked)
 
         return build
