@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from alltx.catalog import Catalog, Indication, Referral, Therapy
 from alltx.facts import RULE_FACTS, Facts
-from alltx.rules import MET, UNKNOWN, UNMET, Atom, Evaluation, evaluate, undecided
+from alltx.rules import MET, UNKNOWN, UNMET, Atom, Evaluation, Node, evaluate, undecided
 
 Status = Literal["eligible", "possible", "not_eligible"]
 STATUSES: tuple[Status, ...] = ("eligible", "possible", "not_eligible")
 Advice = Literal["recommended", "possible", "not_indicated"]
 ADVICE: dict[str, Advice] = {MET: "recommended", UNKNOWN: "possible", UNMET: "not_indicated"}
+# How a rule is evaluated: rules.evaluate, or a batch's memo of it (same answers, reused).
+Evaluate = Callable[[Node, Mapping[str, object]], Evaluation]
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,9 @@ class ReferralResult:
     missing: tuple[str, ...]  # input facts that would decide a `possible` referral
 
 
-def refer(referral: Referral, values: dict[str, object]) -> ReferralResult:
+def refer(
+    referral: Referral, values: dict[str, object], evaluate: Evaluate = evaluate
+) -> ReferralResult:
     """Whether the data's reasons for a referral apply: any reason met is `recommended`."""
     evaluation = evaluate(referral.rule, values)
     missing = _missing(undecided(evaluation)) if evaluation.result == UNKNOWN else ()
@@ -60,7 +65,9 @@ def assess(facts: Facts, catalog: Catalog) -> list[TherapyOption]:
     return [assess_therapy(therapy, values) for therapy in catalog.therapies]
 
 
-def assess_therapy(therapy: Therapy, values: dict[str, object]) -> TherapyOption:
+def assess_therapy(
+    therapy: Therapy, values: dict[str, object], evaluate: Evaluate = evaluate
+) -> TherapyOption:
     """One therapy for one patient's rule values (see Facts.rule_values)."""
     results = tuple(IndicationResult(i, evaluate(i.rule, values)) for i in therapy.indications)
     outcomes = {r.evaluation.result for r in results}
@@ -74,11 +81,11 @@ def assess_therapy(therapy: Therapy, values: dict[str, object]) -> TherapyOption
     else:
         status, missing = "not_eligible", ()
     # Cautions are for therapies that could be given; a ruled-out one needs none.
-    cautions = () if status == "not_eligible" else _cautions(therapy, values)
+    cautions = () if status == "not_eligible" else _cautions(therapy, values, evaluate)
     return TherapyOption(therapy, status, results, missing, cautions)
 
 
-def _cautions(therapy: Therapy, values: dict[str, object]) -> tuple[str, ...]:
+def _cautions(therapy: Therapy, values: dict[str, object], evaluate: Evaluate) -> tuple[str, ...]:
     """Cautions that apply; one whose condition is unknown is shown as `If ...`."""
     shown = []
     for caution in therapy.cautions:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
-from alltx.assess import ReferralResult, TherapyOption
+from alltx.assess import IndicationResult, ReferralResult, TherapyOption
 from alltx.catalog import Catalog, Source, Statement, Therapy
 from alltx.facts import RULE_FACTS, Facts
 from alltx.rules import Atom, Evaluation, Node
@@ -84,27 +84,35 @@ def answer_source_ids(therapy: Therapy) -> list[str]:
 def option_json(
     option: TherapyOption, catalog: Catalog, value: ValueOf = patient_value
 ) -> dict[str, Any]:
+    indications = [indication_json(result, value) for result in option.indications]
+    return option_frame(option, catalog, indications)
+
+
+def option_frame(option: TherapyOption, catalog: Catalog, indications: object) -> dict[str, Any]:
+    """An option with its indications given apart (a batch writes them apart, to reuse them)."""
     therapy = option.therapy
     return {
         "therapy": therapy.id,
         "name": therapy.name,
         "brands": list(therapy.brands),
         "status": option.status,
-        "indications": [
-            {
-                "id": r.indication.id,
-                "summary": r.indication.summary,
-                "status": r.evaluation.result,
-                "approved": r.indication.approved,
-                "sources": list(r.indication.source),
-                # the root is the indication itself; its members are the criteria
-                "criteria": [criterion_json(child, value) for child in r.evaluation.children],
-            }
-            for r in option.indications
-        ],
+        "indications": indications,
         "missing": list(option.missing),
         "cautions": list(option.cautions),
         "sources": sources_json(answer_source_ids(therapy), catalog),
+    }
+
+
+def indication_json(result: IndicationResult, value: ValueOf = patient_value) -> dict[str, Any]:
+    indication = result.indication
+    return {
+        "id": indication.id,
+        "summary": indication.summary,
+        "status": result.evaluation.result,
+        "approved": indication.approved,
+        "sources": list(indication.source),
+        # the root is the indication itself; its members are the criteria
+        "criteria": [criterion_json(child, value) for child in result.evaluation.children],
     }
 
 
