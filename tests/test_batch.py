@@ -10,6 +10,7 @@ import math
 import re
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from alltx.catalog import Catalog
 from alltx.cli import app
 from alltx.contract import schema_of
 from alltx.datafile import load_catalog
-from alltx.facts import facts_from, parse_age
+from alltx.facts import FactError, Facts, facts_from, parse_age
 from alltx.output import option_json, patient_json, referral_json
 
 runner = CliRunner()
@@ -100,6 +101,54 @@ def test_batch_answers_equal_single_patient_answers(catalog: Catalog) -> None:
         assert json.loads(options) == slow, row
         assert json.loads(advice) == [referral_json(r, catalog) for r in referrals(facts, catalog)]
     assert len(rows) == math.prod(len(values) for values in GRID.values())
+
+
+def test_answers_stay_the_same_when_the_caches_overflow(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every cache is bounded; with tiny bounds each is emptied again and again, and the answers
+    must not change (a stale or mixed-up entry would show here)."""
+    import alltx.batch
+
+    monkeypatch.setattr(alltx.batch, "MAX_ENTRIES", 4)
+    answerer = Answerer(catalog)
+    rows = grid_rows()[::7]
+    for row in rows + rows[::-1]:
+        facts = facts_from(row)
+        answer = answerer.answer(answerer.facts(row))
+        assert json.loads(answer.patient_text) == patient_json(facts)
+        options, advice = answer.texts()
+        assert json.loads(options) == [option_json(o, catalog) for o in assess(facts, catalog)]
+        assert json.loads(advice) == [referral_json(r, catalog) for r in referrals(facts, catalog)]
+    caches = [answerer.cells, answerer.memo.cache, answerer.frames, answerer.fragments]
+    caches += [*answerer.verdicts, *answerer.meanings.values()]
+    assert all(len(cache) <= 4 for cache in caches)
+
+
+def test_the_cell_cache_gives_the_same_facts_as_parsing(catalog: Catalog) -> None:
+    answerer = Answerer(catalog)
+    rows = [{"age": "8m", "cd19": "+", "ph": ""}, {"age": "8m", "cd19": "+", "ph": ""},
+            {"age": 1, "relapsed": True}, {"age": 1.0, "relapsed": 1}]  # fmt: skip
+    for row in rows + rows:  # the second time, from the cache
+        assert Facts(**answerer.facts(row)) == facts_from(row)  # type: ignore[arg-type]
+    assert answerer.cells[("age", "8m")].value == Fraction(8, 12)
+    assert answerer.cells[("ph", "")].value is None  # blank: unknown
+    # True == 1 in Python, but True is no age and no relapse number: the cell holds the type.
+    for row in ({"age": True}, {"relapse": True}, {"relapse": [2]}):  # a list: not cached
+        with pytest.raises(FactError):
+            answerer.facts(row)
+    assert answerer.facts({"relapse": 1})["relapse"] == 1
+
+
+def test_the_caches_are_bounded(catalog: Catalog) -> None:
+    from alltx.batch import MAX_ENTRIES
+
+    answerer = Answerer(catalog)
+    for months in range(MAX_ENTRIES + 5):
+        row = {"age": f"{months % 1500}m", "mrd": months % 101, "relapse": months}
+        answerer.answer(answerer.facts(row))
+    assert 0 < len(answerer.cells) <= MAX_ENTRIES
+    assert all(0 < len(cache) <= MAX_ENTRIES for cache in answerer.verdicts)
 
 
 # --- JSON Lines ---------------------------------------------------------------------------------
@@ -335,7 +384,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
 
 def test_rows_are_read_lazily() -> None:
     """A stream that never ends still yields answers: nothing reads the whole input first."""
-    from alltx.batch import jsonl_rows
+    from alltx.rows import jsonl_rows
 
     endless = (b'{"age": 19}\n' for _ in itertools.count())
     answerer_rows = jsonl_rows(endless)

@@ -249,31 +249,6 @@ def test_unknown_and_bad_fields_are_named() -> None:
         parse_facts({"age": "x"})
 
 
-def test_the_cell_cache_gives_the_same_facts_as_parsing() -> None:
-    cache: dict[tuple[str, type, object], object] = {}
-    rows = [{"age": "8m", "cd19": "+", "ph": ""}, {"age": "8m", "cd19": "+", "ph": ""},
-            {"age": 1, "relapsed": True}, {"age": True}, {"age": 1, "relapsed": 1}]  # fmt: skip
-    for row in rows[:3] + rows[4:]:
-        assert parse_facts(row, cache) == parse_facts(row)
-        assert parse_facts(row, cache) == parse_facts(row)  # again, from the cache
-    assert cache[("age", str, "8m")] == Fraction(8, 12)
-    assert ("ph", str, "") in cache and "ph" not in parse_facts(rows[0], cache)  # blank: unknown
-    # True == 1 in Python, but True is no age: the key holds the type.
-    with pytest.raises(FactError):
-        parse_facts(rows[3], cache)
-    with pytest.raises(FactError):
-        parse_facts({"relapse": [2]}, cache)  # unhashable: parsed (and refused), not cached
-
-
-def test_the_cell_cache_is_bounded() -> None:
-    from alltx.facts import MAX_CACHED_CELLS
-
-    cache: dict[tuple[str, type, object], object] = {}
-    for months in range(MAX_CACHED_CELLS + 5):
-        parse_facts({"age": f"{months % 1500}m", "mrd": months % 101}, cache)
-    assert 0 < len(cache) <= MAX_CACHED_CELLS
-
-
 def test_huge_values_are_shown_in_full() -> None:
     with pytest.raises(ValueError, match=r"got 1000000$"):
         parse_age(1000000)

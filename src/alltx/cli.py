@@ -355,7 +355,8 @@ def _cohort(
     fail_fast: bool,
 ) -> None:
     from alltx import pipeline
-    from alltx.batch import Answerer, InputError
+    from alltx.batch import Answerer
+    from alltx.rows import InputError
 
     answerer = Answerer(_catalog())
     if output is None:

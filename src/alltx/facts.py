@@ -419,47 +419,23 @@ def derive(given: dict[str, object]) -> dict[str, object]:
     return given
 
 
-_BLANK = object()
-CellCache = dict[tuple[str, type, object], object]
-MAX_CACHED_CELLS = 65536
+def parse_fact(name: str, value: object) -> object:
+    """One given value, parsed; None if blank (unknown). FactError names the field."""
+    parse = PARSERS.get(name)
+    if parse is None:
+        raise FactError(unknown_field(name), name)
+    if is_blank(value):
+        return None
+    try:
+        return parse(value)
+    except ValueError as error:
+        raise FactError(str(error), name) from None
 
 
-def parse_facts(raw: Mapping[str, object], cache: CellCache | None = None) -> dict[str, object]:
-    """Parse one patient's given values (blank = unknown), without deriving anything.
-
-    A batch passes a `cache`: a cohort has few distinct values per field (hundreds of ages,
-    not millions), so each is parsed once. The cache key holds the value's type, because
-    True == 1 in Python but not in a field.
-    """
-    parsed: dict[str, object] = {}
-    for name, value in raw.items():
-        key = None
-        if cache is not None:
-            try:
-                key = (name, value.__class__, value)
-                hit = cache.get(key)
-            except TypeError:  # an unhashable value (a list): it fails to parse below
-                key = hit = None
-            if hit is not None:
-                if hit is not _BLANK:
-                    parsed[name] = hit
-                continue
-        parse = PARSERS.get(name)
-        if parse is None:
-            raise FactError(unknown_field(name), name)
-        if is_blank(value):
-            result: object = _BLANK
-        else:
-            try:
-                result = parse(value)
-            except ValueError as error:
-                raise FactError(str(error), name) from None
-            parsed[name] = result
-        if key is not None and cache is not None:
-            if len(cache) >= MAX_CACHED_CELLS:
-                cache.clear()
-            cache[key] = result
-    return parsed
+def parse_facts(raw: Mapping[str, object]) -> dict[str, object]:
+    """Parse one patient's given values (blank = unknown), without deriving anything."""
+    parsed = {name: parse_fact(name, value) for name, value in raw.items()}
+    return {name: value for name, value in parsed.items() if value is not None}
 
 
 def facts_from(raw: Mapping[str, object]) -> Facts:

@@ -14,7 +14,8 @@ from itertools import chain
 from pathlib import Path
 from typing import IO, Literal
 
-from alltx.batch import Answer, Answerer, Failure, InputError, csv_rows, jsonl_rows, sniff
+from alltx.batch import Answer, Answerer
+from alltx.rows import Failure, InputError, csv_rows, jsonl_rows, sniff
 
 InputFormat = Literal["jsonl", "csv"]
 SUMMARY_ROWS = 50  # the human summary lists this many patients; the counts cover them all
@@ -125,7 +126,7 @@ def write_jsonl(answerer: Answerer, records: Iterable[Answer | Failure], fail_fa
     out, text = sys.stdout, JsonRecords(answerer.catalog)
     return run(
         records,
-        lambda a: out.write(text.answer(a) + "\n"),
+        lambda a: out.write(text.answer(a, "\n")),
         lambda f: out.write(text.failure(f) + "\n"),
         fail_fast,
     )

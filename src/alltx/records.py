@@ -7,11 +7,13 @@ later still says which labels it reflects. The shapes are defined in `alltx.cont
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring
 from typing import Any
 
-from alltx.batch import Answer, Failure, json_scalar
+from alltx.batch import Answer, json_scalar
 from alltx.catalog import Catalog
 from alltx.output import VERSION
+from alltx.rows import Failure
 
 # Characters that JSON leaves raw but many line readers (Python's splitlines among them) take
 # for a line break; escaped, so a record is always one line whatever its id or message holds.
@@ -19,6 +21,8 @@ _BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2
 
 
 def _text(value: object) -> str:
+    if value.__class__ is str:  # most ids: the C string encoder, without json.dumps' set-up
+        return encode_basestring(value).translate(_BREAKS)
     return json.dumps(value, ensure_ascii=False).translate(_BREAKS)
 
 
@@ -29,13 +33,16 @@ class JsonRecords:
         release = catalog.info.release
         self.tail = f'"data_release": {json.dumps(release)}, "version": {VERSION}}}'
 
-    def answer(self, answer: Answer) -> str:
-        options, referrals = answer.texts()
-        return (
-            f'{{"id": {_text(answer.id)}, "line": {json_scalar(answer.line)}, '
-            f'"patient": {answer.patient_text}, "options": {options}, '
-            f'"referrals": {referrals}, {self.tail}'
-        )
+    def answer(self, answer: Answer, end: str = "") -> str:
+        """The record, then `end`: written as pieces and joined once (this runs per row)."""
+        out = ['{"id": ', _text(answer.id), ', "line": ', json_scalar(answer.line), ', "patient": ']
+        answer.write_patient(out)
+        out.append(', "options": ')
+        answer.write_options(out)
+        out.append(', "referrals": ')
+        answer.write_referrals(out)
+        out += (", ", self.tail, end)
+        return "".join(out)
 
     def failure(self, failure: Failure) -> str:
         return (

@@ -1,0 +1,148 @@
+"""Rows in: patients read from JSON Lines or CSV, one at a time.
+
+Lazy (an iterator of rows from an iterable of lines) and pure: the caller opens the file. Each
+input line that holds a row gives exactly one Row, or one Failure saying what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from alltx.facts import PARSERS, unknown_field
+
+
+class InputError(ValueError):
+    """The input as a whole cannot be read (a bad CSV header): a usage error, exit 2."""
+
+
+@dataclass(slots=True)  # not frozen: one is made per row, and frozen init is slower
+class Row:
+    """One input row: its line number, its id (carried through untouched) and its fields."""
+
+    line: int
+    id: object
+    fields: dict[str, object]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A row that could not be answered, and why; `field` names the culprit when there is one."""
+
+    line: int | None
+    id: object
+    message: str
+    field: str | None = None
+
+
+def decoded(lines: Iterable[bytes]) -> Iterator[tuple[int, str | None]]:
+    """Number the lines and decode them; a line that is not UTF-8 comes back as None."""
+    for number, raw in enumerate(lines, 1):
+        try:
+            yield number, raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield number, None
+
+
+NOT_TEXT = "not UTF-8 text; save the file as UTF-8"
+
+
+def jsonl_rows(lines: Iterable[bytes]) -> Iterator[Row | Failure]:
+    """Rows from JSON Lines, one object per line; blank lines are not rows."""
+    loads = json.loads
+    for number, raw in enumerate(lines, 1):
+        try:
+            value = loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            yield Failure(number, None, NOT_TEXT)
+            continue
+        except json.JSONDecodeError as error:
+            if raw.decode("utf-8").strip():  # checked only here: a blank line fails to parse
+                yield Failure(number, None, f"not valid JSON: {error.msg} at column {error.colno}")
+            continue
+        if value.__class__ is not dict:
+            yield Failure(number, None, 'a row must be a JSON object, like {"age": 19}')
+            continue
+        row_id = value.pop("id", None)
+        yield Row(number, row_id, value)
+
+
+def csv_rows(lines: Iterable[bytes], ignore_unknown: bool = False) -> Iterator[Row | Failure]:
+    """Rows from CSV with a header row; an empty cell is unknown.
+
+    An unknown column is refused before any row (InputError) unless `ignore_unknown`: a typo
+    such as `relpased` must not quietly turn a whole column into "unknown".
+    """
+    numbered = decoded(lines)
+    current = {"line": 0, "bad": False}
+
+    def text() -> Iterator[str]:
+        for number, line in numbered:
+            current["line"], current["bad"] = number, line is None
+            yield "" if line is None else line
+
+    reader = csv.reader(text())
+    header: list[str] | None = None
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # a bare carriage return, an over-long field
+            if header is None:
+                raise InputError(f"line {current['line']}: the CSV header: {error}") from None
+            yield Failure(current["line"], None, f"not valid CSV: {error}")
+            continue
+        line = current["line"]
+        if current["bad"]:
+            if header is None:
+                raise InputError(f"line {line}: the CSV header is {NOT_TEXT}")
+            yield Failure(line, None, NOT_TEXT)
+            continue
+        if not any(cell.strip() for cell in cells):
+            continue
+        if header is None:
+            header = _header(cells, ignore_unknown)
+            continue
+        if len(cells) != len(header):
+            found = f"{len(cells)} cells where the header has {len(header)}"
+            yield Failure(line, _csv_id(header, cells), f"{found}; check the commas and quotes")
+            continue
+        fields: dict[str, object] = {
+            name: cell for name, cell in zip(header, cells, strict=True) if name
+        }
+        row_id = fields.pop("id", None) or None
+        yield Row(line, row_id, fields)
+
+
+def _header(cells: list[str], ignore_unknown: bool) -> list[str]:
+    names = [cell.strip().lstrip("\ufeff").strip() for cell in cells]
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise InputError(f"the CSV header names column {name!r} twice")
+        seen.add(name)
+    unknown = [name for name in names if name != "id" and name not in PARSERS]
+    if unknown and not ignore_unknown:
+        problems = "; ".join(unknown_field(name) for name in unknown)
+        raise InputError(f"CSV header: {problems} (or pass --ignore-unknown-fields)")
+    return ["" if name in unknown else name for name in names]  # "" = a column to skip
+
+
+def _csv_id(header: list[str], cells: list[str]) -> object:
+    if "id" in header and header.index("id") < len(cells):
+        return cells[header.index("id")] or None
+    return None
+
+
+def sniff(first: bytes) -> str | None:
+    """Tell JSON Lines from CSV by the first line, when that is safe; else None."""
+    text = first.lstrip(b"\xef\xbb\xbf").strip()
+    if text.startswith(b"{"):
+        return "jsonl"
+    # A header row: several comma-separated names, or one known name.
+    if b"," in text or text.decode("utf-8", "replace").strip('"') in {"id", *PARSERS}:
+        return "csv"
+    return None
