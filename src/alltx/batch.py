@@ -56,7 +56,7 @@ VALUED = tuple(
 )
 # Per cache. A 10,000-row cohort fills them about as much as a long one, so memory stays flat
 # with the length of the input; large enough for nearly every row to hit.
-MAX_ENTRIES = 4096
+MAX_ENTRIES = 3072
 K = TypeVar("K")
 V = TypeVar("V")
 

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 _HOLE = re.compile(r'"\\u0000(\w+)\\u0000"')
 
-Holes = tuple[tuple[int, str], ...]  # (position in the pieces, name) of each hole
+Hole = tuple[int, str]  # a hole's position in the pieces, and its name
+Holes = tuple[Hole, ...]
+_HOLES: dict[Hole, Hole] = {}  # each (position, name) pair kept once: thousands of templates
+
+
+def _shared(at: int, name: str) -> Hole:
+    return _HOLES.setdefault((at, name), (at, name))
 
 
 def hole(name: str) -> str:
@@ -32,7 +38,7 @@ class Template:
     def of(cls, value: object) -> Template:
         """The JSON of `value`, each `hole(name)` string in it left as a hole."""
         cut = _HOLE.split(json.dumps(value, ensure_ascii=False))
-        return cls(tuple(cut), tuple((at, cut[at]) for at in range(1, len(cut), 2)))
+        return cls(tuple(cut), tuple(_shared(at, cut[at]) for at in range(1, len(cut), 2)))
 
     @classmethod
     def joined(cls, parts: Iterable[Template], start: str, sep: str, end: str) -> Template:
@@ -41,7 +47,7 @@ class Template:
         for index, part in enumerate(parts):
             if index:
                 pieces.append(sep)
-            holes += [(len(pieces) + at, name) for at, name in part.holes]
+            holes += [_shared(len(pieces) + at, name) for at, name in part.holes]
             pieces += part.pieces
         pieces.append(end)
         return cls(tuple(pieces), tuple(holes))
@@ -55,10 +61,12 @@ class Template:
             pieces += self.pieces[done:at]
             part = parts.get(name)
             if part is None:
-                holes.append((len(pieces), name))
+                holes.append(_shared(len(pieces), name))
                 pieces.append(name)
             else:
-                holes += [(len(pieces) + inner, inner_name) for inner, inner_name in part.holes]
+                holes += [
+                    _shared(len(pieces) + inner, inner_name) for inner, inner_name in part.holes
+                ]
                 pieces += part.pieces
             done = at + 1
         pieces += self.pieces[done:]
