@@ -401,6 +401,19 @@ def test_a_csv_line_the_csv_reader_refuses_is_an_error_row() -> None:
     assert code == 2 and "the CSV header" in err
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "json", "text"])
+def test_an_id_with_a_lone_surrogate_is_written_not_a_traceback(fmt: str) -> None:
+    # "\ud800" is a valid JSON string and no UTF-8 text: written as its escape, \ud800.
+    rows = b'{"id": "\\ud800", "age": 3}\n{"id": ["\\udfff"], "age": "x"}\n'
+    command = [sys.executable, "-m", "alltx", "options", "-i", "-", "-f", fmt]
+    done = subprocess.run(command, input=rows, capture_output=True)
+    assert done.returncode == 1 and b"Traceback" not in done.stderr, done.stderr
+    out = done.stdout.decode("utf-8")  # strict: the output is UTF-8
+    assert "\\ud800" in out
+    if fmt == "jsonl":
+        assert [r["id"] for r in records(out)] == ["\ud800", ["\udfff"]]  # round trip
+
+
 def test_a_record_stays_one_line_whatever_its_id_holds() -> None:
     # U+0085, U+2028 and U+2029 are line breaks to many readers; JSON may leave them raw.
     rows = jsonl({"id": "a\u0085b\u2028c\u2029d", "age": 3}, {"id": "\u2028", "age": "x"})

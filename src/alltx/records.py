@@ -13,7 +13,7 @@ from typing import Any
 from alltx.batch import Answer, json_scalar
 from alltx.catalog import Catalog
 from alltx.output import VERSION
-from alltx.rows import Failure
+from alltx.rows import Failure, utf8
 
 # Characters that JSON leaves raw but many line readers (Python's splitlines among them) take
 # for a line break; escaped, so a record is always one line whatever its id or message holds.
@@ -21,9 +21,16 @@ _BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2
 
 
 def _text(value: object) -> str:
+    """An id or a message as JSON, on one line and writable as UTF-8."""
     if value.__class__ is str:  # most ids: the C string encoder, without json.dumps' set-up
-        return encode_basestring(value).translate(_BREAKS)
-    return json.dumps(value, ensure_ascii=False).translate(_BREAKS)
+        text = encode_basestring(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False)
+    if text.isascii():
+        return text
+    if utf8(text) is text:
+        return text.translate(_BREAKS)
+    return json.dumps(value)  # a lone surrogate: every non-ASCII character escaped
 
 
 class JsonRecords:
@@ -75,7 +82,8 @@ class CsvRecords:
 
     def failure(self, failure: Failure) -> list[Any]:
         blanks = [""] * (2 * len(self.columns))
-        return [_cell(failure.id), _cell(failure.line), *blanks, failure.message, self.release,
+        message = utf8(failure.message)
+        return [_cell(failure.id), _cell(failure.line), *blanks, message, self.release,
                 VERSION]  # fmt: skip
 
 
@@ -83,5 +91,5 @@ def _cell(value: object) -> object:
     if value is None:
         return ""
     if isinstance(value, dict | list | bool):
-        return json.dumps(value, ensure_ascii=False)
-    return value
+        return utf8(json.dumps(value, ensure_ascii=False))
+    return utf8(value) if isinstance(value, str) else value

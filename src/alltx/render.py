@@ -20,6 +20,7 @@ from alltx.catalog import Catalog, Caution, Statement, Therapy
 from alltx.facts import INPUT_FACTS, RULE_FACTS, Facts
 from alltx.output import DISCLAIMER, answer_source_ids
 from alltx.pipeline import Summary as CohortSummary
+from alltx.rows import utf8
 from alltx.rules import UNMET, Atom, Evaluation, Node, failed
 
 MARK = {"met": ("✓", "green"), "unmet": ("✗", "red"), "unknown": ("?", "yellow")}
@@ -331,7 +332,7 @@ def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
         patients.add_column(names[therapy])
     errors: list[Row] = []
     for record in summary.rows:
-        label = str(record.id) if record.id is not None else f"line {record.line}"
+        label = utf8(str(record.id)) if record.id is not None else f"line {record.line}"
         if isinstance(record, Answer):
             patients.add_row(label, *(SHORT[v.status] for v in record.verdicts))
         else:

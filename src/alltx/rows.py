@@ -37,6 +37,16 @@ class Failure:
     field: str | None = None
 
 
+def utf8(text: str) -> str:
+    """`text` if it can be written as UTF-8; else with each lone surrogate (which JSON allows
+    in a string, as in {"id": "\\ud800"}, and UTF-8 does not) written as its escape, `\\ud800`."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def decoded(lines: Iterable[bytes]) -> Iterator[tuple[int, str | None]]:
     """Number the lines and decode them; a line that is not UTF-8 comes back as None."""
     for number, raw in enumerate(lines, 1):
