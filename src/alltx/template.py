@@ -85,8 +85,3 @@ class Template:
         out += self.pieces
         for at, name in self.holes:
             out[start + at] = values[name]
-
-    def text(self, values: Mapping[str, str]) -> str:
-        out: list[str] = []
-        self.write(values, out)
-        return "".join(out)
