@@ -40,7 +40,7 @@ from alltx.output import (
     referral_json,
 )
 from alltx.rows import Failure, Row
-from alltx.rules import Atom, Check, Evaluation, Group, Node, checker, evaluate
+from alltx.rules import Atom, Check, Evaluation, Node, atoms, checker, evaluate
 from alltx.template import Template, hole
 
 # Rule facts with open-ended values (ages, MRD): left as holes in cached JSON.
@@ -181,7 +181,7 @@ class Answerer:
         # Every test on each open-ended fact: a value is tested once for all of them.
         tests: dict[str, dict[tuple[str, object], Check]] = {fact: {} for fact in OPEN_ENDED}
         for rule in rules:
-            for atom in _atoms(rule):
+            for atom in atoms(rule):
                 if atom.fact in tests:
                     tests[atom.fact].setdefault((atom.op, atom.bound), checker(atom))
         self.tests = {fact: tuple(checks.values()) for fact, checks in tests.items()}
@@ -360,7 +360,7 @@ class Memo:
 def _key(rules: list[Node]) -> Key:
     """What answers to these rules depend on: the few-valued facts they read, and the results
     of the tests on each open-ended fact they read."""
-    read = {atom.fact for rule in rules for atom in _atoms(rule)}
+    read = {atom.fact for rule in rules for atom in atoms(rule)}
     names = [fact for fact in RULE_FACTS if fact in read and fact not in OPEN_ENDED]
     names += [_tested(fact) for fact in OPEN_ENDED if fact in read]
     return _picker(names)
@@ -369,12 +369,6 @@ def _key(rules: list[Node]) -> Key:
 def _picker(names: Sequence[str]) -> Key:
     """Read these keys in one C-level call: a tuple of values, or the value if only one."""
     return itemgetter(*names) if names else lambda _: ()
-
-
-def _atoms(node: Node) -> list[Atom]:
-    if isinstance(node, Group):
-        return [atom for child in node.children for atom in _atoms(child)]
-    return [node]
 
 
 def _hole_or_value(evaluation: Evaluation) -> object:

@@ -217,6 +217,13 @@ def atom_result(atom: Atom, value: object) -> Result:
     return MET if holds else UNMET
 
 
+def atoms(node: Node) -> list[Atom]:
+    """Every test in a rule tree, in order."""
+    if isinstance(node, Group):
+        return [atom for child in node.children for atom in atoms(child)]
+    return [node]
+
+
 def undecided(evaluation: Evaluation) -> list[Atom]:
     """The unknown atoms whose answers could still change this result, in order."""
     if evaluation.result != UNKNOWN:
