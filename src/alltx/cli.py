@@ -305,6 +305,17 @@ def options(
         bool,
         typer.Option(help="Stop at the first row that fails.", rich_help_panel=COHORT_PANEL),
     ] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=0,
+            help="Processes answering the cohort, for --format jsonl or csv (0: one per core). "
+            "The output is the same, in input order; rows go out in chunks of 256.",
+            rich_help_panel=COHORT_PANEL,
+        ),
+    ] = 1,
     output: Annotated[
         Format | None,
         typer.Option("--format", "-f", help=HELP_FORMAT, rich_help_panel=OUTPUT_PANEL),
@@ -316,7 +327,7 @@ def options(
     if input_file is not None:
         if raw:
             _fail("give one patient's facts as flags, or a cohort with --input, not both")
-        _cohort(input_file, input_format, output, ignore_unknown_fields, fail_fast)
+        _cohort(input_file, input_format, output, ignore_unknown_fields, fail_fast, jobs)
         return
     try:
         facts = facts_from(raw)
@@ -353,6 +364,7 @@ def _cohort(
     output: Format | None,
     ignore_unknown: bool,
     fail_fast: bool,
+    jobs: int,
 ) -> None:
     from alltx import pipeline
     from alltx.batch import Answerer
@@ -364,6 +376,15 @@ def _cohort(
     try:
         stream = pipeline.open_input(name)
         kind, lines = pipeline.input_format(name, stream, given_format)
+        if output in (Format.jsonl, Format.csv):
+            streamed = (pipeline.jsonl_output if output is Format.jsonl else pipeline.csv_output)(
+                answerer.catalog
+            )
+            workers = pipeline.jobs_for(jobs)
+            status = pipeline.write_cohort(
+                answerer, lines, kind, ignore_unknown, streamed, fail_fast, workers
+            )
+            raise typer.Exit(status)
         records = pipeline.answers(answerer, lines, kind, ignore_unknown)
     except InputError as error:
         _fail(str(error))
@@ -373,12 +394,7 @@ def _cohort(
         status, summary = pipeline.summarize(answerer, records, fail_fast)
         render.cohort(summary, answerer.catalog, render.console())
     else:
-        write = {
-            Format.jsonl: pipeline.write_jsonl,
-            Format.json: pipeline.write_json_array,
-            Format.csv: pipeline.write_csv,
-        }[output]
-        status = write(answerer, records, fail_fast)
+        status = pipeline.write_json_array(answerer, records, fail_fast)
     raise typer.Exit(status)
 
 

@@ -10,14 +10,16 @@ import csv
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal, TypeVar
 
 from alltx.batch import Answer, Answerer
-from alltx.rows import Failure, InputError, csv_rows, jsonl_rows, sniff
+from alltx.catalog import Catalog
+from alltx.rows import Failure, InputError, Row, csv_rows, jsonl_rows, sniff
 
 InputFormat = Literal["jsonl", "csv"]
+T = TypeVar("T")
 SUMMARY_ROWS = 50  # the human summary lists this many patients; the counts cover them all
 
 
@@ -80,24 +82,100 @@ def input_format(name: str, stream: IO[bytes], given: str | None) -> tuple[str, 
     return told, chain(seen, stream)
 
 
+Task = tuple[int, list[Any]]  # a chunk for a worker: its first line number, its lines or rows
+SERIAL_ROWS = 1024  # answered in this process, as they come, before any worker starts
+CHUNK_ROWS = 256  # rows per worker task: enough to make passing the turn cheap
+
+
+def split(
+    lines: Iterable[bytes], fmt: str, ignore_unknown: bool, serial: int | None
+) -> tuple[Iterator[Row | Failure], Iterator[Task]]:
+    """The input's first `serial` rows (None: all), read lazily, and then the rest as tasks for
+    workers. A bad CSV header raises InputError here, before anything is written."""
+    lines = iter(lines)
+    if fmt == "jsonl":  # workers parse the lines themselves: dealing out bytes is cheap
+        head = jsonl_rows(islice(lines, serial))
+        first = (serial or 0) + 1
+        return head, ((first + n * CHUNK_ROWS, chunk) for n, chunk in enumerate(_chunks(lines)))
+    rows = csv_rows(lines, ignore_unknown)  # a CSV row may span lines: split here
+    header_and_first = next(rows, None)
+    rows = chain([header_and_first], rows) if header_and_first is not None else iter(())
+    return islice(rows, serial), ((0, chunk) for chunk in _chunks(rows))
+
+
+def _chunks(items: Iterator[T]) -> Iterator[list[T]]:
+    while chunk := list(islice(items, CHUNK_ROWS)):
+        yield chunk
+
+
 def answers(
+    answerer: Answerer, lines: Iterable[bytes], fmt: str, ignore_unknown: bool
+) -> Iterator[Answer | Failure]:
+    """Answers for every row, in one process. A bad CSV header raises InputError here."""
+    rows, _ = split(lines, fmt, ignore_unknown, None)
+    return (answerer.answer_row(row, ignore_unknown) for row in rows)
+
+
+def jobs_for(asked: int) -> int:
+    """Worker processes for a streamed cohort: as asked (0: one per core), where they can run."""
+    from alltx import workers
+
+    if asked == 1 or not workers.usable():
+        return 1
+    return asked or workers.cores()
+
+
+def write_cohort(
     answerer: Answerer,
     lines: Iterable[bytes],
     fmt: str,
     ignore_unknown: bool,
-) -> Iterator[Answer | Failure]:
-    """Answers for every row. The first row is read now, so a bad CSV header raises InputError
-    here, before anything is written."""
-    rows = jsonl_rows(lines) if fmt == "jsonl" else csv_rows(lines, ignore_unknown)
-    first = next(rows, None)
+    output: Output,
+    fail_fast: bool,
+    jobs: int,
+) -> int:
+    """Stream a cohort's records to stdout: the first rows from this process as they come, the
+    rest (for a long input, when `jobs` > 1) on worker processes, in the same order."""
+    from alltx import workers
+
+    head, tasks = split(lines, fmt, ignore_unknown, SERIAL_ROWS if jobs > 1 else None)
+    status = write_stream(output, (answerer.answer_row(r, ignore_unknown) for r in head), fail_fast)
+    if status and fail_fast:
+        return status
+    first = next(tasks, None)
     if first is None:
-        return iter(())
-    return (answerer.answer_row(row, ignore_unknown) for row in chain([first], rows))
+        return status
+    sys.stdout.flush()
+
+    def answer(task: Task) -> workers.Written:
+        number, items = task
+        rows = jsonl_rows(items, number) if fmt == "jsonl" else items
+        out: list[str] = []
+        err: list[str] = []
+        failed = run(
+            (answerer.answer_row(row, ignore_unknown) for row in rows),
+            lambda a: out.append(output.answer(a)),
+            lambda f: out.append(output.failure(f)),
+            fail_fast,
+            lambda f: err.append(report_line(f)),
+        )
+        stop = workers.STOP if failed and fail_fast else 0
+        return workers.Written(out, err, workers.FAILED | stop if failed else 0)
+
+    token = workers.run(jobs, chain([first], tasks), answer)
+    if token & workers.CLOSED:
+        raise BrokenPipeError  # the reader went away: the CLI ends quietly, as in one process
+    return 1 if status or token & (workers.FAILED | workers.CRASHED) else 0
+
+
+def report_line(failure: Failure) -> str:
+    """The one stderr line that says which row failed and why."""
+    who = f"line {failure.line}" + (f" (id {failure.id!r})" if failure.id is not None else "")
+    return f"alltx: {who}: {failure.message}\n"
 
 
 def report(failure: Failure) -> None:
-    who = f"line {failure.line}" + (f" (id {failure.id!r})" if failure.id is not None else "")
-    sys.stderr.write(f"alltx: {who}: {failure.message}\n")
+    sys.stderr.write(report_line(failure))
 
 
 def run(
@@ -105,6 +183,7 @@ def run(
     write_answer: Callable[[Answer], object],
     write_failure: Callable[[Failure], object],
     fail_fast: bool,
+    report: Callable[[Failure], object] = report,
 ) -> int:
     """Write each record as it comes; report failures; return the exit status."""
     status = 0
@@ -120,16 +199,62 @@ def run(
     return status
 
 
-def write_jsonl(answerer: Answerer, records: Iterable[Answer | Failure], fail_fast: bool) -> int:
+@dataclass(frozen=True)
+class Output:
+    """A streaming output format: what comes first, and the text of each record."""
+
+    header: str
+    answer: Callable[[Answer], str]
+    failure: Callable[[Failure], str]
+
+
+def jsonl_output(catalog: Catalog) -> Output:
     from alltx.records import JsonRecords
 
-    out, text = sys.stdout, JsonRecords(answerer.catalog)
-    return run(
-        records,
-        lambda a: out.write(text.answer(a, "\n")),
-        lambda f: out.write(text.failure(f) + "\n"),
-        fail_fast,
+    text = JsonRecords(catalog)
+    return Output("", lambda a: text.answer(a, "\n"), lambda f: text.failure(f) + "\n")
+
+
+class _LastLine:
+    """A file for csv.writer that keeps the line just written (writerow writes one)."""
+
+    text = ""
+
+    def write(self, text: str) -> int:
+        self.text = text
+        return len(text)
+
+
+def csv_output(catalog: Catalog) -> Output:
+    from alltx.records import CsvRecords
+
+    rows, line = CsvRecords(catalog), _LastLine()
+    writer = csv.writer(line, lineterminator="\n")
+
+    def text(cells: Iterable[object]) -> str:
+        writer.writerow(cells)
+        return line.text
+
+    return Output(
+        text(rows.header()), lambda a: text(rows.answer(a)), lambda f: text(rows.failure(f))
     )
+
+
+def write_stream(output: Output, records: Iterable[Answer | Failure], fail_fast: bool) -> int:
+    """Write the records to stdout in one process, each as it comes."""
+    write = sys.stdout.write
+    write(output.header)
+    return run(
+        records, lambda a: write(output.answer(a)), lambda f: write(output.failure(f)), fail_fast
+    )
+
+
+def write_jsonl(answerer: Answerer, records: Iterable[Answer | Failure], fail_fast: bool) -> int:
+    return write_stream(jsonl_output(answerer.catalog), records, fail_fast)
+
+
+def write_csv(answerer: Answerer, records: Iterable[Answer | Failure], fail_fast: bool) -> int:
+    return write_stream(csv_output(answerer.catalog), records, fail_fast)
 
 
 def write_json_array(
@@ -149,19 +274,6 @@ def write_json_array(
     )
     out.write("[]\n" if first[0] else "\n]\n")
     return status
-
-
-def write_csv(answerer: Answerer, records: Iterable[Answer | Failure], fail_fast: bool) -> int:
-    from alltx.records import CsvRecords
-
-    rows, writer = CsvRecords(answerer.catalog), csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(rows.header())
-    return run(
-        records,
-        lambda a: writer.writerow(rows.answer(a)),
-        lambda f: writer.writerow(rows.failure(f)),
-        fail_fast,
-    )
 
 
 def summarize(

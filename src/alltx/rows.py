@@ -59,10 +59,11 @@ def decoded(lines: Iterable[bytes]) -> Iterator[tuple[int, str | None]]:
 NOT_TEXT = "not UTF-8 text; save the file as UTF-8"
 
 
-def jsonl_rows(lines: Iterable[bytes]) -> Iterator[Row | Failure]:
-    """Rows from JSON Lines, one object per line; blank lines are not rows."""
+def jsonl_rows(lines: Iterable[bytes], first: int = 1) -> Iterator[Row | Failure]:
+    """Rows from JSON Lines, one object per line, the first numbered `first`; blank lines are
+    not rows."""
     loads = json.loads
-    for number, raw in enumerate(lines, 1):
+    for number, raw in enumerate(lines, first):
         try:
             value = loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
