@@ -5,7 +5,8 @@ in the same run on the same machine, so the ratios mean something wherever this 
     python benchmarks/bench.py --rows 100000    # quicker
 
 Throughput: `alltx options --input cohort.jsonl --format jsonl` in patients per second, against
-a plain Python loop that parses each line with json.loads and writes it back with json.dumps.
+a plain Python loop that parses each line with json.loads and writes it back with json.dumps;
+and the same with `--jobs 0` (a worker per core), for comparison, not for the target.
 Memory: peak RSS of the same command on 10,000 rows and on --rows rows.
 Cold start: `alltx options --age 19 --relapsed --format json` against
 `python -c "import typer, pydantic"`, best of several runs each.
@@ -118,6 +119,7 @@ def main() -> None:
     big, small = cohort(args.rows, args.seed), cohort(10_000, args.seed)
     floor_time, _ = run([sys.executable, "-c", FLOOR, str(big)])
     alltx_time, big_rss = run([*alltx, str(big)])
+    jobs_time, _ = run([*alltx, str(big), "--jobs", "0"])
     _, small_rss = run([*alltx, str(small)])
     base, start = best_of_each(
         [
@@ -128,9 +130,12 @@ def main() -> None:
     )
 
     floor_rate, alltx_rate = args.rows / floor_time, args.rows / alltx_time
+    jobs_rate, cores = args.rows / jobs_time, len(os.sched_getaffinity(0))
     table = [
         ("batch throughput", f"{alltx_rate:,.0f} patients/s", f"floor {floor_rate:,.0f} rows/s",
          f"{alltx_rate / floor_rate:.2f}", ">= 0.50"),
+        (f"  --jobs 0 ({cores})", f"{jobs_rate:,.0f} patients/s", f"floor {floor_rate:,.0f} rows/s",
+         f"{jobs_rate / floor_rate:.2f}", "(opt-in)"),
         ("peak memory", f"{big_rss / 1024:.1f} MiB ({args.rows:,} rows)",
          f"{small_rss / 1024:.1f} MiB (10,000 rows)", f"{big_rss / small_rss:.2f}", "<= 1.10"),
         ("cold start", f"{start * 1000:.0f} ms", f"import typer, pydantic {base * 1000:.0f} ms",
