@@ -26,6 +26,7 @@ from alltx.contract import schema_of
 from alltx.datafile import load_catalog
 from alltx.facts import FactError, Facts, facts_from, parse_age
 from alltx.output import option_json, patient_json, referral_json
+from alltx.rules import atoms
 
 runner = CliRunner()
 RELEASE = load_catalog().info.release
@@ -123,6 +124,30 @@ def test_answers_stay_the_same_when_the_caches_overflow(
     caches = [answerer.cells, answerer.memo.cache, answerer.frames, answerer.fragments]
     caches += [*answerer.verdicts, *answerer.meanings.values()]
     assert all(len(cache) <= 4 for cache in caches)
+
+
+def test_test_results_are_numbered_per_interval_not_per_value(catalog: Catalog) -> None:
+    """The numbering of test results is not bounded by MAX_ENTRIES: thousands of distinct ages
+    and MRDs must still fall into the few intervals the label's bounds cut."""
+    answerer = Answerer(catalog)
+    for step in range(3000):
+        answerer.answer(answerer.facts({"age": step / 30, "mrd": step / 600}))
+    points = sum(  # the values the tests on ages and MRD name
+        len(atom.bound) if atom.op == "in" else 1  # type: ignore[arg-type]
+        for rule in rules_of(catalog)
+        for atom in atoms(rule)
+        if atom.fact in answerer.tests
+    )
+    assert points  # the catalog does test ages and MRD
+    assert 2 <= len(answerer.results) <= 2 * points + 2 * len(answerer.tests)
+
+
+def rules_of(catalog: Catalog) -> list[Any]:
+    rules: list[Any] = [referral.rule for referral in catalog.referrals]
+    for therapy in catalog.therapies:
+        rules += [i.rule for i in therapy.indications]
+        rules += [c.rule for c in therapy.cautions if c.rule is not None]
+    return rules
 
 
 def test_the_cell_cache_gives_the_same_facts_as_parsing(catalog: Catalog) -> None:

@@ -40,7 +40,7 @@ from alltx.output import (
     referral_json,
 )
 from alltx.rows import Failure, Row
-from alltx.rules import Atom, Check, Evaluation, Node, atoms, checker, evaluate
+from alltx.rules import Atom, Check, Evaluation, Node, Result, atoms, checker, evaluate
 from alltx.template import Template, hole
 
 # Rule facts with open-ended values (ages, MRD): left as holes in cached JSON.
@@ -185,6 +185,9 @@ class Answerer:
                 if atom.fact in tests:
                     tests[atom.fact].setdefault((atom.op, atom.bound), checker(atom))
         self.tests = {fact: tuple(checks.values()) for fact, checks in tests.items()}
+        # Each combination of test results seen, numbered. Bounded by the catalog, not the input:
+        # a fact's tests are thresholds and values, so its values fall in a few intervals.
+        self.results: dict[tuple[Result, ...], int] = {}
         self.memo = Memo({id(rule): _key([rule]) for rule in rules})
         self.frames: dict[tuple[object, ...], Template] = {}
         self.fragments: dict[tuple[int, object], Template] = {}
@@ -276,7 +279,9 @@ class Answerer:
             texts = {_shown(name): _PATIENT.fields(name, value)}
             for fact, rule_value in list(own.items()):
                 if fact in OPEN_ENDED:
-                    own[_tested(fact)] = tuple(check(rule_value) for check in self.tests[fact])
+                    results = tuple(check(rule_value) for check in self.tests[fact])
+                    # as a small int: keys hash it once per therapy per row
+                    own[_tested(fact)] = self.results.setdefault(results, len(self.results))
                     texts[fact] = json_scalar(rule_value)
             found = _bounded_set(known, value, Meaning(own, texts))
         return found
