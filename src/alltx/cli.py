@@ -311,6 +311,7 @@ def options(
             "--jobs",
             "-j",
             min=0,
+            metavar="N",
             help="Processes answering the cohort, for --format jsonl or csv (0: one per core). "
             "The output is the same, in input order; rows go out in chunks of 256.",
             rich_help_panel=COHORT_PANEL,
