@@ -134,20 +134,12 @@ def test_test_results_are_numbered_per_interval_not_per_value(catalog: Catalog) 
         answerer.answer(answerer.facts({"age": step / 30, "mrd": step / 600}))
     points = sum(  # the values the tests on ages and MRD name
         len(atom.bound) if atom.op == "in" else 1  # type: ignore[arg-type]
-        for rule in rules_of(catalog)
+        for rule in catalog.rules()
         for atom in atoms(rule)
         if atom.fact in answerer.tests
     )
     assert points  # the catalog does test ages and MRD
     assert 2 <= len(answerer.results) <= 2 * points + 2 * len(answerer.tests)
-
-
-def rules_of(catalog: Catalog) -> list[Any]:
-    rules: list[Any] = [referral.rule for referral in catalog.referrals]
-    for therapy in catalog.therapies:
-        rules += [i.rule for i in therapy.indications]
-        rules += [c.rule for c in therapy.cautions if c.rule is not None]
-    return rules
 
 
 def test_the_cell_cache_gives_the_same_facts_as_parsing(catalog: Catalog) -> None:

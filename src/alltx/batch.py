@@ -174,10 +174,7 @@ class Answerer:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        rules: list[Node] = [referral.rule for referral in catalog.referrals]
-        for therapy in catalog.therapies:
-            rules += [i.rule for i in therapy.indications]
-            rules += [c.rule for c in therapy.cautions if c.rule is not None]
+        rules = catalog.rules()
         # Every test on each open-ended fact: a value is tested once for all of them.
         tests: dict[str, dict[tuple[str, object], Check]] = {fact: {} for fact in OPEN_ENDED}
         for rule in rules:
@@ -195,10 +192,8 @@ class Answerer:
         self.parts: list[tuple[Callable[[dict[str, object]], Verdict], Key]] = []
         count = len(catalog.therapies)
         for index, therapy in enumerate(catalog.therapies):
-            own = [i.rule for i in therapy.indications]
-            own += [c.rule for c in therapy.cautions if c.rule is not None]
             place = _placed(index, count)
-            self.parts.append((partial(self._option, therapy, place), _key(own)))
+            self.parts.append((partial(self._option, therapy, place), _key(therapy.rules())))
         count = len(catalog.referrals)
         for index, referral in enumerate(catalog.referrals):
             place = _placed(index, count)

@@ -103,6 +103,13 @@ class Therapy:
         items += [(f"cautions[{i}]", s) for i, s in enumerate(self.cautions)]
         return items
 
+    def rules(self) -> list[Node]:
+        """Every rule its answer reads: its indications', then those of its cautions that have
+        one."""
+        return [i.rule for i in self.indications] + [
+            c.rule for c in self.cautions if c.rule is not None
+        ]
+
     def source_ids(self) -> list[str]:
         """The ids of every source this therapy cites, first citation first."""
         return list(dict.fromkeys(s for _, item in self.statements() for s in item.source))
@@ -151,6 +158,12 @@ class Catalog:
     sources: dict[str, Source]
     origin: str
     referrals: tuple[Referral, ...] = ()
+
+    def rules(self) -> list[Node]:
+        """Every rule in the data: the referrals', then each therapy's."""
+        return [r.rule for r in self.referrals] + [
+            rule for therapy in self.therapies for rule in therapy.rules()
+        ]
 
     def referral(self, referral_id: str) -> Referral | None:
         return next((r for r in self.referrals if r.id == referral_id), None)
