@@ -145,7 +145,6 @@ def write_cohort(
     first = next(tasks, None)
     if first is None:
         return status
-    sys.stdout.flush()
 
     def answer(task: Task) -> workers.Written:
         number, items = task

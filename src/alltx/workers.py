@@ -105,15 +105,15 @@ def run(jobs: int, tasks: Iterable[Any], answer: Callable[[Any], Written]) -> in
             finally:
                 os._exit(code)
         pids.append(pid)
-    for end in every:  # the main process keeps the task writers and the turn readers
-        if end not in {w for _, w in task_pipes} and end not in {r for r, _ in turn_pipes}:
-            os.close(end)
-    _deal(tasks, [w for _, w in task_pipes])
+    writers, readers = [w for _, w in task_pipes], [r for r, _ in turn_pipes]
+    for end in set(every) - set(writers) - set(readers):  # the workers' ends
+        os.close(end)
+    _deal(tasks, writers)
     died = [code for code in (_exit_code(pid) for pid in pids) if code != 0]
     if died:
         how = f"was killed by signal {-died[0]}" if died[0] < 0 else f"exited with {died[0]}"
         sys.stderr.write(f"alltx: error: a worker process {how}; the output ends before its rows\n")
-    token = _left_token([r for r, _ in turn_pipes])
+    token = _left_token(readers)
     if token is None:  # a worker died holding it
         token = CRASHED | STOP
     return token | (CRASHED if died else 0)
