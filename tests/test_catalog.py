@@ -59,7 +59,7 @@ BREAKAGES = [
     ("format = 1", "format = 1\nformat = 2", "not valid TOML", True),
     ('fact = "age_years", at_most = 25', 'fact = "age", at_most = 25', "unknown fact 'age'", True),
     (
-        'source = "alltx-label-reference" }',
+        'source = "tecartus-openfda" }',
         'source = "nowhere" }',
         "unknown source 'nowhere'",
         True,

@@ -69,7 +69,7 @@ def test_data_check_summarises_a_good_file() -> None:
 
 def test_data_check_lists_every_problem(tmp_path: Path) -> None:
     text = GOOD.replace('fact = "lineage", is = "b"', 'fact = "lineage", is = "x"')
-    text = text.replace('short = "Kymriah prescribing information"\n', "", 1)
+    text = text.replace('short = "Kymriah US label (DailyMed)"\n', "", 1)
     path = tmp_path / "broken.toml"
     path.write_text(text, encoding="utf-8")
     result = runner.invoke(app, ["data", "check", str(path)])
@@ -77,7 +77,7 @@ def test_data_check_lists_every_problem(tmp_path: Path) -> None:
     lines = result.stderr.splitlines()
     assert lines[-1] == f"alltx: {len(lines) - 1} problems; the file was not used"
     assert len(lines) - 1 == 1  # the schema problem stops the checks that need a sound schema
-    assert "sources[1].short: Field required" in lines[0]
+    assert "sources[0].short: Field required" in lines[0]
     text = GOOD.replace('fact = "lineage", is = "b"', 'fact = "lineage", is = "x"')
     path.write_text(text, encoding="utf-8")
     lines = runner.invoke(app, ["data", "check", str(path)]).stderr.splitlines()
@@ -93,8 +93,8 @@ def test_a_broken_local_file_is_refused_for_answers(tmp_path: Path) -> None:
 
 
 DATA_FAULTS = [
-    ('source = ["kymriah-pi", "alltx-label-reference"]\n', "", "source: Field required"),
-    ('source = ["kymriah-pi", "alltx-label-reference"]', "source = []", "at least 1 item"),
+    ('source = ["kymriah-label", "kymriah-fda-summary"]\n', "", "source: Field required"),
+    ('source = ["kymriah-label", "kymriah-fda-summary"]', "source = []", "at least 1 item"),
     ('{ fact = "age_years", at_most = 25, text = "',
      '{ all = [{ fact = "age_years", at_most = 25, text = "a" }, '
      '{ fact = "age_years", at_least = 30, text = "b" }], text = "', "can never all be met"),

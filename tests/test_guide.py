@@ -16,6 +16,7 @@ from alltx.cli import app
 from alltx.datafile import bundled_path, load_catalog, load_guide
 from alltx.grading import GradingError, grade, parse_findings
 from alltx.guide import Guide
+from tests.conftest import over_80
 
 runner = CliRunner()
 
@@ -60,7 +61,7 @@ CRS: list[tuple[str, dict[str, Any], tuple[int, int, str]]] = [
     ("after tocilizumab or steroids no fever is needed",
      {"temperature": "37", "treated": True, "blood_pressure": "fluids", "oxygen": "none"},
      (2, 2, "met")),
-    ("no fever, treatment unknown: it may not be CRS",
+    ("no fever, antipyretic or anticytokine therapy unknown: it may not be CRS",
      {"temperature": "37", "blood_pressure": "fluids", "oxygen": "none"}, (0, 2, "unknown")),
     ("fever, oxygen unknown: a range", {"temperature": "39", "blood_pressure": "fluids"},
      (2, 4, "met")),
@@ -87,9 +88,17 @@ ICANS: list[tuple[str, dict[str, Any], int]] = [
     ("wakes on their own", {"ice": 10, **CLEAR, "consciousness": "spontaneous"}, 1),
     ("wakes to voice", {"ice": 10, **CLEAR, "consciousness": "voice"}, 2),
     ("wakes only to touch", {"ice": 10, **CLEAR, "consciousness": "touch"}, 3),
+    ("needs vigorous or repetitive stimuli to arouse: grade 4",
+     {"ice": 10, **CLEAR, "consciousness": "vigorous"}, 4),
     ("cannot be roused", {"ice": 0, **CLEAR, "consciousness": "unarousable"}, 4),
-    ("a brief seizure", {"ice": 10, **CLEAR, "seizure": "brief"}, 3),
-    ("a prolonged seizure", {"ice": 10, **CLEAR, "seizure": "prolonged"}, 4),
+    ("ICE 0, awake with global aphasia: grade 3", {"ice": 0, **CLEAR}, 3),
+    ("ICE 0 because unarousable: grade 4", {"ice": "unable", **CLEAR}, 4),
+    ("a clinical seizure that resolves rapidly", {"ice": 10, **CLEAR, "seizure": "brief"}, 3),
+    ("nonconvulsive seizures on EEG, resolved with intervention: grade 3",
+     {"ice": 10, **CLEAR, "seizure": "eeg"}, 3),
+    ("a prolonged seizure, over 5 minutes", {"ice": 10, **CLEAR, "seizure": "prolonged"}, 4),
+    ("repetitive seizures without return to baseline: grade 4",
+     {"ice": 10, **CLEAR, "seizure": "repetitive"}, 4),
     ("deep focal weakness", {"ice": 10, **CLEAR, "motor": "weakness"}, 4),
     ("focal edema", {"ice": 10, **CLEAR, "edema": "focal"}, 3),
     ("diffuse edema", {"ice": 10, **CLEAR, "edema": "diffuse"}, 4),
@@ -117,10 +126,50 @@ def test_the_ice_score_is_refused_under_12(guide: Guide, age: str) -> None:
         graded(guide, "icans", age=age, orientation=4, **CLEAR)
 
 
-def test_under_12_the_other_features_still_grade(guide: Guide) -> None:
-    # CAPD is not scored, so the ICE part stays open: at least 2 from voice, up to 3 from ICE.
-    assert graded(guide, "icans", age=11, **{**CLEAR, "consciousness": "voice"}) == (2, 3, "met")
-    assert graded(guide, "icans", age=12, ice=8, **CLEAR) == (1, 1, "met")
+# Children: CAPD instead of ICE under 12 (section G4). Where the sources differ (the CAPD band
+# of grades 1-2 may or may not take in 0; at 12 one source uses ICE and another CAPD), the grade
+# is every grade the readings allow.
+CHILDREN: list[tuple[str, dict[str, Any], tuple[int, int]]] = [
+    ("8 years, CAPD 9 or higher: grade 3", {"age": 8, "capd": 9}, (3, 3)),
+    ("8 years, CAPD 8: grade 1", {"age": 8, "capd": 8}, (1, 1)),
+    ("8 years, CAPD 1: grade 1", {"age": 8, "capd": 1}, (1, 1)),
+    ("8 years, CAPD 0: 0 or 1, the band is unsettled", {"age": 8, "capd": 0}, (0, 1)),
+    ("8 years, CAPD 0 but awakens to voice: 2", {"age": 8, "capd": 0, "consciousness": "voice"},
+     (2, 2)),
+    ("8 years, unable to do the CAPD: grade 4", {"age": 8, "capd": "unable"}, (4, 4)),
+    ("8 years, CAPD not given: open to 4", {"age": 8}, (0, 4)),
+    ("11.9 years is under 12: CAPD", {"age": "11.9", "capd": 5}, (1, 1)),
+    ("12 years, ICE 8 only: CAPD may be the tool, so open", {"age": 12, "ice": 8}, (0, 4)),
+    ("12 years, both given: either reading", {"age": 12, "ice": 8, "capd": 9}, (1, 3)),
+    ("12 years, both readings agree", {"age": 12, "ice": 9, "capd": 4}, (1, 1)),
+    ("13 years: the ICE score", {"age": 13, "ice": 8}, (1, 1)),
+    ("30 years, CAPD given (developmental delay): graded", {"age": 30, "capd": 10}, (3, 3)),
+    ("age not given: the tool given decides", {"ice": 8}, (1, 1)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "given", "expected"), CHILDREN, ids=[r[0] for r in CHILDREN])
+def test_icans_in_children(guide: Guide, case: str, given: dict[str, Any], expected: tuple) -> None:
+    findings = {**CLEAR, **given}
+    assert graded(guide, "icans", **findings) == (*expected, "met")
+
+
+def test_an_unsettled_point_says_why(guide: Guide) -> None:
+    icans = guide.scale("icans")
+    at_12 = grade(icans, parse_findings(icans, {"ice": 8, **CLEAR}), Fraction(12))
+    assert at_12.age_note is not None and "12 and under" in at_12.age_note.text
+    [open_capd] = grade(icans, parse_findings(icans, {"capd": 0, **CLEAR}), Fraction(8)).open
+    assert "1-8" in open_capd.note
+    assert grade(icans, parse_findings(icans, {"ice": 8, **CLEAR}), Fraction(13)).age_note is None
+
+
+def test_crs_names_what_decides_whether_it_applies(guide: Guide) -> None:
+    crs = guide.scale("crs")
+    given = {"temperature": "37.5", "blood_pressure": "fluids", "oxygen": "none"}
+    result = grade(crs, parse_findings(crs, given))
+    assert (result.low, result.high, [f.id for f in result.deciding]) == (0, 2, ["treated"])
+    fever = grade(crs, parse_findings(crs, {**given, "temperature": "39"}))
+    assert fever.deciding == () and (fever.low, fever.high) == (2, 2)
 
 
 def test_bad_findings_are_refused(guide: Guide) -> None:
@@ -162,7 +211,14 @@ def test_grade_command_json_and_text() -> None:
     code, out, _ = run("grade", "icans", "--ice", "5", "--consciousness", "voice")
     assert code == 0
     assert "Grade 2 to 4: not all findings are known" in out
-    assert "--seizure none|brief|prolonged" in out  # what would settle it
+    assert "--seizure none|brief|eeg|prolonged|repetitive" in " ".join(out.split())
+    code, out, _ = run("grade", "crs", "--temperature", "37.5", "--blood-pressure", "fluids",
+                       "--oxygen", "none")  # fmt: skip
+    flat = " ".join(out.split())
+    assert "Grade 0 to 2" in flat and "decides whether it is graded at all" in flat
+    assert "(--treated / --not-treated)" in flat and "no longer needed" in flat
+    value = answer_of(contract.GradingAnswer, "grade", "icans", "--age", "12", "--ice", "8")
+    assert value["grading"]["age_note"]["sources"] and value["grading"]["grade"] is None
 
 
 def test_grade_errors_are_one_line_exit_2() -> None:
@@ -218,7 +274,7 @@ def test_compare() -> None:
     assert len(every["therapies"]) == len(load_catalog().therapies)
     code, out, _ = run("compare", "tisa-cel")
     assert code == 0 and "Hospital stay  not in alltx's sources" in out
-    assert max(len(line) for line in out.splitlines()) <= 80
+    assert over_80(out) == []
     code, _, err = run("compare", "kymrah")
     assert code == 2 and "did you mean tisagenlecleucel" in err
 
@@ -254,7 +310,7 @@ def test_drug_shows_its_timeline_in_plain_text() -> None:
     code, out, _ = run("drug", "blinatumomab")
     assert code == 0
     assert "Timeline (to scale: 84 days)" in out
-    assert "\x1b[" not in out and max(len(line) for line in out.splitlines()) <= 80
+    assert "\x1b[" not in out and over_80(out) == []
     code, out, _ = run("drug", "Kymriah")
     assert "Timeline (not to scale)" in out and "Leukapheresis: a few hours" in out
     value = answer_of(contract.DrugOut, "drug", "besponsa")

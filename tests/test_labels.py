@@ -198,7 +198,12 @@ def test_a_ruled_out_therapy_names_the_failed_criterion(catalog: Catalog) -> Non
 def test_cautions(catalog: Catalog) -> None:
     options = options_for(catalog, **{**RR_B, "cd19": "neg"}, age=30, prior_transplant=True)
     assert any("CD19" in c and not c.startswith("If") for c in options[OBE].cautions)
-    assert any("veno-occlusive" in c and not c.startswith("If") for c in options[INO].cautions)
+    assert any("infections" in c and not c.startswith("If") for c in options[INO].cautions)
+    # a caution that applies is named with the status, by its condition
+    assert options[OBE].cautions_apply == ("the leukemia cells are CD19-negative",)
+    assert options[INO].cautions_apply == (
+        "there has been an allogeneic stem-cell transplant before",
+    )
     unknown = options_for(catalog, **RR_B, age=30)
     assert any(c.startswith("If there has been") for c in unknown[INO].cautions)
     ruled_out = options_for(catalog, lineage="t", cd19="neg")

@@ -1,6 +1,7 @@
 """The transplant referral against the NMDP list, one row per reason and boundary.
 
-NMDP: see a transplant doctor early if the first chemotherapy brings no remission within 28 days,
+NMDP: see a transplant doctor early if the first chemotherapy brings no remission within 28 days
+(refractory disease, which no treatment has put into remission, counts with it),
 the relapse risk is high, the disease has come back one or more times after chemotherapy, or the
 child was diagnosed as an infant. Any one is enough; a reason not given is unknown, not false.
 """
@@ -35,8 +36,13 @@ ROWS: list[tuple[str, dict[str, Any], str]] = [
     ("relapsed now", {**NONE, "remission": None, "relapsed": True}, "recommended"),
     ("in second remission: it came back before", {**NONE, "remission": 2}, "recommended"),
     ("first remission: never came back", NONE, "not_indicated"),
-    ("refractory alone is not a listed reason", {**NONE, "remission": None, "refractory": True,
-                                                 "relapsed": False}, "not_indicated"),
+    # NMDP's first reason is no remission from the first chemotherapy; refractory disease has
+    # not gone into remission either, so it counts (the data's text says why).
+    ("refractory disease: no remission", {**NONE, "remission": None, "refractory": True,
+                                          "relapsed": False}, "recommended"),
+    ("in first remission, not refractory", {**NONE, "refractory": False}, "not_indicated"),
+    ("refractory unknown, in no remission now", {**NONE, "remission": 0, "relapsed": False},
+     "possible"),
     ("diagnosed at 11 months: an infant", {**NONE, "age_at_diagnosis": "11m"}, "recommended"),
     ("diagnosed at 11.9 months", {**NONE, "age_at_diagnosis": "11.9m"}, "recommended"),
     ("diagnosed at 12 months: not an infant", {**NONE, "age_at_diagnosis": "12m"}, "not_indicated"),

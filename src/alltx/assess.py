@@ -31,6 +31,9 @@ class TherapyOption:
     indications: tuple[IndicationResult, ...]
     missing: tuple[str, ...]  # input facts that would decide a `possible` therapy
     cautions: tuple[str, ...]
+    # The conditions of the cautions that apply (their condition is met): shown with the status,
+    # since a caution that applies is easy to miss below an ELIGIBLE.
+    cautions_apply: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,13 +84,18 @@ def assess_therapy(
     else:
         status, missing = "not_eligible", ()
     # Cautions are for therapies that could be given; a ruled-out one needs none.
-    cautions = () if status == "not_eligible" else _cautions(therapy, values, evaluate)
-    return TherapyOption(therapy, status, results, missing, cautions)
+    if status == "not_eligible":
+        return TherapyOption(therapy, status, results, missing, ())
+    cautions, applying = _cautions(therapy, values, evaluate)
+    return TherapyOption(therapy, status, results, missing, cautions, applying)
 
 
-def _cautions(therapy: Therapy, values: dict[str, object], evaluate: Evaluate) -> tuple[str, ...]:
-    """Cautions that apply; one whose condition is unknown is shown as `If ...`."""
-    shown = []
+def _cautions(
+    therapy: Therapy, values: dict[str, object], evaluate: Evaluate
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The cautions to show (one whose condition is unknown as `If ...`), and the conditions of
+    those that apply to this patient."""
+    shown, applying = [], []
     for caution in therapy.cautions:
         if caution.rule is None:
             shown.append(caution.text)
@@ -95,6 +103,7 @@ def _cautions(therapy: Therapy, values: dict[str, object], evaluate: Evaluate) -
         result = evaluate(caution.rule, values).result
         if result == MET:
             shown.append(caution.text)
+            applying.append(caution.rule.text)
         elif result == UNKNOWN:
             shown.append(f"If {caution.rule.text}: {caution.text}")
-    return tuple(shown)
+    return tuple(shown), tuple(applying)

@@ -106,6 +106,7 @@ class Verdict:
     status: str  # a therapy's Status, or a referral's Advice
     missing: tuple[str, ...]
     template: Template  # as it sits in its list: with the `[`, `, ` or `]` around it
+    cautions_apply: tuple[str, ...] = ()  # the conditions of a therapy's cautions that apply
 
 
 @dataclass(slots=True)  # not frozen: one is made per patient, and frozen init is slower
@@ -311,7 +312,7 @@ class Answerer:
         """A therapy's verdict: its frame (status, missing, cautions, sources) around its
         indications, each written once per class of patients."""
         option = assess_therapy(therapy, rules, self.memo.evaluate)
-        shape = (therapy.id, option.status, option.missing, option.cautions)
+        shape = (therapy.id, option.status, option.missing, option.cautions, option.cautions_apply)
         frame = self.frames.get(shape)
         if frame is None:
             marked = option_frame(option, self.catalog, hole("indications"))
@@ -325,7 +326,8 @@ class Answerer:
                 _bounded_set(self.fragments, which, fragment)
             indications.append(fragment)
         listed = Template.joined(indications, "[", ", ", "]")
-        return Verdict(option.status, option.missing, frame.put({"indications": listed}))
+        filled = frame.put({"indications": listed})
+        return Verdict(option.status, option.missing, filled, option.cautions_apply)
 
     def _referral(
         self, referral: Referral, place: tuple[str, str], rules: dict[str, object]

@@ -45,6 +45,12 @@ class Source:
     publisher: str | None = None
     date: str | None = None
     url: str | None = None
+    identifiers: tuple[str, ...] = ()  # BLA, DailyMed setid, DOI, PMID ...
+
+    @property
+    def findable(self) -> bool:
+        """Whether a reader can find it in one step: an address or an identifier."""
+        return bool(self.url or self.identifiers)
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,16 @@ class Caution:
     rule: Node | None  # when it applies; None = always
 
 
+# A therapy's lists of sourced statements, in the order `alltx drug` shows them.
+STATEMENT_LISTS = (
+    "given",
+    "common_side_effects",
+    "serious_side_effects",
+    "boxed_warning",
+    "figures",
+)
+
+
 @dataclass(frozen=True)
 class Therapy:
     id: str
@@ -86,6 +102,7 @@ class Therapy:
     boxed_warning: tuple[Statement, ...]
     indications: tuple[Indication, ...]
     cautions: tuple[Caution, ...]
+    figures: tuple[Statement, ...] = ()  # trial results as the regulator states them
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -97,7 +114,7 @@ class Therapy:
             ("kind", self.kind),
             ("about", self.about),
         ]
-        for field in ("given", "common_side_effects", "serious_side_effects", "boxed_warning"):
+        for field in STATEMENT_LISTS:
             items += [(f"{field}[{i}]", s) for i, s in enumerate(getattr(self, field))]
         items += [(f"indications[{i}]", s) for i, s in enumerate(self.indications)]
         items += [(f"cautions[{i}]", s) for i, s in enumerate(self.cautions)]
@@ -288,7 +305,7 @@ def _statements(raw: dict[str, Any], field: str) -> tuple[Statement, ...]:
 
 
 def _source(raw: dict[str, Any]) -> Source:
-    return Source(**raw)
+    return Source(**{**raw, "identifiers": tuple(raw.get("identifiers", ()))})
 
 
 def _info(raw: dict[str, Any]) -> DataInfo:
@@ -374,6 +391,7 @@ def _therapy(raw: dict[str, Any], place: str, problems: list[str]) -> Therapy:
         boxed_warning=_statements(raw, "boxed_warning"),
         indications=indications,
         cautions=cautions,
+        figures=_statements(raw, "figures"),
     )
 
 

@@ -106,7 +106,8 @@ def grade_crs(
         bool | None,
         typer.Option(
             "--treated/--not-treated",
-            help="Tocilizumab or steroids already given (fever is then no longer needed).",
+            help="Antipyretic or anticytokine therapy (such as tocilizumab or steroids) already "
+            "given: fever is then no longer needed to grade CRS.",
             rich_help_panel=FINDINGS,
         ),
     ] = None,
@@ -129,7 +130,13 @@ def grade_crs(
     ] = None,
     output: FormatOption = DocFormat.text,
 ) -> None:
-    """Cytokine release syndrome: the worse of low blood pressure and low oxygen sets the grade."""
+    """Cytokine release syndrome: fever, then the worse of low blood pressure and low oxygen.
+
+    Fever is 38 C or more not attributable to any other cause. After antipyretic or
+    anticytokine therapy (tocilizumab, steroids) fever is no longer needed: the grade is driven
+    by hypotension and hypoxia. A finding not given is unknown: the answer is a range and names
+    the flag that would settle it.
+    """
     given: dict[str, object] = {"temperature": temperature, "treated": treated,
                                 "blood_pressure": blood_pressure, "oxygen": oxygen}  # fmt: skip
     _grade("crs", given, None, output)
@@ -139,9 +146,28 @@ def grade_crs(
 def grade_icans(
     age: Annotated[
         str | None,
-        _finding("Age in years; under 12 the ICE score does not apply (CAPD instead).", "AGE"),
+        _finding(
+            "Age in years: under 12 the CAPD is used instead of the ICE score; at 12 the sources "
+            "differ, so both readings count.",
+            "AGE",
+        ),
     ] = None,
-    ice: Annotated[str | None, _finding("ICE score, 0 to 10 (or give its parts).", "0-10")] = None,
+    ice: Annotated[
+        str | None,
+        _finding(
+            "ICE score, 0 to 10 (or give its parts); unable: ICE 0 because the patient is "
+            "unarousable (grade 4). An ICE of 0 while awake with global aphasia is 0 (grade 3).",
+            "0-10|unable",
+        ),
+    ] = None,
+    capd: Annotated[
+        str | None,
+        _finding(
+            "Children under 12 (and older patients with developmental delays): the CAPD total "
+            "the care team measured, or unable.",
+            "SCORE|unable",
+        ),
+    ] = None,
     orientation: Annotated[str | None, _finding("ICE part: orientation, 0-4.", "0-4")] = None,
     naming: Annotated[str | None, _finding("ICE part: naming objects, 0-3.", "0-3")] = None,
     commands: Annotated[str | None, _finding("ICE part: following commands, 0-1.", "0-1")] = None,
@@ -150,32 +176,50 @@ def grade_icans(
     consciousness: Annotated[
         str | None,
         _finding(
-            "Level of consciousness: normal; spontaneous (depressed, wakes on their own); voice "
-            "(wakes to voice); touch (wakes only to touch); unarousable (stupor or coma).",
-            "normal|spontaneous|voice|touch|unarousable",
+            "Depressed level of consciousness not explained by another cause (such as sedating "
+            "medication): normal; spontaneous (awakens spontaneously); voice (awakens to voice); "
+            "touch (awakens only to tactile stimulus); vigorous (needs vigorous or repetitive "
+            "tactile stimuli to arouse); unarousable (stupor or coma).",
+            "normal|spontaneous|voice|touch|vigorous|unarousable",
         ),
     ] = None,
     seizure: Annotated[
         str | None,
         _finding(
-            "Seizures: none; brief (resolves quickly); prolonged (over 5 minutes, or repeated).",
-            "none|brief|prolonged",
+            "Seizures: none; brief (a clinical seizure, focal or generalized, that resolves "
+            "rapidly); eeg (nonconvulsive seizures on EEG that resolve with intervention); "
+            "prolonged (life-threatening, over 5 minutes); repetitive (clinical or electrical "
+            "seizures without return to baseline in between).",
+            "none|brief|eeg|prolonged|repetitive",
         ),
     ] = None,
     motor: Annotated[
-        str | None, _finding("Motor findings: none, or deep focal weakness.", "none|weakness")
+        str | None,
+        _finding(
+            "Motor findings: none, or weakness (deep focal motor weakness such as hemiparesis "
+            "or paraparesis). Tremor and myoclonus do not count.",
+            "none|weakness",
+        ),
     ] = None,
     edema: Annotated[
         str | None,
         _finding(
             "Raised pressure in the skull: none; focal (local edema on imaging); diffuse (diffuse "
-            "edema, posturing, cranial nerve VI palsy, papilledema or Cushing's triad).",
+            "edema, posturing, cranial nerve VI palsy, papilledema or Cushing's triad). "
+            "Intracranial hemorrhage is not an ICANS finding.",
             "none|focal|diffuse",
         ),
     ] = None,
     output: FormatOption = DocFormat.text,
 ) -> None:
-    """Neurotoxicity (ICANS): the worst single finding sets the grade."""
+    """Neurotoxicity (ICANS): the worst single finding sets the grade.
+
+    Only findings not attributable to another cause count. Tremor and myoclonus do not count;
+    intracranial hemorrhage is left out. An ICE score of 0 is grade 3 when awake with global
+    aphasia, grade 4 when unarousable (--ice unable). Children under 12 are assessed with the
+    CAPD (--capd); where the sources differ (at 12, a CAPD of 0) the answer is the range of
+    grades the readings allow, and says why.
+    """
     given = {name: value for name, value in locals().items() if name not in ("age", "output")}
     _grade("icans", given, age, output)
 

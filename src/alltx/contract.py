@@ -61,6 +61,9 @@ class SourceFile(Strict):
     publisher: str | None = None
     date: str | None = None
     url: str | None = None
+    identifiers: list[Text] = Field(
+        default=[], description="identifiers a reader can look it up by: BLA, setid, DOI, PMID"
+    )
 
 
 class StatementFile(Strict):
@@ -105,6 +108,9 @@ class TherapyFile(Strict):
     common_side_effects: list[StatementFile] = []
     serious_side_effects: list[StatementFile] = []
     boxed_warning: list[StatementFile] = []
+    figures: list[StatementFile] = Field(
+        default=[], description="trial results as the regulator states them, naming the trial"
+    )
     indications: Annotated[list[IndicationFile], Field(min_length=1)]
     cautions: list[CautionFile] = []
 
@@ -172,12 +178,27 @@ class SideEffectFile(Strict):
     grading: str | None = Field(default=None, description="the id of a [[scales]] entry")
 
 
+Grade = Annotated[int, Field(ge=0, le=5)]
+
+
 class LevelFile(Strict):
-    grade: Annotated[int, Field(ge=0, le=5)]
+    grade: Grade | None = None
+    grades: Annotated[list[Grade], Field(min_length=2)] | None = Field(
+        default=None, description="every grade the readings allow, where the sources differ"
+    )
+    why: StatementFile | None = Field(default=None, description="why the grade is open")
     text: Text
     is_: str | None = Field(default=None, alias="is")
     at_least: float | None = None
     at_most: float | None = None
+
+    @model_validator(mode="after")
+    def _one_grade(self) -> LevelFile:
+        if (self.grade is None) == (self.grades is None):
+            raise ValueError("give `grade`, or `grades` with `why`, not both")
+        if self.grades is not None and self.why is None:
+            raise ValueError("a level with several `grades` must say `why`")
+        return self
 
 
 class PartFile(Strict):
@@ -192,11 +213,26 @@ class FeatureFile(Strict):
     label: Text
     flag: Text
     unit: str = ""
-    range: Annotated[list[int], Field(min_length=2, max_length=2)] | None = None
-    min_age: int | None = None
-    instead: str | None = None
+    range: Annotated[list[int], Field(min_length=1, max_length=2)] | None = Field(
+        default=None, description="[lowest, highest] for a number, or [lowest] alone"
+    )
+    whole: bool = Field(default=False, description="a score: whole numbers only")
     parts: list[PartFile] = []
     levels: list[LevelFile] = Field(description="tried in order; the first that matches counts")
+
+
+class ByAgeFile(Strict):
+    """One finding assessed with one tool under an age and another from it on."""
+
+    under: Text = Field(description="the feature used under `age` (completed years)")
+    over: Text = Field(description="the feature used from `age` on")
+    age: Annotated[int, Field(ge=0)]
+    unsettled: StatementFile | None = Field(
+        default=None, description="where the sources differ at `age` itself: both count there"
+    )
+    older: StatementFile | None = Field(
+        default=None, description="why the `under` tool may still be given past the age"
+    )
 
 
 class ScaleFile(Strict):
@@ -205,6 +241,7 @@ class ScaleFile(Strict):
     source: SourceIds
     requires: Criteria | None = None
     notes: list[StatementFile] = []
+    by_age: ByAgeFile | None = None
     features: Annotated[list[FeatureFile], Field(min_length=1)]
 
 
@@ -389,6 +426,7 @@ class SourceOut(Model):
     publisher: str | None
     date: str | None
     url: str | None
+    identifiers: list[str] = Field(description="BLA, DailyMed setid, DOI, PMID ...")
 
 
 class OptionOut(Model):
@@ -398,7 +436,13 @@ class OptionOut(Model):
     status: Status
     indications: list[IndicationOut]
     missing: list[str] = Field(description="facts that would decide a possible therapy")
-    cautions: list[str]
+    cautions: list[str] = Field(
+        description="cautions to read; one whose condition is unknown starts with 'If'"
+    )
+    cautions_apply: list[str] = Field(
+        description="the conditions of the cautions that apply to this patient (shown with the "
+        "status); empty if none does"
+    )
     sources: list[SourceOut]
 
 
@@ -471,6 +515,7 @@ class TherapyOut(Model):
     common_side_effects: list[StatementOut]
     serious_side_effects: list[StatementOut]
     boxed_warning: list[StatementOut]
+    figures: list[StatementOut] = Field(description="trial results as the regulator states them")
     cautions: list[CautionOut]
     sources: list[SourceOut]
 
@@ -564,10 +609,11 @@ class FindingOut(Model):
     feature: str
     label: str
     value: Value
-    grade: int | None = Field(description="null if not given")
-    possible: list[int]
+    grade: int | None = Field(description="the lowest grade it gives; null if not given")
+    possible: list[int] = Field(description="every grade it could give; empty if not used")
     text: str | None
-    note: str | None
+    note: str | None = Field(description="why its grade is a range, or why it is not used")
+    used: bool = Field(description="false where another tool assesses it at this age")
 
 
 class GradingOut(Model):
@@ -579,6 +625,13 @@ class GradingOut(Model):
     highest: int
     set_by: list[str]
     could_raise: list[str]
+    would_decide: list[str] = Field(
+        description="findings not given that decide whether the scale applies at all"
+    )
+    open: list[str] = Field(description="findings given whose grade the sources leave open")
+    age_note: StatementOut | None = Field(
+        description="why two tools both count at this age, where the sources differ"
+    )
     findings: list[FindingOut]
     notes: list[StatementOut]
     scale_sources: list[str]

@@ -3,16 +3,20 @@
 Pure and generic: nothing here knows CRS or ICANS. Each feature's finding picks the first of its
 levels that matches; a feature not given is unknown, so the grade becomes a range (lowest to
 highest it could be) and the answer names what would settle it, as the eligibility rules do.
+Where the sources themselves leave a point open (a level with several grades, an age at which
+they differ on the tool), the range shows every grade the readings allow, and says why.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from alltx.guide import Feature, Level, Scale
-from alltx.rules import MET, UNKNOWN, Result, atom_result, evaluate
+from alltx.catalog import Statement
+from alltx.guide import ByAge, Feature, Level, Scale
+from alltx.rules import MET, UNKNOWN, Atom, Result, atom_result, evaluate, undecided
 
 
 class GradingError(ValueError):
@@ -24,9 +28,9 @@ class FeatureGrade:
     feature: Feature
     value: object  # as given (the ICE total, if from its parts); None if unknown
     level: Level | None  # the matching level, if known
-    possible: tuple[int, ...]  # the grades it could give
+    possible: tuple[int, ...]  # the grades it could give; () if it does not count
     note: str = ""
-    scored_elsewhere: bool = False  # assessed with another tool alltx cannot score
+    used: bool = True  # False: another tool assesses this finding at this patient's age
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class Grading:
     low: int  # the grade so far
     high: int  # the highest it could be once everything is known
     features: tuple[FeatureGrade, ...]
+    deciding: tuple[Feature, ...] = ()  # findings not given that decide whether it applies
+    age_note: Statement | None = None  # why both tools of an age split count, where they do
 
     @property
     def decided(self) -> bool:
@@ -46,62 +52,119 @@ class Grading:
         """The known findings that set the grade (the worst ones)."""
         if self.low == 0:
             return []
-        return [f for f in self.features if f.level is not None and f.level.grade == self.low]
+        return [f for f in self.counted if f.level is not None and f.level.grade == self.low]
+
+    @property
+    def counted(self) -> list[FeatureGrade]:
+        return [f for f in self.features if f.used]
 
     @property
     def unknown(self) -> list[FeatureGrade]:
         """The findings not given that could still raise the grade."""
-        return [
-            f
-            for f in self.features
-            if f.level is None and max(f.possible) > self.low and not f.scored_elsewhere
-        ]
+        return [f for f in self.counted if f.level is None and max(f.possible) > self.low]
+
+    @property
+    def open(self) -> list[FeatureGrade]:
+        """Findings given whose grade the sources leave open (a range)."""
+        return [f for f in self.counted if f.level is not None and len(f.possible) > 1]
 
 
 def grade(scale: Scale, findings: dict[str, object], age: Fraction | None = None) -> Grading:
-    """Grade `findings` (feature id -> parsed value; absent = unknown) on `scale`."""
-    features = tuple(_feature_grade(f, findings, age) for f in scale.features if f.levels)
+    """Grade `findings` (feature id -> parsed value; absent = unknown) on `scale`; `age` in
+    years, for a scale whose tools depend on it."""
+    used, age_note = _tools(scale, findings, age)
+    features = tuple(
+        _feature_grade(f, findings, f.id in used or f.id not in _split(scale))
+        for f in scale.features
+        if f.levels
+    )
     values = {f.feature.id: f.value for f in features} | findings
-    applies = MET if scale.requires is None else evaluate(scale.requires, values).result
-    low = max((min(f.possible) for f in features), default=0)
-    high = max((max(f.possible) for f in features), default=0)
+    applies: Result = MET
+    deciding: tuple[Feature, ...] = ()
+    if scale.requires is not None:
+        evaluation = evaluate(scale.requires, values)
+        applies = evaluation.result
+        deciding = tuple(dict.fromkeys(scale.feature(a.fact) for a in undecided(evaluation)))
+    domains = _domains(scale.by_age, features)
+    low = max((min(d) for d in domains), default=0)
+    high = max((max(d) for d in domains), default=0)
     if applies == UNKNOWN:
         low = 0  # it may not be this side effect at all
     elif applies != MET:
         low = high = 0
-    return Grading(scale, applies, low, high, features)
+    return Grading(scale, applies, low, high, features, deciding, age_note)
 
 
-def _feature_grade(
-    feature: Feature, findings: dict[str, object], age: Fraction | None
-) -> FeatureGrade:
+def _given(feature: Feature, findings: dict[str, object]) -> bool:
+    return feature.id in findings or any(p.id in findings for p in feature.parts)
+
+
+def _split(scale: Scale) -> set[str]:
+    split = scale.by_age
+    return {split.under, split.over} if split else set()
+
+
+def _tools(
+    scale: Scale, findings: dict[str, object], age: Fraction | None
+) -> tuple[set[str], Statement | None]:
+    """Which of an age split's two tools count for this patient, and the sources' note where
+    both do because of the age."""
+    split = scale.by_age
+    if split is None:
+        return set(), None
+    under, over = split.under, split.over
+    given = {name for name in (under, over) if _given(scale.feature(name), findings)}
+    if age is None:  # the tool given is the one the care team used
+        return given or {under, over}, None
+    years = math.floor(age)
+    if years < split.age:
+        if over in given:
+            label = scale.feature(over).label.split(" (")[0]
+            raise GradingError(
+                f"the {label} is for patients {split.age} and older; under {split.age}, give "
+                f"--{under}, the {scale.feature(under).label}, instead and leave out --{over} "
+                "and its parts"
+            )
+        return {under}, None
+    if years == split.age and split.unsettled is not None:
+        return {under, over}, split.unsettled
+    if under in given:  # past the age, only for some patients (the `older` note says who)
+        return given, split.older
+    return {over}, None
+
+
+def _domains(split: ByAge | None, features: tuple[FeatureGrade, ...]) -> list[tuple[int, ...]]:
+    """The grades each finding could give. The two tools of an age split assess one finding:
+    where both count, every grade either reading allows."""
+    tools = {split.under, split.over} if split else set()
+    domains = [f.possible for f in features if f.used and f.feature.id not in tools]
+    either = sorted({g for f in features if f.used and f.feature.id in tools for g in f.possible})
+    if either:
+        domains.append(tuple(either))
+    return domains
+
+
+def _feature_grade(feature: Feature, findings: dict[str, object], used: bool) -> FeatureGrade:
     value = findings.get(feature.id)
     parts = {p.id: findings.get(p.id) for p in feature.parts}
     given = [name for name, part in parts.items() if part is not None]
     if given and value is not None:
         raise GradingError(f"give --{feature.id} or its parts ({', '.join(given)}), not both")
-    young = feature.min_age is not None and age is not None and age < feature.min_age
-    if young:
-        if value is not None or given:
-            raise GradingError(
-                f"the {feature.label.split(' (')[0]} is for patients {feature.min_age} and older; "
-                f"under {feature.min_age}, use {feature.instead} and leave out --{feature.id} "
-                "and its parts"
-            )
-        note = f"under {feature.min_age}: assessed with {feature.instead}, which alltx cannot score"
-        return FeatureGrade(feature, None, None, _grades(feature.levels), note, True)
+    if not used:
+        return FeatureGrade(feature, None, None, (), "not used for this patient", used=False)
     if value is None and given:
         totals = _totals(feature, parts)
         if len(totals) == 1:
             value = totals[0]
         else:
-            grades = sorted({_match(feature.levels, total).grade for total in totals})
+            grades = sorted({g for total in totals for g in _match(feature.levels, total).grades})
             note = f"{feature.id} between {totals[0]} and {totals[-1]} from the parts given"
             return FeatureGrade(feature, None, None, tuple(grades), note)
     if value is None:
         return FeatureGrade(feature, None, None, _grades(feature.levels))
     level = _match(feature.levels, value)
-    return FeatureGrade(feature, value, level, (level.grade,))
+    note = level.why.text if level.why else ""
+    return FeatureGrade(feature, value, level, level.grades, note)
 
 
 def _totals(feature: Feature, parts: dict[str, object]) -> list[int]:
@@ -114,14 +177,23 @@ def _totals(feature: Feature, parts: dict[str, object]) -> list[int]:
 
 
 def _match(levels: tuple[Level, ...], value: object) -> Level:
+    word = isinstance(value, str)
     for level in levels:
-        if level.test is None or atom_result(level.test, value) == MET:
+        if level.test is None or (
+            _tests_words(level.test) == word and atom_result(level.test, value) == MET
+        ):
             return level
     raise GradingError(f"no level matches {value!r}")  # the data's last level should catch all
 
 
+def _tests_words(test: Atom) -> bool:
+    """A test on a word (`is`, `in`) rather than on a number: a number finding's word levels
+    (`unable`) match only that word, and its numeric ones only numbers."""
+    return test.op in ("is", "in")
+
+
 def _grades(levels: tuple[Level, ...]) -> tuple[int, ...]:
-    return tuple(sorted({level.grade for level in levels}))
+    return tuple(sorted({grade for level in levels for grade in level.grades}))
 
 
 def parse_findings(scale: Scale, given: dict[str, object]) -> dict[str, object]:
@@ -136,41 +208,45 @@ def parse_findings(scale: Scale, given: dict[str, object]) -> dict[str, object]:
             findings[name] = _whole(value, 0, parts[name][1].most, parts[name][1].label)
             continue
         feature = scale.feature(name)
+        word = str(value).strip().lower()
         if feature.kind == "category":
-            word = str(value).strip().lower()
             if word not in feature.values:
                 raise GradingError(f"--{name.replace('_', '-')}: expected one of "
                                    f"{', '.join(feature.values)}; got {value!r}")  # fmt: skip
             findings[name] = word
         elif feature.kind == "number":
-            findings[name] = _number(value, feature)
+            findings[name] = word if word in feature.values else _number(value, feature)
         else:
             findings[name] = bool(value)
     return findings
 
 
-def _whole(value: object, least: int, most: int, label: str) -> int:
+def _whole(value: object, least: int, most: int | None, label: str) -> int:
     try:
         number = int(str(value))
     except ValueError:
         number = -1
-    if not least <= number <= most:
-        raise GradingError(f"{label} must be a whole number from {least} to {most}, got {value!r}")
+    if number < least or (most is not None and number > most):
+        span = f"from {least} to {most}" if most is not None else f"{least} or more"
+        raise GradingError(f"{label} must be a whole number {span}, got {value!r}")
     return number
 
 
 def _number(value: object, feature: Feature) -> Fraction | int:
-    if feature.parts:  # a score: whole numbers
-        low, high = feature.range or (0, 0)
-        return _whole(value, low, high, feature.label.split(" (")[0])
+    words = f" (or {', '.join(feature.values)})" if feature.values else ""
+    if feature.whole:
+        low, high = feature.range or (0, None)
+        return _whole(value, low, high, feature.label.split(" (")[0] + words)
     try:
         number = Fraction(str(value))
     except (ValueError, ZeroDivisionError):
-        raise GradingError(f"--{feature.id}: expected a number, got {value!r}") from None
-    if feature.range and not feature.range[0] <= number <= feature.range[1]:
-        low, high = feature.range
-        hint = "; give degrees Celsius" if feature.unit == "C" and number > high else ""
-        raise GradingError(
-            f"--{feature.id}: {value} is outside {low} to {high} {feature.unit}".rstrip() + hint
-        )
+        raise GradingError(f"--{feature.id}: expected a number{words}, got {value!r}") from None
+    if feature.range is None:
+        return number
+    low, high = feature.range
+    if number < low or (high is not None and number > high):
+        span = f"outside {low} to {high}" if high is not None else f"below {low}"
+        hint = "; give degrees Celsius" if feature.unit == "C" and number > low else ""
+        message = f"--{feature.id}: {value} is {span} {feature.unit}".rstrip()
+        raise GradingError(message + hint)
     return number

@@ -7,13 +7,14 @@ file is checked against it in CI, any other file at load.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from alltx.catalog import (
     Source,
     Statement,
+    _source,
     _sources,
     _statement,
     _statements,
@@ -55,9 +56,21 @@ class SideEffect:
 
 @dataclass(frozen=True)
 class Level:
-    grade: int
+    grades: tuple[int, ...]  # one grade; several where the sources leave the point open
     text: str
     test: Atom | None  # None matches anything
+    why: Statement | None = None  # why the sources leave it open, where they do
+
+    @property
+    def grade(self) -> int:
+        """The lowest grade this finding gives."""
+        return self.grades[0]
+
+    @property
+    def shown(self) -> str:
+        """`3`, or `0-1` where the sources leave the grade open."""
+        low, high = self.grades[0], self.grades[-1]
+        return str(low) if low == high else f"{low}-{high}"
 
 
 @dataclass(frozen=True)
@@ -77,11 +90,25 @@ class Feature:
     flag: str
     levels: tuple[Level, ...]
     unit: str = ""
-    range: tuple[int, int] | None = None
-    min_age: int | None = None
-    instead: str | None = None
+    range: tuple[int, int | None] | None = None  # a number's bounds; None: no upper bound
+    whole: bool = False  # a score: whole numbers only
     parts: tuple[Part, ...] = ()
-    values: tuple[str, ...] = ()  # a category's values: the ones its levels name
+    # The words its levels name with `is`: a category's values, or the words a number finding
+    # may be given instead of a number (`unable`).
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ByAge:
+    """One finding assessed with one tool (`under`) below an age and another (`over`) from it
+    on, in completed years; where the sources differ on the boundary (`unsettled`), both
+    readings count at it. `older`: why the `under` tool may still be given past the age."""
+
+    under: str
+    over: str
+    age: int
+    unsettled: Statement | None
+    older: Statement | None
 
 
 @dataclass(frozen=True)
@@ -92,6 +119,7 @@ class Scale:
     features: tuple[Feature, ...]
     requires: Node | None
     notes: tuple[Statement, ...]
+    by_age: ByAge | None = None
 
     def feature(self, feature_id: str) -> Feature:
         return next(f for f in self.features if f.id == feature_id)
@@ -192,7 +220,7 @@ def _guide(raw: dict[str, Any], origin: str, problems: list[str]) -> Guide:
     transplant = raw["transplant"]
     return Guide(
         info=GuideInfo(info["release"], date.fromisoformat(info["updated"]), info["scope"]),
-        sources={s["id"]: Source(**s) for s in raw["sources"]},
+        sources={s["id"]: _source(s) for s in raw["sources"]},
         transplant=Transplant(
             *(_statements(transplant, f) for f in ("what", "steps", "first_visit", "relapse_risk"))
         ),
@@ -247,6 +275,16 @@ def _scale(raw: dict[str, Any], where: str, problems: list[str]) -> Scale:
             requires = compile_criteria(raw["requires"], features, f"{where}.requires")
         except RuleError as error:
             problems.append(str(error))
+    by_age = None
+    if "by_age" in raw:
+        split = raw["by_age"]
+        by_age = ByAge(split["under"], split["over"], split["age"],
+                       _optional(split, "unsettled"), _optional(split, "older"))  # fmt: skip
+        problems += [
+            f"{where}.by_age: unknown feature {name!r}"
+            for name in (by_age.under, by_age.over)
+            if name not in features
+        ]
     return Scale(
         id=raw["id"],
         name=raw["name"],
@@ -254,6 +292,7 @@ def _scale(raw: dict[str, Any], where: str, problems: list[str]) -> Scale:
         features=tuple(features.values()),
         requires=requires,
         notes=_statements(raw, "notes"),
+        by_age=by_age,
     )
 
 
@@ -266,9 +305,8 @@ def _feature(raw: dict[str, Any], levels: tuple[Level, ...]) -> Feature:
         flag=raw["flag"],
         levels=levels,
         unit=raw.get("unit", ""),
-        range=None if bounds is None else (bounds[0], bounds[1]),
-        min_age=raw.get("min_age"),
-        instead=raw.get("instead"),
+        range=None if bounds is None else (bounds[0], bounds[1] if len(bounds) > 1 else None),
+        whole=raw.get("whole", False),
         parts=tuple(Part(p["id"], p["label"], p["most"]) for p in raw.get("parts", ())),
         values=tuple(level["is"] for level in raw.get("levels", ()) if "is" in level),
     )
@@ -279,13 +317,19 @@ def _level(raw: dict[str, Any], spec: Feature, where: str, problems: list[str]) 
     test = None
     if tests:
         criteria: dict[str, Any] = {"fact": spec.id, "text": raw["text"], **tests}
+        # A word a number finding may be given instead (`unable`) is tested as a category.
+        words = replace(spec, kind="category") if "is" in tests and spec.kind == "number" else spec
         try:
-            node = compile_criteria(criteria, {spec.id: spec}, where)
+            node = compile_criteria(criteria, {spec.id: words}, where)
             assert isinstance(node, Atom)
             test = node
         except RuleError as error:
             problems.append(str(error))
-    return Level(raw["grade"], raw["text"], test)
+    grades = raw["grades"] if "grades" in raw else [raw["grade"]]
+    why = _optional(raw, "why")
+    if len(grades) > 1 and why is None:
+        problems.append(f"{where}: a level with several grades must say `why`")
+    return Level(tuple(sorted(grades)), raw["text"], test, why)
 
 
 def _practice(raw: dict[str, Any]) -> Practice:
@@ -301,6 +345,14 @@ def _practice(raw: dict[str, Any]) -> Practice:
         ),
         timeline_note=_optional(raw, "timeline_note"),
     )
+
+
+def scale_statements(scale: Scale) -> list[Statement]:
+    """A scale's sourced statements besides its notes: why a level is open, the age split."""
+    split = scale.by_age
+    statements = [level.why for f in scale.features for level in f.levels if level.why]
+    statements += [s for s in (split.unsettled, split.older) if s] if split else []
+    return statements
 
 
 def _cross_check(guide: Guide) -> list[str]:
@@ -328,6 +380,7 @@ def _cross_check(guide: Guide) -> list[str]:
     for i, scale in enumerate(guide.scales):
         cited += [(f"scales[{i}]", scale.source)]
         cited += [(f"scales[{i}].notes", s.source) for s in scale.notes]
+        cited += [(f"scales[{i}]", s.source) for s in scale_statements(scale)]
     for i, practice in enumerate(guide.practice):
         place = f"practice[{i}] ({practice.therapy})"
         optional = [practice.where, practice.hospital_stay, practice.timeline_note]

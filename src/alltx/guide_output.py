@@ -86,6 +86,9 @@ def grading_json(grading: Grading) -> dict[str, Any]:
         "highest": grading.high,
         "set_by": [f.feature.id for f in grading.set_by],
         "could_raise": [f.feature.id for f in grading.unknown],
+        "would_decide": [feature.id for feature in grading.deciding],
+        "open": [f.feature.id for f in grading.open],
+        "age_note": _optional(grading.age_note),
         "findings": [
             {
                 "feature": f.feature.id,
@@ -95,6 +98,7 @@ def grading_json(grading: Grading) -> dict[str, Any]:
                 "possible": list(f.possible),
                 "text": None if f.level is None else f.level.text,
                 "note": f.note or None,
+                "used": f.used,
             }
             for f in grading.features
         ],

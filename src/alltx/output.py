@@ -68,7 +68,7 @@ def criterion_json(evaluation: Evaluation, value: ValueOf = patient_value) -> di
 
 
 def source_json(source: Source) -> dict[str, Any]:
-    return dict(vars(source))
+    return {**vars(source), "identifiers": list(source.identifiers)}
 
 
 def sources_json(source_ids: list[str], catalog: Catalog) -> list[dict[str, Any]]:
@@ -99,6 +99,7 @@ def option_frame(option: TherapyOption, catalog: Catalog, indications: object) -
         "indications": indications,
         "missing": list(option.missing),
         "cautions": list(option.cautions),
+        "cautions_apply": list(option.cautions_apply),
         "sources": sources_json(answer_source_ids(therapy), catalog),
     }
 
@@ -200,6 +201,7 @@ def therapy_json(therapy: Therapy, catalog: Catalog) -> dict[str, Any]:
         "common_side_effects": [statement_json(s) for s in therapy.common_side_effects],
         "serious_side_effects": [statement_json(s) for s in therapy.serious_side_effects],
         "boxed_warning": [statement_json(s) for s in therapy.boxed_warning],
+        "figures": [statement_json(s) for s in therapy.figures],
         "cautions": [
             {
                 "text": c.text,

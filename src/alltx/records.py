@@ -61,27 +61,31 @@ class JsonRecords:
 
 class CsvRecords:
     """CSV rows: id and line, a status column per therapy and per referral (`referral_<id>`),
-    the facts that would decide each `possible` one (space-separated), any error, the data
+    the facts that would decide each `possible` one (space-separated), the conditions of each
+    therapy's cautions that apply (`cautions_<id>`, joined by `; `), any error, the data
     release and the contract version."""
 
     def __init__(self, catalog: Catalog) -> None:
-        self.columns = [t.id for t in catalog.therapies]
-        self.columns += [f"referral_{r.id}" for r in catalog.referrals]
+        self.therapies = [t.id for t in catalog.therapies]
+        self.columns = [*self.therapies, *(f"referral_{r.id}" for r in catalog.referrals)]
         self.release = catalog.info.release
 
     def header(self) -> list[str]:
         missing = [f"missing_{column}" for column in self.columns]
-        return ["id", "line", *self.columns, *missing, "error", "data_release", "version"]
+        cautions = [f"cautions_{therapy}" for therapy in self.therapies]
+        return ["id", "line", *self.columns, *missing, *cautions, "error", "data_release",
+                "version"]  # fmt: skip
 
     def answer(self, answer: Answer) -> list[Any]:
         verdicts = answer.verdicts + answer.referrals
         statuses = [verdict.status for verdict in verdicts]
         missing = [" ".join(verdict.missing) for verdict in verdicts]
-        return [_cell(answer.id), _cell(answer.line), *statuses, *missing, "", self.release,
-                VERSION]  # fmt: skip
+        cautions = ["; ".join(verdict.cautions_apply) for verdict in answer.verdicts]
+        return [_cell(answer.id), _cell(answer.line), *statuses, *missing, *cautions, "",
+                self.release, VERSION]  # fmt: skip
 
     def failure(self, failure: Failure) -> list[Any]:
-        blanks = [""] * (2 * len(self.columns))
+        blanks = [""] * (2 * len(self.columns) + len(self.therapies))
         message = utf8(failure.message)
         return [_cell(failure.id), _cell(failure.line), *blanks, message, self.release,
                 VERSION]  # fmt: skip

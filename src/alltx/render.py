@@ -6,17 +6,19 @@ Only the human path imports this module, so machine formats never pay for rich.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
 from alltx.assess import ReferralResult, Status, TherapyOption
 from alltx.batch import Answer
-from alltx.catalog import Catalog, Caution, Statement, Therapy
+from alltx.catalog import Catalog, Caution, Source, Statement, Therapy
 from alltx.facts import INPUT_FACTS, RULE_FACTS, Facts
 from alltx.output import DISCLAIMER, answer_source_ids
 from alltx.pipeline import Summary as CohortSummary
@@ -95,12 +97,71 @@ def _mark(result: str) -> str:
     return f"[{style}]{symbol}[/]"
 
 
-def show(out: Console, parts: Iterable[RenderableType | str]) -> None:
+@dataclass(frozen=True)
+class Address:
+    """A web address on a line of its own, printed whole: never folded or cut at the terminal's
+    width, so it can be copied; a link where the terminal shows links, plain text when piped."""
+
+    url: str
+    indent: int = 4
+
+
+Part = RenderableType | str | Address
+
+
+def show(out: Console, parts: Iterable[Part]) -> None:
     """Print, without the trailing spaces rich pads table cells with."""
     with out.capture() as captured:
         for part in parts:
-            out.print(part)
+            if isinstance(part, Address):
+                line = Text(" " * part.indent).append(part.url, Style(link=part.url))
+                out.print(line, no_wrap=True, overflow="ignore", crop=False)
+            else:
+                out.print(part)
     sys.stdout.write("\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n")
+
+
+def source_text(source: Source) -> Text:
+    """A source as a reader looks it up: title; publisher and date; identifiers."""
+    text = Text(source.title.rstrip("."))
+    about = ", ".join(x for x in (source.publisher, source.date) if x)
+    for piece in (about, "; ".join(source.identifiers)):
+        if piece:
+            text.append(f". {piece}")
+    return text
+
+
+class Citations:
+    """Numbers the sources of one answer in the order it first cites them, and lists them at
+    its end, each with its identifiers and its whole address."""
+
+    def __init__(self, sources: Mapping[str, Source]) -> None:
+        self.sources = sources
+        self.numbers: dict[str, int] = {}
+
+    def mark(self, source_ids: Iterable[str]) -> str:
+        """`[1,3]`: the numbers of these sources, numbering any not cited before."""
+        for source in source_ids:
+            self.numbers.setdefault(source, len(self.numbers) + 1)
+        return "[" + ",".join(str(self.numbers[s]) for s in source_ids) + "]"
+
+    def named(self, source_ids: Iterable[str]) -> str:
+        """`Kymriah US label [1]; ...`: short names with their numbers."""
+        return "; ".join(f"{self.sources[s].short} {self.mark([s])}" for s in source_ids)
+
+    def parts(self, brief: bool = False) -> list[Part]:
+        """The sources cited, numbered, each with its address; `brief`: by short name and
+        identifiers (for a long answer), else by full title, publisher and date."""
+        if not self.numbers:
+            return []
+        listed: list[Part] = [Text("\nSources", style="bold")]
+        for source_id, number in self.numbers.items():
+            source = self.sources[source_id]
+            text = Text("; ".join((source.short, *source.identifiers))) if brief else None
+            listed.append(_marked([(f"[{number}]", text or source_text(source))], 2))
+            if source.url:
+                listed.append(Address(source.url, indent=6))
+        return listed
 
 
 def _with_value(evaluation: Evaluation, facts: Facts) -> Text:
@@ -150,9 +211,17 @@ def _names(therapy: Therapy) -> str:
     return f"{therapy.name} ({', '.join(others)})" if others else therapy.name
 
 
-def _option(option: TherapyOption, facts: Facts, catalog: Catalog) -> RenderableType:
+def _option(
+    option: TherapyOption, facts: Facts, catalog: Catalog, cited: Citations
+) -> RenderableType:
     label, style = STATUS[option.status]
-    title = Text.assemble((f"{label:<13}", style), (_names(option.therapy), "bold"))
+    name = Text(_names(option.therapy), style="bold")
+    if option.cautions_apply:  # on the status line: a caution below an ELIGIBLE is easy to miss
+        name.append(f"  ! CAUTION: {'; '.join(option.cautions_apply)}", style="bold magenta")
+    title = Table.grid()
+    title.add_column(width=13, no_wrap=True)
+    title.add_column(overflow="fold")
+    title.add_row(Text(label, style=style), name)
     kind = Padding(Text(option.therapy.kind.text), (0, 0, 0, 13), expand=False)
     parts: list[RenderableType] = [title, kind]
     for result in option.indications:
@@ -170,7 +239,7 @@ def _option(option: TherapyOption, facts: Facts, catalog: Catalog) -> Renderable
         parts.append(_marked([("[yellow]→[/]", Text(f"To decide, give: {wanted}"))], 2))
     for caution in option.cautions:
         parts.append(_marked([("[magenta]![/]", Text(f"Caution: {caution}"))], 2))
-    sources = "; ".join(catalog.sources[i].short for i in answer_source_ids(option.therapy))
+    sources = cited.named(answer_source_ids(option.therapy))
     parts.append(_marked([("", Text(f"Sources: {sources}", style="dim"))], 1))
     return Group(*parts)
 
@@ -187,7 +256,9 @@ ADVICE_MEANING = {
 }
 
 
-def _referral(result: ReferralResult, facts: Facts, catalog: Catalog) -> RenderableType:
+def _referral(
+    result: ReferralResult, facts: Facts, catalog: Catalog, cited: Citations
+) -> RenderableType:
     label, style = ADVICE[result.status]
     referral = result.referral
     title = Text.assemble((f"{label:<14}", style), (referral.title, "bold"))
@@ -200,7 +271,7 @@ def _referral(result: ReferralResult, facts: Facts, catalog: Catalog) -> Rendera
         wanted = "; ".join(INPUT_FACTS[name].flag for name in result.missing)
         parts.append(_marked([("[yellow]→[/]", Text(f"To decide, give: {wanted}"))], 2))
     parts.append(_marked([("", Text(s.text)) for s in referral.about], 3))
-    sources = "; ".join(catalog.sources[i].short for i in referral.source_ids())
+    sources = cited.named(referral.source_ids())
     parts.append(_marked([("", Text(f"Sources: {sources}", style="dim"))], 1))
     return Group(*parts)
 
@@ -229,29 +300,30 @@ def options(
     catalog: Catalog,
     out: Console,
 ) -> None:
-    parts: list[RenderableType | str] = [
+    cited = Citations(catalog.sources)
+    parts: list[Part] = [
         Text(f"alltx: {catalog.info.scope}", style="bold"),
         _facts_line(facts),
     ]
     for option in results:
-        parts += ["", _option(option, facts, catalog)]
+        parts += ["", _option(option, facts, catalog, cited)]
     if referrals:
         parts += ["", Text("Other doctors to see", style="bold underline")]
     for result in referrals:
-        parts += ["", _referral(result, facts, catalog)]
-    parts += ["", _footer(catalog, ("eligible", "possible", "not_eligible"))]
+        parts += ["", _referral(result, facts, catalog, cited)]
+    parts += [
+        *cited.parts(brief=True),
+        "",
+        _footer(catalog, ("eligible", "possible", "not_eligible")),
+    ]
     show(out, parts)
 
 
-def _cited(statements: Sequence[Statement], numbers: dict[str, int]) -> list[Row]:
+def cited_rows(statements: Sequence[Statement], cited: Citations, bullet: str = "•") -> list[Row]:
     """Statements as bullets, each ending in the numbers of its sources: `[1,3]`."""
-    rows: list[Row] = []
-    for statement in statements:
-        for source in statement.source:
-            numbers.setdefault(source, len(numbers) + 1)
-        refs = ",".join(str(numbers[s]) for s in statement.source)
-        rows.append(("•", Text(statement.text).append(f" [{refs}]", style="dim")))
-    return rows
+    return [
+        (bullet, Text(s.text).append(f" {cited.mark(s.source)}", style="dim")) for s in statements
+    ]
 
 
 def _criteria_lines(node: Node, depth: int = 0) -> list[Row]:
@@ -269,43 +341,38 @@ def _caution_text(caution: Caution) -> str:
 def drug(
     therapy: Therapy, catalog: Catalog, out: Console, timeline: RenderableType | None = None
 ) -> None:
-    numbers: dict[str, int] = {}  # source id -> its number in this answer, first cited first
-    parts: list[RenderableType | str] = [Text(_names(therapy), style="bold")]
+    cited = Citations(catalog.sources)
+    parts: list[Part] = [Text(_names(therapy), style="bold")]
 
     def section(title: str, rows: list[Row]) -> None:
         if rows:
             parts.extend([Text(f"\n{title}", style="bold"), _marked(rows, 2)])
 
-    section("What it is", _cited([therapy.kind, therapy.about], numbers))
-    section("How it is given", _cited([s for s in therapy.given if not s.detail], numbers))
+    section("What it is", cited_rows([therapy.kind, therapy.about], cited))
+    section("How it is given", cited_rows([s for s in therapy.given if not s.detail], cited))
     if timeline is not None:
         parts.append(Padding(timeline, (0, 0, 0, 2)))
     section(
         "Dosing in the label (for clinicians)",
-        _cited([s for s in therapy.given if s.detail], numbers),
+        cited_rows([s for s in therapy.given if s.detail], cited),
     )
     approved: list[Row] = []
     for indication in therapy.indications:
         date = f" (approved {indication.approved})" if indication.approved else ""
-        cited = Statement(text=indication.summary + date, source=indication.source)
-        approved += _cited([cited], numbers)
+        entry = Statement(text=indication.summary + date, source=indication.source)
+        approved += cited_rows([entry], cited)
         approved += [(s, t, 1 + sum(d)) for s, t, *d in _criteria_lines(indication.rule)]
     section(f"Approved for ({catalog.info.regulator} label)", approved)
-    section("Common side effects", _cited(therapy.common_side_effects, numbers))
-    section("Serious side effects", _cited(therapy.serious_side_effects, numbers))
+    section("Results in the trials behind the approval", cited_rows(therapy.figures, cited))
+    section("Common side effects", cited_rows(therapy.common_side_effects, cited))
+    section("Serious side effects", cited_rows(therapy.serious_side_effects, cited))
     section(
         "Boxed warning (the label's most serious warning)",
-        _cited(therapy.boxed_warning, numbers),
+        cited_rows(therapy.boxed_warning, cited),
     )
     cautions = [Statement(text=_caution_text(c), source=c.source) for c in therapy.cautions]
-    section("Cautions (not exclusions)", _cited(cautions, numbers))
-    references: list[Row] = []
-    for source_id, number in numbers.items():
-        source = catalog.sources[source_id]
-        extra = ", ".join(x for x in (source.publisher, source.date, source.url) if x)
-        references.append((f"[{number}]", Text(source.title + (f". {extra}" if extra else ""))))
-    section("Sources", references)
-    parts += ["", _footer(catalog)]
+    section("Cautions (not exclusions)", cited_rows(cautions, cited))
+    parts += [*cited.parts(), "", _footer(catalog)]
     show(out, parts)
 
 
@@ -323,6 +390,10 @@ SHORT = {"eligible": "[green]eligible[/]", "possible": "[yellow]possible[/]",
          "not_eligible": "[red]not eligible[/]"}  # fmt: skip
 
 
+def _short(status: str, cautions_apply: Sequence[str]) -> str:
+    return SHORT[status] + (" [bold magenta]![/]" if cautions_apply else "")
+
+
 def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
     """A cohort at a glance: patients x therapies, then counts per status."""
     names = {t.id: (t.brands[0] if t.brands else t.name) for t in catalog.therapies}
@@ -334,7 +405,7 @@ def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
     for record in summary.rows:
         label = utf8(str(record.id)) if record.id is not None else f"line {record.line}"
         if isinstance(record, Answer):
-            patients.add_row(label, *(SHORT[v.status] for v in record.verdicts))
+            patients.add_row(label, *(_short(v.status, v.cautions_apply) for v in record.verdicts))
         else:
             patients.add_row(label, Text(f"error, line {record.line}", style="red"))
             errors.append(("[red]✗[/]", Text(f"line {record.line}: {record.message}")))
@@ -350,6 +421,7 @@ def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
     parts: list[RenderableType | str] = [
         Text(f"alltx: {summary.total} patients{more}", style="bold"),
         patients,
+        Text("! = a caution applies to that patient (the JSON and CSV records name it)", "dim"),
         *([_marked(errors, 0)] if errors else []),
         "",
         Text("Patients per status", style="bold"),
@@ -370,7 +442,7 @@ def data_summary(catalog: Catalog, out: Console, checked: bool = False) -> None:
     """What a therapies file holds and where it comes from."""
     info = catalog.info
     indications = sum(len(t.indications) for t in catalog.therapies)
-    lines: list[RenderableType | str] = [
+    lines: list[Part] = [
         Text.assemble(("Therapies file: ", "bold"), catalog.origin),
         f"{'Valid: ' if checked else ''}{len(catalog.therapies)} therapies, {indications} "
         f"indications, {len(catalog.referrals)} referrals, {len(catalog.sources)} sources",
@@ -379,9 +451,6 @@ def data_summary(catalog: Catalog, out: Console, checked: bool = False) -> None:
     ]
     if info.currency:
         lines.append(info.currency.text)
-    rows: list[Row] = []
-    for source in catalog.sources.values():
-        extra = ", ".join(x for x in (source.publisher, source.date, source.url) if x)
-        rows.append(("•", Text(source.title + (f". {extra}" if extra else ""))))
-    lines += [Text("\nSources", style="bold"), _marked(rows, 2)]
-    show(out, lines)
+    cited = Citations(catalog.sources)
+    cited.mark(catalog.sources)
+    show(out, [*lines, *cited.parts()])

@@ -12,55 +12,55 @@ from alltx.catalog import Catalog, Statement, Therapy
 from alltx.grading import Grading
 from alltx.guide import Guide, Practice, SideEffect, Term
 from alltx.output import DISCLAIMER
-from alltx.render import Row, _marked, _names, show
+from alltx.render import Citations, Part, Row, _marked, _names, cited_rows, show
 
 BAR = {"dose": ("█", "bold cyan"), "wait": ("░", "dim"), "step": ("▓", "magenta")}
 WIDTH = {"dose": 2, "wait": 12, "step": 5}  # not to scale: a width per kind of step
 SCALE_WIDTH = 60
 
 
-def _cite(statements: Sequence[Statement], guide: Guide, bullet: str = "•") -> RenderableType:
-    rows: list[Row] = []
-    for s in statements:
-        shorts = ", ".join(guide.sources[i].short for i in s.source if i in guide.sources)
-        rows.append((bullet, Text.assemble(s.text, (f"  [{shorts}]", "dim"))))
-    return _marked(rows, 0)
+def _cite(statements: Sequence[Statement], cited: Citations, bullet: str = "•") -> RenderableType:
+    return _marked(cited_rows(statements, cited, bullet), 0)
 
 
 def _heading(text: str) -> Text:
     return Text(text, style="bold")
 
 
-def _footer(guide: Guide) -> RenderableType:
+def _footer(guide: Guide, cited: Citations | None = None) -> list[Part]:
+    """The sources an answer cited, with their addresses; then the data's date and the
+    disclaimer."""
     info = guide.info
-    return Group(
+    return [
+        *(cited.parts() if cited else []),
+        "",
         Text(f"Guide data: release {info.release}, updated {info.updated.isoformat()}.", "dim"),
         Text(DISCLAIMER, style="bold"),
-    )
+    ]
 
 
 def transplant(guide: Guide, catalog: Catalog, out: Console) -> None:
-    t = guide.transplant
-    parts: list[RenderableType | str] = [_heading("Allogeneic blood or marrow transplant for ALL")]
-    parts += [_cite(t.what, guide, "")]
+    t, cited = guide.transplant, Citations(guide.sources)
+    parts: list[Part] = [_heading("Allogeneic blood or marrow transplant for ALL")]
+    parts += [_cite(t.what, cited, "")]
     referral = catalog.referral("transplant")
     if referral is not None:
         reasons: list[Row] = [("•", Text(reason.text)) for reason in referral.reasons]
         parts += ["", _heading("See a transplant doctor early if any of these applies")]
-        parts += [_marked(reasons, 0), _cite(referral.about, guide, "")]
-        hint = "Which apply to a patient: alltx options with --induction-failure, --high-risk, "
-        parts += [Text(hint + "--relapsed, --remission, --age-at-diagnosis.", "dim")]
-    parts += ["", _heading("What happens"), _cite(t.steps, guide)]
+        parts += [_marked(reasons, 0), _cite(referral.about, cited, "")]
+        hint = "Which apply to a patient: alltx options with --induction-failure, --refractory, "
+        parts += [Text(hint + "--high-risk, --relapsed, --remission, --age-at-diagnosis.", "dim")]
+    parts += ["", _heading("What happens"), _cite(t.steps, cited)]
     parts += [
         "",
         _heading("At the first visit, the transplant doctor"),
-        _cite(t.first_visit, guide),
+        _cite(t.first_visit, cited),
     ]
-    parts += ["", _heading("What decides the risk of relapse"), _cite(t.relapse_risk, guide)]
+    parts += ["", _heading("What decides the risk of relapse"), _cite(t.relapse_risk, cited)]
     parts += ["", _heading("Questions to ask")]
     parts += [_cite([Statement(q.text, q.source) for q in guide.questions
-                     if q.topic == "transplant"], guide, "?")]  # fmt: skip
-    show(out, [*parts, "", _footer(guide)])
+                     if q.topic == "transplant"], cited, "?")]  # fmt: skip
+    show(out, [*parts, *_footer(guide, cited)])
 
 
 def _therapy_names(ids: Sequence[str], catalog: Catalog) -> str:
@@ -77,67 +77,76 @@ def side_effects(guide: Guide, catalog: Catalog, out: Console) -> None:
         boxed = _therapy_names(effect.boxed, catalog) or "none"
         therapies = _therapy_names(effect.therapies, catalog)
         table.add_row(f"{effect.name} ({effect.id})", therapies, boxed)
-    parts: list[RenderableType | str] = [
-        _heading("Serious side effects of the ALL immunotherapies")
-    ]
-    parts += [table, Text("More on one: alltx side-effects ID", "dim"), "", _footer(guide)]
-    show(out, parts)
+    parts: list[Part] = [_heading("Serious side effects of the ALL immunotherapies")]
+    parts += [table, Text("More on one, with its sources: alltx side-effects ID", "dim")]
+    show(out, [*parts, *_footer(guide)])
 
 
 def side_effect(effect: SideEffect, guide: Guide, catalog: Catalog, out: Console) -> None:
-    parts: list[RenderableType | str] = [_heading(effect.name), _cite([effect.what], guide, "")]
-    parts += ["", _heading("Which therapies"), _cite([effect.carried], guide)]
+    cited = Citations(guide.sources)
+    parts: list[Part] = [_heading(effect.name), _cite([effect.what], cited, "")]
+    parts += ["", _heading("Which therapies"), _cite([effect.carried], cited)]
     if effect.symptoms:
         parts += ["", _heading("Report these to the care team at once")]
-        parts += [_cite(effect.symptoms, guide)]
+        parts += [_cite(effect.symptoms, cited)]
     parts += ["", _heading("When it tends to happen")]
-    parts += [_cite(effect.timing, guide) if effect.timing else Text("Not in alltx's sources.")]
+    parts += [_cite(effect.timing, cited) if effect.timing else Text("Not in alltx's sources.")]
     if effect.figures:
-        parts += ["", _heading("How often"), _cite(effect.figures, guide)]
+        parts += ["", _heading("How often, in the trials"), _cite(effect.figures, cited)]
     if effect.grading:
         scale = guide.scale(effect.grading)
-        parts += ["", _heading(f"Grading: {scale.name}")]
+        parts += ["", _heading(f"Grading: {scale.name}"), Text(f"[{cited.mark(scale.source)}]")]
         for feature in scale.features:
             if feature.levels:
-                rows: list[Row] = [(f"{lv.grade}", Text(lv.text)) for lv in feature.levels]
+                rows: list[Row] = [(level.shown, Text(level.text)) for level in feature.levels]
                 parts += [Text(feature.label.capitalize(), "italic"), _marked(rows, 2)]
-        parts += [_cite(scale.notes, guide, ""), Text(f"Calculator: alltx grade {scale.id}", "dim")]
-    show(out, [*parts, "", _footer(guide)])
+        parts += [_cite(scale.notes, cited, "")]
+        parts += [Text(f"Calculator: alltx grade {scale.id}", "dim")]
+    show(out, [*parts, *_footer(guide, cited)])
 
 
 def grading(result: Grading, guide: Guide, out: Console) -> None:
-    scale = result.scale
-    parts: list[RenderableType | str] = [_heading(scale.name)]
+    scale, cited = result.scale, Citations(guide.sources)
+    parts: list[Part] = [_heading(scale.name)]
     if result.applies == "unmet":
-        headline = "Not graded: the findings do not meet the definition"
         assert scale.requires is not None
-        detail = f"({scale.requires.text})"
+        parts += [Text("Not graded: the findings do not meet the definition", "bold cyan")]
+        parts += [f"({scale.requires.text})"]
     elif result.decided:
-        headline = f"Grade {result.low}" if result.low else "Grade 0: none"
-        detail = ""
+        parts += [Text(f"Grade {result.low}" if result.low else "Grade 0: none", "bold cyan")]
     else:
-        headline = f"Grade {result.low} to {result.high}: not all findings are known"
-        detail = ""
-    parts += [Text(headline, style="bold cyan")]
-    if detail:
-        parts.append(detail)
+        why = [
+            *(["not all findings are known"] if result.unknown or result.deciding else []),
+            *(["the sources leave a point open"] if result.open or result.age_note else []),
+        ]
+        headline = f"Grade {result.low} to {result.high}: {' and '.join(why)}"
+        parts += [Text(headline, style="bold cyan")]
     if result.set_by and result.applies != "unmet":
         shown = "; ".join(f.level.text for f in result.set_by if f.level)
         parts.append(Text.assemble(("Set by: ", "bold"), shown))
+    for feature in result.deciding:
+        parts.append(Text(f"Not given, decides whether it is graded at all: {feature.label} "
+                          f"({feature.flag})"))  # fmt: skip
     for f in result.unknown:
         parts.append(Text(f"Not given, could raise it: {f.feature.label} ({f.feature.flag})"))
+    open_points = [f.level.why for f in result.open if f.level and f.level.why]
+    if result.age_note:
+        open_points.insert(0, result.age_note)
+    if open_points:
+        parts += ["", _heading("Where the sources differ"), _cite(open_points, cited)]
     parts += ["", _heading("Findings")]
     rows: list[Row] = []
     for f in result.features:
-        if f.level is not None:
-            rows.append((str(f.level.grade), Text(f"{f.feature.label}: {f.level.text}")))
+        if not f.used:
+            rows.append(("-", Text(f"{f.feature.label}: {f.note}")))
+        elif f.level is not None:
+            rows.append((f.level.shown, Text(f"{f.feature.label}: {f.level.text}")))
         else:
             note = f"; {f.note}" if f.note else ""
             rows.append(("?", Text(f"{f.feature.label}: not given{note}")))
-    parts += [_marked(rows, 0), "", _cite(scale.notes, guide, "")]
-    shorts = ", ".join(guide.sources[i].short for i in scale.source)
-    parts += [Text(f"Source: {shorts}", "dim"), "", _footer(guide)]
-    show(out, parts)
+    parts += [_marked(rows, 0), "", _heading("How it is graded"), _cite(scale.notes, cited, "")]
+    parts += [Text(f"Scale: {cited.named(scale.source)}", "dim")]
+    show(out, [*parts, *_footer(guide, cited)])
 
 
 def timeline(practice: Practice) -> RenderableType:
@@ -172,7 +181,7 @@ def timeline(practice: Practice) -> RenderableType:
 def compare(therapies: list[Therapy], guide: Guide, catalog: Catalog, out: Console) -> None:
     """Side by side. Five columns do not fit in 80, so each therapy is a block of rows with
     the same headings in the same order, which read across as a table."""
-    parts: list[RenderableType | str] = [_heading("The therapies side by side")]
+    parts: list[Part] = [_heading("The therapies side by side")]
     unknown = Text("not in alltx's sources", "dim")
     for therapy in therapies:
         practice = guide.practice_for(therapy.id)
@@ -194,34 +203,39 @@ def compare(therapies: list[Therapy], guide: Guide, catalog: Catalog, out: Conso
         row("Serious", "; ".join(effects))
         row("Boxed warning", " ".join(s.text for s in therapy.boxed_warning) or "none")
         parts += ["", Text(_names(therapy), "bold underline"), table]
-    parts += ["", Text("Sources: alltx drug NAME cites each statement.", "dim"), _footer(guide)]
-    show(out, parts)
+    parts += ["", Text("Sources: alltx drug NAME cites each statement, with addresses.", "dim")]
+    show(out, [*parts, *_footer(guide)])
 
 
 def terms(guide: Guide, out: Console) -> None:
     rows: list[Row] = [("•", Text.assemble((t.term, "bold"), f" ({t.id})")) for t in guide.terms]
-    parts: list[RenderableType | str] = [_heading("Glossary"), _marked(rows, 0)]
-    show(out, [*parts, Text("One term: alltx explain TERM", "dim"), "", _footer(guide)])
+    parts: list[Part] = [_heading("Glossary"), _marked(rows, 0)]
+    show(out, [*parts, Text("One term, with its sources: alltx explain TERM", "dim"),
+               *_footer(guide)])  # fmt: skip
 
 
 def term(entry: Term, guide: Guide, out: Console) -> None:
-    shorts = "; ".join(guide.sources[i].short for i in entry.source)
-    parts: list[RenderableType | str] = [_heading(entry.term), Text(entry.text)]
+    cited = Citations(guide.sources)
+    parts: list[Part] = [
+        _heading(entry.term),
+        _cite([Statement(entry.text, entry.source)], cited, ""),
+    ]
     if entry.aliases:
         parts.append(Text(f"Also: {', '.join(entry.aliases)}", "dim"))
-    show(out, [*parts, Text(f"Sources: {shorts}", "dim"), "", _footer(guide)])
+    show(out, [*parts, *_footer(guide, cited)])
 
 
 def questions(guide: Guide, topic: str | None, out: Console) -> None:
-    parts: list[RenderableType | str] = [_heading("Questions to ask the doctor")]
+    cited = Citations(guide.sources)
+    parts: list[Part] = [_heading("Questions to ask the doctor")]
     for name in guide.topics:
         if topic is not None and name != topic:
             continue
         chosen = [Statement(q.text, q.source) for q in guide.questions if q.topic == name]
-        parts += ["", Text(f"About {name}", "bold underline"), _cite(chosen, guide, "?")]
+        parts += ["", Text(f"About {name}", "bold underline"), _cite(chosen, cited, "?")]
     if topic is None:
         parts += [
             "",
             Text(f"Only one topic: alltx questions --for {'|'.join(guide.topics)}", "dim"),
         ]
-    show(out, [*parts, "", _footer(guide)])
+    show(out, [*parts, *_footer(guide, cited)])
