@@ -109,3 +109,31 @@ def test_the_unchecked_path_still_explains_a_broken_file(old: str, new: str, pro
     with pytest.raises(DataError) as caught:
         parse_catalog(GOOD.replace(old, new, 1), "therapies.toml", checked=True)
     assert problem in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_every_source_can_be_found_and_none_is_the_reference() -> None:
+    """A clinician reaches each source in one step: it has an address or an identifier (BLA,
+    setid, DOI, PMID, seed id), and it is the document itself, never alltx's own reference."""
+    from alltx.datafile import load_guide
+
+    catalog, guide = load_catalog(check=True), load_guide(check=True)
+    for origin, sources in (("therapies", catalog.sources), ("guide", guide.sources)):
+        for source in sources.values():
+            assert source.findable, f"{origin}: {source.id} has no address and no identifier"
+            named = " ".join([source.id, source.short, source.title]).lower()
+            assert "reference" not in named and "labels.md" not in named, source.id
+            assert (source.publisher or "").lower() != "alltx", source.id
+
+
+def test_every_source_in_the_therapies_file_is_cited(catalog: Catalog) -> None:
+    cited = {s for therapy in catalog.therapies for s in therapy.source_ids()}
+    cited |= {s for referral in catalog.referrals for s in referral.source_ids()}
+    cited |= set(catalog.info.currency.source if catalog.info.currency else ())
+    assert set(catalog.sources) == cited
+
+
+def test_each_therapy_has_its_trial_figures_with_their_source(catalog: Catalog) -> None:
+    for therapy in catalog.therapies:
+        assert therapy.figures, therapy.id
+        for figure in therapy.figures:
+            assert all(catalog.sources[s].findable for s in figure.source), therapy.id

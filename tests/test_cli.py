@@ -201,3 +201,27 @@ def test_colour_on_a_terminal_and_no_colour_with_no_color() -> None:
     assert "\x1b[1mPatient: \x1b[0mage 19 years" in ansi()  # only the label is bold
     plain = ansi(NO_COLOR="1")
     assert "NOT ELIGIBLE" in plain and not re.search(r"\x1b\[[0-9;]*3[0-9]m", plain)
+
+
+@pytest.mark.parametrize("therapy", [t.id for t in load_catalog().therapies])
+def test_drug_prints_every_address_whole_on_its_own_line(therapy: str) -> None:
+    catalog = load_catalog()
+    code, out, _ = run("drug", therapy)
+    assert code == 0
+    lines = {line.strip() for line in out.splitlines()}
+    for source_id in catalog.therapy(therapy).source_ids():
+        url = catalog.sources[source_id].url
+        assert url is None or url in lines, (source_id, url)
+    assert "Results in the trials behind the approval" in out
+
+
+def test_a_caution_that_applies_is_on_the_status_line() -> None:
+    code, out, _ = run("options", "--age", "30", "--lineage", "b", "--relapsed", "--cd19", "neg")
+    assert code == 0
+    status_lines = [line for line in out.splitlines() if line.startswith("ELIGIBLE")]
+    assert len(status_lines) == 2  # the two adult CAR-Ts
+    assert all("! CAUTION:" in line for line in status_lines)
+    flat = " ".join(out.split())
+    assert flat.count("! CAUTION: the leukemia cells are CD19-negative") == 2
+    code, out, _ = run("options", "--age", "30", "--lineage", "b", "--relapsed", "--cd19", "pos")
+    assert code == 0 and "! CAUTION" not in out

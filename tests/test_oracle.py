@@ -1,5 +1,6 @@
-"""Differential test: alltx against an oracle written straight from the label table in
-shared/reference/fda-labels.md, in plain if/else, sharing no code with alltx's facts or rules.
+"""Differential test: alltx against an oracle written straight from the US label table in
+shared/reference/labels.md (section B, and notes H3, H6, H9, H11 for the cautions), in plain
+if/else, sharing no code with alltx's facts or rules.
 
 The grid: for each therapy, every combination of the facts its label reads (known values at and
 around every boundary, and unknown), with the facts it does not read cycled through all their
@@ -96,7 +97,8 @@ def read(given: dict[str, Any]) -> dict[str, Any] | None:
         "cr1_or_cr2": YES if remission in (1, 2)
         else NO if remission is not None or relapsed or refractory
         else UNKNOWN,
-        **{key: given.get(key) for key in ("lineage", "cd19", "cd22", "ph", "mrd", "phase")},
+        **{key: given.get(key) for key in
+           ("lineage", "cd19", "cd22", "ph", "mrd", "phase", "prior_transplant")},
     }  # fmt: skip
 
 
@@ -124,6 +126,33 @@ def oracle(therapy: str, f: dict[str, Any]) -> str:
     return {YES: "eligible", UNKNOWN: "possible", NO: "not_eligible"}[answer]
 
 
+def cautions_apply(therapy: str, f: dict[str, Any], status: str) -> list[str]:
+    """The cautions whose condition holds, for a therapy that could be given: CD19-negative
+    disease for the CD19 CAR-Ts (H6), age 25 for Kymriah's 'up to 25' (H3), the consolidation
+    phase for blinatumomab's studied populations (H9), a prior transplant for inotuzumab (H11)."""
+    if status == "not_eligible":
+        return []
+    applying = []
+    if therapy == "tisagenlecleucel" and f["years"] == 25:
+        applying.append("age 25")
+    if therapy.endswith("leucel") and f["cd19"] == "negative":
+        applying.append("CD19-negative")
+    if therapy == "blinatumomab" and f["phase"] == "consolidation":
+        applying.append("consolidation")
+    if therapy == "inotuzumab-ozogamicin" and f["prior_transplant"] is True:
+        applying.append("prior transplant")
+    return applying
+
+
+# What each caution's condition says, in the data's words: how alltx's answer is read here.
+CONDITIONS = {
+    "the patient is 25": "age 25",
+    "the leukemia cells are CD19-negative": "CD19-negative",
+    "the patient is in the consolidation phase": "consolidation",
+    "there has been an allogeneic stem-cell transplant before": "prior transplant",
+}
+
+
 # --- the grid --------------------------------------------------------------------------------
 
 AGES = [None, 0, "0.5m", "1m", "11m", 1, "13m", 17, "215m", 18, 24, 25, "311m", 25.9, 26, 80]
@@ -143,9 +172,9 @@ STATES = [
     )
 ]
 READS = {
-    "tisagenlecleucel": ["lineage"],
-    "brexucabtagene-autoleucel": ["lineage"],
-    "obecabtagene-autoleucel": ["lineage"],
+    "tisagenlecleucel": ["lineage", "cd19"],  # CD19: a caution, not a criterion
+    "brexucabtagene-autoleucel": ["lineage", "cd19"],
+    "obecabtagene-autoleucel": ["lineage", "cd19"],
     "blinatumomab": ["lineage", "cd19", "ph", "mrd", "phase"],
     "inotuzumab-ozogamicin": ["lineage", "cd22", "prior_transplant"],
 }
@@ -183,9 +212,12 @@ def test_alltx_agrees_with_the_label_table(catalog: Catalog, therapy: str) -> No
         if expected is None:
             disagreements.append((given, "alltx accepted", "oracle refused"))
             continue
-        got = assess_therapy(entry, facts.rule_values()).status
-        if got != oracle(therapy, expected):
-            disagreements.append((given, got, oracle(therapy, expected)))
+        option = assess_therapy(entry, facts.rule_values())
+        status = oracle(therapy, expected)
+        got = (option.status, [CONDITIONS[c] for c in option.cautions_apply])
+        wanted = (status, cautions_apply(therapy, expected, status))
+        if got != wanted:
+            disagreements.append((given, got, wanted))
     assert disagreements == [], f"{len(disagreements)} of {len(patients)}: {disagreements[:5]}"
     reads = [len(AGES), len(STATES), *(len(VALUES[name]) for name in READS[therapy])]
     assert len(patients) == math.prod(reads)
