@@ -390,6 +390,9 @@ SHORT = {"eligible": "[green]eligible[/]", "possible": "[yellow]possible[/]",
          "not_eligible": "[red]not eligible[/]"}  # fmt: skip
 
 
+CAUTION_KEY = "! = a caution applies to that patient (the JSON and CSV records name it)"
+
+
 def _short(status: str, cautions_apply: Sequence[str]) -> str:
     return SHORT[status] + (" [bold magenta]![/]" if cautions_apply else "")
 
@@ -402,6 +405,9 @@ def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
     for therapy in summary.therapies:
         patients.add_column(names[therapy])
     errors: list[Row] = []
+    cautioned = any(
+        v.cautions_apply for r in summary.rows if isinstance(r, Answer) for v in r.verdicts
+    )
     for record in summary.rows:
         label = utf8(str(record.id)) if record.id is not None else f"line {record.line}"
         if isinstance(record, Answer):
@@ -421,7 +427,7 @@ def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
     parts: list[RenderableType | str] = [
         Text(f"alltx: {summary.total} patients{more}", style="bold"),
         patients,
-        Text("! = a caution applies to that patient (the JSON and CSV records name it)", "dim"),
+        *([Text(CAUTION_KEY, "dim")] if cautioned else []),
         *([_marked(errors, 0)] if errors else []),
         "",
         Text("Patients per status", style="bold"),
