@@ -340,3 +340,21 @@ def test_a_broken_guide_is_one_line_and_data_check_lists_it(tmp_path: Path) -> N
     assert code == 1 and "unknown scale 'crz'" in err
     code, out, _ = run("data", "check")
     assert code == 0 and "Guide file:" in out
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ('under = "capd"', 'under = "capx"', "unknown feature 'capx'"),
+        ("{ grades = [0, 1], text", "{ grades = [0, 1], why_not = 1, text", "unknown key"),
+        ('  { grades = [0, 1], text = "CAPD score 0", why = { text',
+         '  { grade = 0, grades = [0, 1], text = "CAPD score 0", why = { text', "not both"),
+    ],
+)  # fmt: skip
+def test_a_broken_scale_is_refused(tmp_path: Path, old: str, new: str, problem: str) -> None:
+    text = bundled_path("guide.toml").read_text(encoding="utf-8")
+    assert old in text
+    broken = tmp_path / "guide.toml"
+    broken.write_text(text.replace(old, new, 1), encoding="utf-8")
+    code, _, err = run("--guide", str(broken), "data", "check")
+    assert code == 1 and problem in err

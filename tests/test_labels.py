@@ -212,3 +212,40 @@ def test_cautions(catalog: Catalog) -> None:
 
 def test_every_answer_lists_all_five_in_data_order(catalog: Catalog) -> None:
     assert tuple(options_for(catalog, age=19)) == THERAPIES
+
+
+# Cautions that apply, shown with the status: (case, facts, therapy, status, conditions).
+CAUTION_ROWS: list[tuple[str, dict[str, Any], str, str, tuple[str, ...]]] = [
+    ("25: inside, with the 'up to 25' caution", {**RR_B, "age": 25}, TISA, "eligible",
+     ("the patient is 25",)),
+    ("25.9 is 25: the same caution", {**RR_B, "age": 25.9}, TISA, "eligible",
+     ("the patient is 25",)),
+    ("24: no age caution", {**RR_B, "age": 24}, TISA, "eligible", ()),
+    ("26: ruled out, so no caution", {**RR_B, "age": 26}, TISA, "not_eligible", ()),
+    ("CD19-negative, Kymriah", {**RR_B, "cd19": "-", "age": 20}, TISA, "eligible",
+     ("the leukemia cells are CD19-negative",)),
+    ("CD19-negative and 25: both", {**RR_B, "cd19": "-", "age": 25}, TISA, "eligible",
+     ("the patient is 25", "the leukemia cells are CD19-negative")),
+    ("consolidation: who E1910 and 20120215 studied",
+     {"age": 45, "lineage": "b", "cd19": "+", "ph": "-", "phase": "consolidation"}, BLINA,
+     "eligible", ("the patient is in the consolidation phase",)),
+    ("maintenance: no consolidation caution",
+     {"age": 45, "lineage": "b", "cd19": "+", "ph": "-", "phase": "maintenance",
+      "relapsed": True}, BLINA, "eligible", ()),
+    ("prior transplant, inotuzumab", {**RR_B, "age": 40, "prior_transplant": True}, INO,
+     "eligible", ("there has been an allogeneic stem-cell transplant before",)),
+    ("no prior transplant", {**RR_B, "age": 40, "prior_transplant": False}, INO, "eligible", ()),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "given", "therapy", "status", "conditions"),
+    CAUTION_ROWS,
+    ids=[row[0] for row in CAUTION_ROWS],
+)
+def test_cautions_that_apply(
+    catalog: Catalog, case: str, given: dict[str, Any], therapy: str, status: str,
+    conditions: tuple[str, ...],
+) -> None:  # fmt: skip
+    option = options_for(catalog, **given)[therapy]
+    assert (option.status, option.cautions_apply) == (status, conditions)
