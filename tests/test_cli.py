@@ -65,7 +65,7 @@ def test_options_json_contract() -> None:
     assert code == 0
     answer = json.loads(out)
     OptionsOut.model_validate(answer)
-    assert answer["version"] == 1
+    assert answer["version"] == 2
     assert [o["therapy"] for o in answer["options"]] == [
         "tisagenlecleucel",
         "brexucabtagene-autoleucel",

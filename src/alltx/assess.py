@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from alltx.catalog import Catalog, Indication, Referral, Therapy
+from alltx.catalog import Catalog, Caution, Indication, Referral, Therapy
 from alltx.facts import RULE_FACTS, Facts
 from alltx.rules import MET, UNKNOWN, UNMET, Atom, Evaluation, Node, evaluate, undecided
 
@@ -31,9 +31,14 @@ class TherapyOption:
     indications: tuple[IndicationResult, ...]
     missing: tuple[str, ...]  # input facts that would decide a `possible` therapy
     cautions: tuple[str, ...]
-    # The conditions of the cautions that apply (their condition is met): shown with the status,
-    # since a caution that applies is easy to miss below an ELIGIBLE.
-    cautions_apply: tuple[str, ...] = ()
+    # The cautions that apply (their condition is met): shown with the status, since a caution
+    # that applies is easy to miss below an ELIGIBLE.
+    applying: tuple[Caution, ...] = ()
+
+    @property
+    def cautions_apply(self) -> tuple[str, ...]:
+        """The conditions of the cautions that apply, in plain words."""
+        return tuple(c.rule.text for c in self.applying if c.rule is not None)
 
 
 @dataclass(frozen=True)
@@ -92,10 +97,11 @@ def assess_therapy(
 
 def _cautions(
     therapy: Therapy, values: dict[str, object], evaluate: Evaluate
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The cautions to show (one whose condition is unknown as `If ...`), and the conditions of
-    those that apply to this patient."""
-    shown, applying = [], []
+) -> tuple[tuple[str, ...], tuple[Caution, ...]]:
+    """The cautions to show (one whose condition is unknown as `If ...`), and those that apply
+    to this patient."""
+    shown: list[str] = []
+    applying: list[Caution] = []
     for caution in therapy.cautions:
         if caution.rule is None:
             shown.append(caution.text)
@@ -103,7 +109,7 @@ def _cautions(
         result = evaluate(caution.rule, values).result
         if result == MET:
             shown.append(caution.text)
-            applying.append(caution.rule.text)
+            applying.append(caution)
         elif result == UNKNOWN:
             shown.append(f"If {caution.rule.text}: {caution.text}")
     return tuple(shown), tuple(applying)

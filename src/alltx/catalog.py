@@ -18,7 +18,15 @@ from datetime import date
 from typing import Any, TypeVar
 
 from alltx.facts import RULE_FACTS
-from alltx.rules import Group, Node, RuleError, compile_criteria, satisfiable
+from alltx.rules import (
+    Group,
+    Node,
+    RuleError,
+    compile_criteria,
+    duplicate_ids,
+    named,
+    satisfiable,
+)
 
 
 class DataError(ValueError):
@@ -73,6 +81,7 @@ class Indication:
 
 @dataclass(frozen=True)
 class Caution:
+    id: str  # stable, for machine records: `cd19-negative`
     text: str
     source: tuple[str, ...]
     rule: Node | None  # when it applies; None = always
@@ -325,10 +334,11 @@ def _place(index: int, raw: object) -> str:
     return f"therapies[{index}] ({therapy_id})"
 
 
-def _rule(raw: object, where: str, problems: list[str]) -> Node:
-    """Compile criteria, noting a problem (and returning a stand-in) rather than stopping."""
+def _rule(raw: object, where: str, problems: list[str], name: str) -> Node:
+    """Compile criteria, their tests named `name.fact`, noting a problem (and returning a
+    stand-in) rather than stopping."""
     try:
-        rule = compile_criteria(raw, RULE_FACTS, where)
+        rule = named(compile_criteria(raw, RULE_FACTS, where), name)
     except RuleError as error:
         problems.append(str(error))
         return Group("all", (), "unreadable")
@@ -336,6 +346,10 @@ def _rule(raw: object, where: str, problems: list[str]) -> Node:
         problems.append(
             f"{where}: these criteria can never all be met; check the bounds and values"
         )
+    problems += [
+        f"{where}: test id {i!r} is used twice; give each test of that fact its own `id`"
+        for i in duplicate_ids(rule)
+    ]
     return rule
 
 
@@ -347,14 +361,14 @@ def _indication(raw: dict[str, Any], where: str, problems: list[str]) -> Indicat
         summary=raw["summary"],
         source=_sources(raw["source"]),
         approved=raw.get("approved"),
-        rule=_rule(criteria, f"{where}.criteria", problems),
+        rule=_rule(criteria, f"{where}.criteria", problems, raw["id"]),
     )
 
 
 def _caution(raw: dict[str, Any], where: str, problems: list[str]) -> Caution:
     when = raw.get("when")
-    rule = None if when is None else _rule(when, f"{where}.when", problems)
-    return Caution(raw["text"], _sources(raw["source"]), rule)
+    rule = None if when is None else _rule(when, f"{where}.when", problems, raw["id"])
+    return Caution(raw["id"], raw["text"], _sources(raw["source"]), rule)
 
 
 def _referral(raw: dict[str, Any], where: str, problems: list[str]) -> Referral:
@@ -363,7 +377,7 @@ def _referral(raw: dict[str, Any], where: str, problems: list[str]) -> Referral:
         id=raw["id"],
         title=raw["title"],
         source=_sources(raw["source"]),
-        rule=_rule(criteria, f"{where}.criteria", problems),
+        rule=_rule(criteria, f"{where}.criteria", problems, raw["id"]),
         about=_statements(raw, "about"),
     )
 
@@ -411,8 +425,21 @@ def _cross_check(
         sources[source.id] = source
 
     owner_of: dict[str, str] = {}
+    indication_of: dict[str, str] = {}
     for index, therapy in enumerate(therapies):
         place = f"therapies[{index}] ({therapy.id})"
+        for indication in therapy.indications:
+            if indication.id in indication_of:
+                problems.append(
+                    f"{place}: indication id {indication.id!r} is already used by "
+                    f"{indication_of[indication.id]}"
+                )
+            indication_of[indication.id] = therapy.id
+        caution_ids = [c.id for c in therapy.cautions]
+        problems += [
+            f"{place}: caution id {i!r} is used twice"
+            for i in sorted({i for i in caution_ids if caution_ids.count(i) > 1})
+        ]
         if _key(therapy.id) in owner_of:
             problems.append(
                 f"{place}: id {therapy.id!r} is already used by {owner_of[_key(therapy.id)]}"

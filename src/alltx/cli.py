@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -42,12 +44,21 @@ class DocFormat(StrEnum):
 class InputFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
+    tsv = "tsv"
 
 
 class SchemaKind(StrEnum):
     input = "input"
     output = "output"
+    explain = "explain"
+    csv = "csv"
     data = "data"
+
+
+# Exit statuses (README, "For scripts"): 0 an answer; 1 a row could not be answered, or the
+# data file is broken; 2 bad usage or bad facts; 130 interrupted; 141 the reader closed the
+# pipe (128 + SIGPIPE, as a shell reports a program killed by it).
+EXIT_CLOSED_PIPE = 141
 
 
 # The guide's commands live in `alltx.cli_guide` and are built only when asked for: click builds
@@ -68,6 +79,13 @@ class AlltxGroup(TyperGroup):
 
             command = typer.main.get_command(guide_app).get_command(ctx, name)  # type: ignore[attr-defined]
         return command
+
+    def invoke(self, ctx: Any) -> Any:
+        # click turns a closed pipe into exit status 1, the status for bad rows: catch it first.
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
@@ -110,12 +128,13 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 
 def _quiet_broken_pipe() -> NoReturn:
-    """The reader went away (`| head`): stop quietly, as jq and csvkit do."""
+    """The reader went away (`| head`): stop quietly, as jq and csvkit do, with a status of
+    its own, not the one for bad rows."""
     import os
 
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail
-    sys.exit(1)
+    sys.exit(EXIT_CLOSED_PIPE)
 
 
 _data_file: Path | None = None  # set by --data / ALLTX_DATA; None = the bundled file
@@ -204,7 +223,7 @@ FormatOption = Annotated[
     ),
 ]
 HELP_FORMAT = (
-    "text for people; json, jsonl or csv for scripts. With --input the default is text on a "
+    "text for people; json, jsonl or csv for scripts. For a cohort the default is text on a "
     "terminal and jsonl otherwise."
 )
 
@@ -281,16 +300,17 @@ def options(
             "--input",
             "-i",
             metavar="FILE",
-            help="Read many patients from a JSON Lines or CSV file (- for stdin); fields are "
-            "named like the flags, with underscores.",
+            help="Read many patients from a JSON Lines, CSV or TSV file (- for stdin); fields "
+            "are named like the flags, with underscores. With no fact flags, a piped stdin is "
+            "read as the cohort.",
             rich_help_panel=COHORT_PANEL,
         ),
     ] = None,
     input_format: Annotated[
         InputFormat | None,
         typer.Option(
-            help="The --input format, if its name does not end in .jsonl or .csv and its "
-            "first line does not tell.",
+            help="The --input format, if its name does not end in .jsonl, .csv or .tsv and "
+            "its first line does not tell.",
             rich_help_panel=COHORT_PANEL,
         ),
     ] = None,
@@ -305,18 +325,33 @@ def options(
         bool,
         typer.Option(help="Stop at the first row that fails.", rich_help_panel=COHORT_PANEL),
     ] = False,
-    jobs: Annotated[
-        int,
+    explain: Annotated[
+        bool,
         typer.Option(
-            "--jobs",
-            "-j",
-            min=0,
-            metavar="N",
-            help="Processes answering the cohort, for --format jsonl or csv (0: one per core). "
-            "The output is the same, in input order; rows go out in chunks of 256.",
+            help="Write each cohort record in full (every criterion with the patient's value "
+            "and its text, as one patient's --format json) instead of compact ids.",
             rich_help_panel=COHORT_PANEL,
         ),
-    ] = 1,
+    ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="No progress, no closing line and no row errors on stderr (the error records "
+            "are still in the output).",
+            rich_help_panel=COHORT_PANEL,
+        ),
+    ] = False,
+    max_errors: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            metavar="N",
+            help="Show at most N row errors on stderr; every row is still in the output.",
+            rich_help_panel=COHORT_PANEL,
+        ),
+    ] = None,
     output: Annotated[
         Format | None,
         typer.Option("--format", "-f", help=HELP_FORMAT, rich_help_panel=OUTPUT_PANEL),
@@ -325,11 +360,16 @@ def options(
     """Which therapies fit these facts: each label criterion met, unmet or unknown."""
     # The fact flags are the parameters named like the facts; None means not given.
     raw = {name: value for name, value in locals().items() if name in PARSERS and value is not None}
+    if input_file is None and not raw and _piped_stdin():
+        input_file = "-"  # as jq and csvkit do: a piped stdin is the input
     if input_file is not None:
         if raw:
             _fail("give one patient's facts as flags, or a cohort with --input, not both")
-        _cohort(input_file, input_format, output, ignore_unknown_fields, fail_fast, jobs)
+        settings = CohortSettings(ignore_unknown_fields, fail_fast, explain, quiet, max_errors)
+        _cohort(input_file, input_format, output, settings)
         return
+    if explain and output is Format.csv:
+        _fail("--explain writes JSON; use it with --format json or jsonl")
     try:
         facts = facts_from(raw)
     except FactError as error:
@@ -338,12 +378,11 @@ def options(
 
     catalog = _catalog()
     if output in (Format.jsonl, Format.csv):
-        from alltx import pipeline
-        from alltx.batch import Answerer
+        from alltx.rows import Row
 
-        answerer = Answerer(catalog)
-        write = pipeline.write_jsonl if output is Format.jsonl else pipeline.write_csv
-        write(answerer, [answerer.answer(vars(facts))], fail_fast=False)
+        # One patient, one record: the cohort road, the patient as a row without a line.
+        settings = CohortSettings(False, False, explain, True, None)
+        _write_cohort(catalog, output, iter([Row(None, None, raw)]), settings)
         return
 
     from alltx.assess import assess, referrals
@@ -359,44 +398,81 @@ def options(
         render.options(facts, results, advice, catalog, render.console())
 
 
+def _piped_stdin() -> bool:
+    """Whether stdin is there and not a terminal: a cohort piped in."""
+    try:
+        return sys.stdin is not None and not sys.stdin.closed and not sys.stdin.isatty()
+    except (ValueError, OSError):
+        return False
+
+
+@dataclass(frozen=True)
+class CohortSettings:
+    ignore_unknown: bool
+    fail_fast: bool
+    explain: bool
+    quiet: bool
+    max_errors: int | None
+
+
 def _cohort(
-    name: str,
-    given_format: InputFormat | None,
-    output: Format | None,
-    ignore_unknown: bool,
-    fail_fast: bool,
-    jobs: int,
+    name: str, given_format: InputFormat | None, output: Format | None, settings: CohortSettings
 ) -> None:
     from alltx import pipeline
-    from alltx.batch import Answerer
     from alltx.rows import InputError
 
-    answerer = Answerer(_catalog())
+    catalog = _catalog()
     if output is None:
         output = Format.text if sys.stdout.isatty() else Format.jsonl
+    if settings.explain and output in (Format.csv, Format.text):
+        _fail("--explain writes JSON; use it with --format json or jsonl")
     try:
         stream = pipeline.open_input(name)
         kind, lines = pipeline.input_format(name, stream, given_format)
-        if output in (Format.jsonl, Format.csv):
-            streamed = (pipeline.jsonl_output if output is Format.jsonl else pipeline.csv_output)(
-                answerer.catalog
-            )
-            workers = pipeline.jobs_for(jobs)
-            status = pipeline.write_cohort(
-                answerer, lines, kind, ignore_unknown, streamed, fail_fast, workers
-            )
-            raise typer.Exit(status)
-        records = pipeline.answers(answerer, lines, kind, ignore_unknown)
+        rows = pipeline.read_rows(lines, kind, settings.ignore_unknown)
+        status = _write_cohort(catalog, output, rows, settings)
     except InputError as error:
         _fail(str(error))
+    raise typer.Exit(status)
+
+
+def _write_cohort(
+    catalog: Catalog, output: Format, rows: Iterator[Any], settings: CohortSettings
+) -> int:
+    """Answer the rows and write them in the format asked for; the exit status."""
+    from alltx import cohort
+    from alltx.progress import Reporter
+    from alltx.rows import Failure
+
+    reporter = Reporter(settings.quiet, settings.max_errors)
+    tally = cohort.Tally()
     if output is Format.text:
+        summary = cohort.Summary([t.id for t in catalog.therapies],
+                                 [r.id for r in catalog.referrals])  # fmt: skip
+        briefly = cohort.Answering(catalog, cohort.Briefly(), settings.ignore_unknown)
+        answers = cohort.answered(reporter.watch(rows), briefly, tally)
+        for row, result in answers:
+            if isinstance(result, Failure):
+                reporter.error(result)
+            summary.add(row, result)
+            if isinstance(result, Failure) and settings.fail_fast:
+                break
         from alltx import render
 
-        status, summary = pipeline.summarize(answerer, records, fail_fast)
-        render.cohort(summary, answerer.catalog, render.console())
+        render.cohort(summary, catalog, render.console())
     else:
-        status = pipeline.write_json_array(answerer, records, fail_fast)
-    raise typer.Exit(status)
+        fmt: cohort.Format[Any] = (
+            cohort.Csv(catalog)
+            if output is Format.csv
+            else (cohort.JsonArray if output is Format.json else cohort.JsonLines)(
+                catalog, settings.explain
+            )
+        )
+        answering = cohort.Answering(catalog, fmt, settings.ignore_unknown)
+        cohort.stream(reporter.watch(rows), answering, fmt, sys.stdout.write, reporter.error,
+                      settings.fail_fast, tally)  # fmt: skip
+    reporter.close(tally)
+    return 1 if tally.failed else 0
 
 
 @app.command()
@@ -404,15 +480,21 @@ def schema(
     which: Annotated[
         SchemaKind,
         typer.Argument(
-            help="input: one patient row; output: one result record of a cohort; data: a "
-            "therapies file."
+            help="input: one patient row; output: one result record of a cohort; explain: one "
+            "with --explain; csv: the CSV output's columns; data: a therapies file."
         ),
     ],
 ) -> None:
-    """The JSON Schema of a patient row, a result record or a therapies file."""
+    """The JSON Schema of a patient row, a result record (compact, or --explain) or a therapies
+    file; for csv, the Frictionless Table Schema of the CSV output's columns."""
     from alltx.contract import schema_of
 
-    _write_json(schema_of(which.value))
+    columns = None
+    if which is SchemaKind.csv:
+        from alltx.cohort import columns as csv_columns
+
+        columns = csv_columns(_catalog())
+    _write_json(schema_of(which.value, columns))
 
 
 @app.command()
@@ -499,12 +581,14 @@ def data_check(
 
 @data_app.command("show")
 def data_show(output: FormatOption = DocFormat.text) -> None:
-    """Where the data in use comes from: its file, release, date, regulator and sources."""
+    """Where the data in use comes from: its file, release, date, regulator and sources. As
+    JSON, also every therapy, indication, criterion, caution and referral reason with its id:
+    the texts behind the ids in compact cohort records."""
     catalog = _catalog()
     if output is DocFormat.json:
-        from alltx.output import data_json, sources_json
+        from alltx.output import dictionary_json
 
-        _write_json({**data_json(catalog), "sources": sources_json(list(catalog.sources), catalog)})
+        _write_json(dictionary_json(catalog))
     else:
         from alltx import render
 

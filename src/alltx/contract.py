@@ -92,6 +92,9 @@ class IndicationFile(Strict):
 
 
 class CautionFile(Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")] = Field(
+        description="stable, for machine records: cd19-negative"
+    )
     text: Text
     source: SourceIds
     when: Criteria | None = None
@@ -401,7 +404,11 @@ class PatientOut(Model):
     age_at_diagnosis: float | None = Field(description="age at diagnosis in years")
 
 
+TestId = Field(description="the test's stable id, `<indication id>.<fact>`; null for a group")
+
+
 class CriterionOut(Model):
+    id: str | None = TestId
     fact: str | None = Field(description="the input fact tested; null for a group")
     test: str = Field(description="e.g. 'at most 25 years', 'is positive', 'any of'")
     value: Value = Field(description="the patient's value as compared; null if unknown")
@@ -483,6 +490,7 @@ class OptionsOut(Model):
 
 
 class RuleOut(Model):
+    id: str | None = TestId
     fact: str | None = Field(description="the input fact tested; null for a group")
     test: str
     text: str
@@ -498,6 +506,7 @@ class LabelIndicationOut(Model):
 
 
 class CautionOut(Model):
+    id: str = Field(description="stable: compact records name an applying caution by it")
     text: str
     when: str | None = Field(description="the condition in plain words; null if always")
     sources: list[str]
@@ -687,16 +696,43 @@ class DrugsOut(Model):
     disclaimer: str
 
 
-class RecordOut(Model):
-    """One cohort row's answer (JSON Lines, or an element of the --format json array)."""
+RowId = Field(description="the row's id, carried through untouched; null if none")
+RowLine = Field(description="the input line; null for a patient given as flags")
 
-    id: Any = Field(description="the row's id, carried through untouched; null if none")
-    line: int | None = Field(description="the input line; null for a patient given as flags")
-    patient: PatientOut
-    options: list[OptionOut]
-    referrals: list[ReferralOut]
+
+class CompactOptionOut(Model):
+    status: Status
+    met: list[str] | None = Field(None, description="when eligible: ids of the indications met")
+    failed: list[str] | None = Field(
+        None, description="when not eligible: ids of the criteria not met"
+    )
+    decide: list[str] | None = Field(None, description="when possible: the facts that would decide")
+    cautions: list[str] | None = Field(None, description="ids of the cautions that apply, if any")
+
+
+class CompactReferralOut(Model):
+    status: Advice
+    met: list[str] | None = Field(None, description="when recommended: ids of the reasons met")
+    decide: list[str] | None = Field(None, description="when possible: the facts that would decide")
+
+
+class RecordOut(Model):
+    """One cohort row's answer, compact (JSON Lines, or an element of the --format json array):
+    statuses and stable ids; `alltx data show --format json` gives the texts behind the ids."""
+
+    id: Any = RowId
+    line: int | None = RowLine
+    options: dict[str, CompactOptionOut] = Field(description="keyed by therapy id")
+    referrals: dict[str, CompactReferralOut] = Field(description="keyed by referral id")
     data_release: str
     version: int
+
+
+class ExplainedRecordOut(OptionsOut):
+    """One cohort row's full answer (--explain): the one-patient JSON with its id and line."""
+
+    id: Any = RowId
+    line: int | None = RowLine
 
 
 class FailureOut(Model):
@@ -710,14 +746,38 @@ class FailureOut(Model):
     version: int
 
 
-def schema_of(which: str) -> dict[str, Any]:
-    """The JSON Schema of a patient row (`input`) or of a cohort result record (`output`)."""
+def schema_of(which: str, csv_columns: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """The JSON Schema of a patient row (`input`), a cohort record (`output`, `explain`) or a
+    therapies file (`data`); for `csv`, the Frictionless Table Schema of the CSV output, from
+    its columns."""
     from pydantic import TypeAdapter
 
     if which == "input":
         return PatientRow.model_json_schema()
     if which == "data":
         return DataFile.model_json_schema()
-    schema = TypeAdapter(RecordOut | FailureOut).json_schema()
-    schema["title"] = "alltx result record"
+    if which == "csv":
+        return _table_schema(csv_columns or [])
+    if which == "explain":
+        schema = TypeAdapter(ExplainedRecordOut | FailureOut).json_schema()
+        schema["title"] = "alltx full result record (--explain)"
+    else:
+        schema = TypeAdapter(RecordOut | FailureOut).json_schema()
+        schema["title"] = "alltx result record"
     return schema
+
+
+def _table_schema(columns: list[tuple[str, str]]) -> dict[str, Any]:
+    """A Frictionless Table Schema (https://specs.frictionlessdata.io/table-schema/)."""
+    statuses = {"eligible", "possible", "not_eligible"}
+    fields = []
+    for name, about in columns:
+        entry: dict[str, Any] = {"name": name, "type": "string", "description": about}
+        if name in ("line", "version"):
+            entry["type"] = "integer"
+        elif about.startswith("status of"):
+            entry["constraints"] = {"enum": sorted(statuses)}
+        elif about.startswith("referral advice"):
+            entry["constraints"] = {"enum": ["not_indicated", "possible", "recommended"]}
+        fields.append(entry)
+    return {"fields": fields, "missingValues": [""]}

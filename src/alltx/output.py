@@ -13,9 +13,10 @@ from typing import Any
 from alltx.assess import IndicationResult, ReferralResult, TherapyOption
 from alltx.catalog import Catalog, Source, Statement, Therapy
 from alltx.facts import RULE_FACTS, Facts
-from alltx.rules import Atom, Evaluation, Node
+from alltx.rules import MET, Atom, Evaluation, Node, failed
 
-VERSION = 1
+# 2: cohort records are compact by default (statuses and ids), the full answer with --explain.
+VERSION = 2
 DISCLAIMER = (
     "Information from US FDA labels and the sources named, not medical advice: only the care "
     "team can say which treatment is right. Ask them about anything here."
@@ -50,6 +51,7 @@ def criterion_json(evaluation: Evaluation, value: ValueOf = patient_value) -> di
     node = evaluation.node
     if isinstance(node, Atom):
         return {
+            "id": node.id,
             "fact": RULE_FACTS[node.fact].source,
             "test": node.test,
             "value": value(evaluation),
@@ -58,6 +60,7 @@ def criterion_json(evaluation: Evaluation, value: ValueOf = patient_value) -> di
             "criteria": [],
         }
     return {
+        "id": None,
         "fact": None,
         "test": f"{node.mode} of",
         "value": None,
@@ -133,6 +136,46 @@ def referral_json(
     }
 
 
+def compact_option(option: TherapyOption) -> dict[str, Any]:
+    """A therapy's answer in brief, by stable ids the data file declares (`alltx data show
+    --format json` gives their texts): its status and what explains it, the indications met
+    when eligible, the criteria not met when not eligible, the facts that would decide when
+    possible; and the cautions that apply, if any."""
+    brief: dict[str, Any] = {"status": option.status}
+    if option.status == "eligible":
+        brief["met"] = [r.indication.id for r in option.indications if r.evaluation.result == MET]
+    elif option.status == "not_eligible":
+        unmet = [e.node for r in option.indications for e in failed(r.evaluation)]
+        brief["failed"] = [atom.id for atom in unmet if isinstance(atom, Atom)]
+    else:
+        brief["decide"] = list(option.missing)
+    if option.applying:
+        brief["cautions"] = [caution.id for caution in option.applying]
+    return brief
+
+
+def compact_referral(result: ReferralResult) -> dict[str, Any]:
+    """Referral advice in brief: the reasons met (their test ids) when recommended, the facts
+    that would decide when possible."""
+    brief: dict[str, Any] = {"status": result.status}
+    if result.status == "recommended":
+        met = [e.node for e in result.evaluation.atoms() if e.result == MET]
+        brief["met"] = [atom.id for atom in met if isinstance(atom, Atom)]
+    elif result.status == "possible":
+        brief["decide"] = list(result.missing)
+    return brief
+
+
+def record_json(
+    facts: Facts,
+    options: list[TherapyOption],
+    referrals: list[ReferralResult],
+    catalog: Catalog,
+) -> dict[str, Any]:
+    """A cohort row's full answer (--explain): the one-patient JSON, which names its data."""
+    return options_json(facts, options, referrals, catalog)
+
+
 def data_json(catalog: Catalog) -> dict[str, Any]:
     info = catalog.info
     return {
@@ -168,8 +211,9 @@ def statement_json(statement: Statement) -> dict[str, Any]:
 def rule_json(node: Node) -> dict[str, Any]:
     if isinstance(node, Atom):
         fact = RULE_FACTS[node.fact].source
-        return {"fact": fact, "test": node.test, "text": node.text, "criteria": []}
+        return {"id": node.id, "fact": fact, "test": node.test, "text": node.text, "criteria": []}
     return {
+        "id": None,
         "fact": None,
         "test": f"{node.mode} of",
         "text": node.text,
@@ -204,6 +248,7 @@ def therapy_json(therapy: Therapy, catalog: Catalog) -> dict[str, Any]:
         "figures": [statement_json(s) for s in therapy.figures],
         "cautions": [
             {
+                "id": c.id,
                 "text": c.text,
                 "when": None if c.rule is None else c.rule.text,
                 "sources": list(c.source),
@@ -211,6 +256,25 @@ def therapy_json(therapy: Therapy, catalog: Catalog) -> dict[str, Any]:
             for c in therapy.cautions
         ],
         "sources": sources_json(therapy.source_ids(), catalog),
+    }
+
+
+def dictionary_json(catalog: Catalog) -> dict[str, Any]:
+    """The data in use, with the texts behind every id a compact record uses: indications,
+    their criteria (tests), cautions, referral reasons, and the sources."""
+    return {
+        **data_json(catalog),
+        "therapies": [therapy_json(therapy, catalog) for therapy in catalog.therapies],
+        "referrals": [
+            {
+                "id": referral.id,
+                "title": referral.title,
+                "reasons": [rule_json(reason) for reason in referral.reasons],
+                "sources": list(referral.source),
+            }
+            for referral in catalog.referrals
+        ],
+        "sources": sources_json(list(catalog.sources), catalog),
     }
 
 

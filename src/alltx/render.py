@@ -17,11 +17,10 @@ from rich.table import Table
 from rich.text import Text
 
 from alltx.assess import ReferralResult, Status, TherapyOption
-from alltx.batch import Answer
 from alltx.catalog import Catalog, Caution, Source, Statement, Therapy
+from alltx.cohort import Summary as CohortSummary
 from alltx.facts import INPUT_FACTS, RULE_FACTS, Facts
 from alltx.output import DISCLAIMER, answer_source_ids
-from alltx.pipeline import Summary as CohortSummary
 from alltx.rows import utf8
 from alltx.rules import UNMET, Atom, Evaluation, Node, failed
 
@@ -393,8 +392,8 @@ SHORT = {"eligible": "[green]eligible[/]", "possible": "[yellow]possible[/]",
 CAUTION_KEY = "! = a caution applies to that patient (the JSON and CSV records name it)"
 
 
-def _short(status: str, cautions_apply: Sequence[str]) -> str:
-    return SHORT[status] + (" [bold magenta]![/]" if cautions_apply else "")
+def _short(status: str, cautioned: bool) -> str:
+    return SHORT[status] + (" [bold magenta]![/]" if cautioned else "")
 
 
 def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
@@ -405,14 +404,15 @@ def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
     for therapy in summary.therapies:
         patients.add_column(names[therapy])
     errors: list[Row] = []
-    cautioned = any(
-        v.cautions_apply for r in summary.rows if isinstance(r, Answer) for v in r.verdicts
-    )
+    count = len(summary.therapies)
+    cautioned = any(flag for r in summary.rows if isinstance(r, tuple) for _, flag in r[1])
     for record in summary.rows:
-        label = utf8(str(record.id)) if record.id is not None else f"line {record.line}"
-        if isinstance(record, Answer):
-            patients.add_row(label, *(_short(v.status, v.cautions_apply) for v in record.verdicts))
+        if isinstance(record, tuple):
+            row, briefs = record
+            label = utf8(str(row.id)) if row.id is not None else f"line {row.line}"
+            patients.add_row(label, *(_short(status, flag) for status, flag in briefs[:count]))
         else:
+            label = utf8(str(record.id)) if record.id is not None else f"line {record.line}"
             patients.add_row(label, Text(f"error, line {record.line}", style="red"))
             errors.append(("[red]✗[/]", Text(f"line {record.line}: {record.message}")))
     counts = Table(header_style="bold", box=None, pad_edge=False)
@@ -420,8 +420,8 @@ def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
     for status in ("eligible", "possible", "not_eligible"):
         counts.add_column(SHORT[status], justify="right")
     for therapy in summary.therapies:
-        row = summary.counts[therapy]
-        counts.add_row(f"{therapy} ({names[therapy]})", *(str(row[s]) for s in row))
+        tally = summary.counts[therapy]
+        counts.add_row(f"{therapy} ({names[therapy]})", *(str(n) for n in tally.values()))
     shown = len(summary.rows)
     more = f" (the first {shown}; --format csv lists every one)" if shown < summary.total else ""
     parts: list[RenderableType | str] = [
@@ -434,8 +434,8 @@ def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
         counts,
     ]
     titles = {r.id: r.title for r in catalog.referrals}
-    for referral, tally in summary.referrals.items():
-        shown_counts = ", ".join(f"{ADVICE[a][0].lower()} {n}" for a, n in tally.items())
+    for referral, advice in summary.advice.items():
+        shown_counts = ", ".join(f"{ADVICE[a][0].lower()} {n}" for a, n in advice.items())
         parts.append(Text.assemble((f"{titles[referral]}: ", "bold"), shown_counts))
     if summary.failed:
         parts.append(Text(f"{summary.failed} rows could not be read; see the errors above.",

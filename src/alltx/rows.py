@@ -22,7 +22,7 @@ class InputError(ValueError):
 class Row:
     """One input row: its line number, its id (carried through untouched) and its fields."""
 
-    line: int
+    line: int | None  # None: a patient given as flags
     id: object
     fields: dict[str, object]
 
@@ -80,8 +80,21 @@ def jsonl_rows(lines: Iterable[bytes], first: int = 1) -> Iterator[Row | Failure
         yield Row(number, row_id, value)
 
 
-def csv_rows(lines: Iterable[bytes], ignore_unknown: bool = False) -> Iterator[Row | Failure]:
-    """Rows from CSV with a header row; an empty cell is unknown.
+def _csv_problem(error: csv.Error) -> str:
+    """The csv module's message, in the user's terms."""
+    if "new-line character seen in unquoted field" in str(error):
+        return (
+            "a carriage return (\\r) inside a row; save the file with ordinary line ends "
+            "(\\n or \\r\\n), or quote the cell"
+        )
+    return str(error)
+
+
+def csv_rows(
+    lines: Iterable[bytes], ignore_unknown: bool = False, delimiter: str = ","
+) -> Iterator[Row | Failure]:
+    """Rows from CSV (or TSV, with `delimiter` a tab) with a header row, whose names are read
+    without regard to case; an empty cell is unknown.
 
     An unknown column is refused before any row (InputError) unless `ignore_unknown`: a typo
     such as `relpased` must not quietly turn a whole column into "unknown".
@@ -94,7 +107,7 @@ def csv_rows(lines: Iterable[bytes], ignore_unknown: bool = False) -> Iterator[R
             current["line"], current["bad"] = number, line is None
             yield "" if line is None else line
 
-    reader = csv.reader(text())
+    reader = csv.reader(text(), delimiter=delimiter)
     header: list[str] | None = None
     while True:
         try:
@@ -103,8 +116,10 @@ def csv_rows(lines: Iterable[bytes], ignore_unknown: bool = False) -> Iterator[R
             return
         except csv.Error as error:  # a bare carriage return, an over-long field
             if header is None:
-                raise InputError(f"line {current['line']}: the CSV header: {error}") from None
-            yield Failure(current["line"], None, f"not valid CSV: {error}")
+                raise InputError(
+                    f"line {current['line']}: the CSV header: {_csv_problem(error)}"
+                ) from None
+            yield Failure(current["line"], None, f"not valid CSV: {_csv_problem(error)}")
             continue
         line = current["line"]
         if current["bad"]:
@@ -129,7 +144,7 @@ def csv_rows(lines: Iterable[bytes], ignore_unknown: bool = False) -> Iterator[R
 
 
 def _header(cells: list[str], ignore_unknown: bool) -> list[str]:
-    names = [cell.strip().lstrip("\ufeff").strip() for cell in cells]
+    names = [cell.strip().lstrip("\ufeff").strip().lower() for cell in cells]
     seen = set()
     for name in names:
         if name in seen:
@@ -149,11 +164,13 @@ def _csv_id(header: list[str], cells: list[str]) -> object:
 
 
 def sniff(first: bytes) -> str | None:
-    """Tell JSON Lines from CSV by the first line, when that is safe; else None."""
+    """Tell JSON Lines from CSV and TSV by the first line, when that is safe; else None."""
     text = first.lstrip(b"\xef\xbb\xbf").strip()
     if text.startswith(b"{"):
         return "jsonl"
-    # A header row: several comma-separated names, or one known name.
-    if b"," in text or text.decode("utf-8", "replace").strip('"') in {"id", *PARSERS}:
+    # A header row: several tab- or comma-separated names, or one known name.
+    if b"\t" in text:
+        return "tsv"
+    if b"," in text or text.decode("utf-8", "replace").strip('"').lower() in {"id", *PARSERS}:
         return "csv"
     return None

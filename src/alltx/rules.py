@@ -8,8 +8,9 @@ file and the fact names from the registry the caller passes in.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Literal, Protocol
 
@@ -51,6 +52,9 @@ class Atom:
     bound: object  # a bool, a string, an int, an exact Fraction, or a tuple for `in`
     text: str
     unit: str = ""
+    # A stable name for the test, for machine records: the data's `id`, else the fact's name;
+    # `named` puts the rule's own id in front (`blinatumomab-r-r.cd19`).
+    id: str = ""
 
     @property
     def test(self) -> str:
@@ -135,9 +139,14 @@ def _compile_atom(raw: Mapping[str, object], facts: Mapping[str, FactSpec], wher
         raise RuleError(where, f"unknown fact {name!r}; known facts: {', '.join(facts)}")
     spec = facts[name]
     ops = [op for op in OPS if op in raw]
-    extra = set(raw) - {"fact", "text", *OPS}
+    extra = set(raw) - {"fact", "text", "id", *OPS}
     if len(ops) != 1 or extra:
-        raise RuleError(where, f"a test on {name!r} takes exactly one of {', '.join(OPS)} and text")
+        raise RuleError(
+            where, f"a test on {name!r} takes exactly one of {', '.join(OPS)}, text, and an id"
+        )
+    local = raw.get("id", name)
+    if not isinstance(local, str) or not re.fullmatch(r"[a-z0-9_-]+", local):
+        raise RuleError(where, "a test's `id` is lower-case letters, digits, - and _")
     op = ops[0]
     if op not in _OPS_BY_KIND[spec.kind]:
         allowed = ", ".join(_OPS_BY_KIND[spec.kind])
@@ -149,7 +158,7 @@ def _compile_atom(raw: Mapping[str, object], facts: Mapping[str, FactSpec], wher
         bound: object = tuple(_bound(value, spec, name, where) for value in raw_bound)
     else:
         bound = _bound(raw_bound, spec, name, where)
-    return Atom(name, op, bound, _text(raw, where), spec.unit)
+    return Atom(name, op, bound, _text(raw, where), spec.unit, local)
 
 
 def _bound(value: object, spec: FactSpec, name: str, where: str) -> object:
@@ -215,6 +224,19 @@ def atom_result(atom: Atom, value: object) -> Result:
     else:
         holds = value <= bound  # type: ignore[operator]
     return MET if holds else UNMET
+
+
+def named(node: Node, prefix: str) -> Node:
+    """The tree with each test's id prefixed by the rule's own (`indication-id.fact`)."""
+    if isinstance(node, Atom):
+        return replace(node, id=f"{prefix}.{node.id or node.fact}")
+    return replace(node, children=tuple(named(child, prefix) for child in node.children))
+
+
+def duplicate_ids(node: Node) -> list[str]:
+    """Test ids used twice in one rule: a fact tested twice needs an `id` on each test."""
+    ids = [atom.id for atom in atoms(node)]
+    return sorted({i for i in ids if ids.count(i) > 1})
 
 
 def atoms(node: Node) -> list[Atom]:

@@ -1,4 +1,5 @@
-"""Cohorts in shell pipelines: rows in, one record per row out, in order, streamed."""
+"""Cohorts: rows in, one record per row out, in order, streamed, through the same functions as
+one patient; the memo around them must never change an answer."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import math
 import re
 import subprocess
 import sys
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +18,15 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
+from alltx import cohort
 from alltx.assess import assess, referrals
-from alltx.batch import Answerer
 from alltx.catalog import Catalog
 from alltx.cli import app
 from alltx.contract import schema_of
 from alltx.datafile import load_catalog
-from alltx.facts import FactError, Facts, facts_from, parse_age
-from alltx.output import option_json, patient_json, referral_json
-from alltx.rules import atoms
+from alltx.facts import facts_from, parse_age
+from alltx.output import compact_option, compact_referral, options_json
+from alltx.rows import Failure, Row
 
 runner = CliRunner()
 RELEASE = load_catalog().info.release
@@ -90,82 +90,121 @@ def grid_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def test_batch_answers_equal_single_patient_answers(catalog: Catalog) -> None:
-    answerer = Answerer(catalog)
+def answer_rows(catalog: Catalog, rows: list[dict[str, Any]], explain: bool = False) -> list[Any]:
+    """The JSON Lines records of these rows, answered in-process by the cohort road."""
+    fmt = cohort.JsonLines(catalog, explain)
+    answering = cohort.Answering(catalog, fmt)
+    out: list[str] = []
+    rows_in = [Row(number, None, row) for number, row in enumerate(rows, 1)]
+    cohort.stream(rows_in, answering, fmt, out.append, lambda f: None, False, cohort.Tally())
+    return [json.loads(line) for line in "".join(out).splitlines()]
+
+
+def full_ids(option: dict[str, Any]) -> dict[str, Any]:
+    """What a compact record says of a therapy, read from its full one-patient JSON."""
+
+    def unmet(criteria: list[dict[str, Any]]) -> list[str]:
+        found = []
+        for c in criteria:
+            if c["id"] and c["result"] == "unmet":
+                found.append(c["id"])
+            found += unmet(c["criteria"]) if c["result"] == "unmet" else []
+        return found
+
+    brief: dict[str, Any] = {"status": option["status"]}
+    if option["status"] == "eligible":
+        brief["met"] = [i["id"] for i in option["indications"] if i["status"] == "met"]
+    elif option["status"] == "not_eligible":
+        brief["failed"] = [f for i in option["indications"] for f in unmet(i["criteria"])]
+    else:
+        brief["decide"] = option["missing"]
+    return brief
+
+
+def test_compact_records_agree_with_the_full_answers(catalog: Catalog) -> None:
     rows = grid_rows()
-    for row in rows:
+    records_out = answer_rows(catalog, rows)
+    for row, record in zip(rows, records_out, strict=True):
         facts = facts_from(row)
-        answer = answerer.answer(answerer.facts(row))
-        assert json.loads(answer.patient_text) == patient_json(facts)
-        options, advice = answer.texts()
-        slow = [option_json(o, catalog) for o in assess(facts, catalog)]
-        assert json.loads(options) == slow, row
-        assert json.loads(advice) == [referral_json(r, catalog) for r in referrals(facts, catalog)]
+        full = options_json(facts, assess(facts, catalog), referrals(facts, catalog), catalog)
+        for option in full["options"]:
+            compact = record["options"][option["therapy"]]
+            assert {k: v for k, v in compact.items() if k != "cautions"} == full_ids(option), row
+            applying = [c for c in option["cautions_apply"]]
+            assert len(compact.get("cautions", [])) == len(applying), row
+        for referral in full["referrals"]:
+            assert record["referrals"][referral["referral"]]["status"] == referral["status"]
     assert len(rows) == math.prod(len(values) for values in GRID.values())
 
 
-def test_answers_stay_the_same_when_the_caches_overflow(
+def test_explain_records_are_the_one_patient_json(catalog: Catalog) -> None:
+    rows = grid_rows()[::3]
+    for row, record in zip(rows, answer_rows(catalog, rows, explain=True), strict=True):
+        facts = facts_from(row)
+        one = options_json(facts, assess(facts, catalog), referrals(facts, catalog), catalog)
+        assert {k: v for k, v in record.items() if k not in ("id", "line")} == one, row
+
+
+def test_answers_stay_the_same_when_the_memos_overflow(
     catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every cache is bounded; with tiny bounds each is emptied again and again, and the answers
+    """Every memo is bounded; with tiny bounds each is emptied again and again, and the answers
     must not change (a stale or mixed-up entry would show here)."""
-    import alltx.batch
-
-    monkeypatch.setattr(alltx.batch, "MAX_ENTRIES", 4)
-    answerer = Answerer(catalog)
     rows = grid_rows()[::7]
-    for row in rows + rows[::-1]:
+    rows = rows + rows[::-1]
+    expected = answer_rows(catalog, rows)
+    monkeypatch.setattr(cohort, "MAX_ENTRIES", 4)
+    assert answer_rows(catalog, rows) == expected
+    answering = cohort.Answering(catalog, cohort.JsonLines(catalog))
+    for row in rows:
+        answering.answer(Row(1, None, row))
+    assert all(len(memo) <= 4 for _, _, memo in answering.subjects)
+    assert len(answering.classes) <= 4 and len(answering.states) <= 4
+
+
+def test_each_answer_is_the_ordinary_one_for_that_row(catalog: Catalog) -> None:
+    """Compact parts, memoized or not, are what compact_option makes of assess()."""
+    answering = cohort.Answering(catalog, cohort.JsonLines(catalog))
+    for row in grid_rows()[::11] * 2:  # the second time from the memo
         facts = facts_from(row)
-        answer = answerer.answer(answerer.facts(row))
-        assert json.loads(answer.patient_text) == patient_json(facts)
-        options, advice = answer.texts()
-        assert json.loads(options) == [option_json(o, catalog) for o in assess(facts, catalog)]
-        assert json.loads(advice) == [referral_json(r, catalog) for r in referrals(facts, catalog)]
-    caches = [answerer.cells, answerer.memo.cache, answerer.frames, answerer.fragments]
-    caches += [*answerer.verdicts, *answerer.meanings.values()]
-    assert all(len(cache) <= 4 for cache in caches)
+        parts = answering.answer(Row(1, None, row))
+        assert not isinstance(parts, Failure)
+        text = "{" + "".join(parts)  # type: ignore[arg-type]
+        record = json.loads(text + "}" if not text.endswith("}") else text)
+        assert record["options"] == {o.therapy.id: compact_option(o)
+                                     for o in assess(facts, catalog)}  # fmt: skip
+        assert record["referrals"] == {r.referral.id: compact_referral(r)
+                                       for r in referrals(facts, catalog)}  # fmt: skip
 
 
-def test_test_results_are_numbered_per_interval_not_per_value(catalog: Catalog) -> None:
-    """The numbering of test results is not bounded by MAX_ENTRIES: thousands of distinct ages
-    and MRDs must still fall into the few intervals the label's bounds cut."""
-    answerer = Answerer(catalog)
+def test_a_value_class_is_kept_apart_from_equal_values(catalog: Catalog) -> None:
+    """True == 1 in Python, but True is no age and no relapse number: the memo keeps types."""
+    answering = cohort.Answering(catalog, cohort.JsonLines(catalog))
+    for order in ([{"age": 1}, {"age": True}], [{"age": True}, {"age": 1}]):
+        first, second = (answering.answer(Row(1, None, row)) for row in order)
+        bad = first if order[0]["age"] is True else second
+        good = second if bad is first else first
+        assert isinstance(bad, Failure) and "true/false" in bad.message
+        assert not isinstance(good, Failure)
+    assert isinstance(answering.answer(Row(1, None, {"relapse": [2]})), Failure)  # no dict key
+
+
+def test_classes_are_numbered_per_interval_not_per_value(catalog: Catalog) -> None:
+    """Thousands of distinct ages and MRDs fall into the few intervals the label's bounds cut."""
+    answering = cohort.Answering(catalog, cohort.JsonLines(catalog))
     for step in range(3000):
-        answerer.answer(answerer.facts({"age": step / 30, "mrd": step / 600}))
-    points = sum(  # the values the tests on ages and MRD name
-        len(atom.bound) if atom.op == "in" else 1  # type: ignore[arg-type]
-        for rule in catalog.rules()
-        for atom in atoms(rule)
-        if atom.fact in answerer.tests
-    )
-    assert points  # the catalog does test ages and MRD
-    assert 2 <= len(answerer.results) <= 2 * points + 2 * len(answerer.tests)
+        answering.answer(Row(1, None, {"age": step / 30, "mrd": step / 600}))
+    assert 2 <= len(answering.numbers) <= 20
+    assert all(len(memo) <= 20 for _, _, memo in answering.subjects)
 
 
-def test_the_cell_cache_gives_the_same_facts_as_parsing(catalog: Catalog) -> None:
-    answerer = Answerer(catalog)
-    rows = [{"age": "8m", "cd19": "+", "ph": ""}, {"age": "8m", "cd19": "+", "ph": ""},
-            {"age": 1, "relapsed": True}, {"age": 1.0, "relapsed": 1}]  # fmt: skip
-    for row in rows + rows:  # the second time, from the cache
-        assert Facts(**answerer.facts(row)) == facts_from(row)  # type: ignore[arg-type]
-    assert answerer.cells[("age", "8m")].value == Fraction(8, 12)
-    assert answerer.cells[("ph", "")].value is None  # blank: unknown
-    # True == 1 in Python, but True is no age and no relapse number: the cell holds the type.
-    for row in ({"age": True}, {"relapse": True}, {"relapse": [2]}):  # a list: not cached
-        with pytest.raises(FactError):
-            answerer.facts(row)
-    assert answerer.facts({"relapse": 1})["relapse"] == 1
-
-
-def test_the_caches_are_bounded(catalog: Catalog) -> None:
-    from alltx.batch import MAX_ENTRIES
-
-    answerer = Answerer(catalog)
-    for months in range(MAX_ENTRIES + 5):
-        row = {"age": f"{months % 1500}m", "mrd": months % 101, "relapse": months}
-        answerer.answer(answerer.facts(row))
-    assert 0 < len(answerer.cells) <= MAX_ENTRIES
-    assert all(0 < len(cache) <= MAX_ENTRIES for cache in answerer.verdicts)
+def test_an_age_at_diagnosis_is_compared_with_the_age_exactly(catalog: Catalog) -> None:
+    # Both fall in the same intervals; only the exact values say which came first.
+    answering = cohort.Answering(catalog, cohort.JsonLines(catalog))
+    fine = answering.answer(Row(1, None, {"age": "30.5", "age_at_diagnosis": "30.2"}))
+    late = answering.answer(Row(2, None, {"age": "30.2", "age_at_diagnosis": "30.5"}))
+    assert not isinstance(fine, Failure)
+    assert isinstance(late, Failure) and "after the age now" in late.message
 
 
 # --- JSON Lines ---------------------------------------------------------------------------------
@@ -183,13 +222,16 @@ def test_jsonl_round_trip_keeps_ids_order_and_release() -> None:
     got = records(out)
     assert [r["id"] for r in got] == ["A", 7, None, {"site": 3}]
     assert [r["line"] for r in got] == [1, 2, 3, 4]
-    assert {r["data_release"] for r in got} == {RELEASE} and {r["version"] for r in got} == {1}
-    assert [o["therapy"] for o in got[0]["options"]] == THERAPIES
-    status = {o["therapy"]: o["status"] for o in got[1]["options"]}
-    assert status["brexucabtagene-autoleucel"] == "eligible"
-    assert status["tisagenlecleucel"] == "not_eligible"
-    assert got[2]["patient"]["age_months"] == 8
-    assert {o["status"] for o in got[3]["options"]} == {"not_eligible"}
+    assert {r["data_release"] for r in got} == {RELEASE} and {r["version"] for r in got} == {2}
+    assert list(got[0]["options"]) == THERAPIES
+    assert got[1]["options"]["brexucabtagene-autoleucel"] == {
+        "status": "eligible", "met": ["brexucabtagene-autoleucel-adult-r-r-bcp-all"]}  # fmt: skip
+    assert got[1]["options"]["tisagenlecleucel"] == {
+        "status": "not_eligible",
+        "failed": ["tisagenlecleucel-bcp-all-refractory-or-second-relapse.age_years"],
+    }
+    assert {"lineage", "cd19", "mrd"} <= set(got[2]["options"]["blinatumomab"]["decide"])
+    assert {o["status"] for o in got[3]["options"].values()} == {"not_eligible"}
 
 
 def test_blank_lines_are_not_rows_and_line_numbers_are_the_files() -> None:
@@ -254,6 +296,9 @@ def test_fail_fast_stops_at_the_first_bad_row() -> None:
 def test_ignore_unknown_fields() -> None:
     stdin = jsonl({"age": 19, "site": "north", "relapsed": True})
     code, out, _ = run(["options", "-i", "-", "-f", "jsonl", "--ignore-unknown-fields"], stdin)
+    assert code == 0 and records(out)[0]["referrals"]["transplant"]["status"] == "recommended"
+    code, out, _ = run(["options", "-i", "-", "-f", "jsonl", "--ignore-unknown-fields",
+                        "--explain"], stdin)  # fmt: skip
     assert code == 0 and records(out)[0]["patient"]["relapsed"] is True
 
 
@@ -275,9 +320,10 @@ def test_csv_in_csv_out() -> None:
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [r["id"] for r in rows] == ["A", "B", "C, with comma", "E"]  # the blank row is no row
     assert rows[0]["tisagenlecleucel"] == "possible"
-    assert rows[0]["missing_tisagenlecleucel"] == "refractory relapse"
-    assert rows[1]["brexucabtagene-autoleucel"] == "eligible"
-    assert rows[1]["inotuzumab-ozogamicin"] == "not_eligible"
+    assert rows[0]["decide_tisagenlecleucel"] == "refractory relapse"
+    assert rows[1]["brexucabtagene_autoleucel"] == "eligible"
+    assert rows[1]["inotuzumab_ozogamicin"] == "not_eligible"
+    assert rows[1]["failed_inotuzumab_ozogamicin"] == "inotuzumab-ozogamicin-r-r-cd22-positive.cd22"
     assert rows[2]["blinatumomab"] == "eligible"  # consolidation, Ph-negative, one month old
     assert rows[3]["line"] == "6" and "age: 'x' is not a number" in rows[3]["error"]
     assert rows[3]["tisagenlecleucel"] == ""
@@ -290,9 +336,11 @@ def test_csv_in_jsonl_out_matches_csv_out() -> None:
     _, as_jsonl, _ = run(["options", "-i", "-", "-f", "jsonl", "--input-format", "csv"],
                          CSV_IN.encode())  # fmt: skip
     for row, record in zip(csv.DictReader(io.StringIO(as_csv)), records(as_jsonl), strict=True):
-        for option in record.get("options", []):
-            assert row[option["therapy"]] == option["status"]
-            assert row[f"missing_{option['therapy']}"] == " ".join(option["missing"])
+        for therapy, option in record.get("options", {}).items():
+            name = cohort.csv_name(therapy)
+            assert row[name] == option["status"]
+            for part in cohort.OPTION_PARTS:
+                assert row[f"{part}_{name}"] == " ".join(option.get(part, []))
 
 
 def test_csv_unknown_column_is_refused_naming_it() -> None:
@@ -365,6 +413,18 @@ def test_one_patient_as_jsonl_and_csv() -> None:
     assert row["tisagenlecleucel"] == "possible"
 
 
+def test_data_show_names_every_id_a_record_uses() -> None:
+    _, out, _ = run(["options", "-i", "-", "-f", "jsonl"], CSV_IN.encode())
+    used = set()
+    for record in records(out):
+        for option in record.get("options", {}).values():
+            used |= {*option.get("met", []), *option.get("failed", []), *option.get("cautions", [])}
+    code, shown, _ = run(["data", "show", "--format", "json"])
+    assert code == 0 and used
+    listed = json.dumps(json.loads(shown))
+    assert all(f'"{i}"' in listed for i in used)
+
+
 # --- contracts ---------------------------------------------------------------------------------
 
 
@@ -374,6 +434,10 @@ def test_schemas_validate_real_rows_and_results() -> None:
     output = schema_of("output")
     for record in records(out):
         jsonschema.validate(record, output)
+    _, out, _ = run(["options", "-i", "-", "-f", "jsonl", "--explain"], jsonl(*rows))
+    explained = schema_of("explain")
+    for record in records(out):
+        jsonschema.validate(record, explained)
     for row in rows[:2]:
         jsonschema.validate(row, schema_of("input"))
     with pytest.raises(jsonschema.ValidationError):
@@ -381,7 +445,7 @@ def test_schemas_validate_real_rows_and_results() -> None:
 
 
 def test_schema_command_prints_json_schema() -> None:
-    for which in ("input", "output"):
+    for which in ("input", "output", "explain"):
         code, out, _ = run(["schema", which])
         assert code == 0
         jsonschema.Draft202012Validator.check_schema(json.loads(out))
@@ -397,6 +461,13 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     done = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
     assert [json.loads(line)["id"] for line in done.stdout.splitlines()] == [0, 1, 2]
     assert done.stderr == ""
+    # alltx's own status: not 1 (a bad row), but 141, as for a program SIGPIPE ended
+    script = (
+        f"{sys.executable} -m alltx options --input {big} --format csv | head -n 2; "
+        + 'echo "status ${PIPESTATUS[0]}"'
+    )
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    assert done.stdout.splitlines()[-1] == "status 141" and done.stderr == ""
 
 
 def test_rows_are_read_lazily() -> None:
@@ -414,6 +485,7 @@ def test_a_csv_line_the_csv_reader_refuses_is_an_error_row() -> None:
     assert code == 1
     assert [r.get("id") for r in records(out)] == ["A", None, "C"]
     assert "not valid CSV" in records(out)[1]["error"] and "line 3" in err
+    assert "carriage return" in records(out)[1]["error"] and "Error" not in err
     code, _, err = run(["options", "-i", "-", "--input-format", "csv"], b"id,a\rge\n")
     assert code == 2 and "the CSV header" in err
 
@@ -438,3 +510,77 @@ def test_a_record_stays_one_line_whatever_its_id_holds() -> None:
     assert code == 1
     found = [json.loads(line) for line in out.splitlines()]
     assert [r["id"] for r in found] == ["a\u0085b\u2028c\u2029d", "\u2028"]
+
+
+# --- what a researcher expects ---------------------------------------------------------------
+
+
+def test_piped_stdin_is_the_cohort_with_no_flags() -> None:
+    code, out, _ = run(["options", "-f", "csv"], CSV_IN.encode())
+    assert code == 1 and next(csv.DictReader(io.StringIO(out)))["id"] == "A"
+    code, out, _ = run(["options", "--age", "19", "-f", "jsonl"], CSV_IN.encode())  # flags: no
+    assert code == 0 and len(records(out)) == 1 and records(out)[0]["line"] is None
+
+
+def test_header_names_are_read_without_regard_to_case() -> None:
+    code, out, _ = run(["options", "-i", "-", "-f", "jsonl"], b"ID,Age,Lineage\nA,30,B\n")
+    assert code == 0 and records(out)[0]["id"] == "A"
+
+
+def test_tsv_by_extension_option_or_first_line(tmp_path: Path) -> None:
+    tsv = b"id\tage\tlineage\tcd19\tcd22\trelapsed\nA, one\t30\tb\t+\t+\tyes\n"
+    path = tmp_path / "cohort.tsv"
+    path.write_bytes(tsv)
+    for args, stdin in ((["-i", str(path)], None), (["-i", "-", "--input-format", "tsv"], tsv),
+                        (["-i", "-"], tsv)):  # fmt: skip
+        code, out, err = run(["options", *args, "-f", "jsonl"], stdin)
+        assert code == 0, err
+        assert records(out)[0]["id"] == "A, one"
+        assert records(out)[0]["options"]["obecabtagene-autoleucel"]["status"] == "eligible"
+
+
+def test_csv_columns_are_snake_case_and_described_by_a_table_schema() -> None:
+    code, out, _ = run(["options", "-i", "-", "-f", "csv"], CSV_IN.encode())
+    header = next(csv.reader(io.StringIO(out)))
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", name) for name in header)
+    assert {"brexucabtagene_autoleucel", "decide_blinatumomab", "cautions_tisagenlecleucel",
+            "referral_transplant", "data_release"} <= set(header)  # fmt: skip
+    code, schema, _ = run(["schema", "csv"])
+    table = json.loads(schema)
+    assert code == 0 and [f["name"] for f in table["fields"]] == header
+    status = next(f for f in table["fields"] if f["name"] == "blinatumomab")
+    assert status["constraints"]["enum"] == ["eligible", "not_eligible", "possible"]
+    assert table["missingValues"] == [""]
+
+
+def test_quiet_and_max_errors_on_stderr() -> None:
+    bad = jsonl(*({"id": n, "age": "x"} for n in range(5)), {"age": 3})
+    code, out, err = run(["options", "-i", "-", "-f", "jsonl", "--max-errors", "2"], bad)
+    assert code == 1 and len(records(out)) == 6  # every row still in the output
+    assert err.count("alltx: line") == 2 and "3 more row errors not shown" in err
+    code, out, err = run(["options", "-i", "-", "-f", "jsonl", "--quiet"], bad)
+    assert code == 1 and len(records(out)) == 6 and err == ""
+
+
+def test_on_a_terminal_progress_then_one_closing_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from alltx.progress import Reporter
+
+    tally = cohort.Tally(read=3, answered=2, failed=1)
+    reporter = Reporter(quiet=False, max_errors=None, terminal=True)
+    rows = list(range(2500))
+    assert list(reporter.watch(rows)) == rows  # the rows go through unchanged
+    reporter.close(tally)
+    assert capsys.readouterr().err.endswith("alltx: 3 rows read, 2 answered, 1 errors\n")
+    quiet = Reporter(quiet=True, max_errors=None, terminal=True)
+    assert quiet.watch(rows) is rows
+    quiet.close(tally)
+    assert capsys.readouterr().err == ""
+    off = Reporter(quiet=False, max_errors=None, terminal=False)  # piped: no closing line
+    assert off.watch(rows) is rows
+    off.close(tally)
+    assert capsys.readouterr().err == ""
+
+
+def test_explain_is_refused_for_csv() -> None:
+    code, _, err = run(["options", "-i", "-", "-f", "csv", "--explain"], CSV_IN.encode())
+    assert code == 2 and "--explain writes JSON" in err

@@ -1,0 +1,564 @@
+"""A cohort through alltx: rows in, exactly one record out per row, in input order, streamed.
+
+One road: every row is answered by the functions that answer one patient (`facts_from`, then
+`assess` and `referrals`, then the builders in `alltx.output`). A million rows are fast because
+of a bounded memo around them, keyed on what decides a compact answer:
+- each cell's class, worked out once per raw value by the ordinary parser: for ages and MRD the
+  results of the label's tests on the value (which interval it falls in), for every other fact
+  its parsed value;
+- the row's answer, once per combination of classes (field names included).
+A compact record shows no patient values, so two rows with the same classes get the same
+record text. A row the memo cannot key (a parse error, an unhashable cell, an unknown field, an
+age at diagnosis beside an age, which must be compared exactly) takes the ordinary path.
+`--explain` records show the patient's values, so each is built in full.
+
+Memory stays flat: each memo drops its older half when full.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from json.encoder import encode_basestring
+from operator import itemgetter
+from typing import Any, Generic, TypeVar
+
+from alltx.assess import (
+    ReferralResult,
+    TherapyOption,
+    assess,
+    assess_therapy,
+    refer,
+    referrals,
+)
+from alltx.catalog import Catalog, Referral, Therapy
+from alltx.facts import (
+    PARSERS,
+    RULE_FACTS,
+    FactError,
+    Facts,
+    derive,
+    facts_from,
+    parse_fact,
+    rule_values,
+)
+from alltx.output import VERSION, compact_option, compact_referral, record_json
+from alltx.rows import Failure, Row, utf8
+
+__all__ = ["Failure", "Row"]  # re-exported: the command layer matches on them
+from alltx.rules import Node, atom_result, atoms
+
+T = TypeVar("T")
+S = TypeVar("S")  # what a format keeps of one therapy's (or referral's) answer
+K = TypeVar("K")
+V = TypeVar("V")
+# Per memo. Large enough that nearly every row hits (blinatumomab reads nine facts: a random
+# cohort of 200,000 rows gives it some 7,400 classes), small enough that a memo full of them
+# (about 2 MB) keeps peak memory within 10% of a short run's.
+MAX_ENTRIES = 8192
+
+
+def _bounded_set(cache: dict[K, V], key: K, value: V) -> V:
+    """cache[key] = value, first dropping the older half of a full cache. Not lru_cache: the
+    value is computed from the row, which is not part of the key."""
+    if len(cache) >= MAX_ENTRIES:
+        for old in list(cache)[: MAX_ENTRIES // 2]:
+            del cache[old]
+    cache[key] = value
+    return value
+
+
+class _Unkeyed(Exception):
+    """This row cannot be memoized: answer it on the ordinary path."""
+
+
+# The facts `derive` completes from each other: their derived values are memoized together.
+STATE = ("relapsed", "relapse", "refractory", "remission")
+
+
+class Answering(Generic[S]):
+    """Answers rows for one catalog, in the parts `fmt` keeps: one per therapy, then one per
+    referral (compact formats), or one for the whole answer (`--explain`).
+
+    A compact part depends only on what that therapy's (or referral's) rules read, so each is
+    memoized by the classes of the facts it reads, after the ordinary derivation.
+    """
+
+    def __init__(self, catalog: Catalog, fmt: Format[S], ignore_unknown: bool = False) -> None:
+        self.catalog, self.fmt, self.ignore_unknown = catalog, fmt, ignore_unknown
+        tests = [a for rule in catalog.rules() for a in atoms(rule)]
+        # Every test on each input fact: a value's class is their results.
+        self.tests = {
+            name: tuple(dict.fromkeys(a for a in tests if RULE_FACTS[a.fact].source == name))
+            for name in PARSERS
+        }
+        self.blank: dict[str, object] = dict.fromkeys(PARSERS)  # every fact unknown
+        self.classes: dict[tuple[str, type, object], object] = {}
+        self.states: dict[tuple[object, ...], dict[str, object]] = {}
+        self.state = itemgetter(*STATE)
+        # Each class as a small number: keys of small numbers hash fast (a tuple does not keep
+        # its hash). Bounded by the catalog: a fact's tests fall in a few intervals.
+        self.numbers: dict[object, int] = {}
+        self.subjects: list[tuple[Callable[[dict[str, object]], S], Getter, dict[Any, S]]] = []
+        for index, therapy in enumerate(catalog.therapies):
+            build = partial(_option, therapy, fmt, index)
+            self.subjects.append((build, _getter(therapy.rules()), {}))
+        for index, referral in enumerate(catalog.referrals):
+            build = partial(_referral, referral, fmt, index)
+            self.subjects.append((build, _getter([referral.rule]), {}))
+        if not fmt.keyed:
+            self.answer = self._ordinary  # type: ignore[method-assign]
+
+    def answer(self, row: Row) -> list[S] | Failure:
+        try:
+            values = self._values(row.fields)
+        except (_Unkeyed, TypeError):  # TypeError: a list or an object is no dict key
+            return self._ordinary(row)
+        parts: list[S] = []
+        rule_values: dict[str, object] | None = None
+        for build, getter, memo in self.subjects:
+            key = getter(values)
+            part = memo.get(key)
+            if part is None:
+                if rule_values is None:  # worked out once per row, by the ordinary functions
+                    rule_values = facts_from(self._known(row.fields)).rule_values()
+                part = _bounded_set(memo, key, build(rule_values))
+            parts.append(part)
+        return parts
+
+    def _values(self, fields: dict[str, object]) -> dict[str, object]:
+        """Each fact's class, every fact present (None: unknown), after the derivation."""
+        values = self.blank.copy()
+        classes = self.classes
+        for name, value in fields.items():
+            cell = (name, value.__class__, value)  # the class too: True == 1, but not as a fact
+            known = classes.get(cell, _MISSING)
+            if known is _MISSING:
+                known = _bounded_set(classes, cell, self._classify(name, value))
+            values[name] = known
+        state = self.state(values)
+        derived = self.states.get(state)
+        if derived is None:
+            derived = _bounded_set(self.states, state, self._derive(state))
+        values.update(derived)
+        if values["age"] is not None and values["age_at_diagnosis"] is not None:
+            raise _Unkeyed  # compared with each other exactly: the ordinary path does it
+        return values
+
+    def _classify(self, name: str, value: object) -> object:
+        """A cell's class: what the rules can tell of it (its parsed value, or for an
+        open-ended fact the results of the tests on it)."""
+        if name not in PARSERS:
+            if self.ignore_unknown:
+                return None
+            raise _Unkeyed
+        try:
+            parsed = parse_fact(name, value)
+        except FactError:
+            raise _Unkeyed from None
+        if parsed is None or name in STATE:  # the state is derived first, then reduced
+            return parsed
+        return self._reduce(name, parsed)
+
+    def _reduce(self, name: str, parsed: object) -> int:
+        """What the rules can tell of a value: the results of every test on its fact."""
+        values = rule_values({name: parsed})
+        results = tuple(atom_result(test, values.get(test.fact)) for test in self.tests[name])
+        return self.numbers.setdefault(results, len(self.numbers))
+
+    def _derive(self, state: tuple[object, ...]) -> dict[str, object]:
+        given = {name: value for name, value in zip(STATE, state, strict=True) if value is not None}
+        try:
+            derived = derive(given)
+        except FactError:
+            raise _Unkeyed from None  # the ordinary path words the contradiction
+        return {
+            name: None if derived.get(name) is None else self._reduce(name, derived[name])
+            for name in STATE
+        }
+
+    def _known(self, fields: dict[str, object]) -> dict[str, object]:
+        if self.ignore_unknown:
+            return {name: value for name, value in fields.items() if name in PARSERS}
+        return fields
+
+    def _ordinary(self, row: Row) -> list[S] | Failure:
+        """The row answered without the memo, as one patient is."""
+        try:
+            facts = facts_from(self._known(row.fields))
+        except FactError as error:
+            where = f"{error.field}: " if error.field else ""
+            return Failure(row.line, row.id, f"{where}{error}", error.field)
+        if not self.fmt.keyed:
+            options, advice = assess(facts, self.catalog), referrals(facts, self.catalog)
+            return [self.fmt.full(facts, options, advice)]
+        values = facts.rule_values()
+        return [build(values) for build, _, _ in self.subjects]
+
+
+_MISSING = object()
+Getter = Callable[[dict[str, object]], object]
+
+
+def _getter(rules: list[Node]) -> Getter:
+    """What decides a subject's answer: the classes of the input facts its rules read (the
+    state facts as derived)."""
+    names = sorted({RULE_FACTS[a.fact].source for rule in rules for a in atoms(rule)})
+    if len(names) == 1:
+        only = names[0]
+        return lambda values: values[only]
+    return itemgetter(*names)
+
+
+def _option(therapy: Therapy, fmt: Format[S], index: int, values: dict[str, object]) -> S:
+    return fmt.option(assess_therapy(therapy, values), index)
+
+
+def _referral(referral: Referral, fmt: Format[S], index: int, values: dict[str, object]) -> S:
+    return fmt.referral(refer(referral, values), index)
+
+
+# --- what each output format keeps of an answer ------------------------------------------------
+
+
+def _one_line(value: object) -> str:
+    """An id or a message as JSON on one line, writable as UTF-8: the characters some line
+    readers take for a break (U+0085, U+2028, U+2029) are escaped, and so is a lone surrogate
+    (valid in a JSON string, not in UTF-8)."""
+    if value.__class__ is str:  # most ids: the C encoder, without json.dumps' set-up
+        text = encode_basestring(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False)
+    if text.isascii():
+        return text
+    if utf8(text) is text:
+        return text.translate(_BREAKS)
+    return json.dumps(value)
+
+
+_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+class Format(Generic[S]):
+    """An output format: what it keeps of each therapy's and referral's answer (compact), or of
+    the whole answer (`keyed` False: --explain), and the text of a record."""
+
+    header: str = ""
+    keyed = True
+
+    def option(self, option: TherapyOption, index: int) -> S:
+        """What it keeps of the `index`th therapy's answer."""
+        raise NotImplementedError
+
+    def referral(self, result: ReferralResult, index: int) -> S:
+        raise NotImplementedError
+
+    def full(self, facts: Facts, options: list[TherapyOption], advice: list[ReferralResult]) -> S:
+        raise NotImplementedError
+
+    def answer(self, row: Row, parts: Sequence[S]) -> str:
+        raise NotImplementedError
+
+    def failure(self, failure: Failure) -> str:
+        raise NotImplementedError
+
+    def close(self) -> str:
+        """What ends the output."""
+        return ""
+
+
+class JsonLines(Format[str]):
+    """One JSON object per line: compact by default, the full answer with `explain`."""
+
+    def __init__(self, catalog: Catalog, explain: bool = False) -> None:
+        self.catalog, self.keyed = catalog, not explain
+        self.therapies, self.referrals = len(catalog.therapies), len(catalog.referrals)
+        self.tail = f'"data_release": {json.dumps(catalog.info.release)}, "version": {VERSION}}}'
+
+    # Each part is written once per memo entry with what goes around it in the record, so a
+    # record is its start and its parts joined.
+    def option(self, option: TherapyOption, index: int) -> str:
+        text = f"{json.dumps(option.therapy.id)}: {_json(compact_option(option))}"
+        before = '"options": {' if index == 0 else ", "
+        after = "}, " if index == self.therapies - 1 else ""
+        if after and not self.referrals:
+            after += '"referrals": {}, ' + self.tail
+        return before + text + after
+
+    def referral(self, result: ReferralResult, index: int) -> str:
+        text = f"{json.dumps(result.referral.id)}: {_json(compact_referral(result))}"
+        before = '"referrals": {' if index == 0 else ", "
+        after = "}, " + self.tail if index == self.referrals - 1 else ""
+        return before + text + after
+
+    def full(self, facts: Facts, options: list[TherapyOption], advice: list[ReferralResult]) -> str:
+        return _json(record_json(facts, options, advice, self.catalog))[1:]  # after the `{`
+
+    def answer(self, row: Row, parts: Sequence[str]) -> str:
+        line = "null" if row.line is None else row.line
+        return f'{{"id": {_one_line(row.id)}, "line": {line}, {"".join(parts)}\n'
+
+    def failure(self, failure: Failure) -> str:
+        return (
+            f'{{"id": {_one_line(failure.id)}, "line": {json.dumps(failure.line)}, '
+            f'"error": {_one_line(failure.message)}, "field": {json.dumps(failure.field)}, '
+            f"{self.tail}\n"
+        )
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+class JsonArray(JsonLines):
+    """The records as one JSON array, for small inputs and tools that want one document."""
+
+    header = "["
+
+    def __init__(self, catalog: Catalog, explain: bool = False) -> None:
+        super().__init__(catalog, explain)
+        self.first = True
+
+    def _item(self, text: str) -> str:
+        separator = "\n" if self.first else ",\n"
+        self.first = False
+        return separator + text.rstrip("\n")
+
+    def answer(self, row: Row, parts: Sequence[str]) -> str:
+        return self._item(super().answer(row, parts))
+
+    def failure(self, failure: Failure) -> str:
+        return self._item(super().failure(failure))
+
+    def close(self) -> str:
+        return "]\n" if self.first else "\n]\n"
+
+
+LIST_SEPARATOR = " "  # between the ids in one CSV cell: no id holds a space
+
+
+def csv_name(name: str) -> str:
+    """A column name DuckDB and pandas take unquoted: snake_case."""
+    return name.replace("-", "_").replace(".", "_")
+
+
+class _LastLine:
+    """A file for csv.writer that keeps the line just written (writerow writes one)."""
+
+    text = ""
+
+    def write(self, text: str) -> int:
+        self.text = text
+        return len(text)
+
+
+OPTION_PARTS = ("met", "failed", "decide", "cautions")
+REFERRAL_PARTS = ("met", "decide")
+
+
+class Csv(Format[str]):
+    """CSV, one row per input row: for each therapy its status, then the ids behind it (met
+    indications, failed criteria, facts that would decide, cautions that apply), then the same
+    for each referral; lists joined by a space. The columns are `columns(catalog)`.
+
+    Each therapy's cells are written by the csv module once per memo entry, and a row is its
+    id and line, written the same way, then those: the quoting is always the csv module's."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.release = catalog.info.release
+        self._line = _LastLine()
+        self._writer = csv.writer(self._line, lineterminator="")
+        self.names = columns(catalog)
+        self.header = self._text(name for name, _ in self.names) + "\n"
+        self.tail = "," + self._text(["", self.release, VERSION]) + "\n"
+
+    def _text(self, cells: Iterable[object]) -> str:
+        self._writer.writerow(cells)
+        return self._line.text
+
+    def option(self, option: TherapyOption, index: int) -> str:
+        brief = compact_option(option)
+        cells = [option.status, *(LIST_SEPARATOR.join(brief.get(p, ())) for p in OPTION_PARTS)]
+        return "," + self._text(cells)
+
+    def referral(self, result: ReferralResult, index: int) -> str:
+        brief = compact_referral(result)
+        cells = [result.status, *(LIST_SEPARATOR.join(brief.get(p, ())) for p in REFERRAL_PARTS)]
+        return "," + self._text(cells)
+
+    def answer(self, row: Row, parts: Sequence[str]) -> str:
+        start = self._text([_cell(row.id), "" if row.line is None else row.line])
+        return start + "".join(parts) + self.tail
+
+    def failure(self, failure: Failure) -> str:
+        blanks = [""] * (len(self.names) - 5)  # all but id, line, error, release, version
+        cells = [_cell(failure.id), _cell(failure.line), *blanks, utf8(failure.message)]
+        return self._text([*cells, self.release, VERSION]) + "\n"
+
+
+def columns(catalog: Catalog) -> list[tuple[str, str]]:
+    """The CSV columns in order, each with what it holds: the one declaration of the CSV."""
+    what = {
+        "met": "ids of the indications met",
+        "failed": "ids of the criteria not met, when not eligible",
+        "decide": "facts that would decide a possible answer",
+        "cautions": "ids of the cautions that apply",
+    }
+    names: list[tuple[str, str]] = [("id", "the row's id, as given"), ("line", "the input line")]
+    for therapy in catalog.therapies:
+        name = csv_name(therapy.id)
+        names.append((name, f"status of {therapy.id}: eligible, possible or not_eligible"))
+        names += [(f"{p}_{name}", f"{what[p]}, space-separated") for p in OPTION_PARTS]
+    for referral in catalog.referrals:
+        name = f"referral_{csv_name(referral.id)}"
+        names.append((name, f"referral advice ({referral.id}): recommended, possible or "
+                            "not_indicated"))  # fmt: skip
+        reasons = {"met": "ids of the reasons met", "decide": what["decide"]}
+        names += [(f"{p}_{name}", f"{reasons[p]}, space-separated") for p in REFERRAL_PARTS]
+    names += [
+        ("error", "why the row could not be answered; empty for an answer"),
+        ("data_release", "the data release the answer comes from"),
+        ("version", "the record format version"),
+    ]
+    return names
+
+
+def _cell(value: object) -> object:
+    """An id as a CSV cell: text as given; a JSON value as JSON text."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list | bool):
+        return utf8(json.dumps(value, ensure_ascii=False))
+    return utf8(value) if isinstance(value, str) else value
+
+
+# --- the human summary ---------------------------------------------------------------------
+
+SUMMARY_ROWS = 50  # the summary lists this many patients; the counts cover them all
+
+
+Brief = tuple[str, bool]  # a status, and whether a caution applies
+
+
+class Briefly(Format[Brief]):
+    """What the human summary keeps of an answer: each status, and whether a caution applies."""
+
+    def option(self, option: TherapyOption, index: int) -> Brief:
+        return option.status, bool(option.applying)
+
+    def referral(self, result: ReferralResult, index: int) -> Brief:
+        return result.status, False
+
+
+@dataclass
+class Summary:
+    """A batch at a glance: the first rows, and counts per therapy and status."""
+
+    therapies: list[str]
+    referrals: list[str]
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    advice: dict[str, dict[str, int]] = field(default_factory=dict)
+    rows: list[tuple[Row, list[Brief]] | Failure] = field(default_factory=list)
+    total: int = 0
+    failed: int = 0
+
+    def __post_init__(self) -> None:
+        statuses, advice = ("eligible", "possible", "not_eligible"), ("recommended", "possible",
+                                                                       "not_indicated")  # fmt: skip
+        self.counts = {t: dict.fromkeys(statuses, 0) for t in self.therapies}
+        self.advice = {r: dict.fromkeys(advice, 0) for r in self.referrals}
+
+    def add(self, row: Row | None, record: list[Brief] | Failure) -> None:
+        self.total += 1
+        if isinstance(record, Failure):
+            self.failed += 1
+            if len(self.rows) < SUMMARY_ROWS:
+                self.rows.append(record)
+            return
+        if len(self.rows) < SUMMARY_ROWS and row is not None:
+            self.rows.append((row, record))
+        count = len(self.therapies)
+        for therapy, (status, _) in zip(self.therapies, record[:count], strict=True):
+            self.counts[therapy][status] += 1
+        for referral, (status, _) in zip(self.referrals, record[count:], strict=True):
+            self.advice[referral][status] += 1
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """Rows read, answered and failed, for the closing line and the exit status."""
+
+    read: int = 0
+    answered: int = 0
+    failed: int = 0
+
+
+def answered(
+    rows: Iterable[Row | Failure], answering: Answering[S], tally: Tally
+) -> Iterator[tuple[Row | None, list[S] | Failure]]:
+    """Each row with its answer (or its failure), in order, counted."""
+    answer = answering.answer
+    for row in rows:
+        tally.read += 1
+        if isinstance(row, Failure):
+            tally.failed += 1
+            yield None, row
+            continue
+        result = answer(row)
+        if isinstance(result, Failure):
+            tally.failed += 1
+            yield None, result
+        else:
+            tally.answered += 1
+            yield row, result
+
+
+def error_line(failure: Failure) -> str:
+    """The one stderr line that says which row failed and why."""
+    who = f"line {failure.line}" + (f" (id {failure.id!r})" if failure.id is not None else "")
+    return f"alltx: {who}: {failure.message}"
+
+
+BATCH = 256  # records joined into one write: whole lines, so a reader never sees half of one
+
+
+def stream(
+    rows: Iterable[Row | Failure],
+    answering: Answering[S],
+    fmt: Format[S],
+    write: Callable[[str], object],
+    report: Callable[[Failure], object],
+    fail_fast: bool,
+    tally: Tally,
+) -> None:
+    """Answer and write every row as it comes, in order, a few hundred lines to a write;
+    report each failure; stop after the first with `fail_fast`. One loop: this runs per row."""
+    write(fmt.header)
+    answer, text, failure = answering.answer, fmt.answer, fmt.failure
+    pending: list[str] = []
+    try:
+        for row in rows:
+            tally.read += 1
+            result = row if row.__class__ is Failure else answer(row)  # type: ignore[arg-type]
+            if result.__class__ is Failure:
+                tally.failed += 1
+                report(result)
+                pending.append(failure(result))
+                if fail_fast:
+                    break
+            else:
+                tally.answered += 1
+                pending.append(text(row, result))  # type: ignore[arg-type]
+                if len(pending) >= BATCH:
+                    write("".join(pending))
+                    pending.clear()
+    finally:  # what was answered is written, also when interrupted
+        if pending:
+            write("".join(pending))
+    write(fmt.close())
