@@ -189,7 +189,7 @@ REFUSALS = [
     (parse_percent, True, "expected a percent from 0 to 100, got True"),
     (parse_percent, [1], "expected a percent from 0 to 100, got [1]"),
     (parse_percent, -0.5, "must be a percent from 0 to 100, got -0.5"),
-    (parse_percent, "100.5%", "must be a percent from 0 to 100, got 100.5"),
+    (parse_percent, "100.5%", "must be a percent from 0 to 100, got 100.5%"),  # as given
 ]  # fmt: skip
 
 

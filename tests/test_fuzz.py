@@ -50,7 +50,9 @@ def test_any_arguments(args: list[str], stdin: bytes) -> None:
 def meaningful(data: bytes) -> list[int]:
     """The numbers of the lines that hold anything: not blank, or not text at all."""
     numbers = []
-    for number, line in enumerate(data.split(b"\n"), 1):
+    lines = data.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is no content
+    lines = lines.replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # a bare CR ends a line too
+    for number, line in enumerate(lines.split(b"\n"), 1):
         try:
             if line.decode("utf-8").strip():
                 numbers.append(number)

@@ -11,6 +11,7 @@ CI) is built directly; any other file is checked first.
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -263,12 +264,18 @@ def read_data_file(
     checks): the pydantic check is skipped, and runs only to explain a failure. `build` notes
     the problems a schema cannot see (references, names used twice) in the list it is given.
     """
+    long = next((n for n, line in enumerate(text.splitlines(), 1) if len(line) > MAX_LINE), None)
+    if long is not None:
+        _refuse(origin, [f"line {long} is over {MAX_LINE:,} characters, which no real data "
+                         "file has; check the file"])  # fmt: skip
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         _refuse(origin, [f"not valid TOML: {error}"])
+    except RecursionError:
+        _refuse(origin, ["nested too deeply to read; check the file"])
     if not checked:
-        _refuse(origin, schema_problems(raw))
+        _refuse(origin, control_characters(raw) + schema_problems(raw))
     problems: list[str] = []
     try:
         built = build(raw, problems)
@@ -276,6 +283,30 @@ def read_data_file(
         _refuse(origin, schema_problems(raw) or [f"does not match the schema ({error!r})"])
     _refuse(origin, problems)
     return built
+
+
+# No real data file has a line this long; tomllib takes minutes on a dotted key of 40,000 parts.
+MAX_LINE = 16_384
+# C0 and C1 control characters but tab and line feed: never in clinical text, and in a terminal
+# they could hide or change a printed line.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def control_characters(raw: object, place: str = "") -> list[str]:
+    """Every string in a parsed data file that holds a control character, by its place."""
+    if isinstance(raw, dict):
+        return [p for key, value in raw.items() for p in control_characters(value, _at(place, key))]
+    if isinstance(raw, list):
+        return [
+            p for n, value in enumerate(raw) for p in control_characters(value, f"{place}[{n}]")
+        ]
+    if isinstance(raw, str) and (found := _CONTROL.search(raw)):
+        return [f"{place}: a control character ({found.group()!r}) in the text; remove it"]
+    return []
+
+
+def _at(place: str, key: str) -> str:
+    return f"{place}.{key}" if place else key
 
 
 def parse_catalog(text: str, origin: str, *, checked: bool = False) -> Catalog:

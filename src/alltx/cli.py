@@ -7,6 +7,7 @@ a broken data file; never a traceback, which could also leak patient facts into 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,9 +57,12 @@ class SchemaKind(StrEnum):
 
 
 # Exit statuses (README, "For scripts"): 0 an answer; 1 a row could not be answered, or the
-# data file is broken; 2 bad usage or bad facts; 130 interrupted; 141 the reader closed the
-# pipe (128 + SIGPIPE, as a shell reports a program killed by it).
+# data file is broken; 2 bad usage or bad facts; 74 the output could not be written; 130
+# interrupted; 141 the reader closed the pipe (128 + SIGPIPE, as a shell reports a program
+# killed by it).
 EXIT_CLOSED_PIPE = 141
+EXIT_INTERRUPTED = 130
+EXIT_OUTPUT = 74  # the output could not be written (sysexits' EX_IOERR): a full disk, no stdout
 
 
 # The guide's commands live in `alltx.cli_guide` and are built only when asked for: click builds
@@ -81,18 +85,45 @@ class AlltxGroup(TyperGroup):
         return command
 
     def invoke(self, ctx: Any) -> Any:
-        # click turns a closed pipe into exit status 1, the status for bad rows: catch it first.
+        # Caught here, inside click's own handlers: click would turn a closed pipe into exit
+        # status 1 (the status for bad rows) and Ctrl-C into a silent 130.
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:  # what is still buffered is written now, where a failure can be reported
+                if sys.stdout is not None:
+                    sys.stdout.flush()
         except BrokenPipeError:
             _quiet_broken_pipe()
+        except KeyboardInterrupt:
+            _fail("interrupted; the records written before are complete lines", EXIT_INTERRUPTED)
+        except OSError as error:
+            if error.filename is None:  # a write to stdout; a file alltx opens is named
+                _output_failed(error)
+            raise
+
+    def _main_shell_completion(self, *args: Any, **kwargs: Any) -> None:
+        """alltx offers no shell completion: an environment variable named like click's
+        completion switch (_ALLTX_COMPLETE) must not replace the answer."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
+        if sys.stdout is None:  # started with stdout closed (>&-): nowhere to answer
+            if sys.stderr is not None:
+                sys.stderr.write(
+                    "alltx: error: standard output is closed; give alltx somewhere to write "
+                    "(a file, a pipe or the terminal)\n"
+                )
+            sys.exit(EXIT_OUTPUT)
+        argv = kwargs.get("args", args[0] if args else None)
+        _refuse_repeated(self, list(sys.argv[1:] if argv is None else argv))
+        return self._main(*args, **kwargs)
+
+    def _main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
             code = super().main(*args, **kwargs)
         except typer.Abort:
-            _fail("interrupted", 130)
+            _fail("interrupted", EXIT_INTERRUPTED)
         except typer.TyperException as error:  # click's usage errors derive from this
             if type(error).__name__ == "NoArgsIsHelpError":
                 sys.stderr.write(error.format_message() + "\n")
@@ -127,11 +158,43 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
+def _refuse_repeated(group: Any, argv: list[str]) -> None:
+    """A flag given twice (`--age 200 --age 19`, `--relapsed --not-relapsed`) is refused: click
+    would silently take the last, and a fact silently replaced is a wrong answer."""
+    at = next((n for n, word in enumerate(argv) if word in group.commands), None)
+    if at is None:
+        return
+    params = {}
+    for param in group.commands[argv[at]].params:
+        for flag in (*param.opts, *param.secondary_opts):
+            params[flag] = param.name
+    seen: dict[str, str] = {}
+    for word in argv[at + 1 :]:
+        if word == "--":
+            break
+        flag = word.split("=", 1)[0]
+        name = params.get(flag)
+        if name is None:
+            continue
+        if name in seen:
+            first = seen[name]
+            both = f"{first} given twice" if first == flag else f"{first} and {flag} both given"
+            _fail(f"{both}; give it once (see: alltx {argv[at]} --help)")
+        seen[name] = flag
+
+
+def _output_failed(error: OSError) -> NoReturn:
+    """Writing the answer failed (a full disk): say so in one line; nothing more to flush."""
+    sys.stderr.write(f"alltx: error: cannot write the output: {error.strerror}; check the disk "
+                     "or where the output goes\n")  # fmt: skip
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+    sys.exit(EXIT_OUTPUT)
+
+
 def _quiet_broken_pipe() -> NoReturn:
     """The reader went away (`| head`): stop quietly, as jq and csvkit do, with a status of
     its own, not the one for bad rows."""
-    import os
-
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail
     sys.exit(EXIT_CLOSED_PIPE)
@@ -436,6 +499,56 @@ def _cohort(
     raise typer.Exit(status)
 
 
+class _WholeLines:
+    """Writes to stdout with Ctrl-C held while a write is under way, and raised just after it:
+    interrupted, the output is always whole lines. Anywhere else (waiting for input) Ctrl-C
+    stops at once.
+
+    The bytes go to the file descriptor with os.write, not through sys.stdout: CPython's
+    buffered writer drops the rest of a write to a full pipe that a signal interrupts, where
+    os.write resumes it."""
+
+    def __init__(self) -> None:
+        self.writing = False
+        self.pending = False
+
+    def __enter__(self) -> _WholeLines:
+        import signal
+
+        try:
+            self.fd: int | None = sys.stdout.fileno()
+        except (OSError, ValueError):  # io.UnsupportedOperation: no descriptor (a test runner)
+            self.fd = None
+        self.previous = signal.signal(signal.SIGINT, self._interrupt)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        signal.signal(signal.SIGINT, self.previous)
+
+    def _interrupt(self, signum: int, frame: object) -> None:
+        if not self.writing:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def write(self, text: str) -> None:
+        self.writing = True
+        try:
+            if self.fd is None:
+                sys.stdout.write(text)
+                return
+            sys.stdout.flush()  # anything written before, first
+            data = memoryview(text.encode("utf-8", "backslashreplace"))
+            while data:
+                data = data[os.write(self.fd, data) :]
+        finally:
+            self.writing = False
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+
 def _write_cohort(
     catalog: Catalog, output: Format, rows: Iterator[Any], settings: CohortSettings
 ) -> int:
@@ -469,8 +582,9 @@ def _write_cohort(
             )
         )
         answering = cohort.Answering(catalog, fmt, settings.ignore_unknown)
-        cohort.stream(reporter.watch(rows), answering, fmt, sys.stdout.write, reporter.error,
-                      settings.fail_fast, tally)  # fmt: skip
+        with _WholeLines() as out:
+            cohort.stream(reporter.watch(rows), answering, fmt, out.write, reporter.error,
+                          settings.fail_fast, tally)  # fmt: skip
     reporter.close(tally)
     return 1 if tally.failed else 0
 

@@ -346,12 +346,13 @@ def csv_name(name: str) -> str:
 
 
 class _LastLine:
-    """A file for csv.writer that keeps the line just written (writerow writes one)."""
+    """A file for csv.writer that keeps the line just written (writerow writes one), without
+    its line end. The writer ends lines with CRLF so that it quotes a cell holding either."""
 
     text = ""
 
     def write(self, text: str) -> int:
-        self.text = text
+        self.text = text.removesuffix("\r\n")
         return len(text)
 
 
@@ -370,7 +371,7 @@ class Csv(Format[str]):
     def __init__(self, catalog: Catalog) -> None:
         self.release = catalog.info.release
         self._line = _LastLine()
-        self._writer = csv.writer(self._line, lineterminator="")
+        self._writer = csv.writer(self._line, lineterminator="\r\n")
         self.names = columns(catalog)
         self.header = self._text(name for name, _ in self.names) + "\n"
         self.tail = "," + self._text(["", self.release, VERSION]) + "\n"
@@ -395,7 +396,7 @@ class Csv(Format[str]):
 
     def failure(self, failure: Failure) -> str:
         blanks = [""] * (len(self.names) - 5)  # all but id, line, error, release, version
-        cells = [_cell(failure.id), _cell(failure.line), *blanks, utf8(failure.message)]
+        cells = [_cell(failure.id), _cell(failure.line), *blanks, _cell(failure.message)]
         return self._text([*cells, self.release, VERSION]) + "\n"
 
 
@@ -426,13 +427,23 @@ def columns(catalog: Catalog) -> list[tuple[str, str]]:
     return names
 
 
+# What a spreadsheet would run as a formula when a cell starts with it (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: object) -> object:
-    """An id as a CSV cell: text as given; a JSON value as JSON text."""
+    """Text from outside (an id, an error message) as a CSV cell: a JSON value as JSON text,
+    and a cell a spreadsheet would run as a formula (`=cmd|...`, `+1+1`, `@SUM(...)`, and so
+    `-1`) written with a leading `'`, which spreadsheets show and do not run. JSON output keeps
+    the value exact."""
     if value is None:
         return ""
     if isinstance(value, dict | list | bool):
-        return utf8(json.dumps(value, ensure_ascii=False))
-    return utf8(value) if isinstance(value, str) else value
+        value = json.dumps(value, ensure_ascii=False)
+    elif not isinstance(value, str):
+        return value
+    text = utf8(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 # --- the human summary ---------------------------------------------------------------------
@@ -556,9 +567,12 @@ def stream(
                 tally.answered += 1
                 pending.append(text(row, result))  # type: ignore[arg-type]
                 if len(pending) >= BATCH:
-                    write("".join(pending))
-                    pending.clear()
+                    batch = "".join(pending)
+                    pending.clear()  # before the write: an interrupt after it must not repeat it
+                    write(batch)
     finally:  # what was answered is written, also when interrupted
         if pending:
-            write("".join(pending))
+            batch = "".join(pending)
+            pending.clear()
+            write(batch)
     write(fmt.close())

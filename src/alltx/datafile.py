@@ -17,11 +17,24 @@ def bundled_path(name: str = "therapies.toml") -> Path:
     return packaged if packaged.is_file() else Path(__file__).parents[2] / "data" / name
 
 
+# Far above any real data file (the bundled ones are under 100 KB); /dev/zero is not one.
+MAX_BYTES = 4 * 1024 * 1024
+
+
 def _read(path: Path, what: str) -> str:
+    """A data file's text; only a regular file (a FIFO would block, /dev/zero never end), and
+    only up to MAX_BYTES."""
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such {what}; check the path") from None
+        if not path.is_file():
+            if not path.exists():
+                raise DataError(f"{path}: no such {what}; check the path")
+            raise DataError(f"{path}: the {what} must be a regular file")
+        with path.open("rb") as file:
+            data = file.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise DataError(f"{path}: the {what} is over {MAX_BYTES // 1024 // 1024} MiB, which "
+                            "no real data file is; check the path")  # fmt: skip
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: cannot read the {what}: {error}") from None
 

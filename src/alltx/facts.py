@@ -150,7 +150,14 @@ RULE_FACTS: dict[str, RuleFact] = {
 
 # --- value parsers: one per kind of value, shared by flags and batch rows -----------------
 
-_AGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(m|mo|months?|y|yrs?|years?)?\s*$", re.IGNORECASE)
+# Digits a number may have: far more than any age or percent, few enough that no input can
+# make alltx compute with a number of a million digits (1e-999999999 would).
+_AGE = re.compile(
+    r"^\s*(-?\d{1,15}(?:\.\d{1,15})?)\s*(m|mo|months?|y|yrs?|years?)?\s*$", re.IGNORECASE
+)
+# A percent as text: a decimal, with an exponent of at most two digits (1e-05, as exports
+# write it).
+_DECIMAL = re.compile(r"^[+-]?(?:\d{1,15}(?:\.\d{0,15})?|\.\d{1,15})(?:[eE][+-]?\d{1,2})?$")
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 _MARKER_WORDS = {
@@ -222,7 +229,7 @@ def parse_count(value: object) -> int:
         raise ValueError(f"expected a whole number, got {value!r}")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 15:
         value = int(value.strip())
     if isinstance(value, int) and value >= 0:
         return value
@@ -249,12 +256,12 @@ def parse_phase(value: object) -> str:
 
 def parse_percent(value: object) -> Fraction:
     """MRD as a percent of cells, 0 to 100; `0.1` and `0.1%` both mean 0.1%."""
+    given = value
     if isinstance(value, str):
         value = value.strip().removesuffix("%").strip()
-        try:
-            number = Fraction(value)
-        except (ValueError, ZeroDivisionError):
-            raise ValueError(f"expected a percent from 0 to 100, got {value!r}") from None
+        if not _DECIMAL.match(value):
+            raise ValueError(f"expected a percent from 0 to 100, got {given!r}")
+        number = Fraction(value)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         try:
             number = _exact(value)
@@ -263,7 +270,8 @@ def parse_percent(value: object) -> Fraction:
     else:
         raise ValueError(f"expected a percent from 0 to 100, got {value!r}")
     if not 0 <= number <= 100:
-        raise ValueError(f"must be a percent from 0 to 100, got {_show(number)}")
+        shown = given.strip() if isinstance(given, str) else repr(given)
+        raise ValueError(f"must be a percent from 0 to 100, got {shown}")
     return number
 
 

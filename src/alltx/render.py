@@ -25,6 +25,7 @@ from alltx.rows import utf8
 from alltx.rules import UNMET, Atom, Evaluation, Node, failed
 
 MARK = {"met": ("✓", "green"), "unmet": ("✗", "red"), "unknown": ("?", "yellow")}
+ARROW = Text("→", "yellow")
 STATUS = {
     "eligible": ("ELIGIBLE", "bold green"),
     "possible": ("POSSIBLE", "bold yellow"),
@@ -37,9 +38,26 @@ MEANING: dict[Status, str] = {
 }
 
 
+# Below this width nothing reads well; a terminal that reports less (COLUMNS=0) gets this.
+NARROWEST, FALLBACK_WIDTH = 40, 80
+# C0 and C1 control characters, but the line break and the tab: shown escaped, never sent to
+# the terminal, where they could colour, move the cursor or erase a line of a clinical answer.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))}
+
+
 def console() -> Console:
-    # highlight=False: rich would otherwise colour numbers and words on its own.
-    return Console(highlight=False)
+    """A console that treats every string as plain text: no markup ([bold], [link=...]), no
+    emoji codes, no highlighting; alltx's own styles are given as Text styles instead, so text
+    from outside (an id, a data file) can never be read as markup."""
+    out = Console(highlight=False, markup=False, emoji=False)
+    if out.width < NARROWEST:
+        out = Console(highlight=False, markup=False, emoji=False, width=FALLBACK_WIDTH)
+    return out
+
+
+def visible(text: str) -> str:
+    """Outside text made safe to print: control characters shown escaped (ESC as \\x1b)."""
+    return text.translate(_CONTROLS)
 
 
 def _value(fact: str, value: object) -> str:
@@ -76,7 +94,7 @@ def _atom_value(evaluation: Evaluation, facts: Facts) -> str:
     return f"{label}: {_value(atom.fact, evaluation.value)}{spec.unit if spec.unit == '%' else ''}"
 
 
-Row = tuple[str, Text] | tuple[str, Text, int]  # symbol, text, optional extra indent
+Row = tuple[str | Text, Text] | tuple[str | Text, Text, int]  # symbol, text, extra indent
 
 
 def _marked(rows: Iterable[Row], indent: int) -> RenderableType:
@@ -91,9 +109,9 @@ def _marked(rows: Iterable[Row], indent: int) -> RenderableType:
     return Group(*lines)
 
 
-def _mark(result: str) -> str:
+def _mark(result: str) -> Text:
     symbol, style = MARK[result]
-    return f"[{style}]{symbol}[/]"
+    return Text(symbol, style=style)
 
 
 @dataclass(frozen=True)
@@ -235,9 +253,9 @@ def _option(
         parts.append(_marked(rows, 4))
     if option.missing:
         wanted = "; ".join(INPUT_FACTS[name].flag for name in option.missing)
-        parts.append(_marked([("[yellow]→[/]", Text(f"To decide, give: {wanted}"))], 2))
+        parts.append(_marked([(ARROW, Text(f"To decide, give: {wanted}"))], 2))
     for caution in option.cautions:
-        parts.append(_marked([("[magenta]![/]", Text(f"Caution: {caution}"))], 2))
+        parts.append(_marked([(Text("!", "magenta"), Text(f"Caution: {caution}"))], 2))
     sources = cited.named(answer_source_ids(option.therapy))
     parts.append(_marked([("", Text(f"Sources: {sources}", style="dim"))], 1))
     return Group(*parts)
@@ -268,7 +286,7 @@ def _referral(
     ]
     if result.missing:
         wanted = "; ".join(INPUT_FACTS[name].flag for name in result.missing)
-        parts.append(_marked([("[yellow]→[/]", Text(f"To decide, give: {wanted}"))], 2))
+        parts.append(_marked([(ARROW, Text(f"To decide, give: {wanted}"))], 2))
     parts.append(_marked([("", Text(s.text)) for s in referral.about], 3))
     sources = cited.named(referral.source_ids())
     parts.append(_marked([("", Text(f"Sources: {sources}", style="dim"))], 1))
@@ -385,15 +403,15 @@ def drugs(catalog: Catalog, out: Console) -> None:
     show(out, [table, "", _footer(catalog)])
 
 
-SHORT = {"eligible": "[green]eligible[/]", "possible": "[yellow]possible[/]",
-         "not_eligible": "[red]not eligible[/]"}  # fmt: skip
+SHORT = {"eligible": ("eligible", "green"), "possible": ("possible", "yellow"),
+         "not_eligible": ("not eligible", "red")}  # fmt: skip
 
 
 CAUTION_KEY = "! = a caution applies to that patient (the JSON and CSV records name it)"
 
 
-def _short(status: str, cautioned: bool) -> str:
-    return SHORT[status] + (" [bold magenta]![/]" if cautioned else "")
+def _short(status: str, cautioned: bool) -> Text:
+    return Text.assemble(SHORT[status], (" !", "bold magenta") if cautioned else "")
 
 
 def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
@@ -409,16 +427,20 @@ def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
     for record in summary.rows:
         if isinstance(record, tuple):
             row, briefs = record
-            label = utf8(str(row.id)) if row.id is not None else f"line {row.line}"
+            label = Text(visible(utf8(str(row.id))) if row.id is not None else f"line {row.line}")
             patients.add_row(label, *(_short(status, flag) for status, flag in briefs[:count]))
         else:
-            label = utf8(str(record.id)) if record.id is not None else f"line {record.line}"
+            label = Text(
+                visible(utf8(str(record.id))) if record.id is not None else f"line {record.line}"
+            )
             patients.add_row(label, Text(f"error, line {record.line}", style="red"))
-            errors.append(("[red]✗[/]", Text(f"line {record.line}: {record.message}")))
+            errors.append(
+                (Text("✗", "red"), Text(f"line {record.line}: {visible(record.message)}"))
+            )
     counts = Table(header_style="bold", box=None, pad_edge=False)
     counts.add_column("therapy", no_wrap=True)
     for status in ("eligible", "possible", "not_eligible"):
-        counts.add_column(SHORT[status], justify="right")
+        counts.add_column(Text(*SHORT[status]), justify="right")
     for therapy in summary.therapies:
         tally = summary.counts[therapy]
         counts.add_row(f"{therapy} ({names[therapy]})", *(str(n) for n in tally.values()))

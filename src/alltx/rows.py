@@ -47,23 +47,49 @@ def utf8(text: str) -> str:
     return text
 
 
-def decoded(lines: Iterable[bytes]) -> Iterator[tuple[int, str | None]]:
-    """Number the lines and decode them; a line that is not UTF-8 comes back as None."""
-    for number, raw in enumerate(lines, 1):
-        try:
-            yield number, raw.decode("utf-8")
-        except UnicodeDecodeError:
-            yield number, None
-
-
 NOT_TEXT = "not UTF-8 text; save the file as UTF-8"
+
+
+class LongLine(bytes):
+    """What stands for an input line over MAX_LINE_BYTES: its row is refused, nothing kept."""
+
+
+# No real cohort row is this long; a longer line is refused, not read into memory.
+MAX_LINE_BYTES = 1024 * 1024
+MAX_ID_DEPTH = 32  # an id nested deeper is not an id anyone meant
+TOO_LONG = f"the line is over {MAX_LINE_BYTES // 1024} KiB, which no cohort row is; check the file"
+
+
+def physical_lines(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """The input's lines, a bare carriage return also ending one (old Mac line ends), so that
+    every line a person sees is its own row. A JSON string cannot hold a raw CR, so no row is
+    cut; a CSV cell with one in quotes is, and that line is reported."""
+    for raw in lines:
+        if b"\r" not in raw or raw.__class__ is LongLine:
+            yield raw
+            continue
+        body = raw.removesuffix(b"\n").removesuffix(b"\r")
+        yield from (part + b"\n" for part in body.split(b"\r"))
+
+
+def _depth(value: object, limit: int) -> int:
+    """How deeply a JSON value nests, counting no further than `limit`."""
+    if limit <= 0 or not isinstance(value, dict | list):
+        return 0
+    items = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(item, limit - 1) for item in items), default=0)
 
 
 def jsonl_rows(lines: Iterable[bytes], first: int = 1) -> Iterator[Row | Failure]:
     """Rows from JSON Lines, one object per line, the first numbered `first`; blank lines are
-    not rows."""
+    not rows. A UTF-8 byte-order mark before the first is skipped, as for CSV."""
     loads = json.loads
-    for number, raw in enumerate(lines, first):
+    for number, raw in enumerate(physical_lines(lines), first):
+        if raw.__class__ is LongLine:
+            yield Failure(number, None, TOO_LONG)
+            continue
+        if number == first:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
         try:
             value = loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
@@ -73,20 +99,26 @@ def jsonl_rows(lines: Iterable[bytes], first: int = 1) -> Iterator[Row | Failure
             if raw.decode("utf-8").strip():  # checked only here: a blank line fails to parse
                 yield Failure(number, None, f"not valid JSON: {error.msg} at column {error.colno}")
             continue
+        except RecursionError:
+            yield Failure(number, None, "nested too deeply to be a row; check the line")
+            continue
+        except ValueError:  # Python's limit on the digits of an integer
+            yield Failure(number, None, "a number with thousands of digits; check the line")
+            continue
         if value.__class__ is not dict:
             yield Failure(number, None, 'a row must be a JSON object, like {"age": 19}')
             continue
         row_id = value.pop("id", None)
+        if row_id.__class__ in (dict, list) and _depth(row_id, MAX_ID_DEPTH + 1) > MAX_ID_DEPTH:
+            yield Failure(number, None, f"the id nests over {MAX_ID_DEPTH} levels deep")
+            continue
         yield Row(number, row_id, value)
 
 
-def _csv_problem(error: csv.Error) -> str:
+def _csv_problem(error: Exception) -> str:
     """The csv module's message, in the user's terms."""
-    if "new-line character seen in unquoted field" in str(error):
-        return (
-            "a carriage return (\\r) inside a row; save the file with ordinary line ends "
-            "(\\n or \\r\\n), or quote the cell"
-        )
+    if "unexpected end of data" in str(error) or "expected" in str(error):
+        return 'a quote (") left open in the line; a cell cannot span lines'
     return str(error)
 
 
@@ -96,51 +128,49 @@ def csv_rows(
     """Rows from CSV (or TSV, with `delimiter` a tab) with a header row, whose names are read
     without regard to case; an empty cell is unknown.
 
-    An unknown column is refused before any row (InputError) unless `ignore_unknown`: a typo
-    such as `relpased` must not quietly turn a whole column into "unknown".
+    Each line is read on its own: a quote left open spoils that line only, never the lines
+    after it (so a cell cannot span lines). A line of nothing but separators is a row of
+    unknowns; only an empty line is no row. An unknown column is refused before any row
+    (InputError) unless `ignore_unknown`: a typo such as `relpased` must not quietly turn a
+    whole column into "unknown".
     """
-    numbered = decoded(lines)
-    current = {"line": 0, "bad": False}
-
-    def text() -> Iterator[str]:
-        for number, line in numbered:
-            current["line"], current["bad"] = number, line is None
-            yield "" if line is None else line
-
-    reader = csv.reader(text(), delimiter=delimiter)
     header: list[str] | None = None
-    while True:
+    for number, raw in enumerate(physical_lines(lines), 1):
+        if raw.__class__ is LongLine:
+            if header is None:
+                raise InputError(f"line {number}: the CSV header: {TOO_LONG}")
+            yield Failure(number, None, TOO_LONG)
+            continue
         try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:  # a bare carriage return, an over-long field
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
             if header is None:
-                raise InputError(
-                    f"line {current['line']}: the CSV header: {_csv_problem(error)}"
-                ) from None
-            yield Failure(current["line"], None, f"not valid CSV: {_csv_problem(error)}")
+                raise InputError(f"line {number}: the CSV header is {NOT_TEXT}") from None
+            yield Failure(number, None, NOT_TEXT)
             continue
-        line = current["line"]
-        if current["bad"]:
+        if not text.strip():
+            continue
+        if header is None:
+            text = text.lstrip("\ufeff")
+        try:
+            [cells] = csv.reader([text], delimiter=delimiter, strict=True)
+        except (csv.Error, ValueError) as error:
             if header is None:
-                raise InputError(f"line {line}: the CSV header is {NOT_TEXT}")
-            yield Failure(line, None, NOT_TEXT)
-            continue
-        if not any(cell.strip() for cell in cells):
+                raise InputError(f"line {number}: the CSV header: {_csv_problem(error)}") from None
+            yield Failure(number, None, f"not valid CSV: {_csv_problem(error)}")
             continue
         if header is None:
             header = _header(cells, ignore_unknown)
             continue
         if len(cells) != len(header):
             found = f"{len(cells)} cells where the header has {len(header)}"
-            yield Failure(line, _csv_id(header, cells), f"{found}; check the commas and quotes")
+            yield Failure(number, _csv_id(header, cells), f"{found}; check the commas and quotes")
             continue
         fields: dict[str, object] = {
             name: cell for name, cell in zip(header, cells, strict=True) if name
         }
         row_id = fields.pop("id", None) or None
-        yield Row(line, row_id, fields)
+        yield Row(number, row_id, fields)
 
 
 def _header(cells: list[str], ignore_unknown: bool) -> list[str]:

@@ -1,0 +1,345 @@
+"""Hostile input, as issue 13 reproduced it: no traceback, no lost row, no hang, nothing
+interpreted as markup or sent raw to a terminal or a spreadsheet. Each case runs the real
+command in a subprocess (stdout and stdin as a shell gives them), with a time limit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alltx.datafile import bundled_path
+
+ALLTX = [sys.executable, "-m", "alltx"]
+LIMIT = 20  # seconds: far above any case's time; a hang fails instead of blocking CI
+
+
+def alltx(*args: str, stdin: bytes | None = b"", env: dict[str, str] | None = None,
+          **kwargs: Any) -> subprocess.CompletedProcess[bytes]:  # fmt: skip
+    if "stdout" not in kwargs:
+        kwargs["capture_output"] = True
+    done = subprocess.run(
+        [*ALLTX, *args], input=stdin, timeout=LIMIT, env={**os.environ, **(env or {})}, **kwargs
+    )  # fmt: skip
+    assert b"Traceback" not in done.stderr, done.stderr.decode(errors="replace")
+    return done
+
+
+def one_error_line(done: subprocess.CompletedProcess[bytes]) -> str:
+    """The one line on stderr; `data check` lists every problem, then a count."""
+    text = done.stderr.decode()
+    if done.args[3:5] == ["data", "check"]:
+        assert text.endswith("problems; the file was not used\n"), text
+        return text
+    assert text.count("\n") == 1 and text.startswith("alltx: "), text
+    return text
+
+
+def records(out: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.decode().splitlines()]
+
+
+# --- 1, 2: numbers and nesting past Python's limits -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '{"age": 1' + "0" * 5000 + "}",  # past Python's 4,300-digit limit for integers
+        '{"id": 1' + "0" * 5000 + ', "age": 3}',
+        "[" * 100_000,
+        '{"id": ' + "[" * 50 + "]" * 50 + ', "age": 3}',
+        '{"id": ' + '{"a": ' * 50_000 + "1" + "}" * 50_000 + "}",
+    ],
+    ids=["huge age", "huge id", "deep array", "deep id", "deep objects"],
+)
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_row_past_the_limits_is_its_own_error_row(bad: str, fmt: str) -> None:
+    stdin = ('{"id": "before", "age": 5}\n' + bad + '\n{"id": "after", "age": 6}\n').encode()
+    done = alltx("options", "-i", "-", "-f", fmt, "--input-format", "jsonl", stdin=stdin)
+    assert done.returncode == 1
+    if fmt == "jsonl":
+        before, error, after = records(done.stdout)
+        assert (before["id"], after["id"], error["line"]) == ("before", "after", 2)
+        assert "error" in error and "options" in after
+    else:
+        rows = list(csv.DictReader(io.StringIO(done.stdout.decode())))
+        assert [r["line"] for r in rows] == ["1", "2", "3"] and rows[1]["error"]
+    assert one_error_line(done).startswith("alltx: line 2")
+
+
+# --- 3, 10: markup and control characters in text from outside ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "row_id",
+    ["[/]", "x[/bold]", "[bold red]X[/]", "[link=https://evil.example]click[/link]", ":smile:",
+     "\x1b[31mred", "\x1b]0;title\x07", "\x1b[2J", "a\x1b[1A\x1b[2Kb"],
+)  # fmt: skip
+def test_an_id_prints_as_plain_text_with_controls_escaped(row_id: str) -> None:
+    stdin = (json.dumps({"id": row_id, "age": 19}) + "\n").encode()
+    done = alltx("options", "-i", "-", "-f", "text", stdin=stdin, env={"FORCE_COLOR": ""})
+    out = done.stdout.decode()
+    assert done.returncode == 0
+    assert "\x1b" not in out and "\x07" not in out
+    shown = row_id.replace("\x1b", "\\x1b").replace("\x07", "\\x07")
+    assert shown in out  # exactly as given, controls escaped, no markup applied
+
+
+def data_file(tmp_path: Path, old: str, new: str, name: str = "therapies.toml") -> Path:
+    text = bundled_path(name).read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("option", "name", "old", "new", "command"),
+    [
+        ("--data", "therapies.toml", 'release = "2026', 'release = "2026[/]', ["data", "show"]),
+        ("--data", "therapies.toml", 'release = "2026', 'release = "2026[/]', ["data", "check"]),
+        ("--data", "therapies.toml", 'kind = { text = "CAR-T', 'kind = { text = "oops [/] here',
+         ["drugs"]),
+        ("--guide", "guide.toml", 'name = "Cytokine release syndrome (CRS)"',
+         'name = "[/] Cytokine release syndrome (CRS)"', ["side-effects"]),
+    ],
+)  # fmt: skip
+def test_markup_in_a_data_file_prints_as_text(
+    tmp_path: Path, option: str, name: str, old: str, new: str, command: list[str]
+) -> None:
+    path = data_file(tmp_path, old, new, name)
+    done = alltx(option, str(path), *command)
+    assert done.returncode == 0 and b"[/]" in done.stdout
+
+
+def test_a_control_character_in_a_data_file_is_refused(tmp_path: Path) -> None:
+    path = data_file(tmp_path, 'release = "2026', 'release = "\\u001b[2J2026')
+    for command in (["data", "check", str(path)], ["--data", str(path), "options", "--age", "3"]):
+        done = alltx(*command)
+        assert done.returncode == 1 and "control character" in one_error_line(done)
+        assert b"\x1b" not in done.stdout + done.stderr
+
+
+# --- 4, 6, 9: broken and hostile data files -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda text: text.replace(
+            'criteria = { all = [\n  { fact = "age_years", at_most = 25',
+            "criteria = { all = [" + "{ all = [" * 200 + '{ fact = "age_years", at_most = 25',
+            1), "nested too deeply"),
+        (lambda text: text + "\nx = " + "[\n" * 100_000 + "]\n" * 100_000, "nested too deeply"),
+        (lambda text: text + "\n" + ".".join(f"k{n}" for n in range(40_000)) + " = 1\n",
+         "over 16,384 characters"),
+    ],
+    ids=["200 groups deep", "100,000 nested arrays", "a dotted key of 40,000 parts"],
+)  # fmt: skip
+def test_a_hostile_data_file_is_one_line_and_quick(tmp_path: Path, make: Any, says: str) -> None:
+    path = tmp_path / "therapies.toml"
+    path.write_text(make(bundled_path().read_text(encoding="utf-8")), encoding="utf-8")
+    for command in (["data", "check", str(path)], ["--data", str(path), "drugs"]):
+        started = time.monotonic()
+        done = alltx(*command)
+        assert done.returncode == 1 and says in one_error_line(done)
+        assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("option", ["--data", "--guide"])
+def test_dev_zero_and_a_fifo_are_no_data_files(tmp_path: Path, option: str) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    command = ["options", "--age", "19"] if option == "--data" else ["explain", "mrd"]
+    for path, says in (("/dev/zero", "regular file"), (str(fifo), "regular file")):
+        done = alltx(option, path, *command)
+        assert done.returncode == 1 and says in one_error_line(done)
+    done = alltx("data", "check", "/dev/zero")
+    assert done.returncode == 1 and "regular file" in done.stderr.decode()
+
+
+def test_an_input_with_no_line_ends_is_refused_in_bounded_memory() -> None:
+    started = time.monotonic()
+    gib = 2**30
+    done = alltx("options", "--input", "/dev/zero", "--input-format", "jsonl",
+                 preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (gib, gib)))  # fmt: skip
+    assert done.returncode == 2 and "not a cohort file" in one_error_line(done)
+    assert time.monotonic() - started < 10
+
+
+def test_an_over_long_line_is_one_error_row() -> None:
+    stdin = b'{"age": 3}\n{"id": "' + b"x" * (2 * 1024 * 1024) + b'"}\n{"age": 4}\n'
+    done = alltx("options", "-i", "-", "-f", "jsonl", stdin=stdin)
+    got = records(done.stdout)
+    assert done.returncode == 1 and [r["line"] for r in got] == [1, 2, 3]
+    assert "over 1024 KiB" in got[1]["error"]
+
+
+# --- 5: nowhere to write, nothing to read ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args", [["options", "--age", "19"], ["options", "--age", "19", "-f", "json"],
+             ["drug", "kymriah"], ["grade", "crs", "--temperature", "39"], ["schema", "input"]],
+)  # fmt: skip
+def test_a_full_disk_is_one_line(args: list[str]) -> None:
+    with open("/dev/full", "wb") as full:
+        done = alltx(*args, stdout=full, stderr=subprocess.PIPE)
+    assert done.returncode == 74 and "No space left" in one_error_line(done)
+
+
+def test_no_stdout_and_no_stdin_are_one_line() -> None:
+    script = f"{sys.executable} -m alltx options --age 19 >&-"
+    done = subprocess.run(["bash", "-c", script], capture_output=True, timeout=LIMIT)
+    assert done.returncode == 74 and b"standard output is closed" in done.stderr
+    assert b"Traceback" not in done.stderr
+    script = f"{sys.executable} -m alltx options -i - -f csv 0<&-"
+    done = subprocess.run(["bash", "-c", script], capture_output=True, timeout=LIMIT)
+    assert done.returncode == 2 and b"standard input is closed" in done.stderr
+    assert b"Traceback" not in done.stderr
+
+
+# --- 7: few file descriptors --------------------------------------------------------------------
+
+
+def test_few_file_descriptors_lose_no_row(tmp_path: Path) -> None:
+    big = tmp_path / "big.csv"
+    big.write_text("id,age\n" + "".join(f"{n},{n % 90}\n" for n in range(5000)))
+    few = resource.RLIMIT_NOFILE
+    done = alltx("options", "-i", str(big), "-f", "csv",
+                 preexec_fn=lambda: resource.setrlimit(few, (64, 64)))  # fmt: skip
+    assert done.returncode == 0 and done.stdout.decode().count("\n") == 5001
+
+
+# --- 8: numbers that would take minutes ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("number", ["1e-999999999", "1e999999999", "1e-9999999", "0." + "0" * 9999])
+def test_a_number_that_would_take_minutes_is_refused_at_once(number: str) -> None:
+    started = time.monotonic()
+    done = alltx("options", "--mrd", number)
+    assert done.returncode == 2 and "--mrd" in one_error_line(done)
+    rows = f'{{"mrd": "{number}"}}\n'.encode()
+    done = alltx("options", "-i", "-", "-f", "jsonl", stdin=rows)
+    assert done.returncode == 1 and "mrd" in records(done.stdout)[0]["error"]
+    done = alltx("options", "-i", "-", "-f", "jsonl", stdin=f"id,mrd\nA,{number}\n".encode())
+    assert done.returncode == 1 and records(done.stdout)[0]["id"] == "A"
+    assert time.monotonic() - started < 10
+
+
+# --- 11, 12: what a spreadsheet would run, and line breaks inside a cell -------------------------
+
+FORMULAS = ["=cmd|' /C calc'!A0", "+1+1", "@SUM(A1:A2)", "-2+3", '=HYPERLINK("http://x","y")',
+            "\tx", "safe"]  # fmt: skip
+
+
+def test_csv_neutralises_formulas_and_json_stays_exact() -> None:
+    rows = "".join(json.dumps({"id": i, "age": 19}) + "\n" for i in FORMULAS)
+    rows += json.dumps({"id": "=1+1", "age": "x"}) + "\n"  # an error row too
+    done = alltx("options", "-i", "-", "-f", "csv", stdin=rows.encode())
+    ids = [r["id"] for r in csv.DictReader(io.StringIO(done.stdout.decode()))]
+    assert ids == ["'" + i if i != "safe" else i for i in FORMULAS] + ["'=1+1"]
+    done = alltx("options", "-i", "-", "-f", "jsonl", stdin=rows.encode())
+    assert [r["id"] for r in records(done.stdout)] == [*FORMULAS, "=1+1"]
+
+
+def test_a_line_break_inside_an_id_is_quoted_in_csv() -> None:
+    rows = b'{"id": "x\\ry", "age": 19}\n{"id": "a\\nb", "age": 19}\n'
+    done = alltx("options", "-i", "-", "-f", "csv", stdin=rows)
+    parsed = list(csv.DictReader(io.StringIO(done.stdout.decode(), newline="")))
+    assert [r["id"] for r in parsed] == ["x\ry", "a\nb"]
+
+
+# --- 13, 14: every line answered or reported, no row carrying another's data ----------------------
+
+
+def test_a_byte_order_mark_before_json_lines_is_skipped() -> None:
+    done = alltx("options", "-i", "-", "-f", "jsonl", stdin=b'\xef\xbb\xbf{"id": "A", "age": 3}\n')
+    assert done.returncode == 0 and records(done.stdout)[0]["id"] == "A"
+
+
+def test_bare_carriage_returns_end_lines() -> None:
+    done = alltx("options", "-i", "-", "-f", "jsonl", "--input-format", "jsonl",
+                 stdin=b'{"id": "A", "age": 3}\r{"id": "B", "age": 4}\r')  # fmt: skip
+    assert done.returncode == 0 and [r["id"] for r in records(done.stdout)] == ["A", "B"]
+
+
+def test_an_open_quote_spoils_its_own_line_only() -> None:
+    stdin = b'id,age\nA,3\n"B,4\nC,5\nD,6\nE,7\nF,8\n'
+    done = alltx("options", "-i", "-", "-f", "jsonl", stdin=stdin)
+    got = records(done.stdout)
+    assert [r["line"] for r in got] == [2, 3, 4, 5, 6, 7]
+    assert [r["id"] for r in got] == ["A", None, "C", "D", "E", "F"]
+    assert "quote" in got[1]["error"] and "C,5" not in json.dumps(got[1])
+
+
+def test_a_line_of_commas_is_a_row() -> None:
+    done = alltx("options", "-i", "-", "-f", "jsonl", stdin=b"id,age,lineage\n,,,\n,,\n")
+    got = records(done.stdout)
+    assert [r["line"] for r in got] == [2, 3]
+    assert "4 cells where the header has 3" in got[0]["error"] and "options" in got[1]
+
+
+# --- 15, 16, 17, 18, 19: the smaller ones ------------------------------------------------------
+
+
+def test_a_terminal_width_of_zero_still_gives_the_answer() -> None:
+    done = alltx("options", "--age", "19", env={"COLUMNS": "0"})
+    assert done.returncode == 0 and b"not medical advice" in done.stdout
+
+
+def test_the_completion_variable_does_not_replace_the_answer() -> None:
+    done = alltx("options", "--age", "19", "-f", "json", env={"_ALLTX_COMPLETE": "bash_source"})
+    assert done.returncode == 0 and json.loads(done.stdout)["version"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        ('id = "blinatumomab-r-r"', 'id = "blinatumomab-mrd-positive-cr1-cr2"', "is already used"),
+        ('id = "blinatumomab-r-r"', 'id = "tisagenlecleucel-bcp-all-refractory-or-second-relapse"',
+         "is already used by tisagenlecleucel"),
+    ],
+    ids=["within a therapy", "across therapies"],
+)  # fmt: skip
+def test_an_indication_id_used_twice_is_refused(tmp_path: Path, old: str, new: str,
+                                                says: str) -> None:  # fmt: skip
+    done = alltx("data", "check", str(data_file(tmp_path, old, new)))
+    assert done.returncode == 1 and says in done.stderr.decode()
+
+
+def test_ctrl_c_leaves_whole_lines_and_says_so(tmp_path: Path) -> None:
+    big = tmp_path / "big.jsonl"
+    big.write_text("".join(json.dumps({"id": n, "age": n % 90, "mrd": n % 7}) + "\n"
+                           for n in range(400_000)))  # fmt: skip
+    child = subprocess.Popen([*ALLTX, "options", "-i", str(big), "-f", "jsonl"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    time.sleep(1.5)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=LIMIT)
+    assert child.returncode == 130 and err.decode().startswith("alltx: error: interrupted")
+    assert b"Traceback" not in err and out.endswith(b"\n")
+    assert [r["id"] for r in records(out)] == list(range(len(records(out))))
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [(["--relapsed", "--not-relapsed"], "--relapsed and --not-relapsed both given"),
+     (["--age", "200", "--age", "19"], "--age given twice"),
+     (["--age=19", "--age", "19"], "--age given twice"),
+     (["--mrd", "100.0000001"], "got 100.0000001")],
+)  # fmt: skip
+def test_repeated_flags_are_refused_and_values_shown_as_given(args: list[str], says: str) -> None:
+    done = alltx("options", *args)
+    assert done.returncode == 2 and says in one_error_line(done)
