@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import string
 
@@ -115,3 +117,79 @@ def test_any_bytes_as_csv(data: bytes, output: str) -> None:
     result = runner.invoke(app, ["options", "-i", "-", "--input-format", "csv", "-f", output],
                            input=data)  # fmt: skip
     survived(result)
+
+
+# --- hostile shapes (issue 13): nesting, huge numbers, markup and escapes, formulas, line ends --
+
+hostile_text = st.one_of(
+    st.sampled_from(
+        [
+            "[/]",
+            "x[/bold]",
+            "[bold red]X[/]",
+            "[link=https://e.example]c[/link]",
+            ":smile:",
+            "\x1b[31m",
+            "\x1b]0;t\x07",
+            "\x1b[2J",
+            "\x1b[1A\x1b[2K",
+            "\x85",
+            "\u2028",
+            "=cmd|' /C calc'!A0",
+            "+1+1",
+            "@SUM(A1:A2)",
+            "-2",
+            "\t=1",
+            '=HYPERLINK("x")',
+            "\ufeff",
+            "\r",
+            "\x00",
+        ]
+    ),
+    st.text(alphabet="[]/=+-@\x1b\r\t\u2028\x07;:", max_size=12),
+)
+deep = st.integers(1, 3000).map(lambda n: "[" * n + "]" * n)
+huge = st.integers(4000, 6000).map(lambda n: "1" + "0" * n)
+exponent = st.sampled_from(["1e-999999999", "1e999999999", "1e-9999", "9" * 40, "0." + "0" * 99])
+hostile_value = st.one_of(
+    hostile_text.map(json.dumps), deep, huge, exponent, exponent.map(json.dumps)
+)
+hostile_line = st.one_of(
+    st.builds(lambda field, value: f'{{"id": {value}, "{field}": 19}}', field, hostile_value),
+    st.builds(lambda field, value: f'{{"id": "x", "{field}": {value}}}', field, hostile_value),
+    deep,
+    hostile_text,
+)
+ends = st.sampled_from(["\n", "\r\n", "\r", "\n\n"])
+
+
+@FUZZ
+@given(st.lists(st.tuples(hostile_line, ends), max_size=6))
+def test_hostile_lines_are_each_answered_or_reported(lines: list[tuple[str, str]]) -> None:
+    data = "".join(line + end for line, end in lines).encode("utf-8", "surrogatepass")
+    for output in ("jsonl", "csv", "text"):
+        result = runner.invoke(
+            app, ["options", "-i", "-", "--input-format", "jsonl", "-f", output], input=data
+        )
+        survived(result)
+        assert result.exit_code in (0, 1)
+        assert "\x1b" not in result.stdout  # never raw to a terminal or a file
+        if output == "jsonl":
+            accounted(data, result.stdout)
+        if output == "csv":
+            cells = [c for row in csv.reader(io.StringIO(result.stdout)) for c in row]
+            assert not any(c.startswith(("=", "+", "@", "\t", "\r")) for c in cells)
+
+
+@FUZZ
+@given(st.lists(st.lists(hostile_text, min_size=2, max_size=2), max_size=5), ends)
+def test_hostile_csv_cells_never_merge_rows(cells: list[list[str]], end: str) -> None:
+    body = "".join(",".join(row) + end for row in cells)
+    data = ("id,age" + end + body).encode("utf-8", "surrogatepass")
+    result = runner.invoke(app, ["options", "-i", "-", "--input-format", "csv", "-f", "jsonl"],
+                           input=data)  # fmt: skip
+    survived(result)
+    for record in (json.loads(line) for line in result.stdout.splitlines()):
+        # one row's error never carries another row's data: its id is its own line's cell
+        if record["id"] is not None and len(cells) > 1:
+            assert "\n" not in str(record["id"]) and "\r" not in str(record["id"])

@@ -343,3 +343,11 @@ def test_ctrl_c_leaves_whole_lines_and_says_so(tmp_path: Path) -> None:
 def test_repeated_flags_are_refused_and_values_shown_as_given(args: list[str], says: str) -> None:
     done = alltx("options", *args)
     assert done.returncode == 2 and says in one_error_line(done)
+
+
+def test_csv_escapes_control_characters_from_outside() -> None:
+    rows = json.dumps({"id": "\x1b[31mred\x07", "age": 19}) + "\n"
+    done = alltx("options", "-i", "-", "-f", "csv", stdin=rows.encode())
+    assert b"\x1b" not in done.stdout and b"\x07" not in done.stdout
+    [row] = list(csv.DictReader(io.StringIO(done.stdout.decode())))
+    assert row["id"] == "\\x1b[31mred\\x07"

@@ -46,7 +46,7 @@ from alltx.facts import (
     rule_values,
 )
 from alltx.output import VERSION, compact_option, compact_referral, record_json
-from alltx.rows import Failure, Row, utf8
+from alltx.rows import Failure, Row, utf8, visible
 
 __all__ = ["Failure", "Row"]  # re-exported: the command layer matches on them
 from alltx.rules import Node, atom_result, atoms
@@ -433,16 +433,16 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def _cell(value: object) -> object:
     """Text from outside (an id, an error message) as a CSV cell: a JSON value as JSON text,
-    and a cell a spreadsheet would run as a formula (`=cmd|...`, `+1+1`, `@SUM(...)`, and so
-    `-1`) written with a leading `'`, which spreadsheets show and do not run. JSON output keeps
-    the value exact."""
+    control characters escaped (ESC as \\x1b), and a cell a spreadsheet would run as a
+    formula (`=cmd|...`, `+1+1`, `@SUM(...)`, and so `-1`) written with a leading `'`, which
+    spreadsheets show and do not run. JSON output keeps the value exact."""
     if value is None:
         return ""
     if isinstance(value, dict | list | bool):
         value = json.dumps(value, ensure_ascii=False)
     elif not isinstance(value, str):
         return value
-    text = utf8(value)
+    text = visible(utf8(value))  # a CSV is often printed to a terminal: no raw controls
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

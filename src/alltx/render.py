@@ -21,7 +21,7 @@ from alltx.catalog import Catalog, Caution, Source, Statement, Therapy
 from alltx.cohort import Summary as CohortSummary
 from alltx.facts import INPUT_FACTS, RULE_FACTS, Facts
 from alltx.output import DISCLAIMER, answer_source_ids
-from alltx.rows import utf8
+from alltx.rows import utf8, visible
 from alltx.rules import UNMET, Atom, Evaluation, Node, failed
 
 MARK = {"met": ("✓", "green"), "unmet": ("✗", "red"), "unknown": ("?", "yellow")}
@@ -40,9 +40,6 @@ MEANING: dict[Status, str] = {
 
 # Below this width nothing reads well; a terminal that reports less (COLUMNS=0) gets this.
 NARROWEST, FALLBACK_WIDTH = 40, 80
-# C0 and C1 control characters, but the line break and the tab: shown escaped, never sent to
-# the terminal, where they could colour, move the cursor or erase a line of a clinical answer.
-_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))}
 
 
 def console() -> Console:
@@ -53,11 +50,6 @@ def console() -> Console:
     if out.width < NARROWEST:
         out = Console(highlight=False, markup=False, emoji=False, width=FALLBACK_WIDTH)
     return out
-
-
-def visible(text: str) -> str:
-    """Outside text made safe to print: control characters shown escaped (ESC as \\x1b)."""
-    return text.translate(_CONTROLS)
 
 
 def _value(fact: str, value: object) -> str:
