@@ -71,18 +71,6 @@ MAX_ID_DEPTH = 32  # an id nested deeper is not an id anyone meant
 TOO_LONG = f"the line is over {MAX_LINE_BYTES // 1024} KiB, which no cohort row is; check the file"
 
 
-def physical_lines(lines: Iterable[bytes]) -> Iterator[bytes]:
-    """The input's lines, a bare carriage return also ending one (old Mac line ends), so that
-    every line a person sees is its own row. A JSON string cannot hold a raw CR, so no row is
-    cut; a CSV cell with one in quotes is, and that line is reported."""
-    for raw in lines:
-        if b"\r" not in raw or raw.__class__ is LongLine:
-            yield raw
-            continue
-        body = raw.removesuffix(b"\n").removesuffix(b"\r")
-        yield from (part + b"\n" for part in body.split(b"\r"))
-
-
 def _depth(value: object, limit: int) -> int:
     """How deeply a JSON value nests, counting no further than `limit`."""
     if limit <= 0 or not isinstance(value, dict | list):
@@ -92,15 +80,13 @@ def _depth(value: object, limit: int) -> int:
 
 
 def jsonl_rows(lines: Iterable[bytes], first: int = 1) -> Iterator[Row | Failure]:
-    """Rows from JSON Lines, one object per line, the first numbered `first`; blank lines are
-    not rows. A UTF-8 byte-order mark before the first is skipped, as for CSV."""
+    """Rows from JSON Lines, one object per line (as alltx.pipeline.bounded_lines reads them,
+    a byte-order mark dropped), the first numbered `first`; blank lines are not rows."""
     loads = json.loads
-    for number, raw in enumerate(physical_lines(lines), first):
+    for number, raw in enumerate(lines, first):
         if raw.__class__ is LongLine:
             yield Failure(number, None, TOO_LONG)
             continue
-        if number == first:
-            raw = raw.removeprefix(b"\xef\xbb\xbf")
         try:
             value = loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
@@ -139,14 +125,15 @@ def csv_rows(
     """Rows from CSV (or TSV, with `delimiter` a tab) with a header row, whose names are read
     without regard to case; an empty cell is unknown.
 
-    Each line is read on its own: a quote left open spoils that line only, never the lines
+    Each line (as the caller reads them: alltx.pipeline.bounded_lines) is read on its own: a
+    quote left open spoils that line only, never the lines
     after it (so a cell cannot span lines). A line of nothing but separators is a row of
     unknowns; only an empty line is no row. An unknown column is refused before any row
     (InputError) unless `ignore_unknown`: a typo such as `relpased` must not quietly turn a
     whole column into "unknown".
     """
     header: list[str] | None = None
-    for number, raw in enumerate(physical_lines(lines), 1):
+    for number, raw in enumerate(lines, 1):
         if raw.__class__ is LongLine:
             if header is None:
                 raise InputError(f"line {number}: the CSV header: {TOO_LONG}")
