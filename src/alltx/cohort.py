@@ -102,6 +102,8 @@ class Answering(Generic[S]):
         # Each class as a small number: keys of small numbers hash fast (a tuple does not keep
         # its hash). Bounded by the catalog: a fact's tests fall in a few intervals.
         self.numbers: dict[object, int] = {}
+        # One copy of each distinct part (bounded by the catalog: statuses and ids).
+        self.parts: dict[S, S] = {}
         self.subjects: list[tuple[Callable[[dict[str, object]], S], Getter, dict[Any, S]]] = []
         for index, therapy in enumerate(catalog.therapies):
             build = partial(_option, therapy, fmt, index)
@@ -125,7 +127,9 @@ class Answering(Generic[S]):
             if part is None:
                 if rule_values is None:  # worked out once per row, by the ordinary functions
                     rule_values = facts_from(self._known(row.fields)).rule_values()
-                part = _bounded_set(memo, key, build(rule_values))
+                made = build(rule_values)
+                # Thousands of keys share a few dozen answers: keep one copy of each.
+                part = _bounded_set(memo, key, self.parts.setdefault(made, made))
             parts.append(part)
         return parts
 
