@@ -58,8 +58,8 @@ def bounded_lines(stream: IO[bytes]) -> Iterator[bytes]:
             rest = b""
         if len(rest) > MAX_LINE_BYTES:  # longer than any row, and not ended yet
             yield from _checked(lines)
+            rest = _skip_rest(read)  # first: a line that never ends is no row to report
             yield LongLine()
-            rest = _skip_rest(read)
         elif lines and max(map(len, lines)) > MAX_LINE_BYTES:
             yield from _checked(lines)
         else:
