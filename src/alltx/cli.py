@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -550,41 +550,27 @@ class _WholeLines:
 
 
 def _write_cohort(
-    catalog: Catalog, output: Format, rows: Iterator[Any], settings: CohortSettings
+    catalog: Catalog, output: Format, rows: Iterable[Any], settings: CohortSettings
 ) -> int:
     """Answer the rows and write them in the format asked for; the exit status."""
     from alltx import cohort
     from alltx.progress import Reporter
-    from alltx.rows import Failure
 
     reporter = Reporter(settings.quiet, settings.max_errors)
     tally = cohort.Tally()
+    rows = reporter.watch(rows)
     if output is Format.text:
-        summary = cohort.Summary([t.id for t in catalog.therapies],
-                                 [r.id for r in catalog.referrals])  # fmt: skip
-        briefly = cohort.Answering(catalog, cohort.Briefly(), settings.ignore_unknown)
-        answers = cohort.answered(reporter.watch(rows), briefly, tally)
-        for row, result in answers:
-            if isinstance(result, Failure):
-                reporter.error(result)
-            summary.add(row, result)
-            if isinstance(result, Failure) and settings.fail_fast:
-                break
+        summary = cohort.summarize(catalog, rows, settings.ignore_unknown, reporter.error,
+                                   settings.fail_fast, tally)  # fmt: skip
         from alltx import render
 
         render.cohort(summary, catalog, render.console())
     else:
-        fmt: cohort.Format[Any] = (
-            cohort.Csv(catalog)
-            if output is Format.csv
-            else (cohort.JsonArray if output is Format.json else cohort.JsonLines)(
-                catalog, settings.explain
-            )
-        )
+        fmt = cohort.output_format(output.value, catalog, settings.explain)
         answering = cohort.Answering(catalog, fmt, settings.ignore_unknown)
         with _WholeLines() as out:
-            cohort.stream(reporter.watch(rows), answering, fmt, out.write, reporter.error,
-                          settings.fail_fast, tally)  # fmt: skip
+            cohort.stream(rows, answering, fmt, out.write, reporter.error, settings.fail_fast,
+                          tally)  # fmt: skip
     reporter.close(tally)
     return 1 if tally.failed else 0
 

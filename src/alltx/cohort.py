@@ -1,16 +1,18 @@
 """A cohort through alltx: rows in, exactly one record out per row, in input order, streamed.
 
 One road: every row is answered by the functions that answer one patient (`facts_from`, then
-`assess` and `referrals`, then the builders in `alltx.output`). A million rows are fast because
-of a bounded memo around them, keyed on what decides a compact answer:
-- each cell's class, worked out once per raw value by the ordinary parser: for ages and MRD the
-  results of the label's tests on the value (which interval it falls in), for every other fact
-  its parsed value;
-- the row's answer, once per combination of classes (field names included).
-A compact record shows no patient values, so two rows with the same classes get the same
-record text. A row the memo cannot key (a parse error, an unhashable cell, an unknown field, an
-age at diagnosis beside an age, which must be compared exactly) takes the ordinary path.
-`--explain` records show the patient's values, so each is built in full.
+`assess_therapy`/`refer`, then the compact builders in `alltx.output`). A million rows are fast
+because of bounded memos around them, keyed on what decides a compact answer:
+- each cell's class, worked out once per raw value by the ordinary parser: the results of the
+  label's tests on its fact (which interval an age falls in, whether a marker is positive),
+  numbered; the relapse and remission facts are first derived by the ordinary `derive`, once
+  per combination;
+- each therapy's (and referral's) part of the record, once per combination of the classes of
+  the facts its rules read.
+A compact record shows no patient values, so rows alike in those classes share the text. A row
+the memo cannot key (a parse error, an unhashable cell, an unknown field, an age at diagnosis
+beside an age, which must be compared exactly) takes the ordinary path. `--explain` records
+show the patient's values, so each is built in full, by the same functions.
 
 Memory stays flat: each memo drops its older half when full.
 """
@@ -47,11 +49,8 @@ from alltx.facts import (
 )
 from alltx.output import VERSION, compact_option, compact_referral, record_json
 from alltx.rows import Failure, Row, utf8, visible
-
-__all__ = ["Failure", "Row"]  # re-exported: the command layer matches on them
 from alltx.rules import Node, atom_result, atoms
 
-T = TypeVar("T")
 S = TypeVar("S")  # what a format keeps of one therapy's (or referral's) answer
 K = TypeVar("K")
 V = TypeVar("V")
@@ -532,6 +531,33 @@ def answered(
         else:
             tally.answered += 1
             yield row, result
+
+
+def summarize(
+    catalog: Catalog,
+    rows: Iterable[Row | Failure],
+    ignore_unknown: bool,
+    report: Callable[[Failure], object],
+    fail_fast: bool,
+    tally: Tally,
+) -> Summary:
+    """A cohort at a glance (`--format text`): every row counted, the first ones listed."""
+    summary = Summary([t.id for t in catalog.therapies], [r.id for r in catalog.referrals])
+    answering = Answering(catalog, Briefly(), ignore_unknown)
+    for row, result in answered(rows, answering, tally):
+        summary.add(row, result)
+        if isinstance(result, Failure):
+            report(result)
+            if fail_fast:
+                break
+    return summary
+
+
+def output_format(name: str, catalog: Catalog, explain: bool) -> Format[Any]:
+    """A streaming format by its name: jsonl, json or csv."""
+    if name == "csv":
+        return Csv(catalog)
+    return (JsonArray if name == "json" else JsonLines)(catalog, explain)
 
 
 def error_line(failure: Failure) -> str:

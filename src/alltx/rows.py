@@ -79,11 +79,11 @@ def _depth(value: object, limit: int) -> int:
     return 1 + max((_depth(item, limit - 1) for item in items), default=0)
 
 
-def jsonl_rows(lines: Iterable[bytes], first: int = 1) -> Iterator[Row | Failure]:
+def jsonl_rows(lines: Iterable[bytes]) -> Iterator[Row | Failure]:
     """Rows from JSON Lines, one object per line (as alltx.pipeline.bounded_lines reads them,
-    a byte-order mark dropped), the first numbered `first`; blank lines are not rows."""
+    a byte-order mark dropped), numbered from 1; blank lines are not rows."""
     loads = json.loads
-    for number, raw in enumerate(lines, first):
+    for number, raw in enumerate(lines, 1):
         if raw.__class__ is LongLine:
             yield Failure(number, None, TOO_LONG)
             continue
