@@ -225,3 +225,18 @@ def test_a_caution_that_applies_is_on_the_status_line() -> None:
     assert flat.count("! CAUTION: the leukemia cells are CD19-negative") == 2
     code, out, _ = run("options", "--age", "30", "--lineage", "b", "--relapsed", "--cd19", "pos")
     assert code == 0 and "! CAUTION" not in out
+
+
+@pytest.mark.parametrize(
+    "args", [["--relapsed", "yes"], ["--relapsed=yes"], ["--no-prior-transplant", "no"]]
+)
+def test_a_switch_given_a_value_says_how_switches_are_written(args: list[str]) -> None:
+    code, _, err = run("options", *args)
+    assert code == 2 and err.count("\n") == 1
+    assert " is a switch: use --" in err and "with no value" in err
+
+
+def test_h_is_help_everywhere() -> None:
+    for args in (["-h"], ["options", "-h"], ["grade", "crs", "-h"], ["data", "check", "-h"]):
+        code, out, _ = run(*args)
+        assert code == 0 and "Usage:" in out, args

@@ -14,6 +14,7 @@ from alltx.facts import (
     parse_age,
     parse_bool,
     parse_count,
+    parse_fact,
     parse_facts,
     parse_lineage,
     parse_marker,
@@ -252,3 +253,26 @@ def test_unknown_and_bad_fields_are_named() -> None:
 def test_huge_values_are_shown_in_full() -> None:
     with pytest.raises(ValueError, match=r"got 1000000$"):
         parse_age(1000000)
+
+
+# Spellings clinicians use, each read as the flag's own value (issue 16).
+SPELLINGS = [
+    ("cd19", "CD19+", "positive"), ("cd19", "cd19-negative", "negative"),
+    ("cd19", "CD19 positive", "positive"), ("cd22", "CD22-", "negative"),
+    ("ph", "Ph+", "positive"), ("ph", "Ph-", "negative"), ("ph", "Ph negative", "negative"),
+    ("remission", "CR1", 1), ("remission", "cr 2", 2), ("lineage", "B-ALL", "b"),
+    ("lineage", "pre-B", "b"), ("lineage", "BCP-ALL", "b"), ("lineage", "T-ALL", "t"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "given", "read"), SPELLINGS)
+def test_clinicians_spellings(name: str, given: str, read: object) -> None:
+    assert parse_fact(name, given) == read
+
+
+@pytest.mark.parametrize(
+    ("name", "given"), [("cd19", "CD22+"), ("ph", "CD19+"), ("remission", "CRx")]
+)
+def test_another_markers_spelling_is_refused(name: str, given: str) -> None:
+    with pytest.raises(FactError, match=repr(given).replace("+", r"\+")):
+        parse_fact(name, given)

@@ -138,8 +138,11 @@ class AlltxGroup(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+HELP = {"help_option_names": ["-h", "--help"]}  # -h works as --help, as people expect
+
 app = typer.Typer(
     cls=AlltxGroup,
+    context_settings=HELP,
     name="alltx",
     help="Which US FDA-approved immunotherapies for acute lymphoblastic leukemia (ALL) fit a "
     "patient's facts, and why. Information, not medical advice.",
@@ -158,24 +161,35 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
+SWITCH_WORDS = {"yes", "no", "true", "false", "y", "n", "1", "0", "on", "off"}
+
+
 def _refuse_repeated(group: Any, argv: list[str]) -> None:
     """A flag given twice (`--age 200 --age 19`, `--relapsed --not-relapsed`) is refused: click
-    would silently take the last, and a fact silently replaced is a wrong answer."""
+    would silently take the last, and a fact silently replaced is a wrong answer. A switch
+    given a value (`--relapsed yes`) is told how switches are written."""
     at = next((n for n, word in enumerate(argv) if word in group.commands), None)
     if at is None:
         return
-    params = {}
+    params, switches = {}, {}
     for param in group.commands[argv[at]].params:
         for flag in (*param.opts, *param.secondary_opts):
             params[flag] = param.name
+        if getattr(param, "is_flag", False) and param.secondary_opts:
+            switches[param.opts[0]] = param.secondary_opts[0]
     seen: dict[str, str] = {}
-    for word in argv[at + 1 :]:
+    words = argv[at + 1 :]
+    for number, word in enumerate(words):
         if word == "--":
             break
         flag = word.split("=", 1)[0]
         name = params.get(flag)
         if name is None:
             continue
+        ahead = words[number + 1] if number + 1 < len(words) else ""
+        switch = next((on for on, off in switches.items() if flag in (on, off)), None)
+        if switch and ("=" in word or ahead.lower() in SWITCH_WORDS):
+            _fail(f"{flag} is a switch: use {switch} or {switches[switch]}, with no value")
         if name in seen:
             first = seen[name]
             both = f"{first} given twice" if first == flag else f"{first} and {flag} both given"
@@ -313,18 +327,25 @@ def options(
     remission: Annotated[
         str | None,
         _fact(
-            "Now in the Nth complete remission (1 = CR1); implies not relapsed or refractory.", "N"
+            "Now in the Nth complete remission (1 or CR1 = first); implies not relapsed or "
+            "refractory.",
+            "N",
         ),
     ] = None,
     lineage: Annotated[
-        str | None, _fact("B-cell precursor or T-cell ALL (b-cell, t-cell also work).", "b|t")
+        str | None,
+        _fact("B-cell precursor or T-cell ALL (b-cell, B-ALL, pre-B, T-ALL also work).", "b|t"),
     ] = None,
     cd19: Annotated[
         str | None,
-        _fact("CD19 on the leukemia cells (pos, neg, +, - also work).", "positive|negative"),
+        _fact("CD19 on the leukemia cells (pos, neg, +, -, CD19+ also work).", "positive|negative"),
     ] = None,
-    cd22: Annotated[str | None, _fact("CD22 on the leukemia cells.", "positive|negative")] = None,
-    ph: Annotated[str | None, _fact("Philadelphia chromosome.", "positive|negative")] = None,
+    cd22: Annotated[
+        str | None, _fact("CD22 on the leukemia cells (CD22+ also works).", "positive|negative")
+    ] = None,
+    ph: Annotated[
+        str | None, _fact("Philadelphia chromosome (Ph+, Ph- also work).", "positive|negative")
+    ] = None,
     mrd: Annotated[
         str | None, _fact("Minimal residual disease, percent of cells (0.1 means 0.1%).", "PERCENT")
     ] = None,
@@ -638,6 +659,7 @@ def drugs(output: FormatOption = DocFormat.text) -> None:
 
 
 data_app = typer.Typer(
+    context_settings=HELP,
     help="The therapies data: check a file, or show where the data in use comes from.",
     no_args_is_help=True,
 )

@@ -16,7 +16,7 @@ from alltx.cli import DocFormat, FormatOption, _catalog, _fail, _guide, _write_j
 
 FINDINGS = "Findings (leave one out if it is not known)"
 
-guide_app = typer.Typer()
+guide_app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]})
 
 
 @guide_app.command()
@@ -63,6 +63,7 @@ def side_effects(
 
 
 grade_app = typer.Typer(
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Grade CRS or ICANS on the ASTCT consensus scale (a calculator for clinicians).",
     no_args_is_help=True,
 )

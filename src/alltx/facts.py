@@ -177,6 +177,16 @@ _LINEAGE_WORDS = {
     "t-cell": "t",
     "tcell": "t",
     "t cell": "t",
+    # as clinicians write it
+    "b-all": "b",
+    "pre-b": "b",
+    "pre-b-all": "b",
+    "precursor b": "b",
+    "b-cell precursor": "b",
+    "b-precursor": "b",
+    "bcp": "b",
+    "bcp-all": "b",
+    "t-all": "t",
 }
 
 
@@ -223,6 +233,17 @@ def parse_bool(value: object) -> bool:
     raise ValueError(f"expected true or false, got {value!r}")
 
 
+def parse_remission(value: object) -> int:
+    """A complete remission number; CR1, CR2 as clinicians write them."""
+    if isinstance(value, str) and value.strip().lower().startswith("cr"):
+        try:
+            return parse_count(value.strip()[2:].strip())
+        except ValueError:
+            message = f"expected a whole number 0 or more, or CR1, CR2 ...; got {value!r}"
+            raise ValueError(message) from None
+    return parse_count(value)
+
+
 def parse_count(value: object) -> int:
     """A whole number, 0 or more (relapse and remission numbers)."""
     if isinstance(value, bool):
@@ -244,6 +265,20 @@ def _word(value: object, words: dict[str, str], expected: str) -> str:
 
 def parse_marker(value: object) -> str:
     return _word(value, _MARKER_WORDS, "positive or negative (pos, neg, +, - also work)")
+
+
+def marker(name: str) -> Callable[[object], str]:
+    """The parser of one marker, which also reads the marker's name written before the
+    result, as clinicians write it: CD19+, CD19-negative, Ph+, Ph negative."""
+
+    def parse(value: object) -> str:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.lower().startswith(name) and len(text) > len(name):
+                value = text[len(name) :].strip(" -:") or text[len(name) :].strip()
+        return parse_marker(value)
+
+    return parse
 
 
 def parse_lineage(value: object) -> str:
@@ -286,11 +321,11 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "relapsed": parse_bool,
     "relapse": parse_count,
     "refractory": parse_bool,
-    "remission": parse_count,
+    "remission": parse_remission,
     "lineage": parse_lineage,
-    "cd19": parse_marker,
-    "cd22": parse_marker,
-    "ph": parse_marker,
+    "cd19": marker("cd19"),
+    "cd22": marker("cd22"),
+    "ph": marker("ph"),
     "mrd": parse_percent,
     "phase": parse_phase,
     "prior_transplant": parse_bool,
