@@ -358,3 +358,13 @@ def test_a_broken_scale_is_refused(tmp_path: Path, old: str, new: str, problem: 
     broken.write_text(text.replace(old, new, 1), encoding="utf-8")
     code, _, err = run("--guide", str(broken), "data", "check")
     assert code == 1 and problem in err
+
+
+def test_explain_knows_every_fact_the_tool_asks_for(guide: Guide) -> None:
+    """Each fact's name, as the flag and the 'To decide, give' line word it, is explained."""
+    from alltx.facts import INPUT_FACTS
+
+    for name, fact in INPUT_FACTS.items():
+        for asked in (name.replace("_", " "), fact.short):
+            code, _, err = run("explain", asked)
+            assert code == 0, (asked, err)
