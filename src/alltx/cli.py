@@ -197,21 +197,25 @@ def _refuse_repeated(group: Any, argv: list[str]) -> None:
         seen[name] = flag
 
 
+def _stop_writing(status: int) -> NoReturn:
+    """Exit with nothing more written to stdout: it is pointed at /dev/null first, so the
+    interpreter's final flush of what is still buffered cannot fail (and print a traceback)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(status)
+
+
 def _output_failed(error: OSError) -> NoReturn:
-    """Writing the answer failed (a full disk): say so in one line; nothing more to flush."""
+    """Writing the answer failed (a full disk): say so in one line."""
     sys.stderr.write(f"alltx: error: cannot write the output: {error.strerror}; check the disk "
                      "or where the output goes\n")  # fmt: skip
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
-    sys.exit(EXIT_OUTPUT)
+    _stop_writing(EXIT_OUTPUT)
 
 
 def _quiet_broken_pipe() -> NoReturn:
     """The reader went away (`| head`): stop quietly, as jq and csvkit do, with a status of
     its own, not the one for bad rows."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail
-    sys.exit(EXIT_CLOSED_PIPE)
+    _stop_writing(EXIT_CLOSED_PIPE)
 
 
 _data_file: Path | None = None  # set by --data / ALLTX_DATA; None = the bundled file
