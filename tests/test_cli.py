@@ -240,3 +240,12 @@ def test_h_is_help_everywhere() -> None:
     for args in (["-h"], ["options", "-h"], ["grade", "crs", "-h"], ["data", "check", "-h"]):
         code, out, _ = run(*args)
         assert code == 0 and "Usage:" in out, args
+
+
+def test_a_word_that_covers_several_drugs_lists_them() -> None:
+    code, out, _ = run("drug", "car-t", "--format", "json")
+    assert code == 0
+    ids = [t["id"] for t in json.loads(out)["therapies"]]
+    assert ids == ["tisagenlecleucel", "brexucabtagene-autoleucel", "obecabtagene-autoleucel"]
+    code, out, _ = run("drug", "CAR-T")
+    assert code == 0 and "alltx drug NAME" in out and "obecabtagene-autoleucel" in out

@@ -368,3 +368,25 @@ def test_explain_knows_every_fact_the_tool_asks_for(guide: Guide) -> None:
         for asked in (name.replace("_", " "), fact.short):
             code, _, err = run("explain", asked)
             assert code == 0, (asked, err)
+
+
+@pytest.mark.parametrize(
+    ("given", "grade_", "shown"),
+    [("100.4F", 1, "38 C"), ("100.3F", 0, "37.9 C"), ("101°F", 1, "38.3 C"), ("38.0 C", 1, "38 C"),
+     ("38", 1, "38 C")],
+)  # fmt: skip
+def test_fahrenheit_is_converted_and_the_celsius_value_shown(
+    given: str, grade_: int, shown: str
+) -> None:
+    code, out, _ = run("grade", "crs", "--temperature", given, "--blood-pressure", "none",
+                       "--oxygen", "none")  # fmt: skip
+    assert code == 0 and f"{grade_} temperature {shown}:" in out
+    code, _, err = run("grade", "crs", "--temperature", "38x")
+    assert code == 2 and "expected a number" in err
+
+
+def test_questions_for_a_therapy_by_any_name() -> None:
+    for name, topic in (("Kymriah", "car-t"), ("obe-cel", "car-t"), ("Besponsa",
+                        "inotuzumab-ozogamicin"), ("blina", "blinatumomab")):  # fmt: skip
+        value = answer_of(contract.QuestionsAnswer, "questions", "--for", name)
+        assert {q["for"] for q in value["questions"]} == {topic}, name

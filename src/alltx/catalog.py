@@ -113,6 +113,7 @@ class Therapy:
     indications: tuple[Indication, ...]
     cautions: tuple[Caution, ...]
     figures: tuple[Statement, ...] = ()  # trial results as the regulator states them
+    groups: tuple[str, ...] = ()  # words that cover several therapies: car-t
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -194,6 +195,11 @@ class Catalog:
 
     def referral(self, referral_id: str) -> Referral | None:
         return next((r for r in self.referrals if r.id == referral_id), None)
+
+    def group(self, name: str) -> list[Therapy]:
+        """The therapies a word covers (`car-t`), or none; in file order."""
+        wanted = _key(name)
+        return [t for t in self.therapies if wanted in {_key(g) for g in t.groups}]
 
     def therapy(self, name: str) -> Therapy:
         """Find a therapy by id, generic name, brand or short name; or say what was meant."""
@@ -437,6 +443,7 @@ def _therapy(raw: dict[str, Any], place: str, problems: list[str]) -> Therapy:
         indications=indications,
         cautions=cautions,
         figures=_statements(raw, "figures"),
+        groups=tuple(raw.get("groups", ())),
     )
 
 

@@ -629,8 +629,13 @@ def drug(
     ],
     output: FormatOption = DocFormat.text,
 ) -> None:
-    """One drug: what it is, how it is given, who it is approved for, its side effects."""
+    """One drug: what it is, how it is given, who it is approved for, its side effects. A word
+    that covers several (car-t) lists them."""
     catalog = _catalog()
+    group = catalog.group(name)
+    if len(group) > 1:
+        _drugs(catalog, output, group)
+        return
     try:
         therapy = catalog.therapy(name)
     except UnknownTherapy as error:
@@ -652,14 +657,18 @@ def drug(
 def drugs(output: FormatOption = DocFormat.text) -> None:
     """One line per therapy alltx knows."""
     catalog = _catalog()
+    _drugs(catalog, output, list(catalog.therapies))
+
+
+def _drugs(catalog: Catalog, output: DocFormat, therapies: list[Any]) -> None:
     if output is DocFormat.json:
         from alltx.output import drugs_json
 
-        _write_json(drugs_json(catalog))
+        _write_json(drugs_json(catalog, therapies))
     else:
         from alltx import render
 
-        render.drugs(catalog, render.console())
+        render.drugs(catalog, render.console(), therapies)
 
 
 data_app = typer.Typer(

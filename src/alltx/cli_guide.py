@@ -101,7 +101,12 @@ def _grade(scale_id: str, given: dict[str, object], age: str | None, output: Doc
 @grade_app.command("crs")
 def grade_crs(
     temperature: Annotated[
-        str | None, _finding("Highest temperature, degrees Celsius (38 or more is fever).", "C")
+        str | None,
+        _finding(
+            "Highest temperature in degrees Celsius (38 or more is fever), or Fahrenheit with "
+            "F: 101F.",
+            "C",
+        ),
     ] = None,
     treated: Annotated[
         bool | None,
@@ -281,18 +286,36 @@ def explain(
         render_guide.term(chosen, guide, render.console())
 
 
+def _therapy_topic(name: str, topics: list[str]) -> str | None:
+    """The topic of a therapy named any way: its id, or a word that covers it (car-t)."""
+    from alltx.catalog import UnknownTherapy
+
+    try:
+        therapy = _catalog().therapy(name)
+    except UnknownTherapy:
+        return None
+    return next((t for t in (therapy.id, *therapy.groups) if t in topics), None)
+
+
 @guide_app.command()
 def questions(
     topic: Annotated[
         str | None,
-        typer.Option("--for", help="One topic: transplant, car-t, general ...", metavar="TOPIC"),
+        typer.Option(
+            "--for",
+            help="One topic: transplant, car-t, general, or a therapy by any name (Kymriah ...).",
+            metavar="TOPIC",
+        ),
     ] = None,
     output: FormatOption = DocFormat.text,
 ) -> None:
-    """Questions to ask the doctor, by topic."""
+    """Questions to ask the doctor, by topic: a topic, or a therapy by any of its names
+    (Kymriah, blina, Besponsa)."""
     guide = _guide()
     if topic is not None:
         wanted = topic.strip().lower()
+        if wanted not in guide.topics:
+            wanted = _therapy_topic(topic, guide.topics) or ""
         if wanted not in guide.topics:
             _fail(f"--for: no questions about {topic!r}; topics: {', '.join(guide.topics)}")
         topic = wanted

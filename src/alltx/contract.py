@@ -105,6 +105,9 @@ class TherapyFile(Strict):
     name: Text
     brands: list[str] = []
     aliases: list[str] = []
+    groups: list[str] = Field(
+        default=[], description="words that cover several therapies, such as car-t"
+    )
     kind: StatementFile
     about: StatementFile
     given: list[StatementFile] = []

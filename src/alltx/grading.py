@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -232,21 +233,29 @@ def _whole(value: object, least: int, most: int | None, label: str) -> int:
     return number
 
 
+# A measured number: at most 15 digits (no real finding has more), a unit letter allowed after
+# it (38.5, 38.5 C, 101.3°F).
+_MEASURE = re.compile(r"\s*([+-]?\d{1,15}(?:\.\d{1,15})?)\s*°?\s*([A-Za-z])?\s*")
+
+
 def _number(value: object, feature: Feature) -> Fraction | int:
     words = f" (or {', '.join(feature.values)})" if feature.values else ""
     if feature.whole:
         low, high = feature.range or (0, None)
         return _whole(value, low, high, feature.label.split(" (")[0] + words)
-    try:
-        number = Fraction(str(value))
-    except (ValueError, ZeroDivisionError):
-        raise GradingError(f"--{feature.id}: expected a number{words}, got {value!r}") from None
+    match = _MEASURE.fullmatch(str(value))
+    unit = (match.group(2) or "").upper() if match else ""
+    if not match or (unit and (feature.unit != "C" or unit not in "CF")):
+        raise GradingError(f"--{feature.id}: expected a number{words}, got {value!r}")
+    number = Fraction(match.group(1))
+    if unit == "F":  # Fahrenheit, converted exactly; the answer shows the Celsius value
+        number = (number - 32) * 5 / 9
     if feature.range is None:
         return number
     low, high = feature.range
     if number < low or (high is not None and number > high):
         span = f"outside {low} to {high}" if high is not None else f"below {low}"
-        hint = "; give degrees Celsius" if feature.unit == "C" and number > low else ""
+        hint = "; give degrees Celsius, or Fahrenheit with F (101F)" if feature.unit == "C" else ""
         message = f"--{feature.id}: {value} is {span} {feature.unit}".rstrip()
         raise GradingError(message + hint)
     return number

@@ -287,7 +287,7 @@ def drug_json(therapy: Therapy, catalog: Catalog) -> dict[str, Any]:
     }
 
 
-def drugs_json(catalog: Catalog) -> dict[str, Any]:
+def drugs_json(catalog: Catalog, therapies: list[Therapy] | None = None) -> dict[str, Any]:
     return {
         "version": VERSION,
         "therapies": [
@@ -298,7 +298,7 @@ def drugs_json(catalog: Catalog) -> dict[str, Any]:
                 "aliases": list(t.aliases),
                 "kind": t.kind.text,
             }
-            for t in catalog.therapies
+            for t in (catalog.therapies if therapies is None else therapies)
         ],
         "data": data_json(catalog),
         "disclaimer": DISCLAIMER,

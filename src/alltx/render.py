@@ -385,14 +385,16 @@ def drug(
     show(out, parts)
 
 
-def drugs(catalog: Catalog, out: Console) -> None:
+def drugs(catalog: Catalog, out: Console, therapies: Sequence[Therapy] | None = None) -> None:
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("therapy", no_wrap=True)
     table.add_column("also called")
     table.add_column("what it is")
-    for therapy in catalog.therapies:
+    listed = catalog.therapies if therapies is None else therapies
+    for therapy in listed:
         table.add_row(therapy.id, ", ".join([*therapy.brands, *therapy.aliases]), therapy.kind.text)
-    show(out, [table, "", _footer(catalog)])
+    hint = Text("One of them in full: alltx drug NAME", "dim")
+    show(out, [table, *([hint] if therapies is not None else []), "", _footer(catalog)])
 
 
 SHORT = {"eligible": ("eligible", "green"), "possible": ("possible", "yellow"),

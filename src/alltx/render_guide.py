@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -140,13 +141,21 @@ def grading(result: Grading, guide: Guide, out: Console) -> None:
         if not f.used:
             rows.append(("-", Text(f"{f.feature.label}: {f.note}")))
         elif f.level is not None:
-            rows.append((f.level.shown, Text(f"{f.feature.label}: {f.level.text}")))
+            value = _plain_number(f.value, f.feature.unit)
+            rows.append((f.level.shown, Text(f"{f.feature.label}{value}: {f.level.text}")))
         else:
             note = f"; {f.note}" if f.note else ""
             rows.append(("?", Text(f"{f.feature.label}: not given{note}")))
     parts += [_marked(rows, 0), "", _heading("How it is graded"), _cite(scale.notes, cited, "")]
     parts += [Text(f"Scale: {cited.named(scale.source)}", "dim")]
     show(out, [*parts, *_footer(guide, cited)])
+
+
+def _plain_number(value: object, unit: str) -> str:
+    """A number finding as graded (a temperature in Celsius, to one decimal), after the label."""
+    if not isinstance(value, Fraction) or not unit:
+        return ""
+    return f" {round(float(value), 1):g} {unit}"
 
 
 def timeline(practice: Practice) -> RenderableType:
