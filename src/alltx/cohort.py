@@ -47,7 +47,7 @@ from alltx.facts import (
     parse_fact,
     rule_values,
 )
-from alltx.output import VERSION, compact_option, compact_referral, record_json
+from alltx.output import VERSION, compact_option, compact_referral, options_json
 from alltx.rows import Failure, Row, utf8, visible
 from alltx.rules import Node, atom_result, atoms
 
@@ -298,7 +298,8 @@ class JsonLines(Format[str]):
         return before + text + after
 
     def full(self, facts: Facts, options: list[TherapyOption], advice: list[ReferralResult]) -> str:
-        return _json(record_json(facts, options, advice, self.catalog))[1:]  # after the `{`
+        # The one-patient answer, after its `{`: the row's id and line go before it.
+        return _json(options_json(facts, options, advice, self.catalog))[1:]
 
     def answer(self, row: Row, parts: Sequence[str]) -> str:
         line = "null" if row.line is None else row.line

@@ -166,16 +166,6 @@ def compact_referral(result: ReferralResult) -> dict[str, Any]:
     return brief
 
 
-def record_json(
-    facts: Facts,
-    options: list[TherapyOption],
-    referrals: list[ReferralResult],
-    catalog: Catalog,
-) -> dict[str, Any]:
-    """A cohort row's full answer (--explain): the one-patient JSON, which names its data."""
-    return options_json(facts, options, referrals, catalog)
-
-
 def data_json(catalog: Catalog) -> dict[str, Any]:
     info = catalog.info
     return {

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
@@ -18,10 +19,12 @@ from rich.text import Text
 
 from alltx.assess import ReferralResult, Status, TherapyOption
 from alltx.catalog import Catalog, Caution, Source, Statement, Therapy
-from alltx.cohort import Summary as CohortSummary
 from alltx.facts import INPUT_FACTS, RULE_FACTS, Facts
 from alltx.output import DISCLAIMER, answer_source_ids
 from alltx.rows import utf8, visible
+
+if TYPE_CHECKING:  # the cohort modules load only for a cohort, not for one patient's answer
+    from alltx.cohort import Summary as CohortSummary
 from alltx.rules import UNMET, Atom, Evaluation, Node, failed
 
 MARK = {"met": ("✓", "green"), "unmet": ("✗", "red"), "unknown": ("?", "yellow")}
