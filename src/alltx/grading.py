@@ -73,11 +73,9 @@ class Grading:
 def grade(scale: Scale, findings: dict[str, object], age: Fraction | None = None) -> Grading:
     """Grade `findings` (feature id -> parsed value; absent = unknown) on `scale`; `age` in
     years, for a scale whose tools depend on it."""
-    used, age_note = _tools(scale, findings, age)
+    unused, age_note = _tools(scale, findings, age)
     features = tuple(
-        _feature_grade(f, findings, f.id in used or f.id not in _split(scale))
-        for f in scale.features
-        if f.levels
+        _feature_grade(f, findings, f.id not in unused) for f in scale.features if f.levels
     )
     values = {f.feature.id: f.value for f in features} | findings
     applies: Result = MET
@@ -100,23 +98,18 @@ def _given(feature: Feature, findings: dict[str, object]) -> bool:
     return feature.id in findings or any(p.id in findings for p in feature.parts)
 
 
-def _split(scale: Scale) -> set[str]:
-    split = scale.by_age
-    return {split.under, split.over} if split else set()
-
-
 def _tools(
     scale: Scale, findings: dict[str, object], age: Fraction | None
 ) -> tuple[set[str], Statement | None]:
-    """Which of an age split's two tools count for this patient, and the sources' note where
-    both do because of the age."""
+    """Which of an age split's two tools do not count for this patient (every other feature
+    counts), and the sources' note where both do because of the age."""
     split = scale.by_age
     if split is None:
         return set(), None
     under, over = split.under, split.over
     given = {name for name in (under, over) if _given(scale.feature(name), findings)}
     if age is None:  # the tool given is the one the care team used
-        return given or {under, over}, None
+        return ({under, over} - given if given else set()), None
     years = math.floor(age)
     if years < split.age:
         if over in given:
@@ -126,12 +119,12 @@ def _tools(
                 f"--{under}, the {scale.feature(under).label}, instead and leave out --{over} "
                 "and its parts"
             )
-        return {under}, None
+        return {over}, None
     if years == split.age and split.unsettled is not None:
-        return {under, over}, split.unsettled
+        return set(), split.unsettled
     if under in given:  # past the age, only for some patients (the `older` note says who)
-        return given, split.older
-    return {over}, None
+        return {under, over} - given, split.older
+    return {under}, None
 
 
 def _domains(split: ByAge | None, features: tuple[FeatureGrade, ...]) -> list[tuple[int, ...]]:
