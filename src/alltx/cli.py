@@ -171,12 +171,14 @@ def _refuse_repeated(group: Any, argv: list[str]) -> None:
     at = next((n for n, word in enumerate(argv) if word in group.commands), None)
     if at is None:
         return
-    params, switches = {}, {}
+    params: dict[str, str] = {}
+    switches: dict[str, tuple[str, str]] = {}  # either flag of a switch -> (on, off)
     for param in group.commands[argv[at]].params:
         for flag in (*param.opts, *param.secondary_opts):
             params[flag] = param.name
         if getattr(param, "is_flag", False) and param.secondary_opts:
-            switches[param.opts[0]] = param.secondary_opts[0]
+            pair = (param.opts[0], param.secondary_opts[0])
+            switches.update(dict.fromkeys(pair, pair))
     seen: dict[str, str] = {}
     words = argv[at + 1 :]
     for number, word in enumerate(words):
@@ -187,9 +189,9 @@ def _refuse_repeated(group: Any, argv: list[str]) -> None:
         if name is None:
             continue
         ahead = words[number + 1] if number + 1 < len(words) else ""
-        switch = next((on for on, off in switches.items() if flag in (on, off)), None)
-        if switch and ("=" in word or ahead.lower() in SWITCH_WORDS):
-            _fail(f"{flag} is a switch: use {switch} or {switches[switch]}, with no value")
+        if flag in switches and ("=" in word or ahead.lower() in SWITCH_WORDS):
+            on, off = switches[flag]
+            _fail(f"{flag} is a switch: use {on} or {off}, with no value")
         if name in seen:
             first = seen[name]
             both = f"{first} given twice" if first == flag else f"{first} and {flag} both given"
