@@ -158,7 +158,7 @@ def test_answers_stay_the_same_when_the_memos_overflow(
     answering = cohort.Answering(catalog, cohort.JsonLines(catalog))
     for row in rows:
         answering.answer(Row(1, None, row))
-    assert all(len(memo) <= 4 for _, _, memo in answering.subjects)
+    assert all(len(s.memo) <= 4 and len(s.deciding) <= 4 for s in answering.subjects)
     assert len(answering.classes) <= 4 and len(answering.states) <= 4
 
 
@@ -195,7 +195,20 @@ def test_classes_are_numbered_per_interval_not_per_value(catalog: Catalog) -> No
     for step in range(3000):
         answering.answer(Row(1, None, {"age": step / 30, "mrd": step / 600}))
     assert 2 <= len(answering.numbers) <= 20
-    assert all(len(memo) <= 20 for _, _, memo in answering.subjects)
+    assert all(len(s.memo) <= 20 for s in answering.subjects)
+
+
+def test_a_part_is_made_once_per_result_of_its_own_tests(catalog: Catalog) -> None:
+    """Ages 19 and 30 fall in different classes (tisagenlecleucel's label stops at 25) but
+    pass the same tests of blinatumomab's: its part is keyed twice and made once."""
+    answering = cohort.Answering(catalog, cohort.JsonLines(catalog))
+    for age in (19, 30):
+        answering.answer(Row(1, None, {"age": age, "relapsed": True}))
+    ids = [t.id for t in catalog.therapies]
+    blinatumomab = answering.subjects[ids.index("blinatumomab")]
+    tisagenlecleucel = answering.subjects[ids.index("tisagenlecleucel")]
+    assert len(blinatumomab.memo) == 2 and len(blinatumomab.deciding) == 1
+    assert len(tisagenlecleucel.memo) == 2 and len(tisagenlecleucel.deciding) == 2
 
 
 def test_an_age_at_diagnosis_is_compared_with_the_age_exactly(catalog: Catalog) -> None:

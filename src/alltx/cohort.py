@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from json.encoder import encode_basestring
 from operator import itemgetter
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from alltx.assess import (
     ReferralResult,
@@ -100,18 +100,30 @@ class Answering(Generic[S]):
         self.state = itemgetter(*STATE)
         # Each class as a small number: keys of small numbers hash fast (a tuple does not keep
         # its hash). Bounded by the catalog: a fact's tests fall in a few intervals.
-        self.numbers: dict[object, int] = {}
+        self.numbers: dict[tuple[str, ...], int] = {}
+        self.results: list[tuple[str, ...]] = []  # the test results each number stands for
         # One copy of each distinct part (bounded by the catalog: statuses and ids).
         self.parts: dict[S, S] = {}
-        self.subjects: list[tuple[Callable[[dict[str, object]], S], Getter, dict[Any, S]]] = []
+        self.subjects: list[_Subject[S]] = []
         for index, therapy in enumerate(catalog.therapies):
             build = partial(_option, therapy, fmt, index)
-            self.subjects.append((build, _getter(therapy.rules()), {}))
+            self.subjects.append(self._subject(build, therapy.rules()))
         for index, referral in enumerate(catalog.referrals):
             build = partial(_referral, referral, fmt, index)
-            self.subjects.append((build, _getter([referral.rule]), {}))
+            self.subjects.append(self._subject(build, [referral.rule]))
+        self.hot = [(s.getter, s.memo, s) for s in self.subjects]  # what each row reads
         if not fmt.keyed:
             self.answer = self._ordinary  # type: ignore[method-assign]
+
+    def _subject(self, build: Callable[[dict[str, object]], S], rules: list[Node]) -> _Subject[S]:
+        read = {a for rule in rules for a in atoms(rule)}
+        names = sorted({RULE_FACTS[a.fact].source for a in read})
+        getter = itemgetter(*names) if len(names) > 1 else _one(names[0])
+        own = tuple(
+            (name, tuple(i for i, test in enumerate(self.tests[name]) if test in read))
+            for name in names
+        )
+        return _Subject(build, getter, own)
 
     def answer(self, row: Row) -> list[S] | Failure:
         try:
@@ -119,18 +131,30 @@ class Answering(Generic[S]):
         except (_Unkeyed, TypeError):  # TypeError: a list or an object is no dict key
             return self._ordinary(row)
         parts: list[S] = []
-        rule_values: dict[str, object] | None = None
-        for build, getter, memo in self.subjects:
+        for getter, memo, subject in self.hot:
             key = getter(values)
             part = memo.get(key)
             if part is None:
-                if rule_values is None:  # worked out once per row, by the ordinary functions
-                    rule_values = facts_from(self._known(row.fields)).rule_values()
-                made = build(rule_values)
-                # Thousands of keys share a few dozen answers: keep one copy of each.
-                part = _bounded_set(memo, key, self.parts.setdefault(made, made))
+                part = _bounded_set(memo, key, self._part(subject, values, row))
             parts.append(part)
         return parts
+
+    def _part(self, subject: _Subject[S], values: dict[str, object], row: Row) -> S:
+        """A part the first memo did not hold: by the results of the subject's own tests
+        (many classes of the facts it reads differ only in tests of other subjects), else made
+        by the ordinary functions."""
+        own: list[object] = []
+        for name, tests in subject.own:
+            number = values[name]  # a class number once derived, or None (unknown)
+            results = None if number is None else self.results[cast(int, number)]
+            own.append(None if results is None else tuple(results[i] for i in tests))
+        key = tuple(own)
+        part = subject.deciding.get(key)
+        if part is None:
+            made = subject.build(facts_from(self._known(row.fields)).rule_values())
+            # Thousands of keys share a few dozen answers: keep one copy of each.
+            part = _bounded_set(subject.deciding, key, self.parts.setdefault(made, made))
+        return part
 
     def _values(self, fields: dict[str, object]) -> dict[str, object]:
         """Each fact's class, every fact present (None: unknown), after the derivation."""
@@ -170,7 +194,11 @@ class Answering(Generic[S]):
         """What the rules can tell of a value: the results of every test on its fact."""
         values = rule_values({name: parsed})
         results = tuple(atom_result(test, values.get(test.fact)) for test in self.tests[name])
-        return self.numbers.setdefault(results, len(self.numbers))
+        number = self.numbers.get(results)
+        if number is None:
+            number = self.numbers[results] = len(self.results)
+            self.results.append(results)
+        return number
 
     def _derive(self, state: tuple[object, ...]) -> dict[str, object]:
         given = {name: value for name, value in zip(STATE, state, strict=True) if value is not None}
@@ -199,21 +227,26 @@ class Answering(Generic[S]):
             options, advice = assess(facts, self.catalog), referrals(facts, self.catalog)
             return [self.fmt.full(facts, options, advice)]
         values = facts.rule_values()
-        return [build(values) for build, _, _ in self.subjects]
+        return [subject.build(values) for subject in self.subjects]
 
 
 _MISSING = object()
 Getter = Callable[[dict[str, object]], object]
 
 
-def _getter(rules: list[Node]) -> Getter:
-    """What decides a subject's answer: the classes of the input facts its rules read (the
-    state facts as derived)."""
-    names = sorted({RULE_FACTS[a.fact].source for rule in rules for a in atoms(rule)})
-    if len(names) == 1:
-        only = names[0]
-        return lambda values: values[only]
-    return itemgetter(*names)
+def _one(name: str) -> Getter:
+    return lambda values: values[name]
+
+
+@dataclass
+class _Subject(Generic[S]):
+    """A therapy or referral: how its part of a record is made, and its two memos."""
+
+    build: Callable[[dict[str, object]], S]
+    getter: Getter  # the classes of the input facts its rules read (the state as derived)
+    own: tuple[tuple[str, tuple[int, ...]], ...]  # each fact read, and which of its tests
+    memo: dict[Any, S] = field(default_factory=dict)  # by the getter's classes
+    deciding: dict[Any, S] = field(default_factory=dict)  # by the results of its own tests
 
 
 def _option(therapy: Therapy, fmt: Format[S], index: int, values: dict[str, object]) -> S:
