@@ -258,6 +258,9 @@ MALFORMED = [
     ('{"age": 19', "not valid JSON", None),
     ("[1, 2]", "must be a JSON object", None),
     ('"text"', "must be a JSON object", None),
+    ("null", "must be a JSON object", None),
+    ('{"age": 19} {"age": 20}', "not valid JSON: Extra data", None),
+    ('{"age": 19}}', "not valid JSON: Extra data", None),
     ('{"age": "old"}', "age: 'old' is not a number", "age"),
     ('{"age": -1}', "age: must be between 0 and 130", "age"),
     ('{"age": true}', "age: must be a number, not true/false", "age"),
@@ -285,6 +288,13 @@ def test_a_malformed_row_becomes_an_error_record_in_its_place(
     assert bad["line"] == 2 and says in bad["error"] and bad["field"] == field
     assert bad["data_release"] == RELEASE
     assert err.count("\n") == 1 and err.startswith("alltx: line 2") and says in err
+
+
+def test_white_space_around_a_row_is_read_as_json_loads_reads_it() -> None:
+    stdin = b'  {"id": "a", "age": 3}\n{"id": "b", "age": 4}  \n\t{"id": "c", "age": 5}\t\n'
+    code, out, _ = run(["options", "-i", "-", "--input-format", "jsonl", "-f", "jsonl"], stdin)
+    assert code == 0
+    assert [(r["id"], r["line"]) for r in records(out)] == [("a", 1), ("b", 2), ("c", 3)]
 
 
 def test_an_id_survives_a_bad_row() -> None:

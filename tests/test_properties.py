@@ -183,3 +183,38 @@ def test_derivations_are_consistent_or_refused(state: dict[str, Any]) -> None:
         assert facts.remission == 0
     for name, value in state.items():  # what was given is kept
         assert getattr(facts, name) == value
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+around = st.sampled_from(["", " ", "\t", "  ", "x", "}", ",", " {}"])
+
+
+@EXAMPLES
+@given(around, json_values, around, st.booleans())
+def test_a_line_is_read_as_json_loads_reads_it(
+    before: str, value: Any, after: str, row: bool
+) -> None:
+    """JSON Lines rows are scanned without json.loads' wrappers; every line must still read as
+    json.loads reads it: the same object, or no row (blank), or an error in its place."""
+    from alltx.rows import Failure, Row, jsonl_rows
+
+    if row:
+        value = {"id": "P1", "age": value}
+    line = before + json.dumps(value) + after
+    got = list(jsonl_rows([line.encode("utf-8")]))
+    try:
+        expected = json.loads(line)
+    except json.JSONDecodeError:
+        assert len(got) == 1 and isinstance(got[0], Failure) and "not valid JSON" in got[0].message
+        return
+    if not isinstance(expected, dict):
+        assert len(got) == 1 and isinstance(got[0], Failure) and "JSON object" in got[0].message
+        return
+    row_id = expected.pop("id", None)
+    assert got == [Row(1, row_id, expected)]
