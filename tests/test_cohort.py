@@ -154,6 +154,7 @@ def test_answers_stay_the_same_when_the_memos_overflow(
     rows = rows + rows[::-1]
     expected = answer_rows(catalog, rows)
     monkeypatch.setattr(cohort, "MAX_ENTRIES", 4)
+    monkeypatch.setattr(cohort, "MAX_CELLS", 4)
     assert answer_rows(catalog, rows) == expected
     answering = cohort.Answering(catalog, cohort.JsonLines(catalog))
     for row in rows:

@@ -218,3 +218,19 @@ def test_a_line_is_read_as_json_loads_reads_it(
         return
     row_id = expected.pop("id", None)
     assert got == [Row(1, row_id, expected)]
+
+
+@EXAMPLES
+@given(st.text())
+def test_a_csv_cell_from_outside_is_safe_to_print_and_to_open(text: str) -> None:
+    """Any id or message becomes a cell with no terminal control character, nothing a
+    spreadsheet would run, and nothing UTF-8 cannot hold; printable text stays as it was."""
+    from alltx.cohort import FORMULA_STARTS, _cell
+
+    cell = _cell(text)
+    assert isinstance(cell, str)
+    cell.encode("utf-8")
+    assert not cell.startswith(FORMULA_STARTS)
+    assert not any((ord(c) < 0x20 and c not in "\t\r\n") or 0x7F <= ord(c) < 0xA0 for c in cell)
+    if text.isprintable():
+        assert cell.removeprefix("'") == text

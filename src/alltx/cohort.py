@@ -8,7 +8,9 @@ because of bounded memos around them, keyed on what decides a compact answer:
   numbered; the relapse and remission facts are first derived by the ordinary `derive`, once
   per combination;
 - each therapy's (and referral's) part of the record, once per combination of the classes of
-  the facts its rules read.
+  the facts its rules read; and, where that memo misses, once per combination of the results
+  of its own tests (blinatumomab reads nine facts in thousands of combinations of classes that
+  its own tests tell apart far less often), so a miss seldom costs the ordinary path.
 A compact record shows no patient values, so rows alike in those classes share the text. A row
 the memo cannot key (a parse error, an unhashable cell, an unknown field, an age at diagnosis
 beside an age, which must be compared exactly) takes the ordinary path. `--explain` records
@@ -54,17 +56,23 @@ from alltx.rules import Node, atom_result, atoms
 S = TypeVar("S")  # what a format keeps of one therapy's (or referral's) answer
 K = TypeVar("K")
 V = TypeVar("V")
-# Per memo. Large enough that nearly every row hits (blinatumomab reads nine facts: a random
-# cohort of 200,000 rows gives it some 7,400 classes), small enough that a memo full of them
-# (about 2 MB) keeps peak memory within 10% of a short run's.
-MAX_ENTRIES = 8192
+# Per memo of parts. Blinatumomab reads nine facts: a random cohort of 1,000,000 rows gives
+# it some 7,500 combinations of their classes, but a miss here is only a look-up in the memo
+# by its own tests' results (a few thousand), so half of them keep nearly every row cheap, and
+# peak memory within 10% of a short run's.
+MAX_ENTRIES = 4096
+# For the cells: a miss is a parse, so this holds a cohort's distinct values (continuous ages
+# and MRDs give some 6,000 in a million rows).
+MAX_CELLS = 8192
 
 
-def _bounded_set(cache: dict[K, V], key: K, value: V) -> V:
-    """cache[key] = value, first dropping the older half of a full cache. Not lru_cache: the
-    value is computed from the row, which is not part of the key."""
-    if len(cache) >= MAX_ENTRIES:
-        for old in list(cache)[: MAX_ENTRIES // 2]:
+def _bounded_set(cache: dict[K, V], key: K, value: V, limit: int | None = None) -> V:
+    """cache[key] = value, first dropping the older half of a full cache (`limit` entries;
+    MAX_ENTRIES unless given). Not lru_cache: the value is computed from the row, which is
+    not part of the key."""
+    limit = MAX_ENTRIES if limit is None else limit
+    if len(cache) >= limit:
+        for old in list(cache)[: limit // 2]:
             del cache[old]
     cache[key] = value
     return value
@@ -102,6 +110,7 @@ class Answering(Generic[S]):
         # its hash). Bounded by the catalog: a fact's tests fall in a few intervals.
         self.numbers: dict[tuple[str, ...], int] = {}
         self.results: list[tuple[str, ...]] = []  # the test results each number stands for
+        self.own: dict[tuple[str, ...], tuple[str, ...]] = {}  # one copy of each subject's part
         # One copy of each distinct part (bounded by the catalog: statuses and ids).
         self.parts: dict[S, S] = {}
         self.subjects: list[_Subject[S]] = []
@@ -146,8 +155,12 @@ class Answering(Generic[S]):
         own: list[object] = []
         for name, tests in subject.own:
             number = values[name]  # a class number once derived, or None (unknown)
-            results = None if number is None else self.results[cast(int, number)]
-            own.append(None if results is None else tuple(results[i] for i in tests))
+            if number is None:
+                own.append(None)
+            else:
+                results = self.results[cast(int, number)]
+                mine = tuple(results[i] for i in tests)
+                own.append(self.own.setdefault(mine, mine))  # one copy: keys stay small
         key = tuple(own)
         part = subject.deciding.get(key)
         if part is None:
@@ -164,7 +177,7 @@ class Answering(Generic[S]):
             cell = (name, value.__class__, value)  # the class too: True == 1, but not as a fact
             known = classes.get(cell, _MISSING)
             if known is _MISSING:
-                known = _bounded_set(classes, cell, self._classify(name, value))
+                known = _bounded_set(classes, cell, self._classify(name, value), MAX_CELLS)
             values[name] = known
         state = self.state(values)
         derived = self.states.get(state)
@@ -473,6 +486,10 @@ def _cell(value: object) -> object:
     control characters escaped (ESC as \\x1b), and a cell a spreadsheet would run as a
     formula (`=cmd|...`, `+1+1`, `@SUM(...)`, and so `-1`) written with a leading `'`, which
     spreadsheets show and do not run. JSON output keeps the value exact."""
+    if isinstance(value, str) and value.isprintable():
+        # Most ids: no control character or lone surrogate (neither is printable), so only
+        # a formula start can need a change.
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
     if value is None:
         return ""
     if isinstance(value, dict | list | bool):
