@@ -630,8 +630,23 @@ def stream(
     tally: Tally,
 ) -> None:
     """Answer and write every row as it comes, in order, a few hundred lines to a write;
-    report each failure; stop after the first with `fail_fast`. One loop: this runs per row."""
+    report each failure; stop after the first with `fail_fast`."""
     write(fmt.header)
+    records(rows, answering, fmt, write, report, fail_fast, tally)
+    write(fmt.close())
+
+
+def records(
+    rows: Iterable[Row | Failure],
+    answering: Answering[S],
+    fmt: Format[S],
+    write: Callable[[str], object],
+    report: Callable[[Failure], object],
+    fail_fast: bool,
+    tally: Tally,
+) -> None:
+    """The records of `stream`, without what begins and ends the output (a worker answers
+    part of a cohort with this). One loop: this runs per row."""
     answer, text, failure = answering.answer, fmt.answer, fmt.failure
     pending: list[str] = []
     try:
@@ -656,4 +671,3 @@ def stream(
             batch = "".join(pending)
             pending.clear()
             write(batch)
-    write(fmt.close())

@@ -126,9 +126,19 @@ def input_format(name: str, stream: IO[bytes], given: str | None) -> tuple[str, 
     return told, chain(seen, lines)
 
 
-def read_rows(lines: Iterable[bytes], fmt: str, ignore_unknown: bool) -> Iterator[Row | Failure]:
-    """The rows of an input in this format, read lazily. A bad CSV header raises InputError
-    on the first read, before anything is written."""
+def read_rows(
+    lines: Iterable[bytes],
+    fmt: str,
+    ignore_unknown: bool,
+    start: int = 1,
+    header: list[str] | None = None,
+) -> Iterator[Row | Failure]:
+    """The rows of an input in this format, read lazily, its lines numbered from `start`. A
+    bad CSV header raises InputError on the first read, before anything is written; with
+    `header` (rows.csv_header), the lines are those after it."""
     if fmt == "jsonl":
-        return jsonl_rows(lines)
-    return csv_rows(lines, ignore_unknown, "\t" if fmt == "tsv" else ",")
+        return jsonl_rows(lines, start)
+    return csv_rows(lines, ignore_unknown, DELIMITERS[fmt], start, header)
+
+
+DELIMITERS = {"csv": ",", "tsv": "\t"}

@@ -5,7 +5,7 @@ error lines; with --quiet, nothing. rich is imported only when a terminal will s
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from alltx.cohort import Tally, error_line
@@ -30,13 +30,14 @@ class Reporter:
         self.shown += 1
         sys.stderr.write(error_line(failure) + "\n")
 
-    def watch(self, rows: Iterable[T]) -> Iterable[T]:
-        """The rows, unchanged; on a terminal, with a progress bar on stderr as they are read."""
+    def watch(self, rows: Iterable[T], size: Callable[[T], int] | None = None) -> Iterable[T]:
+        """The rows, unchanged; on a terminal, with a progress bar on stderr as they are read.
+        With `size`, each item holds that many rows (a chunk of lines)."""
         if self.quiet or not self.terminal:
             return rows
-        return self._watched(rows)
+        return self._watched(rows, size)
 
-    def _watched(self, rows: Iterable[T]) -> Iterator[T]:
+    def _watched(self, rows: Iterable[T], size: Callable[[T], int] | None) -> Iterator[T]:
         from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -44,9 +45,12 @@ class Reporter:
                               TimeElapsedColumn()]  # fmt: skip
         with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
             task = bar.add_task("rows")
-            for count, row in enumerate(rows, 1):
-                if count % EVERY == 0:
+            count = shown = 0
+            for row in rows:
+                count += 1 if size is None else size(row)
+                if count - shown >= EVERY:
                     bar.update(task, completed=count)
+                    shown = count
                 yield row
 
     def close(self, tally: Tally) -> None:

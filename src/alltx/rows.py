@@ -88,11 +88,11 @@ def _depth(value: object, limit: int) -> int:
 _scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
 
-def jsonl_rows(lines: Iterable[bytes]) -> Iterator[Row | Failure]:
+def jsonl_rows(lines: Iterable[bytes], start: int = 1) -> Iterator[Row | Failure]:
     """Rows from JSON Lines, one object per line (as alltx.pipeline.bounded_lines reads them,
-    a byte-order mark dropped), numbered from 1; blank lines are not rows."""
+    a byte-order mark dropped), numbered from `start`; blank lines are not rows."""
     scan = _scan
-    for number, raw in enumerate(lines, 1):
+    for number, raw in enumerate(lines, start):
         if raw.__class__ is LongLine:
             yield Failure(number, None, TOO_LONG)
             continue
@@ -148,10 +148,15 @@ def _csv_problem(error: Exception) -> str:
 
 
 def csv_rows(
-    lines: Iterable[bytes], ignore_unknown: bool = False, delimiter: str = ","
+    lines: Iterable[bytes],
+    ignore_unknown: bool = False,
+    delimiter: str = ",",
+    start: int = 1,
+    header: list[str] | None = None,
 ) -> Iterator[Row | Failure]:
     """Rows from CSV (or TSV, with `delimiter` a tab) with a header row, whose names are read
-    without regard to case; an empty cell is unknown.
+    without regard to case; an empty cell is unknown. Lines are numbered from `start`; with
+    `header` (from csv_header), they are the lines after it.
 
     Each line (as the caller reads them: alltx.pipeline.bounded_lines) is read on its own: a
     quote left open spoils that line only, never the lines
@@ -160,33 +165,26 @@ def csv_rows(
     (InputError) unless `ignore_unknown`: a typo such as `relpased` must not quietly turn a
     whole column into "unknown".
     """
-    header: list[str] | None = None
-    for number, raw in enumerate(lines, 1):
+    lines = iter(lines)
+    if header is None:
+        header, start = csv_header(lines, ignore_unknown, delimiter, start)
+        if header is None:
+            return
+    for number, raw in enumerate(lines, start):
         if raw.__class__ is LongLine:
-            if header is None:
-                raise InputError(f"line {number}: the CSV header: {TOO_LONG}")
             yield Failure(number, None, TOO_LONG)
             continue
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            if header is None:
-                raise InputError(f"line {number}: the CSV header is {NOT_TEXT}") from None
             yield Failure(number, None, NOT_TEXT)
             continue
         if not text.strip():
             continue
-        if header is None:
-            text = text.lstrip("\ufeff")
         try:
             [cells] = csv.reader([text], delimiter=delimiter, strict=True)
         except (csv.Error, ValueError) as error:
-            if header is None:
-                raise InputError(f"line {number}: the CSV header: {_csv_problem(error)}") from None
             yield Failure(number, None, f"not valid CSV: {_csv_problem(error)}")
-            continue
-        if header is None:
-            header = _header(cells, ignore_unknown)
             continue
         if len(cells) != len(header):
             found = f"{len(cells)} cells where the header has {len(header)}"
@@ -197,6 +195,29 @@ def csv_rows(
         }
         row_id = fields.pop("id", None) or None
         yield Row(number, row_id, fields)
+
+
+def csv_header(
+    lines: Iterator[bytes], ignore_unknown: bool, delimiter: str = ",", start: int = 1
+) -> tuple[list[str] | None, int]:
+    """The column names from the first line that is not blank (read from `lines`, numbered
+    from `start`), "" for a column to skip; and the number of the line after it. None when
+    there is no such line. Raises InputError for a header that cannot be read."""
+    for number, raw in enumerate(lines, start):
+        if raw.__class__ is LongLine:
+            raise InputError(f"line {number}: the CSV header: {TOO_LONG}")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"line {number}: the CSV header is {NOT_TEXT}") from None
+        if not text.strip():
+            continue
+        try:
+            [cells] = csv.reader([text.lstrip("\ufeff")], delimiter=delimiter, strict=True)
+        except (csv.Error, ValueError) as error:
+            raise InputError(f"line {number}: the CSV header: {_csv_problem(error)}") from None
+        return _header(cells, ignore_unknown), number + 1
+    return None, start
 
 
 def _header(cells: list[str], ignore_unknown: bool) -> list[str]:

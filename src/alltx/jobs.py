@@ -1,0 +1,140 @@
+"""A cohort answered by several processes (`--jobs N`).
+
+The input's lines are cut into chunks; each chunk is answered in a worker process by the same
+`cohort.records` that answers a cohort in one process, and the chunks' records are written back
+in input order. The pool is the standard library's (concurrent.futures); at most two chunks a
+worker are in flight, so memory stays flat however long the input. Only the lines go to a
+worker and only text comes back: parsing, answering and formatting are the worker's.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from alltx import cohort, pipeline
+from alltx.rows import Failure, csv_header
+
+CHUNK = 2000  # lines a worker answers at a time: enough to outweigh sending them
+
+
+class JobsError(RuntimeError):
+    """A worker process stopped before answering its lines (killed, out of memory)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every worker needs to answer lines as the main process would."""
+
+    data_file: Path | None  # None: the bundled data
+    output: str  # jsonl or csv
+    explain: bool
+    ignore_unknown: bool
+    kind: str  # the input format: jsonl, csv or tsv
+    header: list[str] | None  # a CSV input's columns, read by the main process
+    fail_fast: bool
+
+
+@dataclass(frozen=True)
+class Chunk:
+    start: int  # the input line number of its first line
+    lines: list[bytes]
+
+
+@dataclass
+class Done:
+    """A chunk answered: its records' text, its failures in order, and its counts."""
+
+    text: str
+    failures: list[Failure] = field(default_factory=list)
+    tally: cohort.Tally = field(default_factory=cohort.Tally)
+
+
+_worker: tuple[Job, cohort.Answering[Any], cohort.Format[Any]] | None = None
+
+
+def _start(job: Job) -> None:
+    """A worker's set-up: the catalog loaded once. Ctrl-C is the main process's to handle."""
+    global _worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from alltx.datafile import load_catalog
+
+    catalog = load_catalog(job.data_file)
+    fmt = cohort.output_format(job.output, catalog, job.explain)
+    _worker = (job, cohort.Answering(catalog, fmt, job.ignore_unknown), fmt)
+
+
+def _answer(chunk: Chunk) -> Done:
+    assert _worker is not None, "a worker answers only after _start"
+    job, answering, fmt = _worker
+    rows = pipeline.read_rows(chunk.lines, job.kind, job.ignore_unknown, chunk.start, job.header)
+    texts: list[str] = []
+    done = Done("")
+    cohort.records(rows, answering, fmt, texts.append, done.failures.append, job.fail_fast,
+                   done.tally)  # fmt: skip
+    done.text = "".join(texts)
+    return done
+
+
+def chunks(lines: Iterable[bytes], start: int) -> Iterator[Chunk]:
+    lines = iter(lines)
+    while block := list(islice(lines, CHUNK)):
+        yield Chunk(start, block)
+        start += len(block)
+
+
+def prepare(lines: Iterable[bytes], kind: str, ignore_unknown: bool) -> tuple[
+    list[str] | None, Iterator[Chunk]
+]:  # fmt: skip
+    """A CSV input's header, read here so that a bad one is refused before anything is
+    written (InputError), and the chunks of the lines after it."""
+    lines = iter(lines)
+    if kind == "jsonl":
+        return None, chunks(lines, 1)
+    header, start = csv_header(lines, ignore_unknown, pipeline.DELIMITERS[kind])
+    return header, chunks(lines, start)
+
+
+def run(
+    job: Job,
+    jobs: int,
+    work: Iterable[Chunk],
+    write: Callable[[str], object],
+    report: Callable[[Failure], object],
+    tally: cohort.Tally,
+) -> None:
+    """Answer the chunks in `jobs` processes; write each chunk's records, and report its
+    failures, in input order; stop after the first failure with `job.fail_fast`."""
+    pool = ProcessPoolExecutor(jobs, initializer=_start, initargs=(job,))
+    try:
+        waiting: deque[Future[Done]] = deque()
+        work = iter(work)
+        for chunk in islice(work, 2 * jobs):
+            waiting.append(pool.submit(_answer, chunk))
+        while waiting:
+            try:
+                done = waiting.popleft().result()
+            except BrokenProcessPool:
+                raise JobsError(
+                    "a worker process stopped before answering its rows (out of memory, or "
+                    "killed); run again, or without --jobs"
+                ) from None
+            for failure in done.failures:
+                report(failure)
+            write(done.text)
+            tally.read += done.tally.read
+            tally.answered += done.tally.answered
+            tally.failed += done.tally.failed
+            if job.fail_fast and done.tally.failed:
+                break
+            for chunk in islice(work, 1):
+                waiting.append(pool.submit(_answer, chunk))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

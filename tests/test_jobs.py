@@ -1,0 +1,167 @@
+"""`--jobs N`: a cohort answered in N processes gives, byte for byte, what one process gives."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from alltx import cohort, jobs
+from alltx.datafile import load_catalog
+
+ALLTX = [sys.executable, "-m", "alltx"]
+LIMIT = 60  # seconds: far above any case's time; a hang fails instead of blocking CI
+ROWS = 2 * jobs.CHUNK + 700  # three chunks, the last one short
+
+
+def alltx(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    done = subprocess.run([*ALLTX, *args], input=stdin, capture_output=True, timeout=LIMIT)
+    assert b"Traceback" not in done.stderr, done.stderr.decode(errors="replace")
+    return done
+
+
+def cohort_lines(seed: int = 7) -> list[str]:
+    """JSON Lines with everything a cohort holds: answers, bad rows, blank lines, a lone value."""
+    rng = random.Random(seed)
+    lines = []
+    for number in range(ROWS):
+        roll = rng.random()
+        if roll < 0.02:
+            lines.append("")
+        elif roll < 0.04:
+            lines.append('{"age": "old"}')
+        elif roll < 0.05:
+            lines.append("not json")
+        else:
+            row = {"id": f"P{number}", "age": rng.choice([0.05, 1, 19, 25.5, 30, 70, "8m"]),
+                   rng.choice(["relapse", "remission"]): rng.choice([1, 2]),
+                   "cd19": rng.choice(["positive", "negative"])}  # fmt: skip
+            lines.append(json.dumps(row))
+    return lines
+
+
+def to_csv(lines: list[str]) -> str:
+    out = ["id,age,relapse,remission,cd19"]
+    for line in lines:
+        try:
+            row = json.loads(line) if line else None
+        except json.JSONDecodeError:
+            row = None
+        if not isinstance(row, dict):
+            out.append(line.replace(",", ";"))
+            continue
+        out.append(",".join(str(row.get(k, "")) for k in ("id", "age", "relapse", "remission",
+                                                          "cd19")))  # fmt: skip
+    return "\n".join(out) + "\n"
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    where = tmp_path_factory.mktemp("jobs")
+    lines = cohort_lines()
+    paths = {"jsonl": where / "cohort.jsonl", "csv": where / "cohort.csv",
+             "tsv": where / "cohort.tsv"}  # fmt: skip
+    paths["jsonl"].write_text("\n".join(lines) + "\n")
+    paths["csv"].write_text("\n\n" + to_csv(lines))  # blank lines before the header
+    paths["tsv"].write_text(to_csv(lines).replace(",", "\t"))
+    return paths
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "csv", "tsv"])
+@pytest.mark.parametrize("output", ["jsonl", "csv"])
+def test_jobs_write_what_one_process_writes(
+    inputs: dict[str, Path], kind: str, output: str
+) -> None:
+    one = alltx("options", "-i", str(inputs[kind]), "-f", output)
+    three = alltx("options", "-i", str(inputs[kind]), "-f", output, "--jobs", "3")
+    assert one.returncode == three.returncode == 1  # the bad rows
+    assert three.stdout == one.stdout and three.stderr == one.stderr
+    assert one.stdout.count(b"\n") > 2 * jobs.CHUNK
+
+
+def test_jobs_stop_at_the_same_row_with_fail_fast(inputs: dict[str, Path]) -> None:
+    args = ["options", "-i", str(inputs["jsonl"]), "-f", "jsonl", "--fail-fast"]
+    one, two = alltx(*args), alltx(*args, "-j", "2")
+    assert one.returncode == two.returncode == 1
+    assert two.stdout == one.stdout and "error" in json.loads(one.stdout.splitlines()[-1])
+
+
+def test_jobs_keep_explain_and_max_errors(inputs: dict[str, Path]) -> None:
+    args = ["options", "-i", str(inputs["jsonl"]), "-f", "jsonl", "--explain", "--max-errors", "3"]
+    one, two = alltx(*args), alltx(*args, "-j", "2")
+    assert two.stdout == one.stdout and two.stderr == one.stderr
+    assert two.stderr.decode().endswith("more row errors not shown (--max-errors)\n")
+
+
+@pytest.mark.parametrize("output", ["json", "text"])
+def test_jobs_need_a_record_format(inputs: dict[str, Path], output: str) -> None:
+    done = alltx("options", "-i", str(inputs["jsonl"]), "-f", output, "-j", "2")
+    assert done.returncode == 2 and b"--format jsonl or csv" in done.stderr and not done.stdout
+
+
+def test_a_bad_header_is_refused_before_any_worker_writes() -> None:
+    done = alltx("options", "-i", "-", "--input-format", "csv", "-f", "csv", "-j", "2",
+                 stdin=b"id,relpased\nA,true\n")  # fmt: skip
+    assert done.returncode == 2 and b"did you mean 'relapsed'" in done.stderr and not done.stdout
+
+
+def test_an_empty_input_is_zero_rows_with_jobs() -> None:
+    done = alltx("options", "-i", "-", "--input-format", "csv", "-f", "csv", "-j", "2")
+    assert done.returncode == 0 and done.stdout.count(b"\n") == 1  # the header
+
+
+def test_ctrl_c_stops_the_workers_and_leaves_whole_lines(tmp_path: Path) -> None:
+    # The input stays open, so the run is still going when Ctrl-C comes; on a terminal, Ctrl-C
+    # signals the whole process group: the workers too. The output goes to a file, so that
+    # nothing waits on a reader.
+    written = tmp_path / "out.jsonl"
+    with written.open("wb") as output:
+        child = subprocess.Popen([*ALLTX, "options", "-i", "-", "-f", "jsonl", "-j", "2"],
+                                 stdin=subprocess.PIPE, stdout=output, stderr=subprocess.PIPE,
+                                 start_new_session=True)  # fmt: skip
+        assert child.stdin is not None
+        child.stdin.write("".join(json.dumps({"id": n, "age": n % 90}) + "\n"
+                                  for n in range(20_000)).encode())  # fmt: skip
+        child.stdin.flush()
+        time.sleep(3)
+        os.killpg(child.pid, signal.SIGINT)
+        _, err = child.communicate(timeout=LIMIT)
+    out = written.read_bytes()
+    assert child.returncode == 130 and err.decode().startswith("alltx: error: interrupted")
+    assert b"Traceback" not in err and out.endswith(b"\n")
+    ids = [json.loads(line)["id"] for line in out.decode().splitlines()]
+    assert ids == list(range(len(ids))) and len(ids) >= 2 * jobs.CHUNK
+
+
+def test_a_closed_pipe_ends_quietly_with_jobs(tmp_path: Path) -> None:
+    big = tmp_path / "big.jsonl"
+    big.write_text("".join(json.dumps({"id": n, "age": 19}) + "\n" for n in range(50_000)))
+    script = f"{sys.executable} -m alltx options -i {big} -f jsonl -j 2 | head -n 3; "
+    script += 'echo "status ${PIPESTATUS[0]}"'
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=LIMIT)
+    assert done.stdout.splitlines()[-1] == "status 141" and done.stderr == ""
+
+
+def test_a_worker_that_dies_is_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed mid-chunk (out of memory, say) ends the run with JobsError, which the
+    command turns into one line; the pool does not hang."""
+    if sys.platform != "linux":
+        pytest.skip("workers see the patch only when forked")
+    monkeypatch.setattr(jobs, "_answer", _die)
+    catalog = load_catalog()
+    job = jobs.Job(None, "jsonl", False, False, "jsonl", None, False)
+    work = jobs.chunks([b'{"age": 3}'] * 10, 1)
+    with pytest.raises(jobs.JobsError, match="worker process stopped"):
+        jobs.run(job, 2, work, lambda text: None, lambda failure: None, cohort.Tally())
+    assert catalog.therapies  # the main process is unharmed
+
+
+def _die(chunk: jobs.Chunk) -> jobs.Done:
+    os._exit(9)
