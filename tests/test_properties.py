@@ -234,3 +234,21 @@ def test_a_csv_cell_from_outside_is_safe_to_print_and_to_open(text: str) -> None
     assert not any((ord(c) < 0x20 and c not in "\t\r\n") or 0x7F <= ord(c) < 0xA0 for c in cell)
     if text.isprintable():
         assert cell == ("'" + text if text.startswith(FORMULA_STARTS) else text)
+
+
+@EXAMPLES
+@given(st.one_of(st.none(), st.integers(), st.text()), st.one_of(st.none(), st.integers(1, 10**6)))
+def test_a_csv_record_starts_as_the_csv_module_writes_its_id_and_line(
+    row_id: object, line: int | None
+) -> None:
+    """The CSV record writes a plain id itself: it must be the csv module's writing."""
+    from alltx.cohort import Csv, _cell
+    from alltx.rows import Row
+
+    fmt = Csv(CATALOG)
+    text = fmt.answer(Row(line, row_id, {}), [])
+    expected = io.StringIO()
+    csv.writer(expected, lineterminator="\r\n").writerow(
+        [_cell(row_id), "" if line is None else line]
+    )
+    assert text == expected.getvalue().removesuffix("\r\n") + fmt.tail

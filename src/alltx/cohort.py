@@ -441,13 +441,24 @@ class Csv(Format[str]):
         return "," + self._text(cells)
 
     def answer(self, row: Row, parts: Sequence[str]) -> str:
-        start = self._text([_cell(row.id), "" if row.line is None else row.line])
+        cell = _cell(row.id)
+        line = "" if row.line is None else row.line
+        if cell.__class__ is str and _plain(cell):
+            start = f"{cell},{line}"  # as the csv module writes a cell it need not quote
+        else:
+            start = self._text([cell, line])
         return start + "".join(parts) + self.tail
 
     def failure(self, failure: Failure) -> str:
         blanks = [""] * (len(self.names) - 5)  # all but id, line, error, release, version
         cells = [_cell(failure.id), _cell(failure.line), *blanks, _cell(failure.message)]
         return self._text([*cells, self.release, VERSION]) + "\n"
+
+
+def _plain(cell: str) -> bool:
+    """Whether the csv module writes `cell` as it is: it quotes (QUOTE_MINIMAL) only a cell
+    holding the delimiter, the quote character or a line-end character."""
+    return not ("," in cell or '"' in cell or "\n" in cell or "\r" in cell)
 
 
 def columns(catalog: Catalog) -> list[tuple[str, str]]:
