@@ -549,6 +549,16 @@ def test_piped_stdin_is_the_cohort_with_no_flags() -> None:
     assert code == 0 and len(records(out)) == 1 and records(out)[0]["line"] is None
 
 
+def test_a_header_of_another_kind_of_file_is_one_short_line() -> None:
+    """alltx's own CSV output read back as a cohort: 32 unknown columns, said once."""
+    _, table, _ = run(["options", "-i", "-", "-f", "csv"], jsonl({"id": "A", "age": 3}))
+    code, out, err = run(["options", "-i", "-", "--input-format", "csv", "-f", "jsonl"], table)
+    assert code == 2 and not out and err.count("\n") == 1 and len(err) < 400
+    unknown = len(table.decode().splitlines()[0].split(",")) - 1  # all but id
+    assert f"{unknown} unknown fields: 'line' (did you mean 'lineage'?)" in err
+    assert f"and {unknown - 3} more" in err
+
+
 def test_header_names_are_read_without_regard_to_case() -> None:
     code, out, _ = run(["options", "-i", "-", "-f", "jsonl"], b"ID,Age,Lineage\nA,30,B\n")
     assert code == 0 and records(out)[0]["id"] == "A"

@@ -337,11 +337,17 @@ PARSERS: dict[str, Callable[[object], object]] = {
 
 def unknown_field(name: str) -> str:
     """Say a field name is unknown, suggesting the likely one (a typo must not pass silently)."""
+    close = likely_field(name)
+    hint = f"did you mean {close!r}?" if close else f"known fields: {', '.join(PARSERS)}"
+    return f"unknown field {name!r}; {hint}"
+
+
+def likely_field(name: str) -> str | None:
+    """The known field a name is most likely a typo of, if any is close."""
     import difflib
 
     close = difflib.get_close_matches(name, list(PARSERS), n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"known fields: {', '.join(PARSERS)}"
-    return f"unknown field {name!r}; {hint}"
+    return close[0] if close else None
 
 
 def is_blank(value: object) -> bool:

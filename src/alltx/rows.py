@@ -12,7 +12,7 @@ import json.scanner
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from alltx.facts import PARSERS, unknown_field
+from alltx.facts import PARSERS, likely_field
 
 
 class InputError(ValueError):
@@ -229,9 +229,24 @@ def _header(cells: list[str], ignore_unknown: bool) -> list[str]:
         seen.add(name)
     unknown = [name for name in names if name != "id" and name not in PARSERS]
     if unknown and not ignore_unknown:
-        problems = "; ".join(unknown_field(name) for name in unknown)
-        raise InputError(f"CSV header: {problems} (or pass --ignore-unknown-fields)")
+        raise InputError(_unknown_columns(unknown))
     return ["" if name in unknown else name for name in names]  # "" = a column to skip
+
+
+SHOWN = 3  # unknown columns named in the error; more is not a typo but another kind of file
+
+
+def _unknown_columns(unknown: list[str]) -> str:
+    """One line for a header's unknown columns: each with its likely typo, else the fields."""
+    if len(unknown) == 1 and (close := likely_field(unknown[0])):
+        return (f"CSV header: unknown field {unknown[0]!r}; did you mean {close!r}? (or pass "
+                "--ignore-unknown-fields)")  # fmt: skip
+    named = [f"{name!r}" + (f" (did you mean {close!r}?)" if (close := likely_field(name)) else "")
+             for name in unknown[:SHOWN]]  # fmt: skip
+    more = f" and {len(unknown) - SHOWN} more" if len(unknown) > SHOWN else ""
+    count = f"{len(unknown)} unknown fields:" if len(unknown) > 1 else "unknown field"
+    return (f"CSV header: {count} {', '.join(named)}{more}; the fields "
+            f"are {', '.join(PARSERS)} (or pass --ignore-unknown-fields)")  # fmt: skip
 
 
 def _csv_id(header: list[str], cells: list[str]) -> object:
