@@ -222,7 +222,10 @@ def test_a_caution_that_applies_is_on_the_status_line() -> None:
     assert len(status_lines) == 2  # the two adult CAR-Ts
     assert all("! CAUTION:" in line for line in status_lines)
     flat = " ".join(out.split())
-    assert flat.count("! CAUTION: the leukemia cells are CD19-negative") == 2
+    # twice at a glance (the `!` after the status, then the caution), twice on a status line
+    assert flat.count("! CAUTION: the leukemia cells are CD19-negative") == 4
+    glance = [line for line in out.splitlines() if line.startswith(("Tecartus", "Aucatzyl"))]
+    assert len(glance) == 2 and all("eligible !" in line and "CAUTION" in line for line in glance)
     code, out, _ = run("options", "--age", "30", "--lineage", "b", "--relapsed", "--cd19", "pos")
     assert code == 0 and "! CAUTION" not in out
 
@@ -249,3 +252,36 @@ def test_a_word_that_covers_several_drugs_lists_them() -> None:
     assert ids == ["tisagenlecleucel", "brexucabtagene-autoleucel", "obecabtagene-autoleucel"]
     code, out, _ = run("drug", "CAR-T")
     assert code == 0 and "alltx drug NAME" in out and "obecabtagene-autoleucel" in out
+
+
+CATALOG = load_catalog()
+GLANCE_CASES = [
+    ["--age", "19", "--relapsed"],
+    ["--age", "3", "--lineage", "t"],
+    ["--age", "30", "--remission", "1", "--mrd", "0.5", "--lineage", "b", "--cd19", "pos"],
+    ["--age", "24.5", "--relapse", "2", "--lineage", "b", "--cd19", "neg"],
+    ["--not-relapsed"],
+]
+
+
+@pytest.mark.parametrize("args", GLANCE_CASES)
+def test_the_answer_opens_with_every_status_at_a_glance_in_80_columns(args: list[str]) -> None:
+    """Before the details: a line a therapy, its status as the details give it, and its why,
+    each line within 80 columns; then the referral advice."""
+    result = runner.invoke(app, ["options", *args], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    start = lines.index("At a glance")
+    glance = lines[start + 1 : start + 1 + len(CATALOG.therapies)]
+    details = [line for line in lines if line.startswith(("ELIGIBLE", "POSSIBLE", "NOT ELIGIBLE"))]
+    details = details[: len(CATALOG.therapies)]  # then the referral's
+    assert len(glance) == len(details) == len(CATALOG.therapies)
+    for line, detail, therapy in zip(glance, details, CATALOG.therapies, strict=True):
+        assert len(line) <= 80 and line.startswith(therapy.brands[0])
+        status = next(s for s in ("not eligible", "eligible", "possible")
+                      if detail.lower().startswith(s))  # fmt: skip
+        assert f" {status} " in line
+        why = {"eligible": "meets:", "possible": "to decide:", "not eligible": "not met:"}
+        assert why[status] in line
+    assert lines[start + 1 + len(CATALOG.therapies)].startswith("See a transplant doctor early: ")
+    assert start < min(i for i, line in enumerate(lines) if line in details)

@@ -25,7 +25,7 @@ from alltx.rows import utf8, visible
 
 if TYPE_CHECKING:  # the cohort modules load only for a cohort, not for one patient's answer
     from alltx.cohort import Summary as CohortSummary
-from alltx.rules import UNMET, Atom, Evaluation, Node, failed
+from alltx.rules import MET, UNMET, Atom, Evaluation, Node, failed
 
 MARK = {"met": ("✓", "green"), "unmet": ("✗", "red"), "unknown": ("?", "yellow")}
 ARROW = Text("→", "yellow")
@@ -305,6 +305,48 @@ def _footer(catalog: Catalog, statuses: Sequence[Status] = ()) -> RenderableType
     return Group(*lines)
 
 
+def _why(option: TherapyOption) -> str:
+    """One line of why: the indication met, the criteria not met, or what would decide."""
+    if option.status == "eligible":
+        met = next(r for r in option.indications if r.evaluation.result == MET)
+        return f"meets: {met.indication.summary}"
+    if option.status == "possible":
+        return "to decide: " + ", ".join(INPUT_FACTS[name].short for name in option.missing)
+    unmet = [atom.node.text for r in option.indications for atom in failed(r.evaluation)]
+    return "not met: " + "; ".join(dict.fromkeys(unmet))
+
+
+def _glance(results: list[TherapyOption], referrals: list[ReferralResult]) -> RenderableType:
+    """The answer at a glance, before the details: a line a therapy (and a referral), each
+    kept to one line of the screen; the details below say it whole."""
+    names = [o.therapy.brands[0] if o.therapy.brands else o.therapy.name for o in results]
+    # expand: a ratio column takes what is left of the width, and ends its line with "…"
+    table = Table(box=None, pad_edge=False, show_header=False, padding=(0, 2, 0, 0), expand=True)
+    table.add_column(no_wrap=True, min_width=max(map(len, names), default=0))
+    table.add_column(no_wrap=True, min_width=len("not eligible !"))
+    table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+    for name, option in zip(names, results, strict=True):
+        why = _why(option)
+        if option.applying:
+            why = f"CAUTION: {'; '.join(option.cautions_apply)}; {why}"
+        table.add_row(Text(name, style="bold"), _short(option.status, bool(option.applying)),
+                      Text(why, no_wrap=True, overflow="ellipsis"))  # fmt: skip
+    lines: list[RenderableType] = [Text("At a glance", style="bold underline"), table]
+    for result in referrals:
+        label, style = ADVICE[result.status]
+        if result.status == "recommended":
+            reasons = [e.node.text for e in result.evaluation.children if e.result == MET]
+            why = "because: " + "; ".join(reasons)
+        elif result.status == "possible":
+            why = "to decide: " + ", ".join(INPUT_FACTS[name].short for name in result.missing)
+        else:
+            why = ADVICE_MEANING[result.status]
+        line = Text.assemble((result.referral.title, "bold"), ": ", (label.lower(), style),
+                             f" ({why})", no_wrap=True, overflow="ellipsis")  # fmt: skip
+        lines.append(line)
+    return Group(*lines)
+
+
 def options(
     facts: Facts,
     results: list[TherapyOption],
@@ -316,7 +358,11 @@ def options(
     parts: list[Part] = [
         Text(f"alltx: {catalog.info.scope}", style="bold"),
         _facts_line(facts),
+        "",
+        _glance(results, referrals),
     ]
+    if any(o.applying for o in results):
+        parts.append(Text("! = a caution applies to this patient (see below)", style="dim"))
     for option in results:
         parts += ["", _option(option, facts, catalog, cited)]
     if referrals:
