@@ -281,6 +281,15 @@ def _root(
             "another file instead of the bundled one.",
         ),
     ] = None,
+    no_pager: Annotated[
+        bool,
+        typer.Option(
+            "--no-pager",
+            envvar="ALLTX_NO_PAGER",
+            help="Print a long answer straight to the terminal instead of through the pager "
+            "(PAGER, else less; never used when the output is piped).",
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
@@ -289,6 +298,10 @@ def _root(
     """Which US FDA-approved immunotherapies for ALL fit a patient's facts, and why."""
     global _data_file, _guide_file
     _data_file, _guide_file = data, guide
+    if no_pager:
+        from alltx import render
+
+        render.PAGING = False
 
 
 def _fact(help_text: str, metavar: str) -> Any:

@@ -121,8 +121,13 @@ class Address:
 Part = RenderableType | str | Address
 
 
+# Whether a long answer on a terminal may go through the pager (the root `--no-pager` says no).
+PAGING = True
+
+
 def show(out: Console, parts: Iterable[Part]) -> None:
-    """Print, without the trailing spaces rich pads table cells with."""
+    """Print, without the trailing spaces rich pads table cells with; on a terminal, through
+    the pager when longer than the screen."""
     with out.capture() as captured:
         for part in parts:
             if isinstance(part, Address):
@@ -130,7 +135,13 @@ def show(out: Console, parts: Iterable[Part]) -> None:
                 out.print(line, no_wrap=True, overflow="ignore", crop=False)
             else:
                 out.print(part)
-    sys.stdout.write("\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n")
+    text = "\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n"
+    if PAGING and out.is_terminal and text.count("\n") > out.height:
+        from alltx import pager
+
+        if pager.page(text):
+            return
+    sys.stdout.write(text)
 
 
 def source_text(source: Source) -> Text:
