@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 
 from alltx import __version__
 from alltx.catalog import Catalog, DataError, UnknownTherapy
+from alltx.examples import epilog
 from alltx.facts import PARSERS, FactError, facts_from
 
 if TYPE_CHECKING:
@@ -149,6 +150,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    epilog=epilog("alltx"),
 )
 
 
@@ -324,7 +327,7 @@ HELP_FORMAT = (
 )
 
 
-@app.command()
+@app.command(epilog=epilog("options"))
 def options(
     age: Annotated[
         str | None, _fact("Age in years (decimals allowed), or in months with m: 8m.", "AGE")
@@ -659,7 +662,7 @@ def _write_jobs(
     return 1 if tally.failed else 0
 
 
-@app.command()
+@app.command(epilog=epilog("schema"))
 def schema(
     which: Annotated[
         SchemaKind,
@@ -681,7 +684,7 @@ def schema(
     _write_json(schema_of(which.value, columns))
 
 
-@app.command()
+@app.command(epilog=epilog("drug"))
 def drug(
     name: Annotated[
         str, typer.Argument(help="Generic name, brand or short name: Kymriah, tisa-cel.")
@@ -712,7 +715,7 @@ def drug(
         render.drug(therapy, catalog, render.console(), picture)
 
 
-@app.command()
+@app.command(epilog=epilog("drugs"))
 def drugs(output: FormatOption = DocFormat.text) -> None:
     """One line per therapy alltx knows."""
     catalog = _catalog()
@@ -732,13 +735,15 @@ def _drugs(catalog: Catalog, output: DocFormat, therapies: list[Any]) -> None:
 
 data_app = typer.Typer(
     context_settings=HELP,
+    rich_markup_mode=None,
     help="The therapies data: check a file, or show where the data in use comes from.",
+    epilog=epilog("data"),
     no_args_is_help=True,
 )
 app.add_typer(data_app, name="data")
 
 
-@data_app.command("check")
+@data_app.command("check", epilog=epilog("data check"))
 def data_check(
     file: Annotated[
         Path | None,
@@ -773,7 +778,7 @@ def data_check(
     )
 
 
-@data_app.command("show")
+@data_app.command("show", epilog=epilog("data show"))
 def data_show(output: FormatOption = DocFormat.text) -> None:
     """Where the data in use comes from: its file, release, date, regulator and sources. As
     JSON, also every therapy, indication, criterion, caution and referral reason with its id:

@@ -13,13 +13,15 @@ from typing import Annotated, Any
 import typer
 
 from alltx.cli import DocFormat, FormatOption, _catalog, _fail, _guide, _write_json
+from alltx.examples import epilog
 
 FINDINGS = "Findings (leave one out if it is not known)"
 
-guide_app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]})
+guide_app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]},
+                        rich_markup_mode=None)  # fmt: skip
 
 
-@guide_app.command()
+@guide_app.command(epilog=epilog("transplant"))
 def transplant(output: FormatOption = DocFormat.text) -> None:
     """When to see a transplant doctor, what an allogeneic transplant involves, and what to ask."""
     guide, catalog = _guide(), _catalog()
@@ -33,7 +35,7 @@ def transplant(output: FormatOption = DocFormat.text) -> None:
         render_guide.transplant(guide, catalog, render.console())
 
 
-@guide_app.command("side-effects")
+@guide_app.command("side-effects", epilog=epilog("side-effects"))
 def side_effects(
     name: Annotated[
         str | None, typer.Argument(help="One side effect: crs, icans, vod ... (all if left out).")
@@ -64,7 +66,9 @@ def side_effects(
 
 grade_app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
     help="Grade CRS or ICANS on the ASTCT consensus scale (a calculator for clinicians).",
+    epilog=epilog("grade"),
     no_args_is_help=True,
 )
 guide_app.add_typer(grade_app, name="grade")
@@ -98,7 +102,7 @@ def _grade(scale_id: str, given: dict[str, object], age: str | None, output: Doc
         render_guide.grading(result, guide, render.console())
 
 
-@grade_app.command("crs")
+@grade_app.command("crs", epilog=epilog("grade crs"))
 def grade_crs(
     temperature: Annotated[
         str | None,
@@ -148,7 +152,7 @@ def grade_crs(
     _grade("crs", given, None, output)
 
 
-@grade_app.command("icans")
+@grade_app.command("icans", epilog=epilog("grade icans"))
 def grade_icans(
     age: Annotated[
         str | None,
@@ -230,7 +234,7 @@ def grade_icans(
     _grade("icans", given, age, output)
 
 
-@guide_app.command()
+@guide_app.command(epilog=epilog("compare"))
 def compare(
     names: Annotated[
         list[str] | None,
@@ -257,7 +261,7 @@ def compare(
         render_guide.compare(chosen, guide, catalog, render.console())
 
 
-@guide_app.command()
+@guide_app.command(epilog=epilog("explain"))
 def explain(
     term: Annotated[
         str | None, typer.Argument(help="A term: MRD, CRS, CAR-T, Ph ... (all if left out).")
@@ -297,7 +301,7 @@ def _therapy_topic(name: str, topics: list[str]) -> str | None:
     return next((t for t in (therapy.id, *therapy.groups) if t in topics), None)
 
 
-@guide_app.command()
+@guide_app.command(epilog=epilog("questions"))
 def questions(
     topic: Annotated[
         str | None,
