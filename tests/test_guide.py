@@ -390,3 +390,19 @@ def test_questions_for_a_therapy_by_any_name() -> None:
                         "inotuzumab-ozogamicin"), ("blina", "blinatumomab")):  # fmt: skip
         value = answer_of(contract.QuestionsAnswer, "questions", "--for", name)
         assert {q["for"] for q in value["questions"]} == {topic}, name
+
+
+@pytest.mark.parametrize(("columns", "times"), [("130", 1), ("200", 1), ("119", 5), ("80", 5)])
+def test_compare_is_a_table_of_columns_on_a_wide_terminal(columns: str, times: int) -> None:
+    """From 120 columns, a column per therapy (each heading once); below, a block each."""
+    result = CliRunner().invoke(app, ["compare"], env={"COLUMNS": columns})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= int(columns) for line in lines)
+    for heading in ("Class, target", "Approved for", "Boxed warning"):
+        assert sum(line.startswith(heading) for line in lines) == times
+    if times == 1:  # every therapy named in the header, before the first row
+        first = next(i for i, line in enumerate(lines) if line.startswith("Class, target"))
+        header = " ".join(" ".join(lines[:first]).split())
+        assert all(brand in header for brand in ("Kymriah", "Tecartus", "Aucatzyl", "Blincyto",
+                                                 "Besponsa"))  # fmt: skip

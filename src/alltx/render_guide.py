@@ -187,31 +187,53 @@ def timeline(practice: Practice) -> RenderableType:
     return Group(*lines)
 
 
+SIDE_BY_SIDE = 120  # columns from which a terminal shows the therapies as columns of a table
+
+
+def _compared(therapy: Therapy, guide: Guide) -> list[tuple[str, str | None]]:
+    """What `compare` says of one therapy: the same headings in the same order for each."""
+    practice = guide.practice_for(therapy.id)
+    effects = [e.name for e in guide.side_effects if therapy.id in e.therapies]
+
+    def text(value: Statement | str | None) -> str | None:
+        return value.text if isinstance(value, Statement) else value or None
+
+    return [
+        ("Class, target", therapy.kind.text),
+        ("Approved for", "; ".join(i.summary for i in therapy.indications)),
+        ("How given", text(practice.how) if practice else None),
+        ("Where", text(practice.where) if practice else None),
+        ("How long", text(practice.duration) if practice else None),
+        ("Hospital stay", text(practice.hospital_stay) if practice else None),
+        ("Serious", "; ".join(effects)),
+        ("Boxed warning", " ".join(s.text for s in therapy.boxed_warning) or "none"),
+    ]
+
+
 def compare(therapies: list[Therapy], guide: Guide, catalog: Catalog, out: Console) -> None:
-    """Side by side. Five columns do not fit in 80, so each therapy is a block of rows with
-    the same headings in the same order, which read across as a table."""
+    """Side by side: a column per therapy on a terminal of SIDE_BY_SIDE columns or more; below
+    that, five columns do not fit, so each therapy is a block of rows with the same headings
+    in the same order, which read across as a table."""
     parts: list[Part] = [_heading("The therapies side by side")]
     unknown = Text("not in alltx's sources", "dim")
-    for therapy in therapies:
-        practice = guide.practice_for(therapy.id)
-        table = Table.grid(padding=(0, 1))
-        table.add_column(style="bold", width=14, no_wrap=True)
-        table.add_column(overflow="fold")
-
-        def row(label: str, value: Statement | str | None) -> None:
-            text = value.text if isinstance(value, Statement) else value
-            table.add_row(label, Text(text) if text else unknown)  # noqa: B023
-
-        row("Class, target", therapy.kind)
-        row("Approved for", "; ".join(i.summary for i in therapy.indications))
-        row("How given", practice.how if practice else None)
-        row("Where", practice.where if practice else None)
-        row("How long", practice.duration if practice else None)
-        row("Hospital stay", practice.hospital_stay if practice else None)
-        effects = [e.name for e in guide.side_effects if therapy.id in e.therapies]
-        row("Serious", "; ".join(effects))
-        row("Boxed warning", " ".join(s.text for s in therapy.boxed_warning) or "none")
-        parts += ["", Text(_names(therapy), "bold underline"), table]
+    compared = [_compared(therapy, guide) for therapy in therapies]
+    if out.width >= SIDE_BY_SIDE and len(therapies) > 1:
+        table = Table(box=None, pad_edge=False, header_style="bold", padding=(0, 1, 1, 0))
+        table.add_column("", style="bold", no_wrap=True)
+        for therapy in therapies:
+            table.add_column(_names(therapy), overflow="fold", ratio=1)
+        for index, (label, _) in enumerate(compared[0]):
+            cells = [rows[index][1] for rows in compared]
+            table.add_row(label, *(Text(cell) if cell else unknown for cell in cells))
+        parts += ["", table]
+    else:
+        for therapy, rows in zip(therapies, compared, strict=True):
+            table = Table.grid(padding=(0, 1))
+            table.add_column(style="bold", width=14, no_wrap=True)
+            table.add_column(overflow="fold")
+            for label, text in rows:
+                table.add_row(label, Text(text) if text else unknown)
+            parts += ["", Text(_names(therapy), "bold underline"), table]
     parts += ["", Text("Sources: alltx drug NAME cites each statement, with addresses.", "dim")]
     show(out, [*parts, *_footer(guide)])
 
