@@ -43,7 +43,9 @@ def examples() -> list[tuple[str, list[str]]]:
     return [
         (command, shown)
         for command, shown in sessions()
-        if command.startswith("alltx ") and not SHELL.search(command)
+        if command.startswith("alltx ")
+        and not SHELL.search(command)
+        and command != "alltx ask"  # a terminal session: tests/test_ask.py plays it in one
     ]
 
 

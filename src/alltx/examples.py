@@ -14,6 +14,7 @@ EXAMPLES: dict[str, list[str]] = {
         "alltx options --age 30 --relapsed --ph Ph+ --format json",
         "alltx options --input cohort.csv --format csv > results.csv",
     ],
+    "ask": ["alltx ask"],
     "schema": ["alltx schema input", "alltx schema csv"],
     "drug": ["alltx drug blinatumomab", "alltx drug kymriah --format json", "alltx drug car-t"],
     "drugs": ["alltx drugs", "alltx drugs --format json"],

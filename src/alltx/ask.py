@@ -1,0 +1,53 @@
+"""`alltx ask`: the facts asked one at a time, each time the one that would decide the most
+answers still open (the rules know which facts a `possible` answer waits for), so nobody is
+asked a question that cannot change anything. Pure: the command does the asking."""
+
+from __future__ import annotations
+
+import shlex
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+from alltx.assess import ReferralResult, TherapyOption
+from alltx.facts import INPUT_FACTS, PARSERS
+
+# What a person types when they don't know (the curly apostrophe is how phones type it).
+DONT_KNOW = {"?", "", "dont know", "don't know", "don\u2019t know", "not sure", "unknown", "skip"}
+DONE = {"done", "stop", "that's all", "no more"}
+
+
+def next_fact(answers: Iterable[TherapyOption | ReferralResult], asked: set[str]) -> str | None:
+    """The fact not asked yet that the most `possible` answers wait for (ties in the order
+    facts are listed); None when no answer is open on a fact not asked."""
+    waiting = Counter(name for answer in answers if answer.status == "possible"
+                      for name in answer.missing if name not in asked)  # fmt: skip
+    if not waiting:
+        return None
+    order = list(PARSERS)
+    return max(waiting, key=lambda name: (waiting[name], -order.index(name)))
+
+
+def _switch(name: str) -> tuple[str, str] | None:
+    """A yes/no fact's two flags (`--relapsed`, `--not-relapsed`), or None."""
+    yes, _, no = INPUT_FACTS[name].flag.partition(" or ")
+    return (yes, no) if no else None
+
+
+def question(name: str) -> str:
+    """The question for a fact, in plain words, with how to answer it."""
+    fact = INPUT_FACTS[name]
+    flag, _, values = fact.flag.partition(" ")
+    how = "yes or no" if _switch(name) else values.replace(f"{flag} ", "").replace("|", " or ")
+    return f"{fact.label[0].upper()}{fact.label[1:]}? ({how}; ? if you don't know)"
+
+
+def command_line(given: Mapping[str, object]) -> str:
+    """The `alltx options` command that gives the same answer: the facts as flags."""
+    words = ["alltx", "options"]
+    for name, value in given.items():
+        switch = _switch(name)
+        if switch:
+            words.append(switch[0] if value else switch[1])
+        else:
+            words += [f"--{name.replace('_', '-')}", shlex.quote(str(value))]
+    return " ".join(words)

@@ -1,0 +1,159 @@
+"""`alltx ask`, run in a pseudo-terminal as a person runs it: questions one at a time, each the
+fact that decides the most open answers, "don't know" accepted, the answer and the command that
+gives it again at the end; Ctrl-C ends it cleanly; off a terminal it refuses in one line."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import select
+import shlex
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+
+import pytest
+
+from alltx import ask
+from alltx.assess import assess, referrals
+from alltx.datafile import load_catalog
+from alltx.facts import facts_from
+
+LIMIT = 30
+CATALOG = load_catalog()
+
+
+class Terminal:
+    """alltx in an 80 x 24 pseudo-terminal, typed into as a person would."""
+
+    def __init__(self, *args: str) -> None:
+        self.leader, follower = pty.openpty()
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        self.child = subprocess.Popen([sys.executable, "-m", "alltx", "--no-pager", *args],
+                                      stdin=follower, stdout=follower, stderr=follower,
+                                      env=env, start_new_session=True)  # fmt: skip
+        os.close(follower)
+        self.seen = ""
+
+    def until(self, pattern: str) -> str:
+        """Read until `pattern` shows (or the program ends); what was read."""
+        start, deadline = len(self.seen), time.monotonic() + LIMIT
+        while not re.search(pattern, self.seen[start:]):
+            ready, _, _ = select.select([self.leader], [], [], deadline - time.monotonic())
+            if not ready:
+                raise AssertionError(f"no {pattern!r} after: {self.seen[start:]!r}")
+            try:
+                chunk = os.read(self.leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.seen += chunk.decode("utf-8", "replace")
+        return self.seen[start:]
+
+    def type(self, text: str) -> None:
+        os.write(self.leader, (text + "\r").encode())
+
+    def end(self) -> int:
+        """Read what is left, to the end; the exit status."""
+        while select.select([self.leader], [], [], LIMIT)[0]:
+            try:
+                chunk = os.read(self.leader, 65536)
+            except OSError:  # the program ended and closed the terminal
+                break
+            if not chunk:
+                break
+            self.seen += chunk.decode("utf-8", "replace")
+        code = self.child.wait(timeout=LIMIT)
+        os.close(self.leader)
+        return code
+
+
+ANSWERS = {"Age?": "19", "Relapsed (": "yes", "Lineage (": "B-ALL", "CD19 (": "CD19+"}
+
+
+def test_a_family_answers_in_plain_words_and_gets_the_answer_and_its_command() -> None:
+    term = Terminal("ask")
+    asked = []
+    while True:
+        shown = term.until(r"don't know\)[^\n]*: $|The same answer again: [^\n]*\n")
+        if "The same answer again" in shown:
+            break
+        question = " ".join(shown.split())  # a long question wraps at 80 columns
+        asked.append(question)
+        reply = next((a for key, a in ANSWERS.items() if key in question), "?")
+        term.type(reply)
+    assert term.end() == 0
+    out = term.seen
+    assert "At a glance" in out and "not medical advice" in out
+    command = re.search(r"The same answer again: (alltx options[^\r\n]*)", out)
+    assert command is not None
+    assert "--age 19" in command.group(1) and "--relapsed" in command.group(1)
+    assert "--lineage B-ALL" in command.group(1) and "--cd19 CD19+" in command.group(1)
+    assert len(asked) == len(set(asked))  # never the same question twice
+    # the command gives the same answer: its glance lines are the ones ask showed
+    again = subprocess.run([sys.executable, "-m", "alltx", *shlex.split(command.group(1))[1:]],
+                           capture_output=True, text=True, timeout=LIMIT,
+                           env={**os.environ, "COLUMNS": "80"})  # fmt: skip
+    glance = again.stdout.split("At a glance\n")[1].split("\n\n")[0].splitlines()
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", out).replace("\r", "")
+    assert len(glance) == 6 and all(line in plain for line in glance)
+
+
+def test_a_wrong_answer_is_explained_and_asked_again() -> None:
+    term = Terminal("ask")
+    first = " ".join(term.until(r"don't know\)[^\n]*: $").split())
+    question = first[first.rindex(".") + 1 :].strip()  # after the introduction
+    term.type("perhaps")
+    again = " ".join(term.until(r"don't know\)[^\n]*: $").split())
+    assert "got 'perhaps'. Answer again, or ? if you don't know." in again
+    assert again.endswith(question)  # the same question, again
+    term.type("done")
+    term.until("The same answer again")
+    assert term.end() == 0
+
+
+def test_ctrl_c_ends_ask_cleanly() -> None:
+    term = Terminal("ask")
+    term.until(r"don't know\)[^\n]*: $")
+    os.killpg(term.child.pid, signal.SIGINT)
+    code = term.end()
+    assert code == 130 and "Traceback" not in term.seen and "interrupted" in term.seen
+
+
+def test_off_a_terminal_ask_refuses_in_one_line() -> None:
+    done = subprocess.run([sys.executable, "-m", "alltx", "ask"], capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL, timeout=LIMIT)  # fmt: skip
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "alltx options --age 19 --relapsed" in done.stderr and not done.stdout
+
+
+def test_the_next_question_is_the_fact_most_open_answers_wait_for() -> None:
+    facts = facts_from({})
+    answers = [*assess(facts, CATALOG), *referrals(facts, CATALOG)]
+    first = ask.next_fact(answers, set())
+    waiting = {name: sum(name in a.missing for a in answers if a.status == "possible")
+               for a in answers for name in a.missing}  # fmt: skip
+    assert first is not None and waiting[first] == max(waiting.values())
+    everything = {name for a in answers for name in a.missing}
+    assert ask.next_fact(answers, everything) is None  # nothing left worth asking
+    decided = facts_from({"age": 30, "lineage": "t"})  # every therapy ruled out
+    assert ask.next_fact(assess(decided, CATALOG), set()) is None
+
+
+@pytest.mark.parametrize(
+    ("given", "command"),
+    [({"age": "8m", "relapsed": True, "cd19": "pos"},
+      "alltx options --age 8m --relapsed --cd19 pos"),
+     ({"prior_transplant": False, "mrd": "0.1"},
+      "alltx options --no-prior-transplant --mrd 0.1"),
+     ({"lineage": "b cell"}, "alltx options --lineage 'b cell'")],
+)  # fmt: skip
+def test_the_command_gives_the_same_answer(given: dict[str, object], command: str) -> None:
+    assert ask.command_line(given) == command
