@@ -22,7 +22,7 @@ import pytest
 from alltx import ask
 from alltx.assess import assess, referrals
 from alltx.datafile import load_catalog
-from alltx.facts import facts_from
+from alltx.facts import INPUT_FACTS, facts_from
 
 LIMIT = 30
 CATALOG = load_catalog()
@@ -157,3 +157,41 @@ def test_the_next_question_is_the_fact_most_open_answers_wait_for() -> None:
 )  # fmt: skip
 def test_the_command_gives_the_same_answer(given: dict[str, object], command: str) -> None:
     assert ask.command_line(given) == command
+
+
+def interviewer(replies: dict[str, list[str]]) -> tuple[list[str], list[str], object]:
+    """A person who gives these replies, in turn, to the questions that start so; ? after."""
+    asked: list[str] = []
+    said: list[str] = []
+
+    def prompt(question: str) -> str:
+        asked.append(question)
+        for start, queue in replies.items():
+            if question.startswith(start) and queue:
+                return queue.pop(0)
+        return "?"
+
+    return asked, said, prompt
+
+
+def test_an_interview_asks_only_what_can_still_change_an_answer() -> None:
+    """A T-cell lineage rules every therapy out: after it, only the referral's facts."""
+    asked, said, prompt = interviewer({"Lineage": ["t"]})
+    given = ask.interview(CATALOG, prompt, said.append)  # type: ignore[arg-type]
+    assert given == {"lineage": "t"} and not said
+    after = asked[next(i for i, q in enumerate(asked) if q.startswith("Lineage")) + 1 :]
+    referral = {INPUT_FACTS[name].label for a in referrals(facts_from(given), CATALOG)
+                for name in a.missing}  # fmt: skip
+    assert after and all(any(q.lower().startswith(label.lower()) for label in referral)
+                         for q in after)  # fmt: skip
+    assert len(asked) == len(set(asked))
+
+
+def test_a_reply_that_contradicts_an_earlier_one_is_asked_again() -> None:
+    """An age at diagnosis after the age now is explained, then asked again."""
+    asked, said, prompt = interviewer({"Age?": ["5"], "Age at diagnosis": ["10", "8m"]})
+    given = ask.interview(CATALOG, prompt, said.append)  # type: ignore[arg-type]
+    assert len(said) == 1 and "after the age now" in said[0] and "Answer again" in said[0]
+    assert given["age"] == "5" and given["age_at_diagnosis"] == "8m"
+    repeated = {q for q in asked if asked.count(q) > 1}
+    assert len(repeated) == 1 and next(iter(repeated)).startswith("Age at diagnosis")

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import shlex
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
-from alltx.assess import ReferralResult, TherapyOption
-from alltx.facts import INPUT_FACTS, PARSERS
+from alltx.assess import ReferralResult, TherapyOption, assess, referrals
+from alltx.catalog import Catalog
+from alltx.facts import INPUT_FACTS, PARSERS, FactError, facts_from, parse_fact
 
 # What a person types when they don't know (the curly apostrophe is how phones type it).
 DONT_KNOW = {"?", "", "dont know", "don't know", "don\u2019t know", "not sure", "unknown", "skip"}
@@ -51,3 +52,35 @@ def command_line(given: Mapping[str, object]) -> str:
         else:
             words += [f"--{name.replace('_', '-')}", shlex.quote(str(value))]
     return " ".join(words)
+
+
+def interview(
+    catalog: Catalog, prompt: Callable[[str], str], say: Callable[[str], object]
+) -> dict[str, object]:
+    """Ask until no open answer waits on a fact not asked yet, or the person is done (`done`,
+    or end of input: EOFError); the facts given, as typed (yes/no as True/False). A reply the
+    parser refuses, or one that contradicts an earlier answer, is explained and asked again."""
+    given: dict[str, object] = {}
+    asked: set[str] = set()
+    while True:
+        facts = facts_from(given)
+        name = next_fact([*assess(facts, catalog), *referrals(facts, catalog)], asked)
+        if name is None:
+            return given
+        try:
+            reply = prompt(question(name)).strip()
+        except EOFError:  # Ctrl-D: no more answers
+            return given
+        if reply.lower() in DONE:
+            return given
+        asked.add(name)
+        if reply.lower() in DONT_KNOW:
+            continue
+        try:
+            value = parse_fact(name, reply)
+            facts_from({**given, name: reply})  # refused if it contradicts an earlier answer
+        except FactError as error:
+            say(f"  {error}. Answer again, or ? if you don't know.")
+            asked.discard(name)
+            continue
+        given[name] = value if isinstance(value, bool) else reply

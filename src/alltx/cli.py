@@ -529,40 +529,19 @@ def ask() -> None:
     from alltx import ask as questionnaire
     from alltx import render
     from alltx.assess import assess, referrals
-    from alltx.facts import parse_fact
 
     catalog, out = _catalog(), render.console()
     out.print("alltx asks about the patient, one question at a time. Answer in your own "
               "words; ? skips a question you can't answer, done shows the answer now, Ctrl-C "
               "stops.\n")  # fmt: skip
-    given: dict[str, object] = {}  # what was answered, as typed (yes/no as True/False)
-    asked: set[str] = set()
-    while True:
-        facts = facts_from(given)
-        results, advice = assess(facts, catalog), referrals(facts, catalog)
-        name = questionnaire.next_fact([*results, *advice], asked)
-        if name is None:
-            break
-        try:
-            reply = Prompt.ask(questionnaire.question(name), console=out, default="?",
-                               show_default=False).strip()  # fmt: skip
-        except EOFError:  # Ctrl-D: no more answers
-            break
-        if reply.lower() in questionnaire.DONE:
-            break
-        asked.add(name)
-        if reply.lower() in questionnaire.DONT_KNOW:
-            continue
-        try:
-            value = parse_fact(name, reply)
-            facts_from({**given, name: reply})  # refused if it contradicts an earlier answer
-        except FactError as error:
-            out.print(f"  {error}. Answer again, or ? if you don't know.")
-            asked.discard(name)
-            continue
-        given[name] = value if isinstance(value, bool) else reply
+
+    def prompt(question: str) -> str:
+        return Prompt.ask(question, console=out, default="?", show_default=False)
+
+    given = questionnaire.interview(catalog, prompt, out.print)
+    facts = facts_from(given)
     out.print()
-    render.options(facts, results, advice, catalog, out)
+    render.options(facts, assess(facts, catalog), referrals(facts, catalog), catalog, out)
     # on one line however long, so that it can be copied
     out.print(f"\nThe same answer again: {questionnaire.command_line(given)}", soft_wrap=True)
 
