@@ -36,6 +36,7 @@ class Format(StrEnum):
     json = "json"
     jsonl = "jsonl"
     csv = "csv"
+    html = "html"
 
 
 class DocFormat(StrEnum):
@@ -322,8 +323,9 @@ FormatOption = Annotated[
     ),
 ]
 HELP_FORMAT = (
-    "text for people; json, jsonl or csv for scripts. For a cohort the default is text on a "
-    "terminal and jsonl otherwise."
+    "text for people; html for a page to print and bring to an appointment (one patient); "
+    "json, jsonl or csv for scripts. For a cohort the default is text on a terminal and jsonl "
+    "otherwise."
 )
 
 
@@ -511,10 +513,29 @@ def options(
         from alltx.output import options_json
 
         _write_json(options_json(facts, results, advice, catalog))
+    elif output is Format.html:
+        _write_handout(facts, results, advice, catalog)
     else:
         from alltx import render
 
         render.options(facts, results, advice, catalog, render.console())
+
+
+def _write_handout(facts: Any, results: list[Any], advice: list[Any], catalog: Catalog) -> None:
+    from alltx import handout, render
+    from alltx.output import options_json
+
+    guide = _guide()
+    fitting = {"general"}  # the topics whose questions fit this answer
+    for option in results:
+        if option.status != "not_eligible":
+            fitting |= {option.therapy.id, *option.therapy.groups}
+    if any(result.status != "not_indicated" for result in advice):
+        fitting.add("transplant")
+    questions = [q.text for q in guide.questions if q.topic in fitting]
+    given, unknown = render.facts_words(facts)
+    sys.stdout.write(handout.page(options_json(facts, results, advice, catalog), given,
+                                  unknown, questions, __version__))  # fmt: skip
 
 
 @app.command(epilog=epilog("ask"))
@@ -573,6 +594,8 @@ def _cohort(
     catalog = _catalog()
     if output is None:
         output = Format.text if sys.stdout.isatty() else Format.jsonl
+    if output is Format.html:
+        _fail("--format html is one patient's page to print; for a cohort use jsonl or csv")
     if settings.explain and output in (Format.csv, Format.text):
         _fail("--explain writes JSON; use it with --format json or jsonl")
     if settings.jobs > 1 and output not in (Format.jsonl, Format.csv):

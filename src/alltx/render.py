@@ -202,19 +202,24 @@ def _criteria_rows(evaluation: Evaluation, facts: Facts, depth: int = 0) -> list
     return rows
 
 
-def _facts_line(facts: Facts) -> Text:
+def facts_words(facts: Facts) -> tuple[list[tuple[str, str]], list[str]]:
+    """The facts given, as (label, value) in plain words, and the labels of those not given."""
     given, unknown = [], []
     for name, value in vars(facts).items():
         label = INPUT_FACTS[name].short
         if value is None:
             unknown.append(label)
-        elif name == "age":
-            given.append(f"age {_age(value)}")
-        elif name == "age_at_diagnosis":
-            given.append(f"{label}: {_age(value)}")
+        elif name in ("age", "age_at_diagnosis"):
+            given.append((label, _age(value)))
         else:
-            given.append(f"{label}: {_value(name, value)}")
-    line = Text.assemble(("Patient: ", "bold"), " · ".join(given) or "no facts given")
+            given.append((label, _value(name, value)))
+    return given, unknown
+
+
+def _facts_line(facts: Facts) -> Text:
+    given, unknown = facts_words(facts)
+    words = [f"age {value}" if label == "age" else f"{label}: {value}" for label, value in given]
+    line = Text.assemble(("Patient: ", "bold"), " · ".join(words) or "no facts given")
     if unknown:
         line.append("\nNot given (unknown): ", style="bold").append(", ".join(unknown))
     return line

@@ -1,0 +1,146 @@
+"""One patient's answer as a page to print and bring to an appointment (`--format html`).
+
+Built from the same answer as `--format json` (`output.options_json`): the facts given, the
+answer at a glance, each therapy's criteria met, not met or unknown, the questions to ask that
+fit, the sources with their addresses, the data's date and the not-advice line. One file with
+its styles inside and nothing fetched from the network; every text is escaped, so nothing a
+user typed or a data file holds can become markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+from typing import Any
+
+MARKS = {"met": ("✓", "met"), "unmet": ("✗", "not met"), "unknown": ("?", "not known")}
+STATUS = {"eligible": "eligible", "possible": "possible", "not_eligible": "not eligible",
+          "recommended": "recommended", "not_indicated": "not indicated"}  # fmt: skip
+
+STYLE = """
+body { font: 10pt/1.35 system-ui, sans-serif; color: #111; max-width: 48em; margin: 1em auto; }
+h1 { font-size: 15pt; margin: 0 0 .2em; } h2 { font-size: 12pt; margin: 1em 0 .3em; }
+h3 { font-size: 10.5pt; margin: .8em 0 .2em; }
+p, ul, ol { margin: .2em 0; } ul { padding-left: 1.3em; } li { margin: .05em 0; }
+table { border-collapse: collapse; width: 100%; }
+td, th { border-bottom: 1px solid #ccc; padding: .15em .4em; text-align: left;
+         vertical-align: top; }
+.note { font-weight: bold; } .dim { color: #555; } .url { word-break: break-all; }
+.eligible, .recommended { color: #075; } .possible { color: #850; }
+.not_eligible, .not_indicated { color: #a00; } .caution { color: #705; font-weight: bold; }
+ol.sources { columns: 2; column-gap: 1.5em; font-size: 90%; } ol.sources li { break-inside: avoid; }
+@page { size: A4; margin: 10mm; }
+@media print { body { margin: 0; max-width: none; font-size: 8.5pt; line-height: 1.25; }
+               a { color: inherit; } }
+"""
+
+
+def _e(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _value(criterion: dict[str, Any]) -> str:
+    """The patient's value a criterion was tested on, in plain words, with its unit."""
+    value = criterion.get("value")
+    if value is None:
+        return "not given"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    unit = criterion.get("test", "").rpartition(" ")[2]
+    if unit in ("years", "months"):
+        return f"{value} {unit}"
+    return f"{value}%" if unit.endswith("%") else str(value)
+
+
+def _criteria(criteria: Sequence[dict[str, Any]], only_unmet: bool) -> str:
+    items = []
+    for criterion in criteria:
+        if only_unmet and criterion["result"] != "unmet":
+            continue
+        mark, said = MARKS[criterion["result"]]
+        fact = criterion.get("fact")
+        shown = "" if fact is None else f' <span class="dim">[{_e(_value(criterion))}]</span>'
+
+        inner = _criteria(criterion.get("criteria", ()), only_unmet)
+        items.append(f'<li title="{said}">{mark} {_e(criterion["text"])}{shown}{inner}</li>')
+    return f"<ul>{''.join(items)}</ul>" if items else ""
+
+
+def page(answer: dict[str, Any], facts: Sequence[tuple[str, str]], unknown: Sequence[str],
+         questions: Sequence[str], version: str) -> str:  # fmt: skip
+    """The handout: `answer` is options_json's; `facts` the given ones in plain words (label,
+    value), `unknown` the labels of those not given; `questions` those that fit."""
+    data = answer["data"]
+    numbers: dict[str, int] = {}
+    sources: list[dict[str, Any]] = []
+
+    def cite(cited: Sequence[dict[str, Any]]) -> str:
+        for source in cited:
+            if source["id"] not in numbers:
+                numbers[source["id"]] = len(numbers) + 1
+                sources.append(source)
+        return ", ".join(f"[{numbers[s['id']]}]" for s in cited)
+
+    glance = []
+    for option in answer["options"]:
+        caution = "; ".join(option.get("cautions_apply") or ())
+        warn = f' <span class="caution">CAUTION: {_e(caution)}</span>' if caution else ""
+        name = option["brands"][0] if option["brands"] else option["name"]
+        glance.append(f'<tr><td><b>{_e(name)}</b> ({_e(option["name"])})</td>'
+                      f'<td class="{option["status"]}">{STATUS[option["status"]]}</td>'
+                      f"<td>{warn}</td></tr>")  # fmt: skip
+    for referral in answer["referrals"]:
+        glance.append(f'<tr><td><b>{_e(referral["title"])}</b></td>'
+                      f'<td class="{referral["status"]}">{STATUS[referral["status"]]}</td>'
+                      "<td></td></tr>")  # fmt: skip
+
+    details = []
+    for option in answer["options"]:
+        status = option["status"]
+        parts = [f'<h3>{_e(option["name"])} ({_e(", ".join(option["brands"]))}): '
+                 f'<span class="{status}">{STATUS[status]}</span></h3>']  # fmt: skip
+        for indication in option["indications"]:
+            mark, _ = MARKS[indication["status"]]
+            parts.append(f"<p>{mark} <i>{_e(indication['summary'])}</i></p>")
+            parts.append(_criteria(indication["criteria"], indication["status"] == "unmet"))
+        if option["missing"]:
+            parts.append(f"<p>To decide: {_e(', '.join(option['missing']))}</p>")
+        for caution in option["cautions"]:
+            parts.append(f'<p class="caution">! {_e(caution)}</p>')
+        parts.append(f'<p class="dim">Sources: {cite(option["sources"])}</p>')
+        details.append("".join(parts))
+    for referral in answer["referrals"]:
+        parts = [f'<h3>{_e(referral["title"])}: <span class="{referral["status"]}">'
+                 f'{STATUS[referral["status"]]}</span></h3>',
+                 _criteria(referral["reasons"], False),
+                 f'<p class="dim">Sources: {cite(referral["sources"])}</p>']  # fmt: skip
+        details.append("".join(parts))
+
+    listed = []
+    for number, source in enumerate(sources, 1):
+        named = "; ".join([source["title"], *source.get("identifiers", ())])
+        url = source.get("url")
+        link = f'<br><a class="url" href="{_e(url)}">{_e(url)}</a>' if url else ""
+        listed.append(f"<li value='{number}'>{_e(named)}{link}</li>")
+
+    given = "; ".join(f"{_e(label)}: {_e(value)}" for label, value in facts) or "none given"
+    asks = "".join(f"<li>{_e(q)}</li>" for q in questions)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>alltx: treatment options to talk about with the care team</title>
+<style>{STYLE}</style></head><body>
+<h1>Immunotherapies for ALL: what the labels say for this patient</h1>
+<p class="note">{_e(answer["disclaimer"])}</p>
+<p class="dim">{_e(data["scope"])}. Data: {_e(data["regulator"])} labels, release
+{_e(data["release"])}, updated {_e(data["updated"])}; alltx {_e(version)}.</p>
+<h2>The patient's facts</h2>
+<p>{given}</p><p class="dim">Not given (unknown): {_e(", ".join(unknown)) or "none"}</p>
+<h2>At a glance</h2><table>{"".join(glance)}</table>
+<p class="dim">✓ met, ✗ not met, ? not known yet: the facts named would decide.</p>
+<h2>Each therapy, criterion by criterion</h2>{"".join(details)}
+<h2>Questions to ask</h2><ul>{asks}</ul>
+<h2>Sources</h2><ol class="sources">{"".join(listed)}</ol>
+<p class="note">{_e(answer["disclaimer"])}</p>
+</body></html>
+"""

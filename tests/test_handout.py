@@ -1,0 +1,95 @@
+"""`--format html`: one page to print and bring to an appointment, self-contained, escaped, and
+printed to PDF by a real headless Chromium in at most three pages."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from alltx import handout
+from alltx.cli import app
+
+runner = CliRunner()
+BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
+# As the machine's notes say: no background networking (the network is closed), a new profile.
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-pdf-header-footer"]  # fmt: skip
+
+
+def page(*args: str) -> str:
+    result = runner.invoke(app, ["options", *args, "--format", "html"])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_the_page_holds_the_answer_and_fetches_nothing() -> None:
+    html = page("--age", "19", "--relapsed", "--cd19", "negative")
+    text = re.sub(r"<[^>]+>", " ", html)
+    for expected in ("At a glance", "Kymriah", "CAUTION: the leukemia cells are CD19-negative",
+                     "Questions to ask", "Sources", "not medical advice", "release\n2026",
+                     "https://dailymed.nlm.nih.gov/"):  # fmt: skip
+        assert expected in text, expected
+    # self-contained: no script, no stylesheet or image from elsewhere; links only to sources
+    assert "<script" not in html and "<link" not in html and "<img" not in html
+    assert all(
+        url.startswith(("https://", "http://")) for url in re.findall(r'href="([^"]+)"', html)
+    )
+    assert "@import" not in html and "url(" not in html
+
+
+def test_questions_fit_the_answer() -> None:
+    ruled_out = page("--age", "30", "--lineage", "t", "--not-relapsed", "--remission", "1",
+                     "--no-induction-failure", "--not-high-risk",
+                     "--age-at-diagnosis", "29")  # fmt: skip
+    open_ = page("--age", "19", "--relapsed")
+    assert "CAR-T" not in ruled_out.split("Questions to ask")[1].split("Sources")[0]
+    assert "transplant" in open_.split("Questions to ask")[1].split("Sources")[0].lower()
+
+
+def test_every_text_is_escaped() -> None:
+    hostile = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
+    answer = json.loads(runner.invoke(app, ["options", "--age", "19", "--format", "json"]).stdout)
+    answer["options"][0]["name"] = hostile
+    answer["options"][0]["cautions"] = [hostile]
+    answer["data"]["release"] = hostile
+    html = handout.page(answer, [("id", hostile)], [hostile], [hostile], hostile)
+    assert "<script" not in html and "<img" not in html
+    assert html.count("&lt;script&gt;") >= 5
+
+
+NEEDS = "needs Debian's chromium and poppler-utils: .ci/run installs them"
+
+
+@pytest.mark.skipif(BROWSER is None or shutil.which("pdftotext") is None, reason=NEEDS)
+@pytest.mark.parametrize("args", [["--age", "19", "--relapsed"], ["--relapsed"],
+                                  ["--age", "40", "--remission", "1", "--mrd", "0.2"]])  # fmt: skip
+def test_it_prints_in_at_most_three_pages(tmp_path: Path, args: list[str]) -> None:
+    source, pdf = tmp_path / "handout.html", tmp_path / "handout.pdf"
+    source.write_text(page(*args), encoding="utf-8")
+    assert BROWSER is not None
+    subprocess.run([BROWSER, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                    f"--print-to-pdf={pdf}", source.as_uri()],
+                   capture_output=True, timeout=120, check=True)  # fmt: skip
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    pages = int(re.search(r"Pages:\s+(\d+)", info.stdout).group(1))  # type: ignore[union-attr]
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+    assert 1 <= pages <= 3, pages
+    flat = " ".join(text.split())
+    assert "Immunotherapies for ALL" in flat and "not medical advice" in flat
+    assert "tisagenlecleucel (Kymriah" in flat and "Questions to ask" in flat
+
+
+def test_a_cohort_is_not_a_handout() -> None:
+    command = [sys.executable, "-m", "alltx", "options", "-i", "-", "-f", "html"]
+    done = subprocess.run(command, input='{"age": 3}\n', capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 2 and "one patient's page" in done.stderr
