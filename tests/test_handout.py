@@ -37,6 +37,10 @@ def test_the_page_holds_the_answer_and_fetches_nothing() -> None:
                      "Questions to ask", "Sources", "not medical advice", "release\n2026",
                      "https://dailymed.nlm.nih.gov/"):  # fmt: skip
         assert expected in text, expected
+    glance = html.split("At a glance")[1].split("</table>")[0]
+    rows = {re.sub(r"<[^>]+>", "", row).split(" (")[0]: row for row in glance.split("<tr>")[1:]}
+    assert "not met: CD19-positive" in rows["Blincyto"]
+    assert "to decide: lineage" in rows["Tecartus"] and "CAUTION" in rows["Tecartus"]
     # self-contained: no script, no stylesheet or image from elsewhere; links only to sources
     assert "<script" not in html and "<link" not in html and "<img" not in html
     assert all(

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from alltx.facts import INPUT_FACTS
+
 MARKS = {"met": ("✓", "met"), "unmet": ("✗", "not met"), "unknown": ("?", "not known")}
 STATUS = {"eligible": "eligible", "possible": "possible", "not_eligible": "not eligible",
           "recommended": "recommended", "not_indicated": "not indicated"}  # fmt: skip
@@ -52,6 +54,26 @@ def _value(criterion: dict[str, Any]) -> str:
     return f"{value}%" if unit.endswith("%") else str(value)
 
 
+def _unmet(criteria: Sequence[dict[str, Any]]) -> list[str]:
+    """The texts of the tests not met, deepest first found."""
+    found = []
+    for criterion in criteria:
+        if criterion["result"] == "unmet":
+            found += _unmet(criterion.get("criteria", ())) or [criterion["text"]]
+    return found
+
+
+def _why(option: dict[str, Any]) -> str:
+    """One line of why, as the terminal's At a glance gives it."""
+    if option["status"] == "eligible":
+        met = next(i for i in option["indications"] if i["status"] == "met")
+        return f"meets: {met['summary']}"
+    if option["status"] == "possible":
+        return "to decide: " + ", ".join(INPUT_FACTS[name].short for name in option["missing"])
+    unmet = [text for i in option["indications"] for text in _unmet(i["criteria"])]
+    return f"not met: {'; '.join(dict.fromkeys(unmet))}"
+
+
 def _criteria(criteria: Sequence[dict[str, Any]], only_unmet: bool) -> str:
     items = []
     for criterion in criteria:
@@ -88,7 +110,7 @@ def page(answer: dict[str, Any], facts: Sequence[tuple[str, str]], unknown: Sequ
         name = option["brands"][0] if option["brands"] else option["name"]
         glance.append(f'<tr><td><b>{_e(name)}</b> ({_e(option["name"])})</td>'
                       f'<td class="{option["status"]}">{STATUS[option["status"]]}</td>'
-                      f"<td>{warn}</td></tr>")  # fmt: skip
+                      f"<td>{warn}{' ' if warn else ''}{_e(_why(option))}</td></tr>")  # fmt: skip
     for referral in answer["referrals"]:
         glance.append(f'<tr><td><b>{_e(referral["title"])}</b></td>'
                       f'<td class="{referral["status"]}">{STATUS[referral["status"]]}</td>'
@@ -104,7 +126,8 @@ def page(answer: dict[str, Any], facts: Sequence[tuple[str, str]], unknown: Sequ
             parts.append(f"<p>{mark} <i>{_e(indication['summary'])}</i></p>")
             parts.append(_criteria(indication["criteria"], indication["status"] == "unmet"))
         if option["missing"]:
-            parts.append(f"<p>To decide: {_e(', '.join(option['missing']))}</p>")
+            missing = ", ".join(INPUT_FACTS[name].short for name in option["missing"])
+            parts.append(f"<p>To decide: {_e(missing)}</p>")
         for caution in option["cautions"]:
             parts.append(f'<p class="caution">! {_e(caution)}</p>')
         parts.append(f'<p class="dim">Sources: {cite(option["sources"])}</p>')
