@@ -105,8 +105,13 @@ class AlltxGroup(TyperGroup):
             raise
 
     def _main_shell_completion(self, *args: Any, **kwargs: Any) -> None:
-        """alltx offers no shell completion: an environment variable named like click's
-        completion switch (_ALLTX_COMPLETE) must not replace the answer."""
+        """Complete only for a shell that asks, as the scripts of --install-completion do:
+        `_ALLTX_COMPLETE=complete_<shell>` with the words being completed beside it. Anything
+        else in that variable (a stray `bash_source`, say) must not replace the answer."""
+        instruction = os.environ.get("_ALLTX_COMPLETE", "")
+        words = "COMP_WORDS" in os.environ or "_TYPER_COMPLETE_ARGS" in os.environ
+        if instruction.startswith("complete_") and words:
+            super()._main_shell_completion(*args, **kwargs)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         if sys.stdout is None:  # started with stdout closed (>&-): nowhere to answer
@@ -149,7 +154,7 @@ app = typer.Typer(
     help="Which US FDA-approved immunotherapies for acute lymphoblastic leukemia (ALL) fit a "
     "patient's facts, and why. Information, not medical advice.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     epilog=epilog("alltx"),
@@ -309,7 +314,14 @@ def _root(
 
 
 def _fact(help_text: str, metavar: str) -> Any:
-    return typer.Option(help=help_text, metavar=metavar, rich_help_panel=FACTS_PANEL)
+    # A fact with a few named values (b|t, positive|negative) completes them in the shell.
+    values = metavar.split("|") if "|" in metavar else []
+
+    def complete(incomplete: str) -> list[str]:
+        return [value for value in values if value.startswith(incomplete)]
+
+    return typer.Option(help=help_text, metavar=metavar, rich_help_panel=FACTS_PANEL,
+                        autocompletion=complete if values else None)  # fmt: skip
 
 
 def _switch(flags: str, help_text: str) -> Any:
