@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -406,3 +407,29 @@ def test_compare_is_a_table_of_columns_on_a_wide_terminal(columns: str, times: i
         header = " ".join(" ".join(lines[:first]).split())
         assert all(brand in header for brand in ("Kymriah", "Tecartus", "Aucatzyl", "Blincyto",
                                                  "Besponsa"))  # fmt: skip
+
+
+# Names, not terms: regulators, trials and organisations, which the sources name.
+NAMES = {"US", "FDA", "EU", "ASTCT", "NMDP", "REMS", "TOWER", "ALCANTARA", "BLAST", "E1910",
+         "ELIANA", "ZUMA-3", "FELIX", "INO-VATE", "WI203581", "AHDB", "BLA", "NDC"}  # fmt: skip
+
+
+def test_explain_knows_every_abbreviation_the_answers_use() -> None:
+    """Walks the texts an answer shows (indications, criteria, cautions, what each drug is):
+    every abbreviation in them that is a term, not a name, is explained."""
+    from alltx.datafile import load_catalog
+    from alltx.rules import atoms
+
+    catalog = load_catalog()
+    texts = []
+    for therapy in catalog.therapies:
+        texts += [therapy.kind.text, therapy.about.text]
+        for indication in therapy.indications:
+            texts += [indication.summary, *(a.text for a in atoms(indication.rule))]
+        texts += [c.text for c in therapy.cautions]
+    for referral in catalog.referrals:
+        texts += [a.text for a in atoms(referral.rule)]
+    found = set(re.findall(r"\b[A-Z][A-Z0-9]+(?:-[A-Z0-9]+)*\b", " ".join(texts))) - NAMES
+    assert {"MRD", "CD19", "CAR-T", "CD3"} <= found  # the walk reads the answers' words
+    unknown = [term for term in sorted(found) if run("explain", term)[0] != 0]
+    assert not unknown, f"alltx explain does not know {unknown}"
