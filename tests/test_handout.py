@@ -41,6 +41,8 @@ def test_the_page_holds_the_answer_and_fetches_nothing() -> None:
     rows = {re.sub(r"<[^>]+>", "", row).split(" (")[0]: row for row in glance.split("<tr>")[1:]}
     assert "not met: CD19-positive" in rows["Blincyto"]
     assert "to decide: lineage" in rows["Tecartus"] and "CAUTION" in rows["Tecartus"]
+    [referral] = [row for name, row in rows.items() if name.startswith("See a transplant")]
+    assert "because: The leukemia has come back" in referral
     # self-contained: no script, no stylesheet or image from elsewhere; links only to sources
     assert "<script" not in html and "<link" not in html and "<img" not in html
     assert all(
@@ -74,6 +76,7 @@ NEEDS = "needs Debian's chromium and poppler-utils: .ci/run installs them"
 
 @pytest.mark.skipif(BROWSER is None or shutil.which("pdftotext") is None, reason=NEEDS)
 @pytest.mark.parametrize("args", [["--age", "19", "--relapsed"], ["--relapsed"],
+                                  ["--lineage", "b"], ["--not-relapsed"],
                                   ["--age", "40", "--remission", "1", "--mrd", "0.2"]])  # fmt: skip
 def test_it_prints_in_at_most_three_pages(tmp_path: Path, args: list[str]) -> None:
     source, pdf = tmp_path / "handout.html", tmp_path / "handout.pdf"

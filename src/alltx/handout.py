@@ -22,8 +22,8 @@ STATUS = {"eligible": "eligible", "possible": "possible", "not_eligible": "not e
 STYLE = """
 body { font: 10pt/1.35 system-ui, sans-serif; color: #111; max-width: 48em; margin: 1em auto; }
 h1 { font-size: 15pt; margin: 0 0 .2em; } h2 { font-size: 12pt; margin: 1em 0 .3em; }
-h3 { font-size: 10.5pt; margin: .8em 0 .2em; }
-p, ul, ol { margin: .2em 0; } ul { padding-left: 1.3em; } li { margin: .05em 0; }
+h3 { font-size: 10.5pt; margin: .6em 0 .15em; }
+p, ul, ol { margin: .15em 0; } ul { padding-left: 1.3em; } li { margin: 0; }
 table { border-collapse: collapse; width: 100%; }
 td, th { border-bottom: 1px solid #ccc; padding: .15em .4em; text-align: left;
          vertical-align: top; }
@@ -31,8 +31,8 @@ td, th { border-bottom: 1px solid #ccc; padding: .15em .4em; text-align: left;
 .eligible, .recommended { color: #075; } .possible { color: #850; }
 .not_eligible, .not_indicated { color: #a00; } .caution { color: #705; font-weight: bold; }
 ol.sources { columns: 2; column-gap: 1.5em; font-size: 90%; } ol.sources li { break-inside: avoid; }
-@page { size: A4; margin: 10mm; }
-@media print { body { margin: 0; max-width: none; font-size: 8.5pt; line-height: 1.25; }
+@page { size: A4; margin: 9mm; }
+@media print { body { margin: 0; max-width: none; font-size: 8pt; line-height: 1.2; }
                a { color: inherit; } }
 """
 
@@ -112,9 +112,16 @@ def page(answer: dict[str, Any], facts: Sequence[tuple[str, str]], unknown: Sequ
                       f'<td class="{option["status"]}">{STATUS[option["status"]]}</td>'
                       f"<td>{warn}{' ' if warn else ''}{_e(_why(option))}</td></tr>")  # fmt: skip
     for referral in answer["referrals"]:
+        if referral["status"] == "recommended":
+            met = [r["text"] for r in referral["reasons"] if r["result"] == "met"]
+            why = f"because: {'; '.join(met)}"
+        elif referral["status"] == "possible":
+            why = "to decide: " + ", ".join(INPUT_FACTS[n].short for n in referral["missing"])
+        else:
+            why = "none of the reasons its source gives applies"
         glance.append(f'<tr><td><b>{_e(referral["title"])}</b></td>'
                       f'<td class="{referral["status"]}">{STATUS[referral["status"]]}</td>'
-                      "<td></td></tr>")  # fmt: skip
+                      f"<td>{_e(why)}</td></tr>")  # fmt: skip
 
     details = []
     for option in answer["options"]:
