@@ -98,7 +98,7 @@ class AlltxGroup(TyperGroup):
         except BrokenPipeError:
             _quiet_broken_pipe()
         except KeyboardInterrupt:
-            _fail("interrupted; the records written before are complete lines", EXIT_INTERRUPTED)
+            fail("interrupted; the records written before are complete lines", EXIT_INTERRUPTED)
         except OSError as error:
             if error.filename is None:  # a write to stdout; a file alltx opens is named
                 _output_failed(error)
@@ -130,7 +130,7 @@ class AlltxGroup(TyperGroup):
         try:
             code = super().main(*args, **kwargs)
         except typer.Abort:
-            _fail("interrupted", EXIT_INTERRUPTED)
+            fail("interrupted", EXIT_INTERRUPTED)
         except typer.TyperException as error:  # click's usage errors derive from this
             if type(error).__name__ == "NoArgsIsHelpError":
                 sys.stderr.write(error.format_message() + "\n")
@@ -139,7 +139,7 @@ class AlltxGroup(TyperGroup):
             context = getattr(error, "ctx", None)
             if context is not None:
                 message += f" (see: {context.command_path} --help)"
-            _fail(message, getattr(error, "exit_code", 2))
+            fail(message, getattr(error, "exit_code", 2))
         except BrokenPipeError:
             _quiet_broken_pipe()
         sys.exit(code if isinstance(code, int) else 0)
@@ -165,7 +165,7 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
+def fail(message: str, code: int = 2) -> NoReturn:
     sys.stderr.write(f"alltx: error: {message}\n")
     sys.exit(code)
 
@@ -200,11 +200,11 @@ def _refuse_repeated(group: Any, argv: list[str]) -> None:
         ahead = words[number + 1] if number + 1 < len(words) else ""
         if flag in switches and ("=" in word or ahead.lower() in SWITCH_WORDS):
             on, off = switches[flag]
-            _fail(f"{flag} is a switch: use {on} or {off}, with no value")
+            fail(f"{flag} is a switch: use {on} or {off}, with no value")
         if name in seen:
             first = seen[name]
             both = f"{first} given twice" if first == flag else f"{first} and {flag} both given"
-            _fail(f"{both}; give it once (see: alltx {argv[at]} --help)")
+            fail(f"{both}; give it once (see: alltx {argv[at]} --help)")
         seen[name] = flag
 
 
@@ -233,25 +233,25 @@ _data_file: Path | None = None  # set by --data / ALLTX_DATA; None = the bundled
 _guide_file: Path | None = None  # set by --guide / ALLTX_GUIDE
 
 
-def _catalog() -> Catalog:
+def catalog_in_use() -> Catalog:
     from alltx.datafile import load_catalog
 
     try:
         return load_catalog(_data_file)
     except DataError as error:
-        _fail(str(error), 1)
+        fail(str(error), 1)
 
 
-def _guide() -> Guide:
+def guide_in_use() -> Guide:
     from alltx.datafile import load_guide
 
     try:
         return load_guide(_guide_file)
     except DataError as error:
-        _fail(str(error), 1)
+        fail(str(error), 1)
 
 
-def _write_json(value: object) -> None:
+def write_json(value: object) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
@@ -496,20 +496,20 @@ def options(
         input_file = "-"  # as jq and csvkit do: a piped stdin is the input
     if input_file is not None:
         if raw:
-            _fail("give one patient's facts as flags, or a cohort with --input, not both")
+            fail("give one patient's facts as flags, or a cohort with --input, not both")
         settings = CohortSettings(ignore_unknown_fields, fail_fast, explain, quiet, max_errors,
                                   jobs)  # fmt: skip
         _cohort(input_file, input_format, output, settings)
         return
     if explain and output is Format.csv:
-        _fail("--explain writes JSON; use it with --format json or jsonl")
+        fail("--explain writes JSON; use it with --format json or jsonl")
     try:
         facts = facts_from(raw)
     except FactError as error:
         where = f"--{error.field.replace('_', '-')}: " if error.field else ""
-        _fail(f"{where}{error}")
+        fail(f"{where}{error}")
 
-    catalog = _catalog()
+    catalog = catalog_in_use()
     if output in (Format.jsonl, Format.csv):
         from alltx.rows import Row
 
@@ -524,7 +524,7 @@ def options(
     if output is Format.json:
         from alltx.output import options_json
 
-        _write_json(options_json(facts, results, advice, catalog))
+        write_json(options_json(facts, results, advice, catalog))
     elif output is Format.html:
         _write_handout(facts, results, advice, catalog)
     else:
@@ -537,7 +537,7 @@ def _write_handout(facts: Any, results: list[Any], advice: list[Any], catalog: C
     from alltx import handout, render
     from alltx.output import options_json
 
-    guide = _guide()
+    guide = guide_in_use()
     fitting = {"general"}  # the topics whose questions fit this answer
     for option in results:
         if option.status != "not_eligible":
@@ -555,7 +555,7 @@ def ask() -> None:
     """Questions in plain words, one at a time, then the answer: for people who don't know the
     flags. Each question is the one that would decide the most answers still open."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        _fail("alltx ask asks its questions on a terminal; in a script or a pipe, give the "
+        fail("alltx ask asks its questions on a terminal; in a script or a pipe, give the "
               "facts as flags: alltx options --age 19 --relapsed")  # fmt: skip
     from rich.prompt import Prompt
 
@@ -563,7 +563,7 @@ def ask() -> None:
     from alltx import render
     from alltx.assess import assess, referrals
 
-    catalog, out = _catalog(), render.console()
+    catalog, out = catalog_in_use(), render.console()
     out.print("alltx asks about the patient, one question at a time. Answer in your own "
               "words; ? skips a question you can't answer, done shows the answer now, Ctrl-C "
               "stops.\n")  # fmt: skip
@@ -603,15 +603,15 @@ def _cohort(
     from alltx import pipeline
     from alltx.rows import InputError
 
-    catalog = _catalog()
+    catalog = catalog_in_use()
     if output is None:
         output = Format.text if sys.stdout.isatty() else Format.jsonl
     if output is Format.html:
-        _fail("--format html is one patient's page to print; for a cohort use jsonl or csv")
+        fail("--format html is one patient's page to print; for a cohort use jsonl or csv")
     if settings.explain and output in (Format.csv, Format.text):
-        _fail("--explain writes JSON; use it with --format json or jsonl")
+        fail("--explain writes JSON; use it with --format json or jsonl")
     if settings.jobs > 1 and output not in (Format.jsonl, Format.csv):
-        _fail("--jobs writes records as they come: use it with --format jsonl or csv")
+        fail("--jobs writes records as they come: use it with --format jsonl or csv")
     try:
         stream = pipeline.open_input(name)
         kind, lines = pipeline.input_format(name, stream, given_format)
@@ -621,7 +621,7 @@ def _cohort(
             rows = pipeline.read_rows(lines, kind, settings.ignore_unknown)
             status = _write_cohort(catalog, output, rows, settings)
     except InputError as error:
-        _fail(str(error))
+        fail(str(error))
     raise typer.Exit(status)
 
 
@@ -720,7 +720,7 @@ def _write_jobs(
             jobs.run(job, settings.jobs, reporter.watch(work, lambda chunk: len(chunk.lines)),
                      out.write, reporter.error, tally)  # fmt: skip
         except jobs.JobsError as error:
-            _fail(str(error), 1)
+            fail(str(error), 1)
         out.write(fmt.close())
     reporter.close(tally)
     return 1 if tally.failed else 0
@@ -744,8 +744,8 @@ def schema(
     if which is SchemaKind.csv:
         from alltx.cohort import columns as csv_columns
 
-        columns = csv_columns(_catalog())
-    _write_json(schema_of(which.value, columns))
+        columns = csv_columns(catalog_in_use())
+    write_json(schema_of(which.value, columns))
 
 
 @app.command(epilog=epilog("drug"))
@@ -757,7 +757,7 @@ def drug(
 ) -> None:
     """One drug: what it is, how it is given, who it is approved for, its side effects. A word
     that covers several (car-t) lists them."""
-    catalog = _catalog()
+    catalog = catalog_in_use()
     group = catalog.group(name)
     if len(group) > 1:
         _drugs(catalog, output, group)
@@ -765,13 +765,13 @@ def drug(
     try:
         therapy = catalog.therapy(name)
     except UnknownTherapy as error:
-        _fail(str(error))
-    practice = _guide().practice_for(therapy.id)
+        fail(str(error))
+    practice = guide_in_use().practice_for(therapy.id)
     if output is DocFormat.json:
         from alltx.guide_output import practice_json
         from alltx.output import drug_json
 
-        _write_json({**drug_json(therapy, catalog), "practice": practice_json(practice)})
+        write_json({**drug_json(therapy, catalog), "practice": practice_json(practice)})
     else:
         from alltx import render, render_guide
 
@@ -782,7 +782,7 @@ def drug(
 @app.command(epilog=epilog("drugs"))
 def drugs(output: FormatOption = DocFormat.text) -> None:
     """One line per therapy alltx knows."""
-    catalog = _catalog()
+    catalog = catalog_in_use()
     _drugs(catalog, output, list(catalog.therapies))
 
 
@@ -790,7 +790,7 @@ def _drugs(catalog: Catalog, output: DocFormat, therapies: list[Any]) -> None:
     if output is DocFormat.json:
         from alltx.output import drugs_json
 
-        _write_json(drugs_json(catalog, therapies))
+        write_json(drugs_json(catalog, therapies))
     else:
         from alltx import render
 
@@ -847,11 +847,11 @@ def data_show(output: FormatOption = DocFormat.text) -> None:
     """Where the data in use comes from: its file, release, date, regulator and sources. As
     JSON, also every therapy, indication, criterion, caution and referral reason with its id:
     the texts behind the ids in compact cohort records."""
-    catalog = _catalog()
+    catalog = catalog_in_use()
     if output is DocFormat.json:
         from alltx.output import dictionary_json
 
-        _write_json(dictionary_json(catalog))
+        write_json(dictionary_json(catalog))
     else:
         from alltx import render
 

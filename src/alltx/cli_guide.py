@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from alltx.cli import DocFormat, FormatOption, _catalog, _fail, _guide, _write_json
+from alltx.cli import DocFormat, FormatOption, catalog_in_use, fail, guide_in_use, write_json
 from alltx.examples import epilog
 
 FINDINGS = "Findings (leave one out if it is not known)"
@@ -24,11 +24,11 @@ guide_app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]}
 @guide_app.command(epilog=epilog("transplant"))
 def transplant(output: FormatOption = DocFormat.text) -> None:
     """When to see a transplant doctor, what an allogeneic transplant involves, and what to ask."""
-    guide, catalog = _guide(), _catalog()
+    guide, catalog = guide_in_use(), catalog_in_use()
     if output is DocFormat.json:
         from alltx.guide_output import answer, transplant_json
 
-        _write_json(answer(guide, {"transplant": transplant_json(guide, catalog)}))
+        write_json(answer(guide, {"transplant": transplant_json(guide, catalog)}))
     else:
         from alltx import render, render_guide
 
@@ -45,16 +45,16 @@ def side_effects(
     """The serious side effects across the therapies, or one in full (symptoms, timing, grading)."""
     from alltx.catalog import UnknownName
 
-    guide, catalog = _guide(), _catalog()
+    guide, catalog = guide_in_use(), catalog_in_use()
     try:
         chosen = None if name is None else guide.side_effect(name)
     except UnknownName as error:
-        _fail(str(error))
+        fail(str(error))
     if output is DocFormat.json:
         from alltx.guide_output import answer, side_effect_json
 
         effects = guide.side_effects if chosen is None else (chosen,)
-        _write_json(answer(guide, {"side_effects": [side_effect_json(e) for e in effects]}))
+        write_json(answer(guide, {"side_effects": [side_effect_json(e) for e in effects]}))
         return
     from alltx import render, render_guide
 
@@ -82,20 +82,20 @@ def _grade(scale_id: str, given: dict[str, object], age: str | None, output: Doc
     from alltx.facts import parse_age
     from alltx.grading import GradingError, grade, parse_findings
 
-    guide = _guide()
+    guide = guide_in_use()
     scale = guide.scale(scale_id)
     try:
         years: Fraction | None = None if age is None else parse_age(age)
     except ValueError as error:
-        _fail(f"--age: {error}")
+        fail(f"--age: {error}")
     try:
         result = grade(scale, parse_findings(scale, given), years)
     except GradingError as error:
-        _fail(str(error))
+        fail(str(error))
     if output is DocFormat.json:
         from alltx.guide_output import answer, grading_json
 
-        _write_json(answer(guide, {"grading": grading_json(result)}))
+        write_json(answer(guide, {"grading": grading_json(result)}))
     else:
         from alltx import render, render_guide
 
@@ -245,16 +245,16 @@ def compare(
     """The therapies side by side: target, approval, how and where given, side effects."""
     from alltx.catalog import UnknownTherapy
 
-    guide, catalog = _guide(), _catalog()
+    guide, catalog = guide_in_use(), catalog_in_use()
     try:
         chosen = [catalog.therapy(n) for n in names] if names else list(catalog.therapies)
     except UnknownTherapy as error:
-        _fail(str(error))
+        fail(str(error))
     chosen = list(dict.fromkeys(chosen))
     if output is DocFormat.json:
         from alltx.guide_output import answer, compare_json
 
-        _write_json(answer(guide, compare_json(chosen, guide)))
+        write_json(answer(guide, compare_json(chosen, guide)))
     else:
         from alltx import render, render_guide
 
@@ -271,16 +271,16 @@ def explain(
     """What a word means, in plain language, with its source."""
     from alltx.catalog import UnknownName
 
-    guide = _guide()
+    guide = guide_in_use()
     try:
         chosen = None if term is None else guide.term(term)
     except UnknownName as error:
-        _fail(str(error))
+        fail(str(error))
     if output is DocFormat.json:
         from alltx.guide_output import answer, term_json
 
         entries = guide.terms if chosen is None else (chosen,)
-        _write_json(answer(guide, {"terms": [term_json(t) for t in entries]}))
+        write_json(answer(guide, {"terms": [term_json(t) for t in entries]}))
         return
     from alltx import render, render_guide
 
@@ -295,7 +295,7 @@ def _therapy_topic(name: str, topics: list[str]) -> str | None:
     from alltx.catalog import UnknownTherapy
 
     try:
-        therapy = _catalog().therapy(name)
+        therapy = catalog_in_use().therapy(name)
     except UnknownTherapy:
         return None
     return next((t for t in (therapy.id, *therapy.groups) if t in topics), None)
@@ -315,18 +315,18 @@ def questions(
 ) -> None:
     """Questions to ask the doctor, by topic: a topic, or a therapy by any of its names
     (Kymriah, blina, Besponsa)."""
-    guide = _guide()
+    guide = guide_in_use()
     if topic is not None:
         wanted = topic.strip().lower()
         if wanted not in guide.topics:
             wanted = _therapy_topic(topic, guide.topics) or ""
         if wanted not in guide.topics:
-            _fail(f"--for: no questions about {topic!r}; topics: {', '.join(guide.topics)}")
+            fail(f"--for: no questions about {topic!r}; topics: {', '.join(guide.topics)}")
         topic = wanted
     if output is DocFormat.json:
         from alltx.guide_output import answer, questions_json
 
-        _write_json(answer(guide, {"questions": questions_json(guide, topic)}))
+        write_json(answer(guide, {"questions": questions_json(guide, topic)}))
     else:
         from alltx import render, render_guide
 

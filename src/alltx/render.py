@@ -92,7 +92,7 @@ def _atom_value(evaluation: Evaluation, facts: Facts) -> str:
 Row = tuple[str | Text, Text] | tuple[str | Text, Text, int]  # symbol, text, extra indent
 
 
-def _marked(rows: Iterable[Row], indent: int) -> RenderableType:
+def marked(rows: Iterable[Row], indent: int) -> RenderableType:
     """Symbol + text rows whose wrapped lines hang under the text, not the symbol."""
     lines = []
     for symbol, text, *depth in rows:
@@ -181,7 +181,7 @@ class Citations:
         for source_id, number in self.numbers.items():
             source = self.sources[source_id]
             text = Text("; ".join((source.short, *source.identifiers))) if brief else None
-            listed.append(_marked([(f"[{number}]", text or source_text(source))], 2))
+            listed.append(marked([(f"[{number}]", text or source_text(source))], 2))
             if source.url:
                 listed.append(Address(source.url, indent=6))
         return listed
@@ -234,7 +234,7 @@ def _age(years: Fraction) -> str:
     return f"{shown} years"
 
 
-def _names(therapy: Therapy) -> str:
+def therapy_names(therapy: Therapy) -> str:
     others = [*therapy.brands, *therapy.aliases]
     return f"{therapy.name} ({', '.join(others)})" if others else therapy.name
 
@@ -243,7 +243,7 @@ def _option(
     option: TherapyOption, facts: Facts, catalog: Catalog, cited: Citations
 ) -> RenderableType:
     label, style = STATUS[option.status]
-    name = Text(_names(option.therapy), style="bold")
+    name = Text(therapy_names(option.therapy), style="bold")
     if option.cautions_apply:  # on the status line: a caution below an ELIGIBLE is easy to miss
         name.append(f"  ! CAUTION: {'; '.join(option.cautions_apply)}", style="bold magenta")
     title = Table.grid()
@@ -254,21 +254,21 @@ def _option(
     parts: list[RenderableType] = [title, kind]
     for result in option.indications:
         evaluation = result.evaluation
-        parts.append(_marked([(_mark(evaluation.result), Text(result.indication.summary))], 2))
+        parts.append(marked([(_mark(evaluation.result), Text(result.indication.summary))], 2))
         if evaluation.result == UNMET:  # why not: only the criteria that failed
             rows: list[Row] = [
                 (_mark(UNMET), _with_value(atom, facts)) for atom in failed(evaluation)
             ]
         else:
             rows = _criteria_rows(evaluation, facts)
-        parts.append(_marked(rows, 4))
+        parts.append(marked(rows, 4))
     if option.missing:
         wanted = "; ".join(INPUT_FACTS[name].flag for name in option.missing)
-        parts.append(_marked([(ARROW, Text(f"To decide, give: {wanted}"))], 2))
+        parts.append(marked([(ARROW, Text(f"To decide, give: {wanted}"))], 2))
     for caution in option.cautions:
-        parts.append(_marked([(Text("!", "magenta"), Text(f"Caution: {caution}"))], 2))
+        parts.append(marked([(Text("!", "magenta"), Text(f"Caution: {caution}"))], 2))
     sources = cited.named(answer_source_ids(option.therapy))
-    parts.append(_marked([("", Text(f"Sources: {sources}", style="dim"))], 1))
+    parts.append(marked([("", Text(f"Sources: {sources}", style="dim"))], 1))
     return Group(*parts)
 
 
@@ -292,15 +292,15 @@ def _referral(
     title = Text.assemble((f"{label:<14}", style), (referral.title, "bold"))
     parts: list[RenderableType] = [
         title,
-        _marked([("", Text(f"({ADVICE_MEANING[result.status]})", style="dim"))], 13),
-        _marked(_criteria_rows(result.evaluation, facts), 2),
+        marked([("", Text(f"({ADVICE_MEANING[result.status]})", style="dim"))], 13),
+        marked(_criteria_rows(result.evaluation, facts), 2),
     ]
     if result.missing:
         wanted = "; ".join(INPUT_FACTS[name].flag for name in result.missing)
-        parts.append(_marked([(ARROW, Text(f"To decide, give: {wanted}"))], 2))
-    parts.append(_marked([("", Text(s.text)) for s in referral.about], 3))
+        parts.append(marked([(ARROW, Text(f"To decide, give: {wanted}"))], 2))
+    parts.append(marked([("", Text(s.text)) for s in referral.about], 3))
     sources = cited.named(referral.source_ids())
-    parts.append(_marked([("", Text(f"Sources: {sources}", style="dim"))], 1))
+    parts.append(marked([("", Text(f"Sources: {sources}", style="dim"))], 1))
     return Group(*parts)
 
 
@@ -416,11 +416,11 @@ def drug(
     therapy: Therapy, catalog: Catalog, out: Console, timeline: RenderableType | None = None
 ) -> None:
     cited = Citations(catalog.sources)
-    parts: list[Part] = [Text(_names(therapy), style="bold")]
+    parts: list[Part] = [Text(therapy_names(therapy), style="bold")]
 
     def section(title: str, rows: list[Row]) -> None:
         if rows:
-            parts.extend([Text(f"\n{title}", style="bold"), _marked(rows, 2)])
+            parts.extend([Text(f"\n{title}", style="bold"), marked(rows, 2)])
 
     section("What it is", cited_rows([therapy.kind, therapy.about], cited))
     section("How it is given", cited_rows([s for s in therapy.given if not s.detail], cited))
@@ -509,7 +509,7 @@ def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
         Text(f"alltx: {summary.total} patients{more}", style="bold"),
         patients,
         *([Text(CAUTION_KEY, "dim")] if cautioned else []),
-        *([_marked(errors, 0)] if errors else []),
+        *([marked(errors, 0)] if errors else []),
         "",
         Text("Patients per status", style="bold"),
         counts,

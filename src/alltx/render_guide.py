@@ -13,7 +13,7 @@ from alltx.catalog import Catalog, Statement, Therapy
 from alltx.grading import Grading
 from alltx.guide import Guide, Practice, SideEffect, Term
 from alltx.output import DISCLAIMER
-from alltx.render import Citations, Part, Row, _marked, _names, cited_rows, show
+from alltx.render import Citations, Part, Row, cited_rows, marked, show, therapy_names
 
 BAR = {"dose": ("█", "bold cyan"), "wait": ("░", "dim"), "step": ("▓", "magenta")}
 WIDTH = {"dose": 2, "wait": 12, "step": 5}  # not to scale: a width per kind of step
@@ -21,7 +21,7 @@ SCALE_WIDTH = 60
 
 
 def _cite(statements: Sequence[Statement], cited: Citations, bullet: str = "•") -> RenderableType:
-    return _marked(cited_rows(statements, cited, bullet), 0)
+    return marked(cited_rows(statements, cited, bullet), 0)
 
 
 def _heading(text: str) -> Text:
@@ -48,7 +48,7 @@ def transplant(guide: Guide, catalog: Catalog, out: Console) -> None:
     if referral is not None:
         reasons: list[Row] = [("•", Text(reason.text)) for reason in referral.reasons]
         parts += ["", _heading("See a transplant doctor early if any of these applies")]
-        parts += [_marked(reasons, 0), _cite(referral.about, cited, "")]
+        parts += [marked(reasons, 0), _cite(referral.about, cited, "")]
         hint = "Which apply to a patient: alltx options with --induction-failure, --refractory, "
         parts += [Text(hint + "--high-risk, --relapsed, --remission, --age-at-diagnosis.", "dim")]
     parts += ["", _heading("What happens"), _cite(t.steps, cited)]
@@ -100,7 +100,7 @@ def side_effect(effect: SideEffect, guide: Guide, catalog: Catalog, out: Console
         for feature in scale.features:
             if feature.levels:
                 rows: list[Row] = [(level.shown, Text(level.text)) for level in feature.levels]
-                parts += [Text(feature.label.capitalize(), "italic"), _marked(rows, 2)]
+                parts += [Text(feature.label.capitalize(), "italic"), marked(rows, 2)]
         parts += [_cite(scale.notes, cited, "")]
         parts += [Text(f"Calculator: alltx grade {scale.id}", "dim")]
     show(out, [*parts, *_footer(guide, cited)])
@@ -146,7 +146,7 @@ def grading(result: Grading, guide: Guide, out: Console) -> None:
         else:
             note = f"; {f.note}" if f.note else ""
             rows.append(("?", Text(f"{f.feature.label}: not given{note}")))
-    parts += [_marked(rows, 0), "", _heading("How it is graded"), _cite(scale.notes, cited, "")]
+    parts += [marked(rows, 0), "", _heading("How it is graded"), _cite(scale.notes, cited, "")]
     parts += [Text(f"Scale: {cited.named(scale.source)}", "dim")]
     show(out, [*parts, *_footer(guide, cited)])
 
@@ -180,7 +180,7 @@ def timeline(practice: Practice) -> RenderableType:
         Text.assemble(("Timeline ", "bold"), (scale, "dim")),
         Text.assemble("  ", bar),
         Text("  " + numbers.rstrip()),
-        _marked(legend, 0),
+        marked(legend, 0),
     ]
     if practice.timeline_note:
         lines.append(Text(practice.timeline_note.text, "dim"))
@@ -221,7 +221,7 @@ def compare(therapies: list[Therapy], guide: Guide, catalog: Catalog, out: Conso
         table = Table(box=None, pad_edge=False, header_style="bold", padding=(0, 1, 1, 0))
         table.add_column("", style="bold", no_wrap=True)
         for therapy in therapies:
-            table.add_column(_names(therapy), overflow="fold", ratio=1)
+            table.add_column(therapy_names(therapy), overflow="fold", ratio=1)
         for index, (label, _) in enumerate(compared[0]):
             cells = [rows[index][1] for rows in compared]
             table.add_row(label, *(Text(cell) if cell else unknown for cell in cells))
@@ -233,14 +233,14 @@ def compare(therapies: list[Therapy], guide: Guide, catalog: Catalog, out: Conso
             table.add_column(overflow="fold")
             for label, text in rows:
                 table.add_row(label, Text(text) if text else unknown)
-            parts += ["", Text(_names(therapy), "bold underline"), table]
+            parts += ["", Text(therapy_names(therapy), "bold underline"), table]
     parts += ["", Text("Sources: alltx drug NAME cites each statement, with addresses.", "dim")]
     show(out, [*parts, *_footer(guide)])
 
 
 def terms(guide: Guide, out: Console) -> None:
     rows: list[Row] = [("•", Text.assemble((t.term, "bold"), f" ({t.id})")) for t in guide.terms]
-    parts: list[Part] = [_heading("Glossary"), _marked(rows, 0)]
+    parts: list[Part] = [_heading("Glossary"), marked(rows, 0)]
     show(out, [*parts, Text("One term, with its sources: alltx explain TERM", "dim"),
                *_footer(guide)])  # fmt: skip
 
