@@ -13,6 +13,7 @@ def test_no_private_name_is_imported_from_another_module() -> None:
     for path in sorted(SOURCE.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("alltx"):
-                found += [f"{path.name}: {node.module}.{alias.name}" for alias in node.names
-                          if alias.name.startswith("_") and not alias.name.startswith("__")]  # fmt: skip
+                private = [a.name for a in node.names if a.name.startswith("_")
+                           and not a.name.startswith("__")]  # fmt: skip
+                found += [f"{path.name}: {node.module}.{name}" for name in private]
     assert not found, found
