@@ -326,7 +326,7 @@ def parse_catalog(text: str, origin: str, *, checked: bool = False) -> Catalog:
             _referral(r, f"referrals[{i}]", problems)
             for i, r in enumerate(raw.get("referrals", ()))
         )
-        sources = [_source(s) for s in raw["sources"]]
+        sources = [source_of(s) for s in raw["sources"]]
         return _cross_check(_info(raw["data"]), therapies, referrals, sources, origin, problems)
 
     return read_data_file(text, origin, checked, _schema_problems, build)
@@ -338,19 +338,19 @@ def _schema_problems(raw: dict[str, Any]) -> list[str]:
     return data_file_problems(raw)
 
 
-def _sources(value: str | list[str]) -> tuple[str, ...]:
+def as_source_ids(value: str | list[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-def _statement(raw: dict[str, Any]) -> Statement:
-    return Statement(raw["text"], _sources(raw["source"]), raw.get("detail", False))
+def statement_of(raw: dict[str, Any]) -> Statement:
+    return Statement(raw["text"], as_source_ids(raw["source"]), raw.get("detail", False))
 
 
-def _statements(raw: dict[str, Any], field: str) -> tuple[Statement, ...]:
-    return tuple(_statement(s) for s in raw.get(field, ()))
+def statements_of(raw: dict[str, Any], field: str) -> tuple[Statement, ...]:
+    return tuple(statement_of(s) for s in raw.get(field, ()))
 
 
-def _source(raw: dict[str, Any]) -> Source:
+def source_of(raw: dict[str, Any]) -> Source:
     return Source(**{**raw, "identifiers": tuple(raw.get("identifiers", ()))})
 
 
@@ -362,7 +362,7 @@ def _info(raw: dict[str, Any]) -> DataInfo:
         regulator=raw["regulator"],
         region=raw["region"],
         scope=raw["scope"],
-        currency=_statement(currency) if currency else None,
+        currency=statement_of(currency) if currency else None,
     )
 
 
@@ -396,7 +396,7 @@ def _indication(raw: dict[str, Any], where: str, problems: list[str]) -> Indicat
     return Indication(
         id=raw["id"],
         summary=raw["summary"],
-        source=_sources(raw["source"]),
+        source=as_source_ids(raw["source"]),
         approved=raw.get("approved"),
         rule=_rule(criteria, f"{where}.criteria", problems, raw["id"]),
     )
@@ -405,7 +405,7 @@ def _indication(raw: dict[str, Any], where: str, problems: list[str]) -> Indicat
 def _caution(raw: dict[str, Any], where: str, problems: list[str]) -> Caution:
     when = raw.get("when")
     rule = None if when is None else _rule(when, f"{where}.when", problems, raw["id"])
-    return Caution(raw["id"], raw["text"], _sources(raw["source"]), rule)
+    return Caution(raw["id"], raw["text"], as_source_ids(raw["source"]), rule)
 
 
 def _referral(raw: dict[str, Any], where: str, problems: list[str]) -> Referral:
@@ -413,9 +413,9 @@ def _referral(raw: dict[str, Any], where: str, problems: list[str]) -> Referral:
     return Referral(
         id=raw["id"],
         title=raw["title"],
-        source=_sources(raw["source"]),
+        source=as_source_ids(raw["source"]),
         rule=_rule(criteria, f"{where}.criteria", problems, raw["id"]),
-        about=_statements(raw, "about"),
+        about=statements_of(raw, "about"),
     )
 
 
@@ -434,15 +434,15 @@ def _therapy(raw: dict[str, Any], place: str, problems: list[str]) -> Therapy:
         name=raw["name"],
         brands=tuple(raw.get("brands", ())),
         aliases=tuple(raw.get("aliases", ())),
-        kind=_statement(raw["kind"]),
-        about=_statement(raw["about"]),
-        given=_statements(raw, "given"),
-        common_side_effects=_statements(raw, "common_side_effects"),
-        serious_side_effects=_statements(raw, "serious_side_effects"),
-        boxed_warning=_statements(raw, "boxed_warning"),
+        kind=statement_of(raw["kind"]),
+        about=statement_of(raw["about"]),
+        given=statements_of(raw, "given"),
+        common_side_effects=statements_of(raw, "common_side_effects"),
+        serious_side_effects=statements_of(raw, "serious_side_effects"),
+        boxed_warning=statements_of(raw, "boxed_warning"),
         indications=indications,
         cautions=cautions,
-        figures=_statements(raw, "figures"),
+        figures=statements_of(raw, "figures"),
         groups=tuple(raw.get("groups", ())),
     )
 

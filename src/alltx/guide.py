@@ -14,12 +14,12 @@ from typing import Any
 from alltx.catalog import (
     Source,
     Statement,
-    _source,
-    _sources,
-    _statement,
-    _statements,
+    as_source_ids,
     find,
     read_data_file,
+    source_of,
+    statement_of,
+    statements_of,
 )
 from alltx.rules import Atom, Node, RuleError, compile_criteria
 
@@ -220,9 +220,12 @@ def _guide(raw: dict[str, Any], origin: str, problems: list[str]) -> Guide:
     transplant = raw["transplant"]
     return Guide(
         info=GuideInfo(info["release"], date.fromisoformat(info["updated"]), info["scope"]),
-        sources={s["id"]: _source(s) for s in raw["sources"]},
+        sources={s["id"]: source_of(s) for s in raw["sources"]},
         transplant=Transplant(
-            *(_statements(transplant, f) for f in ("what", "steps", "first_visit", "relapse_risk"))
+            *(
+                statements_of(transplant, f)
+                for f in ("what", "steps", "first_visit", "relapse_risk")
+            )
         ),
         side_effects=tuple(_side_effect(s) for s in raw.get("side_effects", ())),
         scales=tuple(
@@ -230,18 +233,25 @@ def _guide(raw: dict[str, Any], origin: str, problems: list[str]) -> Guide:
         ),
         practice=tuple(_practice(p) for p in raw.get("practice", ())),
         terms=tuple(
-            Term(t["id"], t["term"], tuple(t.get("aliases", ())), t["text"], _sources(t["source"]))
+            Term(
+                t["id"],
+                t["term"],
+                tuple(t.get("aliases", ())),
+                t["text"],
+                as_source_ids(t["source"]),
+            )
             for t in raw.get("terms", ())
         ),
         questions=tuple(
-            Question(q["for"], q["text"], _sources(q["source"])) for q in raw.get("questions", ())
+            Question(q["for"], q["text"], as_source_ids(q["source"]))
+            for q in raw.get("questions", ())
         ),
         origin=origin,
     )
 
 
 def _optional(raw: dict[str, Any], field: str) -> Statement | None:
-    return _statement(raw[field]) if field in raw else None
+    return statement_of(raw[field]) if field in raw else None
 
 
 def _side_effect(raw: dict[str, Any]) -> SideEffect:
@@ -249,13 +259,13 @@ def _side_effect(raw: dict[str, Any]) -> SideEffect:
         id=raw["id"],
         name=raw["name"],
         aliases=tuple(raw.get("aliases", ())),
-        what=_statement(raw["what"]),
+        what=statement_of(raw["what"]),
         therapies=tuple(raw["therapies"]),
         boxed=tuple(raw.get("boxed", ())),
-        carried=_statement(raw["carried"]),
-        symptoms=_statements(raw, "symptoms"),
-        timing=_statements(raw, "timing"),
-        figures=_statements(raw, "figures"),
+        carried=statement_of(raw["carried"]),
+        symptoms=statements_of(raw, "symptoms"),
+        timing=statements_of(raw, "timing"),
+        figures=statements_of(raw, "figures"),
         grading=raw.get("grading"),
     )
 
@@ -288,10 +298,10 @@ def _scale(raw: dict[str, Any], where: str, problems: list[str]) -> Scale:
     return Scale(
         id=raw["id"],
         name=raw["name"],
-        source=_sources(raw["source"]),
+        source=as_source_ids(raw["source"]),
         features=tuple(features.values()),
         requires=requires,
-        notes=_statements(raw, "notes"),
+        notes=statements_of(raw, "notes"),
         by_age=by_age,
     )
 
@@ -335,12 +345,12 @@ def _level(raw: dict[str, Any], spec: Feature, where: str, problems: list[str]) 
 def _practice(raw: dict[str, Any]) -> Practice:
     return Practice(
         therapy=raw["therapy"],
-        how=_statement(raw["how"]),
+        how=statement_of(raw["how"]),
         where=_optional(raw, "where"),
-        duration=_statement(raw["duration"]),
+        duration=statement_of(raw["duration"]),
         hospital_stay=_optional(raw, "hospital_stay"),
         timeline=tuple(
-            Step(s["label"], s["span"], s["kind"], s.get("days"), _sources(s["source"]))
+            Step(s["label"], s["span"], s["kind"], s.get("days"), as_source_ids(s["source"]))
             for s in raw.get("timeline", ())
         ),
         timeline_note=_optional(raw, "timeline_note"),
