@@ -535,7 +535,7 @@ def options(
 
 def _write_handout(facts: Any, results: list[Any], advice: list[Any], catalog: Catalog) -> None:
     from alltx import handout, render
-    from alltx.output import options_json
+    from alltx.output import options_json, referral_why, why
 
     guide = guide_in_use()
     fitting = {"general"}  # the topics whose questions fit this answer
@@ -546,7 +546,8 @@ def _write_handout(facts: Any, results: list[Any], advice: list[Any], catalog: C
         fitting.add("transplant")
     questions = [q.text for q in guide.questions if q.topic in fitting]
     given, unknown = render.facts_words(facts)
-    sys.stdout.write(handout.page(options_json(facts, results, advice, catalog), given,
+    whys = [why(option) for option in results] + [referral_why(result) for result in advice]
+    sys.stdout.write(handout.page(options_json(facts, results, advice, catalog), whys, given,
                                   unknown, questions, __version__))  # fmt: skip
 
 

@@ -54,26 +54,6 @@ def _value(criterion: dict[str, Any]) -> str:
     return f"{value}%" if unit.endswith("%") else str(value)
 
 
-def _unmet(criteria: Sequence[dict[str, Any]]) -> list[str]:
-    """The texts of the tests not met, deepest first found."""
-    found = []
-    for criterion in criteria:
-        if criterion["result"] == "unmet":
-            found += _unmet(criterion.get("criteria", ())) or [criterion["text"]]
-    return found
-
-
-def _why(option: dict[str, Any]) -> str:
-    """One line of why, as the terminal's At a glance gives it."""
-    if option["status"] == "eligible":
-        met = next(i for i in option["indications"] if i["status"] == "met")
-        return f"meets: {met['summary']}"
-    if option["status"] == "possible":
-        return "to decide: " + ", ".join(INPUT_FACTS[name].short for name in option["missing"])
-    unmet = [text for i in option["indications"] for text in _unmet(i["criteria"])]
-    return f"not met: {'; '.join(dict.fromkeys(unmet))}"
-
-
 def _criteria(criteria: Sequence[dict[str, Any]], only_unmet: bool) -> str:
     items = []
     for criterion in criteria:
@@ -88,10 +68,12 @@ def _criteria(criteria: Sequence[dict[str, Any]], only_unmet: bool) -> str:
     return f"<ul>{''.join(items)}</ul>" if items else ""
 
 
-def page(answer: dict[str, Any], facts: Sequence[tuple[str, str]], unknown: Sequence[str],
-         questions: Sequence[str], version: str) -> str:  # fmt: skip
-    """The handout: `answer` is options_json's; `facts` the given ones in plain words (label,
-    value), `unknown` the labels of those not given; `questions` those that fit."""
+def page(answer: dict[str, Any], whys: Sequence[str], facts: Sequence[tuple[str, str]],
+         unknown: Sequence[str], questions: Sequence[str], version: str) -> str:  # fmt: skip
+    """The handout: `answer` is options_json's; `whys` the one line of why of each therapy,
+    then each referral (output.why, output.referral_why); `facts` the given ones in plain
+    words (label, value), `unknown` the labels of those not given; `questions` those that
+    fit."""
     data = answer["data"]
     numbers: dict[str, int] = {}
     sources: list[dict[str, Any]] = []
@@ -104,21 +86,15 @@ def page(answer: dict[str, Any], facts: Sequence[tuple[str, str]], unknown: Sequ
         return ", ".join(f"[{numbers[s['id']]}]" for s in cited)
 
     glance = []
-    for option in answer["options"]:
+    count = len(answer["options"])
+    for option, why in zip(answer["options"], whys[:count], strict=True):
         caution = "; ".join(option.get("cautions_apply") or ())
         warn = f' <span class="caution">CAUTION: {_e(caution)}</span>' if caution else ""
         name = option["brands"][0] if option["brands"] else option["name"]
         glance.append(f'<tr><td><b>{_e(name)}</b> ({_e(option["name"])})</td>'
                       f'<td class="{option["status"]}">{STATUS[option["status"]]}</td>'
-                      f"<td>{warn}{' ' if warn else ''}{_e(_why(option))}</td></tr>")  # fmt: skip
-    for referral in answer["referrals"]:
-        if referral["status"] == "recommended":
-            met = [r["text"] for r in referral["reasons"] if r["result"] == "met"]
-            why = f"because: {'; '.join(met)}"
-        elif referral["status"] == "possible":
-            why = "to decide: " + ", ".join(INPUT_FACTS[n].short for n in referral["missing"])
-        else:
-            why = "none of the reasons its source gives applies"
+                      f"<td>{warn}{' ' if warn else ''}{_e(why)}</td></tr>")  # fmt: skip
+    for referral, why in zip(answer["referrals"], whys[count:], strict=True):
         glance.append(f'<tr><td><b>{_e(referral["title"])}</b></td>'
                       f'<td class="{referral["status"]}">{STATUS[referral["status"]]}</td>'
                       f"<td>{_e(why)}</td></tr>")  # fmt: skip

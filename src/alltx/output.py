@@ -12,7 +12,7 @@ from typing import Any
 
 from alltx.assess import IndicationResult, ReferralResult, TherapyOption
 from alltx.catalog import Catalog, Source, Statement, Therapy
-from alltx.facts import RULE_FACTS, Facts
+from alltx.facts import INPUT_FACTS, RULE_FACTS, Facts
 from alltx.rules import MET, Atom, Evaluation, Node, failed
 
 # 2: cohort records are compact by default (statuses and ids), the full answer with --explain.
@@ -23,6 +23,29 @@ DISCLAIMER = (
 )
 
 Value = bool | int | float | str | None
+NONE_APPLIES = "none of the reasons the source gives applies"
+
+
+def why(option: TherapyOption) -> str:
+    """One line of why, for an answer at a glance: the indication met, the criteria not met,
+    or the facts that would decide (in plain words)."""
+    if option.status == "eligible":
+        met = next(r for r in option.indications if r.evaluation.result == MET)
+        return f"meets: {met.indication.summary}"
+    if option.status == "possible":
+        return "to decide: " + ", ".join(INPUT_FACTS[name].short for name in option.missing)
+    unmet = [atom.node.text for r in option.indications for atom in failed(r.evaluation)]
+    return "not met: " + "; ".join(dict.fromkeys(unmet))
+
+
+def referral_why(result: ReferralResult) -> str:
+    """A referral's one line of why: the reasons met, or the facts that would decide."""
+    if result.status == "recommended":
+        reasons = [e.node.text for e in result.evaluation.children if e.result == MET]
+        return "because: " + "; ".join(reasons)
+    if result.status == "possible":
+        return "to decide: " + ", ".join(INPUT_FACTS[name].short for name in result.missing)
+    return NONE_APPLIES
 
 
 def _plain(value: object) -> Value:

@@ -20,12 +20,13 @@ from rich.text import Text
 from alltx.assess import ReferralResult, Status, TherapyOption
 from alltx.catalog import Catalog, Caution, Source, Statement, Therapy
 from alltx.facts import INPUT_FACTS, RULE_FACTS, Facts
-from alltx.output import DISCLAIMER, answer_source_ids
+from alltx.output import DISCLAIMER, NONE_APPLIES, answer_source_ids, referral_why
+from alltx.output import why as answer_why
 from alltx.rows import utf8, visible
 
 if TYPE_CHECKING:  # the cohort modules load only for a cohort, not for one patient's answer
     from alltx.cohort import Summary as CohortSummary
-from alltx.rules import MET, UNMET, Atom, Evaluation, Node, failed
+from alltx.rules import UNMET, Atom, Evaluation, Node, failed
 
 MARK = {"met": ("✓", "green"), "unmet": ("✗", "red"), "unknown": ("?", "yellow")}
 ARROW = Text("→", "yellow")
@@ -280,7 +281,7 @@ ADVICE = {
 ADVICE_MEANING = {
     "recommended": "one of the reasons the source gives applies",
     "possible": "none applies so far; the facts it names would decide",
-    "not_indicated": "none of the reasons the source gives applies",
+    "not_indicated": NONE_APPLIES,
 }
 
 
@@ -321,17 +322,6 @@ def _footer(catalog: Catalog, statuses: Sequence[Status] = ()) -> RenderableType
     return Group(*lines)
 
 
-def _why(option: TherapyOption) -> str:
-    """One line of why: the indication met, the criteria not met, or what would decide."""
-    if option.status == "eligible":
-        met = next(r for r in option.indications if r.evaluation.result == MET)
-        return f"meets: {met.indication.summary}"
-    if option.status == "possible":
-        return "to decide: " + ", ".join(INPUT_FACTS[name].short for name in option.missing)
-    unmet = [atom.node.text for r in option.indications for atom in failed(r.evaluation)]
-    return "not met: " + "; ".join(dict.fromkeys(unmet))
-
-
 def _glance(results: list[TherapyOption], referrals: list[ReferralResult]) -> RenderableType:
     """The answer at a glance, before the details: a line a therapy (and a referral), each
     kept to one line of the screen; the details below say it whole."""
@@ -342,7 +332,7 @@ def _glance(results: list[TherapyOption], referrals: list[ReferralResult]) -> Re
     table.add_column(no_wrap=True, min_width=len("not eligible !"))
     table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
     for name, option in zip(names, results, strict=True):
-        why = _why(option)
+        why = answer_why(option)
         if option.applying:
             why = f"CAUTION: {'; '.join(option.cautions_apply)}; {why}"
         table.add_row(Text(name, style="bold"), _short(option.status, bool(option.applying)),
@@ -350,15 +340,9 @@ def _glance(results: list[TherapyOption], referrals: list[ReferralResult]) -> Re
     lines: list[RenderableType] = [Text("At a glance", style="bold underline"), table]
     for result in referrals:
         label, style = ADVICE[result.status]
-        if result.status == "recommended":
-            reasons = [e.node.text for e in result.evaluation.children if e.result == MET]
-            why = "because: " + "; ".join(reasons)
-        elif result.status == "possible":
-            why = "to decide: " + ", ".join(INPUT_FACTS[name].short for name in result.missing)
-        else:
-            why = ADVICE_MEANING[result.status]
         line = Text.assemble((result.referral.title, "bold"), ": ", (label.lower(), style),
-                             f" ({why})", no_wrap=True, overflow="ellipsis")  # fmt: skip
+                             f" ({referral_why(result)})", no_wrap=True,
+                             overflow="ellipsis")  # fmt: skip
         lines.append(line)
     return Group(*lines)
 
