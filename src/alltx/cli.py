@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -37,6 +38,7 @@ class Format(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     html = "html"
+    parquet = "parquet"
 
 
 class DocFormat(StrEnum):
@@ -48,6 +50,19 @@ class InputFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     tsv = "tsv"
+    parquet = "parquet"
+
+
+class Engine(StrEnum):
+    python = "python"
+    duckdb = "duckdb"
+
+
+class Dialect(StrEnum):
+    duckdb = "duckdb"
+    sqlite = "sqlite"
+    postgres = "postgres"
+    spark = "spark"
 
 
 class SchemaKind(StrEnum):
@@ -55,6 +70,7 @@ class SchemaKind(StrEnum):
     output = "output"
     explain = "explain"
     csv = "csv"
+    sql = "sql"
     data = "data"
 
 
@@ -336,8 +352,8 @@ FormatOption = Annotated[
 ]
 HELP_FORMAT = (
     "text for people; html for a page to print and bring to an appointment (one patient); "
-    "json, jsonl or csv for scripts. For a cohort the default is text on a terminal and jsonl "
-    "otherwise."
+    "json, jsonl or csv for scripts; parquet (a cohort, with --output). For a cohort the "
+    "default is text on a terminal and jsonl otherwise."
 )
 
 
@@ -484,9 +500,28 @@ def options(
             rich_help_panel=COHORT_PANEL,
         ),
     ] = 1,
+    engine: Annotated[
+        Engine | None,
+        typer.Option(
+            help="How to answer a cohort: python reads the loose spellings the flags take (8m, "
+            "pos, B-ALL); duckdb runs the rules compiled to SQL on every core, and reads "
+            "canonical values only (alltx schema sql). A .parquet input uses duckdb.",
+            rich_help_panel=COHORT_PANEL,
+        ),
+    ] = None,
     output: Annotated[
         Format | None,
         typer.Option("--format", "-f", help=HELP_FORMAT, rich_help_panel=OUTPUT_PANEL),
+    ] = None,
+    output_file: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="The file --format parquet writes (other formats go to stdout: use >).",
+            rich_help_panel=OUTPUT_PANEL,
+        ),
     ] = None,
 ) -> None:
     """Which therapies fit these facts: each label criterion met, unmet or unknown."""
@@ -498,9 +533,11 @@ def options(
         if raw:
             fail("give one patient's facts as flags, or a cohort with --input, not both")
         settings = CohortSettings(ignore_unknown_fields, fail_fast, explain, quiet, max_errors,
-                                  jobs)  # fmt: skip
+                                  jobs, engine, output_file)  # fmt: skip
         _cohort(input_file, input_format, output, settings)
         return
+    if output is Format.parquet or engine is not None or output_file is not None:
+        fail("--engine, --output and --format parquet are for a cohort: give --input FILE")
     if explain and output is Format.csv:
         fail("--explain writes JSON; use it with --format json or jsonl")
     try:
@@ -596,6 +633,8 @@ class CohortSettings:
     quiet: bool
     max_errors: int | None
     jobs: int = 1
+    engine: Engine | None = None
+    output_file: str | None = None
 
 
 def _cohort(
@@ -613,6 +652,13 @@ def _cohort(
         fail("--explain writes JSON; use it with --format json or jsonl")
     if settings.jobs > 1 and output not in (Format.jsonl, Format.csv):
         fail("--jobs writes records as they come: use it with --format jsonl or csv")
+    if output is Format.parquet and not settings.output_file:
+        fail("--format parquet writes a file: give --output FILE")
+    if settings.output_file and output is not Format.parquet:
+        fail("--output is for --format parquet; send other formats to a file with >")
+    kind = _engine_input(name, given_format, output, settings)
+    if kind is not None:
+        raise typer.Exit(_engine_cohort(catalog, name, kind, output, settings))
     try:
         stream = pipeline.open_input(name)
         kind, lines = pipeline.input_format(name, stream, given_format)
@@ -676,27 +722,94 @@ class _WholeLines:
             raise KeyboardInterrupt
 
 
-def _write_cohort(
-    catalog: Catalog, output: Format, rows: Iterable[Any], settings: CohortSettings
+def _engine_input(
+    name: str, given: InputFormat | None, output: Format, settings: CohortSettings
+) -> str | None:
+    """The kind of input the DuckDB engine is to read (parquet, csv, tsv, jsonl), or None when
+    the cohort is answered in Python."""
+    from alltx.pipeline import SUFFIXES
+
+    parquet = given is InputFormat.parquet or name.lower().endswith(".parquet")
+    wanted = settings.engine is Engine.duckdb or (settings.engine is None and (
+        parquet or output is Format.parquet))  # fmt: skip
+    if not wanted:
+        if parquet or output is Format.parquet:
+            fail("Parquet is read and written by DuckDB: use --engine duckdb")
+        return None
+    if settings.explain:
+        fail("--explain answers in Python, in full: drop --engine duckdb (and read CSV or JSON "
+             "Lines)")  # fmt: skip
+    if settings.jobs > 1:
+        fail("DuckDB uses every core itself: drop --jobs")
+    if name == "-":
+        fail("DuckDB reads a file by name, not stdin: give the file's name to --input")
+    kind = (
+        "parquet"
+        if parquet
+        else (given.value if given else SUFFIXES.get(Path(name).suffix.lower()))
+    )
+    if kind is None:
+        fail(f"{name}: say what kind of file it is with --input-format parquet|csv|tsv|jsonl")
+    return kind
+
+
+def _engine_cohort(
+    catalog: Catalog, name: str, kind: str, output: Format, settings: CohortSettings
 ) -> int:
-    """Answer the rows and write them in the format asked for; the exit status."""
+    """A cohort answered by the rules compiled to SQL, in DuckDB; the exit status."""
+    from alltx import cohort, duckdb_engine, sql
+    from alltx.rows import Failure, InputError
+
+    try:
+        prepared = duckdb_engine.prepare(catalog, name, kind, settings.ignore_unknown)
+        fields = sql.error_fields()
+        if output is not Format.parquet:
+            rows = cohort.query_rows(catalog, prepared.results(), prepared.first_line, fields)
+            return _write_cohort(catalog, output, rows, settings,
+                                 partial(cohort.FromQuery, catalog))  # fmt: skip
+        from alltx.progress import Reporter
+
+        reporter = Reporter(settings.quiet, settings.max_errors)
+        written, refused = prepared.to_parquet(str(settings.output_file))
+        if refused and not settings.quiet:
+            for row_id, message in prepared.errors(str(settings.output_file)):
+                reporter.error(Failure(None, row_id, message, fields.get(message)))
+        reporter.close(cohort.Tally(written, written - refused, refused))
+        return 1 if refused else 0
+    except (InputError, duckdb_engine.EngineError) as error:
+        fail(str(error))
+
+
+def _write_cohort(
+    catalog: Catalog,
+    output: Format,
+    rows: Iterable[Any],
+    settings: CohortSettings,
+    answering: Callable[[Any], Any] | None = None,
+) -> int:
+    """Answer the rows and write them in the format asked for; the exit status. `answering`
+    makes what answers the rows for a format (cohort.FromQuery for the query's results); by
+    default, cohort.Answering."""
     from alltx import cohort
     from alltx.progress import Reporter
 
     reporter = Reporter(settings.quiet, settings.max_errors)
     tally = cohort.Tally()
+    if answering is None:
+        answering = partial(cohort.Answering, catalog, ignore_unknown=settings.ignore_unknown)
     rows = reporter.watch(rows)
     if output is Format.text:
+        briefly = answering(cohort.Briefly())
         summary = cohort.summarize(catalog, rows, settings.ignore_unknown, reporter.error,
-                                   settings.fail_fast, tally)  # fmt: skip
+                                   settings.fail_fast, tally, briefly)  # fmt: skip
         from alltx import render
 
         render.cohort(summary, catalog, render.console())
     else:
         fmt = cohort.output_format(output.value, catalog, settings.explain)
-        answering = cohort.Answering(catalog, fmt, settings.ignore_unknown)
+        answers = answering(fmt)
         with _WholeLines() as out:
-            cohort.stream(rows, answering, fmt, out.write, reporter.error, settings.fail_fast,
+            cohort.stream(rows, answers, fmt, out.write, reporter.error, settings.fail_fast,
                           tally)  # fmt: skip
     reporter.close(tally)
     return 1 if tally.failed else 0
@@ -727,13 +840,54 @@ def _write_jobs(
     return 1 if tally.failed else 0
 
 
+@app.command("sql", epilog=epilog("sql"))
+def sql_query(
+    dialect: Annotated[
+        Dialect, typer.Option(help="The engine the query is written for.")
+    ] = Dialect.duckdb,
+    table: Annotated[
+        str,
+        typer.Option(
+            metavar="NAME_OR_EXPRESSION",
+            help="The table of patient facts: a name, or an expression such as "
+            "read_parquet('cohort.parquet') or (SELECT ...). Its columns: alltx schema sql.",
+        ),
+    ] = "patients",
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LIST",
+            help="The table's columns, comma-separated, when it lacks some facts (read as "
+            "unknown); by default it has them all, and id.",
+        ),
+    ] = None,
+) -> None:
+    """The label rules as one SQL query over a table of patient facts, to run where the data
+    lives (DuckDB, SQLite, PostgreSQL, Spark SQL): per row, each therapy's status and the ids
+    behind it, the referral advice and an error for a row that cannot be answered, as the
+    compact CSV's columns. Compiled from the data file in use (--data)."""
+    from alltx import sql
+
+    given = None
+    if columns is not None:
+        from alltx.rows import InputError, header_names
+
+        try:
+            given = {name for name in header_names(columns.split(","), False, "--columns")}
+        except InputError as error:
+            fail(str(error))
+    query = sql.compile_query(catalog_in_use(), sql.DIALECTS[dialect.value], table, given)
+    sys.stdout.write(query + ";\n")
+
+
 @app.command(epilog=epilog("schema"))
 def schema(
     which: Annotated[
         SchemaKind,
         typer.Argument(
             help="input: one patient row; output: one result record of a cohort; explain: one "
-            "with --explain; csv: the CSV output's columns; data: a therapies file."
+            "with --explain; csv: the CSV output's columns; sql: the table alltx sql and the "
+            "DuckDB engine read; data: a therapies file."
         ),
     ],
 ) -> None:
@@ -741,6 +895,11 @@ def schema(
     file; for csv, the Frictionless Table Schema of the CSV output's columns."""
     from alltx.contract import schema_of
 
+    if which is SchemaKind.sql:
+        from alltx.sql import table_schema
+
+        write_json(table_schema())
+        return
     columns = None
     if which is SchemaKind.csv:
         from alltx.cohort import columns as csv_columns

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from json.encoder import encode_basestring
 from operator import itemgetter
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from alltx.assess import (
     ReferralResult,
@@ -49,7 +49,15 @@ from alltx.facts import (
     parse_fact,
     rule_values,
 )
-from alltx.output import VERSION, compact_option, compact_referral, options_json
+from alltx.output import (
+    BRIEF_IDS,
+    VERSION,
+    compact_option,
+    compact_referral,
+    option_brief,
+    options_json,
+    referral_brief,
+)
 from alltx.rows import Failure, Row, utf8, visible
 from alltx.rules import Node, atom_result, atoms
 
@@ -243,6 +251,87 @@ class Answering(Generic[S]):
         return [subject.build(values) for subject in self.subjects]
 
 
+class Answers(Protocol[S]):
+    """What answers rows for `records`: an Answering, or FromQuery."""
+
+    def answer(self, row: Row) -> list[S] | Failure: ...
+
+
+@dataclass(slots=True)
+class QueryRow(Row):
+    """A row the compiled query (alltx.sql) has answered: its result columns."""
+
+    result: tuple[Any, ...] = ()
+
+
+def query_rows(
+    catalog: Catalog,
+    results: Iterable[tuple[Any, ...]],
+    first_line: int,
+    error_fields: dict[str, str],
+) -> Iterator[Row | Failure]:
+    """The compiled query's results (alltx.sql: the compact CSV's columns but `line`), each as
+    a row for FromQuery to answer, or as the Failure it reports; numbered from `first_line`."""
+    error = len(columns(catalog)) - 4  # the error column, without `line`
+    for line, result in enumerate(results, first_line):
+        message = result[error]
+        if message is None:
+            yield QueryRow(line, result[0], _NO_FIELDS, result)
+        else:
+            yield Failure(line, result[0], message, error_fields.get(message))
+
+
+class FromQuery(Generic[S]):
+    """Answers rows from the compiled query, in the parts `fmt` keeps: each therapy's (and
+    referral's) part made from its columns by the builders of the Python path's compact answer
+    (`output.option_brief`), once per distinct set of columns (a few dozen)."""
+
+    def __init__(self, catalog: Catalog, fmt: Format[S]) -> None:
+        self.spans: list[tuple[int, int, Callable[[tuple[Any, ...]], S], dict[Any, S]]] = []
+        start = 1  # after the id
+        for index, therapy in enumerate(catalog.therapies):
+            make = partial(_brief_option, fmt, therapy.id, index)
+            self.spans.append((start, start + 1 + len(OPTION_PARTS), make, {}))
+            start += 1 + len(OPTION_PARTS)
+        for index, referral in enumerate(catalog.referrals):
+            make = partial(_brief_referral, fmt, referral.id, index)
+            self.spans.append((start, start + 1 + len(REFERRAL_PARTS), make, {}))
+            start += 1 + len(REFERRAL_PARTS)
+
+    def answer(self, row: Row) -> list[S] | Failure:
+        result = cast(QueryRow, row).result
+        parts = []
+        for start, stop, make, memo in self.spans:
+            key = result[start:stop]
+            part = memo.get(key)
+            if part is None:
+                part = _bounded_set(memo, key, make(key))
+            parts.append(part)
+        return parts
+
+
+_NO_FIELDS: dict[str, object] = {}
+
+
+def _ids(cell: object) -> list[str]:
+    """A space-separated list of ids from a query's cell (NULL: none)."""
+    return [] if cell is None else str(cell).split(LIST_SEPARATOR)
+
+
+def _brief_option(fmt: Format[S], therapy: str, index: int, cells: tuple[Any, ...]) -> S:
+    status, *lists = cells
+    by_part = dict(zip(OPTION_PARTS, lists, strict=True))
+    brief = option_brief(status, _ids(by_part[BRIEF_IDS[status]]), _ids(by_part["cautions"]))
+    return fmt.brief_option(therapy, brief, index)
+
+
+def _brief_referral(fmt: Format[S], referral: str, index: int, cells: tuple[Any, ...]) -> S:
+    status, *lists = cells
+    by_part = dict(zip(REFERRAL_PARTS, lists, strict=True))
+    ids = _ids(by_part[BRIEF_IDS[status]]) if BRIEF_IDS[status] else []
+    return fmt.brief_referral(referral, referral_brief(status, ids), index)
+
+
 _MISSING = object()
 Getter = Callable[[dict[str, object]], object]
 
@@ -300,9 +389,16 @@ class Format(Generic[S]):
 
     def option(self, option: TherapyOption, index: int) -> S:
         """What it keeps of the `index`th therapy's answer."""
-        raise NotImplementedError
+        return self.brief_option(option.therapy.id, compact_option(option), index)
 
     def referral(self, result: ReferralResult, index: int) -> S:
+        return self.brief_referral(result.referral.id, compact_referral(result), index)
+
+    def brief_option(self, therapy: str, brief: dict[str, Any], index: int) -> S:
+        """What it keeps of a therapy's compact answer (`output.option_brief`), however made."""
+        raise NotImplementedError
+
+    def brief_referral(self, referral: str, brief: dict[str, Any], index: int) -> S:
         raise NotImplementedError
 
     def full(self, facts: Facts, options: list[TherapyOption], advice: list[ReferralResult]) -> S:
@@ -329,16 +425,16 @@ class JsonLines(Format[str]):
 
     # Each part is written once per memo entry with what goes around it in the record, so a
     # record is its start and its parts joined.
-    def option(self, option: TherapyOption, index: int) -> str:
-        text = f"{json.dumps(option.therapy.id)}: {_json(compact_option(option))}"
+    def brief_option(self, therapy: str, brief: dict[str, Any], index: int) -> str:
+        text = f"{json.dumps(therapy)}: {_json(brief)}"
         before = '"options": {' if index == 0 else ", "
         after = "}, " if index == self.therapies - 1 else ""
         if after and not self.referrals:
             after += '"referrals": {}, ' + self.tail
         return before + text + after
 
-    def referral(self, result: ReferralResult, index: int) -> str:
-        text = f"{json.dumps(result.referral.id)}: {_json(compact_referral(result))}"
+    def brief_referral(self, referral: str, brief: dict[str, Any], index: int) -> str:
+        text = f"{json.dumps(referral)}: {_json(brief)}"
         before = '"referrals": {' if index == 0 else ", "
         after = "}, " + self.tail if index == self.referrals - 1 else ""
         return before + text + after
@@ -430,14 +526,13 @@ class Csv(Format[str]):
         self._writer.writerow(cells)
         return self._line.text
 
-    def option(self, option: TherapyOption, index: int) -> str:
-        brief = compact_option(option)
-        cells = [option.status, *(LIST_SEPARATOR.join(brief.get(p, ())) for p in OPTION_PARTS)]
+    def brief_option(self, therapy: str, brief: dict[str, Any], index: int) -> str:
+        cells = [brief["status"], *(LIST_SEPARATOR.join(brief.get(p, ())) for p in OPTION_PARTS)]
         return "," + self._text(cells)
 
-    def referral(self, result: ReferralResult, index: int) -> str:
-        brief = compact_referral(result)
-        cells = [result.status, *(LIST_SEPARATOR.join(brief.get(p, ())) for p in REFERRAL_PARTS)]
+    def brief_referral(self, referral: str, brief: dict[str, Any], index: int) -> str:
+        parts = REFERRAL_PARTS
+        cells = [brief["status"], *(LIST_SEPARATOR.join(brief.get(p, ())) for p in parts)]
         return "," + self._text(cells)
 
     def answer(self, row: Row, parts: Sequence[str]) -> str:
@@ -522,11 +617,11 @@ Brief = tuple[str, bool]  # a status, and whether a caution applies
 class Briefly(Format[Brief]):
     """What the human summary keeps of an answer: each status, and whether a caution applies."""
 
-    def option(self, option: TherapyOption, index: int) -> Brief:
-        return option.status, bool(option.applying)
+    def brief_option(self, therapy: str, brief: dict[str, Any], index: int) -> Brief:
+        return brief["status"], "cautions" in brief
 
-    def referral(self, result: ReferralResult, index: int) -> Brief:
-        return result.status, False
+    def brief_referral(self, referral: str, brief: dict[str, Any], index: int) -> Brief:
+        return brief["status"], False
 
 
 @dataclass
@@ -576,7 +671,7 @@ class Tally:
 
 
 def answered(
-    rows: Iterable[Row | Failure], answering: Answering[S], tally: Tally
+    rows: Iterable[Row | Failure], answering: Answers[S], tally: Tally
 ) -> Iterator[tuple[Row | None, list[S] | Failure]]:
     """Each row with its answer (or its failure), in order, counted."""
     answer = answering.answer
@@ -602,10 +697,13 @@ def summarize(
     report: Callable[[Failure], object],
     fail_fast: bool,
     tally: Tally,
+    answering: Answers[Brief] | None = None,
 ) -> Summary:
-    """A cohort at a glance (`--format text`): every row counted, the first ones listed."""
+    """A cohort at a glance (`--format text`): every row counted, the first ones listed.
+    The rows are answered by `answering` (FromQuery) if given, else in Python."""
     summary = Summary([t.id for t in catalog.therapies], [r.id for r in catalog.referrals])
-    answering = Answering(catalog, Briefly(), ignore_unknown)
+    if answering is None:
+        answering = Answering(catalog, Briefly(), ignore_unknown)
     for row, result in answered(rows, answering, tally):
         summary.add(row, result)
         if isinstance(result, Failure):
@@ -624,7 +722,8 @@ def output_format(name: str, catalog: Catalog, explain: bool) -> Format[Any]:
 
 def error_line(failure: Failure) -> str:
     """The one stderr line that says which row failed and why."""
-    who = f"line {failure.line}" + (f" (id {failure.id!r})" if failure.id is not None else "")
+    who = "a row" if failure.line is None else f"line {failure.line}"
+    who += f" (id {failure.id!r})" if failure.id is not None else ""
     return f"alltx: {who}: {failure.message}"
 
 
@@ -633,7 +732,7 @@ BATCH = 256  # records joined into one write: whole lines, so a reader never see
 
 def stream(
     rows: Iterable[Row | Failure],
-    answering: Answering[S],
+    answering: Answers[S],
     fmt: Format[S],
     write: Callable[[str], object],
     report: Callable[[Failure], object],
@@ -649,7 +748,7 @@ def stream(
 
 def records(
     rows: Iterable[Row | Failure],
-    answering: Answering[S],
+    answering: Answers[S],
     fmt: Format[S],
     write: Callable[[str], object],
     report: Callable[[Failure], object],

@@ -15,7 +15,12 @@ EXAMPLES: dict[str, list[str]] = {
         "alltx options --input cohort.csv --format csv > results.csv",
     ],
     "ask": ["alltx ask"],
-    "schema": ["alltx schema input", "alltx schema csv"],
+    "schema": ["alltx schema input", "alltx schema csv", "alltx schema sql"],
+    "sql": [
+        "alltx sql",
+        "alltx sql --dialect postgres --table registry.patients",
+        "alltx sql --table \"read_parquet('cohort.parquet')\"",
+    ],
     "drug": ["alltx drug blinatumomab", "alltx drug kymriah --format json", "alltx drug car-t"],
     "drugs": ["alltx drugs", "alltx drugs --format json"],
     "data": ["alltx data show", "alltx data check"],

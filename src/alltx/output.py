@@ -164,29 +164,52 @@ def compact_option(option: TherapyOption) -> dict[str, Any]:
     --format json` gives their texts): its status and what explains it, the indications met
     when eligible, the criteria not met when not eligible, the facts that would decide when
     possible; and the cautions that apply, if any."""
-    brief: dict[str, Any] = {"status": option.status}
-    if option.status == "eligible":
-        brief["met"] = [r.indication.id for r in option.indications if r.evaluation.result == MET]
-    elif option.status == "not_eligible":
+    status = option.status
+    if status == "eligible":
+        ids = [r.indication.id for r in option.indications if r.evaluation.result == MET]
+    elif status == "not_eligible":
         unmet = [e.node for r in option.indications for e in failed(r.evaluation)]
-        brief["failed"] = [atom.id for atom in unmet if isinstance(atom, Atom)]
+        ids = [atom.id for atom in unmet if isinstance(atom, Atom)]
     else:
-        brief["decide"] = list(option.missing)
-    if option.applying:
-        brief["cautions"] = [caution.id for caution in option.applying]
+        ids = list(option.missing)
+    return option_brief(status, ids, [caution.id for caution in option.applying])
+
+
+def option_brief(status: str, ids: list[str], cautions: list[str]) -> dict[str, Any]:
+    """The shape of a therapy's compact answer (one declaration, for the Python path and the
+    SQL query's columns alike): `ids` are what explains the status (`BRIEF_IDS`)."""
+    brief: dict[str, Any] = {"status": status, BRIEF_IDS[status]: ids}
+    if cautions:
+        brief["cautions"] = cautions
     return brief
+
+
+# What explains each status in a compact answer: the ids listed under this key.
+BRIEF_IDS = {
+    "eligible": "met",
+    "not_eligible": "failed",
+    "possible": "decide",
+    "recommended": "met",
+    "not_indicated": "",
+}
 
 
 def compact_referral(result: ReferralResult) -> dict[str, Any]:
     """Referral advice in brief: the reasons met (their test ids) when recommended, the facts
     that would decide when possible."""
-    brief: dict[str, Any] = {"status": result.status}
     if result.status == "recommended":
         met = [e.node for e in result.evaluation.atoms() if e.result == MET]
-        brief["met"] = [atom.id for atom in met if isinstance(atom, Atom)]
-    elif result.status == "possible":
-        brief["decide"] = list(result.missing)
-    return brief
+        ids = [atom.id for atom in met if isinstance(atom, Atom)]
+    else:
+        ids = list(result.missing)
+    return referral_brief(result.status, ids)
+
+
+def referral_brief(status: str, ids: list[str]) -> dict[str, Any]:
+    """The shape of a referral's compact answer."""
+    if status == "not_indicated":
+        return {"status": status}
+    return {"status": status, BRIEF_IDS[status]: ids}
 
 
 def data_json(catalog: Catalog) -> dict[str, Any]:

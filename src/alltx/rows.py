@@ -216,36 +216,39 @@ def csv_header(
             [cells] = csv.reader([text.lstrip("\ufeff")], delimiter=delimiter, strict=True)
         except (csv.Error, ValueError) as error:
             raise InputError(f"line {number}: the CSV header: {_csv_problem(error)}") from None
-        return _header(cells, ignore_unknown), number + 1
+        return header_names(cells, ignore_unknown), number + 1
     return None, start
 
 
-def _header(cells: list[str], ignore_unknown: bool) -> list[str]:
+def header_names(cells: list[str], ignore_unknown: bool, what: str = "CSV header") -> list[str]:
+    """The fields a table's column names (a CSV header, a Parquet file's columns) stand for,
+    read without regard to case or spaces around them; "" for a column to skip. Raises
+    InputError for a name given twice, or an unknown one unless `ignore_unknown`."""
     names = [cell.strip().lstrip("\ufeff").strip().lower() for cell in cells]
     seen = set()
     for name in names:
         if name in seen:
-            raise InputError(f"the CSV header names column {name!r} twice")
+            raise InputError(f"{what}: column {name!r} is named twice; give each column once")
         seen.add(name)
     unknown = [name for name in names if name != "id" and name not in PARSERS]
     if unknown and not ignore_unknown:
-        raise InputError(_unknown_columns(unknown))
+        raise InputError(_unknown_columns(unknown, what))
     return ["" if name in unknown else name for name in names]  # "" = a column to skip
 
 
 SHOWN = 3  # unknown columns named in the error; more is not a typo but another kind of file
 
 
-def _unknown_columns(unknown: list[str]) -> str:
+def _unknown_columns(unknown: list[str], what: str) -> str:
     """One line for a header's unknown columns: each with its likely typo, else the fields."""
     if len(unknown) == 1 and (close := likely_field(unknown[0])):
-        return (f"CSV header: unknown field {unknown[0]!r}; did you mean {close!r}? (or pass "
+        return (f"{what}: unknown field {unknown[0]!r}; did you mean {close!r}? (or pass "
                 "--ignore-unknown-fields)")  # fmt: skip
     named = [f"{name!r}" + (f" (did you mean {close!r}?)" if (close := likely_field(name)) else "")
              for name in unknown[:SHOWN]]  # fmt: skip
     more = f" and {len(unknown) - SHOWN} more" if len(unknown) > SHOWN else ""
     count = f"{len(unknown)} unknown fields:" if len(unknown) > 1 else "unknown field"
-    return (f"CSV header: {count} {', '.join(named)}{more}; the fields "
+    return (f"{what}: {count} {', '.join(named)}{more}; the fields "
             f"are {', '.join(PARSERS)} (or pass --ignore-unknown-fields)")  # fmt: skip
 
 

@@ -1,0 +1,119 @@
+"""A cohort file answered in DuckDB, in process, by the query `alltx.sql` compiles.
+
+DuckDB is an optional extra (`pip install 'alltx[duckdb]'`): imported only here, only when a
+cohort asks for it (a Parquet input, or `--engine duckdb`). It reads the file, runs the query on
+every core and hands back one result row per input row, in input order (DuckDB keeps the order
+of a query without ORDER BY while `preserve_insertion_order` is on, its default), which
+`alltx.cohort` writes as it writes any cohort; or it writes the results to Parquet itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from alltx.catalog import Catalog
+from alltx.rows import header_names
+from alltx.sql import DIALECTS, compile_query
+
+NEEDED = "needs DuckDB, an optional part of alltx: pip install 'alltx[duckdb]'"
+# How DuckDB reads each kind of input; {path} is an SQL string literal.
+READERS = {
+    "parquet": "read_parquet({path})",
+    "csv": "read_csv({path}, header = true, delim = ',')",
+    "tsv": "read_csv({path}, header = true, delim = '\t')",
+    "jsonl": "read_json({path}, format = 'newline_delimited')",
+}
+# The line of the first row: a CSV's header is line 1; JSON Lines and Parquet start with a row.
+FIRST_LINE = {"parquet": 1, "csv": 2, "tsv": 2, "jsonl": 1}
+NAMES = {"parquet": "Parquet columns", "csv": "CSV header", "tsv": "TSV header",
+         "jsonl": "JSON fields"}  # fmt: skip
+BATCH = 8192  # result rows fetched at a time
+
+
+class EngineError(Exception):
+    """DuckDB is missing, or could not read the input: one line, exit 2."""
+
+
+def _duckdb() -> Any:
+    try:
+        import duckdb
+    except ImportError:
+        raise EngineError(f"reading a cohort with DuckDB {NEEDED}") from None
+    return duckdb
+
+
+def _string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class Prepared:
+    """The input opened in DuckDB and the query over it, not yet run."""
+
+    connection: Any
+    query: str
+    first_line: int
+    error: type[Exception]  # duckdb.Error
+
+    def results(self) -> Iterator[tuple[Any, ...]]:
+        """The query's result rows, in input order, a batch at a time (memory stays flat)."""
+        try:
+            cursor = self.connection.execute(self.query)
+            while batch := cursor.fetchmany(BATCH):
+                yield from batch
+        except self.error as error:
+            raise EngineError(_one_line(error)) from None
+
+    def to_parquet(self, path: str) -> tuple[int, int]:
+        """Write the results to a Parquet file; the rows written and the rows refused."""
+        try:
+            self.connection.execute(f"COPY ({self.query}) TO {_string(path)} (FORMAT parquet)")
+            [(rows, errors)] = self.connection.execute(
+                f"SELECT count(*), count(error) FROM read_parquet({_string(path)})"
+            ).fetchall()
+        except self.error as error:
+            raise EngineError(_one_line(error)) from None
+        return rows, errors
+
+    def errors(self, path: str) -> Iterator[tuple[Any, str]]:
+        """The refused rows of a Parquet output, in order: (id, error)."""
+        cursor = self.connection.execute(
+            f"SELECT id, error FROM read_parquet({_string(path)}) WHERE error IS NOT NULL"
+        )
+        while batch := cursor.fetchmany(BATCH):
+            yield from batch
+
+
+def prepare(catalog: Catalog, path: str, kind: str, ignore_unknown: bool) -> Prepared:
+    """Open `path` (of `kind`: parquet, csv, tsv or jsonl) and compile the query for its
+    columns: a column named like a fact (in any case) is read as that fact, a fact without a
+    column is unknown, an unknown column is refused (InputError) unless `ignore_unknown`."""
+    duckdb = _duckdb()
+    connection = duckdb.connect()
+    source = READERS[kind].format(path=_string(path))
+    try:
+        described = connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    except duckdb.Error as error:
+        raise EngineError(f"{path}: {_one_line(error)}") from None
+    found = [row[0] for row in described]
+    names = header_names(found, ignore_unknown, NAMES[kind])
+    chosen = ", ".join(
+        f"{_quoted(column)} AS {_quoted(name)}"
+        for column, name in zip(found, names, strict=True)
+        if name
+    )
+    table = f"(SELECT {chosen or 'NULL AS id'} FROM {source})"
+    query = compile_query(catalog, DIALECTS["duckdb"], table, {name for name in names if name})
+    return Prepared(connection, query, FIRST_LINE[kind], duckdb.Error)
+
+
+def _one_line(error: Exception) -> str:
+    """DuckDB's message without the query it quotes below its first line."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

@@ -1,0 +1,509 @@
+"""The label rules compiled to one SQL query, for a cohort that lives in a database.
+
+The rules' logic is three-valued, and so is SQL's: an unknown fact is NULL, `NULL AND FALSE` is
+FALSE and `NULL OR TRUE` is TRUE, exactly as `rules.combine` has it. So each test becomes one
+SQL comparison, each group an AND or an OR, and the query returns, per row, the compact record
+of `alltx options --format csv` (less `line`: a table has none). Nothing here runs a query; the
+DuckDB engine (`alltx.duckdb_engine`) and the user's own warehouse do.
+
+The query reads canonical values (`age` in years as a number, `lineage` b or t, markers
+positive or negative, booleans), applies the derivations of `facts.derive` and refuses the
+same contradictions and impossible values, in an `error` column. Numbers are read as binary
+floating point, as a JSON number is read by the Python path; each bound is compiled to the
+floating-point threshold that gives the Python path's exact (decimal) comparison, so a
+completed month (`age_months`) needs no arithmetic and no rounding in the engine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from alltx.catalog import Catalog
+from alltx.facts import MAX_AGE_YEARS, PARSERS, RULE_FACTS, RuleFact
+from alltx.rules import Atom, Node, atoms
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between the engines the query is written for."""
+
+    name: str
+    double: str  # the type a number is read as
+    text: str
+    boolean: str
+    integer: str
+    quote: str  # around a column name
+    typed: bool = True  # False (SQLite): a column holds any kind of value, so check each
+    # SQLite folds a CTE into the query that reads it, repeating each test's expression at
+    # every use (60 times slower); MATERIALIZED computes each once.
+    materialized: str = ""
+
+    def name_of(self, column: str) -> str:
+        return f"{self.quote}{column}{self.quote}"
+
+    def cast(self, expression: str, kind: str) -> str:
+        if not self.typed:  # SQLite's CAST turns 'abc' into 0: check the kind instead
+            return expression
+        return f"CAST({expression} AS {getattr(self, kind)})"
+
+    def whole(self, expression: str) -> str:
+        """A test that a number has no fraction (SQLite has FLOOR only in some builds)."""
+        if self.typed:
+            return f"FLOOR({expression}) = {expression}"
+        return f"CAST({expression} AS INTEGER) = {expression}"
+
+
+DIALECTS = {
+    d.name: d
+    for d in (
+        Dialect("duckdb", "DOUBLE", "VARCHAR", "BOOLEAN", "BIGINT", '"'),
+        Dialect(
+            "postgres",
+            "DOUBLE PRECISION",
+            "TEXT",
+            "BOOLEAN",
+            "BIGINT",
+            '"',
+            materialized="MATERIALIZED ",
+        ),
+        Dialect(
+            "sqlite",
+            "REAL",
+            "TEXT",
+            "INTEGER",
+            "INTEGER",
+            '"',
+            typed=False,
+            materialized="MATERIALIZED ",
+        ),
+        Dialect("spark", "DOUBLE", "STRING", "BOOLEAN", "BIGINT", "`"),
+    )
+}
+
+
+# --- the input table ---------------------------------------------------------------------------
+
+AGE_UNITS = {"years": 1, "months": 12}  # a rule fact counted in completed years or months
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the input table: a fact, its kind of value, and what the query refuses."""
+
+    name: str
+    kind: str  # age (years), percent, count, bool, category
+    values: tuple[str, ...] = ()
+
+    @property
+    def sql_type(self) -> str:
+        """The type the table holds it as (a count is read as a number, so that a fraction is
+        refused, not rounded)."""
+        return {"age": "double", "percent": "double", "count": "integer", "bool": "boolean",
+                "category": "text"}[self.kind]  # fmt: skip
+
+    @property
+    def read_as(self) -> str:
+        return "double" if self.kind == "count" else self.sql_type
+
+    @property
+    def refused(self) -> str:
+        """What a value must be, in the error's words."""
+        return {
+            "age": f"must be a number of years from 0 to {MAX_AGE_YEARS}",
+            "percent": "must be a percent from 0 to 100",
+            "count": "must be a whole number 0 or more",
+            "bool": "must be true or false",
+            "category": "must be " + " or ".join(self.values),
+        }[self.kind]
+
+
+def _rule_facts(source: str) -> list[RuleFact]:
+    return [fact for fact in RULE_FACTS.values() if fact.source == source]
+
+
+def table_columns() -> list[Column]:
+    """The input table's fact columns, in the facts' order, from the facts' declarations."""
+    columns = []
+    for name in PARSERS:
+        [*tested] = _rule_facts(name)
+        first = tested[0]
+        if first.unit in AGE_UNITS:
+            kind = "age"
+        elif first.unit == "%":
+            kind = "percent"
+        else:
+            kind = first.kind
+        columns.append(Column(name, kind, first.values))
+    return columns
+
+
+# --- thresholds ----------------------------------------------------------------------------
+
+
+def _shown(number: float) -> Fraction:
+    """The exact value the Python path gives a floating-point number: that of its shortest
+    decimal form (what JSON writes and `facts._exact` reads)."""
+    return Fraction(repr(number))
+
+
+def lowest(bound: Fraction, above: bool = False) -> float:
+    """The least float x whose exact value on the Python path is at least `bound` (above it,
+    with `above`): `x >= lowest(b)` in the engine is the Python path's `x >= b`, and
+    `x < lowest(b, above=True)` its `x <= b`. Floats and their shortest decimals are in the
+    same order, so the floats that pass are all those from this one up."""
+
+    def passes(x: float) -> bool:
+        return _shown(x) > bound if above else _shown(x) >= bound
+
+    x = float(bound)
+    if passes(x):
+        while passes(below := math.nextafter(x, -math.inf)):
+            x = below
+        return x
+    while not passes(x):
+        x = math.nextafter(x, math.inf)
+    return x
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+# --- compiling the rules ---------------------------------------------------------------------
+
+
+def _atom(atom: Atom) -> str:
+    """One test as a SQL condition: NULL when its fact is NULL (unknown)."""
+    fact = RULE_FACTS[atom.fact]
+    if fact.unit in AGE_UNITS:
+        return _age(atom, fact.source, AGE_UNITS[fact.unit])
+    column = atom.fact
+    bound = atom.bound
+    if atom.op == "is" and isinstance(bound, bool):
+        return column if bound else f"NOT {column}"
+    if atom.op == "is":
+        return f"{column} = {_literal(bound)}"
+    if atom.op == "in":
+        listed = ", ".join(_literal(v) for v in bound)  # type: ignore[attr-defined]
+        return f"{column} IN ({listed})"
+    if isinstance(bound, Fraction):  # a percent: the float threshold of the exact bound
+        if atom.op == "at_least":
+            return f"{column} >= {_literal(lowest(bound))}"
+        return f"{column} < {_literal(lowest(bound, above=True))}"
+    return f"{column} {'>=' if atom.op == 'at_least' else '<='} {_literal(bound)}"
+
+
+def _age(atom: Atom, column: str, per_year: int) -> str:
+    """A test on completed years or months, as thresholds on the age in years: completed
+    months >= k is age >= k/12 (exactly, as the Python path's fractions have it)."""
+
+    def at_least(count: int) -> str:
+        return f"{column} >= {_literal(lowest(Fraction(count, per_year)))}"
+
+    def below(count: int) -> str:
+        return f"{column} < {_literal(lowest(Fraction(count, per_year)))}"
+
+    bound = atom.bound
+    if atom.op == "at_least":
+        return at_least(bound)  # type: ignore[arg-type]
+    if atom.op == "at_most":
+        return below(bound + 1)  # type: ignore[operator]
+    counts: tuple[int, ...] = bound if atom.op == "in" else (bound,)  # type: ignore[assignment]
+    return "(" + " OR ".join(f"({at_least(c)} AND {below(c + 1)})" for c in counts) + ")"
+
+
+class _Compiled:
+    """Every test of the catalog as a column (t0, t1 ...), and any node as a condition over
+    them."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.tests: dict[Atom, str] = {}
+        for rule in catalog.rules():
+            for atom in atoms(rule):
+                self.tests.setdefault(atom, f"t{len(self.tests)}")
+
+    def condition(self, node: Node) -> str:
+        if isinstance(node, Atom):
+            return self.tests[node]
+        joiner = " AND " if node.mode == "all" else " OR "
+        return "(" + joiner.join(self.condition(child) for child in node.children) + ")"
+
+
+def _paths(node: Node, above: tuple[Node, ...] = ()) -> list[tuple[Atom, tuple[Node, ...]]]:
+    """Each test below `node`, in order, with the nodes from the root down to it."""
+    path = (*above, node)
+    if isinstance(node, Atom):
+        return [(node, path)]
+    return [found for child in node.children for found in _paths(child, path)]
+
+
+def _ids(pieces: Sequence[tuple[str, str]]) -> str:
+    """A space-separated list of ids in order, each shown when its condition holds; NULL for
+    none (as an empty cell)."""
+    if not pieces:
+        return "CAST(NULL AS {text})"
+    shown = " || ".join(f"CASE WHEN {when} THEN {_literal(' ' + name)} ELSE '' END"
+                        for when, name in pieces)  # fmt: skip
+    return f"NULLIF(SUBSTR({shown}, 2), '')"
+
+
+def _all(conditions: Sequence[str]) -> str:
+    return " AND ".join(conditions) if conditions else "TRUE"
+
+
+def _deciding(compiled: _Compiled, roots: Sequence[Node], when: str) -> list[tuple[str, str]]:
+    """The facts that would decide: each input fact once, at its first test still open (the
+    test unknown, and every group above it unknown), as `assess` lists them."""
+    found: list[tuple[str, str]] = []
+    open_by_fact: dict[str, list[str]] = {}
+    for root in roots:
+        for atom, path in _paths(root):
+            fact = RULE_FACTS[atom.fact].source
+            still_open = _all([f"{compiled.condition(n)} IS NULL" for n in path])
+            earlier = open_by_fact.setdefault(fact, [])
+            first = _all([when, still_open, *(f"NOT ({e})" for e in earlier)])
+            found.append((first, fact))
+            earlier.append(still_open)
+    return found
+
+
+def _failed(compiled: _Compiled, roots: Sequence[Node], when: str) -> list[tuple[str, str]]:
+    """The tests that failed: unmet, with every group above them unmet."""
+    return [
+        (_all([when, *(f"NOT {compiled.condition(n)}" for n in path)]), atom.id)
+        for root in roots
+        for atom, path in _paths(root)
+    ]
+
+
+def compile_query(
+    catalog: Catalog,
+    dialect: Dialect,
+    table: str,
+    given: Collection[str] | None = None,
+) -> str:
+    """The query over `table` (a name or an expression). `given` names the columns the table
+    has (id and facts); a fact column it lacks is read as unknown. None: all of them."""
+    from alltx.cohort import columns as csv_columns
+
+    compiled = _Compiled(catalog)
+    facts = table_columns()
+    has = {c.name for c in facts} | {"id"} if given is None else set(given)
+    q = dialect.name_of
+
+    def read(name: str, kind: str) -> str:
+        value = q(name) if name in has else "NULL"
+        return f"{dialect.cast(value, kind)} AS {name}"
+
+    # The id is carried through as the table has it (a number stays a number).
+    reading = [(q("id") if "id" in has else "NULL") + " AS id"]
+    reading += [read(c.name, c.read_as) for c in facts]
+
+    checks = _checks(facts, dialect)
+    error = "CASE\n" + "".join(f"      WHEN {when}\n        THEN {message}\n"
+                                for when, message in checks) + "    END"  # fmt: skip
+
+    state = _derived(dialect)
+    tests = [f"{_atom(atom)} AS {column}" for atom, column in compiled.tests.items()]
+
+    statuses: list[str] = []
+    cells: list[str] = []
+    for therapy in catalog.therapies:
+        roots = [i.rule for i in therapy.indications]
+        any_met = "(" + " OR ".join(compiled.condition(r) for r in roots) + ")"
+        status = f"s_{len(statuses)}"
+        statuses.append(
+            f"CASE WHEN error IS NOT NULL THEN NULL WHEN {any_met} THEN 'eligible' "
+            f"WHEN {any_met} IS NULL THEN 'possible' ELSE 'not_eligible' END AS {status}"
+        )
+        met = [(compiled.condition(i.rule), i.id) for i in therapy.indications]
+        applying = [
+            (f"{status} <> 'not_eligible' AND {compiled.condition(c.rule)}", c.id)
+            for c in therapy.cautions
+            if c.rule is not None
+        ]
+        cells += [
+            status,
+            _ids([(f"{status} = 'eligible' AND {when}", name) for when, name in met]),
+            _ids(_failed(compiled, roots, f"{status} = 'not_eligible'")),
+            _ids(_deciding(compiled, roots, f"{status} = 'possible'")),
+            _ids(applying),
+        ]
+    for referral in catalog.referrals:
+        root = compiled.condition(referral.rule)
+        status = f"s_{len(statuses)}"
+        statuses.append(
+            f"CASE WHEN error IS NOT NULL THEN NULL WHEN {root} THEN 'recommended' "
+            f"WHEN {root} IS NULL THEN 'possible' ELSE 'not_indicated' END AS {status}"
+        )
+        met = [
+            (f"{status} = 'recommended' AND {compiled.tests[atom]}", atom.id)
+            for atom in atoms(referral.rule)
+        ]
+        cells += [
+            status,
+            _ids(met),
+            _ids(_deciding(compiled, [referral.rule], f"{status} = 'possible'")),
+        ]
+    names = [name for name, _ in csv_columns(catalog) if name != "line"]
+    release = _literal(catalog.info.release)
+    cells = ["id", *cells, "error", release, "2"]
+    shown = ",\n  ".join(
+        f"{cell.format(text=dialect.text)} AS {q(name)}"
+        for cell, name in zip(cells, names, strict=True)
+    )
+    return (
+        f"-- alltx data release {catalog.info.release} (updated "
+        f"{catalog.info.updated.isoformat()}): {catalog.info.scope}. {dialect.name} dialect.\n"
+        "-- Information from the labels named in `alltx data show`, not medical advice.\n"
+        "WITH given AS (\n  SELECT "
+        + ",\n    ".join(reading)
+        + f"\n  FROM {table} AS patients\n),\n"
+        f"checked AS (\n  SELECT *,\n    {error} AS error\n  FROM given\n),\n"
+        "derived AS (\n  SELECT id, error, age, age_at_diagnosis, "
+        + ", ".join(c.name for c in facts if c.name not in _STATE and c.kind != "age")
+        + ",\n    "
+        + ",\n    ".join(state)
+        + "\n  FROM checked\n),\n"
+        f"tested AS {dialect.materialized}(\n  SELECT id, error,\n    "
+        + ",\n    ".join(tests)
+        + "\n  FROM derived\n),\n"
+        f"judged AS {dialect.materialized}(\n  SELECT *,\n    "
+        + ",\n    ".join(statuses)
+        + "\n  FROM tested\n)\n"
+        f"SELECT\n  {shown}\nFROM judged"
+    )
+
+
+_STATE = ("relapsed", "relapse", "refractory", "remission")
+
+
+def _derived(dialect: Dialect) -> list[str]:
+    """facts.derive in SQL: a relapse number decides relapsed; a complete remission means
+    neither relapsed nor refractory now; not relapsed means relapse 0; relapsed or refractory
+    means remission 0."""
+    relapsed = "CASE WHEN relapse IS NOT NULL THEN relapse >= 1 ELSE relapsed END"
+    now_relapsed = f"CASE WHEN remission >= 1 THEN FALSE ELSE {relapsed} END"
+    now_refractory = "CASE WHEN remission >= 1 THEN FALSE ELSE refractory END"
+    return [
+        f"{now_relapsed} AS relapsed",
+        f"CASE WHEN relapse IS NULL AND NOT ({now_relapsed}) THEN 0 ELSE relapse END AS relapse",
+        f"{now_refractory} AS refractory",
+        f"CASE WHEN remission IS NULL AND (({now_relapsed}) OR ({now_refractory})) THEN 0 "
+        "ELSE remission END AS remission",
+    ]
+
+
+def _checks(facts: list[Column], dialect: Dialect) -> list[tuple[str, str]]:
+    """What the query refuses, in the Python path's order: each value that cannot be right,
+    then facts that contradict each other. A value's message is a literal; a contradiction's
+    is the Python path's own words, with the number in them."""
+    checks: list[tuple[str, str]] = []
+    for column in facts:
+        name = column.name
+        wrong = _wrong(column, dialect)
+        if wrong:
+            refused = _literal(f"{name}: {column.refused}")
+            checks.append((f"{name} IS NOT NULL AND ({wrong})", refused))
+    checks.append(("age_at_diagnosis > age", _literal(AFTER_DIAGNOSIS)))
+
+    def contradiction(count: str, means: str, but: str) -> str:
+        number = dialect.cast(dialect.cast(count, "integer"), "text")
+        if not dialect.typed:
+            number = f"CAST(CAST({count} AS INTEGER) AS TEXT)"
+        return f"'contradictory facts: {count} ' || {number} || " + _literal(
+            f" means {means}, but {but}; give only the one that is true"
+        )
+
+    given = "relapse IS NOT NULL AND relapsed IS NOT NULL"
+    relapsed = "CASE WHEN relapse IS NOT NULL THEN relapse >= 1 ELSE relapsed END"
+    remission = "in complete remission now"
+    return [
+        *checks,
+        (f"{given} AND relapse >= 1 AND NOT relapsed",
+         contradiction("relapse", "a relapse now", "relapsed is no")),
+        (f"{given} AND relapse < 1 AND relapsed",
+         contradiction("relapse", "no relapse now", "relapsed is yes")),
+        (f"remission >= 1 AND ({relapsed})",
+         contradiction("remission", remission, "the facts say relapsed (come back now)")),
+        ("remission >= 1 AND refractory",
+         contradiction("remission", remission, "refractory says not responding to treatment")),
+    ]  # fmt: skip
+
+
+AFTER_DIAGNOSIS = "age_at_diagnosis: the age at diagnosis is after the age now; check both"
+
+
+def _wrong(column: Column, dialect: Dialect) -> str:
+    """A condition true of a (non-NULL) value the Python path refuses."""
+    name = column.name
+    tests = []
+    if not dialect.typed:
+        kinds = "('text')" if column.kind == "category" else "('integer', 'real')"
+        tests.append(f"typeof({name}) NOT IN {kinds}")
+    if column.kind == "age":
+        tests.append(f"{name} < 0 OR {name} > {MAX_AGE_YEARS}")
+    elif column.kind == "percent":
+        tests.append(f"{name} < 0 OR {name} > 100")
+    elif column.kind == "count":
+        tests.append(f"{name} < 0 OR NOT ({dialect.whole(name)})")
+    elif column.kind == "category":
+        tests.append(f"{name} NOT IN ({', '.join(_literal(v) for v in column.values)})")
+    elif not dialect.typed:
+        tests.append(f"{name} NOT IN (0, 1)")
+    return " OR ".join(tests)  # empty: the engine's type holds only right values
+
+
+def error_fields(facts: list[Column] | None = None) -> dict[str, str]:
+    """Which field each of the query's fixed error messages names (for JSON records' `field`);
+    a contradiction names none, as on the Python path."""
+    fields = {f"{c.name}: {c.refused}": c.name for c in (facts or table_columns())}
+    fields[AFTER_DIAGNOSIS] = "age_at_diagnosis"
+    return fields
+
+
+def table_schema() -> dict[str, object]:
+    """The input table as a Frictionless Table Schema: each column's type, allowed values and
+    meaning (every column may be missing or NULL: unknown)."""
+    from alltx.facts import INPUT_FACTS
+
+    types = {"double": "number", "integer": "integer", "boolean": "boolean", "text": "string"}
+    fields: list[dict[str, object]] = [
+        {"name": "id", "type": "any", "description": "the row's id, carried through as it is"}
+    ]
+    for column in table_columns():
+        entry: dict[str, object] = {
+            "name": column.name,
+            "type": types[column.sql_type],
+            "description": INPUT_FACTS[column.name].label + _UNITS.get(column.kind, ""),
+        }
+        if column.values:
+            entry["constraints"] = {"enum": list(column.values)}
+        elif column.kind == "age":
+            entry["constraints"] = {"minimum": 0, "maximum": MAX_AGE_YEARS}
+        elif column.kind == "percent":
+            entry["constraints"] = {"minimum": 0, "maximum": 100}
+        elif column.kind == "count":
+            entry["constraints"] = {"minimum": 0}
+        fields.append(entry)
+    return {
+        "title": "alltx sql: the table of patient facts",
+        "description": "One row per patient; NULL is unknown. A column left out is unknown too "
+        "(alltx sql --columns names those the table has). Values "
+        "are canonical: the loose spellings the flags take (8m, pos, B-ALL) are read by "
+        "`alltx options --input` without --engine duckdb.",
+        "fields": fields,
+        "missingValues": [""],
+    }
+
+
+_UNITS = {"age": ", in years (a number: 8 months is 0.6667)", "percent": ", in percent"}

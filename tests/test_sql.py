@@ -1,0 +1,341 @@
+"""alltx sql: the rules compiled to one query give the Python path's answers, row for row.
+
+The differential runs the query in DuckDB and in SQLite (the standard library's) over the oracle
+grid of tests/test_oracle.py (every combination of the facts each label reads: about a million
+patients), with the referral facts cycled through it; in PostgreSQL over a part of it (a real
+server, started here on a local socket); and in both embedded engines over tables hypothesis
+makes, values at every threshold and values the query must refuse included.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import itertools
+import math
+import sqlite3
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from alltx import cohort, sql
+from alltx.catalog import Catalog
+from alltx.datafile import load_catalog
+from alltx.facts import FactError, facts_from, parse_age
+from alltx.rows import Failure, Row
+
+from .test_oracle import READS, grid
+
+duckdb = pytest.importorskip("duckdb")
+
+COLUMNS = ["id", *(c.name for c in sql.table_columns())]
+DUCKDB_TYPES = {"double": "DOUBLE", "integer": "BIGINT", "boolean": "BOOLEAN", "text": "VARCHAR"}
+# The referral facts, cycled through the oracle grid (which varies the eligibility facts): an
+# age at diagnosis after the age now is among them, and is refused by both.
+REFERRAL: list[dict[str, Any]] = [
+    {},
+    {"induction_failure": True},
+    {"age_at_diagnosis": 11 / 12},
+    {"high_risk": False},
+    {"induction_failure": False, "high_risk": False},
+    {"high_risk": True},
+    {"induction_failure": False, "age_at_diagnosis": 30},
+]
+
+
+@functools.cache
+def years(age: object) -> float:
+    return float(parse_age(age))
+
+
+def canonical(given: dict[str, Any]) -> dict[str, Any]:
+    """A grid patient as a table holds it: ages as numbers of years."""
+    row = dict(given)
+    for name in ("age", "age_at_diagnosis"):
+        if name in row:
+            row[name] = years(row[name])
+    return row
+
+
+STATE = ("relapsed", "relapse", "refractory", "remission")
+CONTRADICTIONS_KEPT = 10  # one in this many patients whose relapse facts contradict
+
+
+@functools.cache
+def contradicts(state: tuple[Any, ...]) -> bool:
+    try:
+        facts_from({k: v for k, v in zip(STATE, state, strict=True) if v is not None})
+    except FactError:
+        return True
+    return False
+
+
+def oracle_grid() -> list[dict[str, Any]]:
+    """The oracle's grid: every patient whose relapse facts agree (each label's facts in every
+    combination, with every age and state), and one in ten of those whose relapse facts
+    contradict each other (135 of the grid's 225 states: every contradiction, with ages and
+    labels' facts across their values); the referral facts cycled through."""
+    rows = []
+    for number, patient in enumerate(itertools.chain.from_iterable(grid(t) for t in READS)):
+        if contradicts(tuple(map(patient.get, STATE))) and number % CONTRADICTIONS_KEPT:
+            continue
+        row = canonical({**patient, **REFERRAL[number % len(REFERRAL)]})
+        rows.append({"id": f"p{number}", **row})
+    return rows
+
+
+# --- what each path says, as comparable rows ------------------------------------------------
+
+Said = tuple[Any, ...]
+
+
+def python_says(catalog: Catalog, rows: list[dict[str, Any]]) -> list[Said]:
+    """The Python path's compact CSV cells for each row (without `line`), or its error as
+    (field, message) where the error names no field (a contradiction, worded the same)."""
+    fmt = cohort.Csv(catalog)
+    answering = cohort.Answering(catalog, fmt)
+    said: list[Said] = []
+    for row in rows:
+        fields = {k: v for k, v in row.items() if k != "id"}
+        answer = answering.answer(Row(1, row["id"], fields))
+        if isinstance(answer, Failure):
+            said.append(("error", answer.field, None if answer.field else answer.message))
+            continue
+        [cells] = csv.reader([fmt.answer(Row(1, row["id"], {}), answer)])
+        del cells[1]  # line
+        said.append(tuple(cells))
+    return said
+
+
+def query_says(results: list[tuple[Any, ...]]) -> list[Said]:
+    """The query's rows in the same terms (NULL as an empty cell)."""
+    fields = sql.error_fields()
+    said: list[Said] = []
+    for result in results:
+        error = result[-3]
+        if error is not None:
+            field = fields.get(error)
+            said.append(("error", field, None if field else error))
+        else:
+            said.append(tuple("" if cell is None else str(cell) for cell in result))
+    return said
+
+
+def disagreements(
+    rows: list[dict[str, Any]], expected: list[Said], got: list[Said]
+) -> list[tuple[Any, ...]]:
+    assert len(got) == len(expected) == len(rows)
+    return [(row, e, g) for row, e, g in zip(rows, expected, got, strict=True) if e != g]
+
+
+# --- engines --------------------------------------------------------------------------------
+
+
+def in_duckdb(catalog: Catalog, rows: list[dict[str, Any]], types: dict[str, str]) -> list[Any]:
+    connection = duckdb.connect()
+    names = ", ".join(f"{name} {types[name]}" for name in COLUMNS)
+    connection.execute(f"CREATE TABLE patients ({names})")
+    connection.executemany(
+        f"INSERT INTO patients VALUES ({', '.join('?' * len(COLUMNS))})",
+        [tuple(row.get(name) for name in COLUMNS) for row in rows],
+    )
+    return connection.execute(
+        sql.compile_query(catalog, sql.DIALECTS["duckdb"], "patients")
+    ).fetchall()
+
+
+def in_sqlite(catalog: Catalog, rows: list[dict[str, Any]]) -> list[Any]:
+    connection = sqlite3.connect(":memory:")
+    connection.execute(f"CREATE TABLE patients ({', '.join(COLUMNS)})")
+    connection.executemany(
+        f"INSERT INTO patients VALUES ({', '.join('?' * len(COLUMNS))})",
+        [tuple(row.get(name) for name in COLUMNS) for row in rows],
+    )
+    query = sql.compile_query(catalog, sql.DIALECTS["sqlite"], "patients")
+    return connection.execute(query).fetchall()
+
+
+def table_types() -> dict[str, str]:
+    return {"id": "VARCHAR"} | {c.name: DUCKDB_TYPES[c.sql_type] for c in sql.table_columns()}
+
+
+@pytest.fixture(scope="module")
+def the_grid(catalog: Catalog) -> tuple[list[dict[str, Any]], list[Said]]:
+    rows = oracle_grid()
+    return rows, python_says(catalog, rows)
+
+
+def test_the_grid_is_the_oracles_and_holds_refused_rows(
+    the_grid: tuple[list[dict[str, Any]], list[Said]],
+) -> None:
+    rows, expected = the_grid
+    whole = sum(len(grid(t)) for t in READS)
+    assert whole > 1_000_000
+    assert whole * 0.4 < len(rows) < whole * 0.5  # 90 of the 225 states, a tenth of the rest
+    refused = [e for e in expected if e[0] == "error"]
+    assert {e[1] for e in refused} == {None, "age_at_diagnosis"}  # contradictions, and after
+    messages = {e[2].split(" means")[0] for e in refused if e[1] is None}
+    assert messages == {f"contradictory facts: {fact} {n}" for fact in ("relapse", "remission")
+                        for n in range(4)} - {"contradictory facts: remission 0"}  # fmt: skip
+
+
+def test_duckdb_gives_the_python_answers_over_the_oracle_grid(
+    catalog: Catalog, the_grid: tuple[list[dict[str, Any]], list[Said]]
+) -> None:
+    rows, expected = the_grid
+    # Loaded as a JSON Lines file, as a million inserts would take minutes.
+    connection = duckdb.connect()
+    got = _duckdb_over(connection, catalog, rows)
+    wrong = disagreements(rows, expected, query_says(got))
+    assert wrong == [], f"{len(wrong)} of {len(rows)}: {wrong[:3]}"
+
+
+def _duckdb_over(connection: Any, catalog: Catalog, rows: list[dict[str, Any]]) -> list[Any]:
+    import json
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl") as file:
+        file.writelines(json.dumps(row) + "\n" for row in rows)
+        file.flush()
+        columns = repr(table_types())
+        connection.execute(
+            f"CREATE TABLE patients AS SELECT * FROM read_json('{file.name}', "
+            f"format = 'newline_delimited', columns = {columns})"
+        )
+    query = sql.compile_query(catalog, sql.DIALECTS["duckdb"], "patients")
+    return connection.execute(query).fetchall()  # type: ignore[no-any-return]
+
+
+def test_sqlite_gives_the_python_answers_over_the_oracle_grid(
+    catalog: Catalog, the_grid: tuple[list[dict[str, Any]], list[Said]]
+) -> None:
+    rows, expected = the_grid
+    wrong = disagreements(rows, expected, query_says(in_sqlite(catalog, rows)))
+    assert wrong == [], f"{len(wrong)} of {len(rows)}: {wrong[:3]}"
+
+
+# --- fuzzed tables -----------------------------------------------------------------------------
+
+
+def _near(bound: Fraction) -> list[float]:
+    """Floats at a bound: the nearest, and the floats on either side."""
+    x = float(bound)
+    return [math.nextafter(x, -math.inf), x, math.nextafter(x, math.inf)]
+
+
+# Every threshold a label uses, in years and in months, and the percents.
+AGE_EDGES = sorted(
+    {v for k in range(0, 40) for v in [*_near(Fraction(k, 12)), *_near(Fraction(k))]}
+)
+AGE_EDGES = [v for v in AGE_EDGES if v >= 0]
+MRD_EDGES = [*_near(Fraction(1, 10)), *_near(Fraction(1, 100)), 0.0, 100.0]
+
+
+def _value(column: sql.Column) -> st.SearchStrategy[Any]:
+    """Values of one column: right ones at and near every threshold, and wrong ones the Python
+    path also refuses (the query reads canonical values only; so do these)."""
+    none = st.none()
+    if column.kind == "age":
+        right = st.one_of(st.sampled_from(AGE_EDGES), st.floats(0, 130), st.integers(0, 130))
+        return st.one_of(none, right, st.sampled_from([-1.0, 130.5, 200]))
+    if column.kind == "percent":
+        right = st.one_of(st.sampled_from(MRD_EDGES), st.floats(0, 100))
+        return st.one_of(none, right, st.sampled_from([-0.5, 100.01]))
+    if column.kind == "count":
+        return st.one_of(none, st.integers(0, 4), st.sampled_from([-1, 1.5]))
+    if column.kind == "bool":
+        return st.one_of(none, st.booleans())
+    return st.one_of(none, st.sampled_from(column.values), st.sampled_from(["x", "unknown"]))
+
+
+ROW = st.fixed_dictionaries({c.name: _value(c) for c in sql.table_columns()})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ROW, min_size=1, max_size=40))
+def test_fuzzed_tables_agree_between_engines_and_python(table: list[dict[str, Any]]) -> None:
+    catalog = load_catalog()
+    # In the table's column order: of two wrong values, both paths name the first.
+    rows = [
+        {"id": f"r{n}", **{k: row[k] for k in COLUMNS[1:] if row[k] is not None}}
+        for n, row in enumerate(table)
+    ]
+    expected = python_says(catalog, rows)
+    # Counts as numbers, so that 1.5 reaches the query (an integer column could not hold it).
+    types = table_types() | {"relapse": "DOUBLE", "remission": "DOUBLE"}
+    assert query_says(in_duckdb(catalog, rows, types)) == expected
+    assert query_says(in_sqlite(catalog, rows)) == expected
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------------
+
+
+def _postgres_bin() -> str | None:
+    import glob
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    return found[-1].removesuffix("/pg_ctl") if found else None
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Any]:
+    """A PostgreSQL server of its own on a Unix socket in a temporary folder (no TCP port),
+    stopped and removed after the tests. Root may not run it: then it runs as the postgres
+    user, in a folder under /tmp that user can reach (pytest's own are root's alone)."""
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    psycopg = pytest.importorskip("psycopg")
+    where = _postgres_bin()
+    if where is None:
+        pytest.skip("no PostgreSQL server here (.ci/run installs Debian's postgresql)")
+    folder = Path(tempfile.mkdtemp(prefix="alltx-postgres-"))
+    data = folder / "data"
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*as_user, f"{where}/initdb", "-D", str(data), "-A", "trust", "-U", "alltx"],
+                   check=True, capture_output=True)  # fmt: skip
+    options = f"-k {folder} -c listen_addresses='' -c fsync=off"
+    subprocess.run([*as_user, f"{where}/pg_ctl", "-D", str(data), "-o", options, "-w", "-l",
+                    str(folder / "log"), "start"], check=True, capture_output=True)  # fmt: skip
+    try:
+        with psycopg.connect(host=str(folder), user="alltx", dbname="postgres") as connection:
+            yield connection
+    finally:
+        subprocess.run([*as_user, f"{where}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)  # fmt: skip
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+POSTGRES_TYPES = {"double": "DOUBLE PRECISION", "integer": "BIGINT", "boolean": "BOOLEAN",
+                  "text": "TEXT"}  # fmt: skip
+
+
+def test_postgres_gives_the_python_answers_over_part_of_the_grid(
+    catalog: Catalog, the_grid: tuple[list[dict[str, Any]], list[Said]], postgres: Any
+) -> None:
+    rows, expected = the_grid
+    # Every 7th patient (7 shares no factor with the grid's sizes, so every value of every
+    # fact is in the part): some 67,000.
+    part = slice(None, None, 7)
+    rows, expected = rows[part], expected[part]
+    types = {"id": "TEXT"} | {c.name: POSTGRES_TYPES[c.sql_type] for c in sql.table_columns()}
+    with postgres.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS patients")
+        cursor.execute(f"CREATE TABLE patients ({', '.join(f'{n} {types[n]}' for n in COLUMNS)})")
+        with cursor.copy(f"COPY patients ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row.get(name) for name in COLUMNS])
+        cursor.execute(sql.compile_query(catalog, sql.DIALECTS["postgres"], "patients"))
+        got = cursor.fetchall()
+    wrong = disagreements(rows, expected, query_says(got))
+    assert wrong == [], f"{len(wrong)} of {len(rows)}: {wrong[:3]}"
