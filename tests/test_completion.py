@@ -4,6 +4,7 @@ and named values; a stray completion variable never replaces an answer (tests/te
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 
@@ -36,8 +37,12 @@ def test_the_shell_is_offered_commands_flags_and_values(line: str, offered: list
 
 
 def test_the_script_to_install_calls_alltx_to_complete() -> None:
-    done = subprocess.run([sys.executable, "-m", "alltx", "--show-completion", "bash"],
-                          capture_output=True, text=True, timeout=LIMIT)  # fmt: skip
+    # typer finds the shell among alltx's parent processes (shellingham): run it from bash,
+    # which `; exit $?` keeps from replacing itself with alltx, as `bash -c` does with one
+    # command.
+    command = f"{shlex.quote(sys.executable)} -m alltx --show-completion; exit $?"
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
+                          timeout=LIMIT)  # fmt: skip
     assert done.returncode == 0
     assert "_ALLTX_COMPLETE=complete_bash" in done.stdout and "COMP_WORDS" in done.stdout
 

@@ -339,3 +339,50 @@ def test_postgres_gives_the_python_answers_over_part_of_the_grid(
         got = cursor.fetchall()
     wrong = disagreements(rows, expected, query_says(got))
     assert wrong == [], f"{len(wrong)} of {len(rows)}: {wrong[:3]}"
+
+
+# --- Spark SQL -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    """A local Spark session (two threads, on loopback, no web UI), stopped after the tests."""
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+def test_spark_gives_the_python_answers_over_part_of_the_grid(
+    catalog: Catalog, the_grid: tuple[list[dict[str, Any]], list[Said]], spark: Any
+) -> None:
+    from pyspark.sql import types as spark_types
+
+    rows, expected = the_grid
+    # Every 31st patient (no factor shared with the grid's sizes): some 16,000.
+    part = slice(None, None, 31)
+    rows, expected = rows[part], expected[part]
+    kinds = {"double": spark_types.DoubleType(), "integer": spark_types.LongType(),
+             "boolean": spark_types.BooleanType(), "text": spark_types.StringType()}  # fmt: skip
+    schema = spark_types.StructType(
+        [spark_types.StructField("id", spark_types.StringType())]
+        + [spark_types.StructField(c.name, kinds[c.sql_type]) for c in sql.table_columns()]
+    )
+    table = [tuple(row.get(name) for name in COLUMNS) for row in rows]
+    spark.createDataFrame(table, schema).createOrReplaceTempView("patients")
+    query = sql.compile_query(catalog, sql.DIALECTS["spark"], "patients")
+    got = [tuple(result) for result in spark.sql(query).collect()]
+    got.sort(key=lambda result: int(result[0][1:]))  # Spark keeps no order without ORDER BY
+    wrong = disagreements(rows, expected, query_says(got))
+    assert wrong == [], f"{len(wrong)} of {len(rows)}: {wrong[:3]}"

@@ -1,0 +1,92 @@
+"""The compiled query in DuckDB (`alltx options --input X.parquet`), against the same floor as
+bench.py: a plain Python loop over 1,000,000 JSON lines (json.loads, json.dumps), measured in
+the same run on the same machine.
+
+    python benchmarks/bench_sql.py                  # 10,000,000 rows (a few minutes)
+    python benchmarks/bench_sql.py --rows 1000000   # quicker
+
+The cohort is bench.py's registry cohort (1,000,000 patients), its ages written as numbers of
+years (the query reads canonical values), repeated to --rows in one Parquet file. Measured:
+rows per second of `--format parquet --output FILE` (DuckDB reads, answers and writes) and of
+`--format csv` (DuckDB answers, alltx writes each record as the Python path does), each against
+the floor's rows per second; and peak memory of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+from bench import BIN, FLOOR, OUT, cohort, run
+
+FLOOR_ROWS = 1_000_000
+
+
+def canonical_parquet(source: os.PathLike[str], rows: int) -> str:
+    """bench.py's cohort with ages in years, repeated to `rows` rows, as Parquet."""
+    import duckdb
+
+    from alltx.facts import parse_age
+    from alltx.sql import table_columns
+
+    path = OUT / f"cohort-canonical-{rows}.parquet"
+    if path.exists():
+        return str(path)
+    years = OUT / "cohort-canonical.jsonl"
+    with open(source, encoding="utf-8") as given, years.open("w", encoding="utf-8") as out:
+        for line in given:
+            row = json.loads(line)
+            if "age" in row:
+                row["age"] = float(parse_age(row["age"]))
+            out.write(json.dumps(row) + "\n")
+    types = {"double": "DOUBLE", "integer": "BIGINT", "boolean": "BOOLEAN", "text": "VARCHAR"}
+    columns = {"id": "VARCHAR"} | {c.name: types[c.sql_type] for c in table_columns()}
+    copies = -(-rows // FLOOR_ROWS)
+    duckdb.connect().execute(
+        f"COPY (SELECT * REPLACE (id || '-' || copy AS id) FROM read_json('{years}', "
+        f"format = 'newline_delimited', columns = {columns!r}), range({copies}) AS r(copy) "
+        f"LIMIT {rows}) TO '{path}' (FORMAT parquet)"
+    )
+    return str(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each, best taken")
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    source = cohort(FLOOR_ROWS, 1)
+    parquet = canonical_parquet(source, args.rows)
+    answers = str(OUT / "answers.parquet")
+    alltx = [str(BIN / "alltx"), "options", "--input", parquet, "--quiet"]
+    commands = {
+        "floor": [sys.executable, "-c", FLOOR, str(source)],
+        "duckdb -> parquet": [*alltx, "--format", "parquet", "--output", answers],
+        "duckdb -> csv": [*alltx, "--format", "csv"],
+    }
+    times: dict[str, float] = {}
+    peaks: dict[str, int] = {}
+    for _ in range(args.repeat):
+        for label, command in commands.items():
+            elapsed, rss = run(command)
+            times[label] = min(times.get(label, float("inf")), elapsed)
+            peaks[label] = min(peaks.get(label, 1 << 62), rss)
+    floor = FLOOR_ROWS / times["floor"]
+    print(f"alltx sql benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}")  # fmt: skip
+    print(f"floor: json.loads/json.dumps loop, {FLOOR_ROWS:,} rows: {floor:,.0f} rows/s, "
+          f"peak {peaks['floor'] / 1024:.0f} MiB")  # fmt: skip
+    print(f"{'measure':<20}{'rows':>12}{'rows/s':>14}{'ratio':>8}{'peak MiB':>10}")
+    for label in ("duckdb -> parquet", "duckdb -> csv"):
+        rate = args.rows / times[label]
+        print(f"{label:<20}{args.rows:>12,}{rate:>14,.0f}{rate / floor:>8.2f}"
+              f"{peaks[label] / 1024:>10.0f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,308 @@
+"""The compiled query from the command line: `alltx sql`, and cohorts answered in DuckDB
+(`--input x.parquet`, `--engine duckdb`), which must write what the Python path writes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from alltx import sql
+from alltx.cohort import columns
+from alltx.datafile import load_catalog
+
+duckdb = pytest.importorskip("duckdb")
+runner = CliRunner()
+TYPES = {"double": "DOUBLE", "integer": "BIGINT", "boolean": "BOOLEAN", "text": "VARCHAR"}
+
+# Patients as a registry's table holds them, a few of each kind of answer.
+PATIENTS: list[dict[str, Any]] = [
+    {"id": "a", "age": 19, "relapsed": True, "lineage": "b", "cd19": "positive"},
+    {"id": "b", "age": 30, "refractory": True, "lineage": "b", "ph": "negative"},
+    {"id": "c", "age": 8, "lineage": "b", "remission": 1, "mrd": 0.5, "cd19": "positive"},
+    {"id": "d", "age": 26, "relapse": 2, "lineage": "t"},
+    {"id": "e", "age": 0.5, "lineage": "b", "phase": "consolidation", "cd19": "positive"},
+    {"id": "f", "age": 45, "relapsed": True, "cd22": "positive", "prior_transplant": True},
+    {"id": "g", "age": 12, "relapsed": False, "induction_failure": True},
+    {"id": "h", "age": 25.9, "relapse": 1, "lineage": "b", "cd19": "negative"},
+    {"id": "i", "age": 5, "relapse": 0, "relapsed": True},  # a contradiction: refused
+    {"id": "j"},
+    {"id": "k", "age": 40, "age_at_diagnosis": 38.5, "high_risk": True, "ph": "positive"},
+]
+
+
+def run(args: list[str]) -> tuple[int, str, str]:
+    result = runner.invoke(app_(), args)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def app_() -> Any:
+    from alltx.cli import app
+
+    return app
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def write_parquet(path: Path, rows: list[dict[str, Any]], **types: str) -> Path:
+    """The rows as a Parquet file with the table's canonical types (or those given)."""
+    kinds = {"id": "VARCHAR"} | {c.name: TYPES[c.sql_type] for c in sql.table_columns()}
+    kinds |= types
+    source = write_jsonl(path.with_suffix(".source.jsonl"), rows)
+    duckdb.connect().execute(
+        f"COPY (SELECT * FROM read_json('{source}', format = 'newline_delimited', "
+        f"columns = {kinds!r})) TO '{path}' (FORMAT parquet)"
+    )
+    return path
+
+
+# --- alltx sql ---------------------------------------------------------------------------------
+
+
+def test_the_printed_query_runs_in_duckdb_and_sqlite_and_answers_as_the_csv(
+    tmp_path: Path,
+) -> None:
+    source = write_jsonl(tmp_path / "cohort.jsonl", PATIENTS)
+    status, expected, _ = run(["options", "-i", str(source), "-f", "csv", "-q"])
+    assert status == 1  # patient i is refused
+    rows = [line.split(",") for line in expected.splitlines()[1:]]
+
+    status, query, _ = run(["sql", "--table", f"read_json('{source}')"])
+    assert status == 0 and query.rstrip().endswith(";")
+    assert "not medical advice" in query and load_catalog().info.release in query
+    got = duckdb.connect().execute(query).fetchall()
+    assert [r[0] for r in got] == [p["id"] for p in PATIENTS]
+    for want, have in zip(rows, got, strict=True):
+        if want[0] != "i":
+            assert want[:1] + want[2:] == ["" if v is None else str(v) for v in have]
+
+    names = ["id", *(c.name for c in sql.table_columns())]
+    connection = sqlite3.connect(":memory:")
+    connection.execute(f"CREATE TABLE registry ({', '.join(names)})")
+    connection.executemany(
+        f"INSERT INTO registry VALUES ({', '.join('?' * len(names))})",
+        [tuple(p.get(n) for n in names) for p in PATIENTS],
+    )
+    status, query, _ = run(["sql", "--dialect", "sqlite", "--table", "registry"])
+    assert connection.execute(query).fetchall() == got
+
+
+def test_the_query_is_compiled_from_the_data_in_use(tmp_path: Path) -> None:
+    text = Path("data/therapies.toml").read_text()
+    bound = 'fact = "age_years", at_most = 25'
+    assert text.count(bound) == 1  # Kymriah's age bound, as its label gives it
+    changed = tmp_path / "therapies.toml"
+    changed.write_text(text.replace(bound, 'fact = "age_years", at_most = 30'))
+    table = "(SELECT 'x' AS id, 28 AS age, TRUE AS relapsed, 'b' AS lineage)"
+    columns_ = "id,age,relapsed,lineage"
+    statuses = []
+    for data in ([], ["--data", str(changed)]):
+        status, query, error = run([*data, "sql", "--table", table, "--columns", columns_])
+        assert status == 0, error
+        statuses.append(duckdb.connect().execute(query).fetchall()[0][1])
+    assert statuses == ["not_eligible", "possible"]  # 28 is within the changed bound
+
+
+def test_columns_the_table_lacks_are_unknown(tmp_path: Path) -> None:
+    table = "(SELECT 1 AS id, 19 AS age)"
+    status, query, _ = run(["sql", "--table", table, "--columns", "ID, Age"])
+    assert status == 0
+    [row] = duckdb.connect().execute(query).fetchall()
+    assert row[0] == 1 and row[1] == "possible"  # the id stays a number
+    assert "lineage" in row[4].split()  # among the facts that would decide
+
+    status, _, error = run(["sql", "--columns", "id,agee"])
+    assert status == 2
+    assert "unknown field 'agee'; did you mean 'age'?" in error
+    assert len(error.strip().splitlines()) == 1
+
+
+def test_each_dialect_names_columns_its_own_way() -> None:
+    for dialect, quote in (("duckdb", '"'), ("postgres", '"'), ("sqlite", '"'), ("spark", "`")):
+        status, query, _ = run(["sql", "--dialect", dialect])
+        assert status == 0
+        assert f"{quote}status" not in query  # statuses are named by therapy
+        assert f"AS {quote}tisagenlecleucel{quote}" in query
+        assert f"{dialect} dialect" in query
+    status, _, error = run(["sql", "--dialect", "oracle"])
+    assert status == 2 and "oracle" in error
+
+
+def test_schema_sql_describes_the_table() -> None:
+    _, out, _ = run(["schema", "sql"])
+    schema = json.loads(out)
+    fields = {f["name"]: f for f in schema["fields"]}
+    assert list(fields) == ["id", *(c.name for c in sql.table_columns())]
+    assert fields["age"]["type"] == "number" and fields["age"]["constraints"]["maximum"] == 130
+    assert fields["lineage"]["constraints"]["enum"] == ["b", "t"]
+    assert fields["relapsed"]["type"] == "boolean"
+    assert fields["relapse"]["type"] == "integer"
+
+
+# --- cohorts in DuckDB -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "json", "text"])
+def test_a_parquet_cohort_is_written_as_the_python_path_writes_it(tmp_path: Path, fmt: str) -> None:
+    parquet = write_parquet(tmp_path / "cohort.parquet", PATIENTS)
+    jsonl = write_jsonl(tmp_path / "cohort.jsonl", PATIENTS)
+    in_python = runner.invoke(app_(), ["options", "-i", str(jsonl), "-f", fmt])
+    in_duckdb = runner.invoke(app_(), ["options", "-i", str(parquet), "-f", fmt])
+    assert in_duckdb.exit_code == in_python.exit_code == 1  # patient i
+    assert in_duckdb.stdout == in_python.stdout
+    assert in_duckdb.stderr == in_python.stderr  # the same error line, same line number
+
+
+def test_csv_tsv_and_json_lines_run_in_duckdb_when_asked(tmp_path: Path) -> None:
+    names = ["id", *(c.name for c in sql.table_columns())]
+    tables = [write_jsonl(tmp_path / "cohort.jsonl", PATIENTS)]
+    for suffix, delimiter in ((".csv", ","), (".tsv", "\t")):
+        table = tmp_path / f"cohort{suffix}"
+        lines = [delimiter.join(names)] + [
+            delimiter.join("" if p.get(n) is None else str(p[n]).lower() for n in names)
+            for p in PATIENTS
+        ]
+        table.write_text("\n".join(lines) + "\n")
+        tables.append(table)
+    for table in tables:
+        expected = run(["options", "-i", str(table), "-f", "csv", "-q"])
+        got = run(["options", "-i", str(table), "--engine", "duckdb", "-f", "csv", "-q"])
+        assert got == expected  # line numbers too: a CSV's header is its line 1
+        assert expected[0] == 1
+
+
+def test_parquet_out_holds_the_csv_columns(tmp_path: Path) -> None:
+    parquet = write_parquet(tmp_path / "cohort.parquet", PATIENTS)
+    out = tmp_path / "answers.parquet"
+    status, stdout, error = run(["options", "-i", str(parquet), "-f", "parquet", "-o", str(out)])
+    assert status == 1 and stdout == ""
+    assert error.splitlines() == [
+        "alltx: a row (id 'i'): contradictory facts: relapse 0 means no relapse now, but "
+        "relapsed is yes; give only the one that is true"
+    ]
+    connection = duckdb.connect()
+    got = connection.execute(f"SELECT * FROM read_parquet('{out}')")
+    names = [d[0] for d in got.description]
+    assert names == [name for name, _ in columns(load_catalog()) if name != "line"]
+    rows = got.fetchall()
+    assert [r[0] for r in rows] == [p["id"] for p in PATIENTS]
+    status, csv_out, _ = run(["options", "-i", str(parquet), "-f", "csv", "-q"])
+    for cells, row in zip(list(csv.reader(io.StringIO(csv_out)))[1:], rows, strict=True):
+        assert cells[:1] + cells[2:] == ["" if v is None else str(v) for v in row]
+
+
+def test_a_wrong_value_is_an_error_record_in_its_place(tmp_path: Path) -> None:
+    rows = [{"id": "x", "age": 200}, {"id": "y", "lineage": "B-ALL"}, {"id": "z", "age": 3}]
+    parquet = write_parquet(tmp_path / "cohort.parquet", rows)
+    status, out, error = run(["options", "-i", str(parquet), "-f", "jsonl"])
+    assert status == 1
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [(r["id"], r["line"], r.get("field")) for r in records] == [
+        ("x", 1, "age"), ("y", 2, "lineage"), ("z", 3, None)
+    ]  # fmt: skip
+    assert records[0]["error"] == "age: must be a number of years from 0 to 130"
+    assert records[1]["error"] == "lineage: must be b or t"  # canonical values only
+    assert "options" in records[2]
+    assert (
+        error.splitlines()[0]
+        == "alltx: line 1 (id 'x'): age: must be a number of years from 0 to 130"
+    )
+
+
+def test_outside_text_is_plain_in_duckdb_output_too(tmp_path: Path) -> None:
+    rows = [{"id": "=cmd|' /C calc'!A0", "age": 19}, {"id": "\x1b[31mred", "age": 19}]
+    parquet = write_parquet(tmp_path / "cohort.parquet", rows)
+    jsonl = write_jsonl(tmp_path / "cohort.jsonl", rows)
+    for fmt in ("csv", "jsonl", "text"):
+        _, expected, _ = run(["options", "-i", str(jsonl), "-f", fmt, "-q"])
+        _, out, _ = run(["options", "-i", str(parquet), "-f", fmt, "-q"])
+        assert out == expected
+        assert "\x1b" not in out
+    assert "'=cmd" in run(["options", "-i", str(parquet), "-f", "csv", "-q"])[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--engine", "duckdb", "-i", "-"], "not stdin"),
+        (["-f", "parquet"], "give --output FILE"),
+        (["-f", "csv", "-o", "x.parquet"], "--output is for --format parquet"),
+        (["--explain"], "--explain answers in Python"),
+        (["-j", "2", "-f", "jsonl"], "drop --jobs"),
+        (["--engine", "python"], "use --engine duckdb"),
+    ],
+)
+def test_usage_the_engine_cannot_serve_is_one_line(
+    tmp_path: Path, args: list[str], said: str
+) -> None:
+    parquet = write_parquet(tmp_path / "cohort.parquet", PATIENTS)
+    given = [a if a != "-" else "-" for a in args]
+    if "-i" not in given:
+        given += ["-i", str(parquet)]
+    status, _, error = run(["options", *given])
+    assert status == 2
+    assert said in error and len(error.strip().splitlines()) == 1
+
+
+def test_engine_flags_need_a_cohort() -> None:
+    status, _, error = run(["options", "--age", "19", "--engine", "duckdb"])
+    assert status == 2 and "are for a cohort" in error
+
+
+def test_broken_inputs_are_one_line_each(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really")
+    unknown = write_parquet(tmp_path / "unknown.parquet", [{"id": "a", "age": 3}])
+    duckdb.connect().execute(f"COPY (SELECT 'a' AS id, 3 AS agee) TO '{unknown}' (FORMAT parquet)")
+    loose = tmp_path / "loose.csv"
+    loose.write_text("id,age\na,8m\n")
+    for args, said in (
+        (["-i", str(broken)], str(broken)),
+        (["-i", str(tmp_path / "none.parquet")], "none.parquet"),
+        (["-i", str(unknown)], "Parquet columns: unknown field 'agee'; did you mean 'age'?"),
+        (["-i", str(loose), "--engine", "duckdb"], "8m"),
+    ):
+        status, out, error = run(["options", *args, "-f", "jsonl"])
+        assert status == 2, (args, out, error)
+        assert said in error and len(error.strip().splitlines()) == 1, error
+        assert "Traceback" not in error
+
+
+def test_without_duckdb_one_line_says_how_to_install_it(tmp_path: Path) -> None:
+    parquet = write_parquet(tmp_path / "cohort.parquet", PATIENTS)
+    code = (
+        "import sys; sys.modules['duckdb'] = None; sys.argv = ['alltx', 'options', '-i', "
+        f"{str(parquet)!r}]; from alltx.cli import main; main()"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "alltx: error: reading a cohort with DuckDB needs DuckDB, an optional part of alltx: "
+        "pip install 'alltx[duckdb]'"
+    ]
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    rows = [{"id": f"p{n}", "age": n % 90, "relapsed": True} for n in range(200_000)]
+    parquet = write_parquet(tmp_path / "big.parquet", rows)
+    alltx = [sys.executable, "-m", "alltx", "options", "-i", str(parquet), "-f", "jsonl"]
+    with subprocess.Popen(alltx, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        process.stdout.close()
+        status = process.wait(timeout=60)
+        assert process.stderr is not None
+        error = process.stderr.read()
+    assert json.loads(first)["id"] == "p0"
+    assert status == 141 and b"Traceback" not in error
