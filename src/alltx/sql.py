@@ -45,7 +45,10 @@ class Dialect:
     concat_ws: bool = True  # SQLite has CONCAT_WS only from 3.44
 
     def name_of(self, column: str) -> str:
-        return f"{self.quote}{column}{self.quote}"
+        """A column name as an identifier: quoted, its own quote characters doubled (the
+        names come from the data file's ids, which --data can change)."""
+        quote = self.quote
+        return f"{quote}{column.replace(quote, quote * 2)}{quote}"
 
     def cast(self, expression: str, kind: str) -> str:
         if not self.typed:  # SQLite's CAST turns 'abc' into 0: check the kind instead
