@@ -137,6 +137,8 @@ def test_each_dialect_names_columns_its_own_way() -> None:
         assert f"{dialect} dialect" in query
     status, _, error = run(["sql", "--dialect", "oracle"])
     assert status == 2 and "oracle" in error
+    status, _, error = run(["sql", "--table", " "])
+    assert status == 2 and "--table needs" in error
 
 
 def test_schema_sql_describes_the_table() -> None:

@@ -23,6 +23,7 @@ from alltx import __version__
 from alltx.catalog import Catalog, DataError, UnknownTherapy
 from alltx.examples import epilog
 from alltx.facts import PARSERS, FactError, facts_from
+from alltx.sql import DIALECTS
 
 if TYPE_CHECKING:
     from alltx.guide import Guide
@@ -58,11 +59,9 @@ class Engine(StrEnum):
     duckdb = "duckdb"
 
 
-class Dialect(StrEnum):
-    duckdb = "duckdb"
-    sqlite = "sqlite"
-    postgres = "postgres"
-    spark = "spark"
+# The dialects `alltx sql` writes, as sql.py declares them.
+Dialect = StrEnum("Dialect", {name: name for name in DIALECTS})  # type: ignore[misc]
+DUCKDB = Dialect("duckdb")
 
 
 class SchemaKind(StrEnum):
@@ -842,9 +841,7 @@ def _write_jobs(
 
 @app.command("sql", epilog=epilog("sql"))
 def sql_query(
-    dialect: Annotated[
-        Dialect, typer.Option(help="The engine the query is written for.")
-    ] = Dialect.duckdb,
+    dialect: Annotated[Dialect, typer.Option(help="The engine the query is written for.")] = DUCKDB,
     table: Annotated[
         str,
         typer.Option(
@@ -868,6 +865,8 @@ def sql_query(
     compact CSV's columns. Compiled from the data file in use (--data)."""
     from alltx import sql
 
+    if not table.strip():
+        fail("--table needs a table's name or an expression, like read_parquet('cohort.parquet')")
     given = None
     if columns is not None:
         from alltx.rows import InputError, header_names
