@@ -257,6 +257,18 @@ def test_usage_the_engine_cannot_serve_is_one_line(
     assert said in error and len(error.strip().splitlines()) == 1
 
 
+def test_a_parquet_output_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    parquet = write_parquet(tmp_path / "cohort.parquet", PATIENTS)
+    out = tmp_path / "no such folder" / "answers.parquet"
+    alltx = [sys.executable, "-m", "alltx", "options", "-i", str(parquet), "-f", "parquet"]
+    done = subprocess.run([*alltx, "-o", str(out)], capture_output=True, text=True)
+    assert done.returncode == 74  # as any output alltx cannot write
+    assert done.stderr.strip().splitlines() == [
+        "alltx: error: cannot write the output: No such file or directory; check the disk or "
+        "where the output goes"
+    ]
+
+
 def test_engine_flags_need_a_cohort() -> None:
     status, _, error = run(["options", "--age", "19", "--engine", "duckdb"])
     assert status == 2 and "are for a cohort" in error

@@ -769,6 +769,10 @@ def _engine_cohort(
         from alltx.progress import Reporter
 
         reporter = Reporter(settings.quiet, settings.max_errors)
+        try:  # a folder that is not there, or not writable: the output's fault, said as such
+            Path(str(settings.output_file)).open("wb").close()
+        except OSError as error:
+            _output_failed(error)
         written, refused = prepared.to_parquet(str(settings.output_file))
         if refused and not settings.quiet:
             for row_id, message in prepared.errors(str(settings.output_file)):
