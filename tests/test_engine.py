@@ -303,7 +303,8 @@ def test_without_duckdb_one_line_says_how_to_install_it(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "alltx: error: reading a cohort with DuckDB needs DuckDB, an optional part of alltx: "
-        "pip install 'alltx[duckdb]'"
+        "pip install 'alltx[duckdb]' (from a checkout: pip install '.[duckdb]'; or pip install "
+        "duckdb beside alltx)"
     ]
 
 

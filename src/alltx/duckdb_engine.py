@@ -17,7 +17,10 @@ from alltx.catalog import Catalog
 from alltx.rows import header_names
 from alltx.sql import DIALECTS, compile_query
 
-NEEDED = "needs DuckDB, an optional part of alltx: pip install 'alltx[duckdb]'"
+NEEDED = (
+    "needs DuckDB, an optional part of alltx: pip install 'alltx[duckdb]' (from a "
+    "checkout: pip install '.[duckdb]'; or pip install duckdb beside alltx)"
+)
 # How DuckDB reads each kind of input; {path} is an SQL string literal.
 READERS = {
     "parquet": "read_parquet({path})",
