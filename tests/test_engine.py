@@ -222,6 +222,22 @@ def test_a_wrong_value_is_an_error_record_in_its_place(tmp_path: Path) -> None:
     )
 
 
+def test_values_of_the_wrong_kind_are_errors_of_their_rows(tmp_path: Path) -> None:
+    table = tmp_path / "cohort.csv"
+    table.write_text("id,age,relapse,mrd\na,19,1,\nb,8m,1,\nc,5,CR1,\nd,nan,,\ne,5,,inf\n")
+    status, out, error = run(["options", "-i", str(table), "--engine", "duckdb", "-f", "jsonl"])
+    assert status == 1
+    got = [(r["id"], r.get("field"), r.get("error")) for r in map(json.loads, out.splitlines())]
+    assert got == [
+        ("a", None, None),
+        ("b", "age", "age: must be a number of years from 0 to 130"),
+        ("c", "relapse", "relapse: must be a whole number 0 or more"),
+        ("d", "age", "age: must be a number of years from 0 to 130"),
+        ("e", "mrd", "mrd: must be a percent from 0 to 100"),
+    ]
+    assert len(error.splitlines()) == 4  # one line a row
+
+
 def test_outside_text_is_plain_in_duckdb_output_too(tmp_path: Path) -> None:
     rows = [{"id": "=cmd|' /C calc'!A0", "age": 19}, {"id": "\x1b[31mred", "age": 19}]
     parquet = write_parquet(tmp_path / "cohort.parquet", rows)
@@ -279,13 +295,13 @@ def test_broken_inputs_are_one_line_each(tmp_path: Path) -> None:
     broken.write_bytes(b"PAR1 not really")
     unknown = write_parquet(tmp_path / "unknown.parquet", [{"id": "a", "age": 3}])
     duckdb.connect().execute(f"COPY (SELECT 'a' AS id, 3 AS agee) TO '{unknown}' (FORMAT parquet)")
-    loose = tmp_path / "loose.csv"
-    loose.write_text("id,age\na,8m\n")
+    ragged = tmp_path / "ragged.csv"  # the Python path reports such a row; DuckDB stops
+    ragged.write_text("id,age\n" + "a,3\n" * 3000 + "b,4,5,6\n")
     for args, said in (
         (["-i", str(broken)], str(broken)),
         (["-i", str(tmp_path / "none.parquet")], "none.parquet"),
         (["-i", str(unknown)], "Parquet columns: unknown field 'agee'; did you mean 'age'?"),
-        (["-i", str(loose), "--engine", "duckdb"], "8m"),
+        (["-i", str(ragged), "--engine", "duckdb"], "ragged.csv"),
     ):
         status, out, error = run(["options", *args, "-f", "jsonl"])
         assert status == 2, (args, out, error)

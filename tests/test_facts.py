@@ -180,6 +180,8 @@ REFUSALS = [
     (parse_count, -1, "expected a whole number 0 or more, got -1"),
     (parse_count, 1.5, "expected a whole number 0 or more, got 1.5"),
     (parse_count, "two", "expected a whole number 0 or more, got 'two'"),
+    (parse_count, 1e300, "expected a whole number of at most 15 digits, got 1e+300"),
+    (parse_count, 10**15, "expected a whole number of at most 15 digits, got 1e+15"),
     (parse_marker, "weak", "expected positive or negative (pos, neg, +, - also work), got 'weak'"),
     (parse_marker, 1, "expected positive or negative (pos, neg, +, - also work), got 1"),
     (parse_lineage, "x", "expected b or t (b-cell, t-cell also work), got 'x'"),
@@ -192,6 +194,10 @@ REFUSALS = [
     (parse_percent, -0.5, "must be a percent from 0 to 100, got -0.5"),
     (parse_percent, "100.5%", "must be a percent from 0 to 100, got 100.5%"),  # as given
 ]  # fmt: skip
+
+
+def test_a_count_has_at_most_fifteen_digits() -> None:
+    assert parse_count(10**15 - 1) == parse_count(float(10**15 - 1)) == 999_999_999_999_999
 
 
 @pytest.mark.parametrize(("parse", "value", "message"), REFUSALS, ids=[r[2] for r in REFUSALS])

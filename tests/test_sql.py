@@ -241,12 +241,16 @@ def _value(column: sql.Column) -> st.SearchStrategy[Any]:
     none = st.none()
     if column.kind == "age":
         right = st.one_of(st.sampled_from(AGE_EDGES), st.floats(0, 130), st.integers(0, 130))
-        return st.one_of(none, right, st.sampled_from([-1.0, 130.5, 200]))
+        return st.one_of(none, right, st.sampled_from([-1.0, 130.5, 200, math.inf]))
     if column.kind == "percent":
         right = st.one_of(st.sampled_from(MRD_EDGES), st.floats(0, 100))
-        return st.one_of(none, right, st.sampled_from([-0.5, 100.01]))
+        return st.one_of(none, right, st.sampled_from([-0.5, 100.01, -math.inf]))
     if column.kind == "count":
-        return st.one_of(none, st.integers(0, 4), st.sampled_from([-1, 1.5]))
+        return st.one_of(
+            none,
+            st.integers(0, 4),
+            st.sampled_from([-1, 1.5, math.inf, 10**15 - 1, 10.0**15, 1e300]),
+        )
     if column.kind == "bool":
         return st.one_of(none, st.booleans())
     return st.one_of(none, st.sampled_from(column.values), st.sampled_from(["x", "unknown"]))

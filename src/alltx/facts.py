@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import Literal
 
 MAX_AGE_YEARS = 130
+MAX_COUNT = 10**15 - 1  # no relapse or remission number is longer: more is a mistake
 
 Kind = Literal["bool", "count", "number", "category"]
 
@@ -245,15 +246,17 @@ def parse_remission(value: object) -> int:
 
 
 def parse_count(value: object) -> int:
-    """A whole number, 0 or more (relapse and remission numbers)."""
+    """A whole number, 0 or more, of at most 15 digits (relapse and remission numbers)."""
     if isinstance(value, bool):
         raise ValueError(f"expected a whole number, got {value!r}")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 15:
         value = int(value.strip())
-    if isinstance(value, int) and value >= 0:
+    if isinstance(value, int) and 0 <= value <= MAX_COUNT:
         return value
+    if isinstance(value, int) and value > MAX_COUNT:
+        raise ValueError(f"expected a whole number of at most 15 digits, got {value:.3g}")
     raise ValueError(f"expected a whole number 0 or more, got {value!r}")
 
 

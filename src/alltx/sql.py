@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from alltx.catalog import Catalog
-from alltx.facts import MAX_AGE_YEARS, PARSERS, RULE_FACTS, RuleFact
+from alltx.facts import MAX_AGE_YEARS, MAX_COUNT, PARSERS, RULE_FACTS, RuleFact
 from alltx.rules import Atom, Node, atoms
 
 
@@ -37,6 +37,9 @@ class Dialect:
     integer: str
     quote: str  # around a column name
     typed: bool = True  # False (SQLite): a column holds any kind of value, so check each
+    # TRY_CAST: a value of the wrong kind (a CSV's `8m` in a column of ages) becomes that row's
+    # error, not the whole query's. PostgreSQL has none (its columns are typed already).
+    try_cast: bool = False
     # SQLite and PostgreSQL fold a CTE into the query that reads it, repeating each test's
     # expression at every use (15 to 60 times slower); MATERIALIZED computes each once.
     # DuckDB finds the common expressions itself (the same time either way over 10,000,000
@@ -56,20 +59,21 @@ class Dialect:
         return f"CAST({expression} AS {getattr(self, kind)})"
 
     def whole(self, expression: str) -> str:
-        """A test that a number has no fraction (SQLite has FLOOR only in some builds)."""
-        if self.typed:
-            return f"FLOOR({expression}) = {expression}"
-        return f"CAST({expression} AS INTEGER) = {expression}"
+        """A test that a number has no fraction (ROUND: SQLite has FLOOR only in some builds,
+        and its CAST to INTEGER stops at 2**63)."""
+        return f"ROUND({expression}) = {expression}"
 
 
 DIALECTS = {
     d.name: d
     for d in (
-        Dialect("duckdb", "DOUBLE", "VARCHAR", "BOOLEAN", "BIGINT", '"', materialized=""),
+        Dialect("duckdb", "DOUBLE", "VARCHAR", "BOOLEAN", "BIGINT", '"', materialized="",
+                try_cast=True),
         Dialect("postgres", "DOUBLE PRECISION", "TEXT", "BOOLEAN", "BIGINT", '"'),
         Dialect("sqlite", "REAL", "TEXT", "INTEGER", "INTEGER", '"', typed=False,
                 concat_ws=False),
-        Dialect("spark", "DOUBLE", "STRING", "BOOLEAN", "BIGINT", "`", materialized=""),
+        Dialect("spark", "DOUBLE", "STRING", "BOOLEAN", "BIGINT", "`", materialized="",
+                try_cast=True),
     )
 }  # fmt: skip
 
@@ -311,15 +315,23 @@ def compile_query(
     has = {c.name for c in facts} | {"id"} if given is None else set(given)
     q = dialect.name_of
 
+    tried: set[str] = set()  # columns read with TRY_CAST: given_<name> says a value was there
+
     def read(name: str, kind: str) -> str:
-        value = q(name) if name in has else "NULL"
-        return f"{dialect.cast(value, kind)} AS {name}"
+        if name not in has:
+            return f"{dialect.cast('NULL', kind)} AS {name}"
+        if dialect.try_cast and kind != "text":
+            tried.add(name)
+            value = q(name)
+            type_ = getattr(dialect, kind)
+            return f"TRY_CAST({value} AS {type_}) AS {name}, {value} IS NOT NULL AS given_{name}"
+        return f"{dialect.cast(q(name), kind)} AS {name}"
 
     # The id is carried through as the table has it (a number stays a number).
     reading = [(q("id") if "id" in has else "NULL") + " AS id"]
     reading += [read(c.name, c.read_as) for c in facts]
 
-    checks = _checks(facts, dialect)
+    checks = _checks(facts, dialect, tried)
     error = "CASE\n" + "".join(f"      WHEN {when}\n        THEN {message}\n"
                                 for when, message in checks) + "    END"  # fmt: skip
 
@@ -413,16 +425,19 @@ def _derived(dialect: Dialect) -> list[str]:
     ]
 
 
-def _checks(facts: list[Column], dialect: Dialect) -> list[tuple[str, str]]:
-    """What the query refuses, in the Python path's order: each value that cannot be right,
-    then facts that contradict each other. A value's message is a literal; a contradiction's
-    is the Python path's own words, with the number in them."""
+def _checks(facts: list[Column], dialect: Dialect, tried: set[str]) -> list[tuple[str, str]]:
+    """What the query refuses, in the Python path's order: each value that cannot be right
+    (of the wrong kind, where TRY_CAST read it, or out of bounds), then facts that contradict
+    each other. A value's message is a literal; a contradiction's is the Python path's own
+    words, with the number in them."""
     checks: list[tuple[str, str]] = []
     for column in facts:
         name = column.name
+        refused = _literal(f"{name}: {column.refused}")
+        if name in tried:
+            checks.append((f"given_{name} AND {name} IS NULL", refused))
         wrong = _wrong(column, dialect)
         if wrong:
-            refused = _literal(f"{name}: {column.refused}")
             checks.append((f"{name} IS NOT NULL AND ({wrong})", refused))
     checks.append(("age_at_diagnosis > age", _literal(AFTER_DIAGNOSIS)))
 
@@ -454,18 +469,21 @@ AFTER_DIAGNOSIS = "age_at_diagnosis: the age at diagnosis is after the age now; 
 
 
 def _wrong(column: Column, dialect: Dialect) -> str:
-    """A condition true of a (non-NULL) value the Python path refuses."""
+    """A condition true of a (non-NULL) value the Python path refuses. A range is tested as
+    NOT (within it), so that NaN, which engines order apart (above every number in DuckDB and
+    PostgreSQL, beside none in IEEE), is refused in each."""
     name = column.name
     tests = []
     if not dialect.typed:
         kinds = "('text')" if column.kind == "category" else "('integer', 'real')"
         tests.append(f"typeof({name}) NOT IN {kinds}")
     if column.kind == "age":
-        tests.append(f"{name} < 0 OR {name} > {MAX_AGE_YEARS}")
+        tests.append(f"NOT ({name} >= 0 AND {name} <= {MAX_AGE_YEARS})")
     elif column.kind == "percent":
-        tests.append(f"{name} < 0 OR {name} > 100")
+        tests.append(f"NOT ({name} >= 0 AND {name} <= 100)")
     elif column.kind == "count":
-        tests.append(f"{name} < 0 OR NOT ({dialect.whole(name)})")
+        # A whole number of at most 15 digits, as facts.parse_count reads one.
+        tests.append(f"NOT ({name} >= 0 AND {name} <= {MAX_COUNT} AND {dialect.whole(name)})")
     elif column.kind == "category":
         tests.append(f"{name} NOT IN ({', '.join(_literal(v) for v in column.values)})")
     elif not dialect.typed:
@@ -503,7 +521,7 @@ def table_schema() -> dict[str, object]:
         elif column.kind == "percent":
             entry["constraints"] = {"minimum": 0, "maximum": 100}
         elif column.kind == "count":
-            entry["constraints"] = {"minimum": 0}
+            entry["constraints"] = {"minimum": 0, "maximum": MAX_COUNT}
         fields.append(entry)
     return {
         "title": "alltx sql: the table of patient facts",
