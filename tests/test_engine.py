@@ -258,6 +258,7 @@ def test_outside_text_is_plain_in_duckdb_output_too(tmp_path: Path) -> None:
         (["-f", "csv", "-o", "x.parquet"], "--output is for --format parquet"),
         (["--explain"], "--explain answers in Python"),
         (["-j", "2", "-f", "jsonl"], "drop --jobs"),
+        (["--fail-fast", "-f", "parquet", "-o", "x.parquet"], "drop one"),
         (["--engine", "python"], "use --engine duckdb"),
     ],
 )

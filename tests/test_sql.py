@@ -125,11 +125,20 @@ def query_says(results: list[tuple[Any, ...]]) -> list[Said]:
     return said
 
 
-def disagreements(
-    rows: list[dict[str, Any]], expected: list[Said], got: list[Said]
-) -> list[tuple[Any, ...]]:
+def assert_agree(rows: list[dict[str, Any]], expected: list[Said], got: list[Said]) -> None:
     assert len(got) == len(expected) == len(rows)
-    return [(row, e, g) for row, e, g in zip(rows, expected, got, strict=True) if e != g]
+    wrong = [(row, e, g) for row, e, g in zip(rows, expected, got, strict=True) if e != g]
+    assert wrong == [], f"{len(wrong)} of {len(rows)}: {wrong[:3]}"
+
+
+Grid = tuple[list[dict[str, Any]], list[Said]]
+
+
+def part_of(the_grid: Grid, step: int) -> Grid:
+    """Every `step`th patient of the grid, with what Python says of each; a step that shares
+    no factor with the grid's sizes (2, 3, 5) keeps every value of every fact in the part."""
+    rows, expected = the_grid
+    return rows[::step], expected[::step]
 
 
 # --- engines --------------------------------------------------------------------------------
@@ -164,13 +173,13 @@ def table_types() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def the_grid(catalog: Catalog) -> tuple[list[dict[str, Any]], list[Said]]:
+def the_grid(catalog: Catalog) -> Grid:
     rows = oracle_grid()
     return rows, python_says(catalog, rows)
 
 
 def test_the_grid_is_the_oracles_and_holds_refused_rows(
-    the_grid: tuple[list[dict[str, Any]], list[Said]],
+    the_grid: Grid,
 ) -> None:
     rows, expected = the_grid
     whole = sum(len(grid(t)) for t in READS)
@@ -184,14 +193,13 @@ def test_the_grid_is_the_oracles_and_holds_refused_rows(
 
 
 def test_duckdb_gives_the_python_answers_over_the_oracle_grid(
-    catalog: Catalog, the_grid: tuple[list[dict[str, Any]], list[Said]]
+    catalog: Catalog, the_grid: Grid
 ) -> None:
     rows, expected = the_grid
     # Loaded as a JSON Lines file, as a million inserts would take minutes.
     connection = duckdb.connect()
     got = _duckdb_over(connection, catalog, rows)
-    wrong = disagreements(rows, expected, query_says(got))
-    assert wrong == [], f"{len(wrong)} of {len(rows)}: {wrong[:3]}"
+    assert_agree(rows, expected, query_says(got))
 
 
 def _duckdb_over(connection: Any, catalog: Catalog, rows: list[dict[str, Any]]) -> list[Any]:
@@ -211,11 +219,10 @@ def _duckdb_over(connection: Any, catalog: Catalog, rows: list[dict[str, Any]]) 
 
 
 def test_sqlite_gives_the_python_answers_over_the_oracle_grid(
-    catalog: Catalog, the_grid: tuple[list[dict[str, Any]], list[Said]]
+    catalog: Catalog, the_grid: Grid
 ) -> None:
     rows, expected = the_grid
-    wrong = disagreements(rows, expected, query_says(in_sqlite(catalog, rows)))
-    assert wrong == [], f"{len(wrong)} of {len(rows)}: {wrong[:3]}"
+    assert_agree(rows, expected, query_says(in_sqlite(catalog, rows)))
 
 
 # --- fuzzed tables -----------------------------------------------------------------------------
@@ -325,13 +332,9 @@ POSTGRES_TYPES = {"double": "DOUBLE PRECISION", "integer": "BIGINT", "boolean": 
 
 
 def test_postgres_gives_the_python_answers_over_part_of_the_grid(
-    catalog: Catalog, the_grid: tuple[list[dict[str, Any]], list[Said]], postgres: Any
+    catalog: Catalog, the_grid: Grid, postgres: Any
 ) -> None:
-    rows, expected = the_grid
-    # Every 7th patient (7 shares no factor with the grid's sizes, so every value of every
-    # fact is in the part): some 67,000.
-    part = slice(None, None, 7)
-    rows, expected = rows[part], expected[part]
+    rows, expected = part_of(the_grid, 7)  # some 70,000
     types = {"id": "TEXT"} | {c.name: POSTGRES_TYPES[c.sql_type] for c in sql.table_columns()}
     with postgres.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS patients")
@@ -341,8 +344,7 @@ def test_postgres_gives_the_python_answers_over_part_of_the_grid(
                 copy.write_row([row.get(name) for name in COLUMNS])
         cursor.execute(sql.compile_query(catalog, sql.DIALECTS["postgres"], "patients"))
         got = cursor.fetchall()
-    wrong = disagreements(rows, expected, query_says(got))
-    assert wrong == [], f"{len(wrong)} of {len(rows)}: {wrong[:3]}"
+    assert_agree(rows, expected, query_says(got))
 
 
 # --- Spark SQL -------------------------------------------------------------------------------
@@ -369,14 +371,11 @@ def spark() -> Iterator[Any]:
 
 
 def test_spark_gives_the_python_answers_over_part_of_the_grid(
-    catalog: Catalog, the_grid: tuple[list[dict[str, Any]], list[Said]], spark: Any
+    catalog: Catalog, the_grid: Grid, spark: Any
 ) -> None:
     from pyspark.sql import types as spark_types
 
-    rows, expected = the_grid
-    # Every 31st patient (no factor shared with the grid's sizes): some 16,000.
-    part = slice(None, None, 31)
-    rows, expected = rows[part], expected[part]
+    rows, expected = part_of(the_grid, 31)  # some 16,000
     kinds = {"double": spark_types.DoubleType(), "integer": spark_types.LongType(),
              "boolean": spark_types.BooleanType(), "text": spark_types.StringType()}  # fmt: skip
     schema = spark_types.StructType(
@@ -388,5 +387,4 @@ def test_spark_gives_the_python_answers_over_part_of_the_grid(
     query = sql.compile_query(catalog, sql.DIALECTS["spark"], "patients")
     got = [tuple(result) for result in spark.sql(query).collect()]
     got.sort(key=lambda result: int(result[0][1:]))  # Spark keeps no order without ORDER BY
-    wrong = disagreements(rows, expected, query_says(got))
-    assert wrong == [], f"{len(wrong)} of {len(rows)}: {wrong[:3]}"
+    assert_agree(rows, expected, query_says(got))

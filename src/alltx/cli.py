@@ -740,6 +740,8 @@ def _engine_input(
              "Lines)")  # fmt: skip
     if settings.jobs > 1:
         fail("DuckDB uses every core itself: drop --jobs")
+    if settings.fail_fast and output is Format.parquet:
+        fail("--fail-fast stops a stream, and --format parquet writes every row: drop one")
     if name == "-":
         fail("DuckDB reads a file by name, not stdin: give the file's name to --input")
     kind = (
@@ -876,7 +878,7 @@ def sql_query(
         from alltx.rows import InputError, header_names
 
         try:
-            given = {name for name in header_names(columns.split(","), False, "--columns")}
+            given = set(header_names(columns.split(","), False, "--columns"))
         except InputError as error:
             fail(str(error))
     query = sql.compile_query(catalog_in_use(), sql.DIALECTS[dialect.value], table, given)

@@ -272,7 +272,7 @@ def query_rows(
 ) -> Iterator[Row | Failure]:
     """The compiled query's results (alltx.sql: the compact CSV's columns but `line`), each as
     a row for FromQuery to answer, or as the Failure it reports; numbered from `first_line`."""
-    error = len(columns(catalog)) - 4  # the error column, without `line`
+    error = [name for name, _ in columns(catalog) if name != "line"].index("error")
     for line, result in enumerate(results, first_line):
         message = result[error]
         if message is None:

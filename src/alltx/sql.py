@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from alltx.catalog import Catalog
-from alltx.facts import MAX_AGE_YEARS, MAX_COUNT, PARSERS, RULE_FACTS, RuleFact
+from alltx.facts import MAX_AGE_YEARS, MAX_COUNT, PARSERS, RULE_FACTS
 from alltx.rules import Atom, Node, atoms
 
 
@@ -114,16 +114,12 @@ class Column:
         }[self.kind]
 
 
-def _rule_facts(source: str) -> list[RuleFact]:
-    return [fact for fact in RULE_FACTS.values() if fact.source == source]
-
-
 def table_columns() -> list[Column]:
-    """The input table's fact columns, in the facts' order, from the facts' declarations."""
+    """The input table's fact columns, in the facts' order, from the facts' declarations: each
+    input fact's kind is that of the rule facts it decides."""
     columns = []
     for name in PARSERS:
-        [*tested] = _rule_facts(name)
-        first = tested[0]
+        first = next(fact for fact in RULE_FACTS.values() if fact.source == name)
         if first.unit in AGE_UNITS:
             kind = "age"
         elif first.unit == "%":
@@ -335,7 +331,7 @@ def compile_query(
     error = "CASE\n" + "".join(f"      WHEN {when}\n        THEN {message}\n"
                                 for when, message in checks) + "    END"  # fmt: skip
 
-    state = _derived(dialect)
+    state = _derived()
     tests = [f"{_atom(atom)} AS {column}" for atom, column in compiled.tests.items()]
     groups = [f"{compiled.definition(g)} AS {column}" for g, column in compiled.groups.items()]
 
@@ -409,12 +405,15 @@ def compile_query(
 _STATE = ("relapsed", "relapse", "refractory", "remission")
 
 
-def _derived(dialect: Dialect) -> list[str]:
+# Relapsed, as the relapse number decides it where one is given (facts.derive's first step).
+_RELAPSED = "CASE WHEN relapse IS NOT NULL THEN relapse >= 1 ELSE relapsed END"
+
+
+def _derived() -> list[str]:
     """facts.derive in SQL: a relapse number decides relapsed; a complete remission means
     neither relapsed nor refractory now; not relapsed means relapse 0; relapsed or refractory
     means remission 0."""
-    relapsed = "CASE WHEN relapse IS NOT NULL THEN relapse >= 1 ELSE relapsed END"
-    now_relapsed = f"CASE WHEN remission >= 1 THEN FALSE ELSE {relapsed} END"
+    now_relapsed = f"CASE WHEN remission >= 1 THEN FALSE ELSE {_RELAPSED} END"
     now_refractory = "CASE WHEN remission >= 1 THEN FALSE ELSE refractory END"
     return [
         f"{now_relapsed} AS relapsed",
@@ -442,15 +441,12 @@ def _checks(facts: list[Column], dialect: Dialect, tried: set[str]) -> list[tupl
     checks.append(("age_at_diagnosis > age", _literal(AFTER_DIAGNOSIS)))
 
     def contradiction(count: str, means: str, but: str) -> str:
-        number = dialect.cast(dialect.cast(count, "integer"), "text")
-        if not dialect.typed:
-            number = f"CAST(CAST({count} AS INTEGER) AS TEXT)"
+        number = f"CAST(CAST({count} AS {dialect.integer}) AS {dialect.text})"
         return f"'contradictory facts: {count} ' || {number} || " + _literal(
             f" means {means}, but {but}; give only the one that is true"
         )
 
     given = "relapse IS NOT NULL AND relapsed IS NOT NULL"
-    relapsed = "CASE WHEN relapse IS NOT NULL THEN relapse >= 1 ELSE relapsed END"
     remission = "in complete remission now"
     return [
         *checks,
@@ -458,7 +454,7 @@ def _checks(facts: list[Column], dialect: Dialect, tried: set[str]) -> list[tupl
          contradiction("relapse", "a relapse now", "relapsed is no")),
         (f"{given} AND relapse < 1 AND relapsed",
          contradiction("relapse", "no relapse now", "relapsed is yes")),
-        (f"remission >= 1 AND ({relapsed})",
+        (f"remission >= 1 AND ({_RELAPSED})",
          contradiction("remission", remission, "the facts say relapsed (come back now)")),
         ("remission >= 1 AND refractory",
          contradiction("remission", remission, "refractory says not responding to treatment")),
@@ -491,10 +487,10 @@ def _wrong(column: Column, dialect: Dialect) -> str:
     return " OR ".join(tests)  # empty: the engine's type holds only right values
 
 
-def error_fields(facts: list[Column] | None = None) -> dict[str, str]:
+def error_fields() -> dict[str, str]:
     """Which field each of the query's fixed error messages names (for JSON records' `field`);
     a contradiction names none, as on the Python path."""
-    fields = {f"{c.name}: {c.refused}": c.name for c in (facts or table_columns())}
+    fields = {f"{c.name}: {c.refused}": c.name for c in table_columns()}
     fields[AFTER_DIAGNOSIS] = "age_at_diagnosis"
     return fields
 
