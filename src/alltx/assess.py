@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 from alltx.catalog import Catalog, Caution, Indication, Referral, Therapy
 from alltx.facts import RULE_FACTS, Facts
-from alltx.rules import MET, UNKNOWN, UNMET, Atom, Evaluation, Node, evaluate, undecided
+from alltx.rules import (
+    MET,
+    UNKNOWN,
+    UNMET,
+    Advice,
+    Atom,
+    Evaluation,
+    Node,
+    Status,
+    evaluate,
+    undecided,
+)
 
-Status = Literal["eligible", "possible", "not_eligible"]
 STATUSES: tuple[Status, ...] = ("eligible", "possible", "not_eligible")
-Advice = Literal["recommended", "possible", "not_indicated"]
 ADVICE: dict[str, Advice] = {MET: "recommended", UNKNOWN: "possible", UNMET: "not_indicated"}
 # How a rule is evaluated: rules.evaluate, or a batch's memo of it (same answers, reused).
 Evaluate = Callable[[Node, Mapping[str, object]], Evaluation]

@@ -6,7 +6,6 @@ a broken data file; never a traceback, which could also leak patient facts into 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -21,16 +20,25 @@ from typer.core import TyperGroup
 
 from alltx import __version__
 from alltx.catalog import Catalog, DataError, UnknownTherapy
+from alltx.cli_base import (
+    IN_USE,
+    OUTPUT_PANEL,
+    DocFormat,
+    FormatOption,
+    catalog_in_use,
+    fail,
+    guide_in_use,
+    write_json,
+)
 from alltx.examples import epilog
 from alltx.facts import PARSERS, FactError, facts_from
 from alltx.sql import DIALECTS
 
 if TYPE_CHECKING:
-    from alltx.guide import Guide
+    pass
 
 FACTS_PANEL = "Patient facts (leave a fact out if it is not known)"
 COHORT_PANEL = "A cohort file instead of flags"
-OUTPUT_PANEL = "Output"
 
 
 class Format(StrEnum):
@@ -40,11 +48,6 @@ class Format(StrEnum):
     csv = "csv"
     html = "html"
     parquet = "parquet"
-
-
-class DocFormat(StrEnum):
-    text = "text"
-    json = "json"
 
 
 class InputFormat(StrEnum):
@@ -180,11 +183,6 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    sys.stderr.write(f"alltx: error: {message}\n")
-    sys.exit(code)
-
-
 SWITCH_WORDS = {"yes", "no", "true", "false", "y", "n", "1", "0", "on", "off"}
 
 
@@ -244,32 +242,6 @@ def _quiet_broken_pipe() -> NoReturn:
     _stop_writing(EXIT_CLOSED_PIPE)
 
 
-_data_file: Path | None = None  # set by --data / ALLTX_DATA; None = the bundled file
-_guide_file: Path | None = None  # set by --guide / ALLTX_GUIDE
-
-
-def catalog_in_use() -> Catalog:
-    from alltx.datafile import load_catalog
-
-    try:
-        return load_catalog(_data_file)
-    except DataError as error:
-        fail(str(error), 1)
-
-
-def guide_in_use() -> Guide:
-    from alltx.datafile import load_guide
-
-    try:
-        return load_guide(_guide_file)
-    except DataError as error:
-        fail(str(error), 1)
-
-
-def write_json(value: object) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
-
-
 def _version(value: bool) -> None:
     if value:
         from alltx.datafile import load_catalog
@@ -320,8 +292,7 @@ def _root(
     ] = False,
 ) -> None:
     """Which US FDA-approved immunotherapies for ALL fit a patient's facts, and why."""
-    global _data_file, _guide_file
-    _data_file, _guide_file = data, guide
+    IN_USE.data, IN_USE.guide = data, guide
     if no_pager:
         from alltx import render
 
@@ -343,12 +314,6 @@ def _switch(flags: str, help_text: str) -> Any:
     return typer.Option(flags, help=help_text, rich_help_panel=FACTS_PANEL)
 
 
-FormatOption = Annotated[
-    DocFormat,
-    typer.Option(
-        "--format", "-f", help="text for people, json for scripts.", rich_help_panel=OUTPUT_PANEL
-    ),
-]
 HELP_FORMAT = (
     "text for people; html for a page to print and bring to an appointment (one patient); "
     "json, jsonl or csv for scripts; parquet (a cohort, with --output). For a cohort the "
@@ -830,7 +795,7 @@ def _write_jobs(
     reporter = Reporter(settings.quiet, settings.max_errors)
     tally = cohort.Tally()
     header, work = jobs.prepare(lines, kind, settings.ignore_unknown)
-    job = jobs.Job(_data_file, output.value, settings.explain, settings.ignore_unknown, kind,
+    job = jobs.Job(IN_USE.data, output.value, settings.explain, settings.ignore_unknown, kind,
                    header, settings.fail_fast)  # fmt: skip
     fmt = cohort.output_format(output.value, catalog, settings.explain)
     with _WholeLines() as out:
@@ -985,11 +950,11 @@ def data_check(
 
     problems: list[str] = []
     try:
-        catalog = load_catalog(file or _data_file, check=True)
+        catalog = load_catalog(file or IN_USE.data, check=True)
     except DataError as error:
         problems += error.problems
     try:
-        guide = load_guide(_guide_file, check=True)
+        guide = load_guide(IN_USE.guide, check=True)
     except DataError as error:
         problems += error.problems
     if problems:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from alltx.cli import DocFormat, FormatOption, catalog_in_use, fail, guide_in_use, write_json
+from alltx.cli_base import DocFormat, FormatOption, catalog_in_use, fail, guide_in_use, write_json
 from alltx.examples import epilog
 
 FINDINGS = "Findings (leave one out if it is not known)"

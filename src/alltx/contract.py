@@ -21,10 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-from alltx.assess import Advice, Status
-from alltx.facts import PARSERS, is_blank
-from alltx.output import Value
-from alltx.rules import Result
+from alltx.facts import PARSERS, Value, is_blank
+from alltx.rules import Advice, Result, Status
 
 # --- the therapies file ---------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ MAX_AGE_YEARS = 130
 MAX_COUNT = 10**15 - 1  # no relapse or remission number is longer: more is a mistake
 
 Kind = Literal["bool", "count", "number", "category"]
+Value = bool | int | float | str | None  # a fact's value as JSON writes it
 
 
 class FactError(ValueError):

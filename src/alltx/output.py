@@ -12,7 +12,7 @@ from typing import Any
 
 from alltx.assess import IndicationResult, ReferralResult, TherapyOption
 from alltx.catalog import Catalog, Source, Statement, Therapy
-from alltx.facts import INPUT_FACTS, RULE_FACTS, Facts
+from alltx.facts import INPUT_FACTS, RULE_FACTS, Facts, Value
 from alltx.rules import MET, Atom, Evaluation, Node, failed
 
 # 2: cohort records are compact by default (statuses and ids), the full answer with --explain.
@@ -22,7 +22,6 @@ DISCLAIMER = (
     "team can say which treatment is right. Ask them about anything here."
 )
 
-Value = bool | int | float | str | None
 NONE_APPLIES = "none of the reasons the source gives applies"
 
 

@@ -17,12 +17,13 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from alltx.assess import ReferralResult, Status, TherapyOption
+from alltx.assess import ReferralResult, TherapyOption
 from alltx.catalog import Catalog, Caution, Source, Statement, Therapy
 from alltx.facts import INPUT_FACTS, RULE_FACTS, Facts
 from alltx.output import DISCLAIMER, NONE_APPLIES, answer_source_ids, referral_why
 from alltx.output import why as answer_why
 from alltx.rows import utf8, visible
+from alltx.rules import Status
 
 if TYPE_CHECKING:  # the cohort modules load only for a cohort, not for one patient's answer
     from alltx.cohort import Summary as CohortSummary

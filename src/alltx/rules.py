@@ -18,6 +18,11 @@ Result = Literal["met", "unmet", "unknown"]
 MET: Result = "met"
 UNMET: Result = "unmet"
 UNKNOWN: Result = "unknown"
+# What the results of a therapy's indications (any met, else any unknown) and of a referral's
+# reasons come to. Named here, beside Result, so that the answer's schema (alltx.contract) can
+# name them without importing the assessment, which imports the catalog, which uses the schema.
+Status = Literal["eligible", "possible", "not_eligible"]
+Advice = Literal["recommended", "possible", "not_indicated"]
 
 OPS = ("is", "in", "at_least", "at_most")
 _OPS_BY_KIND = {
