@@ -361,3 +361,17 @@ def test_ids_from_a_hostile_data_file_stay_names_in_the_query(tmp_path: Path) ->
         assert names[1] == csv_name(hostile) == "tisa\"; DROP TABLE patients; __`'x"
         assert result.fetchall()[0][1] == "possible"
         assert connection.execute("SELECT kept FROM patients").fetchall() == [(1,)]
+
+
+def test_unknown_columns_are_skipped_when_asked(tmp_path: Path) -> None:
+    parquet = tmp_path / "cohort.parquet"
+    duckdb.connect().execute(
+        f"COPY (SELECT 'a' AS ID, 19 AS Age, TRUE AS relapsed, 'x' AS ward) TO '{parquet}' "
+        "(FORMAT parquet)"
+    )
+    status, _, error = run(["options", "-i", str(parquet), "-f", "jsonl"])
+    assert status == 2 and "unknown field 'ward'" in error
+    status, out, _ = run(["options", "-i", str(parquet), "-f", "jsonl", "--ignore-unknown-fields"])
+    assert status == 0 and json.loads(out)["id"] == "a"  # ID and Age: id and age, in any case
+    jsonl = write_jsonl(tmp_path / "cohort.jsonl", [{"id": "a", "age": 19, "relapsed": True}])
+    assert out == run(["options", "-i", str(jsonl), "-f", "jsonl"])[1]
