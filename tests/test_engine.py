@@ -375,3 +375,24 @@ def test_unknown_columns_are_skipped_when_asked(tmp_path: Path) -> None:
     assert status == 0 and json.loads(out)["id"] == "a"  # ID and Age: id and age, in any case
     jsonl = write_jsonl(tmp_path / "cohort.jsonl", [{"id": "a", "age": 19, "relapsed": True}])
     assert out == run(["options", "-i", str(jsonl), "-f", "jsonl"])[1]
+
+
+@pytest.mark.parametrize("ids", ["numbers", "none"])
+def test_ids_of_other_kinds_are_carried_as_the_python_path_carries_them(
+    tmp_path: Path, ids: str
+) -> None:
+    rows = [{k: v for k, v in p.items() if k != "id"} for p in PATIENTS]
+    if ids == "numbers":
+        rows = [{"id": 1000 + n, **row} for n, row in enumerate(rows)]
+    parquet = write_parquet(tmp_path / "cohort.parquet", rows, id="BIGINT")
+    if ids == "none":  # a table without an id column
+        duckdb.connect().execute(
+            f"COPY (SELECT * EXCLUDE (id) FROM read_parquet('{parquet}')) TO "
+            f"'{tmp_path / 'no-id.parquet'}' (FORMAT parquet)"
+        )
+        parquet = tmp_path / "no-id.parquet"
+    jsonl = write_jsonl(tmp_path / "cohort.jsonl", rows)
+    for fmt in ("jsonl", "csv"):
+        assert run(["options", "-i", str(parquet), "-f", fmt]) == run(
+            ["options", "-i", str(jsonl), "-f", fmt]
+        )
