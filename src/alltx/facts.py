@@ -257,7 +257,8 @@ def parse_count(value: object) -> int:
     if isinstance(value, int) and 0 <= value <= MAX_COUNT:
         return value
     if isinstance(value, int) and value > MAX_COUNT:
-        raise ValueError(f"expected a whole number of at most 15 digits, got {value:.3g}")
+        # Not shown: a number of thousands of digits is neither printable nor worth printing.
+        raise ValueError("expected a whole number of at most 15 digits, got a longer one")
     raise ValueError(f"expected a whole number 0 or more, got {value!r}")
 
 
