@@ -19,13 +19,14 @@ import typer
 from typer.core import TyperGroup
 
 from alltx import __version__
-from alltx.catalog import Catalog, DataError, UnknownTherapy
+from alltx.catalog import Catalog, DataError
 from alltx.cli_base import (
     IN_USE,
     OUTPUT_PANEL,
     DocFormat,
     FormatOption,
     catalog_in_use,
+    exit_status,
     fail,
     guide_in_use,
     write_json,
@@ -121,6 +122,11 @@ class AlltxGroup(TyperGroup):
             if error.filename is None:  # a write to stdout; a file alltx opens is named
                 _output_failed(error)
             raise
+        except Exception as error:  # the core's own errors: one line each (cli_base)
+            status = exit_status(error)
+            if status is None:
+                raise
+            fail(str(error), status)
 
     def _main_shell_completion(self, *args: Any, **kwargs: Any) -> None:
         """Complete only for a shell that asks, as the scripts of --install-completion do:
@@ -605,7 +611,6 @@ def _cohort(
     name: str, given_format: InputFormat | None, output: Format | None, settings: CohortSettings
 ) -> None:
     from alltx import pipeline
-    from alltx.rows import InputError
 
     catalog = catalog_in_use()
     if output is None:
@@ -623,16 +628,13 @@ def _cohort(
     kind = _engine_input(name, given_format, output, settings)
     if kind is not None:
         raise typer.Exit(_engine_cohort(catalog, name, kind, output, settings))
-    try:
-        stream = pipeline.open_input(name)
-        kind, lines = pipeline.input_format(name, stream, given_format)
-        if settings.jobs > 1:
-            status = _write_jobs(catalog, output, kind, lines, settings)
-        else:
-            rows = pipeline.read_rows(lines, kind, settings.ignore_unknown)
-            status = _write_cohort(catalog, output, rows, settings)
-    except InputError as error:
-        fail(str(error))
+    stream = pipeline.open_input(name)
+    kind, lines = pipeline.input_format(name, stream, given_format)
+    if settings.jobs > 1:
+        status = _write_jobs(catalog, output, kind, lines, settings)
+    else:
+        rows = pipeline.read_rows(lines, kind, settings.ignore_unknown)
+        status = _write_cohort(catalog, output, rows, settings)
     raise typer.Exit(status)
 
 
@@ -724,30 +726,27 @@ def _engine_cohort(
 ) -> int:
     """A cohort answered by the rules compiled to SQL, in DuckDB; the exit status."""
     from alltx import cohort, duckdb_engine, sql
-    from alltx.rows import Failure, InputError
+    from alltx.rows import Failure
 
-    try:
-        prepared = duckdb_engine.prepare(catalog, name, kind, settings.ignore_unknown)
-        fields = sql.error_fields()
-        if output is not Format.parquet:
-            rows = cohort.query_rows(catalog, prepared.results(), prepared.first_line, fields)
-            return _write_cohort(catalog, output, rows, settings,
-                                 partial(cohort.FromQuery, catalog))  # fmt: skip
-        from alltx.progress import Reporter
+    prepared = duckdb_engine.prepare(catalog, name, kind, settings.ignore_unknown)
+    fields = sql.error_fields()
+    if output is not Format.parquet:
+        rows = cohort.query_rows(catalog, prepared.results(), prepared.first_line, fields)
+        return _write_cohort(catalog, output, rows, settings,
+                             partial(cohort.FromQuery, catalog))  # fmt: skip
+    from alltx.progress import Reporter
 
-        reporter = Reporter(settings.quiet, settings.max_errors)
-        try:  # a folder that is not there, or not writable: the output's fault, said as such
-            Path(str(settings.output_file)).open("wb").close()
-        except OSError as error:
-            _output_failed(error)
-        written, refused = prepared.to_parquet(str(settings.output_file))
-        if refused and not settings.quiet:
-            for row_id, message in prepared.errors(str(settings.output_file)):
-                reporter.error(Failure(None, row_id, message, fields.get(message)))
-        reporter.close(cohort.Tally(written, written - refused, refused))
-        return 1 if refused else 0
-    except (InputError, duckdb_engine.EngineError) as error:
-        fail(str(error))
+    reporter = Reporter(settings.quiet, settings.max_errors)
+    try:  # a folder that is not there, or not writable: the output's fault, said as such
+        Path(str(settings.output_file)).open("wb").close()
+    except OSError as error:
+        _output_failed(error)
+    written, refused = prepared.to_parquet(str(settings.output_file))
+    if refused and not settings.quiet:
+        for row_id, message in prepared.errors(str(settings.output_file)):
+            reporter.error(Failure(None, row_id, message, fields.get(message)))
+    reporter.close(cohort.Tally(written, written - refused, refused))
+    return 1 if refused else 0
 
 
 def _write_cohort(
@@ -800,11 +799,8 @@ def _write_jobs(
     fmt = cohort.output_format(output.value, catalog, settings.explain)
     with _WholeLines() as out:
         out.write(fmt.header)
-        try:
-            jobs.run(job, settings.jobs, reporter.watch(work, lambda chunk: len(chunk.lines)),
-                     out.write, reporter.error, tally)  # fmt: skip
-        except jobs.JobsError as error:
-            fail(str(error), 1)
+        jobs.run(job, settings.jobs, reporter.watch(work, lambda chunk: len(chunk.lines)),
+                 out.write, reporter.error, tally)  # fmt: skip
         out.write(fmt.close())
     reporter.close(tally)
     return 1 if tally.failed else 0
@@ -840,12 +836,9 @@ def sql_query(
         fail("--table needs a table's name or an expression, like read_parquet('cohort.parquet')")
     given = None
     if columns is not None:
-        from alltx.rows import InputError, header_names
+        from alltx.rows import header_names
 
-        try:
-            given = set(header_names(columns.split(","), False, "--columns"))
-        except InputError as error:
-            fail(str(error))
+        given = set(header_names(columns.split(","), False, "--columns"))
     query = sql.compile_query(catalog_in_use(), sql.DIALECTS[dialect.value], table, given)
     sys.stdout.write(query + ";\n")
 
@@ -892,10 +885,7 @@ def drug(
     if len(group) > 1:
         _drugs(catalog, output, group)
         return
-    try:
-        therapy = catalog.therapy(name)
-    except UnknownTherapy as error:
-        fail(str(error))
+    therapy = catalog.therapy(name)
     practice = guide_in_use().practice_for(therapy.id)
     if output is DocFormat.json:
         from alltx.guide_output import practice_json

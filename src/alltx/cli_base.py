@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from alltx.catalog import Catalog, DataError
+from alltx.catalog import Catalog
 
 if TYPE_CHECKING:
     from alltx.guide import Guide
@@ -51,22 +51,39 @@ def fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
+def exit_status(error: BaseException) -> int | None:
+    """The exit status of an error alltx expects, whose message is its one line; None for any
+    other (a bug, to be seen whole). The one map from the core's errors to exit statuses: 1
+    when alltx's side is at fault (a broken data file, a worker that died), 2 for what the user
+    gave (an unknown name, an unreadable input, findings that cannot be graded). Imported
+    here, on the way out: a run that fails pays for them, no other."""
+    from alltx.catalog import DataError, UnknownName
+    from alltx.duckdb_engine import EngineError
+    from alltx.grading import GradingError
+    from alltx.jobs import JobsError
+    from alltx.rows import InputError
+
+    statuses: dict[type[BaseException], int] = {
+        DataError: 1,
+        JobsError: 1,
+        InputError: 2,
+        EngineError: 2,
+        UnknownName: 2,
+        GradingError: 2,
+    }
+    return next((status for kind, status in statuses.items() if isinstance(error, kind)), None)
+
+
 def catalog_in_use() -> Catalog:
     from alltx.datafile import load_catalog
 
-    try:
-        return load_catalog(IN_USE.data)
-    except DataError as error:
-        fail(str(error), 1)
+    return load_catalog(IN_USE.data)
 
 
 def guide_in_use() -> Guide:
     from alltx.datafile import load_guide
 
-    try:
-        return load_guide(IN_USE.guide)
-    except DataError as error:
-        fail(str(error), 1)
+    return load_guide(IN_USE.guide)
 
 
 def write_json(value: object) -> None:

@@ -43,13 +43,8 @@ def side_effects(
     output: FormatOption = DocFormat.text,
 ) -> None:
     """The serious side effects across the therapies, or one in full (symptoms, timing, grading)."""
-    from alltx.catalog import UnknownName
-
     guide, catalog = guide_in_use(), catalog_in_use()
-    try:
-        chosen = None if name is None else guide.side_effect(name)
-    except UnknownName as error:
-        fail(str(error))
+    chosen = None if name is None else guide.side_effect(name)
     if output is DocFormat.json:
         from alltx.guide_output import answer, side_effect_json
 
@@ -80,7 +75,7 @@ def _finding(help_text: str, metavar: str) -> Any:
 
 def _grade(scale_id: str, given: dict[str, object], age: str | None, output: DocFormat) -> None:
     from alltx.facts import parse_age
-    from alltx.grading import GradingError, grade, parse_findings
+    from alltx.grading import grade, parse_findings
 
     guide = guide_in_use()
     scale = guide.scale(scale_id)
@@ -88,10 +83,7 @@ def _grade(scale_id: str, given: dict[str, object], age: str | None, output: Doc
         years: Fraction | None = None if age is None else parse_age(age)
     except ValueError as error:
         fail(f"--age: {error}")
-    try:
-        result = grade(scale, parse_findings(scale, given), years)
-    except GradingError as error:
-        fail(str(error))
+    result = grade(scale, parse_findings(scale, given), years)
     if output is DocFormat.json:
         from alltx.guide_output import answer, grading_json
 
@@ -243,13 +235,8 @@ def compare(
     output: FormatOption = DocFormat.text,
 ) -> None:
     """The therapies side by side: target, approval, how and where given, side effects."""
-    from alltx.catalog import UnknownTherapy
-
     guide, catalog = guide_in_use(), catalog_in_use()
-    try:
-        chosen = [catalog.therapy(n) for n in names] if names else list(catalog.therapies)
-    except UnknownTherapy as error:
-        fail(str(error))
+    chosen = [catalog.therapy(n) for n in names] if names else list(catalog.therapies)
     chosen = list(dict.fromkeys(chosen))
     if output is DocFormat.json:
         from alltx.guide_output import answer, compare_json
@@ -269,13 +256,8 @@ def explain(
     output: FormatOption = DocFormat.text,
 ) -> None:
     """What a word means, in plain language, with its source."""
-    from alltx.catalog import UnknownName
-
     guide = guide_in_use()
-    try:
-        chosen = None if term is None else guide.term(term)
-    except UnknownName as error:
-        fail(str(error))
+    chosen = None if term is None else guide.term(term)
     if output is DocFormat.json:
         from alltx.guide_output import answer, term_json
 
