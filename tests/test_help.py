@@ -14,24 +14,23 @@ import typer
 from typer.testing import CliRunner
 
 from alltx.cli import app
-from alltx.cli_guide import guide_app
 from alltx.examples import EXAMPLES
 
 runner = CliRunner()
 
 
 def commands() -> Iterator[tuple[str, Any]]:
-    """Every command and group, by the words that call it."""
+    """Every command and group, by the words that call it: as the root group lists them, the
+    commands it builds only when asked for (the guide's, sql) included."""
     root = typer.main.get_command(app)
-    guide = typer.main.get_command(guide_app)
     stack: list[tuple[str, Any]] = [("", root)]
-    stack += [(name, command) for name, command in guide.commands.items()]  # type: ignore[attr-defined]
     while stack:
         path, command = stack.pop()
         yield path, command
-        for name, child in getattr(command, "commands", {}).items():
-            if path or name not in ("transplant",):  # guide commands come from guide_app
-                stack.append((f"{path} {name}".strip(), child))
+        if hasattr(command, "list_commands"):
+            context = typer.Context(command)
+            for name in command.list_commands(context):
+                stack.append((f"{path} {name}".strip(), command.get_command(context, name)))
 
 
 HELPS = sorted({path: command for path, command in commands()}.items())

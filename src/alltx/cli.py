@@ -33,7 +33,6 @@ from alltx.cli_base import (
 )
 from alltx.examples import epilog
 from alltx.facts import PARSERS, FactError, facts_from
-from alltx.sql import DIALECTS
 
 if TYPE_CHECKING:
     pass
@@ -63,11 +62,6 @@ class Engine(StrEnum):
     duckdb = "duckdb"
 
 
-# The dialects `alltx sql` writes, as sql.py declares them.
-Dialect = StrEnum("Dialect", {name: name for name in DIALECTS})  # type: ignore[misc]
-DUCKDB = Dialect("duckdb")
-
-
 class SchemaKind(StrEnum):
     input = "input"
     output = "output"
@@ -86,23 +80,36 @@ EXIT_INTERRUPTED = 130
 EXIT_OUTPUT = 74  # the output could not be written (sysexits' EX_IOERR): a full disk, no stdout
 
 
-# The guide's commands live in `alltx.cli_guide` and are built only when asked for: click builds
-# every command it knows at start-up, and `options` should not pay for the guide's.
+# Commands built only when asked for: click builds every command it knows at start-up, and
+# `options` should not pay for the guide's (`alltx.cli_guide`) or the SQL compiler's
+# (`alltx.cli_sql`).
 GUIDE_COMMANDS = ("transplant", "side-effects", "grade", "compare", "explain", "questions")
+LAZY_COMMANDS = ("sql", *GUIDE_COMMANDS)
+
+
+def _lazy_app(name: str) -> typer.Typer:
+    if name == "sql":
+        from alltx.cli_sql import sql_app
+
+        return sql_app
+    from alltx.cli_guide import guide_app
+
+    return guide_app
 
 
 class AlltxGroup(TyperGroup):
     """Runs the app, turning every usage error into one line on stderr, exit status 2."""
 
     def list_commands(self, ctx: Any) -> list[str]:
-        return [*super().list_commands(ctx), *GUIDE_COMMANDS]
+        return [*super().list_commands(ctx), *LAZY_COMMANDS]
 
     def get_command(self, ctx: Any, name: str) -> Any:
         command = super().get_command(ctx, name)
-        if command is None and name in GUIDE_COMMANDS:
-            from alltx.cli_guide import guide_app
-
-            command = typer.main.get_command(guide_app).get_command(ctx, name)  # type: ignore[attr-defined]
+        if command is None and name in LAZY_COMMANDS:
+            built = typer.main.get_command(_lazy_app(name))
+            # An app of one command (sql) is built as that command, not as a group of one.
+            find = getattr(built, "get_command", None)
+            command = built if find is None else find(ctx, name)
         return command
 
     def invoke(self, ctx: Any) -> Any:
@@ -804,43 +811,6 @@ def _write_jobs(
         out.write(fmt.close())
     reporter.close(tally)
     return 1 if tally.failed else 0
-
-
-@app.command("sql", epilog=epilog("sql"))
-def sql_query(
-    dialect: Annotated[Dialect, typer.Option(help="The engine the query is written for.")] = DUCKDB,
-    table: Annotated[
-        str,
-        typer.Option(
-            metavar="NAME_OR_EXPRESSION",
-            help="The table of patient facts: a name, or an expression such as "
-            "read_parquet('cohort.parquet') or (SELECT ...). Its columns: alltx schema sql.",
-        ),
-    ] = "patients",
-    columns: Annotated[
-        str | None,
-        typer.Option(
-            metavar="LIST",
-            help="The table's columns, comma-separated, when it lacks some facts (read as "
-            "unknown); by default it has them all, and id.",
-        ),
-    ] = None,
-) -> None:
-    """The label rules as one SQL query over a table of patient facts, to run where the data
-    lives (DuckDB, SQLite, PostgreSQL, Spark SQL): per row, each therapy's status and the ids
-    behind it, the referral advice and an error for a row that cannot be answered, as the
-    compact CSV's columns. Compiled from the data file in use (--data)."""
-    from alltx import sql
-
-    if not table.strip():
-        fail("--table needs a table's name or an expression, like read_parquet('cohort.parquet')")
-    given = None
-    if columns is not None:
-        from alltx.rows import header_names
-
-        given = set(header_names(columns.split(","), False, "--columns"))
-    query = sql.compile_query(catalog_in_use(), sql.DIALECTS[dialect.value], table, given)
-    sys.stdout.write(query + ";\n")
 
 
 @app.command(epilog=epilog("schema"))

@@ -1,0 +1,57 @@
+"""alltx sql: the label rules compiled to one SQL query. Thin, like `alltx.cli`: parse, ask
+`alltx.sql`, print. `alltx.cli` loads this module only when `sql` is asked for.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from alltx.cli_base import catalog_in_use, fail
+from alltx.examples import epilog
+from alltx.sql import DIALECTS, compile_query
+
+sql_app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]},
+                      rich_markup_mode=None)  # fmt: skip
+
+# The dialects `alltx sql` writes, as sql.py declares them.
+Dialect = StrEnum("Dialect", {name: name for name in DIALECTS})  # type: ignore[misc]
+DUCKDB = Dialect("duckdb")
+
+
+@sql_app.command("sql", epilog=epilog("sql"))
+def sql_query(
+    dialect: Annotated[Dialect, typer.Option(help="The engine the query is written for.")] = DUCKDB,
+    table: Annotated[
+        str,
+        typer.Option(
+            metavar="NAME_OR_EXPRESSION",
+            help="The table of patient facts: a name, or an expression such as "
+            "read_parquet('cohort.parquet') or (SELECT ...). Its columns: alltx schema sql.",
+        ),
+    ] = "patients",
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LIST",
+            help="The table's columns, comma-separated, when it lacks some facts (read as "
+            "unknown); by default it has them all, and id.",
+        ),
+    ] = None,
+) -> None:
+    """The label rules as one SQL query over a table of patient facts, to run where the data
+    lives (DuckDB, SQLite, PostgreSQL, Spark SQL): per row, each therapy's status and the ids
+    behind it, the referral advice and an error for a row that cannot be answered, as the
+    compact CSV's columns. Compiled from the data file in use (--data)."""
+    if not table.strip():
+        fail("--table needs a table's name or an expression, like read_parquet('cohort.parquet')")
+    given = None
+    if columns is not None:
+        from alltx.rows import header_names
+
+        given = set(header_names(columns.split(","), False, "--columns"))
+    query = compile_query(catalog_in_use(), DIALECTS[dialect.value], table, given)
+    sys.stdout.write(query + ";\n")
