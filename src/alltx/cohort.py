@@ -328,7 +328,8 @@ def _brief_option(fmt: Format[S], therapy: str, index: int, cells: tuple[Any, ..
 def _brief_referral(fmt: Format[S], referral: str, index: int, cells: tuple[Any, ...]) -> S:
     status, *lists = cells
     by_part = dict(zip(REFERRAL_PARTS, lists, strict=True))
-    ids = _ids(by_part[BRIEF_IDS[status]]) if BRIEF_IDS[status] else []
+    key = BRIEF_IDS.get(status)
+    ids = [] if key is None else _ids(by_part[key])
     return fmt.brief_referral(referral, referral_brief(status, ids), index)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from alltx.catalog import Catalog
 from alltx.rows import header_names
-from alltx.sql import DIALECTS, compile_query
+from alltx.sql import DIALECTS, compile_query, literal
 
 NEEDED = (
     "needs DuckDB, an optional part of alltx: pip install 'alltx[duckdb]' (from a "
@@ -33,6 +33,7 @@ FIRST_LINE = {"parquet": 1, "csv": 2, "tsv": 2, "jsonl": 1}
 NAMES = {"parquet": "Parquet columns", "csv": "CSV header", "tsv": "TSV header",
          "jsonl": "JSON fields"}  # fmt: skip
 BATCH = 8192  # result rows fetched at a time
+DUCKDB = DIALECTS["duckdb"]
 
 
 class EngineError(Exception):
@@ -45,14 +46,6 @@ def _duckdb() -> Any:
     except ImportError:
         raise EngineError(f"reading a cohort with DuckDB {NEEDED}") from None
     return duckdb
-
-
-def _string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass
@@ -76,9 +69,9 @@ class Prepared:
     def to_parquet(self, path: str) -> tuple[int, int]:
         """Write the results to a Parquet file; the rows written and the rows refused."""
         try:
-            self.connection.execute(f"COPY ({self.query}) TO {_string(path)} (FORMAT parquet)")
+            self.connection.execute(f"COPY ({self.query}) TO {literal(path)} (FORMAT parquet)")
             [(rows, errors)] = self.connection.execute(
-                f"SELECT count(*), count(error) FROM read_parquet({_string(path)})"
+                f"SELECT count(*), count(error) FROM read_parquet({literal(path)})"
             ).fetchall()
         except self.error as error:
             raise EngineError(_one_line(error)) from None
@@ -87,7 +80,7 @@ class Prepared:
     def errors(self, path: str) -> Iterator[tuple[Any, str]]:
         """The refused rows of a Parquet output, in order: (id, error)."""
         cursor = self.connection.execute(
-            f"SELECT id, error FROM read_parquet({_string(path)}) WHERE error IS NOT NULL"
+            f"SELECT id, error FROM read_parquet({literal(path)}) WHERE error IS NOT NULL"
         )
         while batch := cursor.fetchmany(BATCH):
             yield from batch
@@ -99,7 +92,7 @@ def prepare(catalog: Catalog, path: str, kind: str, ignore_unknown: bool) -> Pre
     column is unknown, an unknown column is refused (InputError) unless `ignore_unknown`."""
     duckdb = _duckdb()
     connection = duckdb.connect()
-    source = READERS[kind].format(path=_string(path))
+    source = READERS[kind].format(path=literal(path))
     try:
         described = connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     except duckdb.Error as error:
@@ -107,12 +100,12 @@ def prepare(catalog: Catalog, path: str, kind: str, ignore_unknown: bool) -> Pre
     found = [row[0] for row in described]
     names = header_names(found, ignore_unknown, NAMES[kind])
     chosen = ", ".join(
-        f"{_quoted(column)} AS {_quoted(name)}"
+        f"{DUCKDB.name_of(column)} AS {DUCKDB.name_of(name)}"
         for column, name in zip(found, names, strict=True)
         if name
     )
     table = f"(SELECT {chosen or 'NULL AS id'} FROM {source})"
-    query = compile_query(catalog, DIALECTS["duckdb"], table, {name for name in names if name})
+    query = compile_query(catalog, DUCKDB, table, {name for name in names if name})
     return Prepared(connection, query, FIRST_LINE[kind], duckdb.Error)
 
 

@@ -183,13 +183,13 @@ def option_brief(status: str, ids: list[str], cautions: list[str]) -> dict[str, 
     return brief
 
 
-# What explains each status in a compact answer: the ids listed under this key.
+# What explains each status in a compact answer: the ids listed under this key (not_indicated
+# lists none).
 BRIEF_IDS = {
     "eligible": "met",
     "not_eligible": "failed",
     "possible": "decide",
     "recommended": "met",
-    "not_indicated": "",
 }
 
 
@@ -206,9 +206,8 @@ def compact_referral(result: ReferralResult) -> dict[str, Any]:
 
 def referral_brief(status: str, ids: list[str]) -> dict[str, Any]:
     """The shape of a referral's compact answer."""
-    if status == "not_indicated":
-        return {"status": status}
-    return {"status": status, BRIEF_IDS[status]: ids}
+    key = BRIEF_IDS.get(status)
+    return {"status": status} if key is None else {"status": status, key: ids}
 
 
 def data_json(catalog: Catalog) -> dict[str, Any]:

@@ -158,7 +158,8 @@ def lowest(bound: Fraction, above: bool = False) -> float:
     return x
 
 
-def _literal(value: object) -> str:
+def literal(value: object) -> str:
+    """A value as an SQL literal: a string quoted, its quotes doubled."""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int):
@@ -181,15 +182,15 @@ def _atom(atom: Atom) -> str:
     if atom.op == "is" and isinstance(bound, bool):
         return column if bound else f"NOT {column}"
     if atom.op == "is":
-        return f"{column} = {_literal(bound)}"
+        return f"{column} = {literal(bound)}"
     if atom.op == "in":
-        listed = ", ".join(_literal(v) for v in bound)  # type: ignore[attr-defined]
+        listed = ", ".join(literal(v) for v in bound)  # type: ignore[attr-defined]
         return f"{column} IN ({listed})"
     if isinstance(bound, Fraction):  # a percent: the float threshold of the exact bound
         if atom.op == "at_least":
-            return f"{column} >= {_literal(lowest(bound))}"
-        return f"{column} < {_literal(lowest(bound, above=True))}"
-    return f"{column} {'>=' if atom.op == 'at_least' else '<='} {_literal(bound)}"
+            return f"{column} >= {literal(lowest(bound))}"
+        return f"{column} < {literal(lowest(bound, above=True))}"
+    return f"{column} {'>=' if atom.op == 'at_least' else '<='} {literal(bound)}"
 
 
 def _age(atom: Atom, column: str, per_year: int) -> str:
@@ -197,10 +198,10 @@ def _age(atom: Atom, column: str, per_year: int) -> str:
     months >= k is age >= k/12 (exactly, as the Python path's fractions have it)."""
 
     def at_least(count: int) -> str:
-        return f"{column} >= {_literal(lowest(Fraction(count, per_year)))}"
+        return f"{column} >= {literal(lowest(Fraction(count, per_year)))}"
 
     def below(count: int) -> str:
-        return f"{column} < {_literal(lowest(Fraction(count, per_year)))}"
+        return f"{column} < {literal(lowest(Fraction(count, per_year)))}"
 
     bound = atom.bound
     if atom.op == "at_least":
@@ -258,10 +259,10 @@ def _ids(dialect: Dialect, status: str, pieces: Sequence[tuple[str, str]]) -> st
     if not pieces:
         return "CAST(NULL AS {text})"
     if dialect.concat_ws:  # one call that skips NULLs: a third faster than || in DuckDB
-        shown = ", ".join(f"CASE WHEN {when} THEN {_literal(name)} END" for when, name in pieces)
+        shown = ", ".join(f"CASE WHEN {when} THEN {literal(name)} END" for when, name in pieces)
         listed = f"CONCAT_WS(' ', {shown})"
     else:
-        shown = " || ".join(f"CASE WHEN {when} THEN {_literal(' ' + name)} ELSE '' END"
+        shown = " || ".join(f"CASE WHEN {when} THEN {literal(' ' + name)} ELSE '' END"
                             for when, name in pieces)  # fmt: skip
         listed = f"SUBSTR({shown}, 2)"
     return f"CASE WHEN {status} THEN NULLIF({listed}, '') END"
@@ -370,7 +371,7 @@ def compile_query(
             _ids(dialect, f"{status} = 'possible'", _deciding(compiled, [referral.rule])),
         ]
     names = [name for name, _ in csv_columns(catalog) if name != "line"]
-    release = _literal(catalog.info.release)
+    release = literal(catalog.info.release)
     cells = ["id", *cells, "error", release, "2"]
     shown = ",\n  ".join(
         f"{cell.format(text=dialect.text)} AS {q(name)}"
@@ -432,17 +433,17 @@ def _checks(facts: list[Column], dialect: Dialect, tried: set[str]) -> list[tupl
     checks: list[tuple[str, str]] = []
     for column in facts:
         name = column.name
-        refused = _literal(f"{name}: {column.refused}")
+        refused = literal(f"{name}: {column.refused}")
         if name in tried:
             checks.append((f"given_{name} AND {name} IS NULL", refused))
         wrong = _wrong(column, dialect)
         if wrong:
             checks.append((f"{name} IS NOT NULL AND ({wrong})", refused))
-    checks.append(("age_at_diagnosis > age", _literal(AFTER_DIAGNOSIS)))
+    checks.append(("age_at_diagnosis > age", literal(AFTER_DIAGNOSIS)))
 
     def contradiction(count: str, means: str, but: str) -> str:
         number = f"CAST(CAST({count} AS {dialect.integer}) AS {dialect.text})"
-        return f"'contradictory facts: {count} ' || {number} || " + _literal(
+        return f"'contradictory facts: {count} ' || {number} || " + literal(
             f" means {means}, but {but}; give only the one that is true"
         )
 
@@ -481,7 +482,7 @@ def _wrong(column: Column, dialect: Dialect) -> str:
         # A whole number of at most 15 digits, as facts.parse_count reads one.
         tests.append(f"NOT ({name} >= 0 AND {name} <= {MAX_COUNT} AND {dialect.whole(name)})")
     elif column.kind == "category":
-        tests.append(f"{name} NOT IN ({', '.join(_literal(v) for v in column.values)})")
+        tests.append(f"{name} NOT IN ({', '.join(literal(v) for v in column.values)})")
     elif not dialect.typed:
         tests.append(f"{name} NOT IN (0, 1)")
     return " OR ".join(tests)  # empty: the engine's type holds only right values
