@@ -22,7 +22,7 @@ import pytest
 from alltx import ask
 from alltx.assess import assess, referrals
 from alltx.datafile import load_catalog
-from alltx.facts import INPUT_FACTS, facts_from
+from alltx.facts import FACTS, facts_from
 
 LIMIT = 30
 CATALOG = load_catalog()
@@ -180,7 +180,7 @@ def test_an_interview_asks_only_what_can_still_change_an_answer() -> None:
     given = ask.interview(CATALOG, prompt, said.append)  # type: ignore[arg-type]
     assert given == {"lineage": "t"} and not said
     after = asked[next(i for i, q in enumerate(asked) if q.startswith("Lineage")) + 1 :]
-    referral = {INPUT_FACTS[name].label for a in referrals(facts_from(given), CATALOG)
+    referral = {FACTS[name].label for a in referrals(facts_from(given), CATALOG)
                 for name in a.missing}  # fmt: skip
     assert after and all(any(q.lower().startswith(label.lower()) for label in referral)
                          for q in after)  # fmt: skip

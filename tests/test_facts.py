@@ -85,7 +85,8 @@ def test_booleans_from_batch_cells(given: object, value: bool) -> None:
 
 def test_a_fact_not_given_is_unknown_not_false() -> None:
     facts = facts_from({})
-    assert all(value is None for value in vars(facts).values())
+    assert list(facts.values) == list(PARSERS)  # every fact is there
+    assert all(value is None for value in facts.values.values())
 
 
 def test_relapse_number_implies_relapsed_and_not_in_remission() -> None:
@@ -220,13 +221,13 @@ def test_unknown_fields_get_a_suggestion_or_the_list() -> None:
 
 
 def test_each_input_fact_has_a_short_name_and_a_flag() -> None:
-    from alltx.facts import INPUT_FACTS
+    from alltx.facts import FACTS
 
-    assert set(INPUT_FACTS) == set(PARSERS)
-    shorts = {name: fact.short for name, fact in INPUT_FACTS.items()}
+    assert set(FACTS) == set(PARSERS)
+    shorts = {name: fact.short for name, fact in FACTS.items()}
     assert shorts["cd19"] == "CD19" and shorts["age"] == "age"
-    assert all(fact.flag.startswith("--" + name.replace("_", "-")) for name, fact in
-               INPUT_FACTS.items())  # fmt: skip
+    assert all(fact.how.startswith("--" + name.replace("_", "-")) for name, fact in
+               FACTS.items())  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -363,9 +363,9 @@ def test_a_broken_scale_is_refused(tmp_path: Path, old: str, new: str, problem: 
 
 def test_explain_knows_every_fact_the_tool_asks_for(guide: Guide) -> None:
     """Each fact's name, as the flag and the 'To decide, give' line word it, is explained."""
-    from alltx.facts import INPUT_FACTS
+    from alltx.facts import FACTS
 
-    for name, fact in INPUT_FACTS.items():
+    for name, fact in FACTS.items():
         for asked in (name.replace("_", " "), fact.short):
             code, _, err = run("explain", asked)
             assert code == 0, (asked, err)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from alltx.assess import ReferralResult, TherapyOption, assess, referrals
 from alltx.catalog import Catalog
-from alltx.facts import INPUT_FACTS, PARSERS, FactError, facts_from, parse_fact
+from alltx.facts import FACTS, PARSERS, FactError, facts_from, parse_fact
 
 # What a person types when they don't know (the curly apostrophe is how phones type it).
 DONT_KNOW = {"?", "", "dont know", "don't know", "don\u2019t know", "not sure", "unknown", "skip"}
@@ -30,14 +30,14 @@ def next_fact(answers: Iterable[TherapyOption | ReferralResult], asked: set[str]
 
 def _switch(name: str) -> tuple[str, str] | None:
     """A yes/no fact's two flags (`--relapsed`, `--not-relapsed`), or None."""
-    yes, _, no = INPUT_FACTS[name].flag.partition(" or ")
-    return (yes, no) if no else None
+    fact = FACTS[name]
+    return (fact.flag, fact.negative) if fact.negative else None
 
 
 def question(name: str) -> str:
     """The question for a fact, in plain words, with how to answer it."""
-    fact = INPUT_FACTS[name]
-    flag, _, values = fact.flag.partition(" ")
+    fact = FACTS[name]
+    flag, _, values = fact.how.partition(" ")
     how = "yes or no" if _switch(name) else values.replace(f"{flag} ", "").replace("|", " or ")
     return f"{fact.label[0].upper()}{fact.label[1:]}? ({how}; ? if you don't know)"
 
@@ -50,7 +50,7 @@ def command_line(given: Mapping[str, object]) -> str:
         if switch:
             words.append(switch[0] if value else switch[1])
         else:
-            words += [f"--{name.replace('_', '-')}", shlex.quote(str(value))]
+            words += [FACTS[name].flag, shlex.quote(str(value))]
     return " ".join(words)
 
 

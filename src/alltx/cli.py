@@ -6,6 +6,8 @@ a broken data file; never a traceback, which could also leak patient facts into 
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -32,7 +34,7 @@ from alltx.cli_base import (
     write_json,
 )
 from alltx.examples import epilog
-from alltx.facts import PARSERS, FactError, facts_from
+from alltx.facts import FACTS, Fact, FactError, facts_from
 
 if TYPE_CHECKING:
     pass
@@ -312,19 +314,45 @@ def _root(
         render.PAGING = False
 
 
-def _fact(help_text: str, metavar: str) -> Any:
-    # A fact with a few named values (b|t, positive|negative) completes them in the shell.
-    values = metavar.split("|") if "|" in metavar else []
+def _fact_option(fact: Fact) -> inspect.Parameter:
+    """A fact's option: a yes/no switch, or a value (whose named values, b|t or
+    positive|negative, complete in the shell)."""
+    if fact.negative:
+        flags = f"{fact.flag}/{fact.negative}"
+        info = typer.Option(flags, help=fact.help, rich_help_panel=FACTS_PANEL)
+        kind: Any = bool | None
+    else:
+        values = fact.metavar.split("|") if "|" in fact.metavar else []
 
-    def complete(incomplete: str) -> list[str]:
-        return [value for value in values if value.startswith(incomplete)]
+        def complete(incomplete: str) -> list[str]:
+            return [value for value in values if value.startswith(incomplete)]
 
-    return typer.Option(help=help_text, metavar=metavar, rich_help_panel=FACTS_PANEL,
-                        autocompletion=complete if values else None)  # fmt: skip
+        info = typer.Option(help=fact.help, metavar=fact.metavar, rich_help_panel=FACTS_PANEL,
+                            autocompletion=complete if values else None)  # fmt: skip
+        kind = str | None
+    return inspect.Parameter(
+        fact.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+        annotation=Annotated[kind, info],
+    )  # fmt: skip
 
 
-def _switch(flags: str, help_text: str) -> Any:
-    return typer.Option(flags, help=help_text, rich_help_panel=FACTS_PANEL)
+def with_facts(command: Callable[..., None]) -> Callable[..., None]:
+    """`command` with an option for each fact (alltx.facts.FACTS, in order) before its own;
+    it is called with `given`: the facts given, by name (typer builds the options from the
+    signature made here, so a new fact needs no change to any command)."""
+    own = inspect.signature(command, eval_str=True)
+    params = [_fact_option(fact) for fact in FACTS.values()]
+    params += [param for param in own.parameters.values() if param.name != "given"]
+
+    @functools.wraps(command)
+    def run(**values: Any) -> None:
+        given = {name: values.pop(name) for name in FACTS}
+        command(given={name: value for name, value in given.items() if value is not None},
+                **values)  # fmt: skip
+
+    run.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
+    run.__annotations__ = {param.name: param.annotation for param in params}
+    return run
 
 
 HELP_FORMAT = (
@@ -335,78 +363,9 @@ HELP_FORMAT = (
 
 
 @app.command(epilog=epilog("options"))
+@with_facts
 def options(
-    age: Annotated[
-        str | None, _fact("Age in years (decimals allowed), or in months with m: 8m.", "AGE")
-    ] = None,
-    relapsed: Annotated[
-        bool | None,
-        _switch("--relapsed/--not-relapsed", "The leukemia has come back now, after treatment."),
-    ] = None,
-    relapse: Annotated[
-        str | None, _fact("Now in the Nth relapse (1 = first); implies relapsed.", "N")
-    ] = None,
-    refractory: Annotated[
-        bool | None,
-        _switch(
-            "--refractory/--not-refractory",
-            "The leukemia did not respond, or stopped responding, to treatment.",
-        ),
-    ] = None,
-    remission: Annotated[
-        str | None,
-        _fact(
-            "Now in the Nth complete remission (1 or CR1 = first); implies not relapsed or "
-            "refractory.",
-            "N",
-        ),
-    ] = None,
-    lineage: Annotated[
-        str | None,
-        _fact("B-cell precursor or T-cell ALL (b-cell, B-ALL, pre-B, T-ALL also work).", "b|t"),
-    ] = None,
-    cd19: Annotated[
-        str | None,
-        _fact("CD19 on the leukemia cells (pos, neg, +, -, CD19+ also work).", "positive|negative"),
-    ] = None,
-    cd22: Annotated[
-        str | None, _fact("CD22 on the leukemia cells (CD22+ also works).", "positive|negative")
-    ] = None,
-    ph: Annotated[
-        str | None, _fact("Philadelphia chromosome (Ph+, Ph- also work).", "positive|negative")
-    ] = None,
-    mrd: Annotated[
-        str | None, _fact("Minimal residual disease, percent of cells (0.1 means 0.1%).", "PERCENT")
-    ] = None,
-    phase: Annotated[
-        str | None,
-        _fact("Current phase of multiphase chemotherapy.", "induction|consolidation|maintenance"),
-    ] = None,
-    prior_transplant: Annotated[
-        bool | None,
-        _switch(
-            "--prior-transplant/--no-prior-transplant",
-            "Has had an allogeneic (donor) stem-cell transplant.",
-        ),
-    ] = None,
-    induction_failure: Annotated[
-        bool | None,
-        _switch(
-            "--induction-failure/--no-induction-failure",
-            "The first (induction) chemotherapy did not bring a remission within 28 days.",
-        ),
-    ] = None,
-    high_risk: Annotated[
-        bool | None,
-        _switch(
-            "--high-risk/--not-high-risk",
-            "The care team has said the risk of relapse is high (e.g. from cytogenetic or "
-            "molecular results, white cell count at diagnosis, or MRD).",
-        ),
-    ] = None,
-    age_at_diagnosis: Annotated[
-        str | None, _fact("Age when ALL was diagnosed, like --age (8m for months).", "AGE")
-    ] = None,
+    given: dict[str, object],
     input_file: Annotated[
         str | None,
         typer.Option(
@@ -502,12 +461,10 @@ def options(
     ] = None,
 ) -> None:
     """Which therapies fit these facts: each label criterion met, unmet or unknown."""
-    # The fact flags are the parameters named like the facts; None means not given.
-    raw = {name: value for name, value in locals().items() if name in PARSERS and value is not None}
-    if input_file is None and not raw and _piped_stdin():
+    if input_file is None and not given and _piped_stdin():
         input_file = "-"  # as jq and csvkit do: a piped stdin is the input
     if input_file is not None:
-        if raw:
+        if given:
             fail("give one patient's facts as flags, or a cohort with --input, not both")
         settings = CohortSettings(ignore_unknown_fields, fail_fast, explain, quiet, max_errors,
                                   jobs, engine, output_file)  # fmt: skip
@@ -518,7 +475,7 @@ def options(
     if explain and output is Format.csv:
         fail("--explain writes JSON; use it with --format json or jsonl")
     try:
-        facts = facts_from(raw)
+        facts = facts_from(given)
     except FactError as error:
         where = f"--{error.field.replace('_', '-')}: " if error.field else ""
         fail(f"{where}{error}")
@@ -529,7 +486,7 @@ def options(
 
         # One patient, one record: the cohort road, the patient as a row without a line.
         settings = CohortSettings(False, False, explain, True, None)
-        _write_cohort(catalog, output, iter([Row(None, None, raw)]), settings)
+        _write_cohort(catalog, output, iter([Row(None, None, given)]), settings)
         return
 
     from alltx.assess import assess, referrals

@@ -5,8 +5,8 @@ One road: every row is answered by the functions that answer one patient (`facts
 because of bounded memos around them, keyed on what decides a compact answer:
 - each cell's class, worked out once per raw value by the ordinary parser: the results of the
   label's tests on its fact (which interval an age falls in, whether a marker is positive),
-  numbered; the relapse and remission facts are first derived by the ordinary `derive`, once
-  per combination;
+  numbered; the facts derived from each other (`facts.STATE`) are first derived by the
+  ordinary `derive`, once per combination;
 - each therapy's (and referral's) part of the record, once per combination of the classes of
   the facts its rules read; and, where that memo misses, once per combination of the results
   of its own tests (blinatumomab reads nine facts in thousands of combinations of classes that
@@ -40,8 +40,10 @@ from alltx.assess import (
 )
 from alltx.catalog import Catalog, Referral, Therapy
 from alltx.facts import (
+    NOT_AFTER,
     PARSERS,
     RULE_FACTS,
+    STATE,
     FactError,
     Facts,
     derive,
@@ -88,10 +90,6 @@ def _bounded_set(cache: dict[K, V], key: K, value: V, limit: int | None = None) 
 
 class _Unkeyed(Exception):
     """This row cannot be memoized: answer it on the ordinary path."""
-
-
-# The facts `derive` completes from each other: their derived values are memoized together.
-STATE = ("relapsed", "relapse", "refractory", "remission")
 
 
 class Answering(Generic[S]):
@@ -192,8 +190,9 @@ class Answering(Generic[S]):
         if derived is None:
             derived = _bounded_set(self.states, state, self._derive(state))
         values.update(derived)
-        if values["age"] is not None and values["age_at_diagnosis"] is not None:
-            raise _Unkeyed  # compared with each other exactly: the ordinary path does it
+        for pair in NOT_AFTER:  # compared with each other exactly: the ordinary path does it
+            if values[pair.earlier] is not None and values[pair.later] is not None:
+                raise _Unkeyed
         return values
 
     def _classify(self, name: str, value: object) -> object:

@@ -17,11 +17,12 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     WithJsonSchema,
+    create_model,
     field_validator,
     model_validator,
 )
 
-from alltx.facts import PARSERS, Value, is_blank
+from alltx.facts import FACTS, PARSERS, Fact, Value, is_blank
 from alltx.rules import Advice, Result, Status
 
 # --- the therapies file ---------------------------------------------------------------------
@@ -332,49 +333,44 @@ def _fact(schema: dict[str, Any], description: str) -> Any:
     return WithJsonSchema({"anyOf": [schema, {"type": "null"}], "description": description})
 
 
-_BOOL = {"anyOf": [{"type": "boolean"}, {"enum": ["true", "false", "yes", "no", "1", "0", ""]}]}
-_COUNT = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^\d+$"}]}
-_MARKER = {"enum": ["positive", "negative", "pos", "neg", "+", "-", ""]}
-_AGE = {
-    "anyOf": [
-        {"type": "number", "minimum": 0, "maximum": 130},
-        {"type": "string", "description": "years, or months with m: 19, 2.5, 8m"},
-    ]
+# The JSON Schema of a given value, by the form of the fact (a category's spellings are its
+# own). An empty string is unknown, as a blank CSV cell is.
+_GIVEN: dict[str, dict[str, Any]] = {
+    "bool": {"anyOf": [{"type": "boolean"},
+                       {"enum": ["true", "false", "yes", "no", "1", "0", ""]}]},
+    "count": {"anyOf": [{"type": "integer", "minimum": 0},
+                        {"type": "string", "pattern": r"^\d+$"}]},
+    "age": {"anyOf": [{"type": "number", "minimum": 0, "maximum": 130},
+                      {"type": "string", "description": "years, or months with m: 19, 2.5, 8m"}]},
+    "percent": {"anyOf": [{"type": "number", "minimum": 0, "maximum": 100}, {"type": "string"}]},
+}  # fmt: skip
+
+
+def _given(fact: Fact) -> dict[str, Any]:
+    return {"enum": [*fact.spellings, ""]} if fact.form == "category" else _GIVEN[fact.form]
+
+
+def _parse(cls: type, value: object, info: ValidationInfo) -> object:
+    """The same parser as the flag and the batch reader; blank means unknown."""
+    assert info.field_name is not None
+    return None if is_blank(value) else PARSERS[info.field_name](value)
+
+
+# One patient's facts: a field per fact, from the facts' declarations.
+_ROW: dict[str, Any] = {
+    "id": (Annotated[Any, WithJsonSchema({"description": "carried through untouched"})], None)
+} | {
+    fact.name: (Annotated[Any, _fact(_given(fact), fact.described)], None)
+    for fact in FACTS.values()
 }
-_MRD = {"anyOf": [{"type": "number", "minimum": 0, "maximum": 100}, {"type": "string"}]}
-_PHASES = {"enum": ["induction", "consolidation", "maintenance", ""]}
-
-
-class PatientRow(BaseModel):
-    """One patient's facts. Every field is optional: left out, empty or null means unknown."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: Annotated[Any, WithJsonSchema({"description": "carried through untouched"})] = None
-    age: Annotated[Any, _fact(_AGE, "age in years; a string ending in m is months")] = None
-    relapsed: Annotated[Any, _fact(_BOOL, "the leukemia has come back now")] = None
-    relapse: Annotated[Any, _fact(_COUNT, "now in the Nth relapse; 0 = not in relapse")] = None
-    refractory: Annotated[Any, _fact(_BOOL, "did not respond, or stopped responding")] = None
-    remission: Annotated[Any, _fact(_COUNT, "now in the Nth complete remission")] = None
-    lineage: Annotated[Any, _fact({"enum": ["b", "t", "b-cell", "t-cell", ""]}, "B or T")] = None
-    cd19: Annotated[Any, _fact(_MARKER, "CD19 on the leukemia cells")] = None
-    cd22: Annotated[Any, _fact(_MARKER, "CD22 on the leukemia cells")] = None
-    ph: Annotated[Any, _fact(_MARKER, "Philadelphia chromosome")] = None
-    mrd: Annotated[Any, _fact(_MRD, "minimal residual disease, percent")] = None
-    phase: Annotated[Any, _fact(_PHASES, "phase of multiphase chemotherapy")] = None
-    prior_transplant: Annotated[Any, _fact(_BOOL, "prior allogeneic transplant")] = None
-    induction_failure: Annotated[
-        Any, _fact(_BOOL, "no remission within 28 days of starting induction chemotherapy")
-    ] = None
-    high_risk: Annotated[Any, _fact(_BOOL, "the care team says the relapse risk is high")] = None
-    age_at_diagnosis: Annotated[Any, _fact(_AGE, "age at diagnosis, like age")] = None
-
-    @field_validator(*PARSERS, mode="before")
-    @classmethod
-    def _parse(cls, value: object, info: ValidationInfo) -> object:
-        """The same parser as the flag and the batch reader; blank means unknown."""
-        assert info.field_name is not None
-        return None if is_blank(value) else PARSERS[info.field_name](value)
+_PARSING: dict[str, Any] = {"_parse": field_validator(*PARSERS, mode="before")(classmethod(_parse))}
+PatientRow: type[BaseModel] = create_model(
+    "PatientRow",
+    __config__=ConfigDict(extra="forbid"),
+    __doc__="One patient's facts. Every field is optional: left out, empty or null means unknown.",
+    __validators__=_PARSING,
+    **_ROW,
+)
 
 
 # --- answers ---------------------------------------------------------------------------------
@@ -384,25 +380,28 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class PatientOut(Model):
-    """The facts as understood, after derivation; null is unknown."""
+_UNDERSTOOD: dict[str, Any] = {"age": float, "bool": bool, "count": int, "percent": float}
 
-    age: float | None = Field(description="age in years")
-    age_months: float | None = Field(description="the same age in months")
-    relapsed: bool | None
-    relapse: int | None = Field(description="relapse number now; 0 = not in relapse")
-    refractory: bool | None
-    remission: int | None = Field(description="complete remission number; 0 = not in remission")
-    lineage: Literal["b", "t"] | None
-    cd19: Literal["positive", "negative"] | None
-    cd22: Literal["positive", "negative"] | None
-    ph: Literal["positive", "negative"] | None
-    mrd: float | None = Field(description="minimal residual disease, percent")
-    phase: Literal["induction", "consolidation", "maintenance"] | None
-    prior_transplant: bool | None
-    induction_failure: bool | None
-    high_risk: bool | None
-    age_at_diagnosis: float | None = Field(description="age at diagnosis in years")
+
+def _understood() -> dict[str, Any]:
+    """The fields of `patient` in an answer, from the facts' declarations: each fact as
+    understood (and an age that has one, in months too), null if unknown."""
+    fields: dict[str, Any] = {}
+    for fact in FACTS.values():
+        kind = Literal[fact.values] if fact.form == "category" else _UNDERSTOOD[fact.form]
+        about = Field(description=fact.understood) if fact.understood else Field()
+        fields[fact.name] = (kind | None, about)
+        if fact.months:
+            fields[fact.months] = (kind | None, Field(description="the same age in months"))
+    return fields
+
+
+PatientOut: type[BaseModel] = create_model(
+    "PatientOut",
+    __base__=Model,
+    __doc__="The facts as understood, after derivation; null is unknown.",
+    **_understood(),
+)
 
 
 TestId = Field(description="the test's stable id, `<indication id>.<fact>`; null for a group")

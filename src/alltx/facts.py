@@ -2,22 +2,32 @@
 
 A fact the user did not give is `None` (unknown), never false. Everything a fact implies about
 another fact is derived here, once, so the rules only ever see one consistent picture.
+
+Each fact is declared once, in `FACTS`: its name, the form of its value (and so its parser,
+its schema and its SQL column), its flag and help, its words, and the rule facts it decides.
+The command-line options, the row reader, the JSON Schemas, the SQL table and the rules' fact
+registry are all derived from that table; adding a fact is one entry there (and its tests).
+What facts imply about each other is declared once too (`IMPLICATIONS`, `NOT_AFTER`), and both
+`derive` and the SQL compiler (`alltx.sql`) read those declarations.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
+import operator
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 MAX_AGE_YEARS = 130
 MAX_COUNT = 10**15 - 1  # no relapse or remission number is longer: more is a mistake
 
-Kind = Literal["bool", "count", "number", "category"]
+Kind = Literal["bool", "count", "number", "category"]  # what the rules compare
+Form = Literal["age", "bool", "count", "percent", "category"]  # how a value is given
 Value = bool | int | float | str | None  # a fact's value as JSON writes it
 
 
@@ -30,124 +40,16 @@ class FactError(ValueError):
 
 
 @dataclass(frozen=True)
-class InputFact:
-    """A fact a person can give: a CLI flag and a batch field of the same name."""
-
-    name: str
-    label: str  # plain words, with a gloss for the jargon
-    flag: str  # how to give it on the command line
-    short: str  # a word or two, for lists
-
-
-@dataclass(frozen=True)
 class RuleFact:
-    """A fact the rules can test; `source` is the input fact that decides it."""
+    """A fact the rules can test; `source` is the input fact that decides it, and `of` how
+    (None: it is the input fact's value as it is)."""
 
     name: str
     kind: Kind
-    source: str
+    source: str = ""  # filled in from the fact that declares it
     unit: str = ""
     values: tuple[str, ...] = ()
-
-
-_GIVEN = "relapsed (the leukemia has come back now, after treatment)"
-_REFRACTORY = "refractory (the leukemia did not respond, or stopped responding, to treatment)"
-_MRD = "MRD (minimal residual disease: leukemia cells left that only sensitive tests find)"
-INPUT_FACTS: dict[str, InputFact] = {
-    f.name: f
-    for f in (
-        # name, plain words, how to give it, short name
-        InputFact("age", "age", "--age YEARS (or --age 8m for months)", "age"),
-        InputFact(
-            "lineage", "lineage (B-cell precursor or T-cell ALL)", "--lineage b|t", "lineage"
-        ),
-        InputFact("relapsed", _GIVEN, "--relapsed or --not-relapsed", "relapsed"),
-        InputFact("relapse", "relapse number (1 = first relapse)", "--relapse N", "relapse number"),
-        InputFact("refractory", _REFRACTORY, "--refractory or --not-refractory", "refractory"),
-        InputFact(
-            "remission",
-            "complete remission number (1 = first complete remission, CR1)",
-            "--remission N",
-            "remission",
-        ),
-        InputFact(
-            "cd19",
-            "CD19 (a protein on the leukemia cells that some treatments target)",
-            "--cd19 positive|negative",
-            "CD19",
-        ),
-        InputFact(
-            "cd22",
-            "CD22 (a protein on the leukemia cells that inotuzumab targets)",
-            "--cd22 positive|negative",
-            "CD22",
-        ),
-        InputFact(
-            "ph",
-            "Philadelphia chromosome (Ph, a gene change in some leukemias)",
-            "--ph positive|negative",
-            "Ph",
-        ),
-        InputFact("mrd", _MRD, "--mrd PERCENT", "MRD"),
-        InputFact(
-            "phase",
-            "phase of multiphase chemotherapy",
-            "--phase induction|consolidation|maintenance",
-            "chemotherapy phase",
-        ),
-        InputFact(
-            "prior_transplant",
-            "prior allogeneic stem-cell transplant (cells from a donor)",
-            "--prior-transplant or --no-prior-transplant",
-            "prior transplant",
-        ),
-        InputFact(
-            "induction_failure",
-            "induction failure (no remission within 28 days of starting the first chemotherapy)",
-            "--induction-failure or --no-induction-failure",
-            "induction failure",
-        ),
-        InputFact(
-            "high_risk",
-            "high risk of relapse (as the care team has said, from test results at diagnosis "
-            "or MRD)",
-            "--high-risk or --not-high-risk",
-            "relapse risk",
-        ),
-        InputFact(
-            "age_at_diagnosis",
-            "age at diagnosis",
-            "--age-at-diagnosis YEARS (or 8m for months)",
-            "age at diagnosis",
-        ),
-    )
-}
-
-MARKER = ("positive", "negative")
-PHASES = ("induction", "consolidation", "maintenance")
-LINEAGES = ("b", "t")
-
-RULE_FACTS: dict[str, RuleFact] = {
-    f.name: f
-    for f in (
-        RuleFact("age_years", "count", "age", unit="years"),
-        RuleFact("age_months", "count", "age", unit="months"),
-        RuleFact("lineage", "category", "lineage", values=LINEAGES),
-        RuleFact("relapsed", "bool", "relapsed"),
-        RuleFact("relapse", "count", "relapse"),
-        RuleFact("refractory", "bool", "refractory"),
-        RuleFact("remission", "count", "remission"),
-        RuleFact("cd19", "category", "cd19", values=MARKER),
-        RuleFact("cd22", "category", "cd22", values=MARKER),
-        RuleFact("ph", "category", "ph", values=MARKER),
-        RuleFact("mrd", "number", "mrd", unit="%"),
-        RuleFact("phase", "category", "phase", values=PHASES),
-        RuleFact("prior_transplant", "bool", "prior_transplant"),
-        RuleFact("induction_failure", "bool", "induction_failure"),
-        RuleFact("high_risk", "bool", "high_risk"),
-        RuleFact("diagnosis_age_years", "count", "age_at_diagnosis", unit="years"),
-    )
-}
+    of: Callable[[Any], object] | None = field(default=None, compare=False, repr=False)
 
 
 # --- value parsers: one per kind of value, shared by flags and batch rows -----------------
@@ -319,25 +221,158 @@ def _show(number: Fraction) -> str:
     return str(int(number)) if number.denominator == 1 else f"{float(number):g}"
 
 
-# One parser per input fact. Flags, batch rows and the pydantic row schema in `alltx.contract`
-# all go through these, so a value means the same thing wherever it comes from.
-PARSERS: dict[str, Callable[[object], object]] = {
-    "age": parse_age,
-    "relapsed": parse_bool,
-    "relapse": parse_count,
-    "refractory": parse_bool,
-    "remission": parse_remission,
-    "lineage": parse_lineage,
-    "cd19": marker("cd19"),
-    "cd22": marker("cd22"),
-    "ph": marker("ph"),
-    "mrd": parse_percent,
-    "phase": parse_phase,
-    "prior_transplant": parse_bool,
-    "induction_failure": parse_bool,
-    "high_risk": parse_bool,
-    "age_at_diagnosis": parse_age,
-}
+MARKER = ("positive", "negative")
+PHASES = ("induction", "consolidation", "maintenance")
+LINEAGES = ("b", "t")
+
+
+@functools.lru_cache(maxsize=4096)
+def completed_years(age: Fraction) -> int:
+    """Completed years of an age in years, as labels count them (cached: ages repeat)."""
+    return math.floor(age)
+
+
+@functools.lru_cache(maxsize=4096)
+def completed_months(age: Fraction) -> int:
+    """Completed months of an age in years."""
+    return math.floor(age * 12)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A fact a person can give: one flag, one field of a cohort row, one column of a table."""
+
+    name: str
+    form: Form
+    parse: Callable[[object], object] = field(compare=False, repr=False)
+    label: str  # plain words, with a gloss for the jargon
+    short: str  # a word or two, for lists
+    help: str  # the flag's help
+    described: str  # the row field's description in the input schema
+    metavar: str = ""  # a value's placeholder in the flag's help; "" for a yes/no switch
+    negative: str = ""  # a yes/no switch's flag for no (--not-relapsed)
+    give: str = ""  # how to give it, where that says more than the flag and its placeholder
+    values: tuple[str, ...] = ()  # a category's values
+    spellings: tuple[str, ...] = ()  # a category's spellings the input schema lists
+    understood: str = ""  # its description in an answer's `patient`, if it needs one
+    months: str = ""  # an age's key in `patient` for the same age in months
+    words: tuple[tuple[object, str], ...] = ()  # values in plain words, where a value is not
+    rules: tuple[RuleFact, ...] = ()  # the rule facts it decides; () is one, of its own name
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def how(self) -> str:
+        """How to give it on the command line."""
+        if self.give:
+            return self.give
+        return f"{self.flag} or {self.negative}" if self.negative else f"{self.flag} {self.metavar}"
+
+
+_MARKERS = ("positive", "negative", "pos", "neg", "+", "-")
+_AGE_HELP = "Age in years (decimals allowed), or in months with m: 8m."
+_REFRACTORY = "The leukemia did not respond, or stopped responding, to treatment."
+_HIGH_RISK = ("The care team has said the risk of relapse is high (e.g. from cytogenetic or "
+              "molecular results, white cell count at diagnosis, or MRD).")  # fmt: skip
+_MRD = "MRD (minimal residual disease: leukemia cells left that only sensitive tests find)"
+
+# Every fact a person can give, in the order answers list them.
+FACTS: dict[str, Fact] = {
+    f.name: f
+    for f in (
+        Fact("age", "age", parse_age, "age", "age", _AGE_HELP,
+             "age in years; a string ending in m is months", metavar="AGE",
+             give="--age YEARS (or --age 8m for months)", understood="age in years",
+             months="age_months",
+             rules=(RuleFact("age_years", "count", unit="years", of=completed_years),
+                    RuleFact("age_months", "count", unit="months", of=completed_months))),
+        Fact("relapsed", "bool", parse_bool,
+             "relapsed (the leukemia has come back now, after treatment)", "relapsed",
+             "The leukemia has come back now, after treatment.",
+             "the leukemia has come back now", negative="--not-relapsed"),
+        Fact("relapse", "count", parse_count, "relapse number (1 = first relapse)",
+             "relapse number", "Now in the Nth relapse (1 = first); implies relapsed.",
+             "now in the Nth relapse; 0 = not in relapse", metavar="N",
+             understood="relapse number now; 0 = not in relapse",
+             words=((0, "not in relapse now"),)),
+        Fact("refractory", "bool", parse_bool,
+             "refractory (the leukemia did not respond, or stopped responding, to treatment)",
+             "refractory", _REFRACTORY, "did not respond, or stopped responding",
+             negative="--not-refractory"),
+        Fact("remission", "count", parse_remission,
+             "complete remission number (1 = first complete remission, CR1)", "remission",
+             "Now in the Nth complete remission (1 or CR1 = first); implies not relapsed or "
+             "refractory.", "now in the Nth complete remission", metavar="N",
+             understood="complete remission number; 0 = not in remission",
+             words=((0, "not in complete remission now"),)),
+        Fact("lineage", "category", parse_lineage, "lineage (B-cell precursor or T-cell ALL)",
+             "lineage", "B-cell precursor or T-cell ALL (b-cell, B-ALL, pre-B, T-ALL also work).",
+             "B or T", metavar="b|t", values=LINEAGES, spellings=("b", "t", "b-cell", "t-cell"),
+             words=(("b", "B-cell"), ("t", "T-cell"))),
+        Fact("cd19", "category", marker("cd19"),
+             "CD19 (a protein on the leukemia cells that some treatments target)", "CD19",
+             "CD19 on the leukemia cells (pos, neg, +, -, CD19+ also work).",
+             "CD19 on the leukemia cells", metavar="positive|negative", values=MARKER,
+             spellings=_MARKERS),
+        Fact("cd22", "category", marker("cd22"),
+             "CD22 (a protein on the leukemia cells that inotuzumab targets)", "CD22",
+             "CD22 on the leukemia cells (CD22+ also works).", "CD22 on the leukemia cells",
+             metavar="positive|negative", values=MARKER, spellings=_MARKERS),
+        Fact("ph", "category", marker("ph"),
+             "Philadelphia chromosome (Ph, a gene change in some leukemias)", "Ph",
+             "Philadelphia chromosome (Ph+, Ph- also work).", "Philadelphia chromosome",
+             metavar="positive|negative", values=MARKER, spellings=_MARKERS),
+        Fact("mrd", "percent", parse_percent, _MRD, "MRD",
+             "Minimal residual disease, percent of cells (0.1 means 0.1%).",
+             "minimal residual disease, percent", metavar="PERCENT",
+             understood="minimal residual disease, percent"),
+        Fact("phase", "category", parse_phase, "phase of multiphase chemotherapy",
+             "chemotherapy phase", "Current phase of multiphase chemotherapy.",
+             "phase of multiphase chemotherapy", metavar="induction|consolidation|maintenance",
+             values=PHASES, spellings=PHASES),
+        Fact("prior_transplant", "bool", parse_bool,
+             "prior allogeneic stem-cell transplant (cells from a donor)", "prior transplant",
+             "Has had an allogeneic (donor) stem-cell transplant.", "prior allogeneic transplant",
+             negative="--no-prior-transplant"),
+        Fact("induction_failure", "bool", parse_bool,
+             "induction failure (no remission within 28 days of starting the first chemotherapy)",
+             "induction failure",
+             "The first (induction) chemotherapy did not bring a remission within 28 days.",
+             "no remission within 28 days of starting induction chemotherapy",
+             negative="--no-induction-failure"),
+        Fact("high_risk", "bool", parse_bool,
+             "high risk of relapse (as the care team has said, from test results at diagnosis "
+             "or MRD)", "relapse risk", _HIGH_RISK, "the care team says the relapse risk is high",
+             negative="--not-high-risk"),
+        Fact("age_at_diagnosis", "age", parse_age, "age at diagnosis", "age at diagnosis",
+             "Age when ALL was diagnosed, like --age (8m for months).",
+             "age at diagnosis, like age", metavar="AGE",
+             give="--age-at-diagnosis YEARS (or 8m for months)",
+             understood="age at diagnosis in years",
+             rules=(RuleFact("diagnosis_age_years", "count", unit="years", of=completed_years),)),
+    )
+}  # fmt: skip
+
+# One parser per fact. Flags, cohort rows and the input schema in `alltx.contract` all go
+# through these, so a value means the same thing wherever it comes from.
+PARSERS: dict[str, Callable[[object], object]] = {name: f.parse for name, f in FACTS.items()}
+
+_KINDS: dict[Form, Kind] = {"age": "count", "bool": "bool", "count": "count",
+                            "percent": "number", "category": "category"}  # fmt: skip
+
+
+def _decided(fact: Fact) -> Iterator[RuleFact]:
+    if not fact.rules:
+        unit = "%" if fact.form == "percent" else ""
+        yield RuleFact(fact.name, _KINDS[fact.form], fact.name, unit, fact.values)
+    for rule in fact.rules:
+        yield dataclasses.replace(rule, source=fact.name)
+
+
+RULE_FACTS: dict[str, RuleFact] = {r.name: r for f in FACTS.values() for r in _decided(f)}
+_RULE_READS = [(r.name, r.source, r.of) for r in RULE_FACTS.values()]
 
 
 def unknown_field(name: str) -> str:
@@ -360,116 +395,125 @@ def is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
+# --- what facts imply about each other ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Implication:
+    """`fact` `op` `bound` (a test of a count or a yes/no) means `then` is `value`.
+
+    With `but` (the words for a `then` given otherwise), a `then` given otherwise contradicts
+    it, and the error says `fact` N `means`; without, it only completes an unknown `then`.
+    They are applied in order, each to the facts as the ones before it left them.
+    """
+
+    fact: str
+    op: Literal[">=", "<", "="]
+    bound: object
+    then: str
+    value: object
+    means: str = ""
+    but: str = ""
+
+    def contradiction(self, value: str) -> str:
+        """The error for a `then` given otherwise, `value` being the `fact`'s."""
+        return (f"contradictory facts: {self.fact} {value} means {self.means}, but {self.but}; "
+                "give only the one that is true")  # fmt: skip
+
+
+IMPLICATIONS = (
+    Implication("relapse", ">=", 1, "relapsed", True, "a relapse now", "relapsed is no"),
+    Implication("relapse", "<", 1, "relapsed", False, "no relapse now", "relapsed is yes"),
+    Implication("remission", ">=", 1, "relapsed", False, "in complete remission now",
+                "the facts say relapsed (come back now)"),
+    Implication("remission", ">=", 1, "refractory", False, "in complete remission now",
+                "refractory says not responding to treatment"),
+    Implication("relapsed", "=", False, "relapse", 0),  # not relapsed: relapse 0
+    Implication("relapsed", "=", True, "remission", 0),  # relapsed: not in remission now
+    Implication("refractory", "=", True, "remission", 0),
+)  # fmt: skip
+
+OPS: dict[str, Callable[[Any, Any], bool]] = {">=": operator.ge, "<": operator.lt, "=": operator.eq}
+
+# The facts the implications read and complete: derived together, as one state.
+STATE = tuple(name for name in FACTS
+              if any(name in (i.fact, i.then) for i in IMPLICATIONS))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NotAfter:
+    """Two ages of which `earlier` cannot be after `later`; `words` name them in errors."""
+
+    earlier: str
+    later: str
+    words: tuple[str, str]
+
+
+NOT_AFTER = (NotAfter("age_at_diagnosis", "age", ("age at diagnosis", "the age now")),)
+
+
 # --- facts as understood --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Facts:
-    """A consistent set of facts. `None` is unknown.
+    """A consistent set of facts: `values` holds every fact, in FACTS' order (None: unknown);
+    each is also an attribute (`facts.age`).
 
     `relapse` 0 means not in relapse now; `remission` 0 means not in complete remission now.
     """
 
-    age: Fraction | None = None
-    relapsed: bool | None = None
-    relapse: int | None = None
-    refractory: bool | None = None
-    remission: int | None = None
-    lineage: str | None = None
-    cd19: str | None = None
-    cd22: str | None = None
-    ph: str | None = None
-    mrd: Fraction | None = None
-    phase: str | None = None
-    prior_transplant: bool | None = None
-    induction_failure: bool | None = None
-    high_risk: bool | None = None
-    age_at_diagnosis: Fraction | None = None
+    values: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        given = self.values
+        object.__setattr__(self, "values", {name: given.get(name) for name in FACTS})
+
+    def __getattr__(self, name: str) -> Any:
+        if name != "values" and name in FACTS:
+            return self.values[name]
+        raise AttributeError(name)
 
     def rule_values(self) -> dict[str, object]:
-        return rule_values(vars(self))
-
-
-@functools.lru_cache(maxsize=4096)
-def completed(age: Fraction) -> tuple[int, int]:
-    """Completed years and completed months of an age in years (cached: ages repeat)."""
-    return math.floor(age), math.floor(age * 12)
+        return rule_values(self.values)
 
 
 def rule_values(facts: Mapping[str, object]) -> dict[str, object]:
-    """The values the rules test, from facts as understood (a Facts' fields, or the same as a
-    dict; absent = unknown). Label ages are completed years or completed months."""
+    """The values the rules test, from facts as understood (a Facts' values, or any part of
+    them; absent = unknown). Label ages are completed years or completed months."""
     get = facts.get
-    age, diagnosed = get("age"), get("age_at_diagnosis")
-    years, months = (None, None) if age is None else completed(age)
-    return {
-        "age_years": years,
-        "age_months": months,
-        "lineage": get("lineage"),
-        "relapsed": get("relapsed"),
-        "relapse": get("relapse"),
-        "refractory": get("refractory"),
-        "remission": get("remission"),
-        "cd19": get("cd19"),
-        "cd22": get("cd22"),
-        "ph": get("ph"),
-        "mrd": get("mrd"),
-        "phase": get("phase"),
-        "prior_transplant": get("prior_transplant"),
-        "induction_failure": get("induction_failure"),
-        "high_risk": get("high_risk"),
-        "diagnosis_age_years": None if diagnosed is None else completed(diagnosed)[0],
-    }
-
-
-def _contradiction(first: str, second: str) -> FactError:
-    return FactError(f"contradictory facts: {first}, but {second}; give only the one that is true")
+    values: dict[str, object] = {}
+    for name, source, of in _RULE_READS:
+        value = get(source)
+        values[name] = value if value is None or of is None else of(value)
+    return values
 
 
 def derive(given: dict[str, object]) -> dict[str, object]:
-    """Complete parsed facts with what they imply, refusing facts that contradict each other.
+    """Complete parsed facts with what they imply (IMPLICATIONS), refusing facts that
+    contradict each other or ages out of order (NOT_AFTER).
 
     Works on the parsed values (a dict, which it updates and returns) so a batch builds each
     patient's Facts once.
     """
-    age, diagnosed = given.get("age"), given.get("age_at_diagnosis")
-    if isinstance(age, Fraction) and isinstance(diagnosed, Fraction) and diagnosed > age:
-        raise FactError(
-            f"age at diagnosis ({_show(diagnosed)} years) is after the age now "
-            f"({_show(age)} years); check both",
-            "age_at_diagnosis",
-        )
-    relapsed, relapse = given.get("relapsed"), given.get("relapse")
-    refractory, remission = given.get("refractory"), given.get("remission")
-
-    if relapse is not None:
-        in_relapse = relapse >= 1  # type: ignore[operator]
-        if relapsed is not None and relapsed != in_relapse:
-            said = f"relapse {relapse} means {'a relapse now' if in_relapse else 'no relapse now'}"
-            raise _contradiction(said, f"relapsed is {'yes' if relapsed else 'no'}")
-        relapsed = in_relapse
-
-    if remission is not None and remission >= 1:  # type: ignore[operator]
-        in_remission = f"remission {remission} means in complete remission now"
-        if relapsed:
-            raise _contradiction(in_remission, "the facts say relapsed (come back now)")
-        if refractory:
-            raise _contradiction(in_remission, "refractory says not responding to treatment")
-        relapsed, refractory = False, False
-
-    if relapsed is False and relapse is None:
-        relapse = 0
-    if (relapsed or refractory) and remission is None:
-        remission = 0
-
-    for name, value in (
-        ("relapsed", relapsed),
-        ("relapse", relapse),
-        ("refractory", refractory),
-        ("remission", remission),
-    ):
-        if value is not None:
-            given[name] = value
+    for pair in NOT_AFTER:
+        earlier, later = given.get(pair.earlier), given.get(pair.later)
+        if earlier is not None and later is not None and earlier > later:  # type: ignore[operator]
+            first, second = pair.words
+            raise FactError(
+                f"{first} ({_show(earlier)} years) is after {second} ({_show(later)} years); "  # type: ignore[arg-type]
+                "check both",
+                pair.earlier,
+            )
+    for rule in IMPLICATIONS:
+        value = given.get(rule.fact)
+        if value is None or not OPS[rule.op](value, rule.bound):
+            continue
+        now = given.get(rule.then)
+        if now is None:
+            given[rule.then] = rule.value
+        elif rule.but and now != rule.value:
+            raise FactError(rule.contradiction(str(value)))
     return given
 
 
@@ -494,4 +538,4 @@ def parse_facts(raw: Mapping[str, object]) -> dict[str, object]:
 
 def facts_from(raw: Mapping[str, object]) -> Facts:
     """Parse and derive in one step; any problem is one FactError naming the field."""
-    return Facts(**derive(parse_facts(raw)))  # type: ignore[arg-type]
+    return Facts(derive(parse_facts(raw)))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from alltx.facts import INPUT_FACTS
+from alltx.facts import FACTS
 
 MARKS = {"met": ("✓", "met"), "unmet": ("✗", "not met"), "unknown": ("?", "not known")}
 STATUS = {"eligible": "eligible", "possible": "possible", "not_eligible": "not eligible",
@@ -109,7 +109,7 @@ def page(answer: dict[str, Any], whys: Sequence[str], facts: Sequence[tuple[str,
             parts.append(f"<p>{mark} <i>{_e(indication['summary'])}</i></p>")
             parts.append(_criteria(indication["criteria"], indication["status"] == "unmet"))
         if option["missing"]:
-            missing = ", ".join(INPUT_FACTS[name].short for name in option["missing"])
+            missing = ", ".join(FACTS[name].short for name in option["missing"])
             parts.append(f"<p>To decide: {_e(missing)}</p>")
         for caution in option["cautions"]:
             parts.append(f'<p class="caution">! {_e(caution)}</p>')

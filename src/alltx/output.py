@@ -12,7 +12,7 @@ from typing import Any
 
 from alltx.assess import IndicationResult, ReferralResult, TherapyOption
 from alltx.catalog import Catalog, Source, Statement, Therapy
-from alltx.facts import INPUT_FACTS, RULE_FACTS, Facts, Value
+from alltx.facts import FACTS, RULE_FACTS, Facts, Value
 from alltx.rules import MET, Atom, Evaluation, Node, failed
 
 # 2: cohort records are compact by default (statuses and ids), the full answer with --explain.
@@ -32,7 +32,7 @@ def why(option: TherapyOption) -> str:
         met = next(r for r in option.indications if r.evaluation.result == MET)
         return f"meets: {met.indication.summary}"
     if option.status == "possible":
-        return "to decide: " + ", ".join(INPUT_FACTS[name].short for name in option.missing)
+        return "to decide: " + ", ".join(FACTS[name].short for name in option.missing)
     unmet = [atom.node.text for r in option.indications for atom in failed(r.evaluation)]
     return "not met: " + "; ".join(dict.fromkeys(unmet))
 
@@ -43,7 +43,7 @@ def referral_why(result: ReferralResult) -> str:
         reasons = [e.node.text for e in result.evaluation.children if e.result == MET]
         return "because: " + "; ".join(reasons)
     if result.status == "possible":
-        return "to decide: " + ", ".join(INPUT_FACTS[name].short for name in result.missing)
+        return "to decide: " + ", ".join(FACTS[name].short for name in result.missing)
     return NONE_APPLIES
 
 
@@ -54,11 +54,14 @@ def _plain(value: object) -> Value:
 
 
 def patient_json(facts: Facts) -> dict[str, Any]:
-    """The facts as understood, in Facts' order; the age also in months, since labels count
-    both."""
-    values = {name: _plain(value) for name, value in vars(facts).items()}
-    months = None if facts.age is None else _plain(facts.age * 12)
-    return {"age": values.pop("age"), "age_months": months, **values}
+    """The facts as understood, in Facts' order; an age that has a key for months also in
+    months, since labels count both."""
+    patient: dict[str, Any] = {}
+    for name, value in facts.values.items():
+        patient[name] = _plain(value)
+        if FACTS[name].months:
+            patient[FACTS[name].months] = None if value is None else _plain(value * 12)  # type: ignore[operator]
+    return patient
 
 
 def patient_value(evaluation: Evaluation) -> Value:

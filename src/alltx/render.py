@@ -19,7 +19,7 @@ from rich.text import Text
 
 from alltx.assess import ReferralResult, TherapyOption
 from alltx.catalog import Catalog, Caution, Source, Statement, Therapy
-from alltx.facts import INPUT_FACTS, RULE_FACTS, Facts
+from alltx.facts import FACTS, RULE_FACTS, Facts
 from alltx.output import DISCLAIMER, NONE_APPLIES, answer_source_ids, referral_why
 from alltx.output import why as answer_why
 from alltx.rows import utf8, visible
@@ -65,20 +65,15 @@ def _value(fact: str, value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, Fraction):
         value = int(value) if value.denominator == 1 else round(float(value), 2)
-    if fact == "relapse" and value == 0:
-        return "not in relapse now"
-    if fact == "remission" and value == 0:
-        return "not in complete remission now"
-    if fact == "lineage":
-        return {"b": "B-cell", "t": "T-cell"}[str(value)]
-    return str(value)
+    words = FACTS[fact].words
+    return next((said for known, said in words if known == value), str(value))
 
 
 def _atom_value(evaluation: Evaluation, facts: Facts) -> str:
     atom = evaluation.node
     assert isinstance(atom, Atom)
     spec = RULE_FACTS[atom.fact]
-    label = INPUT_FACTS[spec.source].short
+    label = FACTS[spec.source].short
     if evaluation.value is None:
         return f"{label}: not given"
     age: Fraction | None = getattr(facts, spec.source) if spec.unit in ("years", "months") else None
@@ -88,7 +83,9 @@ def _atom_value(evaluation: Evaluation, facts: Facts) -> str:
         if whole.denominator != 1:  # at a boundary, what counts is the completed unit
             shown += f", {evaluation.value} completed {spec.unit}"
         return f"{label}: {shown}"
-    return f"{label}: {_value(atom.fact, evaluation.value)}{spec.unit if spec.unit == '%' else ''}"
+    return (
+        f"{label}: {_value(spec.source, evaluation.value)}{spec.unit if spec.unit == '%' else ''}"
+    )
 
 
 Row = tuple[str | Text, Text] | tuple[str | Text, Text, int]  # symbol, text, extra indent
@@ -207,12 +204,12 @@ def _criteria_rows(evaluation: Evaluation, facts: Facts, depth: int = 0) -> list
 def facts_words(facts: Facts) -> tuple[list[tuple[str, str]], list[str]]:
     """The facts given, as (label, value) in plain words, and the labels of those not given."""
     given, unknown = [], []
-    for name, value in vars(facts).items():
-        label = INPUT_FACTS[name].short
+    for name, value in facts.values.items():
+        label = FACTS[name].short
         if value is None:
             unknown.append(label)
-        elif name in ("age", "age_at_diagnosis"):
-            given.append((label, _age(value)))
+        elif FACTS[name].form == "age":
+            given.append((label, _age(value)))  # type: ignore[arg-type]
         else:
             given.append((label, _value(name, value)))
     return given, unknown
@@ -265,7 +262,7 @@ def _option(
             rows = _criteria_rows(evaluation, facts)
         parts.append(marked(rows, 4))
     if option.missing:
-        wanted = "; ".join(INPUT_FACTS[name].flag for name in option.missing)
+        wanted = "; ".join(FACTS[name].how for name in option.missing)
         parts.append(marked([(ARROW, Text(f"To decide, give: {wanted}"))], 2))
     for caution in option.cautions:
         parts.append(marked([(Text("!", "magenta"), Text(f"Caution: {caution}"))], 2))
@@ -298,7 +295,7 @@ def _referral(
         marked(_criteria_rows(result.evaluation, facts), 2),
     ]
     if result.missing:
-        wanted = "; ".join(INPUT_FACTS[name].flag for name in result.missing)
+        wanted = "; ".join(FACTS[name].how for name in result.missing)
         parts.append(marked([(ARROW, Text(f"To decide, give: {wanted}"))], 2))
     parts.append(marked([("", Text(s.text)) for s in referral.about], 3))
     sources = cited.named(referral.source_ids())

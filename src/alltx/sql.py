@@ -22,7 +22,17 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from alltx.catalog import Catalog
-from alltx.facts import MAX_AGE_YEARS, MAX_COUNT, PARSERS, RULE_FACTS
+from alltx.facts import (
+    FACTS,
+    IMPLICATIONS,
+    MAX_AGE_YEARS,
+    MAX_COUNT,
+    NOT_AFTER,
+    RULE_FACTS,
+    STATE,
+    Implication,
+    NotAfter,
+)
 from alltx.rules import Atom, Node, atoms
 
 
@@ -115,19 +125,8 @@ class Column:
 
 
 def table_columns() -> list[Column]:
-    """The input table's fact columns, in the facts' order, from the facts' declarations: each
-    input fact's kind is that of the rule facts it decides."""
-    columns = []
-    for name in PARSERS:
-        first = next(fact for fact in RULE_FACTS.values() if fact.source == name)
-        if first.unit in AGE_UNITS:
-            kind = "age"
-        elif first.unit == "%":
-            kind = "percent"
-        else:
-            kind = first.kind
-        columns.append(Column(name, kind, first.values))
-    return columns
+    """The input table's fact columns, in the facts' order, from the facts' declarations."""
+    return [Column(fact.name, fact.form, fact.values) for fact in FACTS.values()]
 
 
 # --- thresholds ----------------------------------------------------------------------------
@@ -332,7 +331,8 @@ def compile_query(
     error = "CASE\n" + "".join(f"      WHEN {when}\n        THEN {message}\n"
                                 for when, message in checks) + "    END"  # fmt: skip
 
-    state = _derived()
+    derived = _derivation()[0]
+    state = [f"{expression} AS {name}" for name, expression in derived.items()]
     tests = [f"{_atom(atom)} AS {column}" for atom, column in compiled.tests.items()]
     groups = [f"{compiled.definition(g)} AS {column}" for g, column in compiled.groups.items()]
 
@@ -385,8 +385,8 @@ def compile_query(
         + ",\n    ".join(reading)
         + f"\n  FROM {table} AS patients\n),\n"
         f"checked AS (\n  SELECT *,\n    {error} AS error\n  FROM given\n),\n"
-        "derived AS (\n  SELECT id, error, age, age_at_diagnosis, "
-        + ", ".join(c.name for c in facts if c.name not in _STATE and c.kind != "age")
+        "derived AS (\n  SELECT id, error, "
+        + ", ".join(c.name for c in facts if c.name not in derived)
         + ",\n    "
         + ",\n    ".join(state)
         + "\n  FROM checked\n),\n"
@@ -403,26 +403,29 @@ def compile_query(
     )
 
 
-_STATE = ("relapsed", "relapse", "refractory", "remission")
+def _derivation() -> tuple[dict[str, str], list[tuple[str, str, Implication]]]:
+    """facts.derive in SQL, from the same declarations: each derived fact's value after the
+    implications, applied in order, as an expression of the given columns; and each
+    implication that can be contradicted, with the condition (over the values the ones before
+    it left) on which it is, and the value of its `fact` then."""
+    now = {name: name for name in STATE}
+    conflicts = []
+    for rule in IMPLICATIONS:
+        when = f"{_term(now[rule.fact])} {rule.op} {literal(rule.bound)}"
+        then, value = now[rule.then], literal(rule.value)
+        if rule.but:
+            conflicts.append((f"{when} AND {_term(then)} <> {value}", now[rule.fact], rule))
+            now[rule.then] = f"CASE WHEN {when} THEN {value} ELSE {then} END"
+        else:  # it completes an unknown only
+            now[rule.then] = (
+                f"CASE WHEN {_term(then)} IS NULL AND {when} THEN {value} ELSE {then} END"
+            )
+    return now, conflicts
 
 
-# Relapsed, as the relapse number decides it where one is given (facts.derive's first step).
-_RELAPSED = "CASE WHEN relapse IS NOT NULL THEN relapse >= 1 ELSE relapsed END"
-
-
-def _derived() -> list[str]:
-    """facts.derive in SQL: a relapse number decides relapsed; a complete remission means
-    neither relapsed nor refractory now; not relapsed means relapse 0; relapsed or refractory
-    means remission 0."""
-    now_relapsed = f"CASE WHEN remission >= 1 THEN FALSE ELSE {_RELAPSED} END"
-    now_refractory = "CASE WHEN remission >= 1 THEN FALSE ELSE refractory END"
-    return [
-        f"{now_relapsed} AS relapsed",
-        f"CASE WHEN relapse IS NULL AND NOT ({now_relapsed}) THEN 0 ELSE relapse END AS relapse",
-        f"{now_refractory} AS refractory",
-        f"CASE WHEN remission IS NULL AND (({now_relapsed}) OR ({now_refractory})) THEN 0 "
-        "ELSE remission END AS remission",
-    ]
+def _term(expression: str) -> str:
+    """An expression as one term of a larger one: a column's name as it is, else bracketed."""
+    return expression if expression.isidentifier() else f"({expression})"
 
 
 def _checks(facts: list[Column], dialect: Dialect, tried: set[str]) -> list[tuple[str, str]]:
@@ -439,30 +442,22 @@ def _checks(facts: list[Column], dialect: Dialect, tried: set[str]) -> list[tupl
         wrong = _wrong(column, dialect)
         if wrong:
             checks.append((f"{name} IS NOT NULL AND ({wrong})", refused))
-    checks.append(("age_at_diagnosis > age", literal(AFTER_DIAGNOSIS)))
-
-    def contradiction(count: str, means: str, but: str) -> str:
-        number = f"CAST(CAST({count} AS {dialect.integer}) AS {dialect.text})"
-        return f"'contradictory facts: {count} ' || {number} || " + literal(
-            f" means {means}, but {but}; give only the one that is true"
-        )
-
-    given = "relapse IS NOT NULL AND relapsed IS NOT NULL"
-    remission = "in complete remission now"
-    return [
-        *checks,
-        (f"{given} AND relapse >= 1 AND NOT relapsed",
-         contradiction("relapse", "a relapse now", "relapsed is no")),
-        (f"{given} AND relapse < 1 AND relapsed",
-         contradiction("relapse", "no relapse now", "relapsed is yes")),
-        (f"remission >= 1 AND ({_RELAPSED})",
-         contradiction("remission", remission, "the facts say relapsed (come back now)")),
-        ("remission >= 1 AND refractory",
-         contradiction("remission", remission, "refractory says not responding to treatment")),
-    ]  # fmt: skip
+    checks += [(f"{pair.earlier} > {pair.later}", literal(out_of_order(pair)))
+               for pair in NOT_AFTER]  # fmt: skip
+    for condition, given, rule in _derivation()[1]:
+        # The Python path's words, with the number in them (an implication that can be
+        # contradicted tests a count).
+        number = f"CAST(CAST({given} AS {dialect.integer}) AS {dialect.text})"
+        before, after = rule.contradiction("\0").split("\0")
+        checks.append((condition, f"{literal(before)} || {number} || {literal(after)}"))
+    return checks
 
 
-AFTER_DIAGNOSIS = "age_at_diagnosis: the age at diagnosis is after the age now; check both"
+def out_of_order(pair: NotAfter) -> str:
+    """The query's error for two ages out of order (without the numbers, which the Python
+    path's message has)."""
+    first, second = pair.words
+    return f"{pair.earlier}: the {first} is after {second}; check both"
 
 
 def _wrong(column: Column, dialect: Dialect) -> str:
@@ -492,14 +487,14 @@ def error_fields() -> dict[str, str]:
     """Which field each of the query's fixed error messages names (for JSON records' `field`);
     a contradiction names none, as on the Python path."""
     fields = {f"{c.name}: {c.refused}": c.name for c in table_columns()}
-    fields[AFTER_DIAGNOSIS] = "age_at_diagnosis"
+    fields |= {out_of_order(pair): pair.earlier for pair in NOT_AFTER}
     return fields
 
 
 def table_schema() -> dict[str, object]:
     """The input table as a Frictionless Table Schema: each column's type, allowed values and
     meaning (every column may be missing or NULL: unknown)."""
-    from alltx.facts import INPUT_FACTS
+    from alltx.facts import FACTS
 
     types = {"double": "number", "integer": "integer", "boolean": "boolean", "text": "string"}
     fields: list[dict[str, object]] = [
@@ -509,7 +504,7 @@ def table_schema() -> dict[str, object]:
         entry: dict[str, object] = {
             "name": column.name,
             "type": types[column.sql_type],
-            "description": INPUT_FACTS[column.name].label + _UNITS.get(column.kind, ""),
+            "description": FACTS[column.name].label + _UNITS.get(column.kind, ""),
         }
         if column.values:
             entry["constraints"] = {"enum": list(column.values)}
