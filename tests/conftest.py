@@ -4,7 +4,7 @@ import pytest
 
 from alltx.assess import TherapyOption, assess
 from alltx.catalog import Catalog
-from alltx.datafile import load_catalog
+from alltx.data_files import load_catalog
 from alltx.facts import facts_from
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from alltx import ask
 from alltx.assess import assess, referrals
-from alltx.datafile import load_catalog
+from alltx.data_files import load_catalog
 from alltx.facts import FACTS, facts_from
 
 LIMIT = 30

@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 from alltx import __version__
 from alltx.cli import app
-from alltx.contract import DrugOut, DrugsOut, OptionsOut
-from alltx.datafile import load_catalog
+from alltx.data_files import load_catalog
+from alltx.schemas import validate
+from alltx.shapes import DrugOut, DrugsOut, OptionsOut
 from tests.conftest import over_80
 
 INFO = load_catalog().info  # the bundled data release the answers name
@@ -64,7 +65,7 @@ def test_options_json_contract() -> None:
     )
     assert code == 0
     answer = json.loads(out)
-    OptionsOut.model_validate(answer)
+    validate(OptionsOut, answer)
     assert answer["version"] == 2
     assert [o["therapy"] for o in answer["options"]] == [
         "tisagenlecleucel",
@@ -111,19 +112,40 @@ def test_drug(name: str) -> None:
 def test_drug_json() -> None:
     code, out, _ = run("drug", "blinatumomab", "--format", "json")
     assert code == 0
-    answer = DrugOut.model_validate_json(out)
-    assert answer.therapy.id == "blinatumomab"
-    assert len(answer.therapy.indications) == 3
-    cited = {s for item in answer.therapy.given for s in item.sources}
-    assert cited <= {s.id for s in answer.therapy.sources}
+    answer = json.loads(out)
+    validate(DrugOut, answer)
+    therapy = answer["therapy"]
+    assert therapy["id"] == "blinatumomab"
+    assert len(therapy["indications"]) == 3
+    cited = {s for item in therapy["given"] for s in item["sources"]}
+    assert cited <= {s["id"] for s in therapy["sources"]}
+
+
+def test_the_shapes_hold_answers_to_their_declarations() -> None:
+    """The shapes the schemas come from are checked, not decorative: a key no shape declares,
+    a missing fact, a value of the wrong kind are each refused."""
+    from pydantic import ValidationError
+
+    from alltx.shapes import DictionaryOut
+
+    answer = json.loads(run("options", "--age", "19", "--relapsed", "--format", "json")[1])
+    validate(OptionsOut, answer)
+    spoiled = [json.loads(json.dumps(answer)) for _ in range(3)]
+    spoiled[0]["options"][0]["surprise"] = 1
+    del spoiled[1]["patient"]["prior_transplant"]
+    spoiled[2]["patient"]["relapsed"] = "yes"
+    for bad in spoiled:
+        with pytest.raises(ValidationError):
+            validate(OptionsOut, bad)
+    validate(DictionaryOut, json.loads(run("data", "show", "--format", "json")[1]))
 
 
 def test_drugs() -> None:
     code, out, _ = run("drugs")
     assert code == 0 and "Blincyto" in out and "tisa-cel" in out
     code, out, _ = run("drugs", "--format", "json")
-    first = DrugsOut.model_validate_json(out).therapies[0]
-    assert first.id == "tisagenlecleucel"
+    validate(DrugsOut, json.loads(out))
+    assert json.loads(out)["therapies"][0]["id"] == "tisagenlecleucel"
 
 
 def test_version() -> None:

@@ -19,14 +19,14 @@ import pytest
 from typer.testing import CliRunner
 
 from alltx import cohort
+from alltx.answers import compact_option, compact_referral, options_json
 from alltx.assess import assess, referrals
 from alltx.catalog import Catalog
 from alltx.cli import app
-from alltx.contract import schema_of
-from alltx.datafile import load_catalog
+from alltx.data_files import load_catalog
 from alltx.facts import facts_from, parse_age
-from alltx.output import compact_option, compact_referral, options_json
-from alltx.rows import Failure, Row
+from alltx.input_rows import Failure, Row
+from alltx.schemas import schema_of
 
 runner = CliRunner()
 RELEASE = load_catalog().info.release
@@ -498,7 +498,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
 
 def test_rows_are_read_lazily() -> None:
     """A stream that never ends still yields answers: nothing reads the whole input first."""
-    from alltx.rows import jsonl_rows
+    from alltx.input_rows import jsonl_rows
 
     endless = (b'{"age": 19}\n' for _ in itertools.count())
     answerer_rows = jsonl_rows(endless)

@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from alltx.catalog import DataError, parse_catalog
 from alltx.cli import app
-from alltx.contract import schema_of
-from alltx.datafile import bundled_path, load_catalog
+from alltx.data_files import bundled_path, load_catalog
 from alltx.facts import RULE_FACTS
 from alltx.rules import compile_criteria, satisfiable
+from alltx.schemas import schema_of
 
 runner = CliRunner()
 GOOD = bundled_path().read_text(encoding="utf-8")

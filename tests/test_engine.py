@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from alltx import sql
 from alltx.cohort import columns, csv_name
-from alltx.datafile import load_catalog
+from alltx.data_files import load_catalog
 
 duckdb = pytest.importorskip("duckdb")
 runner = CliRunner()

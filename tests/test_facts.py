@@ -145,7 +145,7 @@ def test_rules_see_completed_years_and_months() -> None:
 
 
 def test_the_row_schema_has_a_field_for_every_fact() -> None:
-    from alltx.contract import PatientRow
+    from alltx.schemas import PatientRow
 
     assert set(PatientRow.model_fields) == {"id", *PARSERS}
 
@@ -159,7 +159,7 @@ def test_the_row_schema_has_a_field_for_every_fact() -> None:
     ],
 )
 def test_the_row_schema_parses_like_the_flags(row: dict[str, object]) -> None:
-    from alltx.contract import PatientRow
+    from alltx.schemas import PatientRow
 
     validated = PatientRow.model_validate(row)
     from_model = {name: getattr(validated, name) for name in PARSERS}

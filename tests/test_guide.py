@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from alltx import contract
+from alltx import schemas, shapes
 from alltx.cli import app
-from alltx.datafile import bundled_path, load_catalog, load_guide
+from alltx.data_files import bundled_path, load_catalog, load_guide
 from alltx.grading import GradingError, grade, parse_findings
 from alltx.guide import Guide
 from tests.conftest import over_80
@@ -196,17 +195,17 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def answer_of(model: type[BaseModel], *args: str) -> dict[str, Any]:
+def answer_of(shape: object, *args: str) -> dict[str, Any]:
     code, out, err = run(*args, "--format", "json")
     assert code == 0, err
     value = json.loads(out)
-    model.model_validate(value)  # the contract holds
+    schemas.validate(shape, value)  # the shape holds
     assert value["disclaimer"] and value["data"]["updated"]
     return value  # type: ignore[no-any-return]
 
 
 def test_grade_command_json_and_text() -> None:
-    value = answer_of(contract.GradingAnswer, "grade", "crs", "--temperature", "38.2",
+    value = answer_of(shapes.GradingAnswer, "grade", "crs", "--temperature", "38.2",
                       "--blood-pressure", "one-vasopressor", "--oxygen", "low-flow")  # fmt: skip
     assert (value["grading"]["grade"], value["grading"]["set_by"]) == (3, ["blood_pressure"])
     code, out, _ = run("grade", "icans", "--ice", "5", "--consciousness", "voice")
@@ -218,7 +217,7 @@ def test_grade_command_json_and_text() -> None:
     flat = " ".join(out.split())
     assert "Grade 0 to 2" in flat and "decides whether it is graded at all" in flat
     assert "(--treated / --not-treated)" in flat and "no longer needed" in flat
-    value = answer_of(contract.GradingAnswer, "grade", "icans", "--age", "12", "--ice", "8")
+    value = answer_of(shapes.GradingAnswer, "grade", "icans", "--age", "12", "--ice", "8")
     assert value["grading"]["age_note"]["sources"] and value["grading"]["grade"] is None
 
 
@@ -231,9 +230,9 @@ def test_grade_errors_are_one_line_exit_2() -> None:
 
 
 def test_side_effects(guide: Guide) -> None:
-    value = answer_of(contract.SideEffectsAnswer, "side-effects")
+    value = answer_of(shapes.SideEffectsAnswer, "side-effects")
     assert {e["id"] for e in value["side_effects"]} == {e.id for e in guide.side_effects}
-    [crs] = answer_of(contract.SideEffectsAnswer, "side-effects", "CRS")["side_effects"]
+    [crs] = answer_of(shapes.SideEffectsAnswer, "side-effects", "CRS")["side_effects"]
     assert "blinatumomab" in crs["boxed"] and crs["grading"] == "crs"
     code, out, _ = run("side-effects", "veno-occlusive")
     assert code == 0 and "inotuzumab ozogamicin" in out
@@ -260,7 +259,7 @@ def test_shared_sources_read_the_same(guide: Guide) -> None:
 
 
 def test_transplant(guide: Guide) -> None:
-    value = answer_of(contract.TransplantAnswer, "transplant")["transplant"]
+    value = answer_of(shapes.TransplantAnswer, "transplant")["transplant"]
     assert len(value["when"]["reasons"]) == 4
     assert len(value["questions"]) == len([q for q in guide.questions if q.topic == "transplant"])
     code, out, _ = run("transplant")
@@ -268,10 +267,10 @@ def test_transplant(guide: Guide) -> None:
 
 
 def test_compare() -> None:
-    value = answer_of(contract.CompareAnswer, "compare", "blina", "Kymriah", "blinatumomab")
+    value = answer_of(shapes.CompareAnswer, "compare", "blina", "Kymriah", "blinatumomab")
     assert [t["therapy"] for t in value["therapies"]] == ["blinatumomab", "tisagenlecleucel"]
     assert value["therapies"][1]["practice"]["hospital_stay"] is None  # not in the sources
-    every = answer_of(contract.CompareAnswer, "compare")
+    every = answer_of(shapes.CompareAnswer, "compare")
     assert len(every["therapies"]) == len(load_catalog().therapies)
     code, out, _ = run("compare", "tisa-cel")
     assert code == 0 and "Hospital stay  not in alltx's sources" in out
@@ -287,21 +286,21 @@ def test_compare() -> None:
      ("bone marrow transplant", "allogeneic-transplant")],
 )  # fmt: skip
 def test_explain_finds_a_term(asked: str, found: str) -> None:
-    [term] = answer_of(contract.TermsAnswer, "explain", asked)["terms"]
+    [term] = answer_of(shapes.TermsAnswer, "explain", asked)["terms"]
     assert term["id"] == found
 
 
 def test_explain_lists_every_term_and_suggests(guide: Guide) -> None:
-    value = answer_of(contract.TermsAnswer, "explain")
+    value = answer_of(shapes.TermsAnswer, "explain")
     assert len(value["terms"]) == len(guide.terms) >= 14
     code, _, err = run("explain", "lymphodepleshun")
     assert code == 2 and "did you mean lymphodepletion" in err
 
 
 def test_questions(guide: Guide) -> None:
-    every = answer_of(contract.QuestionsAnswer, "questions")["questions"]
+    every = answer_of(shapes.QuestionsAnswer, "questions")["questions"]
     assert len(every) == len(guide.questions)
-    car_t = answer_of(contract.QuestionsAnswer, "questions", "--for", "CAR-T")["questions"]
+    car_t = answer_of(shapes.QuestionsAnswer, "questions", "--for", "CAR-T")["questions"]
     assert car_t and {q["for"] for q in car_t} == {"car-t"}
     code, _, err = run("questions", "--for", "diet")
     assert code == 2 and "topics: transplant" in err
@@ -314,7 +313,7 @@ def test_drug_shows_its_timeline_in_plain_text() -> None:
     assert "\x1b[" not in out and over_80(out) == []
     code, out, _ = run("drug", "Kymriah")
     assert "Timeline (not to scale)" in out and "Leukapheresis: a few hours" in out
-    value = answer_of(contract.DrugOut, "drug", "besponsa")
+    value = answer_of(shapes.DrugOut, "drug", "besponsa")
     assert [s["label"] for s in value["practice"]["timeline"] if s["kind"] == "dose"] == [
         "Dose 1", "Dose 2", "Dose 3"]  # fmt: skip
 
@@ -389,7 +388,7 @@ def test_fahrenheit_is_converted_and_the_celsius_value_shown(
 def test_questions_for_a_therapy_by_any_name() -> None:
     for name, topic in (("Kymriah", "car-t"), ("obe-cel", "car-t"), ("Besponsa",
                         "inotuzumab-ozogamicin"), ("blina", "blinatumomab")):  # fmt: skip
-        value = answer_of(contract.QuestionsAnswer, "questions", "--for", name)
+        value = answer_of(shapes.QuestionsAnswer, "questions", "--for", name)
         assert {q["for"] for q in value["questions"]} == {topic}, name
 
 
@@ -417,7 +416,7 @@ NAMES = {"US", "FDA", "EU", "ASTCT", "NMDP", "REMS", "TOWER", "ALCANTARA", "BLAS
 def test_explain_knows_every_abbreviation_the_answers_use() -> None:
     """Walks the texts an answer shows (indications, criteria, cautions, what each drug is):
     every abbreviation in them that is a term, not a name, is explained."""
-    from alltx.datafile import load_catalog
+    from alltx.data_files import load_catalog
     from alltx.rules import atoms
 
     catalog = load_catalog()

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from alltx.datafile import bundled_path
+from alltx.data_files import bundled_path
 
 ALLTX = [sys.executable, "-m", "alltx"]
 LIMIT = 20  # seconds: far above any case's time; a hang fails instead of blocking CI

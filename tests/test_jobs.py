@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from alltx import cohort, jobs
-from alltx.datafile import load_catalog
+from alltx.data_files import load_catalog
 
 ALLTX = [sys.executable, "-m", "alltx"]
 LIMIT = 60  # seconds: far above any case's time; a hang fails instead of blocking CI

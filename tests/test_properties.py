@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from alltx.assess import assess, referrals
 from alltx.catalog import Catalog
 from alltx.cli import app
-from alltx.datafile import load_catalog
+from alltx.data_files import load_catalog
 from alltx.facts import FactError, facts_from, parse_age
 
 CATALOG = load_catalog()
@@ -202,7 +202,7 @@ def test_a_line_is_read_as_json_loads_reads_it(
 ) -> None:
     """JSON Lines rows are scanned without json.loads' wrappers; every line must still read as
     json.loads reads it: the same object, or no row (blank), or an error in its place."""
-    from alltx.rows import Failure, Row, jsonl_rows
+    from alltx.input_rows import Failure, Row, jsonl_rows
 
     if row:
         value = {"id": "P1", "age": value}
@@ -243,7 +243,7 @@ def test_a_csv_record_starts_as_the_csv_module_writes_its_id_and_line(
 ) -> None:
     """The CSV record writes a plain id itself: it must be the csv module's writing."""
     from alltx.cohort import Csv, _cell
-    from alltx.rows import Row
+    from alltx.input_rows import Row
 
     fmt = Csv(CATALOG)
     text = fmt.answer(Row(line, row_id, {}), [])

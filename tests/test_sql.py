@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 
 from alltx import cohort, sql
 from alltx.catalog import Catalog
-from alltx.datafile import load_catalog
+from alltx.data_files import load_catalog
 from alltx.facts import FactError, facts_from, parse_age
-from alltx.rows import Failure, Row
+from alltx.input_rows import Failure, Row
 
 from .test_oracle import READS, grid
 

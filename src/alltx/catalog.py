@@ -3,7 +3,7 @@
 Pure: it takes the file's text and where it came from, and returns a Catalog of plain frozen
 objects, or raises DataError with one line that says where in the file the problem is.
 
-The file's schema is the pydantic model in `alltx.contract`. Building pydantic models costs more
+The file's schema is the pydantic model in `alltx.schemas`. Building pydantic models costs more
 start-up time than the rest of a run, so a file already checked against it (the bundled one, in
 CI) is built directly; any other file is checked first.
 """
@@ -333,7 +333,7 @@ def parse_catalog(text: str, origin: str, *, checked: bool = False) -> Catalog:
 
 
 def _schema_problems(raw: dict[str, Any]) -> list[str]:
-    from alltx.contract import data_file_problems  # pydantic: only when it is needed
+    from alltx.schemas import data_file_problems  # pydantic: only when it is needed
 
     return data_file_problems(raw)
 

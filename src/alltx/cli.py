@@ -259,7 +259,7 @@ def _quiet_broken_pipe() -> NoReturn:
 
 def _version(value: bool) -> None:
     if value:
-        from alltx.datafile import load_catalog
+        from alltx.data_files import load_catalog
 
         try:
             info = load_catalog().info
@@ -482,7 +482,7 @@ def options(
 
     catalog = catalog_in_use()
     if output in (Format.jsonl, Format.csv):
-        from alltx.rows import Row
+        from alltx.input_rows import Row
 
         # One patient, one record: the cohort road, the patient as a row without a line.
         settings = CohortSettings(False, False, explain, True, None)
@@ -493,7 +493,7 @@ def options(
 
     results, advice = assess(facts, catalog), referrals(facts, catalog)
     if output is Format.json:
-        from alltx.output import options_json
+        from alltx.answers import options_json
 
         write_json(options_json(facts, results, advice, catalog))
     elif output is Format.html:
@@ -506,7 +506,7 @@ def options(
 
 def _write_handout(facts: Any, results: list[Any], advice: list[Any], catalog: Catalog) -> None:
     from alltx import handout, render
-    from alltx.output import options_json, referral_why, why
+    from alltx.answers import options_json, referral_why, why
 
     guide = guide_in_use()
     fitting = {"general"}  # the topics whose questions fit this answer
@@ -574,7 +574,7 @@ class CohortSettings:
 def _cohort(
     name: str, given_format: InputFormat | None, output: Format | None, settings: CohortSettings
 ) -> None:
-    from alltx import pipeline
+    from alltx import input_files
 
     catalog = catalog_in_use()
     if output is None:
@@ -592,12 +592,12 @@ def _cohort(
     kind = _engine_input(name, given_format, output, settings)
     if kind is not None:
         raise typer.Exit(_engine_cohort(catalog, name, kind, output, settings))
-    stream = pipeline.open_input(name)
-    kind, lines = pipeline.input_format(name, stream, given_format)
+    stream = input_files.open_input(name)
+    kind, lines = input_files.input_format(name, stream, given_format)
     if settings.jobs > 1:
         status = _write_jobs(catalog, output, kind, lines, settings)
     else:
-        rows = pipeline.read_rows(lines, kind, settings.ignore_unknown)
+        rows = input_files.read_rows(lines, kind, settings.ignore_unknown)
         status = _write_cohort(catalog, output, rows, settings)
     raise typer.Exit(status)
 
@@ -657,7 +657,7 @@ def _engine_input(
 ) -> str | None:
     """The kind of input the DuckDB engine is to read (parquet, csv, tsv, jsonl), or None when
     the cohort is answered in Python."""
-    from alltx.pipeline import SUFFIXES
+    from alltx.input_files import SUFFIXES
 
     parquet = given is InputFormat.parquet or name.lower().endswith(".parquet")
     wanted = settings.engine is Engine.duckdb or (settings.engine is None and (
@@ -690,7 +690,7 @@ def _engine_cohort(
 ) -> int:
     """A cohort answered by the rules compiled to SQL, in DuckDB; the exit status."""
     from alltx import cohort, duckdb_engine, sql
-    from alltx.rows import Failure
+    from alltx.input_rows import Failure
 
     prepared = duckdb_engine.prepare(catalog, name, kind, settings.ignore_unknown)
     fields = sql.error_fields()
@@ -783,7 +783,7 @@ def schema(
 ) -> None:
     """The JSON Schema of a patient row, a result record (compact, or --explain) or a therapies
     file; for csv, the Frictionless Table Schema of the CSV output's columns."""
-    from alltx.contract import schema_of
+    from alltx.schemas import schema_of
 
     if which is SchemaKind.sql:
         from alltx.sql import table_schema
@@ -815,10 +815,10 @@ def drug(
     therapy = catalog.therapy(name)
     practice = guide_in_use().practice_for(therapy.id)
     if output is DocFormat.json:
-        from alltx.guide_output import practice_json
-        from alltx.output import drug_json
+        from alltx.answers import drug_json
+        from alltx.guide_answers import practice_json
 
-        write_json({**drug_json(therapy, catalog), "practice": practice_json(practice)})
+        write_json(drug_json(therapy, catalog, practice_json(practice)))
     else:
         from alltx import render, render_guide
 
@@ -835,7 +835,7 @@ def drugs(output: FormatOption = DocFormat.text) -> None:
 
 def _drugs(catalog: Catalog, output: DocFormat, therapies: list[Any]) -> None:
     if output is DocFormat.json:
-        from alltx.output import drugs_json
+        from alltx.answers import drugs_json
 
         write_json(drugs_json(catalog, therapies))
     else:
@@ -863,7 +863,7 @@ def data_check(
 ) -> None:
     """Check a therapies file in full, and the guide file in use: exit 0 with a summary, or 1
     listing every problem."""
-    from alltx.datafile import load_catalog, load_guide
+    from alltx.data_files import load_catalog, load_guide
 
     problems: list[str] = []
     try:
@@ -896,7 +896,7 @@ def data_show(output: FormatOption = DocFormat.text) -> None:
     the texts behind the ids in compact cohort records."""
     catalog = catalog_in_use()
     if output is DocFormat.json:
-        from alltx.output import dictionary_json
+        from alltx.answers import dictionary_json
 
         write_json(dictionary_json(catalog))
     else:

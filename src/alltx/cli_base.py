@@ -60,8 +60,8 @@ def exit_status(error: BaseException) -> int | None:
     from alltx.catalog import DataError, UnknownName
     from alltx.duckdb_engine import EngineError
     from alltx.grading import GradingError
+    from alltx.input_rows import InputError
     from alltx.jobs import JobsError
-    from alltx.rows import InputError
 
     statuses: dict[type[BaseException], int] = {
         DataError: 1,
@@ -75,13 +75,13 @@ def exit_status(error: BaseException) -> int | None:
 
 
 def catalog_in_use() -> Catalog:
-    from alltx.datafile import load_catalog
+    from alltx.data_files import load_catalog
 
     return load_catalog(IN_USE.data)
 
 
 def guide_in_use() -> Guide:
-    from alltx.datafile import load_guide
+    from alltx.data_files import load_guide
 
     return load_guide(IN_USE.guide)
 

@@ -26,9 +26,9 @@ def transplant(output: FormatOption = DocFormat.text) -> None:
     """When to see a transplant doctor, what an allogeneic transplant involves, and what to ask."""
     guide, catalog = guide_in_use(), catalog_in_use()
     if output is DocFormat.json:
-        from alltx.guide_output import answer, transplant_json
+        from alltx.guide_answers import transplant_answer
 
-        write_json(answer(guide, {"transplant": transplant_json(guide, catalog)}))
+        write_json(transplant_answer(guide, catalog))
     else:
         from alltx import render, render_guide
 
@@ -46,10 +46,9 @@ def side_effects(
     guide, catalog = guide_in_use(), catalog_in_use()
     chosen = None if name is None else guide.side_effect(name)
     if output is DocFormat.json:
-        from alltx.guide_output import answer, side_effect_json
+        from alltx.guide_answers import side_effects_answer
 
-        effects = guide.side_effects if chosen is None else (chosen,)
-        write_json(answer(guide, {"side_effects": [side_effect_json(e) for e in effects]}))
+        write_json(side_effects_answer(guide, guide.side_effects if chosen is None else (chosen,)))
         return
     from alltx import render, render_guide
 
@@ -85,9 +84,9 @@ def _grade(scale_id: str, given: dict[str, object], age: str | None, output: Doc
         fail(f"--age: {error}")
     result = grade(scale, parse_findings(scale, given), years)
     if output is DocFormat.json:
-        from alltx.guide_output import answer, grading_json
+        from alltx.guide_answers import grading_answer
 
-        write_json(answer(guide, {"grading": grading_json(result)}))
+        write_json(grading_answer(guide, result))
     else:
         from alltx import render, render_guide
 
@@ -239,9 +238,9 @@ def compare(
     chosen = [catalog.therapy(n) for n in names] if names else list(catalog.therapies)
     chosen = list(dict.fromkeys(chosen))
     if output is DocFormat.json:
-        from alltx.guide_output import answer, compare_json
+        from alltx.guide_answers import compare_answer
 
-        write_json(answer(guide, compare_json(chosen, guide)))
+        write_json(compare_answer(guide, chosen))
     else:
         from alltx import render, render_guide
 
@@ -259,10 +258,9 @@ def explain(
     guide = guide_in_use()
     chosen = None if term is None else guide.term(term)
     if output is DocFormat.json:
-        from alltx.guide_output import answer, term_json
+        from alltx.guide_answers import terms_answer
 
-        entries = guide.terms if chosen is None else (chosen,)
-        write_json(answer(guide, {"terms": [term_json(t) for t in entries]}))
+        write_json(terms_answer(guide, guide.terms if chosen is None else (chosen,)))
         return
     from alltx import render, render_guide
 
@@ -306,9 +304,9 @@ def questions(
             fail(f"--for: no questions about {topic!r}; topics: {', '.join(guide.topics)}")
         topic = wanted
     if output is DocFormat.json:
-        from alltx.guide_output import answer, questions_json
+        from alltx.guide_answers import questions_answer
 
-        write_json(answer(guide, {"questions": questions_json(guide, topic)}))
+        write_json(questions_answer(guide, topic))
     else:
         from alltx import render, render_guide
 

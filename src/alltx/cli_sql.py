@@ -50,7 +50,7 @@ def sql_query(
         fail("--table needs a table's name or an expression, like read_parquet('cohort.parquet')")
     given = None
     if columns is not None:
-        from alltx.rows import header_names
+        from alltx.input_rows import header_names
 
         given = set(header_names(columns.split(","), False, "--columns"))
     query = compile_query(catalog_in_use(), DIALECTS[dialect.value], table, given)

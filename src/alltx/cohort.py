@@ -1,7 +1,7 @@
 """A cohort through alltx: rows in, exactly one record out per row, in input order, streamed.
 
 One road: every row is answered by the functions that answer one patient (`facts_from`, then
-`assess_therapy`/`refer`, then the compact builders in `alltx.output`). A million rows are fast
+`assess_therapy`/`refer`, then the compact builders in `alltx.answers`). A million rows are fast
 because of bounded memos around them, keyed on what decides a compact answer:
 - each cell's class, worked out once per raw value by the ordinary parser: the results of the
   label's tests on its fact (which interval an age falls in, whether a marker is positive),
@@ -23,13 +23,22 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from json.encoder import encode_basestring
 from operator import itemgetter
 from typing import Any, Generic, Protocol, TypeVar, cast
 
+from alltx.answers import (
+    BRIEF_IDS,
+    VERSION,
+    compact_option,
+    compact_referral,
+    option_brief,
+    options_json,
+    referral_brief,
+)
 from alltx.assess import (
     ReferralResult,
     TherapyOption,
@@ -51,16 +60,7 @@ from alltx.facts import (
     parse_fact,
     rule_values,
 )
-from alltx.output import (
-    BRIEF_IDS,
-    VERSION,
-    compact_option,
-    compact_referral,
-    option_brief,
-    options_json,
-    referral_brief,
-)
-from alltx.rows import Failure, Row, utf8, visible
+from alltx.input_rows import Failure, Row, utf8, visible
 from alltx.rules import Node, atom_result, atoms
 
 S = TypeVar("S")  # what a format keeps of one therapy's (or referral's) answer
@@ -394,11 +394,11 @@ class Format(Generic[S]):
     def referral(self, result: ReferralResult, index: int) -> S:
         return self.brief_referral(result.referral.id, compact_referral(result), index)
 
-    def brief_option(self, therapy: str, brief: dict[str, Any], index: int) -> S:
+    def brief_option(self, therapy: str, brief: Mapping[str, Any], index: int) -> S:
         """What it keeps of a therapy's compact answer (`output.option_brief`), however made."""
         raise NotImplementedError
 
-    def brief_referral(self, referral: str, brief: dict[str, Any], index: int) -> S:
+    def brief_referral(self, referral: str, brief: Mapping[str, Any], index: int) -> S:
         raise NotImplementedError
 
     def full(self, facts: Facts, options: list[TherapyOption], advice: list[ReferralResult]) -> S:
@@ -425,7 +425,7 @@ class JsonLines(Format[str]):
 
     # Each part is written once per memo entry with what goes around it in the record, so a
     # record is its start and its parts joined.
-    def brief_option(self, therapy: str, brief: dict[str, Any], index: int) -> str:
+    def brief_option(self, therapy: str, brief: Mapping[str, Any], index: int) -> str:
         text = f"{json.dumps(therapy)}: {_json(brief)}"
         before = '"options": {' if index == 0 else ", "
         after = "}, " if index == self.therapies - 1 else ""
@@ -433,7 +433,7 @@ class JsonLines(Format[str]):
             after += '"referrals": {}, ' + self.tail
         return before + text + after
 
-    def brief_referral(self, referral: str, brief: dict[str, Any], index: int) -> str:
+    def brief_referral(self, referral: str, brief: Mapping[str, Any], index: int) -> str:
         text = f"{json.dumps(referral)}: {_json(brief)}"
         before = '"referrals": {' if index == 0 else ", "
         after = "}, " + self.tail if index == self.referrals - 1 else ""
@@ -526,11 +526,11 @@ class Csv(Format[str]):
         self._writer.writerow(cells)
         return self._line.text
 
-    def brief_option(self, therapy: str, brief: dict[str, Any], index: int) -> str:
+    def brief_option(self, therapy: str, brief: Mapping[str, Any], index: int) -> str:
         cells = [brief["status"], *(LIST_SEPARATOR.join(brief.get(p, ())) for p in OPTION_PARTS)]
         return "," + self._text(cells)
 
-    def brief_referral(self, referral: str, brief: dict[str, Any], index: int) -> str:
+    def brief_referral(self, referral: str, brief: Mapping[str, Any], index: int) -> str:
         parts = REFERRAL_PARTS
         cells = [brief["status"], *(LIST_SEPARATOR.join(brief.get(p, ())) for p in parts)]
         return "," + self._text(cells)
@@ -617,10 +617,10 @@ Brief = tuple[str, bool]  # a status, and whether a caution applies
 class Briefly(Format[Brief]):
     """What the human summary keeps of an answer: each status, and whether a caution applies."""
 
-    def brief_option(self, therapy: str, brief: dict[str, Any], index: int) -> Brief:
+    def brief_option(self, therapy: str, brief: Mapping[str, Any], index: int) -> Brief:
         return brief["status"], "cautions" in brief
 
-    def brief_referral(self, referral: str, brief: dict[str, Any], index: int) -> Brief:
+    def brief_referral(self, referral: str, brief: Mapping[str, Any], index: int) -> Brief:
         return brief["status"], False
 
 

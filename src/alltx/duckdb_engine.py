@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alltx.catalog import Catalog
-from alltx.rows import header_names
+from alltx.input_rows import header_names
 from alltx.sql import DIALECTS, compile_query, literal
 
 NEEDED = (

@@ -1,7 +1,7 @@
 """The guide: transplant, side effects, grading scales, practice, glossary and questions.
 
 Pure, like the catalog: it takes the guide file's text and returns plain frozen objects, or
-raises DataError naming the place. The schema is `GuideFile` in `alltx.contract`; the bundled
+raises DataError naming the place. The schema is `GuideFile` in `alltx.schemas`; the bundled
 file is checked against it in CI, any other file at load.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from alltx.catalog import (
     Source,
@@ -129,7 +129,7 @@ class Scale:
 class Step:
     label: str
     span: str
-    kind: str  # step, wait or dose
+    kind: Literal["step", "wait", "dose"]
     days: int | None
     source: tuple[str, ...]
 
@@ -210,7 +210,7 @@ def parse_guide(text: str, origin: str, *, checked: bool = False) -> Guide:
 
 
 def _schema_problems(raw: dict[str, Any]) -> list[str]:
-    from alltx.contract import guide_file_problems  # pydantic: only when it is needed
+    from alltx.schemas import guide_file_problems  # pydantic: only when it is needed
 
     return guide_file_problems(raw)
 

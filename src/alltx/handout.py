@@ -1,6 +1,6 @@
 """One patient's answer as a page to print and bring to an appointment (`--format html`).
 
-Built from the same answer as `--format json` (`output.options_json`): the facts given, the
+Built from the same answer as `--format json` (`answers.options_json`): the facts given, the
 answer at a glance, each therapy's criteria met, not met or unknown, the questions to ask that
 fit, the sources with their addresses, the data's date and the not-advice line. One file with
 its styles inside and nothing fetched from the network; every text is escaped, so nothing a
@@ -71,7 +71,7 @@ def _criteria(criteria: Sequence[dict[str, Any]], only_unmet: bool) -> str:
 def page(answer: dict[str, Any], whys: Sequence[str], facts: Sequence[tuple[str, str]],
          unknown: Sequence[str], questions: Sequence[str], version: str) -> str:  # fmt: skip
     """The handout: `answer` is options_json's; `whys` the one line of why of each therapy,
-    then each referral (output.why, output.referral_why); `facts` the given ones in plain
+    then each referral (answers.why, answers.referral_why); `facts` the given ones in plain
     words (label, value), `unknown` the labels of those not given; `questions` those that
     fit."""
     data = answer["data"]

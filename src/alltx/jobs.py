@@ -19,8 +19,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from alltx import cohort, pipeline
-from alltx.rows import Failure, csv_header
+from alltx import cohort, input_files
+from alltx.input_rows import Failure, csv_header
 
 CHUNK = 2000  # lines a worker answers at a time: enough to outweigh sending them
 
@@ -64,7 +64,7 @@ def _start(job: Job) -> None:
     """A worker's set-up: the catalog loaded once. Ctrl-C is the main process's to handle."""
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from alltx.datafile import load_catalog
+    from alltx.data_files import load_catalog
 
     catalog = load_catalog(job.data_file)
     fmt = cohort.output_format(job.output, catalog, job.explain)
@@ -74,7 +74,7 @@ def _start(job: Job) -> None:
 def _answer(chunk: Chunk) -> Done:
     assert _worker is not None, "a worker answers only after _start"
     job, answering, fmt = _worker
-    rows = pipeline.read_rows(chunk.lines, job.kind, job.ignore_unknown, chunk.start, job.header)
+    rows = input_files.read_rows(chunk.lines, job.kind, job.ignore_unknown, chunk.start, job.header)
     texts: list[str] = []
     done = Done("")
     cohort.records(rows, answering, fmt, texts.append, done.failures.append, job.fail_fast,
@@ -98,7 +98,7 @@ def prepare(lines: Iterable[bytes], kind: str, ignore_unknown: bool) -> tuple[
     lines = iter(lines)
     if kind == "jsonl":
         return None, chunks(lines, 1)
-    header, start = csv_header(lines, ignore_unknown, pipeline.DELIMITERS[kind])
+    header, start = csv_header(lines, ignore_unknown, input_files.DELIMITERS[kind])
     return header, chunks(lines, start)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from alltx.cohort import Tally, error_line
-from alltx.rows import Failure
+from alltx.input_rows import Failure
 
 T = TypeVar("T")
 EVERY = 1000  # rows between progress updates: updating costs more than a row

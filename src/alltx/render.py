@@ -17,12 +17,12 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from alltx.answers import DISCLAIMER, NONE_APPLIES, answer_source_ids, referral_why
+from alltx.answers import why as answer_why
 from alltx.assess import ReferralResult, TherapyOption
 from alltx.catalog import Catalog, Caution, Source, Statement, Therapy
 from alltx.facts import FACTS, RULE_FACTS, Facts
-from alltx.output import DISCLAIMER, NONE_APPLIES, answer_source_ids, referral_why
-from alltx.output import why as answer_why
-from alltx.rows import utf8, visible
+from alltx.input_rows import utf8, visible
 from alltx.rules import Status
 
 if TYPE_CHECKING:  # the cohort modules load only for a cohort, not for one patient's answer

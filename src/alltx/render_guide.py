@@ -9,10 +9,10 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from alltx.answers import DISCLAIMER
 from alltx.catalog import Catalog, Statement, Therapy
 from alltx.grading import Grading
 from alltx.guide import Guide, Practice, SideEffect, Term
-from alltx.output import DISCLAIMER
 from alltx.render import Citations, Part, Row, cited_rows, marked, show, therapy_names
 
 BAR = {"dose": ("█", "bold cyan"), "wait": ("░", "dim"), "step": ("▓", "magenta")}

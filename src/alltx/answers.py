@@ -1,19 +1,38 @@
-"""The machine-readable answer, built as plain dicts (fast, no pydantic at run time).
+"""The machine-readable answers, built as plain dicts (fast, no pydantic at run time).
 
-The shapes are the contract scripts rely on; `alltx.contract` defines them as pydantic models,
-and the tests check every answer against those. Change a shape only with `VERSION`.
+Each builder returns its shape from `alltx.shapes` (mypy checks it; `alltx schema` derives the
+JSON Schemas from the same declarations). The shapes are the contract scripts rely on: change
+one only with `VERSION`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from alltx.assess import IndicationResult, ReferralResult, TherapyOption
 from alltx.catalog import Catalog, Source, Statement, Therapy
 from alltx.facts import FACTS, RULE_FACTS, Facts, Value
 from alltx.rules import MET, Atom, Evaluation, Node, failed
+
+if TYPE_CHECKING:  # the shapes are types only here: their module is off the run path
+    from alltx.shapes import (
+        CompactOptionOut,
+        CompactReferralOut,
+        CriterionOut,
+        DataOut,
+        DictionaryOut,
+        DrugOut,
+        DrugsOut,
+        IndicationOut,
+        PatientOut,
+        PracticeOut,
+        RuleOut,
+        SourceOut,
+        StatementOut,
+        TherapyOut,
+    )
 
 # 2: cohort records are compact by default (statuses and ids), the full answer with --explain.
 VERSION = 2
@@ -47,31 +66,32 @@ def referral_why(result: ReferralResult) -> str:
     return NONE_APPLIES
 
 
-def _plain(value: object) -> Value:
+def plain(value: object) -> Value:
+    """A value as JSON writes it: an exact number as an int, else a float."""
     if isinstance(value, Fraction):
         return int(value) if value.denominator == 1 else float(value)
     return value  # type: ignore[return-value]
 
 
-def patient_json(facts: Facts) -> dict[str, Any]:
+def patient_json(facts: Facts) -> PatientOut:
     """The facts as understood, in Facts' order; an age that has a key for months also in
     months, since labels count both."""
     patient: dict[str, Any] = {}
     for name, value in facts.values.items():
-        patient[name] = _plain(value)
+        patient[name] = plain(value)
         if FACTS[name].months:
-            patient[FACTS[name].months] = None if value is None else _plain(value * 12)  # type: ignore[operator]
+            patient[FACTS[name].months] = None if value is None else plain(value * 12)  # type: ignore[operator]
     return patient
 
 
 def patient_value(evaluation: Evaluation) -> Value:
-    return _plain(evaluation.value)
+    return plain(evaluation.value)
 
 
-ValueOf = Callable[[Evaluation], object]
+ValueOf = Callable[[Evaluation], Value]
 
 
-def criterion_json(evaluation: Evaluation, value: ValueOf = patient_value) -> dict[str, Any]:
+def criterion_json(evaluation: Evaluation, value: ValueOf = patient_value) -> CriterionOut:
     """A criterion's result; `value` gives what to show as the patient's value."""
     node = evaluation.node
     if isinstance(node, Atom):
@@ -95,11 +115,19 @@ def criterion_json(evaluation: Evaluation, value: ValueOf = patient_value) -> di
     }
 
 
-def source_json(source: Source) -> dict[str, Any]:
-    return {**vars(source), "identifiers": list(source.identifiers)}
+def source_json(source: Source) -> SourceOut:
+    return {
+        "id": source.id,
+        "short": source.short,
+        "title": source.title,
+        "publisher": source.publisher,
+        "date": source.date,
+        "url": source.url,
+        "identifiers": list(source.identifiers),
+    }
 
 
-def sources_json(source_ids: list[str], catalog: Catalog) -> list[dict[str, Any]]:
+def sources_json(source_ids: list[str], catalog: Catalog) -> list[SourceOut]:
     return [source_json(catalog.sources[i]) for i in source_ids]
 
 
@@ -132,7 +160,7 @@ def option_frame(option: TherapyOption, catalog: Catalog, indications: object) -
     }
 
 
-def indication_json(result: IndicationResult, value: ValueOf = patient_value) -> dict[str, Any]:
+def indication_json(result: IndicationResult, value: ValueOf = patient_value) -> IndicationOut:
     indication = result.indication
     return {
         "id": indication.id,
@@ -161,7 +189,7 @@ def referral_json(
     }
 
 
-def compact_option(option: TherapyOption) -> dict[str, Any]:
+def compact_option(option: TherapyOption) -> CompactOptionOut:
     """A therapy's answer in brief, by stable ids the data file declares (`alltx data show
     --format json` gives their texts): its status and what explains it, the indications met
     when eligible, the criteria not met when not eligible, the facts that would decide when
@@ -177,13 +205,13 @@ def compact_option(option: TherapyOption) -> dict[str, Any]:
     return option_brief(status, ids, [caution.id for caution in option.applying])
 
 
-def option_brief(status: str, ids: list[str], cautions: list[str]) -> dict[str, Any]:
-    """The shape of a therapy's compact answer (one declaration, for the Python path and the
-    SQL query's columns alike): `ids` are what explains the status (`BRIEF_IDS`)."""
+def option_brief(status: str, ids: list[str], cautions: list[str]) -> CompactOptionOut:
+    """A therapy's compact answer (for the Python path and the SQL query's columns alike):
+    `ids` are what explains the status, under the key `BRIEF_IDS` gives it."""
     brief: dict[str, Any] = {"status": status, BRIEF_IDS[status]: ids}
     if cautions:
         brief["cautions"] = cautions
-    return brief
+    return cast("CompactOptionOut", brief)  # its key is chosen by the status: mypy can't see it
 
 
 # What explains each status in a compact answer: the ids listed under this key (not_indicated
@@ -196,7 +224,7 @@ BRIEF_IDS = {
 }
 
 
-def compact_referral(result: ReferralResult) -> dict[str, Any]:
+def compact_referral(result: ReferralResult) -> CompactReferralOut:
     """Referral advice in brief: the reasons met (their test ids) when recommended, the facts
     that would decide when possible."""
     if result.status == "recommended":
@@ -207,13 +235,14 @@ def compact_referral(result: ReferralResult) -> dict[str, Any]:
     return referral_brief(result.status, ids)
 
 
-def referral_brief(status: str, ids: list[str]) -> dict[str, Any]:
-    """The shape of a referral's compact answer."""
+def referral_brief(status: str, ids: list[str]) -> CompactReferralOut:
+    """A referral's compact answer."""
     key = BRIEF_IDS.get(status)
-    return {"status": status} if key is None else {"status": status, key: ids}
+    brief = {"status": status} if key is None else {"status": status, key: ids}
+    return cast("CompactReferralOut", brief)
 
 
-def data_json(catalog: Catalog) -> dict[str, Any]:
+def data_json(catalog: Catalog) -> DataOut:
     info = catalog.info
     return {
         "release": info.release,
@@ -241,11 +270,11 @@ def options_json(
     }
 
 
-def statement_json(statement: Statement) -> dict[str, Any]:
+def statement_json(statement: Statement) -> StatementOut:
     return {"text": statement.text, "sources": list(statement.source), "detail": statement.detail}
 
 
-def rule_json(node: Node) -> dict[str, Any]:
+def rule_json(node: Node) -> RuleOut:
     if isinstance(node, Atom):
         fact = RULE_FACTS[node.fact].source
         return {"id": node.id, "fact": fact, "test": node.test, "text": node.text, "criteria": []}
@@ -258,7 +287,7 @@ def rule_json(node: Node) -> dict[str, Any]:
     }
 
 
-def therapy_json(therapy: Therapy, catalog: Catalog) -> dict[str, Any]:
+def therapy_json(therapy: Therapy, catalog: Catalog) -> TherapyOut:
     return {
         "id": therapy.id,
         "name": therapy.name,
@@ -296,7 +325,7 @@ def therapy_json(therapy: Therapy, catalog: Catalog) -> dict[str, Any]:
     }
 
 
-def dictionary_json(catalog: Catalog) -> dict[str, Any]:
+def dictionary_json(catalog: Catalog) -> DictionaryOut:
     """The data in use, with the texts behind every id a compact record uses: indications,
     their criteria (tests), cautions, referral reasons, and the sources."""
     return {
@@ -315,16 +344,18 @@ def dictionary_json(catalog: Catalog) -> dict[str, Any]:
     }
 
 
-def drug_json(therapy: Therapy, catalog: Catalog) -> dict[str, Any]:
+def drug_json(therapy: Therapy, catalog: Catalog, practice: PracticeOut | None) -> DrugOut:
+    """One drug; `practice` (from alltx.guide_answers) how it is given, if the guide says."""
     return {
         "version": VERSION,
         "therapy": therapy_json(therapy, catalog),
         "data": data_json(catalog),
         "disclaimer": DISCLAIMER,
+        "practice": practice,
     }
 
 
-def drugs_json(catalog: Catalog, therapies: list[Therapy] | None = None) -> dict[str, Any]:
+def drugs_json(catalog: Catalog, therapies: list[Therapy] | None = None) -> DrugsOut:
     return {
         "version": VERSION,
         "therapies": [

@@ -9,7 +9,7 @@ from itertools import chain
 from pathlib import Path
 from typing import IO
 
-from alltx.rows import (
+from alltx.input_rows import (
     MAX_LINE_BYTES,
     Failure,
     InputError,

@@ -1,7 +1,7 @@
-"""The contracts at alltx's edges, as pydantic models: the therapies file, a patient row, and
-every machine-readable answer. They give the JSON Schemas (`alltx schema`) and check files and
-answers; the run-time path builds plain objects instead, because building these models costs
-more start-up time than a whole run.
+"""The schemas at alltx's edges: the data files and a patient row as pydantic models (which
+check the files), and the JSON Schemas of every answer, derived from their shapes
+(`alltx.shapes`). Only `alltx schema`, `data check`, a broken data file and the tests load it:
+building pydantic models costs more start-up time than a whole run.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from alltx.facts import FACTS, PARSERS, Fact, Value, is_blank
-from alltx.rules import Advice, Result, Status
+from alltx.facts import FACTS, PARSERS, Fact, is_blank
 
 # --- the therapies file ---------------------------------------------------------------------
 
@@ -376,381 +375,23 @@ PatientRow: type[BaseModel] = create_model(
 # --- answers ---------------------------------------------------------------------------------
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def validate(shape: object, value: object) -> None:
+    """Check an answer against its shape (a TypedDict of alltx.shapes); raises
+    pydantic.ValidationError where it does not hold."""
+    _adapter(shape).validate_python(value, strict=True)
 
 
-_UNDERSTOOD: dict[str, Any] = {"age": float, "bool": bool, "count": int, "percent": float}
+def _adapter(shape: Any) -> Any:
+    from pydantic import TypeAdapter
 
-
-def _understood() -> dict[str, Any]:
-    """The fields of `patient` in an answer, from the facts' declarations: each fact as
-    understood (and an age that has one, in months too), null if unknown."""
-    fields: dict[str, Any] = {}
-    for fact in FACTS.values():
-        kind = Literal[fact.values] if fact.form == "category" else _UNDERSTOOD[fact.form]
-        about = Field(description=fact.understood) if fact.understood else Field()
-        fields[fact.name] = (kind | None, about)
-        if fact.months:
-            fields[fact.months] = (kind | None, Field(description="the same age in months"))
-    return fields
-
-
-PatientOut: type[BaseModel] = create_model(
-    "PatientOut",
-    __base__=Model,
-    __doc__="The facts as understood, after derivation; null is unknown.",
-    **_understood(),
-)
-
-
-TestId = Field(description="the test's stable id, `<indication id>.<fact>`; null for a group")
-
-
-class CriterionOut(Model):
-    id: str | None = TestId
-    fact: str | None = Field(description="the input fact tested; null for a group")
-    test: str = Field(description="e.g. 'at most 25 years', 'is positive', 'any of'")
-    value: Value = Field(description="the patient's value as compared; null if unknown")
-    result: Result
-    text: str
-    criteria: list[CriterionOut] = Field(description="a group's members; empty for a test")
-
-
-class IndicationOut(Model):
-    id: str
-    summary: str
-    status: Result
-    approved: str | None
-    sources: list[str]
-    criteria: list[CriterionOut]
-
-
-class SourceOut(Model):
-    id: str
-    short: str
-    title: str
-    publisher: str | None
-    date: str | None
-    url: str | None
-    identifiers: list[str] = Field(description="BLA, DailyMed setid, DOI, PMID ...")
-
-
-class OptionOut(Model):
-    therapy: str
-    name: str
-    brands: list[str]
-    status: Status
-    indications: list[IndicationOut]
-    missing: list[str] = Field(description="facts that would decide a possible therapy")
-    cautions: list[str] = Field(
-        description="cautions to read; one whose condition is unknown starts with 'If'"
-    )
-    cautions_apply: list[str] = Field(
-        description="the conditions of the cautions that apply to this patient (shown with the "
-        "status); empty if none does"
-    )
-    sources: list[SourceOut]
-
-
-class StatementOut(Model):
-    text: str
-    sources: list[str]
-    detail: bool = Field(description="dosing detail for clinicians")
-
-
-class ReferralOut(Model):
-    """Advice to see another kind of doctor, by the same three-valued rules."""
-
-    referral: str
-    title: str
-    status: Advice = Field(description="recommended: a reason applies; possible: unknown")
-    reasons: list[CriterionOut] = Field(description="each reason, met, unmet or unknown")
-    missing: list[str] = Field(description="facts that would decide a possible referral")
-    about: list[StatementOut]
-    sources: list[SourceOut]
-
-
-class DataOut(Model):
-    release: str
-    updated: str
-    regulator: str
-    region: str
-    scope: str
-    file: str = Field(description="the therapies file the answer came from")
-
-
-class OptionsOut(Model):
-    version: int
-    patient: PatientOut
-    options: list[OptionOut]
-    referrals: list[ReferralOut]
-    data: DataOut
-    disclaimer: str
-
-
-class RuleOut(Model):
-    id: str | None = TestId
-    fact: str | None = Field(description="the input fact tested; null for a group")
-    test: str
-    text: str
-    criteria: list[RuleOut]
-
-
-class LabelIndicationOut(Model):
-    id: str
-    summary: str
-    approved: str | None
-    sources: list[str]
-    criteria: list[RuleOut]
-
-
-class CautionOut(Model):
-    id: str = Field(description="stable: compact records name an applying caution by it")
-    text: str
-    when: str | None = Field(description="the condition in plain words; null if always")
-    sources: list[str]
-
-
-class TherapyOut(Model):
-    id: str
-    name: str
-    brands: list[str]
-    aliases: list[str]
-    kind: StatementOut
-    about: StatementOut
-    given: list[StatementOut]
-    indications: list[LabelIndicationOut]
-    common_side_effects: list[StatementOut]
-    serious_side_effects: list[StatementOut]
-    boxed_warning: list[StatementOut]
-    figures: list[StatementOut] = Field(description="trial results as the regulator states them")
-    cautions: list[CautionOut]
-    sources: list[SourceOut]
-
-
-class StepOut(Model):
-    label: str
-    span: str
-    kind: Literal["step", "wait", "dose"]
-    days: int | None = Field(description="only where the source gives a number")
-    sources: list[str]
-
-
-class PracticeOut(Model):
-    how: StatementOut
-    where: StatementOut | None
-    duration: StatementOut
-    hospital_stay: StatementOut | None = Field(description="null: not in alltx's sources")
-    timeline: list[StepOut]
-    timeline_to_scale: bool
-    timeline_note: StatementOut | None
-
-
-class DrugOut(Model):
-    version: int
-    therapy: TherapyOut
-    data: DataOut
-    disclaimer: str
-    practice: PracticeOut | None = Field(description="how it is given in practice, if known")
-
-
-# --- the guide's answers ------------------------------------------------------------------
-
-
-class GuideDataOut(Model):
-    release: str
-    updated: str
-    file: str
-
-
-class GuideAnswer(Model):
-    version: int
-    sources: list[SourceOut]
-    data: GuideDataOut
-    disclaimer: str
-
-
-class WhenOut(Model):
-    reasons: list[str]
-    sources: list[str]
-    about: list[StatementOut]
-
-
-class QuestionOut(Model):
-    for_: str = Field(alias="for")
-    text: str
-    sources: list[str]
-
-
-class TransplantOut(Model):
-    when: WhenOut
-    what: list[StatementOut]
-    steps: list[StatementOut]
-    first_visit: list[StatementOut]
-    relapse_risk: list[StatementOut]
-    questions: list[QuestionOut]
-
-
-class TransplantAnswer(GuideAnswer):
-    transplant: TransplantOut
-
-
-class SideEffectOut(Model):
-    id: str
-    name: str
-    aliases: list[str]
-    what: StatementOut
-    therapies: list[str]
-    boxed: list[str]
-    carried: StatementOut
-    symptoms: list[StatementOut]
-    timing: list[StatementOut]
-    figures: list[StatementOut]
-    grading: str | None
-
-
-class SideEffectsAnswer(GuideAnswer):
-    side_effects: list[SideEffectOut]
-
-
-class FindingOut(Model):
-    feature: str
-    label: str
-    value: Value
-    grade: int | None = Field(description="the lowest grade it gives; null if not given")
-    possible: list[int] = Field(description="every grade it could give; empty if not used")
-    text: str | None
-    note: str | None = Field(description="why its grade is a range, or why it is not used")
-    used: bool = Field(description="false where another tool assesses it at this age")
-
-
-class GradingOut(Model):
-    scale: str
-    name: str
-    applies: Result = Field(description="whether the findings meet the scale's definition")
-    grade: int | None = Field(description="null until every finding that matters is known")
-    lowest: int
-    highest: int
-    set_by: list[str]
-    could_raise: list[str]
-    would_decide: list[str] = Field(
-        description="findings not given that decide whether the scale applies at all"
-    )
-    open: list[str] = Field(description="findings given whose grade the sources leave open")
-    age_note: StatementOut | None = Field(
-        description="why two tools both count at this age, where the sources differ"
-    )
-    findings: list[FindingOut]
-    notes: list[StatementOut]
-    scale_sources: list[str]
-
-
-class GradingAnswer(GuideAnswer):
-    grading: GradingOut
-
-
-class CompareRowOut(Model):
-    therapy: str
-    name: str
-    brands: list[str]
-    kind: StatementOut
-    approved_for: list[str]
-    practice: PracticeOut | None
-    serious_side_effects: list[str]
-    boxed_warning: list[StatementOut]
-
-
-class CompareAnswer(GuideAnswer):
-    therapies: list[CompareRowOut]
-
-
-class TermOut(Model):
-    id: str
-    term: str
-    aliases: list[str]
-    text: str
-    sources: list[str]
-
-
-class TermsAnswer(GuideAnswer):
-    terms: list[TermOut]
-
-
-class QuestionsAnswer(GuideAnswer):
-    questions: list[QuestionOut]
-
-
-class DrugLineOut(Model):
-    id: str
-    name: str
-    brands: list[str]
-    aliases: list[str]
-    kind: str
-
-
-class DrugsOut(Model):
-    version: int
-    therapies: list[DrugLineOut]
-    data: DataOut
-    disclaimer: str
-
-
-RowId = Field(description="the row's id, carried through untouched; null if none")
-RowLine = Field(description="the input line; null for a patient given as flags")
-
-
-class CompactOptionOut(Model):
-    status: Status
-    met: list[str] | None = Field(None, description="when eligible: ids of the indications met")
-    failed: list[str] | None = Field(
-        None, description="when not eligible: ids of the criteria not met"
-    )
-    decide: list[str] | None = Field(None, description="when possible: the facts that would decide")
-    cautions: list[str] | None = Field(None, description="ids of the cautions that apply, if any")
-
-
-class CompactReferralOut(Model):
-    status: Advice
-    met: list[str] | None = Field(None, description="when recommended: ids of the reasons met")
-    decide: list[str] | None = Field(None, description="when possible: the facts that would decide")
-
-
-class RecordOut(Model):
-    """One cohort row's answer, compact (JSON Lines, or an element of the --format json array):
-    statuses and stable ids; `alltx data show --format json` gives the texts behind the ids."""
-
-    id: Any = RowId
-    line: int | None = RowLine
-    options: dict[str, CompactOptionOut] = Field(description="keyed by therapy id")
-    referrals: dict[str, CompactReferralOut] = Field(description="keyed by referral id")
-    data_release: str
-    version: int
-
-
-class ExplainedRecordOut(OptionsOut):
-    """One cohort row's full answer (--explain): the one-patient JSON with its id and line."""
-
-    id: Any = RowId
-    line: int | None = RowLine
-
-
-class FailureOut(Model):
-    """A cohort row that could not be answered, in its place."""
-
-    id: Any = Field(description="the row's id if it could be read")
-    line: int | None
-    error: str = Field(description="what is wrong and how to fix it")
-    field: str | None = Field(description="the field at fault, if one is")
-    data_release: str
-    version: int
+    return TypeAdapter(shape)
 
 
 def schema_of(which: str, csv_columns: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     """The JSON Schema of a patient row (`input`), a cohort record (`output`, `explain`) or a
     therapies file (`data`); for `csv`, the Frictionless Table Schema of the CSV output, from
     its columns."""
-    from pydantic import TypeAdapter
+    from alltx import shapes
 
     if which == "input":
         return PatientRow.model_json_schema()
@@ -759,12 +400,12 @@ def schema_of(which: str, csv_columns: list[tuple[str, str]] | None = None) -> d
     if which == "csv":
         return _table_schema(csv_columns or [])
     if which == "explain":
-        schema = TypeAdapter(ExplainedRecordOut | FailureOut).json_schema()
+        schema = _adapter(shapes.ExplainedRecordOut | shapes.FailureOut).json_schema()
         schema["title"] = "alltx full result record (--explain)"
     else:
-        schema = TypeAdapter(RecordOut | FailureOut).json_schema()
+        schema = _adapter(shapes.RecordOut | shapes.FailureOut).json_schema()
         schema["title"] = "alltx result record"
-    return schema
+    return dict(schema)
 
 
 def _table_schema(columns: list[tuple[str, str]]) -> dict[str, Any]:

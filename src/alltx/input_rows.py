@@ -89,7 +89,7 @@ _scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
 
 def jsonl_rows(lines: Iterable[bytes], start: int = 1) -> Iterator[Row | Failure]:
-    """Rows from JSON Lines, one object per line (as alltx.pipeline.bounded_lines reads them,
+    """Rows from JSON Lines, one object per line (as alltx.input_files.bounded_lines reads them,
     a byte-order mark dropped), numbered from `start`; blank lines are not rows."""
     scan = _scan
     for number, raw in enumerate(lines, start):
@@ -158,7 +158,7 @@ def csv_rows(
     without regard to case; an empty cell is unknown. Lines are numbered from `start`; with
     `header` (from csv_header), they are the lines after it.
 
-    Each line (as the caller reads them: alltx.pipeline.bounded_lines) is read on its own: a
+    Each line (as the caller reads them: alltx.input_files.bounded_lines) is read on its own: a
     quote left open spoils that line only, never the lines
     after it (so a cell cannot span lines). A line of nothing but separators is a row of
     unknowns; only an empty line is no row. An unknown column is refused before any row

@@ -1,30 +1,48 @@
-"""The guide commands' machine-readable answers, as plain dicts (shapes in `alltx.contract`)."""
+"""The guide commands' machine-readable answers, as plain dicts; each builder returns its
+shape from `alltx.shapes`, as `alltx.answers` does."""
 
 from __future__ import annotations
 
-from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING
 
+from alltx.answers import DISCLAIMER, VERSION, plain, source_json, statement_json
 from alltx.catalog import Catalog, Statement, Therapy
 from alltx.grading import Grading
 from alltx.guide import Guide, Practice, SideEffect, Term
-from alltx.output import DISCLAIMER, VERSION, source_json, statement_json
+
+if TYPE_CHECKING:
+    from alltx.shapes import (
+        CompareAnswer,
+        CompareRowOut,
+        GradingAnswer,
+        GradingOut,
+        GuideFrame,
+        PracticeOut,
+        QuestionOut,
+        QuestionsAnswer,
+        SideEffectOut,
+        SideEffectsAnswer,
+        StatementOut,
+        TermOut,
+        TermsAnswer,
+        TransplantAnswer,
+        TransplantOut,
+    )
 
 
-def _statements(statements: tuple[Statement, ...]) -> list[dict[str, Any]]:
+def _statements(statements: tuple[Statement, ...]) -> list[StatementOut]:
     return [statement_json(s) for s in statements]
 
 
-def _optional(statement: Statement | None) -> dict[str, Any] | None:
+def _optional(statement: Statement | None) -> StatementOut | None:
     return None if statement is None else statement_json(statement)
 
 
-def answer(guide: Guide, body: dict[str, Any]) -> dict[str, Any]:
-    """A guide answer: its body, the sources the guide has, the guide's date, the disclaimer."""
+def _frame(guide: Guide) -> GuideFrame:
+    """What follows a guide answer's body: the sources the guide has, its date, the
+    disclaimer."""
     info = guide.info
     return {
-        "version": VERSION,
-        **body,
         "sources": [source_json(s) for s in guide.sources.values()],
         "data": {
             "release": info.release,
@@ -35,7 +53,32 @@ def answer(guide: Guide, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def transplant_json(guide: Guide, catalog: Catalog) -> dict[str, Any]:
+def transplant_answer(guide: Guide, catalog: Catalog) -> TransplantAnswer:
+    return {"version": VERSION, "transplant": transplant_json(guide, catalog), **_frame(guide)}
+
+
+def side_effects_answer(guide: Guide, effects: tuple[SideEffect, ...]) -> SideEffectsAnswer:
+    body = [side_effect_json(effect) for effect in effects]
+    return {"version": VERSION, "side_effects": body, **_frame(guide)}
+
+
+def grading_answer(guide: Guide, grading: Grading) -> GradingAnswer:
+    return {"version": VERSION, "grading": grading_json(grading), **_frame(guide)}
+
+
+def compare_answer(guide: Guide, therapies: list[Therapy]) -> CompareAnswer:
+    return {"version": VERSION, "therapies": compare_json(therapies, guide), **_frame(guide)}
+
+
+def terms_answer(guide: Guide, terms: tuple[Term, ...]) -> TermsAnswer:
+    return {"version": VERSION, "terms": [term_json(t) for t in terms], **_frame(guide)}
+
+
+def questions_answer(guide: Guide, topic: str | None) -> QuestionsAnswer:
+    return {"version": VERSION, "questions": questions_json(guide, topic), **_frame(guide)}
+
+
+def transplant_json(guide: Guide, catalog: Catalog) -> TransplantOut:
     t = guide.transplant
     referral = catalog.referral("transplant")
     reasons = [] if referral is None else [reason.text for reason in referral.reasons]
@@ -53,7 +96,7 @@ def transplant_json(guide: Guide, catalog: Catalog) -> dict[str, Any]:
     }
 
 
-def side_effect_json(effect: SideEffect) -> dict[str, Any]:
+def side_effect_json(effect: SideEffect) -> SideEffectOut:
     return {
         "id": effect.id,
         "name": effect.name,
@@ -69,13 +112,7 @@ def side_effect_json(effect: SideEffect) -> dict[str, Any]:
     }
 
 
-def _plain(value: object) -> object:
-    if isinstance(value, Fraction):
-        return int(value) if value.denominator == 1 else float(value)
-    return value
-
-
-def grading_json(grading: Grading) -> dict[str, Any]:
+def grading_json(grading: Grading) -> GradingOut:
     scale = grading.scale
     return {
         "scale": scale.id,
@@ -93,7 +130,7 @@ def grading_json(grading: Grading) -> dict[str, Any]:
             {
                 "feature": f.feature.id,
                 "label": f.feature.label,
-                "value": _plain(f.value),
+                "value": plain(f.value),
                 "grade": None if f.level is None else f.level.grade,
                 "possible": list(f.possible),
                 "text": None if f.level is None else f.level.text,
@@ -107,7 +144,7 @@ def grading_json(grading: Grading) -> dict[str, Any]:
     }
 
 
-def practice_json(practice: Practice | None) -> dict[str, Any] | None:
+def practice_json(practice: Practice | None) -> PracticeOut | None:
     if practice is None:
         return None
     return {
@@ -130,8 +167,8 @@ def practice_json(practice: Practice | None) -> dict[str, Any] | None:
     }
 
 
-def compare_json(therapies: list[Therapy], guide: Guide) -> dict[str, Any]:
-    rows = []
+def compare_json(therapies: list[Therapy], guide: Guide) -> list[CompareRowOut]:
+    rows: list[CompareRowOut] = []
     for therapy in therapies:
         practice = guide.practice_for(therapy.id)
         rows.append(
@@ -148,10 +185,10 @@ def compare_json(therapies: list[Therapy], guide: Guide) -> dict[str, Any]:
                 "boxed_warning": _statements(therapy.boxed_warning),
             }
         )
-    return {"therapies": rows}
+    return rows
 
 
-def term_json(term: Term) -> dict[str, Any]:
+def term_json(term: Term) -> TermOut:
     return {
         "id": term.id,
         "term": term.term,
@@ -161,7 +198,7 @@ def term_json(term: Term) -> dict[str, Any]:
     }
 
 
-def questions_json(guide: Guide, topic: str | None) -> list[dict[str, Any]]:
+def questions_json(guide: Guide, topic: str | None) -> list[QuestionOut]:
     return [
         {"for": q.topic, "text": q.text, "sources": list(q.source)}
         for q in guide.questions
