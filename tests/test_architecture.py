@@ -8,30 +8,45 @@ from pathlib import Path
 SOURCE = Path(__file__).parents[1] / "src" / "alltx"
 
 
+def modules() -> dict[str, Path]:
+    """Every module of alltx by its dotted name under alltx (`cli.app`, `facts`)."""
+    found = {}
+    for path in sorted(SOURCE.rglob("*.py")):
+        parts = path.relative_to(SOURCE).with_suffix("").parts
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts) or "alltx"] = path
+    return found
+
+
 def test_no_private_name_is_imported_from_another_module() -> None:
     found = []
-    for path in sorted(SOURCE.glob("*.py")):
+    for name, path in modules().items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("alltx"):
                 private = [a.name for a in node.names if a.name.startswith("_")
                            and not a.name.startswith("__")]  # fmt: skip
-                found += [f"{path.name}: {node.module}.{name}" for name in private]
+                found += [f"{name}: {node.module}.{item}" for item in private]
     assert not found, found
 
 
 def imports() -> dict[str, set[str]]:
     """Each module's alltx imports, those inside functions included (a lazy import is still a
     dependency)."""
+    known = modules()
     graph: dict[str, set[str]] = {}
-    for path in sorted(SOURCE.glob("*.py")):
+    for name, path in known.items():
         found: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("alltx"):
-                parts = (node.module or "").split(".")
-                found |= {parts[1]} if len(parts) > 1 else {a.name for a in node.names}
+                module = (node.module or "").removeprefix("alltx").removeprefix(".")
+                for item in node.names:  # `from alltx.cli import data`: a module by its name
+                    inner = f"{module}.{item.name}" if module else item.name
+                    found.add(inner if inner in known else module)
             elif isinstance(node, ast.Import):
-                found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("alltx.")}
-        graph[path.stem] = found - {path.stem, "__init__"}
+                found |= {a.name.removeprefix("alltx.") for a in node.names
+                          if a.name.startswith("alltx.")}  # fmt: skip
+        # Importing `cli.app` runs `cli/__init__.py` first: a module depends on its package.
+        package = name.rpartition(".")[0]
+        graph[name] = (found | ({package} if package else set())) - {name, "", "alltx"}
     return graph
 
 
@@ -52,5 +67,19 @@ def test_no_module_depends_on_itself_through_others() -> None:
     assert cycles == [], f"modules on an import cycle: {cycles}"
 
 
-def test_the_walk_sees_imports_inside_functions() -> None:
-    assert "cli_guide" in imports()["cli"]  # imported only when a guide command is asked for
+def test_the_walk_sees_imports_inside_functions_and_in_packages() -> None:
+    graph = imports()
+    assert "cli.guide" in graph["cli.app"]  # imported only when a guide command is asked for
+    assert {"cli.data", "cli.options", "cli.base"} <= graph["cli.app"]
+    assert "facts" in graph["cli.options"]
+    assert "cli" in graph["cli.base"]  # its package, which imports nothing
+    assert graph["cli"] == set()
+
+
+def test_the_readme_lists_every_module() -> None:
+    readme = (SOURCE.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Development") :]
+    named = [path.relative_to(SOURCE).as_posix() for path in modules().values()]
+    missing = [name for name in named if not name.endswith("__init__.py")
+               and name != "__main__.py" and f"`{name}`" not in section]  # fmt: skip
+    assert missing == [], f"modules the README's Development section does not list: {missing}"

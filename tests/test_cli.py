@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from alltx import __version__
-from alltx.cli import app
+from alltx.cli.app import app
 from alltx.data_files import load_catalog
 from alltx.schemas import validate
 from alltx.shapes import DrugOut, DrugsOut, OptionsOut
@@ -94,7 +94,7 @@ def test_options_json_contract() -> None:
 
 def test_json_path_does_not_import_rich() -> None:
     code = (
-        "import sys; from alltx.cli import main; sys.argv = ['alltx', 'options', '--age', '19',"
+        "import sys; from alltx.cli.app import main; sys.argv = ['alltx', 'options', '--age', '19',"
         " '--format', 'json']\ntry: main()\nexcept SystemExit: pass\n"
         "assert 'rich' not in sys.modules, 'rich imported'"
     )

@@ -22,7 +22,7 @@ from alltx import cohort
 from alltx.answers import compact_option, compact_referral, options_json
 from alltx.assess import assess, referrals
 from alltx.catalog import Catalog
-from alltx.cli import app
+from alltx.cli.app import app
 from alltx.data_files import load_catalog
 from alltx.facts import facts_from, parse_age
 from alltx.input_rows import Failure, Row

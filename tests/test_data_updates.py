@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from alltx.catalog import DataError, parse_catalog
-from alltx.cli import app
+from alltx.cli.app import app
 from alltx.data_files import bundled_path, load_catalog
 from alltx.facts import RULE_FACTS
 from alltx.rules import compile_criteria, satisfiable

@@ -45,7 +45,7 @@ def run(args: list[str]) -> tuple[int, str, str]:
 
 
 def app_() -> Any:
-    from alltx.cli import app
+    from alltx.cli.app import app
 
     return app
 
@@ -314,7 +314,7 @@ def test_without_duckdb_one_line_says_how_to_install_it(tmp_path: Path) -> None:
     parquet = write_parquet(tmp_path / "cohort.parquet", PATIENTS)
     code = (
         "import sys; sys.modules['duckdb'] = None; sys.argv = ['alltx', 'options', '-i', "
-        f"{str(parquet)!r}]; from alltx.cli import main; main()"
+        f"{str(parquet)!r}]; from alltx.cli.app import main; main()"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 2

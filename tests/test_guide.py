@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from alltx import schemas, shapes
-from alltx.cli import app
+from alltx.cli.app import app
 from alltx.data_files import bundled_path, load_catalog, load_guide
 from alltx.grading import GradingError, grade, parse_findings
 from alltx.guide import Guide
@@ -319,7 +319,8 @@ def test_drug_shows_its_timeline_in_plain_text() -> None:
 
 
 def test_every_graded_feature_has_a_flag(guide: Guide) -> None:
-    """The calculators' flags are written in cli_guide; a feature added to the data needs one."""
+    """The calculators' flags are written in cli/guide.py; a feature added to the data needs
+    one."""
     for scale in guide.scales:
         code, out, _ = run("grade", scale.id, "--help")
         assert code == 0

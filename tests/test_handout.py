@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from alltx import handout
-from alltx.cli import app
+from alltx.cli.app import app
 
 runner = CliRunner()
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")

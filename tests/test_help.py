@@ -13,7 +13,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from alltx.cli import app
+from alltx.cli.app import app
 from alltx.examples import EXAMPLES
 
 runner = CliRunner()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from alltx.assess import assess, referrals
 from alltx.catalog import Catalog
-from alltx.cli import app
+from alltx.cli.app import app
 from alltx.data_files import load_catalog
 from alltx.facts import FactError, facts_from, parse_age
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from alltx.cli import app
+from alltx.cli.app import app
 
 README = Path(__file__).parents[1] / "README.md"
 SHELL = re.compile(r"[|<>;&`$\\]")

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from alltx.assess import referrals
 from alltx.catalog import Catalog
-from alltx.cli import app
+from alltx.cli.app import app
 from alltx.facts import FactError, facts_from
 
 # Every reason known and absent: the baseline each row changes one thing from.

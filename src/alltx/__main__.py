@@ -1,6 +1,6 @@
 """`python -m alltx` runs the same command as `alltx`."""
 
-from alltx.cli import main
+from alltx.cli.app import main
 
 if __name__ == "__main__":
     main()

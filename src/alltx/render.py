@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
@@ -47,13 +47,22 @@ MEANING: dict[Status, str] = {
 NARROWEST, FALLBACK_WIDTH = 40, 80
 
 
-def console() -> Console:
+class Screen(Console):
+    """A console that knows whether a long answer may go through the pager."""
+
+    def __init__(self, paging: bool, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.paging = paging
+
+
+def console(paging: bool = False) -> Console:
     """A console that treats every string as plain text: no markup ([bold], [link=...]), no
     emoji codes, no highlighting; alltx's own styles are given as Text styles instead, so text
-    from outside (an id, a data file) can never be read as markup."""
-    out = Console(highlight=False, markup=False, emoji=False)
+    from outside (an id, a data file) can never be read as markup. With `paging`, a long
+    answer on a terminal goes through the pager."""
+    out = Screen(paging, highlight=False, markup=False, emoji=False)
     if out.width < NARROWEST:
-        out = Console(highlight=False, markup=False, emoji=False, width=FALLBACK_WIDTH)
+        out = Screen(paging, highlight=False, markup=False, emoji=False, width=FALLBACK_WIDTH)
     return out
 
 
@@ -120,10 +129,6 @@ class Address:
 Part = RenderableType | str | Address
 
 
-# Whether a long answer on a terminal may go through the pager (the root `--no-pager` says no).
-PAGING = True
-
-
 def show(out: Console, parts: Iterable[Part]) -> None:
     """Print, without the trailing spaces rich pads table cells with; on a terminal, through
     the pager when longer than the screen."""
@@ -135,7 +140,7 @@ def show(out: Console, parts: Iterable[Part]) -> None:
             else:
                 out.print(part)
     text = "\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n"
-    if PAGING and out.is_terminal and text.count("\n") > out.height:
+    if getattr(out, "paging", False) and out.is_terminal and text.count("\n") > out.height:
         from alltx import pager
 
         if pager.page(text):

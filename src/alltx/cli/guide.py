@@ -1,8 +1,8 @@
 """The guide commands: transplant, side-effects, grade, compare, explain, questions.
 
-Thin, like `alltx.cli`: parse, ask the guide, hand the answer to a renderer. Same errors and
-exit statuses: one line and 2 for bad usage, 1 for a broken data file. `alltx.cli` loads this
-module only when one of these commands is asked for.
+Thin, like the rest of `alltx.cli`: parse, ask the guide, hand the answer to a renderer. Same
+errors and exit statuses: one line and 2 for bad usage, 1 for a broken data file.
+`alltx.cli.app` loads this module only when one of these commands is asked for.
 """
 
 from __future__ import annotations
@@ -12,7 +12,15 @@ from typing import Annotated, Any
 
 import typer
 
-from alltx.cli_base import DocFormat, FormatOption, catalog_in_use, fail, guide_in_use, write_json
+from alltx.cli.base import (
+    DocFormat,
+    FormatOption,
+    catalog_in_use,
+    console,
+    fail,
+    guide_in_use,
+    write_json,
+)
 from alltx.examples import epilog
 
 FINDINGS = "Findings (leave one out if it is not known)"
@@ -22,40 +30,41 @@ guide_app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]}
 
 
 @guide_app.command(epilog=epilog("transplant"))
-def transplant(output: FormatOption = DocFormat.text) -> None:
+def transplant(ctx: typer.Context, output: FormatOption = DocFormat.text) -> None:
     """When to see a transplant doctor, what an allogeneic transplant involves, and what to ask."""
-    guide, catalog = guide_in_use(), catalog_in_use()
+    guide, catalog = guide_in_use(ctx), catalog_in_use(ctx)
     if output is DocFormat.json:
         from alltx.guide_answers import transplant_answer
 
         write_json(transplant_answer(guide, catalog))
     else:
-        from alltx import render, render_guide
+        from alltx import render_guide
 
-        render_guide.transplant(guide, catalog, render.console())
+        render_guide.transplant(guide, catalog, console(ctx))
 
 
 @guide_app.command("side-effects", epilog=epilog("side-effects"))
 def side_effects(
+    ctx: typer.Context,
     name: Annotated[
         str | None, typer.Argument(help="One side effect: crs, icans, vod ... (all if left out).")
     ] = None,
     output: FormatOption = DocFormat.text,
 ) -> None:
     """The serious side effects across the therapies, or one in full (symptoms, timing, grading)."""
-    guide, catalog = guide_in_use(), catalog_in_use()
+    guide, catalog = guide_in_use(ctx), catalog_in_use(ctx)
     chosen = None if name is None else guide.side_effect(name)
     if output is DocFormat.json:
         from alltx.guide_answers import side_effects_answer
 
         write_json(side_effects_answer(guide, guide.side_effects if chosen is None else (chosen,)))
         return
-    from alltx import render, render_guide
+    from alltx import render_guide
 
     if chosen is None:
-        render_guide.side_effects(guide, catalog, render.console())
+        render_guide.side_effects(guide, catalog, console(ctx))
     else:
-        render_guide.side_effect(chosen, guide, catalog, render.console())
+        render_guide.side_effect(chosen, guide, catalog, console(ctx))
 
 
 grade_app = typer.Typer(
@@ -72,11 +81,13 @@ def _finding(help_text: str, metavar: str) -> Any:
     return typer.Option(help=help_text, metavar=metavar, rich_help_panel=FINDINGS)
 
 
-def _grade(scale_id: str, given: dict[str, object], age: str | None, output: DocFormat) -> None:
+def _grade(
+    ctx: typer.Context, scale_id: str, given: dict[str, object], age: str | None, output: DocFormat
+) -> None:
     from alltx.facts import parse_age
     from alltx.grading import grade, parse_findings
 
-    guide = guide_in_use()
+    guide = guide_in_use(ctx)
     scale = guide.scale(scale_id)
     try:
         years: Fraction | None = None if age is None else parse_age(age)
@@ -88,13 +99,14 @@ def _grade(scale_id: str, given: dict[str, object], age: str | None, output: Doc
 
         write_json(grading_answer(guide, result))
     else:
-        from alltx import render, render_guide
+        from alltx import render_guide
 
-        render_guide.grading(result, guide, render.console())
+        render_guide.grading(result, guide, console(ctx))
 
 
 @grade_app.command("crs", epilog=epilog("grade crs"))
 def grade_crs(
+    ctx: typer.Context,
     temperature: Annotated[
         str | None,
         _finding(
@@ -140,11 +152,12 @@ def grade_crs(
     """
     given: dict[str, object] = {"temperature": temperature, "treated": treated,
                                 "blood_pressure": blood_pressure, "oxygen": oxygen}  # fmt: skip
-    _grade("crs", given, None, output)
+    _grade(ctx, "crs", given, None, output)
 
 
 @grade_app.command("icans", epilog=epilog("grade icans"))
 def grade_icans(
+    ctx: typer.Context,
     age: Annotated[
         str | None,
         _finding(
@@ -221,12 +234,17 @@ def grade_icans(
     CAPD (--capd); where the sources differ (at 12, a CAPD of 0) the answer is the range of
     grades the readings allow, and says why.
     """
-    given = {name: value for name, value in locals().items() if name not in ("age", "output")}
-    _grade("icans", given, age, output)
+    given: dict[str, object] = {
+        "ice": ice, "capd": capd, "orientation": orientation, "naming": naming,
+        "commands": commands, "writing": writing, "attention": attention,
+        "consciousness": consciousness, "seizure": seizure, "motor": motor, "edema": edema,
+    }  # fmt: skip
+    _grade(ctx, "icans", given, age, output)
 
 
 @guide_app.command(epilog=epilog("compare"))
 def compare(
+    ctx: typer.Context,
     names: Annotated[
         list[str] | None,
         typer.Argument(help="Therapies by any name (Kymriah, blina ...); all five if left out."),
@@ -234,7 +252,7 @@ def compare(
     output: FormatOption = DocFormat.text,
 ) -> None:
     """The therapies side by side: target, approval, how and where given, side effects."""
-    guide, catalog = guide_in_use(), catalog_in_use()
+    guide, catalog = guide_in_use(ctx), catalog_in_use(ctx)
     chosen = [catalog.therapy(n) for n in names] if names else list(catalog.therapies)
     chosen = list(dict.fromkeys(chosen))
     if output is DocFormat.json:
@@ -242,40 +260,41 @@ def compare(
 
         write_json(compare_answer(guide, chosen))
     else:
-        from alltx import render, render_guide
+        from alltx import render_guide
 
-        render_guide.compare(chosen, guide, catalog, render.console())
+        render_guide.compare(chosen, guide, catalog, console(ctx))
 
 
 @guide_app.command(epilog=epilog("explain"))
 def explain(
+    ctx: typer.Context,
     term: Annotated[
         str | None, typer.Argument(help="A term: MRD, CRS, CAR-T, Ph ... (all if left out).")
     ] = None,
     output: FormatOption = DocFormat.text,
 ) -> None:
     """What a word means, in plain language, with its source."""
-    guide = guide_in_use()
+    guide = guide_in_use(ctx)
     chosen = None if term is None else guide.term(term)
     if output is DocFormat.json:
         from alltx.guide_answers import terms_answer
 
         write_json(terms_answer(guide, guide.terms if chosen is None else (chosen,)))
         return
-    from alltx import render, render_guide
+    from alltx import render_guide
 
     if chosen is None:
-        render_guide.terms(guide, render.console())
+        render_guide.terms(guide, console(ctx))
     else:
-        render_guide.term(chosen, guide, render.console())
+        render_guide.term(chosen, guide, console(ctx))
 
 
-def _therapy_topic(name: str, topics: list[str]) -> str | None:
+def _therapy_topic(ctx: typer.Context, name: str, topics: list[str]) -> str | None:
     """The topic of a therapy named any way: its id, or a word that covers it (car-t)."""
     from alltx.catalog import UnknownTherapy
 
     try:
-        therapy = catalog_in_use().therapy(name)
+        therapy = catalog_in_use(ctx).therapy(name)
     except UnknownTherapy:
         return None
     return next((t for t in (therapy.id, *therapy.groups) if t in topics), None)
@@ -283,6 +302,7 @@ def _therapy_topic(name: str, topics: list[str]) -> str | None:
 
 @guide_app.command(epilog=epilog("questions"))
 def questions(
+    ctx: typer.Context,
     topic: Annotated[
         str | None,
         typer.Option(
@@ -295,11 +315,11 @@ def questions(
 ) -> None:
     """Questions to ask the doctor, by topic: a topic, or a therapy by any of its names
     (Kymriah, blina, Besponsa)."""
-    guide = guide_in_use()
+    guide = guide_in_use(ctx)
     if topic is not None:
         wanted = topic.strip().lower()
         if wanted not in guide.topics:
-            wanted = _therapy_topic(topic, guide.topics) or ""
+            wanted = _therapy_topic(ctx, topic, guide.topics) or ""
         if wanted not in guide.topics:
             fail(f"--for: no questions about {topic!r}; topics: {', '.join(guide.topics)}")
         topic = wanted
@@ -308,6 +328,6 @@ def questions(
 
         write_json(questions_answer(guide, topic))
     else:
-        from alltx import render, render_guide
+        from alltx import render_guide
 
-        render_guide.questions(guide, topic, render.console())
+        render_guide.questions(guide, topic, console(ctx))

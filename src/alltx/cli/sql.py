@@ -1,5 +1,5 @@
-"""alltx sql: the label rules compiled to one SQL query. Thin, like `alltx.cli`: parse, ask
-`alltx.sql`, print. `alltx.cli` loads this module only when `sql` is asked for.
+"""alltx sql: the label rules compiled to one SQL query. Thin, like the rest of `alltx.cli`:
+parse, ask `alltx.sql`, print. `alltx.cli.app` loads this module only when `sql` is asked for.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from alltx.cli_base import catalog_in_use, fail
+from alltx.cli.base import catalog_in_use, fail
 from alltx.examples import epilog
 from alltx.sql import DIALECTS, compile_query
 
@@ -24,6 +24,7 @@ DUCKDB = Dialect("duckdb")
 
 @sql_app.command("sql", epilog=epilog("sql"))
 def sql_query(
+    ctx: typer.Context,
     dialect: Annotated[Dialect, typer.Option(help="The engine the query is written for.")] = DUCKDB,
     table: Annotated[
         str,
@@ -53,5 +54,5 @@ def sql_query(
         from alltx.input_rows import header_names
 
         given = set(header_names(columns.split(","), False, "--columns"))
-    query = compile_query(catalog_in_use(), DIALECTS[dialect.value], table, given)
+    query = compile_query(catalog_in_use(ctx), DIALECTS[dialect.value], table, given)
     sys.stdout.write(query + ";\n")

@@ -1,0 +1,152 @@
+"""What every command uses: the run's settings (typer's context object), failing in one line,
+the exit statuses, writing JSON, and the formats. Every module of `alltx.cli` builds on it, so
+none imports another's internals."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+from alltx.catalog import Catalog
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from alltx.guide import Guide
+
+OUTPUT_PANEL = "Output"
+HELP = {"help_option_names": ["-h", "--help"]}  # -h works as --help, as people expect
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    html = "html"
+    parquet = "parquet"
+
+
+class InputFormat(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+    tsv = "tsv"
+    parquet = "parquet"
+
+
+class Engine(StrEnum):
+    python = "python"
+    duckdb = "duckdb"
+
+
+class DocFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+FormatOption = Annotated[
+    DocFormat,
+    typer.Option(
+        "--format", "-f", help="text for people, json for scripts.", rich_help_panel=OUTPUT_PANEL
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The root options of a run (--data / ALLTX_DATA, --guide / ALLTX_GUIDE, --no-pager):
+    typer's context object, made by the root callback; each command reads it from its context.
+    A file None is the bundled one."""
+
+    data: Path | None = None
+    guide: Path | None = None
+    paging: bool = True
+
+
+def settings(ctx: typer.Context) -> Settings:
+    """The run's settings (the defaults where a command runs without the root, as in a test
+    of one command)."""
+    found = ctx.find_object(Settings)
+    return Settings() if found is None else found
+
+
+# Exit statuses (README, "For scripts"): 0 an answer; 1 a row could not be answered, or the
+# data file is broken; 2 bad usage or bad facts; 74 the output could not be written; 130
+# interrupted; 141 the reader closed the pipe (128 + SIGPIPE, as a shell reports a program
+# killed by it).
+EXIT_CLOSED_PIPE = 141
+EXIT_INTERRUPTED = 130
+EXIT_OUTPUT = 74  # the output could not be written (sysexits' EX_IOERR): a full disk, no stdout
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    sys.stderr.write(f"alltx: error: {message}\n")
+    sys.exit(code)
+
+
+def exit_status(error: BaseException) -> int | None:
+    """The exit status of an error alltx expects, whose message is its one line; None for any
+    other (a bug, to be seen whole). The one map from the core's errors to exit statuses: 1
+    when alltx's side is at fault (a broken data file, a worker that died), 2 for what the user
+    gave (an unknown name, an unreadable input, findings that cannot be graded). Imported
+    here, on the way out: a run that fails pays for them, no other."""
+    from alltx.catalog import DataError, UnknownName
+    from alltx.duckdb_engine import EngineError
+    from alltx.grading import GradingError
+    from alltx.input_rows import InputError
+    from alltx.jobs import JobsError
+
+    statuses: dict[type[BaseException], int] = {
+        DataError: 1,
+        JobsError: 1,
+        InputError: 2,
+        EngineError: 2,
+        UnknownName: 2,
+        GradingError: 2,
+    }
+    return next((status for kind, status in statuses.items() if isinstance(error, kind)), None)
+
+
+def catalog_in_use(ctx: typer.Context) -> Catalog:
+    from alltx.data_files import load_catalog
+
+    return load_catalog(settings(ctx).data)
+
+
+def guide_in_use(ctx: typer.Context) -> Guide:
+    from alltx.data_files import load_guide
+
+    return load_guide(settings(ctx).guide)
+
+
+def console(ctx: typer.Context) -> Console:
+    """The console answers are printed on: through the pager when long, unless --no-pager."""
+    from alltx import render
+
+    return render.console(paging=settings(ctx).paging)
+
+
+def write_json(value: object) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def stop_writing(status: int) -> NoReturn:
+    """Exit with nothing more written to stdout: it is pointed at /dev/null first, so the
+    interpreter's final flush of what is still buffered cannot fail (and print a traceback)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(status)
+
+
+def output_failed(error: OSError) -> NoReturn:
+    """Writing the answer failed (a full disk): say so in one line."""
+    sys.stderr.write(f"alltx: error: cannot write the output: {error.strerror}; check the disk "
+                     "or where the output goes\n")  # fmt: skip
+    stop_writing(EXIT_OUTPUT)

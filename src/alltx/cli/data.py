@@ -1,0 +1,167 @@
+"""The commands about the data rather than a patient: `schema`, `drug`, `drugs`, `data check`
+and `data show`."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from alltx.catalog import Catalog, DataError
+from alltx.cli.base import (
+    HELP,
+    DocFormat,
+    FormatOption,
+    catalog_in_use,
+    console,
+    guide_in_use,
+    settings,
+    write_json,
+)
+from alltx.examples import epilog
+
+
+class SchemaKind(StrEnum):
+    input = "input"
+    output = "output"
+    explain = "explain"
+    csv = "csv"
+    sql = "sql"
+    data = "data"
+
+
+def schema(
+    ctx: typer.Context,
+    which: Annotated[
+        SchemaKind,
+        typer.Argument(
+            help="input: one patient row; output: one result record of a cohort; explain: one "
+            "with --explain; csv: the CSV output's columns; sql: the table alltx sql and the "
+            "DuckDB engine read; data: a therapies file."
+        ),
+    ],
+) -> None:
+    """The JSON Schema of a patient row, a result record (compact, or --explain) or a therapies
+    file; for csv, the Frictionless Table Schema of the CSV output's columns."""
+    from alltx.schemas import schema_of
+
+    if which is SchemaKind.sql:
+        from alltx.sql import table_schema
+
+        write_json(table_schema())
+        return
+    columns = None
+    if which is SchemaKind.csv:
+        from alltx.cohort import columns as csv_columns
+
+        columns = csv_columns(catalog_in_use(ctx))
+    write_json(schema_of(which.value, columns))
+
+
+def drug(
+    ctx: typer.Context,
+    name: Annotated[
+        str, typer.Argument(help="Generic name, brand or short name: Kymriah, tisa-cel.")
+    ],
+    output: FormatOption = DocFormat.text,
+) -> None:
+    """One drug: what it is, how it is given, who it is approved for, its side effects. A word
+    that covers several (car-t) lists them."""
+    catalog = catalog_in_use(ctx)
+    group = catalog.group(name)
+    if len(group) > 1:
+        _drugs(ctx, catalog, output, group)
+        return
+    therapy = catalog.therapy(name)
+    practice = guide_in_use(ctx).practice_for(therapy.id)
+    if output is DocFormat.json:
+        from alltx.answers import drug_json
+        from alltx.guide_answers import practice_json
+
+        write_json(drug_json(therapy, catalog, practice_json(practice)))
+    else:
+        from alltx import render, render_guide
+
+        picture = render_guide.timeline(practice) if practice and practice.timeline else None
+        render.drug(therapy, catalog, console(ctx), picture)
+
+
+def drugs(ctx: typer.Context, output: FormatOption = DocFormat.text) -> None:
+    """One line per therapy alltx knows."""
+    catalog = catalog_in_use(ctx)
+    _drugs(ctx, catalog, output, list(catalog.therapies))
+
+
+def _drugs(ctx: typer.Context, catalog: Catalog, output: DocFormat, therapies: list[Any]) -> None:
+    if output is DocFormat.json:
+        from alltx.answers import drugs_json
+
+        write_json(drugs_json(catalog, therapies))
+    else:
+        from alltx import render
+
+        render.drugs(catalog, console(ctx), therapies)
+
+
+data_app = typer.Typer(
+    context_settings=HELP,
+    rich_markup_mode=None,
+    help="The therapies data: check a file, or show where the data in use comes from.",
+    epilog=epilog("data"),
+    no_args_is_help=True,
+)
+
+
+@data_app.command("check", epilog=epilog("data check"))
+def data_check(
+    ctx: typer.Context,
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="The therapies file to check; the one in use if left out."),
+    ] = None,
+) -> None:
+    """Check a therapies file in full, and the guide file in use: exit 0 with a summary, or 1
+    listing every problem."""
+    from alltx.data_files import load_catalog, load_guide
+
+    problems: list[str] = []
+    try:
+        catalog = load_catalog(file or settings(ctx).data, check=True)
+    except DataError as error:
+        problems += error.problems
+    try:
+        guide = load_guide(settings(ctx).guide, check=True)
+    except DataError as error:
+        problems += error.problems
+    if problems:
+        for problem in problems:
+            sys.stderr.write(f"alltx: {problem}\n")
+        sys.stderr.write(f"alltx: {len(problems)} problems; the file was not used\n")
+        raise typer.Exit(1) from None
+    from alltx import render
+
+    render.data_summary(catalog, console(ctx), checked=True)
+    sys.stdout.write(
+        f"Guide file: {guide.origin}\nValid: {len(guide.side_effects)} side effects, "
+        f"{len(guide.scales)} grading scales, {len(guide.terms)} terms, "
+        f"{len(guide.questions)} questions, release {guide.info.release}\n"
+    )
+
+
+@data_app.command("show", epilog=epilog("data show"))
+def data_show(ctx: typer.Context, output: FormatOption = DocFormat.text) -> None:
+    """Where the data in use comes from: its file, release, date, regulator and sources. As
+    JSON, also every therapy, indication, criterion, caution and referral reason with its id:
+    the texts behind the ids in compact cohort records."""
+    catalog = catalog_in_use(ctx)
+    if output is DocFormat.json:
+        from alltx.answers import dictionary_json
+
+        write_json(dictionary_json(catalog))
+    else:
+        from alltx import render
+
+        render.data_summary(catalog, console(ctx))

@@ -1,0 +1,280 @@
+"""`alltx options` (one patient's facts as flags, or a cohort) and `alltx ask`: parse the
+facts, ask the core, hand the answer to a renderer. The fact flags are made from the facts'
+declarations (`alltx.facts.FACTS`)."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from alltx import __version__
+from alltx.catalog import Catalog
+from alltx.cli.base import (
+    OUTPUT_PANEL,
+    Engine,
+    Format,
+    InputFormat,
+    catalog_in_use,
+    console,
+    fail,
+    guide_in_use,
+    write_json,
+)
+from alltx.cli.cohort import COHORT_PANEL, CohortSettings, run_cohort, write_cohort
+from alltx.facts import FACTS, Fact, FactError, facts_from
+
+FACTS_PANEL = "Patient facts (leave a fact out if it is not known)"
+
+
+def _fact_option(fact: Fact) -> inspect.Parameter:
+    """A fact's option: a yes/no switch, or a value (whose named values, b|t or
+    positive|negative, complete in the shell)."""
+    if fact.negative:
+        flags = f"{fact.flag}/{fact.negative}"
+        info = typer.Option(flags, help=fact.help, rich_help_panel=FACTS_PANEL)
+        kind: Any = bool | None
+    else:
+        values = fact.metavar.split("|") if "|" in fact.metavar else []
+
+        def complete(incomplete: str) -> list[str]:
+            return [value for value in values if value.startswith(incomplete)]
+
+        info = typer.Option(help=fact.help, metavar=fact.metavar, rich_help_panel=FACTS_PANEL,
+                            autocompletion=complete if values else None)  # fmt: skip
+        kind = str | None
+    return inspect.Parameter(
+        fact.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+        annotation=Annotated[kind, info],
+    )  # fmt: skip
+
+
+def with_facts(command: Callable[..., None]) -> Callable[..., None]:
+    """`command` with an option for each fact (alltx.facts.FACTS, in order) before its own;
+    it is called with `given`: the facts given, by name (typer builds the options from the
+    signature made here, so a new fact needs no change to any command)."""
+    own = inspect.signature(command, eval_str=True)
+    theirs = [param for param in own.parameters.values() if param.name != "given"]
+    empty = inspect.Parameter.empty  # the context, which has no default, goes first
+    params = [param for param in theirs if param.default is empty]
+    params += [_fact_option(fact) for fact in FACTS.values()]
+    params += [param for param in theirs if param.default is not empty]
+
+    @functools.wraps(command)
+    def run(**values: Any) -> None:
+        given = {name: values.pop(name) for name in FACTS}
+        command(given={name: value for name, value in given.items() if value is not None},
+                **values)  # fmt: skip
+
+    run.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
+    run.__annotations__ = {param.name: param.annotation for param in params}
+    return run
+
+
+HELP_FORMAT = (
+    "text for people; html for a page to print and bring to an appointment (one patient); "
+    "json, jsonl or csv for scripts; parquet (a cohort, with --output). For a cohort the "
+    "default is text on a terminal and jsonl otherwise."
+)
+
+
+@with_facts
+def options(
+    ctx: typer.Context,
+    given: dict[str, object],
+    input_file: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            "-i",
+            metavar="FILE",
+            help="Read many patients from a JSON Lines, CSV or TSV file (- for stdin); fields "
+            "are named like the flags, with underscores. With no fact flags, a piped stdin is "
+            "read as the cohort.",
+            rich_help_panel=COHORT_PANEL,
+        ),
+    ] = None,
+    input_format: Annotated[
+        InputFormat | None,
+        typer.Option(
+            help="The --input format, if its name does not end in .jsonl, .csv or .tsv and "
+            "its first line does not tell.",
+            rich_help_panel=COHORT_PANEL,
+        ),
+    ] = None,
+    ignore_unknown_fields: Annotated[
+        bool,
+        typer.Option(
+            help="Skip fields alltx does not know, instead of refusing them.",
+            rich_help_panel=COHORT_PANEL,
+        ),
+    ] = False,
+    fail_fast: Annotated[
+        bool,
+        typer.Option(help="Stop at the first row that fails.", rich_help_panel=COHORT_PANEL),
+    ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            help="Write each cohort record in full (every criterion with the patient's value "
+            "and its text, as one patient's --format json) instead of compact ids.",
+            rich_help_panel=COHORT_PANEL,
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="No progress, no closing line and no row errors on stderr (the error records "
+            "are still in the output).",
+            rich_help_panel=COHORT_PANEL,
+        ),
+    ] = False,
+    max_errors: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            metavar="N",
+            help="Show at most N row errors on stderr; every row is still in the output.",
+            rich_help_panel=COHORT_PANEL,
+        ),
+    ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            metavar="N",
+            help="Answer a cohort in N processes (records still in input order), with --format "
+            "jsonl or csv. Pays on big inputs with spare cores: see the README's Performance.",
+            rich_help_panel=COHORT_PANEL,
+        ),
+    ] = 1,
+    engine: Annotated[
+        Engine | None,
+        typer.Option(
+            help="How to answer a cohort: python reads the loose spellings the flags take (8m, "
+            "pos, B-ALL); duckdb runs the rules compiled to SQL on every core, and reads "
+            "canonical values only (alltx schema sql). A .parquet input uses duckdb.",
+            rich_help_panel=COHORT_PANEL,
+        ),
+    ] = None,
+    output: Annotated[
+        Format | None,
+        typer.Option("--format", "-f", help=HELP_FORMAT, rich_help_panel=OUTPUT_PANEL),
+    ] = None,
+    output_file: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="The file --format parquet writes (other formats go to stdout: use >).",
+            rich_help_panel=OUTPUT_PANEL,
+        ),
+    ] = None,
+) -> None:
+    """Which therapies fit these facts: each label criterion met, unmet or unknown."""
+    if input_file is None and not given and _piped_stdin():
+        input_file = "-"  # as jq and csvkit do: a piped stdin is the input
+    if input_file is not None:
+        if given:
+            fail("give one patient's facts as flags, or a cohort with --input, not both")
+        settings = CohortSettings(ignore_unknown_fields, fail_fast, explain, quiet, max_errors,
+                                  jobs, engine, output_file)  # fmt: skip
+        run_cohort(ctx, input_file, input_format, output, settings)
+        return
+    if output is Format.parquet or engine is not None or output_file is not None:
+        fail("--engine, --output and --format parquet are for a cohort: give --input FILE")
+    if explain and output is Format.csv:
+        fail("--explain writes JSON; use it with --format json or jsonl")
+    try:
+        facts = facts_from(given)
+    except FactError as error:
+        where = f"--{error.field.replace('_', '-')}: " if error.field else ""
+        fail(f"{where}{error}")
+
+    catalog = catalog_in_use(ctx)
+    if output in (Format.jsonl, Format.csv):
+        from alltx.input_rows import Row
+
+        # One patient, one record: the cohort road, the patient as a row without a line.
+        settings = CohortSettings(False, False, explain, True, None)
+        write_cohort(ctx, catalog, output, iter([Row(None, None, given)]), settings)
+        return
+
+    from alltx.assess import assess, referrals
+
+    results, advice = assess(facts, catalog), referrals(facts, catalog)
+    if output is Format.json:
+        from alltx.answers import options_json
+
+        write_json(options_json(facts, results, advice, catalog))
+    elif output is Format.html:
+        _write_handout(ctx, facts, results, advice, catalog)
+    else:
+        from alltx import render
+
+        render.options(facts, results, advice, catalog, console(ctx))
+
+
+def _write_handout(
+    ctx: typer.Context, facts: Any, results: list[Any], advice: list[Any], catalog: Catalog
+) -> None:
+    from alltx import handout, render
+    from alltx.answers import options_json, referral_why, why
+
+    guide = guide_in_use(ctx)
+    fitting = {"general"}  # the topics whose questions fit this answer
+    for option in results:
+        if option.status != "not_eligible":
+            fitting |= {option.therapy.id, *option.therapy.groups}
+    if any(result.status != "not_indicated" for result in advice):
+        fitting.add("transplant")
+    questions = [q.text for q in guide.questions if q.topic in fitting]
+    given, unknown = render.facts_words(facts)
+    whys = [why(option) for option in results] + [referral_why(result) for result in advice]
+    sys.stdout.write(handout.page(options_json(facts, results, advice, catalog), whys, given,
+                                  unknown, questions, __version__))  # fmt: skip
+
+
+def ask(ctx: typer.Context) -> None:
+    """Questions in plain words, one at a time, then the answer: for people who don't know the
+    flags. Each question is the one that would decide the most answers still open."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        fail("alltx ask asks its questions on a terminal; in a script or a pipe, give the "
+              "facts as flags: alltx options --age 19 --relapsed")  # fmt: skip
+    from rich.prompt import Prompt
+
+    from alltx import ask as questionnaire
+    from alltx import render
+    from alltx.assess import assess, referrals
+
+    catalog, out = catalog_in_use(ctx), console(ctx)
+    out.print("alltx asks about the patient, one question at a time. Answer in your own "
+              "words; ? skips a question you can't answer, done shows the answer now, Ctrl-C "
+              "stops.\n")  # fmt: skip
+
+    def prompt(question: str) -> str:
+        return Prompt.ask(question, console=out, default="?", show_default=False)
+
+    given = questionnaire.interview(catalog, prompt, out.print)
+    facts = facts_from(given)
+    out.print()
+    render.options(facts, assess(facts, catalog), referrals(facts, catalog), catalog, out)
+    # on one line however long, so that it can be copied
+    out.print(f"\nThe same answer again: {questionnaire.command_line(given)}", soft_wrap=True)
+
+
+def _piped_stdin() -> bool:
+    """Whether stdin is there and not a terminal: a cohort piped in."""
+    try:
+        return sys.stdin is not None and not sys.stdin.closed and not sys.stdin.isatty()
+    except (ValueError, OSError):
+        return False
