@@ -26,8 +26,11 @@ if TYPE_CHECKING:  # the shapes are types only here: their module is off the run
         DrugOut,
         DrugsOut,
         IndicationOut,
+        OptionOut,
+        OptionsOut,
         PatientOut,
         PracticeOut,
+        ReferralOut,
         RuleOut,
         SourceOut,
         StatementOut,
@@ -139,20 +142,14 @@ def answer_source_ids(therapy: Therapy) -> list[str]:
 
 def option_json(
     option: TherapyOption, catalog: Catalog, value: ValueOf = patient_value
-) -> dict[str, Any]:
-    indications = [indication_json(result, value) for result in option.indications]
-    return option_frame(option, catalog, indications)
-
-
-def option_frame(option: TherapyOption, catalog: Catalog, indications: object) -> dict[str, Any]:
-    """An option with its indications given apart (a batch writes them apart, to reuse them)."""
+) -> OptionOut:
     therapy = option.therapy
     return {
         "therapy": therapy.id,
         "name": therapy.name,
         "brands": list(therapy.brands),
         "status": option.status,
-        "indications": indications,
+        "indications": [indication_json(result, value) for result in option.indications],
         "missing": list(option.missing),
         "cautions": list(option.cautions),
         "cautions_apply": list(option.cautions_apply),
@@ -175,7 +172,7 @@ def indication_json(result: IndicationResult, value: ValueOf = patient_value) ->
 
 def referral_json(
     result: ReferralResult, catalog: Catalog, value: ValueOf = patient_value
-) -> dict[str, Any]:
+) -> ReferralOut:
     referral = result.referral
     return {
         "referral": referral.id,
@@ -259,7 +256,7 @@ def options_json(
     options: list[TherapyOption],
     referrals: list[ReferralResult],
     catalog: Catalog,
-) -> dict[str, Any]:
+) -> OptionsOut:
     return {
         "version": VERSION,
         "patient": patient_json(facts),

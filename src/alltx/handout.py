@@ -9,7 +9,7 @@ user typed or a data file holds can become markup.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -68,7 +68,7 @@ def _criteria(criteria: Sequence[dict[str, Any]], only_unmet: bool) -> str:
     return f"<ul>{''.join(items)}</ul>" if items else ""
 
 
-def page(answer: dict[str, Any], whys: Sequence[str], facts: Sequence[tuple[str, str]],
+def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[str, str]],
          unknown: Sequence[str], questions: Sequence[str], version: str) -> str:  # fmt: skip
     """The handout: `answer` is options_json's; `whys` the one line of why of each therapy,
     then each referral (answers.why, answers.referral_why); `facts` the given ones in plain
