@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 import pytest
 
-from alltx.assess import TherapyOption, assess
-from alltx.catalog import Catalog
+from alltx.assess import TherapyOption, assess, assess_therapy
+from alltx.catalog import Catalog, Therapy
 from alltx.data_files import load_catalog
-from alltx.facts import facts_from
+from alltx.facts import FactError, facts_from
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +29,39 @@ def over_80(text: str) -> list[str]:
         for line in text.splitlines()
         if len(line) > 80 and not (line.strip().startswith("http") and " " not in line.strip())
     ]
+
+
+Judged = tuple[str, list[str]]  # a status, and the conditions of the cautions that apply
+
+
+def disagreements(
+    therapy: Therapy,
+    patients: Iterable[dict[str, Any]],
+    read: Callable[[dict[str, Any]], dict[str, Any] | None],
+    judge: Callable[[dict[str, Any]], Judged],
+    shown: Callable[[str], str] = str,
+) -> tuple[list[tuple[Any, ...]], int, int]:
+    """An oracle against alltx over `patients`: `read` is the oracle's reading of the facts
+    (None where they contradict each other), `judge` its status and cautions; `shown` maps
+    alltx's caution conditions to the oracle's words. The disagreements, how many patients
+    both refused, and how many there were."""
+    found: list[tuple[Any, ...]] = []
+    refused = total = 0
+    for given in patients:
+        total += 1
+        expected = read(given)
+        try:
+            facts = facts_from(given)
+        except FactError:
+            refused += 1
+            if expected is not None:
+                found.append((given, "alltx refused", "oracle accepted"))
+            continue
+        if expected is None:
+            found.append((given, "alltx accepted", "oracle refused"))
+            continue
+        option = assess_therapy(therapy, facts.rule_values())
+        got = (option.status, [shown(c) for c in option.cautions_apply])
+        if got != judge(expected):
+            found.append((given, got, judge(expected)))
+    return found, refused, total

@@ -56,14 +56,21 @@ def test_unknown_name_suggests(catalog: Catalog) -> None:
 # old text, new text, what the error must say, and whether a file loaded on the fast path
 # (the bundled one, whose types CI checks) still stops on it.
 BREAKAGES = [
-    ("format = 1", "format = 1\nformat = 2", "not valid TOML", True),
+    ("format = 2", "format = 2\nformat = 3", "not valid TOML", True),
     ('fact = "age_years", at_most = 25', 'fact = "age", at_most = 25', "unknown fact 'age'", True),
     (
-        'source = "tecartus-openfda" }',
-        'source = "nowhere" }',
+        'source = "tecartus-openfda", regulator = "fda" }',
+        'source = "nowhere", regulator = "fda" }',
         "unknown source 'nowhere'",
         True,
     ),
+    (
+        'id = "obecabtagene-autoleucel-eu-r-r-b-all"\nregulator = "ema"',
+        'id = "obecabtagene-autoleucel-eu-r-r-b-all"\nregulator = "eu"',
+        "unknown regulator 'eu'",
+        True,
+    ),
+    ('[[regulators]]\nid = "ema"', '[[regulators]]\nid = "fda"', "'fda' is declared twice", True),
     ('aliases = ["obe-cel"]', 'aliases = ["tisa-cel"]', "already used by tisagenlecleucel", True),
     ('id = "blinatumomab"', 'id = "tisagenlecleucel"', "already used by tisagenlecleucel", True),
     ("kind = {", "kinds = {", "therapies[0].kind: Field required", True),
@@ -75,7 +82,7 @@ BREAKAGES = [
     ),
     (f'updated = "{UPDATED}"', 'updated = "last week"', "data.updated", True),
     ('brands = ["Kymriah"]', 'brands = ["Kymriah"]\nbrand = "x"', "unknown key", False),
-    ("format = 1", "format = 2", "format 2 is not supported", False),
+    ("format = 2", "format = 3", "format 3 is not supported", False),
 ]
 CHECKED = [b[:3] for b in BREAKAGES]
 FAST_PATH = [b[:3] for b in BREAKAGES if b[3]]
@@ -125,11 +132,12 @@ def test_every_source_can_be_found_and_none_is_the_reference() -> None:
             assert (source.publisher or "").lower() != "alltx", source.id
 
 
-def test_every_source_in_the_therapies_file_is_cited(catalog: Catalog) -> None:
-    cited = {s for therapy in catalog.therapies for s in therapy.source_ids()}
-    cited |= {s for referral in catalog.referrals for s in referral.source_ids()}
-    cited |= set(catalog.info.currency.source if catalog.info.currency else ())
-    assert set(catalog.sources) == cited
+def test_every_source_in_the_therapies_file_is_cited() -> None:
+    whole = load_catalog(regulator="*")  # every regulator's indications and statements
+    cited = {s for therapy in whole.therapies for s in therapy.source_ids()}
+    cited |= {s for referral in whole.referrals for s in referral.source_ids()}
+    cited |= {s for r in whole.regulators if r.currency for s in r.currency.source}
+    assert set(whole.sources) == cited
 
 
 def test_each_therapy_has_its_trial_figures_with_their_source(catalog: Catalog) -> None:

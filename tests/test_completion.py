@@ -27,7 +27,7 @@ def complete(line: str) -> list[str]:
 @pytest.mark.parametrize(
     ("line", "offered"),
     [("alltx opt", ["options"]),
-     ("alltx options --rel", ["--relapsed", "--relapse"]),
+     ("alltx options --rel", ["--relapsed", "--relapse", "--relapse-after-transplant"]),
      ("alltx options --cd19 p", ["positive"]),
      ("alltx options --phase ", ["induction", "consolidation", "maintenance"]),
      ("alltx grade ", ["crs", "icans"])],

@@ -36,7 +36,11 @@ PATIENTS: list[dict[str, Any]] = [
     {"id": "i", "age": 5, "relapse": 0, "relapsed": True},  # a contradiction: refused
     {"id": "j"},
     {"id": "k", "age": 40, "age_at_diagnosis": 38.5, "high_risk": True, "ph": "positive"},
-]
+    # the facts the EU wording needs
+    {"id": "l", "age": 9, "lineage": "b", "relapse": 1, "prior_transplant": True,
+     "relapse_after_transplant": True, "high_risk_first_relapse": True, "prior_therapies": 2,
+     "tkis_failed": 0, "no_alternative": False, "newly_diagnosed": False, "cd19": "positive"},
+]  # fmt: skip
 
 
 def run(args: list[str]) -> tuple[int, str, str]:
@@ -101,9 +105,9 @@ def test_the_printed_query_runs_in_duckdb_and_sqlite_and_answers_as_the_csv(
 def test_the_query_is_compiled_from_the_data_in_use(tmp_path: Path) -> None:
     text = Path("data/therapies.toml").read_text()
     bound = 'fact = "age_years", at_most = 25'
-    assert text.count(bound) == 1  # Kymriah's age bound, as its label gives it
+    assert text.count(bound) == 2  # Kymriah's age bound, as the US label and the EU give it
     changed = tmp_path / "therapies.toml"
-    changed.write_text(text.replace(bound, 'fact = "age_years", at_most = 30'))
+    changed.write_text(text.replace(bound, 'fact = "age_years", at_most = 30', 1))  # the US one
     table = "(SELECT 'x' AS id, 28 AS age, TRUE AS relapsed, 'b' AS lineage)"
     columns_ = "id,age,relapsed,lineage"
     statuses = []

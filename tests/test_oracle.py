@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 
-from alltx.assess import assess_therapy
 from alltx.catalog import Catalog
-from alltx.facts import FactError, facts_from
+from tests.conftest import disagreements
 
 YES, NO, UNKNOWN = "yes", "no", "unknown"
 
@@ -199,26 +198,13 @@ def grid(therapy: str) -> list[dict[str, Any]]:
 def test_alltx_agrees_with_the_label_table(catalog: Catalog, therapy: str) -> None:
     [entry] = [t for t in catalog.therapies if t.id == therapy]
     patients = grid(therapy)
-    disagreements, refused = [], 0
-    for given in patients:
-        expected = read(given)
-        try:
-            facts = facts_from(given)
-        except FactError:
-            refused += 1
-            if expected is not None:
-                disagreements.append((given, "alltx refused", "oracle accepted"))
-            continue
-        if expected is None:
-            disagreements.append((given, "alltx accepted", "oracle refused"))
-            continue
-        option = assess_therapy(entry, facts.rule_values())
-        status = oracle(therapy, expected)
-        got = (option.status, [CONDITIONS[c] for c in option.cautions_apply])
-        wanted = (status, cautions_apply(therapy, expected, status))
-        if got != wanted:
-            disagreements.append((given, got, wanted))
-    assert disagreements == [], f"{len(disagreements)} of {len(patients)}: {disagreements[:5]}"
+
+    def judge(f: dict[str, Any]) -> tuple[str, list[str]]:
+        status = oracle(therapy, f)
+        return status, cautions_apply(therapy, f, status)
+
+    wrong, refused, _ = disagreements(entry, patients, read, judge, CONDITIONS.__getitem__)
+    assert wrong == [], f"{len(wrong)} of {len(patients)}: {wrong[:5]}"
     reads = [len(AGES), len(STATES), *(len(VALUES[name]) for name in READS[therapy])]
     assert len(patients) == math.prod(reads)
     assert 0 < refused < len(patients)  # contradictions were in the grid, and refused by both

@@ -7,12 +7,13 @@ one only with `VERSION`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import date
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, cast
 
 from alltx.assess import IndicationResult, ReferralResult, TherapyOption
-from alltx.catalog import Catalog, Source, Statement, Therapy
+from alltx.catalog import Catalog, DataInfo, Source, Statement, Therapy
 from alltx.facts import FACTS, RULE_FACTS, Facts, Value
 from alltx.rules import MET, Atom, Evaluation, Node, failed
 
@@ -20,9 +21,11 @@ if TYPE_CHECKING:  # the shapes are types only here: their module is off the run
     from alltx.shapes import (
         CompactOptionOut,
         CompactReferralOut,
+        ComparedOut,
         CriterionOut,
         DataOut,
         DictionaryOut,
+        DifferenceOut,
         DrugOut,
         DrugsOut,
         IndicationOut,
@@ -39,10 +42,17 @@ if TYPE_CHECKING:  # the shapes are types only here: their module is off the run
 
 # 2: cohort records are compact by default (statuses and ids), the full answer with --explain.
 VERSION = 2
-DISCLAIMER = (
-    "Information from US FDA labels and the sources named, not medical advice: only the care "
-    "team can say which treatment is right. Ask them about anything here."
-)
+
+
+def disclaimer(info: DataInfo) -> str:
+    """What every answer says of itself, naming the documents its statuses come from."""
+    return (f"Information from {info.labels} and the sources named, not medical advice: "
+            "only the care team can say which treatment is right. Ask them about anything "
+            "here.")  # fmt: skip
+
+
+# The guide's answers (transplant, side effects, grading) rest on the guide's own sources.
+DISCLAIMER = disclaimer(DataInfo("", date.min, "US FDA", "", ""))
 
 NONE_APPLIES = "none of the reasons the source gives applies"
 
@@ -164,6 +174,7 @@ def indication_json(result: IndicationResult, value: ValueOf = patient_value) ->
         "summary": indication.summary,
         "status": result.evaluation.result,
         "approved": indication.approved,
+        "authorisation": indication.authorisation,
         "sources": list(indication.source),
         # the root is the indication itself; its members are the criteria
         "criteria": [criterion_json(child, value) for child in result.evaluation.children],
@@ -248,6 +259,7 @@ def data_json(catalog: Catalog) -> DataOut:
         "region": info.region,
         "scope": info.scope,
         "file": catalog.origin,
+        "regulator_id": info.regulator_id,
     }
 
 
@@ -263,7 +275,7 @@ def options_json(
         "options": [option_json(option, catalog) for option in options],
         "referrals": [referral_json(result, catalog) for result in referrals],
         "data": data_json(catalog),
-        "disclaimer": DISCLAIMER,
+        "disclaimer": disclaimer(catalog.info),
     }
 
 
@@ -298,6 +310,7 @@ def therapy_json(therapy: Therapy, catalog: Catalog) -> TherapyOut:
                 "id": indication.id,
                 "summary": indication.summary,
                 "approved": indication.approved,
+                "authorisation": indication.authorisation,
                 "sources": list(indication.source),
                 "criteria": [
                     rule_json(child) for child in getattr(indication.rule, "children", ())
@@ -347,7 +360,7 @@ def drug_json(therapy: Therapy, catalog: Catalog, practice: PracticeOut | None) 
         "version": VERSION,
         "therapy": therapy_json(therapy, catalog),
         "data": data_json(catalog),
-        "disclaimer": DISCLAIMER,
+        "disclaimer": disclaimer(catalog.info),
         "practice": practice,
     }
 
@@ -366,5 +379,34 @@ def drugs_json(catalog: Catalog, therapies: list[Therapy] | None = None) -> Drug
             for t in (catalog.therapies if therapies is None else therapies)
         ],
         "data": data_json(catalog),
-        "disclaimer": DISCLAIMER,
+        "disclaimer": disclaimer(catalog.info),
+    }
+
+
+Answered = tuple[Catalog, list[TherapyOption], list[ReferralResult]]  # one regulator's answer
+
+
+def differences(answered: Sequence[Answered]) -> list[DifferenceOut]:
+    """The therapies whose status differs between the regulators (or that one of them has
+    not authorised), each with every regulator's status and its one line of why: the
+    indication met, the criteria not met, or the facts that would decide."""
+    by_therapy: dict[str, dict[str, TherapyOption]] = {}
+    for catalog, results, _ in answered:
+        for option in results:
+            by_therapy.setdefault(option.therapy.id, {})[catalog.info.regulator_id] = option
+    found: list[DifferenceOut] = []
+    for therapy, options in by_therapy.items():
+        statuses = {regulator: option.status for regulator, option in options.items()}
+        if len(options) < len(answered) or len(set(statuses.values())) > 1:
+            because = {regulator: why(option) for regulator, option in options.items()}
+            found.append({"therapy": therapy, "statuses": statuses, "because": because})
+    return found
+
+
+def compared_json(facts: Facts, answered: Sequence[Answered]) -> ComparedOut:
+    """One patient's answer under each regulator, and where they differ."""
+    return {
+        "version": VERSION,
+        "answers": [options_json(facts, results, advice, c) for c, results, advice in answered],
+        "differences": differences(answered),
     }

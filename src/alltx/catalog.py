@@ -14,7 +14,7 @@ import difflib
 import re
 import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ from alltx.rules import (
     Group,
     Node,
     RuleError,
+    atoms,
     compile_criteria,
     duplicate_ids,
     named,
@@ -69,6 +70,7 @@ class Statement:
     text: str
     source: tuple[str, ...]
     detail: bool = False  # dosing detail for clinicians
+    regulator: str | None = None  # said under one regulator only (a US REMS change); None: all
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class Indication:
     source: tuple[str, ...]
     approved: str | None
     rule: Node
+    regulator: str = "fda"  # the regulator whose authorisation this is
+    authorisation: str | None = None  # its type where the sources give one: conditional
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class Caution:
     text: str
     source: tuple[str, ...]
     rule: Node | None  # when it applies; None = always
+    regulator: str | None = None  # a caution about one regulator's wording; None: all
 
 
 # A therapy's lists of sourced statements, in the order `alltx drug` shows them.
@@ -142,6 +147,24 @@ class Therapy:
         """The ids of every source this therapy cites, first citation first."""
         return list(dict.fromkeys(s for _, item in self.statements() for s in item.source))
 
+    def under(self, regulator: str) -> Therapy:
+        """This therapy as one regulator authorises it: its indications, and the statements
+        and cautions that are not another regulator's alone."""
+
+        def mine(items: tuple[Any, ...]) -> tuple[Any, ...]:
+            return tuple(item for item in items if item.regulator in (None, regulator))
+
+        return replace(
+            self,
+            indications=tuple(i for i in self.indications if i.regulator == regulator),
+            cautions=mine(self.cautions),
+            given=mine(self.given),
+            common_side_effects=mine(self.common_side_effects),
+            serious_side_effects=mine(self.serious_side_effects),
+            boxed_warning=mine(self.boxed_warning),
+            figures=mine(self.figures),
+        )
+
 
 @dataclass(frozen=True)
 class Referral:
@@ -168,13 +191,34 @@ class Referral:
 
 
 @dataclass(frozen=True)
+class Regulator:
+    """A regulator whose authorisations the data holds: `id` as the data and --regulator name
+    it (fda, ema), `name` as answers say it."""
+
+    id: str
+    name: str
+    region: str
+    scope: str
+    label: str  # a label document, as answers name it: US FDA label
+    labels: str  # the documents answers come from: US FDA labels
+    short: str  # a word for its indications: US label
+    currency: Statement | None = None
+
+
+@dataclass(frozen=True)
 class DataInfo:
+    """The data in use: its release and date, and the regulator its statuses come from."""
+
     release: str
     updated: date
-    regulator: str
+    regulator: str  # the regulator's name: US FDA
     region: str
     scope: str
     currency: Statement | None = None
+    regulator_id: str = "fda"
+    label: str = "US FDA label"
+    labels: str = "US FDA labels"
+    short: str = "US label"
 
 
 @dataclass(frozen=True)
@@ -186,12 +230,34 @@ class Catalog:
     sources: dict[str, Source]
     origin: str
     referrals: tuple[Referral, ...] = ()
+    # Every regulator the file holds, the first the default. A catalog as read holds every
+    # regulator's indications; `under` gives one regulator's, which is what answers read.
+    regulators: tuple[Regulator, ...] = ()
+
+    def under(self, regulator: str) -> Catalog:
+        """The catalog as one regulator authorises it: each therapy's indications, cautions
+        and statements under it (a therapy it has not authorised is left out), and its name,
+        region, scope and currency in `info`."""
+        chosen = next((r for r in self.regulators if r.id == regulator), None)
+        if chosen is None:
+            known = ", ".join(r.id for r in self.regulators)
+            raise UnknownName(f"the data holds no regulator {regulator!r}; it holds {known}",
+                              [r.id for r in self.regulators])  # fmt: skip
+        info = replace(self.info, regulator=chosen.name, region=chosen.region,
+                       scope=chosen.scope, currency=chosen.currency, regulator_id=chosen.id,
+                       label=chosen.label, labels=chosen.labels, short=chosen.short)  # fmt: skip
+        therapies = tuple(t.under(regulator) for t in self.therapies)
+        return replace(self, info=info, therapies=tuple(t for t in therapies if t.indications))
 
     def rules(self) -> list[Node]:
         """Every rule in the data: the referrals', then each therapy's."""
         return [r.rule for r in self.referrals] + [
             rule for therapy in self.therapies for rule in therapy.rules()
         ]
+
+    def facts_read(self) -> set[str]:
+        """The input facts its rules read (the others decide nothing here)."""
+        return {RULE_FACTS[test.fact].source for rule in self.rules() for test in atoms(rule)}
 
     def referral(self, referral_id: str) -> Referral | None:
         return next((r for r in self.referrals if r.id == referral_id), None)
@@ -315,8 +381,12 @@ def _at(place: str, key: str) -> str:
     return f"{place}.{key}" if place else key
 
 
-def parse_catalog(text: str, origin: str, *, checked: bool = False) -> Catalog:
-    """Read a therapies file's text; `origin` names it in errors."""
+def parse_catalog(
+    text: str, origin: str, *, checked: bool = False, regulator: str | None = None
+) -> Catalog:
+    """Read a therapies file's text (`origin` names it in errors), as `regulator` authorises
+    (by default the file's first regulator). `regulator="*"`: every regulator's indications
+    at once, which only `data check` wants."""
 
     def build(raw: dict[str, Any], problems: list[str]) -> Catalog:
         therapies = tuple(
@@ -327,7 +397,12 @@ def parse_catalog(text: str, origin: str, *, checked: bool = False) -> Catalog:
             for i, r in enumerate(raw.get("referrals", ()))
         )
         sources = [source_of(s) for s in raw["sources"]]
-        return _cross_check(_info(raw["data"]), therapies, referrals, sources, origin, problems)
+        regulators = tuple(_regulator(r) for r in raw["regulators"])
+        info = _info(raw["data"], regulators[0])
+        whole = _cross_check(info, therapies, referrals, sources, origin, problems, regulators)
+        if problems or regulator == "*":
+            return whole
+        return whole.under(regulator or regulators[0].id)
 
     return read_data_file(text, origin, checked, _schema_problems, build)
 
@@ -343,7 +418,8 @@ def as_source_ids(value: str | list[str]) -> tuple[str, ...]:
 
 
 def statement_of(raw: dict[str, Any]) -> Statement:
-    return Statement(raw["text"], as_source_ids(raw["source"]), raw.get("detail", False))
+    return Statement(raw["text"], as_source_ids(raw["source"]), raw.get("detail", False),
+                     raw.get("regulator"))  # fmt: skip
 
 
 def statements_of(raw: dict[str, Any], field: str) -> tuple[Statement, ...]:
@@ -354,15 +430,25 @@ def source_of(raw: dict[str, Any]) -> Source:
     return Source(**{**raw, "identifiers": tuple(raw.get("identifiers", ()))})
 
 
-def _info(raw: dict[str, Any]) -> DataInfo:
+def _regulator(raw: dict[str, Any]) -> Regulator:
     currency = raw.get("currency")
+    words = (raw["label"], raw["labels"], raw["short"])
+    return Regulator(raw["id"], raw["name"], raw["region"], raw["scope"], *words,
+                     statement_of(currency) if currency else None)  # fmt: skip
+
+
+def _info(raw: dict[str, Any], first: Regulator) -> DataInfo:
     return DataInfo(
         release=raw["release"],
         updated=date.fromisoformat(raw["updated"]),
-        regulator=raw["regulator"],
-        region=raw["region"],
-        scope=raw["scope"],
-        currency=statement_of(currency) if currency else None,
+        regulator=first.name,
+        region=first.region,
+        scope=first.scope,
+        currency=first.currency,
+        regulator_id=first.id,
+        label=first.label,
+        labels=first.labels,
+        short=first.short,
     )
 
 
@@ -399,13 +485,16 @@ def _indication(raw: dict[str, Any], where: str, problems: list[str]) -> Indicat
         source=as_source_ids(raw["source"]),
         approved=raw.get("approved"),
         rule=_rule(criteria, f"{where}.criteria", problems, raw["id"]),
+        regulator=raw["regulator"],
+        authorisation=raw.get("authorisation"),
     )
 
 
 def _caution(raw: dict[str, Any], where: str, problems: list[str]) -> Caution:
     when = raw.get("when")
     rule = None if when is None else _rule(when, f"{where}.when", problems, raw["id"])
-    return Caution(raw["id"], raw["text"], as_source_ids(raw["source"]), rule)
+    return Caution(raw["id"], raw["text"], as_source_ids(raw["source"]), rule,
+                   raw.get("regulator"))  # fmt: skip
 
 
 def _referral(raw: dict[str, Any], where: str, problems: list[str]) -> Referral:
@@ -454,8 +543,12 @@ def _cross_check(
     source_list: list[Source],
     origin: str,
     problems: list[str],
+    regulators: tuple[Regulator, ...],
 ) -> Catalog:
     """What a schema cannot see: references between entries, and names used twice."""
+    declared = [r.id for r in regulators]
+    problems += [f"regulators: {i!r} is declared twice"
+                 for i in sorted({i for i in declared if declared.count(i) > 1})]  # fmt: skip
     sources: dict[str, Source] = {}
     for source in source_list:
         if source.id in sources:
@@ -473,11 +566,13 @@ def _cross_check(
                     f"{indication_of[indication.id]}"
                 )
             indication_of[indication.id] = therapy.id
-        caution_ids = [c.id for c in therapy.cautions]
-        problems += [
-            f"{place}: caution id {i!r} is used twice"
-            for i in sorted({i for i in caution_ids if caution_ids.count(i) > 1})
-        ]
+        for code in declared:  # an id may be used once under each regulator
+            caution_ids = [c.id for c in therapy.cautions if c.regulator in (None, code)]
+            problems += [
+                f"{place}: caution id {i!r} is used twice"
+                for i in sorted({i for i in caution_ids if caution_ids.count(i) > 1})
+                if f"{place}: caution id {i!r} is used twice" not in problems
+            ]
         if _key(therapy.id) in owner_of:
             problems.append(
                 f"{place}: id {therapy.id!r} is already used by {owner_of[_key(therapy.id)]}"
@@ -493,18 +588,20 @@ def _cross_check(
                 for source_id in item.source
                 if source_id not in sources
             ]
+            if item.regulator is not None and item.regulator not in declared:
+                problems.append(f"{place}.{where}: unknown regulator {item.regulator!r}; the "
+                                f"file declares {', '.join(declared)}")  # fmt: skip
     cited: list[tuple[str, Statement | Referral]] = []
     for index, referral in enumerate(referrals):
         place = f"referrals[{index}] ({referral.id})"
         if referral.id in {r.id for r in referrals[:index]}:
             problems.append(f"{place}: duplicate referral id {referral.id!r}")
         cited += [(place + where, item) for where, item in referral.statements()]
-    if info.currency:
-        cited.append(("data.currency", info.currency))
+    cited += [(f"regulators ({r.id}).currency", r.currency) for r in regulators if r.currency]
     problems += [
         f"{where}: unknown source {source_id!r}"
         for where, item in cited
         for source_id in item.source
         if source_id not in sources
     ]
-    return Catalog(info, therapies, sources, origin, referrals)
+    return Catalog(info, therapies, sources, origin, referrals, regulators)

@@ -421,7 +421,9 @@ class JsonLines(Format[str]):
     def __init__(self, catalog: Catalog, explain: bool = False) -> None:
         self.catalog, self.keyed = catalog, not explain
         self.therapies, self.referrals = len(catalog.therapies), len(catalog.referrals)
-        self.tail = f'"data_release": {json.dumps(catalog.info.release)}, "version": {VERSION}}}'
+        info = catalog.info
+        release, regulator = json.dumps(info.release), json.dumps(info.regulator_id)
+        self.tail = f'"data_release": {release}, "regulator": {regulator}, "version": {VERSION}}}'
 
     # Each part is written once per memo entry with what goes around it in the record, so a
     # record is its start and its parts joined.
@@ -516,11 +518,12 @@ class Csv(Format[str]):
 
     def __init__(self, catalog: Catalog) -> None:
         self.release = catalog.info.release
+        self.regulator = catalog.info.regulator_id
         self._line = _LastLine()
         self._writer = csv.writer(self._line, lineterminator="\r\n")
         self.names = columns(catalog)
         self.header = self._text(name for name, _ in self.names) + "\n"
-        self.tail = "," + self._text(["", self.release, VERSION]) + "\n"
+        self.tail = "," + self._text(["", self.release, self.regulator, VERSION]) + "\n"
 
     def _text(self, cells: Iterable[object]) -> str:
         self._writer.writerow(cells)
@@ -545,9 +548,9 @@ class Csv(Format[str]):
         return start + "".join(parts) + self.tail
 
     def failure(self, failure: Failure) -> str:
-        blanks = [""] * (len(self.names) - 5)  # all but id, line, error, release, version
+        blanks = [""] * (len(self.names) - 6)  # all but id, line, error and the last three
         cells = [_cell(failure.id), _cell(failure.line), *blanks, _cell(failure.message)]
-        return self._text([*cells, self.release, VERSION]) + "\n"
+        return self._text([*cells, self.release, self.regulator, VERSION]) + "\n"
 
 
 def _plain(cell: str) -> bool:
@@ -578,6 +581,7 @@ def columns(catalog: Catalog) -> list[tuple[str, str]]:
     names += [
         ("error", "why the row could not be answered; empty for an answer"),
         ("data_release", "the data release the answer comes from"),
+        ("regulator", "the regulator the statuses come from: fda or ema"),
         ("version", "the record format version"),
     ]
     return names

@@ -39,13 +39,16 @@ def _read(path: Path, what: str) -> str:
         raise DataError(f"{path}: cannot read the {what}: {error}") from None
 
 
-def load_catalog(path: Path | None = None, *, check: bool = False) -> Catalog:
-    """The bundled file by default. Its schema check ran in CI, so it is skipped here unless
+def load_catalog(
+    path: Path | None = None, *, check: bool = False, regulator: str | None = None
+) -> Catalog:
+    """The bundled file by default, as `regulator` authorises (the file's first by default;
+    "*": every regulator at once). Its schema check ran in CI, so it is skipped here unless
     `check`; any other file is always checked in full."""
     bundled = path is None
     path = path or bundled_path()
     text = _read(path, "therapies file")
-    return parse_catalog(text, str(path), checked=bundled and not check)
+    return parse_catalog(text, str(path), checked=bundled and not check, regulator=regulator)
 
 
 def load_guide(path: Path | None = None, *, check: bool = False) -> Guide:

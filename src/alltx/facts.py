@@ -18,7 +18,7 @@ import functools
 import math
 import operator
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
@@ -352,6 +352,39 @@ FACTS: dict[str, Fact] = {
              give="--age-at-diagnosis YEARS (or 8m for months)",
              understood="age at diagnosis in years",
              rules=(RuleFact("diagnosis_age_years", "count", unit="years", of=completed_years),)),
+        # The facts the EU wording needs (alltx --regulator ema).
+        Fact("newly_diagnosed", "bool", parse_bool,
+             "newly diagnosed (in the first treatment since diagnosis, with no relapse so far)",
+             "newly diagnosed",
+             "In the first treatment since diagnosis: the leukemia has not come back so far.",
+             "in the first treatment since diagnosis, no relapse so far",
+             negative="--not-newly-diagnosed"),
+        Fact("relapse_after_transplant", "bool", parse_bool,
+             "relapse after transplant (the leukemia has come back after an allogeneic, donor, "
+             "stem-cell transplant)", "relapse after transplant",
+             "In relapse now, after an allogeneic (donor) stem-cell transplant.",
+             "in relapse now, after an allogeneic transplant",
+             negative="--no-relapse-after-transplant"),
+        Fact("high_risk_first_relapse", "bool", parse_bool,
+             "high-risk first relapse (the care team classifies the first relapse as high risk)",
+             "high-risk first relapse",
+             "Being treated for a first relapse that the care team classifies as high risk.",
+             "a first relapse the care team classifies as high risk",
+             negative="--not-high-risk-first-relapse"),
+        Fact("prior_therapies", "count", parse_count,
+             "number of prior therapies (lines of treatment given before now)",
+             "prior therapies", "How many therapies (lines of treatment) have been given before.",
+             "number of prior therapies", metavar="N"),
+        Fact("tkis_failed", "count", parse_count,
+             "TKIs failed (how many tyrosine kinase inhibitor treatments the leukemia has failed)",
+             "TKIs failed",
+             "How many tyrosine kinase inhibitor (TKI) treatments have failed (Ph-positive ALL).",
+             "number of TKI treatments failed", metavar="N"),
+        Fact("no_alternative", "bool", parse_bool,
+             "no alternative treatment options (as the care team says)", "no alternative",
+             "The care team says there are no alternative treatment options.",
+             "no alternative treatment options, as the care team says",
+             negative="--has-alternative"),
     )
 }  # fmt: skip
 
@@ -398,46 +431,82 @@ def is_blank(value: object) -> bool:
 # --- what facts imply about each other ------------------------------------------------------
 
 
+Condition = tuple[str, Literal[">=", "<", "="], object]  # a fact, a comparison, a bound
+
+
 @dataclass(frozen=True)
 class Implication:
-    """`fact` `op` `bound` (a test of a count or a yes/no) means `then` is `value`.
+    """Facts that pass every test in `when` mean `then` is `value`.
 
     With `but` (the words for a `then` given otherwise), a `then` given otherwise contradicts
-    it, and the error says `fact` N `means`; without, it only completes an unknown `then`.
-    They are applied in order, each to the facts as the ones before it left them.
+    it, and the error says what the `when` facts mean; without, it only completes an unknown
+    `then`. They are applied in order, each to the facts as the ones before it left them.
     """
 
-    fact: str
-    op: Literal[">=", "<", "="]
-    bound: object
+    when: tuple[Condition, ...]
     then: str
     value: object
     means: str = ""
     but: str = ""
 
-    def contradiction(self, value: str) -> str:
-        """The error for a `then` given otherwise, `value` being the `fact`'s."""
-        return (f"contradictory facts: {self.fact} {value} means {self.means}, but {self.but}; "
-                "give only the one that is true")  # fmt: skip
+    def contradiction(self, values: Sequence[str]) -> str:
+        """The error for a `then` given otherwise; `values` are those of the `when` facts (a
+        count is named with its number, a yes/no fact by its name alone)."""
+        said = [(name if bound else f"not {name}") if isinstance(bound, bool) else f"{name} {value}"
+                for (name, _, bound), value in zip(self.when, values, strict=True)]  # fmt: skip
+        verb = "means" if len(said) == 1 else "mean"
+        return (f"contradictory facts: {' and '.join(said)} {verb} {self.means}, but "
+                f"{self.but}; give only the one that is true")  # fmt: skip
 
 
+def when(*conditions: Condition) -> tuple[Condition, ...]:
+    return conditions
+
+
+# What facts say of each other, in the order they are applied. A new fact that follows from
+# others, or rules others out, is an entry here; `derive` and the SQL query both read them.
 IMPLICATIONS = (
-    Implication("relapse", ">=", 1, "relapsed", True, "a relapse now", "relapsed is no"),
-    Implication("relapse", "<", 1, "relapsed", False, "no relapse now", "relapsed is yes"),
-    Implication("remission", ">=", 1, "relapsed", False, "in complete remission now",
+    # A relapse after transplant is a relapse now, with a transplant before it.
+    Implication(when(("relapse_after_transplant", "=", True)), "relapsed", True,
+                "a relapse now", "relapsed is no"),
+    Implication(when(("relapse_after_transplant", "=", True)), "prior_transplant", True,
+                "a transplant before", "no prior transplant is given"),
+    Implication(when(("relapse", ">=", 1)), "relapsed", True, "a relapse now", "relapsed is no"),
+    Implication(when(("relapse", "<", 1)), "relapsed", False, "no relapse now", "relapsed is yes"),
+    Implication(when(("remission", ">=", 1)), "relapsed", False, "in complete remission now",
                 "the facts say relapsed (come back now)"),
-    Implication("remission", ">=", 1, "refractory", False, "in complete remission now",
+    Implication(when(("remission", ">=", 1)), "refractory", False, "in complete remission now",
                 "refractory says not responding to treatment"),
-    Implication("relapsed", "=", False, "relapse", 0),  # not relapsed: relapse 0
-    Implication("relapsed", "=", True, "remission", 0),  # relapsed: not in remission now
-    Implication("refractory", "=", True, "remission", 0),
+    # Newly diagnosed: no relapse so far (a second remission means one came before).
+    Implication(when(("newly_diagnosed", "=", True)), "relapsed", False, "no relapse so far",
+                "the facts say relapsed (come back now)"),
+    Implication(when(("remission", ">=", 2)), "newly_diagnosed", False, "a relapse before",
+                "newly_diagnosed is yes"),
+    # A high-risk first relapse is the care team's word for the disease being treated (a
+    # child in consolidation after it may be in remission now): only a second relapse, or no
+    # relapse so far, rules it out.
+    Implication(when(("relapse", ">=", 2)), "high_risk_first_relapse", False,
+                "a second or later relapse", "high_risk_first_relapse is yes"),
+    Implication(when(("newly_diagnosed", "=", True)), "high_risk_first_relapse", False,
+                "no relapse so far", "high_risk_first_relapse is yes"),
+    Implication(when(("relapsed", "=", False)), "relapse", 0),  # not relapsed: relapse 0
+    Implication(when(("relapsed", "=", True)), "remission", 0),  # relapsed: not in remission now
+    Implication(when(("refractory", "=", True)), "remission", 0),
+    # A relapse now, with a transplant before it, is a relapse after transplant; no relapse
+    # now, or no transplant ever, is none.
+    Implication(when(("relapsed", "=", True), ("prior_transplant", "=", True)),
+                "relapse_after_transplant", True, "a relapse after transplant",
+                "relapse_after_transplant is no"),
+    Implication(when(("relapsed", "=", False)), "relapse_after_transplant", False),
+    Implication(when(("prior_transplant", "=", False)), "relapse_after_transplant", False),
+    Implication(when(("relapsed", "=", True)), "newly_diagnosed", False),  # a relapse: not new
 )  # fmt: skip
 
 OPS: dict[str, Callable[[Any, Any], bool]] = {">=": operator.ge, "<": operator.lt, "=": operator.eq}
 
 # The facts the implications read and complete: derived together, as one state.
-STATE = tuple(name for name in FACTS
-              if any(name in (i.fact, i.then) for i in IMPLICATIONS))  # fmt: skip
+STATE = tuple(name for name in FACTS if any(
+    name == i.then or name in (fact for fact, _, _ in i.when) for i in IMPLICATIONS))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -506,14 +575,15 @@ def derive(given: dict[str, object]) -> dict[str, object]:
                 pair.earlier,
             )
     for rule in IMPLICATIONS:
-        value = given.get(rule.fact)
-        if value is None or not OPS[rule.op](value, rule.bound):
+        values = [given.get(name) for name, _, _ in rule.when]
+        if not all(value is not None and OPS[op](value, bound)
+                   for value, (_, op, bound) in zip(values, rule.when, strict=True)):  # fmt: skip
             continue
         now = given.get(rule.then)
         if now is None:
             given[rule.then] = rule.value
         elif rule.but and now != rule.value:
-            raise FactError(rule.contradiction(str(value)))
+            raise FactError(rule.contradiction([str(value) for value in values]))
     return given
 
 

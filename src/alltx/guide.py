@@ -143,6 +143,7 @@ class Practice:
     hospital_stay: Statement | None
     timeline: tuple[Step, ...]
     timeline_note: Statement | None
+    regulator: str | None = None  # the practice one regulator's documents describe; None: all
 
     @property
     def to_scale(self) -> bool:
@@ -177,8 +178,11 @@ class Guide:
     questions: tuple[Question, ...]
     origin: str
 
-    def practice_for(self, therapy_id: str) -> Practice | None:
-        return next((p for p in self.practice if p.therapy == therapy_id), None)
+    def practice_for(self, therapy_id: str, regulator: str = "fda") -> Practice | None:
+        """How a therapy is given, as the documents of `regulator` describe it (a US REMS
+        change is no EU fact); None where the guide has nothing for it."""
+        return next((p for p in self.practice if p.therapy == therapy_id
+                     and p.regulator in (None, regulator)), None)  # fmt: skip
 
     def side_effect(self, name: str) -> SideEffect:
         named = [(s.id, (s.id, s.name, *s.aliases), s) for s in self.side_effects]
@@ -354,6 +358,7 @@ def _practice(raw: dict[str, Any]) -> Practice:
             for s in raw.get("timeline", ())
         ),
         timeline_note=_optional(raw, "timeline_note"),
+        regulator=raw.get("regulator"),
     )
 
 

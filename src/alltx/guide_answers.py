@@ -66,8 +66,9 @@ def grading_answer(guide: Guide, grading: Grading) -> GradingAnswer:
     return {"version": VERSION, "grading": grading_json(grading), **_frame(guide)}
 
 
-def compare_answer(guide: Guide, therapies: list[Therapy]) -> CompareAnswer:
-    return {"version": VERSION, "therapies": compare_json(therapies, guide), **_frame(guide)}
+def compare_answer(guide: Guide, therapies: list[Therapy], regulator: str) -> CompareAnswer:
+    body = compare_json(therapies, guide, regulator)
+    return {"version": VERSION, "regulator": regulator, "therapies": body, **_frame(guide)}
 
 
 def terms_answer(guide: Guide, terms: tuple[Term, ...]) -> TermsAnswer:
@@ -167,10 +168,10 @@ def practice_json(practice: Practice | None) -> PracticeOut | None:
     }
 
 
-def compare_json(therapies: list[Therapy], guide: Guide) -> list[CompareRowOut]:
+def compare_json(therapies: list[Therapy], guide: Guide, regulator: str) -> list[CompareRowOut]:
     rows: list[CompareRowOut] = []
     for therapy in therapies:
-        practice = guide.practice_for(therapy.id)
+        practice = guide.practice_for(therapy.id, regulator)
         rows.append(
             {
                 "therapy": therapy.id,

@@ -138,7 +138,7 @@ def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[s
 <style>{STYLE}</style></head><body>
 <h1>Immunotherapies for ALL: what the labels say for this patient</h1>
 <p class="note">{_e(answer["disclaimer"])}</p>
-<p class="dim">{_e(data["scope"])}. Data: {_e(data["regulator"])} labels, release
+<p class="dim">{_e(data["scope"])}. Data: {_e(data["regulator"])}, release
 {_e(data["release"])}, updated {_e(data["updated"])}; alltx {_e(version)}.</p>
 <h2>The patient's facts</h2>
 <p>{given}</p><p class="dim">Not given (unknown): {_e(", ".join(unknown)) or "none"}</p>

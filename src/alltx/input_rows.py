@@ -248,8 +248,11 @@ def _unknown_columns(unknown: list[str], what: str) -> str:
              for name in unknown[:SHOWN]]  # fmt: skip
     more = f" and {len(unknown) - SHOWN} more" if len(unknown) > SHOWN else ""
     count = f"{len(unknown)} unknown fields:" if len(unknown) > 1 else "unknown field"
-    return (f"{what}: {count} {', '.join(named)}{more}; the fields "
-            f"are {', '.join(PARSERS)} (or pass --ignore-unknown-fields)")  # fmt: skip
+    # One unknown name: the fields, to pick from. More are another kind of file, and the list
+    # of all would make the line long: say where the fields are.
+    fields = (f"the fields are {', '.join(PARSERS)}" if len(unknown) == 1
+              else "alltx schema input lists the fields")  # fmt: skip
+    return f"{what}: {count} {', '.join(named)}{more}; {fields} (or pass --ignore-unknown-fields)"
 
 
 def _csv_id(header: list[str], cells: list[str]) -> object:

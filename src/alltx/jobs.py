@@ -40,6 +40,7 @@ class Job:
     kind: str  # the input format: jsonl, csv or tsv
     header: list[str] | None  # a CSV input's columns, read by the main process
     fail_fast: bool
+    regulator: str = "fda"  # whose authorisations the answers come from
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def _start(job: Job) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from alltx.data_files import load_catalog
 
-    catalog = load_catalog(job.data_file)
+    catalog = load_catalog(job.data_file, regulator=job.regulator)
     fmt = cohort.output_format(job.output, catalog, job.explain)
     _worker = (job, cohort.Answering(catalog, fmt, job.ignore_unknown), fmt)
 

@@ -6,8 +6,8 @@ Only the human path imports this module, so machine formats never pay for rich.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,14 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from alltx.answers import DISCLAIMER, NONE_APPLIES, answer_source_ids, referral_why
+from alltx.answers import (
+    NONE_APPLIES,
+    Answered,
+    answer_source_ids,
+    differences,
+    disclaimer,
+    referral_why,
+)
 from alltx.answers import why as answer_why
 from alltx.assess import ReferralResult, TherapyOption
 from alltx.catalog import Catalog, Caution, Source, Statement, Therapy
@@ -37,7 +44,7 @@ STATUS = {
     "not_eligible": ("NOT ELIGIBLE", "bold red"),
 }
 MEANING: dict[Status, str] = {
-    "eligible": "meets every criterion of one of its US label indications",
+    "eligible": "meets every criterion of one of its {short} indications",
     "possible": "could fit the label; the facts it names would decide",
     "not_eligible": "a criterion of every indication is not met (shown with ✗)",
 }
@@ -206,10 +213,14 @@ def _criteria_rows(evaluation: Evaluation, facts: Facts, depth: int = 0) -> list
     return rows
 
 
-def facts_words(facts: Facts) -> tuple[list[tuple[str, str]], list[str]]:
-    """The facts given, as (label, value) in plain words, and the labels of those not given."""
+def facts_words(facts: Facts, read: Collection[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """The facts known, as (label, value) in plain words, and the labels of those not known:
+    of the facts in `read`, those the data in use reads (the EU facts mean nothing to the US
+    labels)."""
     given, unknown = [], []
     for name, value in facts.values.items():
+        if name not in read:
+            continue
         label = FACTS[name].short
         if value is None:
             unknown.append(label)
@@ -220,8 +231,8 @@ def facts_words(facts: Facts) -> tuple[list[tuple[str, str]], list[str]]:
     return given, unknown
 
 
-def _facts_line(facts: Facts) -> Text:
-    given, unknown = facts_words(facts)
+def _facts_line(facts: Facts, read: Collection[str]) -> Text:
+    given, unknown = facts_words(facts, read)
     words = [f"age {value}" if label == "age" else f"{label}: {value}" for label, value in given]
     line = Text.assemble(("Patient: ", "bold"), " · ".join(words) or "no facts given")
     if unknown:
@@ -258,7 +269,10 @@ def _option(
     parts: list[RenderableType] = [title, kind]
     for result in option.indications:
         evaluation = result.evaluation
-        parts.append(marked([(_mark(evaluation.result), Text(result.indication.summary))], 2))
+        summary = Text(result.indication.summary)
+        if result.indication.authorisation:
+            summary.append(f" [{result.indication.authorisation} marketing authorisation]", "dim")
+        parts.append(marked([(_mark(evaluation.result), summary)], 2))
         if evaluation.result == UNMET:  # why not: only the criteria that failed
             rows: list[Row] = [
                 (_mark(UNMET), _with_value(atom, facts)) for atom in failed(evaluation)
@@ -311,17 +325,17 @@ def _referral(
 def _footer(catalog: Catalog, statuses: Sequence[Status] = ()) -> RenderableType:
     info = catalog.info
     lines = [
-        Text.assemble(("Status: ", "bold"), f"{STATUS[s][0].lower()} = {MEANING[s]}")
+        Text.assemble(("Status: ", "bold"),
+                      f"{STATUS[s][0].lower()} = {MEANING[s].format(short=info.short)}")
         for s in statuses
-    ]
+    ]  # fmt: skip
     lines.append(
         Text(
-            f"Data: {info.regulator} labels, release {info.release}, "
-            f"updated {info.updated.isoformat()}.",
+            f"Data: {info.labels}, release {info.release}, updated {info.updated.isoformat()}.",
             style="dim",
         )
     )
-    lines.append(Text(DISCLAIMER, style="bold"))
+    lines.append(Text(disclaimer(info), style="bold"))
     return Group(*lines)
 
 
@@ -360,7 +374,7 @@ def options(
     cited = Citations(catalog.sources)
     parts: list[Part] = [
         Text(f"alltx: {catalog.info.scope}", style="bold"),
-        _facts_line(facts),
+        _facts_line(facts, catalog.facts_read()),
         "",
         _glance(results, referrals),
     ]
@@ -420,10 +434,12 @@ def drug(
     approved: list[Row] = []
     for indication in therapy.indications:
         date = f" (approved {indication.approved})" if indication.approved else ""
+        if indication.authorisation:  # conditional, where the sources say so
+            date += f" [{indication.authorisation} marketing authorisation]"
         entry = Statement(text=indication.summary + date, source=indication.source)
         approved += cited_rows([entry], cited)
         approved += [(s, t, 1 + sum(d)) for s, t, *d in _criteria_lines(indication.rule)]
-    section(f"Approved for ({catalog.info.regulator} label)", approved)
+    section(f"Approved for ({catalog.info.label})", approved)
     section("Results in the trials behind the approval", cited_rows(therapy.figures, cited))
     section("Common side effects", cited_rows(therapy.common_side_effects, cited))
     section("Serious side effects", cited_rows(therapy.serious_side_effects, cited))
@@ -520,11 +536,67 @@ def data_summary(catalog: Catalog, out: Console, checked: bool = False) -> None:
         Text.assemble(("Therapies file: ", "bold"), catalog.origin),
         f"{'Valid: ' if checked else ''}{len(catalog.therapies)} therapies, {indications} "
         f"indications, {len(catalog.referrals)} referrals, {len(catalog.sources)} sources",
-        f"Release {info.release}, updated {info.updated.isoformat()}; {info.regulator} labels "
+        f"Release {info.release}, updated {info.updated.isoformat()}; {info.labels} "
         f"({info.region})",
     ]
+    if len(catalog.regulators) > 1:
+        held = ", ".join(
+            f"{r.id} ({r.name}, "
+            f"{sum(1 for t in catalog.therapies for i in t.indications if i.regulator == r.id)} "
+            "indications)" for r in catalog.regulators)  # fmt: skip
+        lines.append(f"Regulators: {held}; --regulator chooses")
     if info.currency:
         lines.append(info.currency.text)
     cited = Citations(catalog.sources)
     cited.mark(catalog.sources)
     show(out, [*lines, *cited.parts()])
+
+
+def compared(facts: Facts, answered: Sequence[Answered], out: Console) -> None:
+    """One patient under each regulator, side by side: each therapy's status under each, then
+    what makes each difference (`answers.differences`)."""
+    catalogs = [catalog for catalog, _, _ in answered]
+    names = " and ".join(c.info.regulator for c in catalogs)
+    read = {name for catalog in catalogs for name in catalog.facts_read()}
+    parts: list[Part] = [
+        Text(f"alltx: {names}, side by side", style="bold"),
+        _facts_line(facts, read),
+        "",
+    ]
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    table.add_column("Therapy")
+    for catalog in catalogs:
+        table.add_column(catalog.info.regulator)
+    statuses = {
+        c.info.regulator_id: {o.therapy.id: o for o in results} for c, results, _ in answered
+    }
+    names_of = {o.therapy.id: f"{o.therapy.brands[0] if o.therapy.brands else o.therapy.name}"
+                for _, results, _ in answered for o in results}  # fmt: skip
+    for therapy, name in names_of.items():
+        cells = []
+        for catalog in catalogs:
+            option = statuses[catalog.info.regulator_id].get(therapy)
+            label, style = STATUS[option.status] if option else ("not authorised", "dim")
+            cells.append(Text(label, style=style))
+        table.add_row(name, *cells)
+    parts.append(table)
+    found = differences(answered)
+    parts += ["", Text("Where they differ, and why" if found else "No difference in status",
+                       style="bold underline")]  # fmt: skip
+    for difference in found:
+        parts.append(Text(names_of[difference["therapy"]], style="bold"))
+        for catalog in catalogs:
+            info = catalog.info
+            because = difference["because"].get(info.regulator_id, "not authorised there")
+            status = difference["statuses"].get(info.regulator_id)
+            said = STATUS[status][0].lower() if status else "-"
+            parts.append(marked([("·", Text(f"{info.short}: {said}; {because}"))], 2))
+    each = " or ".join(c.info.regulator_id for c in catalogs)
+    parts += ["", Text(f"Each answer in full: alltx options ... --regulator {each}", style="dim")]
+    for catalog in catalogs:
+        info = catalog.info
+        parts.append(Text(f"Data: {info.labels}, release {info.release}, updated "
+                          f"{info.updated.isoformat()}.", style="dim"))  # fmt: skip
+    labels = ", ".join(c.info.labels for c in catalogs)
+    parts.append(Text(disclaimer(replace(catalogs[0].info, labels=labels)), style="bold"))
+    show(out, parts)

@@ -190,9 +190,9 @@ def timeline(practice: Practice) -> RenderableType:
 SIDE_BY_SIDE = 120  # columns from which a terminal shows the therapies as columns of a table
 
 
-def _compared(therapy: Therapy, guide: Guide) -> list[tuple[str, str | None]]:
+def _compared(therapy: Therapy, guide: Guide, regulator: str) -> list[tuple[str, str | None]]:
     """What `compare` says of one therapy: the same headings in the same order for each."""
-    practice = guide.practice_for(therapy.id)
+    practice = guide.practice_for(therapy.id, regulator)
     effects = [e.name for e in guide.side_effects if therapy.id in e.therapies]
 
     def text(value: Statement | str | None) -> str | None:
@@ -214,9 +214,9 @@ def compare(therapies: list[Therapy], guide: Guide, catalog: Catalog, out: Conso
     """Side by side: a column per therapy on a terminal of SIDE_BY_SIDE columns or more; below
     that, five columns do not fit, so each therapy is a block of rows with the same headings
     in the same order, which read across as a table."""
-    parts: list[Part] = [_heading("The therapies side by side")]
+    parts: list[Part] = [_heading(f"The therapies side by side: {catalog.info.labels}")]
     unknown = Text("not in alltx's sources", "dim")
-    compared = [_compared(therapy, guide) for therapy in therapies]
+    compared = [_compared(therapy, guide, catalog.info.regulator_id) for therapy in therapies]
     if out.width >= SIDE_BY_SIDE and len(therapies) > 1:
         table = Table(box=None, pad_edge=False, header_style="bold", padding=(0, 1, 1, 0))
         table.add_column("", style="bold", no_wrap=True)

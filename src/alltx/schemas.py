@@ -46,6 +46,8 @@ SourceIds = Annotated[
     ),
 ]
 Text = Annotated[str, Field(min_length=1)]
+RegulatorId = Annotated[str, Field(pattern=r"^[a-z]+$")]
+DATA_FORMAT = 2  # 2: the regulators, and each indication's
 
 
 class Strict(BaseModel):
@@ -70,6 +72,11 @@ class StatementFile(Strict):
     text: Text
     source: SourceIds
     detail: bool = Field(default=False, description="dosing detail for clinicians")
+    regulator: RegulatorId | None = Field(
+        default=None,
+        description="said under this regulator only (a US REMS change, an EU requirement); "
+        "left out: under every regulator",
+    )
 
 
 Criteria = Annotated[
@@ -83,9 +90,13 @@ Criteria = Annotated[
 
 class IndicationFile(Strict):
     id: Text
+    regulator: RegulatorId = Field(description="the regulator whose authorisation this is")
     summary: Text = Field(description="the label's indication in its own words")
     source: SourceIds
     approved: str | None = None
+    authorisation: str | None = Field(
+        default=None, description="its type, where the sources give one: conditional"
+    )
     criteria: Criteria
 
 
@@ -96,6 +107,9 @@ class CautionFile(Strict):
     text: Text
     source: SourceIds
     when: Criteria | None = None
+    regulator: RegulatorId | None = Field(
+        default=None, description="a caution about this regulator's wording only"
+    )
 
 
 class TherapyFile(Strict):
@@ -130,25 +144,36 @@ class ReferralFile(Strict):
 class DataInfoFile(Strict):
     release: Text
     updated: date
-    regulator: Text
+
+
+class RegulatorFile(Strict):
+    id: RegulatorId = Field(description="as indications and --regulator name it: fda, ema")
+    name: Text = Field(description="as answers name it: US FDA")
     region: Text
     scope: Text
+    label: Text = Field(description="a label document, as answers name it: US FDA label")
+    labels: Text = Field(description="the documents answers come from: US FDA labels")
+    short: Text = Field(description="a word for its indications: US label")
     currency: StatementFile | None = None
 
 
 class DataFile(Strict):
     """A therapies file (data/therapies.toml)."""
 
-    format: int = Field(description="the file format; this alltx reads format 1")
+    format: int = Field(description=f"the file format; this alltx reads format {DATA_FORMAT}")
     data: DataInfoFile
+    regulators: Annotated[list[RegulatorFile], Field(min_length=1)] = Field(
+        description="the regulators whose authorisations the file holds; the first is the default"
+    )
     sources: list[SourceFile]
     therapies: Annotated[list[TherapyFile], Field(min_length=1)]
     referrals: list[ReferralFile] = []
 
     @model_validator(mode="after")
     def _known_format(self) -> DataFile:
-        if self.format != 1:
-            raise ValueError(f"format {self.format} is not supported; this alltx reads format 1")
+        if self.format != DATA_FORMAT:
+            raise ValueError(f"format {self.format} is not supported; this alltx reads format "
+                             f"{DATA_FORMAT}")  # fmt: skip
         return self
 
 
@@ -265,6 +290,9 @@ class PracticeFile(Strict):
     hospital_stay: StatementFile | None = None
     timeline: list[StepFile] = []
     timeline_note: StatementFile | None = None
+    regulator: RegulatorId | None = Field(
+        default=None, description="the regulator whose documents describe this practice"
+    )
 
 
 class TermFile(Strict):
@@ -294,7 +322,11 @@ class GuideFile(Strict):
     terms: list[TermFile] = []
     questions: list[QuestionFile] = []
 
-    _known_format = DataFile._known_format
+    @model_validator(mode="after")
+    def _known_format(self) -> GuideFile:
+        if self.format != 1:
+            raise ValueError(f"format {self.format} is not supported; this alltx reads format 1")
+        return self
 
 
 def data_file_problems(raw: dict[str, Any]) -> list[str]:

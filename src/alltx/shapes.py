@@ -63,6 +63,8 @@ class IndicationOut(TypedDict):
     summary: str
     status: Result
     approved: str | None
+    authorisation: str | None
+    """its type, where the sources give one: conditional"""
     sources: list[str]
     criteria: list[CriterionOut]
 
@@ -123,6 +125,8 @@ class DataOut(TypedDict):
     scope: str
     file: str
     """the therapies file the answer came from"""
+    regulator_id: str
+    """the regulator as --regulator and cohort records name it: fda or ema"""
 
 
 class OptionsOut(TypedDict):
@@ -132,6 +136,23 @@ class OptionsOut(TypedDict):
     referrals: list[ReferralOut]
     data: DataOut
     disclaimer: str
+
+
+class DifferenceOut(TypedDict):
+    therapy: str
+    statuses: dict[str, Status]
+    """by regulator (fda, ema); a regulator that has not authorised it is left out"""
+    because: dict[str, str]
+    """by regulator: the indication met, the criteria not met, or the facts that would decide"""
+
+
+class ComparedOut(TypedDict):
+    """One patient under each regulator (--regulator both): each answer whole, and the
+    therapies whose status differs, with what makes the difference."""
+
+    version: int
+    answers: list[OptionsOut]
+    differences: list[DifferenceOut]
 
 
 # --- one drug (alltx drug, drugs, data show) ---------------------------------------------------
@@ -151,6 +172,8 @@ class LabelIndicationOut(TypedDict):
     id: str
     summary: str
     approved: str | None
+    authorisation: str | None
+    """its type, where the sources give one: conditional"""
     sources: list[str]
     criteria: list[RuleOut]
 
@@ -356,7 +379,23 @@ class CompareRowOut(TypedDict):
 
 
 class CompareAnswer(GuideAnswer):
+    regulator: str
+    """the regulator whose indications `approved_for` lists: fda or ema"""
     therapies: list[CompareRowOut]
+
+
+class CompareBothOut(TypedDict):
+    """alltx compare --regulator both: the comparison under each regulator."""
+
+    version: int
+    answers: list[CompareAnswer]
+
+
+class DrugBothOut(TypedDict):
+    """alltx drug --regulator both: the drug under each regulator."""
+
+    version: int
+    answers: list[DrugOut]
 
 
 class TermOut(TypedDict):
@@ -411,6 +450,8 @@ class RecordOut(TypedDict):
     referrals: dict[str, CompactReferralOut]
     """keyed by referral id"""
     data_release: str
+    regulator: str
+    """the regulator the statuses come from: fda or ema"""
     version: int
 
 
@@ -434,6 +475,7 @@ class FailureOut(TypedDict):
     field: str | None
     """the field at fault, if one is"""
     data_release: str
+    regulator: str
     version: int
 
 

@@ -371,8 +371,8 @@ def compile_query(
             _ids(dialect, f"{status} = 'possible'", _deciding(compiled, [referral.rule])),
         ]
     names = [name for name, _ in csv_columns(catalog) if name != "line"]
-    release = literal(catalog.info.release)
-    cells = ["id", *cells, "error", release, "2"]
+    release, regulator = literal(catalog.info.release), literal(catalog.info.regulator_id)
+    cells = ["id", *cells, "error", release, regulator, "2"]
     shown = ",\n  ".join(
         f"{cell.format(text=dialect.text)} AS {q(name)}"
         for cell, name in zip(cells, names, strict=True)
@@ -403,18 +403,20 @@ def compile_query(
     )
 
 
-def _derivation() -> tuple[dict[str, str], list[tuple[str, str, Implication]]]:
+def _derivation() -> tuple[dict[str, str], list[tuple[str, list[str], Implication]]]:
     """facts.derive in SQL, from the same declarations: each derived fact's value after the
     implications, applied in order, as an expression of the given columns; and each
     implication that can be contradicted, with the condition (over the values the ones before
-    it left) on which it is, and the value of its `fact` then."""
+    it left) on which it is, and the values of its `when` facts then."""
     now = {name: name for name in STATE}
     conflicts = []
     for rule in IMPLICATIONS:
-        when = f"{_term(now[rule.fact])} {rule.op} {literal(rule.bound)}"
+        when = " AND ".join(f"{_term(now[name])} {op} {literal(bound)}"
+                            for name, op, bound in rule.when)  # fmt: skip
         then, value = now[rule.then], literal(rule.value)
         if rule.but:
-            conflicts.append((f"{when} AND {_term(then)} <> {value}", now[rule.fact], rule))
+            values = [now[name] for name, _, _ in rule.when]
+            conflicts.append((f"{when} AND {_term(then)} <> {value}", values, rule))
             now[rule.then] = f"CASE WHEN {when} THEN {value} ELSE {then} END"
         else:  # it completes an unknown only
             now[rule.then] = (
@@ -444,12 +446,17 @@ def _checks(facts: list[Column], dialect: Dialect, tried: set[str]) -> list[tupl
             checks.append((f"{name} IS NOT NULL AND ({wrong})", refused))
     checks += [(f"{pair.earlier} > {pair.later}", literal(out_of_order(pair)))
                for pair in NOT_AFTER]  # fmt: skip
-    for condition, given, rule in _derivation()[1]:
-        # The Python path's words, with the number in them (an implication that can be
-        # contradicted tests a count).
-        number = f"CAST(CAST({given} AS {dialect.integer}) AS {dialect.text})"
-        before, after = rule.contradiction("\0").split("\0")
-        checks.append((condition, f"{literal(before)} || {number} || {literal(after)}"))
+    for condition, values, rule in _derivation()[1]:
+        # The Python path's words, with each count's number in them (a yes/no fact is named
+        # without its value).
+        pieces = rule.contradiction(["\0"] * len(values)).split("\0")
+        numbers = [f"CAST(CAST({value} AS {dialect.integer}) AS {dialect.text})"
+                   for value, (_, _, bound) in zip(values, rule.when, strict=True)
+                   if not isinstance(bound, bool)]  # fmt: skip
+        message = literal(pieces[0])
+        for number, piece in zip(numbers, pieces[1:], strict=True):
+            message += f" || {number} || {literal(piece)}"
+        checks.append((condition, message))
     return checks
 
 

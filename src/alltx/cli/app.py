@@ -128,8 +128,9 @@ app = typer.Typer(
     cls=AlltxGroup,
     context_settings=HELP,
     name="alltx",
-    help="Which US FDA-approved immunotherapies for acute lymphoblastic leukemia (ALL) fit a "
-    "patient's facts, and why. Information, not medical advice.",
+    help="Which immunotherapies for acute lymphoblastic leukemia (ALL) fit a patient's facts "
+    "under the US FDA labels (or the EU's: --regulator ema), and why. Information, not medical "
+    "advice.",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
@@ -236,7 +237,8 @@ def _root(
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
-    """Which US FDA-approved immunotherapies for ALL fit a patient's facts, and why."""
+    """Which immunotherapies for ALL fit a patient's facts, under the US or the EU labels, and
+    why."""
     ctx.obj = Settings(data, guide, paging=not no_pager)
 
 

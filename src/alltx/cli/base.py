@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -49,6 +49,29 @@ class Engine(StrEnum):
 class DocFormat(StrEnum):
     text = "text"
     json = "json"
+
+
+class Regulator(StrEnum):
+    fda = "fda"
+    ema = "ema"
+
+
+class Regulators(StrEnum):
+    fda = "fda"
+    ema = "ema"
+    both = "both"
+
+
+def _regulator(both: str = "") -> Any:
+    return typer.Option("--regulator", envvar="ALLTX_REGULATOR", rich_help_panel=OUTPUT_PANEL,
+                        help="Whose authorisations to answer from: fda (the US labels) or ema "
+                        f"(the European Union's).{both}")  # fmt: skip
+
+
+RegulatorOption = Annotated[Regulator, _regulator()]
+RegulatorsOption = Annotated[
+    Regulators, _regulator(" both: the two side by side, with what makes them differ.")
+]
 
 
 FormatOption = Annotated[
@@ -114,10 +137,21 @@ def exit_status(error: BaseException) -> int | None:
     return next((status for kind, status in statuses.items() if isinstance(error, kind)), None)
 
 
-def catalog_in_use(ctx: typer.Context) -> Catalog:
+def catalog_in_use(ctx: typer.Context, regulator: str = "fda") -> Catalog:
+    """The therapies data in use (--data), as `regulator` authorises."""
     from alltx.data_files import load_catalog
 
-    return load_catalog(settings(ctx).data)
+    return load_catalog(settings(ctx).data, regulator=regulator)
+
+
+def catalogs_in_use(ctx: typer.Context, regulator: Regulators) -> list[Catalog]:
+    """The data as one regulator authorises, or as each does (both)."""
+    from alltx.data_files import load_catalog
+
+    if regulator is not Regulators.both:
+        return [catalog_in_use(ctx, regulator.value)]
+    whole = load_catalog(settings(ctx).data, regulator="*")
+    return [whole.under(r.id) for r in whole.regulators]
 
 
 def guide_in_use(ctx: typer.Context) -> Guide:

@@ -31,6 +31,7 @@ class CohortSettings:
     jobs: int = 1
     engine: Engine | None = None
     output_file: str | None = None
+    regulator: str = "fda"
 
 
 def run_cohort(
@@ -42,7 +43,7 @@ def run_cohort(
 ) -> None:
     from alltx import input_files
 
-    catalog = catalog_in_use(ctx)
+    catalog = catalog_in_use(ctx, settings.regulator)
     if output is None:
         output = Format.text if sys.stdout.isatty() else Format.jsonl
     if output is Format.html:
@@ -236,7 +237,8 @@ def _write_jobs(
     tally = cohort.Tally()
     header, work = jobs.prepare(lines, kind, settings.ignore_unknown)
     job = jobs.Job(settings_of(ctx).data, output.value, settings.explain,
-                   settings.ignore_unknown, kind, header, settings.fail_fast)  # fmt: skip
+                   settings.ignore_unknown, kind, header, settings.fail_fast,
+                   settings.regulator)  # fmt: skip
     fmt = cohort.output_format(output.value, catalog, settings.explain)
     with _WholeLines() as out:
         out.write(fmt.header)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,13 +15,21 @@ from alltx.cli.base import (
     HELP,
     DocFormat,
     FormatOption,
+    Regulator,
+    RegulatorOption,
+    Regulators,
+    RegulatorsOption,
     catalog_in_use,
+    catalogs_in_use,
     console,
     guide_in_use,
     settings,
     write_json,
 )
 from alltx.examples import epilog
+
+if TYPE_CHECKING:
+    from alltx.shapes import DrugBothOut
 
 
 class SchemaKind(StrEnum):
@@ -67,31 +75,42 @@ def drug(
         str, typer.Argument(help="Generic name, brand or short name: Kymriah, tisa-cel.")
     ],
     output: FormatOption = DocFormat.text,
+    regulator: RegulatorsOption = Regulators.fda,
 ) -> None:
     """One drug: what it is, how it is given, who it is approved for, its side effects. A word
     that covers several (car-t) lists them."""
-    catalog = catalog_in_use(ctx)
-    group = catalog.group(name)
+    catalogs = catalogs_in_use(ctx, regulator)
+    group = catalogs[0].group(name)
     if len(group) > 1:
-        _drugs(ctx, catalog, output, group)
+        _drugs(ctx, catalogs[0], output, group)
         return
-    therapy = catalog.therapy(name)
-    practice = guide_in_use(ctx).practice_for(therapy.id)
+    guide = guide_in_use(ctx)
+    drugs = []  # the drug under each regulator that has authorised it
+    for catalog in catalogs:
+        therapy = catalog.therapy(name)
+        drugs.append((catalog, therapy, guide.practice_for(therapy.id, catalog.info.regulator_id)))
     if output is DocFormat.json:
-        from alltx.answers import drug_json
+        from alltx.answers import VERSION, drug_json
         from alltx.guide_answers import practice_json
 
-        write_json(drug_json(therapy, catalog, practice_json(practice)))
-    else:
-        from alltx import render, render_guide
+        answers = [drug_json(t, catalog, practice_json(p)) for catalog, t, p in drugs]
+        both: DrugBothOut = {"version": VERSION, "answers": answers}
+        write_json(both if regulator is Regulators.both else answers[0])
+        return
+    from alltx import render, render_guide
 
+    for catalog, therapy, practice in drugs:
         picture = render_guide.timeline(practice) if practice and practice.timeline else None
         render.drug(therapy, catalog, console(ctx), picture)
 
 
-def drugs(ctx: typer.Context, output: FormatOption = DocFormat.text) -> None:
+def drugs(
+    ctx: typer.Context,
+    output: FormatOption = DocFormat.text,
+    regulator: RegulatorOption = Regulator.fda,
+) -> None:
     """One line per therapy alltx knows."""
-    catalog = catalog_in_use(ctx)
+    catalog = catalog_in_use(ctx, regulator.value)
     _drugs(ctx, catalog, output, list(catalog.therapies))
 
 
@@ -129,7 +148,7 @@ def data_check(
 
     problems: list[str] = []
     try:
-        catalog = load_catalog(file or settings(ctx).data, check=True)
+        catalog = load_catalog(file or settings(ctx).data, check=True, regulator="*")
     except DataError as error:
         problems += error.problems
     try:
@@ -152,11 +171,15 @@ def data_check(
 
 
 @data_app.command("show", epilog=epilog("data show"))
-def data_show(ctx: typer.Context, output: FormatOption = DocFormat.text) -> None:
+def data_show(
+    ctx: typer.Context,
+    output: FormatOption = DocFormat.text,
+    regulator: RegulatorOption = Regulator.fda,
+) -> None:
     """Where the data in use comes from: its file, release, date, regulator and sources. As
     JSON, also every therapy, indication, criterion, caution and referral reason with its id:
     the texts behind the ids in compact cohort records."""
-    catalog = catalog_in_use(ctx)
+    catalog = catalog_in_use(ctx, regulator.value)
     if output is DocFormat.json:
         from alltx.answers import dictionary_json
 

@@ -8,20 +8,26 @@ errors and exit statuses: one line and 2 for bad usage, 1 for a broken data file
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from alltx.cli.base import (
     DocFormat,
     FormatOption,
+    Regulators,
+    RegulatorsOption,
     catalog_in_use,
+    catalogs_in_use,
     console,
     fail,
     guide_in_use,
     write_json,
 )
 from alltx.examples import epilog
+
+if TYPE_CHECKING:
+    from alltx.shapes import CompareBothOut
 
 FINDINGS = "Findings (leave one out if it is not known)"
 
@@ -250,18 +256,25 @@ def compare(
         typer.Argument(help="Therapies by any name (Kymriah, blina ...); all five if left out."),
     ] = None,
     output: FormatOption = DocFormat.text,
+    regulator: RegulatorsOption = Regulators.fda,
 ) -> None:
     """The therapies side by side: target, approval, how and where given, side effects."""
-    guide, catalog = guide_in_use(ctx), catalog_in_use(ctx)
-    chosen = [catalog.therapy(n) for n in names] if names else list(catalog.therapies)
-    chosen = list(dict.fromkeys(chosen))
+    guide, catalogs = guide_in_use(ctx), catalogs_in_use(ctx, regulator)
+    compared = []
+    for catalog in catalogs:
+        chosen = [catalog.therapy(n) for n in names] if names else list(catalog.therapies)
+        compared.append((catalog, list(dict.fromkeys(chosen))))
     if output is DocFormat.json:
+        from alltx.answers import VERSION
         from alltx.guide_answers import compare_answer
 
-        write_json(compare_answer(guide, chosen))
-    else:
-        from alltx import render_guide
+        answers = [compare_answer(guide, chosen, c.info.regulator_id) for c, chosen in compared]
+        both: CompareBothOut = {"version": VERSION, "answers": answers}
+        write_json(both if regulator is Regulators.both else answers[0])
+        return
+    from alltx import render_guide
 
+    for catalog, chosen in compared:
         render_guide.compare(chosen, guide, catalog, console(ctx))
 
 

@@ -19,7 +19,12 @@ from alltx.cli.base import (
     Engine,
     Format,
     InputFormat,
+    Regulator,
+    RegulatorOption,
+    Regulators,
+    RegulatorsOption,
     catalog_in_use,
+    catalogs_in_use,
     console,
     fail,
     guide_in_use,
@@ -179,6 +184,7 @@ def options(
             rich_help_panel=OUTPUT_PANEL,
         ),
     ] = None,
+    regulator: RegulatorsOption = Regulators.fda,
 ) -> None:
     """Which therapies fit these facts: each label criterion met, unmet or unknown."""
     if input_file is None and not given and _piped_stdin():
@@ -186,8 +192,11 @@ def options(
     if input_file is not None:
         if given:
             fail("give one patient's facts as flags, or a cohort with --input, not both")
+        if regulator is Regulators.both:
+            fail("a cohort is answered under one regulator: --regulator fda or ema (each record "
+                 "names it)")  # fmt: skip
         settings = CohortSettings(ignore_unknown_fields, fail_fast, explain, quiet, max_errors,
-                                  jobs, engine, output_file)  # fmt: skip
+                                  jobs, engine, output_file, regulator.value)  # fmt: skip
         run_cohort(ctx, input_file, input_format, output, settings)
         return
     if output is Format.parquet or engine is not None or output_file is not None:
@@ -200,12 +209,18 @@ def options(
         where = f"--{error.field.replace('_', '-')}: " if error.field else ""
         fail(f"{where}{error}")
 
-    catalog = catalog_in_use(ctx)
+    if regulator is Regulators.both:
+        if output not in (None, Format.text, Format.json) or explain:
+            fail("--regulator both answers as text or --format json; for a record, give "
+                 "--regulator fda or ema")  # fmt: skip
+        _both(ctx, facts, catalogs_in_use(ctx, regulator), output)
+        return
+    catalog = catalog_in_use(ctx, regulator.value)
     if output in (Format.jsonl, Format.csv):
         from alltx.input_rows import Row
 
         # One patient, one record: the cohort road, the patient as a row without a line.
-        settings = CohortSettings(False, False, explain, True, None)
+        settings = CohortSettings(False, False, explain, True, None, regulator=regulator.value)
         write_cohort(ctx, catalog, output, iter([Row(None, None, given)]), settings)
         return
 
@@ -224,6 +239,23 @@ def options(
         render.options(facts, results, advice, catalog, console(ctx))
 
 
+def _both(ctx: typer.Context, facts: Any, catalogs: list[Catalog], output: Format | None) -> None:
+    """One patient under each regulator, side by side (--regulator both)."""
+    from alltx.assess import assess, referrals
+
+    answered = [
+        (catalog, assess(facts, catalog), referrals(facts, catalog)) for catalog in catalogs
+    ]
+    if output is Format.json:
+        from alltx.answers import compared_json
+
+        write_json(compared_json(facts, answered))
+    else:
+        from alltx import render
+
+        render.compared(facts, answered, console(ctx))
+
+
 def _write_handout(
     ctx: typer.Context, facts: Any, results: list[Any], advice: list[Any], catalog: Catalog
 ) -> None:
@@ -238,13 +270,13 @@ def _write_handout(
     if any(result.status != "not_indicated" for result in advice):
         fitting.add("transplant")
     questions = [q.text for q in guide.questions if q.topic in fitting]
-    given, unknown = render.facts_words(facts)
+    given, unknown = render.facts_words(facts, catalog.facts_read())
     whys = [why(option) for option in results] + [referral_why(result) for result in advice]
     sys.stdout.write(handout.page(options_json(facts, results, advice, catalog), whys, given,
                                   unknown, questions, __version__))  # fmt: skip
 
 
-def ask(ctx: typer.Context) -> None:
+def ask(ctx: typer.Context, regulator: RegulatorOption = Regulator.fda) -> None:
     """Questions in plain words, one at a time, then the answer: for people who don't know the
     flags. Each question is the one that would decide the most answers still open."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -256,7 +288,7 @@ def ask(ctx: typer.Context) -> None:
     from alltx import render
     from alltx.assess import assess, referrals
 
-    catalog, out = catalog_in_use(ctx), console(ctx)
+    catalog, out = catalog_in_use(ctx, regulator.value), console(ctx)
     out.print("alltx asks about the patient, one question at a time. Answer in your own "
               "words; ? skips a question you can't answer, done shows the answer now, Ctrl-C "
               "stops.\n")  # fmt: skip
@@ -269,7 +301,10 @@ def ask(ctx: typer.Context) -> None:
     out.print()
     render.options(facts, assess(facts, catalog), referrals(facts, catalog), catalog, out)
     # on one line however long, so that it can be copied
-    out.print(f"\nThe same answer again: {questionnaire.command_line(given)}", soft_wrap=True)
+    again = questionnaire.command_line(given)
+    if regulator is not Regulator.fda:
+        again += f" --regulator {regulator.value}"
+    out.print(f"\nThe same answer again: {again}", soft_wrap=True)
 
 
 def _piped_stdin() -> bool:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from alltx.cli.base import catalog_in_use, fail
+from alltx.cli.base import Regulator, RegulatorOption, catalog_in_use, fail
 from alltx.examples import epilog
 from alltx.sql import DIALECTS, compile_query
 
@@ -25,6 +25,7 @@ DUCKDB = Dialect("duckdb")
 @sql_app.command("sql", epilog=epilog("sql"))
 def sql_query(
     ctx: typer.Context,
+    regulator: RegulatorOption = Regulator.fda,
     dialect: Annotated[Dialect, typer.Option(help="The engine the query is written for.")] = DUCKDB,
     table: Annotated[
         str,
@@ -54,5 +55,7 @@ def sql_query(
         from alltx.input_rows import header_names
 
         given = set(header_names(columns.split(","), False, "--columns"))
-    query = compile_query(catalog_in_use(ctx), DIALECTS[dialect.value], table, given)
+    query = compile_query(
+        catalog_in_use(ctx, regulator.value), DIALECTS[dialect.value], table, given
+    )
     sys.stdout.write(query + ";\n")
