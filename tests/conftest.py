@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -9,6 +11,9 @@ from alltx.assess import TherapyOption, assess, assess_therapy
 from alltx.catalog import Catalog, Therapy
 from alltx.data_files import load_catalog
 from alltx.facts import FactError, facts_from
+
+# The tests' parsed data files are memoized in a folder of their own, not the user's cache.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="alltx-test-cache-")
 
 
 @pytest.fixture(scope="session")

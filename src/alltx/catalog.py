@@ -329,6 +329,7 @@ def read_data_file(
     checked: bool,
     schema_problems: Callable[[dict[str, Any]], list[str]],
     build: Callable[[dict[str, Any], list[str]], Built],
+    parse: Callable[[str], dict[str, Any]] = tomllib.loads,
 ) -> Built:
     """Parse a data file's TOML and build it, refusing it with every problem found.
 
@@ -341,7 +342,7 @@ def read_data_file(
         _refuse(origin, [f"line {long} is over {MAX_LINE:,} characters, which no real data "
                          "file has; check the file"])  # fmt: skip
     try:
-        raw = tomllib.loads(text)
+        raw = parse(text)
     except tomllib.TOMLDecodeError as error:
         _refuse(origin, [f"not valid TOML: {error}"])
     except RecursionError:
@@ -382,7 +383,12 @@ def _at(place: str, key: str) -> str:
 
 
 def parse_catalog(
-    text: str, origin: str, *, checked: bool = False, regulator: str | None = None
+    text: str,
+    origin: str,
+    *,
+    checked: bool = False,
+    regulator: str | None = None,
+    parse: Callable[[str], dict[str, Any]] = tomllib.loads,
 ) -> Catalog:
     """Read a therapies file's text (`origin` names it in errors), as `regulator` authorises
     (by default the file's first regulator). `regulator="*"`: every regulator's indications
@@ -404,7 +410,7 @@ def parse_catalog(
             return whole
         return whole.under(regulator or regulators[0].id)
 
-    return read_data_file(text, origin, checked, _schema_problems, build)
+    return read_data_file(text, origin, checked, _schema_problems, build, parse)
 
 
 def _schema_problems(raw: dict[str, Any]) -> list[str]:

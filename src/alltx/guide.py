@@ -7,6 +7,8 @@ file is checked against it in CI, any other file at load.
 
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
@@ -202,7 +204,13 @@ class Guide:
 # --- reading a file -------------------------------------------------------------------------
 
 
-def parse_guide(text: str, origin: str, *, checked: bool = False) -> Guide:
+def parse_guide(
+    text: str,
+    origin: str,
+    *,
+    checked: bool = False,
+    parse: Callable[[str], dict[str, Any]] = tomllib.loads,
+) -> Guide:
     """Read a guide file's text; `checked=True` skips the schema check (the bundled file)."""
 
     def build(raw: dict[str, Any], problems: list[str]) -> Guide:
@@ -210,7 +218,7 @@ def parse_guide(text: str, origin: str, *, checked: bool = False) -> Guide:
         problems += _cross_check(guide)
         return guide
 
-    return read_data_file(text, origin, checked, _schema_problems, build)
+    return read_data_file(text, origin, checked, _schema_problems, build, parse)
 
 
 def _schema_problems(raw: dict[str, Any]) -> list[str]:
