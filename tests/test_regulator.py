@@ -154,6 +154,9 @@ def test_sql_and_data_show_answer_under_the_regulator_asked() -> None:
     code, out, _ = run("data", "show", "--regulator", "ema", "--format", "json")
     data = json.loads(out)
     assert data["regulator_id"] == "ema" and data["region"] == "European Union"
+    code, out, _ = run("data", "show", "--regulator", "ema")
+    assert "9 indications" in out and "the EU product information (EMA)" in out
+    assert "Regulators:" not in out  # one regulator's view; data check lists them all
     code, _, err = run("options", "--age", "3", "--regulator", "eu")
     assert code == 2 and "--regulator" in err
 

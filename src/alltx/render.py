@@ -539,7 +539,7 @@ def data_summary(catalog: Catalog, out: Console, checked: bool = False) -> None:
         f"Release {info.release}, updated {info.updated.isoformat()}; {info.labels} "
         f"({info.region})",
     ]
-    if len(catalog.regulators) > 1:
+    if checked and len(catalog.regulators) > 1:  # data check reads every regulator's
         held = ", ".join(
             f"{r.id} ({r.name}, "
             f"{sum(1 for t in catalog.therapies for i in t.indications if i.regulator == r.id)} "
@@ -580,6 +580,10 @@ def compared(facts: Facts, answered: Sequence[Answered], out: Console) -> None:
             cells.append(Text(label, style=style))
         table.add_row(name, *cells)
     parts.append(table)
+    for result in answered[0][2]:  # the referrals read no label: the same under each
+        label, style = ADVICE[result.status]
+        parts.append(Text.assemble((result.referral.title, "bold"), ": ", (label.lower(), style),
+                                   f" ({referral_why(result)})"))  # fmt: skip
     found = differences(answered)
     parts += ["", Text("Where they differ, and why" if found else "No difference in status",
                        style="bold underline")]  # fmt: skip
