@@ -8,12 +8,11 @@ one only with `VERSION`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, cast
 
 from alltx.assess import IndicationResult, ReferralResult, TherapyOption
-from alltx.catalog import Catalog, DataInfo, Source, Statement, Therapy
+from alltx.catalog import Catalog, Source, Statement, Therapy
 from alltx.facts import FACTS, RULE_FACTS, Facts, Value
 from alltx.rules import MET, Atom, Evaluation, Node, failed
 
@@ -44,15 +43,15 @@ if TYPE_CHECKING:  # the shapes are types only here: their module is off the run
 VERSION = 2
 
 
-def disclaimer(info: DataInfo) -> str:
+def disclaimer(labels: str) -> str:
     """What every answer says of itself, naming the documents its statuses come from."""
-    return (f"Information from {info.labels} and the sources named, not medical advice: "
+    return (f"Information from {labels} and the sources named, not medical advice: "
             "only the care team can say which treatment is right. Ask them about anything "
             "here.")  # fmt: skip
 
 
 # The guide's answers (transplant, side effects, grading) rest on the guide's own sources.
-DISCLAIMER = disclaimer(DataInfo("", date.min, "US FDA", "", ""))
+DISCLAIMER = disclaimer("US FDA labels")
 
 NONE_APPLIES = "none of the reasons the source gives applies"
 
@@ -275,7 +274,7 @@ def options_json(
         "options": [option_json(option, catalog) for option in options],
         "referrals": [referral_json(result, catalog) for result in referrals],
         "data": data_json(catalog),
-        "disclaimer": disclaimer(catalog.info),
+        "disclaimer": disclaimer(catalog.info.labels),
     }
 
 
@@ -360,7 +359,7 @@ def drug_json(therapy: Therapy, catalog: Catalog, practice: PracticeOut | None) 
         "version": VERSION,
         "therapy": therapy_json(therapy, catalog),
         "data": data_json(catalog),
-        "disclaimer": disclaimer(catalog.info),
+        "disclaimer": disclaimer(catalog.info.labels),
         "practice": practice,
     }
 
@@ -379,7 +378,7 @@ def drugs_json(catalog: Catalog, therapies: list[Therapy] | None = None) -> Drug
             for t in (catalog.therapies if therapies is None else therapies)
         ],
         "data": data_json(catalog),
-        "disclaimer": disclaimer(catalog.info),
+        "disclaimer": disclaimer(catalog.info.labels),
     }
 
 

@@ -207,18 +207,44 @@ class Regulator:
 
 @dataclass(frozen=True)
 class DataInfo:
-    """The data in use: its release and date, and the regulator its statuses come from."""
+    """The data in use: its release and date, and the regulator its statuses come from (whose
+    words the properties give, as answers use them)."""
 
     release: str
     updated: date
-    regulator: str  # the regulator's name: US FDA
-    region: str
-    scope: str
-    currency: Statement | None = None
-    regulator_id: str = "fda"
-    label: str = "US FDA label"
-    labels: str = "US FDA labels"
-    short: str = "US label"
+    authority: Regulator
+
+    @property
+    def regulator(self) -> str:
+        return self.authority.name
+
+    @property
+    def regulator_id(self) -> str:
+        return self.authority.id
+
+    @property
+    def region(self) -> str:
+        return self.authority.region
+
+    @property
+    def scope(self) -> str:
+        return self.authority.scope
+
+    @property
+    def currency(self) -> Statement | None:
+        return self.authority.currency
+
+    @property
+    def label(self) -> str:
+        return self.authority.label
+
+    @property
+    def labels(self) -> str:
+        return self.authority.labels
+
+    @property
+    def short(self) -> str:
+        return self.authority.short
 
 
 @dataclass(frozen=True)
@@ -243,9 +269,7 @@ class Catalog:
             known = ", ".join(r.id for r in self.regulators)
             raise UnknownName(f"the data holds no regulator {regulator!r}; it holds {known}",
                               [r.id for r in self.regulators])  # fmt: skip
-        info = replace(self.info, regulator=chosen.name, region=chosen.region,
-                       scope=chosen.scope, currency=chosen.currency, regulator_id=chosen.id,
-                       label=chosen.label, labels=chosen.labels, short=chosen.short)  # fmt: skip
+        info = replace(self.info, authority=chosen)
         therapies = tuple(t.under(regulator) for t in self.therapies)
         return replace(self, info=info, therapies=tuple(t for t in therapies if t.indications))
 
@@ -444,18 +468,7 @@ def _regulator(raw: dict[str, Any]) -> Regulator:
 
 
 def _info(raw: dict[str, Any], first: Regulator) -> DataInfo:
-    return DataInfo(
-        release=raw["release"],
-        updated=date.fromisoformat(raw["updated"]),
-        regulator=first.name,
-        region=first.region,
-        scope=first.scope,
-        currency=first.currency,
-        regulator_id=first.id,
-        label=first.label,
-        labels=first.labels,
-        short=first.short,
-    )
+    return DataInfo(raw["release"], date.fromisoformat(raw["updated"]), first)
 
 
 def _place(index: int, raw: object) -> str:

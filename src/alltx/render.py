@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -335,7 +335,7 @@ def _footer(catalog: Catalog, statuses: Sequence[Status] = ()) -> RenderableType
             style="dim",
         )
     )
-    lines.append(Text(disclaimer(info), style="bold"))
+    lines.append(Text(disclaimer(info.labels), style="bold"))
     return Group(*lines)
 
 
@@ -602,5 +602,5 @@ def compared(facts: Facts, answered: Sequence[Answered], out: Console) -> None:
         parts.append(Text(f"Data: {info.labels}, release {info.release}, updated "
                           f"{info.updated.isoformat()}.", style="dim"))  # fmt: skip
     labels = ", ".join(c.info.labels for c in catalogs)
-    parts.append(Text(disclaimer(replace(catalogs[0].info, labels=labels)), style="bold"))
+    parts.append(Text(disclaimer(labels), style="bold"))
     show(out, parts)
