@@ -327,11 +327,11 @@ def compile_query(
     reading = [(q("id") if "id" in has else "NULL") + " AS id"]
     reading += [read(c.name, c.read_as) for c in facts]
 
-    checks = _checks(facts, dialect, tried)
+    derived, conflicts = _derivation()
+    checks = _checks(facts, dialect, tried, conflicts)
     error = "CASE\n" + "".join(f"      WHEN {when}\n        THEN {message}\n"
                                 for when, message in checks) + "    END"  # fmt: skip
 
-    derived = _derivation()[0]
     state = [f"{expression} AS {name}" for name, expression in derived.items()]
     tests = [f"{_atom(atom)} AS {column}" for atom, column in compiled.tests.items()]
     groups = [f"{compiled.definition(g)} AS {column}" for g, column in compiled.groups.items()]
@@ -430,7 +430,12 @@ def _term(expression: str) -> str:
     return expression if expression.isidentifier() else f"({expression})"
 
 
-def _checks(facts: list[Column], dialect: Dialect, tried: set[str]) -> list[tuple[str, str]]:
+def _checks(
+    facts: list[Column],
+    dialect: Dialect,
+    tried: set[str],
+    conflicts: list[tuple[str, list[str], Implication]],
+) -> list[tuple[str, str]]:
     """What the query refuses, in the Python path's order: each value that cannot be right
     (of the wrong kind, where TRY_CAST read it, or out of bounds), then facts that contradict
     each other. A value's message is a literal; a contradiction's is the Python path's own
@@ -446,7 +451,7 @@ def _checks(facts: list[Column], dialect: Dialect, tried: set[str]) -> list[tupl
             checks.append((f"{name} IS NOT NULL AND ({wrong})", refused))
     checks += [(f"{pair.earlier} > {pair.later}", literal(out_of_order(pair)))
                for pair in NOT_AFTER]  # fmt: skip
-    for condition, values, rule in _derivation()[1]:
+    for condition, values, rule in conflicts:
         # The Python path's words, with each count's number in them (a yes/no fact is named
         # without its value).
         pieces = rule.contradiction(["\0"] * len(values)).split("\0")
