@@ -39,7 +39,8 @@ PATIENTS: list[dict[str, Any]] = [
     # the facts the EU wording needs
     {"id": "l", "age": 9, "lineage": "b", "relapse": 1, "prior_transplant": True,
      "relapse_after_transplant": True, "high_risk_first_relapse": True, "prior_therapies": 2,
-     "tkis_failed": 0, "no_alternative": False, "newly_diagnosed": False, "cd19": "positive"},
+     "tkis_failed": 0, "no_alternative": False, "newly_diagnosed": False, "cd19": "positive",
+     "prior_autologous_transplant": False},
 ]  # fmt: skip
 
 

@@ -6,7 +6,9 @@ loop that runs both, tests/conftest.disagreements, is the only thing shared).
 The facts the EU wording needs are read here as alltx documents them (README, "Choosing the
 regulator"): a relapse after transplant is a relapse now with an allogeneic transplant before
 it; newly diagnosed means no relapse so far; a high-risk first relapse is ruled out by a second
-relapse or by a new diagnosis. Contradictory facts must be refused by both.
+relapse, by a new diagnosis, or by a first complete remission (H17: it never came back).
+Tisagenlecleucel's "in relapse post-transplant" names no kind of transplant, so a relapse after
+an autologous one counts too (C). Contradictory facts must be refused by both.
 
 The grids: for each therapy, every combination of the facts its EU indications read (values at
 and beside every boundary: 25 and 26 for the CAR-Ts, 1 month and 18 years for blinatumomab,
@@ -82,7 +84,7 @@ def understood(given: dict[str, Any]) -> dict[str, Any] | None:
         return None  # a relapse now, after a transplant, is a relapse after transplant
     if new and (remission or 0) >= 2:
         return None  # a second remission: it came back before
-    if high_risk and ((relapse or 0) >= 2 or new):
+    if high_risk and ((relapse or 0) >= 2 or new or remission == 1):
         return None
     if (remission or 0) >= 1:
         refractory = False
@@ -96,7 +98,7 @@ def understood(given: dict[str, Any]) -> dict[str, Any] | None:
         )
     if new is None and (now or (remission or 0) >= 2):
         new = False
-    if high_risk is None and ((relapse or 0) >= 2 or new):
+    if high_risk is None and ((relapse or 0) >= 2 or new or remission == 1):
         high_risk = False
     years = years_of(g("age"))
     return {
@@ -111,6 +113,7 @@ def understood(given: dict[str, Any]) -> dict[str, Any] | None:
         else N if remission is not None or now or refractory
         else U,
         "after_transplant": after,
+        "after_own_cells": all_of(equals(now, True), equals(g("prior_autologous_transplant"), True)),
         "newly_diagnosed": new,
         "high_risk_first_relapse": high_risk,
         **{k: g(k) for k in ("lineage", "cd19", "cd22", "ph", "mrd", "phase", "prior_therapies",
@@ -130,8 +133,8 @@ def eu(therapy: str, f: dict[str, Any]) -> str:
     )
     if therapy == "tisagenlecleucel":
         # up to and including 25; refractory, in relapse post-transplant, or 2nd or later relapse
-        disease = any_of(equals(f["refractory"], True), equals(f["after_transplant"], True),
-                         f["second_relapse"])  # fmt: skip
+        post_transplant = any_of(equals(f["after_transplant"], True), f["after_own_cells"])
+        disease = any_of(equals(f["refractory"], True), post_transplant, f["second_relapse"])
         answer = all_of(at_most(f["years"], 25), b_cell, disease)
     elif therapy in ("brexucabtagene-autoleucel", "obecabtagene-autoleucel"):
         answer = all_of(at_least(f["years"], 26), b_cell, back)  # adults 26 and above
@@ -158,9 +161,17 @@ def eu(therapy: str, f: dict[str, Any]) -> str:
 
 
 def eu_cautions(therapy: str, f: dict[str, Any], status: str) -> list[str]:
-    """H6: no CAR-T indication (US or EU) states CD19: CD19-negative disease is a caution."""
-    applies = status != "not_eligible" and therapy.endswith("leucel")
-    return ["the leukemia cells are CD19-negative"] if applies and f["cd19"] == "negative" else []
+    """H6: no CAR-T indication (US or EU) states CD19: CD19-negative disease is a caution.
+    H8: whether "after at least two prior therapies" governs "refractory" in the children's
+    blinatumomab wording is open: said for a refractory child after fewer than two."""
+    if status == "not_eligible":
+        return []
+    if therapy.endswith("leucel"):
+        return ["the leukemia cells are CD19-negative"] if f["cd19"] == "negative" else []
+    reading = (therapy == "blinatumomab" and f["years"] is not None and f["years"] <= 17
+               and f["refractory"] is True and f["prior_therapies"] is not None
+               and f["prior_therapies"] <= 1)  # fmt: skip
+    return ["a child with refractory disease after fewer than two prior therapies"] if reading else []
 
 
 # --- the grids -------------------------------------------------------------------------------
@@ -179,6 +190,7 @@ VALUES: dict[str, list[Any]] = {
     "mrd": [None, 0.09, 0.1],
     "phase": [None, "consolidation", "maintenance"],
     "prior_transplant": [None, True, False],
+    "prior_autologous_transplant": [None, True, False],
     "relapse_after_transplant": [None, True, False],
     "newly_diagnosed": [None, True, False],
     "high_risk_first_relapse": [None, True, False],
@@ -189,7 +201,7 @@ VALUES: dict[str, list[Any]] = {
 CAR_T_AGES = [None, 17, 18, 25, "311m", 25.9, 26, 80]
 GRIDS: dict[str, list[tuple[list[Any], list[str]]]] = {  # (ages, facts read in full) per grid
     "tisagenlecleucel": [(CAR_T_AGES, ["lineage", "cd19", "prior_transplant",
-                                       "relapse_after_transplant"])],
+                                       "relapse_after_transplant", "prior_autologous_transplant"])],
     "brexucabtagene-autoleucel": [(CAR_T_AGES, ["lineage", "cd19"])],
     "obecabtagene-autoleucel": [(CAR_T_AGES, ["lineage", "cd19"])],
     "blinatumomab": [

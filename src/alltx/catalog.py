@@ -58,6 +58,13 @@ class Source:
     identifiers: tuple[str, ...] = ()  # BLA, DailyMed setid, DOI, PMID ...
 
     @property
+    def attribution(self) -> str:
+        """Who says it and when, for a list shown as that source's: `NMDP, medical review
+        March 2017`."""
+        who = self.publisher or self.short
+        return f"{who}, {self.date}" if self.date else who
+
+    @property
     def findable(self) -> bool:
         """Whether a reader can find it in one step: an address or an identifier."""
         return bool(self.url or self.identifiers)

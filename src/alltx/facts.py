@@ -273,7 +273,12 @@ class Fact:
 
 _MARKERS = ("positive", "negative", "pos", "neg", "+", "-")
 _AGE_HELP = "Age in years (decimals allowed), or in months with m: 8m."
-_REFRACTORY = "The leukemia did not respond, or stopped responding, to treatment."
+# Refractory is disease treatment has not put into remission; leukemia that went into remission
+# and came back is a relapse, however a patient page puts the two side by side. No wording here
+# may fit a first relapse (a first relapse ticked as refractory would meet Kymriah's US label).
+_REFRACTORY = ("Treatment did not bring a remission: the leukemia never responded, or did not "
+               "respond to the treatment for a relapse. Leukemia that went into remission and "
+               "came back is a relapse (--relapsed), not refractory.")
 _HIGH_RISK = ("The care team has said the risk of relapse is high (e.g. from cytogenetic or "
               "molecular results, white cell count at diagnosis, or MRD).")  # fmt: skip
 _MRD = "MRD (minimal residual disease: leukemia cells left that only sensitive tests find)"
@@ -298,8 +303,9 @@ FACTS: dict[str, Fact] = {
              understood="relapse number now; 0 = not in relapse",
              words=((0, "not in relapse now"),)),
         Fact("refractory", "bool", parse_bool,
-             "refractory (the leukemia did not respond, or stopped responding, to treatment)",
-             "refractory", _REFRACTORY, "did not respond, or stopped responding",
+             "refractory (treatment did not bring a remission; a leukemia that came back after "
+             "a remission is a relapse, not refractory)",
+             "refractory", _REFRACTORY, "treatment did not bring a remission",
              negative="--not-refractory"),
         Fact("remission", "count", parse_remission,
              "complete remission number (1 = first complete remission, CR1)", "remission",
@@ -336,6 +342,13 @@ FACTS: dict[str, Fact] = {
              "prior allogeneic stem-cell transplant (cells from a donor)", "prior transplant",
              "Has had an allogeneic (donor) stem-cell transplant.", "prior allogeneic transplant",
              negative="--no-prior-transplant"),
+        # The EU tisagenlecleucel wording, "in relapse post-transplant", names no kind of
+        # transplant: a relapse after one of the patient's own cells counts there too.
+        Fact("prior_autologous_transplant", "bool", parse_bool,
+             "prior autologous stem-cell transplant (the patient's own cells)",
+             "prior autologous transplant",
+             "Has had an autologous stem-cell transplant (the patient's own cells).",
+             "prior autologous transplant", negative="--no-prior-autologous-transplant"),
         Fact("induction_failure", "bool", parse_bool,
              "induction failure (no remission within 28 days of starting the first chemotherapy)",
              "induction failure",
@@ -488,6 +501,10 @@ IMPLICATIONS = (
     Implication(when(("relapse", ">=", 2)), "high_risk_first_relapse", False,
                 "a second or later relapse", "high_risk_first_relapse is yes"),
     Implication(when(("newly_diagnosed", "=", True)), "high_risk_first_relapse", False,
+                "no relapse so far", "high_risk_first_relapse is yes"),
+    # A first complete remission: it has never come back, so there is no first relapse (a
+    # second remission may follow one).
+    Implication(when(("remission", "=", 1)), "high_risk_first_relapse", False,
                 "no relapse so far", "high_risk_first_relapse is yes"),
     Implication(when(("relapsed", "=", False)), "relapse", 0),  # not relapsed: relapse 0
     Implication(when(("relapsed", "=", True)), "remission", 0),  # relapsed: not in remission now

@@ -45,8 +45,15 @@ class Grading:
     age_note: Statement | None = None  # why both tools of an age split count, where they do
 
     @property
+    def ungraded(self) -> Statement | None:
+        """Why there is no grade: the scale applies, every finding is known, and none gives a
+        grade, where the sources give none (the scale's `ungraded`)."""
+        none = self.applies == MET and self.high == 0
+        return self.scale.ungraded if none else None
+
+    @property
     def decided(self) -> bool:
-        return self.low == self.high
+        return self.low == self.high and self.ungraded is None
 
     @property
     def set_by(self) -> list[FeatureGrade]:

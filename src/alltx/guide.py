@@ -122,6 +122,9 @@ class Scale:
     requires: Node | None
     notes: tuple[Statement, ...]
     by_age: ByAge | None = None
+    # Where the scale applies but no finding gives a grade, the sources may give none at all
+    # (CRS after antipyretic or anticytokine therapy, with neither hypotension nor hypoxia).
+    ungraded: Statement | None = None
 
     def feature(self, feature_id: str) -> Feature:
         return next(f for f in self.features if f.id == feature_id)
@@ -315,6 +318,7 @@ def _scale(raw: dict[str, Any], where: str, problems: list[str]) -> Scale:
         requires=requires,
         notes=statements_of(raw, "notes"),
         by_age=by_age,
+        ungraded=_optional(raw, "ungraded"),
     )
 
 

@@ -127,6 +127,7 @@ def grading_json(grading: Grading) -> GradingOut:
         "would_decide": [feature.id for feature in grading.deciding],
         "open": [f.feature.id for f in grading.open],
         "age_note": _optional(grading.age_note),
+        "ungraded": _optional(grading.ungraded),
         "findings": [
             {
                 "feature": f.feature.id,

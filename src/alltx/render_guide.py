@@ -47,7 +47,9 @@ def transplant(guide: Guide, catalog: Catalog, out: Console) -> None:
     referral = catalog.referral("transplant")
     if referral is not None:
         reasons: list[Row] = [("•", Text(reason.text)) for reason in referral.reasons]
+        source = catalog.sources[referral.source[0]].attribution
         parts += ["", _heading("See a transplant doctor early if any of these applies")]
+        parts += [Text(f"The reasons as given by {source}", "dim")]
         parts += [marked(reasons, 0), _cite(referral.about, cited, "")]
         hint = "Which apply to a patient: alltx options with --induction-failure, --refractory, "
         parts += [Text(hint + "--high-risk, --relapsed, --remission, --age-at-diagnosis.", "dim")]
@@ -113,6 +115,9 @@ def grading(result: Grading, guide: Guide, out: Console) -> None:
         assert scale.requires is not None
         parts += [Text("Not graded: the findings do not meet the definition", "bold cyan")]
         parts += [f"({scale.requires.text})"]
+    elif result.ungraded is not None:
+        parts += [Text("Not settled: the sources give no grade for these findings", "bold cyan")]
+        parts += [_cite([result.ungraded], cited, "")]
     elif result.decided:
         parts += [Text(f"Grade {result.low}" if result.low else "Grade 0: none", "bold cyan")]
     else:

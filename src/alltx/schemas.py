@@ -271,6 +271,10 @@ class ScaleFile(Strict):
     requires: Criteria | None = None
     notes: list[StatementFile] = []
     by_age: ByAgeFile | None = None
+    ungraded: StatementFile | None = Field(
+        default=None,
+        description="why there is no grade when the scale applies but no finding gives one",
+    )
     features: Annotated[list[FeatureFile], Field(min_length=1)]
 
 

@@ -358,6 +358,9 @@ class GradingOut(TypedDict):
     """findings given whose grade the sources leave open"""
     age_note: StatementOut | None
     """why two tools both count at this age, where the sources differ"""
+    ungraded: StatementOut | None
+    """why there is no grade (`grade` null) although every finding is known, where the
+    sources give none"""
     findings: list[FindingOut]
     notes: list[StatementOut]
     scale_sources: list[str]

@@ -125,16 +125,19 @@ def grade_crs(
         bool | None,
         typer.Option(
             "--treated/--not-treated",
-            help="Antipyretic or anticytokine therapy (such as tocilizumab or steroids) already "
-            "given: fever is then no longer needed to grade CRS.",
+            help="The patient had CRS and was then given antipyretic or anticytokine therapy "
+            "(such as tocilizumab or steroids): fever is then no longer needed to grade it. A "
+            "premedication given before any CRS (a fever reducer before an infusion) does not "
+            "count.",
             rich_help_panel=FINDINGS,
         ),
     ] = None,
     blood_pressure: Annotated[
         str | None,
         _finding(
-            "Low blood pressure: none; fluids (no vasopressor needed); one-vasopressor; "
-            "vasopressors (several).",
+            "Low blood pressure: none; fluids (no vasopressor needed); one-vasopressor (with or "
+            "without vasopressin); vasopressors (two or more, not counting vasopressin: one "
+            "vasopressor plus vasopressin is one-vasopressor).",
             "none|fluids|one-vasopressor|vasopressors",
         ),
     ] = None,
@@ -151,10 +154,11 @@ def grade_crs(
 ) -> None:
     """Cytokine release syndrome: fever, then the worse of low blood pressure and low oxygen.
 
-    Fever is 38 C or more not attributable to any other cause. After antipyretic or
-    anticytokine therapy (tocilizumab, steroids) fever is no longer needed: the grade is driven
-    by hypotension and hypoxia. A finding not given is unknown: the answer is a range and names
-    the flag that would settle it.
+    Fever is 38 C or more not attributable to any other cause. In a patient who has CRS and is
+    then given antipyretic or anticytokine therapy (tocilizumab, steroids), fever is no longer
+    needed: the grade is driven by hypotension and hypoxia, and without either the sources give
+    no grade. A finding not given is unknown: the answer is a range and names the flag that
+    would settle it.
     """
     given: dict[str, object] = {"temperature": temperature, "treated": treated,
                                 "blood_pressure": blood_pressure, "oxygen": oxygen}  # fmt: skip

@@ -1,0 +1,228 @@
+"""The third clinical audit's findings, each held as behaviour (shared/reference/labels.md, notes
+H4, H8, H11, H16-H19, and sections C, E1 and F): the words a patient reads must not fit a
+state the label excludes, an open reading is said where the status is, a caution follows the
+regulator of its source, and a grade the sources do not give is not given.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from alltx.assess import assess
+from alltx.catalog import Catalog
+from alltx.cli.app import app
+from alltx.data_files import load_catalog, load_guide
+from alltx.facts import FACTS, FactError, facts_from
+from alltx.rules import Atom, Group, Node
+
+runner = CliRunner()
+INO, BLINA, TISA = "inotuzumab-ozogamicin", "blinatumomab", "tisagenlecleucel"
+
+
+@pytest.fixture(scope="module")
+def catalogs() -> dict[str, Catalog]:
+    return {regulator: load_catalog(regulator=regulator) for regulator in ("fda", "ema")}
+
+
+def options(catalog: Catalog, **given: Any) -> dict[str, Any]:
+    return {o.therapy.id: o for o in assess(facts_from(given), catalog)}
+
+
+def nodes(node: Node) -> list[Node]:
+    if isinstance(node, Atom):
+        return [node]
+    return [node, *(n for child in node.children for n in nodes(child))]
+
+
+def texts(catalog: Catalog) -> list[str]:
+    """Every criterion's words a patient reads, in every rule of the data."""
+    return [n.text for rule in catalog.rules() for n in nodes(rule)]
+
+
+# --- refractory is not a relapse (H16) --------------------------------------------------------
+
+# Words that a leukemia that came back after a remission would also fit.
+FITS_A_RELAPSE = re.compile(r"stop(ped|s)? respond|no longer respond|comes? back", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("regulator", ["fda", "ema"])
+def test_no_refractory_wording_fits_a_first_relapse(
+    catalogs: dict[str, Catalog], regulator: str
+) -> None:
+    refractory = [t for t in texts(catalogs[regulator]) if t.lower().startswith("refractory:")]
+    assert refractory, "the data has refractory criteria"
+    for text in refractory:
+        assert not FITS_A_RELAPSE.search(text), text
+        assert "remission" in text  # defined by remission, as H16 has it
+    fact = FACTS["refractory"]
+    for words in (fact.label, fact.help, fact.described):
+        assert not FITS_A_RELAPSE.search(words.split("Leukemia that went into")[0]), words
+
+
+def test_the_glossary_tells_refractory_from_relapse() -> None:
+    guide = load_guide()
+    term = next(t for t in guide.terms if t.id == "refractory")
+    assert not FITS_A_RELAPSE.search(term.text.split("It is not the same")[0])
+    assert "not the same as a relapse" in term.text
+    assert "acs-immunotherapy-all" not in term.source  # the seed gives no definition (H16)
+
+
+# --- the open EU paediatric reading (H8) -------------------------------------------------------
+
+
+def test_the_eu_childrens_refractory_reading_is_said_where_the_status_is(
+    catalogs: dict[str, Catalog],
+) -> None:
+    given = {"age": 8, "lineage": "b", "cd19": "+", "ph": "-", "refractory": True}
+    child = options(catalogs["ema"], **given, prior_therapies=1)[BLINA]
+    assert child.status == "eligible"
+    assert [c.id for c in child.applying] == ["refractory-reading"]
+    [caution] = child.applying
+    assert "two ways" in caution.text and "at least two prior therapies" in caution.text
+    # After two prior therapies both readings agree: nothing to say.
+    settled = options(catalogs["ema"], **given, prior_therapies=2)[BLINA]
+    assert settled.status == "eligible" and settled.applying == ()
+    # Not given: shown as a condition, not as applying.
+    open_ = options(catalogs["ema"], **given)[BLINA]
+    assert open_.applying == () and any(c.startswith("If a child") for c in open_.cautions)
+    # The US indication has no such wording.
+    assert options(catalogs["fda"], **given, prior_therapies=1)[BLINA].applying == ()
+
+
+def test_the_reading_shows_on_the_status_line() -> None:
+    result = runner.invoke(app, ["--no-pager", "options", "--regulator", "ema", "--age", "8",
+                                 "--lineage", "b", "--cd19", "pos", "--ph", "neg", "--refractory",
+                                 "--prior-therapies", "1"], env={"COLUMNS": "200"})  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("Blincyto")]
+    assert "eligible" in line and "refractory disease after fewer than two prior" in line
+
+
+# --- cautions follow the regulator of their source (point 3, H11) -----------------------------
+
+
+@pytest.mark.parametrize("regulator", ["fda", "ema"])
+def test_besponsa_after_a_transplant_is_cautioned_under_both(
+    catalogs: dict[str, Catalog], regulator: str
+) -> None:
+    age = 40
+    inotuzumab = options(catalogs[regulator], age=age, lineage="b", cd22="+", ph="-",
+                         relapsed=True, prior_transplant=True)[INO]  # fmt: skip
+    assert inotuzumab.status == "eligible"
+    assert [c.id for c in inotuzumab.applying] == ["prior-transplant"]
+    assert any("non-relapse mortality" in c for c in inotuzumab.cautions)
+    # No link from a prior transplant to the liver risk: unconfirmed (H11).
+    assert not any("VOD" in c or "liver" in c for c in inotuzumab.cautions)
+
+
+def test_every_caution_under_the_eu_names_a_us_document_as_the_us_one(
+    catalogs: dict[str, Catalog],
+) -> None:
+    """A caution shown under the EU that rests on a US label says it is the US label's."""
+    ema = catalogs["ema"]
+    us_documents = {"besponsa-label-2024", "besponsa-openfda", "kymriah-label"}
+    for therapy in ema.therapies:
+        for caution in therapy.cautions:
+            if us_documents & set(caution.source):
+                assert "US label" in caution.text, (therapy.id, caution.id)
+
+
+# --- a first complete remission rules out a first relapse (H17) --------------------------------
+
+
+def test_cr1_rules_out_a_high_risk_first_relapse(catalogs: dict[str, Catalog]) -> None:
+    child = {"age": 17, "lineage": "b", "cd19": "+", "ph": "-", "mrd": 0.5}
+    assert options(catalogs["ema"], **child, remission=1)[BLINA].status == "not_eligible"
+    assert facts_from({**child, "remission": 1}).high_risk_first_relapse is False
+    # A second remission may follow a first relapse: still open.
+    assert options(catalogs["ema"], **child, remission=2)[BLINA].status == "possible"
+    with pytest.raises(FactError, match="remission 1 means no relapse so far"):
+        facts_from({**child, "remission": 1, "high_risk_first_relapse": True})
+
+
+# --- EU Kymriah: in relapse post-transplant, any transplant (C) --------------------------------
+
+
+def test_eu_kymriah_post_transplant_is_any_transplant(catalogs: dict[str, Catalog]) -> None:
+    eu = catalogs["ema"]
+    [rule] = [i.rule for t in eu.therapies if t.id == TISA for i in t.indications]
+    words = " ".join(n.text for n in nodes(rule) if isinstance(n, Group))
+    assert "any kind" in words and "post-transplant" in words
+    first = {"age": 19, "lineage": "b", "relapse": 1, "refractory": False}
+    autologous = options(eu, **first, prior_transplant=False, prior_autologous_transplant=True)
+    assert autologous[TISA].status == "eligible"
+    open_ = options(eu, **first, prior_transplant=False)[TISA]
+    assert open_.status == "possible" and "prior_autologous_transplant" in open_.missing
+
+
+# --- the referral's words and attribution (points 10, 15) --------------------------------------
+
+
+def test_no_unmet_reason_of_the_referral_denies_a_true_fact() -> None:
+    result = runner.invoke(app, ["--no-pager", "options", "--age", "19", "--relapse", "2"],
+                           env={"COLUMNS": "200"})  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    block = result.stdout.split("See a transplant doctor early\n", 1)[1]
+    crossed = [line for line in block.splitlines() if "✗" in line]
+    assert crossed and all("came back before" not in line for line in crossed)
+    assert "NMDP, medical review March 2017" in block
+
+
+def test_the_referral_says_refractory_is_alltxs_reading(catalogs: dict[str, Catalog]) -> None:
+    [referral] = catalogs["fda"].referrals
+    [note] = [s for s in referral.about if "refractory" in s.text]
+    assert "alltx's own reading" in note.text
+    assert {"kymriah-label", "blincyto-label-2024"} <= set(note.source)
+
+
+# --- figures with their population and toxicity (points 7-9, H19) ------------------------------
+
+
+def test_blast_names_its_population_and_whose_figure_is_whose(catalogs: dict[str, Catalog]) -> None:
+    [blina] = [t for t in catalogs["fda"].therapies if t.id == BLINA]
+    [blast] = [f for f in blina.figures if "BLAST" in f.text]
+    assert "adults" in blast.text and "FDA's figures" in blast.text
+    assert "trial paper's figures" in blast.text
+
+
+def test_efficacy_stands_with_toxicity() -> None:
+    guide = load_guide()
+    car_t = next(t for t in guide.terms if t.id == "car-t")
+    assert "cytokine release syndrome" in car_t.text and "cannot be compared" in car_t.text
+    crs = next(e for e in guide.side_effects if e.id == "crs")
+    assert "not against the others" in crs.figures[0].text  # said before the rates
+
+
+# --- CRS after antipyretic or anticytokine therapy (H18) ---------------------------------------
+
+
+def grade_crs(*args: str) -> dict[str, Any]:
+    result = runner.invoke(app, ["grade", "crs", *args, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)["grading"]  # type: ignore[no-any-return]
+
+
+def test_crs_after_treatment_without_hypotension_or_hypoxia_is_not_graded() -> None:
+    answer = grade_crs("--temperature", "37", "--treated", "--blood-pressure", "none",
+                       "--oxygen", "none")  # fmt: skip
+    assert answer["grade"] is None and "not settled" in answer["ungraded"]["text"]
+    text = runner.invoke(app, ["--no-pager", "grade", "crs", "--temperature", "37", "--treated",
+                               "--blood-pressure", "none", "--oxygen", "none"]).stdout  # fmt: skip
+    assert "Not settled" in text and "Grade 0" not in text
+    # With hypotension, the grade is driven by it; with fever, fever grades it.
+    assert grade_crs("--temperature", "37", "--treated", "--blood-pressure", "fluids",
+                     "--oxygen", "none")["grade"] == 2  # fmt: skip
+    assert grade_crs("--temperature", "38.5", "--treated", "--blood-pressure", "none",
+                     "--oxygen", "none")["grade"] == 1  # fmt: skip
+
+
+def test_the_treated_flag_asks_for_crs_first_and_vasopressin_is_explained() -> None:
+    help_text = runner.invoke(app, ["grade", "crs", "--help"], env={"COLUMNS": "200"}).stdout
+    flat = " ".join(help_text.split())
+    assert "had CRS and was then given" in flat and "premedication" in flat
+    assert "not counting vasopressin: one vasopressor plus vasopressin is one" in flat
