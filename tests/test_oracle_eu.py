@@ -113,7 +113,8 @@ def understood(given: dict[str, Any]) -> dict[str, Any] | None:
         else N if remission is not None or now or refractory
         else U,
         "after_transplant": after,
-        "after_own_cells": all_of(equals(now, True), equals(g("prior_autologous_transplant"), True)),
+        "after_own_cells": all_of(equals(now, True),
+                                  equals(g("prior_autologous_transplant"), True)),
         "newly_diagnosed": new,
         "high_risk_first_relapse": high_risk,
         **{k: g(k) for k in ("lineage", "cd19", "cd22", "ph", "mrd", "phase", "prior_therapies",
@@ -171,7 +172,9 @@ def eu_cautions(therapy: str, f: dict[str, Any], status: str) -> list[str]:
     reading = (therapy == "blinatumomab" and f["years"] is not None and f["years"] <= 17
                and f["refractory"] is True and f["prior_therapies"] is not None
                and f["prior_therapies"] <= 1)  # fmt: skip
-    return ["a child with refractory disease after fewer than two prior therapies"] if reading else []
+    return (
+        ["a child with refractory disease after fewer than two prior therapies"] if reading else []
+    )
 
 
 # --- the grids -------------------------------------------------------------------------------

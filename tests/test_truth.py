@@ -226,3 +226,51 @@ def test_the_treated_flag_asks_for_crs_first_and_vasopressin_is_explained() -> N
     flat = " ".join(help_text.split())
     assert "had CRS and was then given" in flat and "premedication" in flat
     assert "not counting vasopressin: one vasopressor plus vasopressin is one" in flat
+
+
+# --- what the facts force is known, not unknown ---------------------------------------------------
+
+
+def test_an_age_not_given_is_at_least_the_age_at_diagnosis(catalogs: dict[str, Catalog]) -> None:
+    """Diagnosed at 30: no age now can be up to 25, and every age now is an adult's."""
+    answer = options(catalogs["fda"], age_at_diagnosis=30, lineage="b", relapsed=True)
+    assert answer[TISA].status == "not_eligible"
+    assert answer["brexucabtagene-autoleucel"].status == "eligible"
+    assert answer[BLINA].missing == ("cd19",)  # one month or older is settled too
+    result = runner.invoke(app, ["options", "--age-at-diagnosis", "30", "--lineage", "b",
+                                 "--relapsed", "--format", "json"])  # fmt: skip
+    [kymriah] = [o for o in json.loads(result.stdout)["options"] if o["therapy"] == TISA]
+    [age] = [c for c in kymriah["indications"][0]["criteria"] if c["fact"] == "age"]
+    assert (age["value"], age["result"], age["bound"]) == (
+        None, "unmet", "at least the age at diagnosis")  # fmt: skip
+    # Diagnosed at 20: up to 25 is still open.
+    assert options(catalogs["fda"], age_at_diagnosis=20, lineage="b", relapse=2)[TISA].status == (
+        "possible"
+    )
+
+
+def test_an_age_at_diagnosis_not_given_is_at_most_the_age_now(catalogs: dict[str, Catalog]) -> None:
+    [referral] = catalogs["fda"].referrals
+    from alltx.assess import refer
+
+    infant = refer(referral, facts_from({"age": "6m", "relapsed": False}).rule_values())
+    assert infant.status == "recommended"  # a baby of six months was diagnosed as an infant
+    child = refer(referral, facts_from({"age": 5, "relapsed": False}).rule_values())
+    assert child.status == "possible" and "age_at_diagnosis" in child.missing
+
+
+@pytest.mark.parametrize(
+    ("given", "fact", "value"),
+    [
+        ({"prior_transplant": True, "relapse_after_transplant": False}, "relapsed", False),
+        ({"relapsed": True, "relapse_after_transplant": False}, "prior_transplant", False),
+        ({"high_risk_first_relapse": True}, "newly_diagnosed", False),
+    ],
+)
+def test_what_the_facts_force_is_derived(given: dict[str, Any], fact: str, value: bool) -> None:
+    facts = facts_from(given)
+    assert facts.values[fact] is value
+    with pytest.raises(FactError):
+        facts_from({**given, fact: not value})
+    if fact == "relapsed":
+        assert facts.relapse == 0  # and what that implies in turn

@@ -103,6 +103,19 @@ def patient_value(evaluation: Evaluation) -> Value:
 ValueOf = Callable[[Evaluation], Value]
 
 
+def bound_words(evaluation: Evaluation) -> str | None:
+    """Why a test on a value not given is met or not all the same (rules.result_of): the
+    fact that bounds it, in words; None where the value is given or the test is open."""
+    atom = evaluation.node
+    if not isinstance(atom, Atom) or evaluation.value is not None or evaluation.result == "unknown":
+        return None
+    if atom.floor:
+        return f"at least the {FACTS[RULE_FACTS[atom.floor].source].short}"
+    if atom.ceiling:
+        return f"at most the {FACTS[RULE_FACTS[atom.ceiling].source].short} now"
+    return None
+
+
 def criterion_json(evaluation: Evaluation, value: ValueOf = patient_value) -> CriterionOut:
     """A criterion's result; `value` gives what to show as the patient's value."""
     node = evaluation.node
@@ -112,6 +125,7 @@ def criterion_json(evaluation: Evaluation, value: ValueOf = patient_value) -> Cr
             "fact": RULE_FACTS[node.fact].source,
             "test": node.test,
             "value": value(evaluation),
+            "bound": bound_words(evaluation),
             "result": evaluation.result,
             "text": node.text,
             "criteria": [],
@@ -121,6 +135,7 @@ def criterion_json(evaluation: Evaluation, value: ValueOf = patient_value) -> Cr
         "fact": None,
         "test": f"{node.mode} of",
         "value": None,
+        "bound": None,
         "result": evaluation.result,
         "text": node.text,
         "criteria": [criterion_json(child, value) for child in evaluation.children],

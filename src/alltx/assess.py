@@ -6,18 +6,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from alltx.catalog import Catalog, Caution, Indication, Referral, Therapy
-from alltx.facts import RULE_FACTS, Facts
+from alltx.deciding import deciding
+from alltx.facts import Facts
 from alltx.rules import (
     MET,
     UNKNOWN,
     UNMET,
     Advice,
-    Atom,
     Evaluation,
     Node,
     Status,
     evaluate,
-    undecided,
 )
 
 STATUSES: tuple[Status, ...] = ("eligible", "possible", "not_eligible")
@@ -62,17 +61,13 @@ def refer(
 ) -> ReferralResult:
     """Whether the data's reasons for a referral apply: any reason met is `recommended`."""
     evaluation = evaluate(referral.rule, values)
-    missing = _missing(undecided(evaluation)) if evaluation.result == UNKNOWN else ()
+    missing = deciding((referral.rule,), values) if evaluation.result == UNKNOWN else ()
     return ReferralResult(referral, ADVICE[evaluation.result], evaluation, missing)
 
 
 def referrals(facts: Facts, catalog: Catalog) -> list[ReferralResult]:
     values = facts.rule_values()
     return [refer(referral, values) for referral in catalog.referrals]
-
-
-def _missing(atoms: list[Atom]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(RULE_FACTS[atom.fact].source for atom in atoms))
 
 
 def assess(facts: Facts, catalog: Catalog) -> list[TherapyOption]:
@@ -93,7 +88,7 @@ def assess_therapy(
         status, missing = "eligible", ()
     elif UNKNOWN in outcomes:
         status = "possible"
-        missing = _missing([atom for r in results for atom in undecided(r.evaluation)])
+        missing = deciding(tuple(i.rule for i in therapy.indications), values)
     else:
         status, missing = "not_eligible", ()
     # Cautions are for therapies that could be given; a ruled-out one needs none.

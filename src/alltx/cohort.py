@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from json.encoder import encode_basestring
 from operator import itemgetter
@@ -61,7 +61,7 @@ from alltx.facts import (
     rule_values,
 )
 from alltx.input_rows import Failure, Row, utf8, visible
-from alltx.rules import Node, atom_result, atoms
+from alltx.rules import Atom, Node, atom_result, atoms
 
 S = TypeVar("S")  # what a format keeps of one therapy's (or referral's) answer
 K = TypeVar("K")
@@ -103,6 +103,7 @@ class Answering(Generic[S]):
     def __init__(self, catalog: Catalog, fmt: Format[S], ignore_unknown: bool = False) -> None:
         self.catalog, self.fmt, self.ignore_unknown = catalog, fmt, ignore_unknown
         tests = [a for rule in catalog.rules() for a in atoms(rule)]
+        tests += [bound for a in tests for bound in _bounds(a)]
         # Every test on each input fact: a value's class is their results.
         self.tests = {
             name: tuple(dict.fromkeys(a for a in tests if RULE_FACTS[a.fact].source == name))
@@ -132,6 +133,9 @@ class Answering(Generic[S]):
 
     def _subject(self, build: Callable[[dict[str, object]], S], rules: list[Node]) -> _Subject[S]:
         read = {a for rule in rules for a in atoms(rule)}
+        # A test on an age not given is settled by the other age of its pair, by the same
+        # bound (rules.result_of): that age is read too, classed by those bounds.
+        read |= {bound for a in read for bound in _bounds(a)}
         names = sorted({RULE_FACTS[a.fact].source for a in read})
         getter = itemgetter(*names) if len(names) > 1 else _one(names[0])
         own = tuple(
@@ -191,7 +195,9 @@ class Answering(Generic[S]):
             derived = _bounded_set(self.states, state, self._derive(state))
         values.update(derived)
         for pair in NOT_AFTER:  # compared with each other exactly: the ordinary path does it
-            if values[pair.earlier] is not None and values[pair.later] is not None:
+            # An earlier age without the later: the facts to decide check a later age they
+            # choose against it exactly (alltx.deciding), which no class holds.
+            if values[pair.earlier] is not None:
                 raise _Unkeyed
         return values
 
@@ -261,6 +267,13 @@ class QueryRow(Row):
     """A row the compiled query (alltx.sql) has answered: its result columns."""
 
     result: tuple[Any, ...] = ()
+
+
+def _bounds(test: Atom) -> list[Atom]:
+    """The same test on the facts that bound its fact (rules.result_of): what their value
+    tells of this test where its own fact is unknown."""
+    return [replace(test, fact=name, floor="", ceiling="") for name in (test.floor, test.ceiling)
+            if name]  # fmt: skip
 
 
 def query_rows(

@@ -50,6 +50,10 @@ class RuleFact:
     unit: str = ""
     values: tuple[str, ...] = ()
     of: Callable[[Any], object] | None = field(default=None, compare=False, repr=False)
+    # The rule facts that bound this one when it is unknown (NOT_AFTER, in the same unit): an
+    # age not given is at least the age at diagnosis, an age at diagnosis at most the age now.
+    floor: str = ""
+    ceiling: str = ""
 
 
 # --- value parsers: one per kind of value, shared by flags and batch rows -----------------
@@ -276,9 +280,11 @@ _AGE_HELP = "Age in years (decimals allowed), or in months with m: 8m."
 # Refractory is disease treatment has not put into remission; leukemia that went into remission
 # and came back is a relapse, however a patient page puts the two side by side. No wording here
 # may fit a first relapse (a first relapse ticked as refractory would meet Kymriah's US label).
-_REFRACTORY = ("Treatment did not bring a remission: the leukemia never responded, or did not "
-               "respond to the treatment for a relapse. Leukemia that went into remission and "
-               "came back is a relapse (--relapsed), not refractory.")
+_REFRACTORY = (
+    "Treatment did not bring a remission: the leukemia never responded, or did not "
+    "respond to the treatment for a relapse. Leukemia that went into remission and "
+    "came back is a relapse (--relapsed), not refractory."
+)
 _HIGH_RISK = ("The care team has said the risk of relapse is high (e.g. from cytogenetic or "
               "molecular results, white cell count at diagnosis, or MRD).")  # fmt: skip
 _MRD = "MRD (minimal residual disease: leukemia cells left that only sensitive tests find)"
@@ -364,7 +370,9 @@ FACTS: dict[str, Fact] = {
              "age at diagnosis, like age", metavar="AGE",
              give="--age-at-diagnosis YEARS (or 8m for months)",
              understood="age at diagnosis in years",
-             rules=(RuleFact("diagnosis_age_years", "count", unit="years", of=completed_years),)),
+             rules=(RuleFact("diagnosis_age_years", "count", unit="years", of=completed_years),
+                    RuleFact("diagnosis_age_months", "count", unit="months",
+                             of=completed_months))),
         # The facts the EU wording needs (alltx --regulator ema).
         Fact("newly_diagnosed", "bool", parse_bool,
              "newly diagnosed (in the first treatment since diagnosis, with no relapse so far)",
@@ -517,6 +525,16 @@ IMPLICATIONS = (
     Implication(when(("relapsed", "=", False)), "relapse_after_transplant", False),
     Implication(when(("prior_transplant", "=", False)), "relapse_after_transplant", False),
     Implication(when(("relapsed", "=", True)), "newly_diagnosed", False),  # a relapse: not new
+    # What the facts above force, read backwards (a value forced is known, not unknown): a
+    # transplant before and no relapse after it is no relapse now; a relapse now and none
+    # after a transplant is no transplant before; a first relapse is no new diagnosis. Last,
+    # so that a contradiction is worded by the rule it breaks, with what no relapse now means.
+    Implication(when(("prior_transplant", "=", True), ("relapse_after_transplant", "=", False)),
+                "relapsed", False),
+    Implication(when(("relapsed", "=", True), ("relapse_after_transplant", "=", False)),
+                "prior_transplant", False),
+    Implication(when(("high_risk_first_relapse", "=", True)), "newly_diagnosed", False),
+    Implication(when(("relapsed", "=", False)), "relapse", 0),
 )  # fmt: skip
 
 OPS: dict[str, Callable[[Any, Any], bool]] = {">=": operator.ge, "<": operator.lt, "=": operator.eq}
@@ -536,6 +554,22 @@ class NotAfter:
 
 
 NOT_AFTER = (NotAfter("age_at_diagnosis", "age", ("age at diagnosis", "the age now")),)
+
+
+def _bounded() -> None:
+    """Each NOT_AFTER pair bounds the other's rule facts of the same unit when one is unknown:
+    completed years (months) of the earlier age are never more than those of the later."""
+    for pair in NOT_AFTER:
+        for earlier in [r for r in RULE_FACTS.values() if r.source == pair.earlier]:
+            for later in [r for r in RULE_FACTS.values() if r.source == pair.later]:
+                if earlier.unit == later.unit:
+                    RULE_FACTS[later.name] = dataclasses.replace(later, floor=earlier.name)
+                    RULE_FACTS[earlier.name] = dataclasses.replace(
+                        RULE_FACTS[earlier.name], ceiling=later.name
+                    )
+
+
+_bounded()
 
 
 # --- facts as understood --------------------------------------------------------------------

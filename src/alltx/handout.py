@@ -45,7 +45,8 @@ def _value(criterion: dict[str, Any]) -> str:
     """The patient's value a criterion was tested on, in plain words, with its unit."""
     value = criterion.get("value")
     if value is None:
-        return "not given"
+        bound = criterion.get("bound")
+        return f"not given; {bound}" if bound else "not given"
     if isinstance(value, bool):
         return "yes" if value else "no"
     unit = criterion.get("test", "").rpartition(" ")[2]

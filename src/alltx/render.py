@@ -21,6 +21,7 @@ from alltx.answers import (
     NONE_APPLIES,
     Answered,
     answer_source_ids,
+    bound_words,
     differences,
     disclaimer,
     referral_why,
@@ -91,7 +92,8 @@ def _atom_value(evaluation: Evaluation, facts: Facts) -> str:
     spec = RULE_FACTS[atom.fact]
     label = FACTS[spec.source].short
     if evaluation.value is None:
-        return f"{label}: not given"
+        bound = bound_words(evaluation)
+        return f"{label}: not given" + (f"; {bound}" if bound else "")
     age: Fraction | None = getattr(facts, spec.source) if spec.unit in ("years", "months") else None
     if age is not None:
         shown = _age(age)
@@ -316,8 +318,9 @@ def _referral(
     parts: list[RenderableType] = [
         title,
         marked([("", Text(f"({ADVICE_MEANING[result.status]})", style="dim"))], 13),
-        marked([("", Text(f"The reasons as given by {_attribution(referral, catalog)}", "dim"))],
-               13),
+        marked(
+            [("", Text(f"The reasons as given by {_attribution(referral, catalog)}", "dim"))], 13
+        ),
         marked(_criteria_rows(result.evaluation, facts), 2),
     ]
     if result.missing:

@@ -60,6 +60,11 @@ class Atom:
     # A stable name for the test, for machine records: the data's `id`, else the fact's name;
     # `named` puts the rule's own id in front (`blinatumomab-r-r.cd19`).
     id: str = ""
+    # Facts that bound this one's value when it is unknown (from the fact registry): an age
+    # not given is at least the age at diagnosis, so `at most 25` is unmet after a diagnosis
+    # at 30.
+    floor: str = ""
+    ceiling: str = ""
 
     @property
     def test(self) -> str:
@@ -163,7 +168,8 @@ def _compile_atom(raw: Mapping[str, object], facts: Mapping[str, FactSpec], wher
         bound: object = tuple(_bound(value, spec, name, where) for value in raw_bound)
     else:
         bound = _bound(raw_bound, spec, name, where)
-    return Atom(name, op, bound, _text(raw, where), spec.unit, local)
+    floor, ceiling = getattr(spec, "floor", ""), getattr(spec, "ceiling", "")
+    return Atom(name, op, bound, _text(raw, where), spec.unit, local, floor, ceiling)
 
 
 def _bound(value: object, spec: FactSpec, name: str, where: str) -> object:
@@ -198,7 +204,7 @@ def _text(raw: Mapping[str, object], where: str) -> str:
 def evaluate(node: Node, values: Mapping[str, object]) -> Evaluation:
     if isinstance(node, Atom):
         value = values.get(node.fact)
-        return Evaluation(node, atom_result(node, value), value)
+        return Evaluation(node, result_of(node, values), value)
     children = tuple(evaluate(child, values) for child in node.children)
     return Evaluation(
         node, combine(node.mode, [child.result for child in children]), None, children
@@ -213,6 +219,32 @@ def combine(mode: Literal["all", "any"], results: Sequence[Result]) -> Result:
     if UNKNOWN in results:
         return UNKNOWN
     return opposite
+
+
+def result_of(atom: Atom, values: Mapping[str, object]) -> Result:
+    """One test on the patient's values: on its fact's value, or where that is unknown, on the
+    facts that bound it (what every value between the bounds gives, else unknown)."""
+    value = values.get(atom.fact)
+    if value is not None or not (atom.floor or atom.ceiling):
+        return atom_result(atom, value)
+    low = values.get(atom.floor) if atom.floor else None
+    high = values.get(atom.ceiling) if atom.ceiling else None
+    if low is None and high is None:
+        return UNKNOWN
+    points: tuple[Any, ...] = atom.bound if atom.op == "in" else (atom.bound,)  # type: ignore[assignment]
+    if atom.op == "at_least":
+        (bound,) = points
+        if low is not None and low >= bound:
+            return MET
+        return UNMET if high is not None and high < bound else UNKNOWN
+    if atom.op == "at_most":
+        (bound,) = points
+        if high is not None and high <= bound:
+            return MET
+        return UNMET if low is not None and low > bound else UNKNOWN
+    # is / in: unmet when every point lies outside the bounds
+    outside = all((low is not None and p < low) or (high is not None and p > high) for p in points)
+    return UNMET if outside else UNKNOWN
 
 
 def atom_result(atom: Atom, value: object) -> Result:

@@ -52,6 +52,9 @@ class CriterionOut(TypedDict):
     """e.g. 'at most 25 years', 'is positive', 'any of'"""
     value: Value
     """the patient's value as compared; null if unknown"""
+    bound: str | None
+    """why a test on a value not given is settled all the same: the fact that bounds it (an
+    age not given is at least the age at diagnosis); null otherwise"""
     result: Result
     text: str
     criteria: list[CriterionOut]

@@ -20,7 +20,9 @@ import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import cast
 
+from alltx import deciding
 from alltx.catalog import Catalog
 from alltx.facts import (
     FACTS,
@@ -33,7 +35,7 @@ from alltx.facts import (
     Implication,
     NotAfter,
 )
-from alltx.rules import Atom, Node, atoms
+from alltx.rules import MET, Atom, Node, atom_result, atoms
 
 
 @dataclass(frozen=True)
@@ -170,12 +172,21 @@ def literal(value: object) -> str:
 
 # --- compiling the rules ---------------------------------------------------------------------
 
+# The ages that must be in order (facts.NOT_AFTER), carried past the tests: the facts to decide
+# check a chosen age against the row's.
+_AGES = ", ".join(dict.fromkeys(name for p in NOT_AFTER for name in (p.earlier, p.later)))
+
 
 def _atom(atom: Atom) -> str:
-    """One test as a SQL condition: NULL when its fact is NULL (unknown)."""
+    """One test as a SQL condition: NULL when its fact is NULL (unknown), or where a bound
+    settles it (rules.result_of), that result."""
     fact = RULE_FACTS[atom.fact]
     if fact.unit in AGE_UNITS:
-        return _age(atom, fact.source, AGE_UNITS[fact.unit])
+        tested = _age(atom, fact.source, AGE_UNITS[fact.unit])
+        bounded = _bounded(atom, AGE_UNITS[fact.unit])
+        if bounded is None:
+            return tested
+        return f"CASE WHEN {fact.source} IS NULL THEN {bounded} ELSE {tested} END"
     column = atom.fact
     bound = atom.bound
     if atom.op == "is" and isinstance(bound, bool):
@@ -209,6 +220,43 @@ def _age(atom: Atom, column: str, per_year: int) -> str:
         return below(bound + 1)  # type: ignore[operator]
     counts: tuple[int, ...] = bound if atom.op == "in" else (bound,)  # type: ignore[assignment]
     return "(" + " OR ".join(f"({at_least(c)} AND {below(c + 1)})" for c in counts) + ")"
+
+
+def _bounded(atom: Atom, per_year: int) -> str | None:
+    """rules.result_of for an unknown age, from the age that bounds it, as thresholds on that
+    age's column: completed units >= k is age >= k / per_year. NULL where it settles nothing."""
+    low = RULE_FACTS[atom.floor].source if atom.floor else None
+    high = RULE_FACTS[atom.ceiling].source if atom.ceiling else None
+    if low is None and high is None:
+        return None
+
+    def at_least(column: str, count: int) -> str:  # completed units of column >= count
+        return f"{column} >= {literal(lowest(Fraction(count, per_year)))}"
+
+    def below(column: str, count: int) -> str:  # completed units of column < count
+        return f"{column} < {literal(lowest(Fraction(count, per_year)))}"
+
+    met: list[str] = []
+    unmet: list[str] = []
+    points: tuple[int, ...] = atom.bound if atom.op == "in" else (atom.bound,)  # type: ignore[assignment]
+    if atom.op == "at_least":
+        (bound,) = points
+        met += [at_least(low, bound)] if low else []
+        unmet += [below(high, bound)] if high else []
+    elif atom.op == "at_most":
+        (bound,) = points
+        met += [below(high, bound + 1)] if high else []
+        unmet += [at_least(low, bound + 1)] if low else []
+    else:  # every point outside the bounds
+        outside = [
+            "(" + " OR ".join([*([at_least(low, p + 1)] if low else []),
+                               *([below(high, p)] if high else [])]) + ")"
+            for p in points
+        ]  # fmt: skip
+        unmet.append(" AND ".join(outside))
+    cases = [f"WHEN {' OR '.join(met)} THEN TRUE"] if met else []
+    cases += [f"WHEN {' OR '.join(unmet)} THEN FALSE"] if unmet else []
+    return "CASE " + " ".join(cases) + " END"
 
 
 class _Compiled:
@@ -272,19 +320,88 @@ def _all(conditions: Sequence[str]) -> str:
 
 
 def _deciding(compiled: _Compiled, roots: Sequence[Node]) -> list[tuple[str, str]]:
-    """The facts that would decide: each input fact once, at its first test still open (the
-    test unknown, and every group above it unknown), as `assess` lists them."""
-    found: list[tuple[str, str]] = []
-    open_by_fact: dict[str, list[str]] = {}
-    for root in roots:
-        for atom, path in _paths(root):
-            fact = RULE_FACTS[atom.fact].source
-            still_open = _all([f"{compiled.condition(n)} IS NULL" for n in path])
-            earlier = open_by_fact.setdefault(fact, [])
-            first = _all([still_open, *(f"NOT ({e})" for e in earlier)])
-            found.append((first, fact))
-            earlier.append(still_open)
-    return found
+    """The facts that would decide, as `alltx.deciding` finds them: each fact, in the order the
+    rules test it, when one of its witnesses holds for the row (see that module)."""
+    rules = deciding.plan(tuple(roots))
+    tests: dict[str, list[str]] = {}
+    for branch in rules.branches:
+        for test in branch.tests:
+            column = compiled.tests[test]
+            found = tests.setdefault(RULE_FACTS[test.fact].source, [])
+            if column not in found:
+                found.append(column)
+    # A fact is open while any test on it is (a bound may settle some of them).
+    unknown = {s: "(" + " OR ".join(f"{c} IS NULL" for c in cs) + ")" for s, cs in tests.items()}
+    by_fact: dict[str, list[str]] = {}
+    for witness in rules.witnesses:
+        by_fact.setdefault(witness.fact, []).append(_witness(compiled, rules, witness, unknown))
+    return [
+        (f"{unknown[fact]} AND (" + " OR ".join(by_fact[fact]) + ")", fact)
+        for fact in rules.order
+        if fact in by_fact
+    ]
+
+
+def _witness(
+    compiled: _Compiled, rules: deciding.Plan, witness: deciding.Witness, unknown: dict[str, str]
+) -> str:
+    """One witness as a condition on the row's test columns: its branch alive, the ages it
+    chooses in order with the row's, and no other branch complete with the chosen values in
+    place of the row's unknown ones. A test's column is NULL exactly when its fact is unknown,
+    so COALESCE(test, c) is the chosen value's result c where the fact is unknown."""
+    chosen = dict(witness.chosen)
+    alive = [f"COALESCE({compiled.tests[t]}, TRUE)" for t in witness.branch.tests]
+
+    def complete(branch: deciding.Branch) -> str:
+        terms = []
+        for test in branch.tests:
+            values = chosen.get(RULE_FACTS[test.fact].source)
+            meets = values is not None and atom_result(test, values[test.fact]) == MET
+            terms.append(f"COALESCE({compiled.tests[test]}, {literal(meets)})")
+        return "(" + " AND ".join(terms) + ")"
+
+    blocked = [complete(b) for b in rules.branches if b is not witness.branch]
+    ordered = _ages_in_order(chosen, witness)
+    return "(" + " AND ".join([*alive, *ordered, *(f"NOT {c}" for c in blocked)]) + ")"
+
+
+def _ages_in_order(chosen: dict[str, deciding.Values], witness: deciding.Witness) -> list[str]:
+    """deciding._allowed in SQL: an age the witness chooses (where the row lacks it) is not
+    out of order with the other age of its pair, in completed years nor months, and some value
+    of the deciding fact is not either; the row's ages as thresholds on their columns."""
+    pairs = [(RULE_FACTS[r.floor], r) for r in RULE_FACTS.values() if r.floor]
+    ages = {rule.source for pair in pairs for rule in pair}
+
+    def out_of_order(values: dict[str, deciding.Values]) -> str:
+        found = []
+        for earlier, later in pairs:
+            per = AGE_UNITS[later.unit]
+            mine_e, mine_l = values.get(earlier.source), values.get(later.source)
+            # completed units (counts) of each chosen age
+            first = None if mine_e is None else cast(int, mine_e[earlier.name])
+            then = None if mine_l is None else cast(int, mine_l[later.name])
+            # Whether each age is the chosen one: the deciding fact always (it is unknown), a
+            # chosen age where the row lacks it.
+            was = "TRUE" if earlier.source == witness.fact else f"{earlier.source} IS NULL"
+            now = "TRUE" if later.source == witness.fact else f"{later.source} IS NULL"
+            if first is not None and then is not None:
+                found.append(f"({was} AND {now} AND {literal(first > then)})")
+            if first is not None:  # the row's later age: fewer completed units than chosen?
+                limit = literal(lowest(Fraction(first, per)))
+                found.append(f"({was} AND {later.source} < {limit})")
+            if then is not None:  # the row's earlier age: more completed units than chosen?
+                limit = literal(lowest(Fraction(then + 1, per)))
+                found.append(f"({now} AND {earlier.source} >= {limit})")
+        return "COALESCE(" + " OR ".join(found) + ", FALSE)" if found else "FALSE"
+
+    mine = {s: v for s, v in chosen.items() if s in ages}
+    if not mine and witness.fact not in ages:
+        return []
+    terms = [f"NOT {out_of_order(mine)}"]
+    if witness.fact in ages:
+        options = [f"NOT {out_of_order({**mine, witness.fact: v})}" for v in witness.meeting]
+        terms.append("(" + " OR ".join(options) + ")")
+    return terms
 
 
 def _failed(compiled: _Compiled, roots: Sequence[Node]) -> list[tuple[str, str]]:
@@ -390,7 +507,7 @@ def compile_query(
         + ",\n    "
         + ",\n    ".join(state)
         + "\n  FROM checked\n),\n"
-        f"tested AS {dialect.materialized}(\n  SELECT id, error,\n    "
+        f"tested AS {dialect.materialized}(\n  SELECT id, error, {_AGES},\n    "
         + ",\n    ".join(tests)
         + "\n  FROM derived\n),\n"
         f"grouped AS {dialect.materialized}(\n  SELECT *,\n    "

@@ -1,0 +1,234 @@
+"""Which unknown facts can still change an answer: an exact computation over the rule tree.
+
+An answer is `possible` while some criteria are unknown. Naming every unknown fact of every
+open indication would send people after facts that cannot matter: for a relapsed adult with
+B-cell ALL, blinatumomab is eligible if CD19 is positive and not eligible if it is negative,
+whatever the Ph status and the chemotherapy phase are. So a fact is named "to decide" only if
+giving it can change the status, at some point as the facts are given one at a time.
+
+How. The rules of one answer are an OR of branches, each a list of tests that must all hold
+(the criteria multiplied out: `all` of `any` becomes one branch per choice). A branch is alive
+while none of its tests is unmet. A fact F can change the status exactly when some live branch
+B tests F and F can be the fact that completes B: give B's other unknown facts values that
+meet B (leaving every other fact unknown); if no other branch is complete then, a value of F
+that meets B turns the answer from possible to eligible. If no such B exists, F never matters:
+whenever giving F could complete a branch, another branch, complete without F, has decided the
+answer already; and a value of F that rules branches out leaves the answer open for as long as
+a branch without F is open (the facts are independent of each other here; the implications
+between them are applied before, in `facts.derive`). `tests/test_deciding.py` holds this equal
+to a search over every order of giving the facts.
+
+A value "that meets B" is chosen among a few per fact: each test compares a fact with a bound,
+so a value matters only by which side of each bound it falls; one value per side is enough.
+The SQL compiler (`alltx.sql`) compiles the same witnesses into each row's query.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from alltx.facts import FACTS, MAX_AGE_YEARS, NOT_AFTER, RULE_FACTS
+from alltx.rules import MET, UNKNOWN, UNMET, Atom, Node, atom_result, result_of
+
+# A value just below a bound, for a test `at least` it: far below any step that matters (a
+# day is 1/365 of a year), so the value has the same completed years and months as any other
+# value between the bounds.
+_BELOW = Fraction(1, 10**6)
+
+Values = Mapping[str, object]  # rule fact -> value, as rules.evaluate reads them
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One way to meet the rules: every test must hold. `sources` are the input facts the
+    tests read, in order, each once."""
+
+    tests: tuple[Atom, ...]
+    sources: tuple[str, ...]
+
+    def on(self, source: str) -> tuple[Atom, ...]:
+        return tuple(t for t in self.tests if RULE_FACTS[t.fact].source == source)
+
+
+@dataclass(frozen=True)
+class Witness:
+    """A way for `fact` to complete `branch`: the values `chosen` (one per other source of the
+    branch, used where that source is unknown) leave every other branch incomplete, and one of
+    `meeting` (values of `fact` that meet the branch) completes it."""
+
+    fact: str
+    branch: Branch
+    chosen: tuple[tuple[str, Values], ...]  # (source, its rule values), for branch.sources
+    meeting: tuple[Values, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The witnesses of one answer's rules, computed once per rule set: every candidate way
+    a fact could decide, to be checked against each patient's values."""
+
+    branches: tuple[Branch, ...]
+    order: tuple[str, ...]  # the input facts the rules read, in the order they are tested
+    witnesses: tuple[Witness, ...]
+
+
+def branches(node: Node) -> list[tuple[Atom, ...]]:
+    """The criteria multiplied out: a list of branches, each the tests that must all hold."""
+    if isinstance(node, Atom):
+        return [(node,)]
+    if node.mode == "any":
+        return [branch for child in node.children for branch in branches(child)]
+    found: list[tuple[Atom, ...]] = [()]
+    for child in node.children:
+        found = [done + more for done in found for more in branches(child)]
+    return found
+
+
+def _sources(tests: Sequence[Atom]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(RULE_FACTS[t.fact].source for t in tests))
+
+
+def values_of(source: str, value: object) -> dict[str, object]:
+    """The rule values an input fact's value gives (an age: completed years and months)."""
+    return {
+        r.name: value if r.of is None else r.of(value)
+        for r in RULE_FACTS.values()
+        if r.source == source
+    }
+
+
+def _candidates(source: str, tests: Sequence[Atom]) -> list[object]:
+    """Input values of a fact that fall on every side of every bound its tests compare with."""
+    fact = FACTS[source]
+    if fact.form == "bool":
+        return [True, False]
+    if fact.form == "category":
+        return list(fact.values)
+    bounds: list[Fraction] = [Fraction(0)]
+    for test in tests:
+        points = test.bound if test.op == "in" else (test.bound,)
+        for point in points:  # type: ignore[attr-defined]
+            per = {"years": 1, "months": 12}.get(RULE_FACTS[test.fact].unit)
+            if per is not None:  # a completed count of years or months: its steps in years
+                bounds += [Fraction(point, per), Fraction(point + 1, per)]
+            else:
+                bounds += [Fraction(point), Fraction(point) + (1 if fact.form == "count" else 0)]
+    values: list[Fraction] = []
+    for bound in bounds:
+        values += [bound - _BELOW, bound, bound + _BELOW]
+    most = {"age": MAX_AGE_YEARS, "percent": 100}.get(fact.form)
+    if most is not None:
+        values.append(Fraction(most))  # the top of the last class
+    kept = sorted({v for v in values if v >= 0 and (most is None or v <= most)})
+    return [int(v) for v in kept if v.denominator == 1] if fact.form == "count" else list(kept)
+
+
+# Ages that cannot be after another (an age at diagnosis is not after the age now), as the
+# rules see them: completed years and months. A value chosen for one of them must not
+# contradict the other.
+
+_ORDER = [(r.floor, r.name) for r in RULE_FACTS.values() if r.floor]
+_LATER = {pair.later for pair in NOT_AFTER}
+
+
+def _representatives(source: str, tests: Sequence[Atom]) -> list[dict[str, object]]:
+    """One value per class of a fact's values (values every test treats alike are one
+    class), as rule values: the highest of its class for an age that must not be before
+    another, the lowest otherwise, so that the choice contradicts the other age only if every
+    value of the class would."""
+    seen: dict[tuple[str, ...], dict[str, object]] = {}
+    candidates = _candidates(source, tests)
+    for candidate in reversed(candidates) if source in _LATER else candidates:
+        values = values_of(source, candidate)
+        signature = tuple(atom_result(t, values[t.fact]) for t in tests)
+        seen.setdefault(signature, values)
+    return list(seen.values())
+
+
+def _allowed(values: Values) -> bool:
+    """Whether these values keep each age pair in order (unknown: nothing to check)."""
+    for earlier, later in _ORDER:
+        first, then = values.get(earlier), values.get(later)
+        if first is not None and then is not None and first > then:  # type: ignore[operator]
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=256)
+def plan(roots: tuple[Node, ...]) -> Plan:
+    """Every witness of these rules (one answer's indications, or a referral's reasons)."""
+    found = [Branch(tests, _sources(tests)) for root in roots for tests in branches(root)]
+    every_test = [t for branch in found for t in branch.tests]
+    order = _sources([t for root in roots for t in _atoms(root)])
+    reps = {s: _representatives(s, [t for t in every_test if RULE_FACTS[t.fact].source == s])
+            for s in order}  # fmt: skip
+    witnesses: list[Witness] = []
+    for branch in found:
+        meeting = {s: [r for r in reps[s] if _meets(branch.on(s), r)] for s in branch.sources}
+        if any(not choices for choices in meeting.values()):
+            continue  # a branch no value can meet (the data check refuses such rules)
+        for fact in branch.sources:
+            others = [s for s in branch.sources if s != fact]
+            for combo in itertools.product(*(meeting[s] for s in others)):
+                chosen = tuple(zip(others, combo, strict=True))
+                witnesses.append(Witness(fact, branch, chosen, tuple(meeting[fact])))
+    return Plan(tuple(found), order, tuple(witnesses))
+
+
+def _atoms(node: Node) -> list[Atom]:
+    if isinstance(node, Atom):
+        return [node]
+    return [atom for child in node.children for atom in _atoms(child)]
+
+
+def _meets(tests: Sequence[Atom], values: Values) -> bool:
+    return all(atom_result(t, values.get(t.fact)) == MET for t in tests)
+
+
+def deciding(roots: Sequence[Node], values: Values) -> tuple[str, ...]:
+    """The input facts not given whose value can still change the status of these rules, in
+    the order the rules test them; () when the status is decided."""
+    rules = plan(tuple(roots))
+    results = {t: result_of(t, values) for b in rules.branches for t in b.tests}
+    live = [b for b in rules.branches if all(results[t] != UNMET for t in b.tests)]
+    if any(all(results[t] == MET for t in b.tests) for b in live):
+        return ()
+    unknown = {RULE_FACTS[t.fact].source for t, r in results.items() if r == UNKNOWN}
+    found = {w.fact for w in rules.witnesses
+             if w.fact in unknown and _holds(w, live, unknown, results, values)}  # fmt: skip
+    return tuple(s for s in rules.order if s in found)
+
+
+def _holds(
+    witness: Witness,
+    live: list[Branch],
+    unknown: set[str],
+    results: Mapping[Atom, str],
+    values: Values,
+) -> bool:
+    """Whether the witness works for this patient: its branch is alive, and with the chosen
+    values in place of the branch's unknown facts, no other live branch is complete."""
+    if witness.branch not in live:
+        return False
+    chosen = {s: v for s, v in witness.chosen if s in unknown}
+    trial = {name: values.get(name) for pair in _ORDER for name in pair}
+    for chosen_values in chosen.values():
+        trial.update(chosen_values)
+    if not _allowed(trial) or not any(_allowed({**trial, **v}) for v in witness.meeting):
+        return False
+
+    def complete(branch: Branch) -> bool:
+        for test in branch.tests:
+            source = RULE_FACTS[test.fact].source
+            if source in chosen:
+                if atom_result(test, chosen[source][test.fact]) != MET:
+                    return False
+            elif results[test] != MET:
+                return False
+        return True
+
+    return not any(complete(b) for b in live if b is not witness.branch)
