@@ -173,3 +173,42 @@ def test_the_audits_example() -> None:
     [blina] = [t for t in catalog.therapies if t.id == "blinatumomab"]
     facts = facts_from({"age": 40, "relapsed": True, "lineage": "b"})
     assert assess_therapy(blina, facts.rule_values()).missing == ("cd19",)
+
+
+STATE_FACTS = ["high_risk_first_relapse", "newly_diagnosed", "prior_transplant",
+               "relapse_after_transplant", "prior_autologous_transplant"]  # fmt: skip
+
+
+@pytest.mark.parametrize("regulator", ["fda", "ema"])
+def test_where_facts_imply_each_other_every_fact_named_can_change_the_answer(
+    regulator: str,
+) -> None:
+    """Patients whose given facts imply others (transplants, a first relapse, a new
+    diagnosis): every fact named can change the answer, and a possible answer names one. A
+    fact that could change it only through what it implies about another open fact (a donor
+    transplant and no relapse after it imply no relapse now) may go unnamed: the fact it
+    implies is named instead."""
+    catalog = load_catalog(regulator=regulator)
+    draw = random.Random(8)
+    others = sorted(sources(list(catalog.rules())) - set(STATE_FACTS))
+    checked = 0
+    for _ in range(1500):
+        given = {draw.choice(STATE_FACTS): draw.choice([True, False])}
+        for name in draw.sample(others, k=min(len(others), draw.randint(8, 13))):
+            given[name] = draw.choice(values(name))
+        try:
+            facts = facts_from(given)
+        except FactError:
+            continue
+        for therapy in catalog.therapies:
+            option = assess_therapy(therapy, facts.rule_values())
+            if option.status != "possible":
+                continue
+            oracle = Oracle(lambda v, t=therapy: assess_therapy(t, v).status,
+                            [i.rule for i in therapy.indications])  # fmt: skip
+            if len(oracle.judge(given)[1]) > 6:  # type: ignore[index]
+                continue
+            checked += 1
+            assert option.missing, (therapy.id, given)
+            assert set(option.missing) <= oracle.deciding(given), (therapy.id, given)
+    assert checked > 300
