@@ -94,12 +94,21 @@ def test_the_eu_childrens_refractory_reading_is_said_where_the_status_is(
     assert options(catalogs["fda"], **given, prior_therapies=1)[BLINA].applying == ()
 
 
-def test_the_reading_shows_on_the_status_line() -> None:
-    result = runner.invoke(app, ["--no-pager", "options", "--regulator", "ema", "--age", "8",
-                                 "--lineage", "b", "--cd19", "pos", "--ph", "neg", "--refractory",
-                                 "--prior-therapies", "1"], env={"COLUMNS": "200"})  # fmt: skip
+# A child with refractory disease after one prior therapy: the EU reading H8 leaves open.
+REFRACTORY_CHILD = ["--age", "8", "--lineage", "b", "--cd19", "pos", "--ph", "neg",
+                    "--refractory", "--prior-therapies", "1"]  # fmt: skip
+
+
+def refractory_child(regulator: str, columns: int) -> str:
+    result = runner.invoke(app, ["--no-pager", "options", "--regulator", regulator,
+                                 *REFRACTORY_CHILD], env={"COLUMNS": str(columns)})  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    [line] = [line for line in result.stdout.splitlines() if line.startswith("Blincyto")]
+    return result.stdout
+
+
+def test_the_reading_shows_on_the_status_line() -> None:
+    shown = refractory_child("ema", 200)
+    [line] = [line for line in shown.splitlines() if line.startswith("Blincyto")]
     assert "eligible" in line and "refractory disease after fewer than two prior" in line
 
 
@@ -274,3 +283,11 @@ def test_what_the_facts_force_is_derived(given: dict[str, Any], fact: str, value
         facts_from({**given, fact: not value})
     if fact == "relapsed":
         assert facts.relapse == 0  # and what that implies in turn
+
+
+def test_side_by_side_shows_a_caution_that_applies_with_the_status() -> None:
+    shown = refractory_child("both", 100)
+    [row] = [line for line in shown.splitlines() if line.startswith("Blincyto")]
+    assert row.split()[-2:] == ["ELIGIBLE", "!"]  # the EU column, marked
+    flat = " ".join(shown.split())
+    assert "Blincyto, EU: a child with refractory disease" in flat and "two ways" in flat

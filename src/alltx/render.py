@@ -587,9 +587,24 @@ def compared(facts: Facts, answered: Sequence[Answered], out: Console) -> None:
         for catalog in catalogs:
             option = statuses[catalog.info.regulator_id].get(therapy)
             label, style = STATUS[option.status] if option else ("not authorised", "dim")
-            cells.append(Text(label, style=style))
+            cells.append(Text(label + (" !" if option and option.applying else ""), style=style))
         table.add_row(name, *cells)
     parts.append(table)
+    # A caution that applies belongs with the status, under each regulator it applies under
+    # (an open reading of the wording, a patient at a bound the label leaves open).
+    applying = [
+        (names_of[o.therapy.id], c.info.short, caution)
+        for c, results, _ in answered
+        for o in results
+        for caution in o.applying
+    ]
+    if applying:
+        parts += ["", Text("! Cautions that apply", style="bold magenta")]
+        for name, regulator, caution in applying:
+            said = caution.rule.text if caution.rule is not None else ""
+            line = Text(f"{name}, {regulator}: {said}: {caution.text}")
+            parts.append(marked([("!", line)], 2))
+        parts.append("")
     for result in answered[0][2]:  # the referrals read no label: the same under each
         label, style = ADVICE[result.status]
         parts.append(Text.assemble((result.referral.title, "bold"), ": ", (label.lower(), style),
