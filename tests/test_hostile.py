@@ -107,8 +107,8 @@ def data_file(tmp_path: Path, old: str, new: str, name: str = "therapies.toml") 
 @pytest.mark.parametrize(
     ("option", "name", "old", "new", "command"),
     [
-        ("--data", "therapies.toml", 'release = "2026', 'release = "2026[/]', ["data", "show"]),
-        ("--data", "therapies.toml", 'release = "2026', 'release = "2026[/]', ["data", "check"]),
+        ("--data", "therapies.toml", 'labels = "US FDA', 'labels = "US FDA[/]', ["data", "show"]),
+        ("--data", "therapies.toml", 'labels = "US FDA', 'labels = "US FDA[/]', ["data", "check"]),
         ("--data", "therapies.toml", 'kind = { text = "CAR-T', 'kind = { text = "oops [/] here',
          ["drugs"]),
         ("--guide", "guide.toml", 'name = "Cytokine release syndrome (CRS)"',
@@ -123,11 +123,52 @@ def test_markup_in_a_data_file_prints_as_text(
     assert done.returncode == 0 and b"[/]" in done.stdout
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        # A line feed would end the SQL comment the release is printed in (issue 25, 1).
+        ('release = "2026.12.1"', 'release = "2026.12.1\\nDROP TABLE IF EXISTS patients;\\n--"',
+         "U+000A"),
+        ('scope = "US FDA', 'scope = "US\\u202eFDA', "U+202E"),  # a bidi override
+        ('short = "US label"', 'short = "US\\u200b label"', "U+200B"),  # a zero-width space
+        # Ids and the release reach SQL as names and literals: a backslash would end a Spark
+        # literal (issue 25, 2).
+        ('id = "blinatumomab-r-r"', 'id = "blinatumomab-r-r\\\\"', "indications[1].id"),
+        ('release = "2026.12.1"', 'release = "2026.12.1\'"', "release"),
+        # Only an http(s) address is a link (issue 25, 3).
+        ('url = "https://www.fda.gov/vaccines',
+         'url = "javascript:document.title=1;//www.fda.gov/vaccines', "url"),
+    ],
+    ids=["line feed in the release", "bidi override", "zero-width space", "backslash in an id",
+         "quote in the release", "javascript: address"],
+)  # fmt: skip
+def test_text_that_could_leave_its_place_is_refused(
+    tmp_path: Path, old: str, new: str, says: str
+) -> None:
+    path = data_file(tmp_path, old, new)
+    html = ["--data", str(path), "options", "--age", "3", "--format", "html"]
+    for command in (["data", "check", str(path)], ["--data", str(path), "sql"], html):
+        done = alltx(*command)
+        assert done.returncode == 1 and says in one_error_line(done), command
+        assert b"DROP TABLE" not in done.stdout and b"javascript:" not in done.stdout
+
+
+def test_a_link_is_only_an_http_address_in_every_view() -> None:
+    from alltx.handout import page
+
+    answer = json.loads(alltx("options", "--age", "19", "--relapsed", "--format", "json").stdout)
+    first, second = answer["options"][0]["sources"][:2]
+    first["url"], second["url"] = "javascript:alert(1)", "https://example.org/y"
+    whys = ["why"] * (len(answer["options"]) + len(answer["referrals"]))
+    html = page(answer, whys, [], [], [], "test")
+    assert 'href="javascript:' not in html and 'href="https://example.org/y"' in html
+
+
 def test_a_control_character_in_a_data_file_is_refused(tmp_path: Path) -> None:
     path = data_file(tmp_path, 'release = "2026', 'release = "\\u001b[2J2026')
     for command in (["data", "check", str(path)], ["--data", str(path), "options", "--age", "3"]):
         done = alltx(*command)
-        assert done.returncode == 1 and "control character" in one_error_line(done)
+        assert done.returncode == 1 and "control or invisible character" in one_error_line(done)
         assert b"\x1b" not in done.stdout + done.stderr
 
 

@@ -391,9 +391,13 @@ def read_data_file(
 
 # No real data file has a line this long; tomllib takes minutes on a dotted key of 40,000 parts.
 MAX_LINE = 16_384
-# C0 and C1 control characters but tab and line feed: never in clinical text, and in a terminal
-# they could hide or change a printed line.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters (line feed and tab too) and invisible ones (bidi overrides and isolates,
+# zero-width spaces, line and paragraph separators): never in clinical text. In a terminal they
+# could hide or change a printed line, `P2\u200b` looks like `P2`, and a line feed would end the
+# SQL comment a release is printed in.
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
 
 
 def control_characters(raw: object, place: str = "") -> list[str]:
@@ -405,7 +409,8 @@ def control_characters(raw: object, place: str = "") -> list[str]:
             p for n, value in enumerate(raw) for p in control_characters(value, f"{place}[{n}]")
         ]
     if isinstance(raw, str) and (found := _CONTROL.search(raw)):
-        return [f"{place}: a control character ({found.group()!r}) in the text; remove it"]
+        shown = f"U+{ord(found.group()):04X}"
+        return [f"{place}: a control or invisible character ({shown}) in the text; remove it"]
     return []
 
 

@@ -127,7 +127,9 @@ def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[s
     for number, source in enumerate(sources, 1):
         named = "; ".join([source["title"], *source.get("identifiers", ())])
         url = source.get("url")
-        link = f'<br><a class="url" href="{_e(url)}">{_e(url)}</a>' if url else ""
+        # Only an http(s) address is a link (the data check refuses others; this holds anyway).
+        linked = isinstance(url, str) and url.startswith(("https://", "http://"))
+        link = f'<br><a class="url" href="{_e(url)}">{_e(url)}</a>' if linked else ""
         listed.append(f"<li value='{number}'>{_e(named)}{link}</li>")
 
     given = "; ".join(f"{_e(label)}: {_e(value)}" for label, value in facts) or "none given"

@@ -144,7 +144,11 @@ def show(out: Console, parts: Iterable[Part]) -> None:
     with out.capture() as captured:
         for part in parts:
             if isinstance(part, Address):
-                line = Text(" " * part.indent).append(part.url, Style(link=part.url))
+                # Only an http(s) address is a link (OSC 8); any other is plain text.
+                web = part.url.startswith(("https://", "http://"))
+                line = Text(" " * part.indent).append(
+                    part.url, Style(link=part.url if web else None)
+                )
                 out.print(line, no_wrap=True, overflow="ignore", crop=False)
             else:
                 out.print(part)

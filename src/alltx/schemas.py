@@ -47,6 +47,12 @@ SourceIds = Annotated[
 ]
 Text = Annotated[str, Field(min_length=1)]
 RegulatorId = Annotated[str, Field(pattern=r"^[a-z]+$")]
+# Ids name columns and records (`<indication id>.<fact>`) and reach SQL as names and literals:
+# lower-case letters, digits and hyphens only, so no quote or backslash can end a literal.
+Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+Release = Annotated[str, Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z.+-]*$")]
+# An address is a link in every view: only http(s), so no javascript: or file: can run.
+Address = Annotated[str, Field(pattern=r"^https?://[^\s]+$")]
 DATA_FORMAT = 2  # 2: the regulators, and each indication's
 
 
@@ -55,12 +61,12 @@ class Strict(BaseModel):
 
 
 class SourceFile(Strict):
-    id: Text
+    id: Id
     short: Text = Field(description="a short name for citing it in a line")
     title: Text
     publisher: str | None = None
     date: str | None = None
-    url: str | None = None
+    url: Address | None = None
     identifiers: list[Text] = Field(
         default=[], description="identifiers a reader can look it up by: BLA, setid, DOI, PMID"
     )
@@ -89,7 +95,7 @@ Criteria = Annotated[
 
 
 class IndicationFile(Strict):
-    id: Text
+    id: Id
     regulator: RegulatorId = Field(description="the regulator whose authorisation this is")
     summary: Text = Field(description="the label's indication in its own words")
     source: SourceIds
@@ -101,9 +107,7 @@ class IndicationFile(Strict):
 
 
 class CautionFile(Strict):
-    id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")] = Field(
-        description="stable, for machine records: cd19-negative"
-    )
+    id: Id = Field(description="stable, for machine records: cd19-negative")
     text: Text
     source: SourceIds
     when: Criteria | None = None
@@ -113,7 +117,7 @@ class CautionFile(Strict):
 
 
 class TherapyFile(Strict):
-    id: Text
+    id: Id
     name: Text
     brands: list[str] = []
     aliases: list[str] = []
@@ -134,7 +138,7 @@ class TherapyFile(Strict):
 
 
 class ReferralFile(Strict):
-    id: Text
+    id: Id
     title: Text = Field(description="the advice, e.g. 'See a transplant doctor'")
     source: SourceIds
     criteria: Criteria = Field(description="the reasons for the advice, usually `any` of them")
@@ -142,7 +146,7 @@ class ReferralFile(Strict):
 
 
 class DataInfoFile(Strict):
-    release: Text
+    release: Release
     updated: date
 
 
@@ -181,7 +185,7 @@ class DataFile(Strict):
 
 
 class GuideInfoFile(Strict):
-    release: Text
+    release: Release
     updated: date
     scope: Text
 
