@@ -392,3 +392,15 @@ def test_csv_escapes_control_characters_from_outside() -> None:
     assert b"\x1b" not in done.stdout and b"\x07" not in done.stdout
     [row] = list(csv.DictReader(io.StringIO(done.stdout.decode())))
     assert row["id"] == "\\x1b[31mred\\x07"
+
+
+@pytest.mark.parametrize("digit", ["²", "①", "٣", "³"])
+@pytest.mark.parametrize("flag", ["--relapse", "--remission", "--prior-therapies", "--age"])
+def test_digits_that_are_not_ascii_are_refused_in_alltxs_words(flag: str, digit: str) -> None:
+    done = alltx("options", flag, digit)
+    line = one_error_line(done)
+    assert done.returncode == 2 and "int()" not in line and flag in line
+    field = flag[2:].replace("-", "_")
+    row = json.dumps({"id": "a", field: digit}) + "\n"
+    rows = alltx("options", "-i", "-", "--input-format", "jsonl", "-q", stdin=row.encode())
+    assert rows.returncode == 1 and b"int()" not in rows.stdout + rows.stderr

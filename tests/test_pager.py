@@ -77,3 +77,17 @@ def test_piped_output_never_pages(tmp_path: Path) -> None:
 def test_a_pager_that_is_not_installed_is_no_pager() -> None:
     shown = on_terminal(["options", "--age", "19", "--relapsed"], {"PAGER": "no-such-pager-x"})
     assert "At a glance" in shown and "not found" not in shown
+
+
+@pytest.mark.parametrize("failing", ["false", "sh -c 'exit 3'"])
+def test_a_pager_that_fails_does_not_lose_the_answer(failing: str) -> None:
+    shown = on_terminal(["options", "--age", "19", "--relapsed"], {"PAGER": failing})
+    assert "At a glance" in shown and "not medical advice" in shown
+
+
+def test_a_huge_terminal_width_is_clamped() -> None:
+    done = subprocess.run([sys.executable, "-m", "alltx", "--no-pager", "options", "--age", "19",
+                           "--relapsed"], capture_output=True, text=True, timeout=LIMIT,
+                          env={**os.environ, "COLUMNS": "99999999"})  # fmt: skip
+    assert done.returncode == 0 and "At a glance" in done.stdout
+    assert max(map(len, done.stdout.splitlines())) <= 1000

@@ -61,11 +61,14 @@ class RuleFact:
 # Digits a number may have: far more than any age or percent, few enough that no input can
 # make alltx compute with a number of a million digits (1e-999999999 would).
 _AGE = re.compile(
-    r"^\s*(-?\d{1,15}(?:\.\d{1,15})?)\s*(m|mo|months?|y|yrs?|years?)?\s*$", re.IGNORECASE
+    r"^\s*(-?\d{1,15}(?:\.\d{1,15})?)\s*(m|mo|months?|y|yrs?|years?)?\s*$",
+    re.IGNORECASE | re.ASCII,  # \d: ASCII digits, as every other road reads them
 )
 # A percent as text: a decimal, with an exponent of at most two digits (1e-05, as exports
 # write it).
-_DECIMAL = re.compile(r"^[+-]?(?:\d{1,15}(?:\.\d{0,15})?|\.\d{1,15})(?:[eE][+-]?\d{1,2})?$")
+_DECIMAL = re.compile(
+    r"^[+-]?(?:\d{1,15}(?:\.\d{0,15})?|\.\d{1,15})(?:[eE][+-]?\d{1,2})?$", re.ASCII
+)
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 _MARKER_WORDS = {
@@ -158,8 +161,11 @@ def parse_count(value: object) -> int:
         raise ValueError(f"expected a whole number, got {value!r}")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 15:
-        value = int(value.strip())
+    # ASCII digits only: str.isdigit also takes superscripts and circled digits (which int()
+    # refuses) and other scripts' digits (which no other road reads).
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and len(text) <= 15:
+        value = int(text)
     if isinstance(value, int) and 0 <= value <= MAX_COUNT:
         return value
     if isinstance(value, int) and value > MAX_COUNT:

@@ -27,7 +27,9 @@ def command() -> str | None:
 
 
 def page(text: str) -> bool:
-    """Show `text` through the pager; False when there is none to run (print it instead)."""
+    """Show `text` through the pager; False when there is none to run, or it failed (exited
+    other than 0, as `PAGER=false` does at once): print it instead, so the answer is never
+    lost. A pager the reader quits exits 0."""
     chosen = command()
     if chosen is None:
         return False
@@ -46,4 +48,4 @@ def page(text: str) -> bool:
         pager.wait()
     finally:
         signal.signal(signal.SIGINT, previous)
-    return True
+    return pager.returncode == 0

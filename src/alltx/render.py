@@ -53,6 +53,9 @@ MEANING: dict[Status, str] = {
 
 # Below this width nothing reads well; a terminal that reports less (COLUMNS=0) gets this.
 NARROWEST, FALLBACK_WIDTH = 40, 80
+# No screen is wider; a wider report (COLUMNS=99999999) would make rich lay out lines of that
+# many cells, for seconds and hundreds of megabytes.
+WIDEST = 1000
 
 
 class Screen(Console):
@@ -69,8 +72,9 @@ def console(paging: bool = False) -> Console:
     from outside (an id, a data file) can never be read as markup. With `paging`, a long
     answer on a terminal goes through the pager."""
     out = Screen(paging, highlight=False, markup=False, emoji=False)
-    if out.width < NARROWEST:
-        out = Screen(paging, highlight=False, markup=False, emoji=False, width=FALLBACK_WIDTH)
+    if out.width < NARROWEST or out.width > WIDEST:
+        width = FALLBACK_WIDTH if out.width < NARROWEST else WIDEST
+        out = Screen(paging, highlight=False, markup=False, emoji=False, width=width)
     return out
 
 
