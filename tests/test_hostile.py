@@ -404,3 +404,18 @@ def test_digits_that_are_not_ascii_are_refused_in_alltxs_words(flag: str, digit:
     row = json.dumps({"id": "a", field: digit}) + "\n"
     rows = alltx("options", "-i", "-", "--input-format", "jsonl", "-q", stdin=row.encode())
     assert rows.returncode == 1 and b"int()" not in rows.stdout + rows.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs /proc")
+def test_an_input_that_cannot_be_read_is_the_inputs_error() -> None:
+    done = alltx("options", "-i", "/proc/self/mem", "--input-format", "jsonl")
+    line = one_error_line(done)
+    assert done.returncode == 2 and "cannot read the input" in line
+    assert "cannot write the output" not in line
+
+
+def test_a_date_written_as_a_toml_date_is_read(tmp_path: Path) -> None:
+    path = data_file(tmp_path, 'updated = "2026-12-02"', "updated = 2026-12-02")
+    for command in (["data", "check", str(path)], ["--data", str(path), "options", "--age", "3"]):
+        done = alltx(*command)
+        assert done.returncode == 0 and b"2026-12-02" in done.stdout

@@ -480,7 +480,12 @@ def _regulator(raw: dict[str, Any]) -> Regulator:
 
 
 def _info(raw: dict[str, Any], first: Regulator) -> DataInfo:
-    return DataInfo(raw["release"], date.fromisoformat(raw["updated"]), first)
+    return DataInfo(raw["release"], as_date(raw["updated"]), first)
+
+
+def as_date(value: date | str) -> date:
+    """A data file's date: TOML's own date (`updated = 2026-12-02`) or a string of one."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _place(index: int, raw: object) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from alltx.catalog import (
     Source,
     Statement,
+    as_date,
     as_source_ids,
     find,
     read_data_file,
@@ -234,7 +235,7 @@ def _guide(raw: dict[str, Any], origin: str, problems: list[str]) -> Guide:
     info = raw["guide"]
     transplant = raw["transplant"]
     return Guide(
-        info=GuideInfo(info["release"], date.fromisoformat(info["updated"]), info["scope"]),
+        info=GuideInfo(info["release"], as_date(info["updated"]), info["scope"]),
         sources={s["id"]: source_of(s) for s in raw["sources"]},
         transplant=Transplant(
             *(

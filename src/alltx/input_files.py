@@ -39,7 +39,7 @@ def bounded_lines(stream: IO[bytes]) -> Iterator[bytes]:
     that does not end.
 
     Read a chunk at a time and split in C: reading is a good part of the time per row."""
-    read = getattr(stream, "read1", stream.read)
+    read = _reading(stream)
     rest, first, ended = b"", True, False
     while not ended:
         chunk = read(CHUNK)
@@ -64,6 +64,20 @@ def bounded_lines(stream: IO[bytes]) -> Iterator[bytes]:
             yield from _checked(lines)
         else:
             yield from lines
+
+
+def _reading(stream: IO[bytes]) -> Callable[[int], bytes]:
+    """The stream's read, a chunk at a time; a read that fails (/proc/self/mem, a device, a
+    network file gone) is the input's error, not the output's."""
+    read = getattr(stream, "read1", stream.read)
+
+    def reading(size: int) -> bytes:
+        try:
+            return read(size)
+        except OSError as error:
+            raise InputError(f"cannot read the input: {error.strerror or error}") from None
+
+    return reading
 
 
 def _checked(lines: list[bytes]) -> Iterator[bytes]:
