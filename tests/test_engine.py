@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from alltx import sql
-from alltx.cohort import columns, csv_name
+from alltx.cohort import columns
 from alltx.data_files import load_catalog
 
 duckdb = pytest.importorskip("duckdb")
@@ -345,26 +345,22 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     assert status == 141 and b"Traceback" not in error
 
 
-def test_ids_from_a_hostile_data_file_stay_names_in_the_query(tmp_path: Path) -> None:
+def test_ids_from_a_hostile_data_file_are_refused_and_names_stay_names(tmp_path: Path) -> None:
     text = Path("data/therapies.toml").read_text()
     hostile = "tisa\"; DROP TABLE patients; --`'x"  # a quote of each kind
     assert text.count('\nid = "tisagenlecleucel"\n') == 1
     changed = tmp_path / "therapies.toml"
     as_toml = hostile.replace('"', '\\"')
     changed.write_text(text.replace('\nid = "tisagenlecleucel"\n', f'\nid = "{as_toml}"\n'))
-    table = "(SELECT 'x' AS id, 19 AS age, TRUE AS relapsed, 'b' AS lineage)"
+    status, query, error = run(["--data", str(changed), "sql", "--dialect", "duckdb"])
+    assert status == 1 and "therapies[0].id" in error and query == ""
+    # The quoting the query's names go through holds on its own, in real engines.
     for dialect in ("duckdb", "sqlite"):
-        status, query, error = run(
-            ["--data", str(changed), "sql", "--dialect", dialect, "--table", table,
-             "--columns", "id,age,relapsed,lineage"]
-        )  # fmt: skip
-        assert status == 0, error
+        name = sql.DIALECTS[dialect].name_of(hostile)
         connection = duckdb.connect() if dialect == "duckdb" else sqlite3.connect(":memory:")
         connection.execute("CREATE TABLE patients AS SELECT 1 AS kept")
-        result = connection.execute(query)
-        names = [d[0] for d in result.description]
-        assert names[1] == csv_name(hostile) == "tisa\"; DROP TABLE patients; __`'x"
-        assert result.fetchall()[0][1] == "possible"
+        result = connection.execute(f"SELECT 'possible' AS {name}")
+        assert [d[0] for d in result.description] == [hostile]
         assert connection.execute("SELECT kept FROM patients").fetchall() == [(1,)]
 
 
