@@ -293,6 +293,10 @@ class Catalog:
     def referral(self, referral_id: str) -> Referral | None:
         return next((r for r in self.referrals if r.id == referral_id), None)
 
+    def attribution(self, referral: Referral) -> str:
+        """Whose list a referral's reasons are, and its date (its first source)."""
+        return self.sources[referral.source[0]].attribution
+
     def group(self, name: str) -> list[Therapy]:
         """The therapies a word covers (`car-t`), or none; in file order."""
         wanted = _key(name)

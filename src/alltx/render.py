@@ -28,7 +28,7 @@ from alltx.answers import (
 )
 from alltx.answers import why as answer_why
 from alltx.assess import ReferralResult, TherapyOption
-from alltx.catalog import Catalog, Caution, Referral, Source, Statement, Therapy
+from alltx.catalog import Catalog, Caution, Source, Statement, Therapy
 from alltx.facts import FACTS, RULE_FACTS, Facts
 from alltx.input_rows import utf8, visible
 from alltx.rules import Status
@@ -312,11 +312,6 @@ ADVICE_MEANING = {
 }
 
 
-def _attribution(referral: Referral, catalog: Catalog) -> str:
-    """Whose list a referral's reasons are, and its date (the referral's first source)."""
-    return catalog.sources[referral.source[0]].attribution
-
-
 def _referral(
     result: ReferralResult, facts: Facts, catalog: Catalog, cited: Citations
 ) -> RenderableType:
@@ -326,9 +321,7 @@ def _referral(
     parts: list[RenderableType] = [
         title,
         marked([("", Text(f"({ADVICE_MEANING[result.status]})", style="dim"))], 13),
-        marked(
-            [("", Text(f"The reasons as given by {_attribution(referral, catalog)}", "dim"))], 13
-        ),
+        marked([("", Text(f"The reasons as given by {catalog.attribution(referral)}", "dim"))], 13),
         marked(_criteria_rows(result.evaluation, facts), 2),
     ]
     if result.missing:

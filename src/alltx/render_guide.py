@@ -47,9 +47,8 @@ def transplant(guide: Guide, catalog: Catalog, out: Console) -> None:
     referral = catalog.referral("transplant")
     if referral is not None:
         reasons: list[Row] = [("•", Text(reason.text)) for reason in referral.reasons]
-        source = catalog.sources[referral.source[0]].attribution
         parts += ["", _heading("See a transplant doctor early if any of these applies")]
-        parts += [Text(f"The reasons as given by {source}", "dim")]
+        parts += [Text(f"The reasons as given by {catalog.attribution(referral)}", "dim")]
         parts += [marked(reasons, 0), _cite(referral.about, cited, "")]
         hint = "Which apply to a patient: alltx options with --induction-failure, --refractory, "
         parts += [Text(hint + "--high-risk, --relapsed, --remission, --age-at-diagnosis.", "dim")]
