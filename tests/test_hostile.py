@@ -419,3 +419,10 @@ def test_a_date_written_as_a_toml_date_is_read(tmp_path: Path) -> None:
     for command in (["data", "check", str(path)], ["--data", str(path), "options", "--age", "3"]):
         done = alltx(*command)
         assert done.returncode == 0 and b"2026-12-02" in done.stdout
+
+
+def test_sql_columns_without_an_id_says_so() -> None:
+    done = alltx("sql", "--columns", "age")
+    assert done.returncode == 0 and done.stdout.rstrip().endswith(b";")
+    assert done.stderr == b"alltx: note: --columns names no id: every row's id is NULL\n"
+    assert alltx("sql", "--columns", "id,age").stderr == b""

@@ -40,7 +40,7 @@ def sql_query(
         typer.Option(
             metavar="LIST",
             help="The table's columns, comma-separated, when it lacks some facts (read as "
-            "unknown); by default it has them all, and id.",
+            "unknown); by default it has them all, and id (without id, every row's id is NULL).",
         ),
     ] = None,
 ) -> None:
@@ -55,6 +55,8 @@ def sql_query(
         from alltx.input_rows import header_names
 
         given = set(header_names(columns.split(","), False, "--columns"))
+        if "id" not in given:  # allowed (a table may have no id), but never silently
+            sys.stderr.write("alltx: note: --columns names no id: every row's id is NULL\n")
     query = compile_query(
         catalog_in_use(ctx, regulator.value), DIALECTS[dialect.value], table, given
     )
