@@ -426,3 +426,30 @@ def test_sql_columns_without_an_id_says_so() -> None:
     assert done.returncode == 0 and done.stdout.rstrip().endswith(b";")
     assert done.stderr == b"alltx: note: --columns names no id: every row's id is NULL\n"
     assert alltx("sql", "--columns", "id,age").stderr == b""
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "stdin"),
+    [
+        (["options", "-i", "x\x1b[31mRED"], {}, b""),  # a path
+        (["options", "-i", "-", "--input-format", "jsonl"], {}, b'{"\\u001b[31mRED": 1}\n'),
+        (["options", "--age", "3"], {"ALLTX_DATA": "x\u202ey"}, b""),  # a bidi override
+        (["--guide", "g\u200bx", "explain", "crs"], {}, b""),  # a zero-width space
+    ],
+    ids=["path", "field name", "environment", "guide path"],
+)
+def test_outside_text_in_an_error_is_shown_escaped(
+    args: list[str], env: dict[str, str], stdin: bytes
+) -> None:
+    done = alltx(*args, env=env, stdin=stdin)
+    assert done.returncode != 0
+    for raw in (b"\x1b", "\u202e".encode(), "\u200b".encode()):
+        assert raw not in done.stderr
+    assert any(shown in done.stderr for shown in (b"\\x1b", b"\\u202e", b"\\u200b"))
+
+
+def test_an_id_with_an_invisible_character_is_shown_escaped() -> None:
+    row = json.dumps({"id": "P2\u200b", "age": 3}) + "\n"
+    for fmt in ("text", "csv"):
+        done = alltx("options", "-i", "-", "--input-format", "jsonl", "-f", fmt, stdin=row.encode())
+        assert "\u200b".encode() not in done.stdout and b"P2\\u200b" in done.stdout

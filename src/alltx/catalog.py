@@ -11,7 +11,6 @@ CI) is built directly; any other file is checked first.
 from __future__ import annotations
 
 import difflib
-import re
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -19,6 +18,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from alltx.facts import RULE_FACTS
+from alltx.plain import HIDDEN
 from alltx.rules import (
     Group,
     Node,
@@ -395,13 +395,6 @@ def read_data_file(
 
 # No real data file has a line this long; tomllib takes minutes on a dotted key of 40,000 parts.
 MAX_LINE = 16_384
-# Control characters (line feed and tab too) and invisible ones (bidi overrides and isolates,
-# zero-width spaces, line and paragraph separators): never in clinical text. In a terminal they
-# could hide or change a printed line, `P2\u200b` looks like `P2`, and a line feed would end the
-# SQL comment a release is printed in.
-_CONTROL = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
-)
 
 
 def control_characters(raw: object, place: str = "") -> list[str]:
@@ -412,7 +405,7 @@ def control_characters(raw: object, place: str = "") -> list[str]:
         return [
             p for n, value in enumerate(raw) for p in control_characters(value, f"{place}[{n}]")
         ]
-    if isinstance(raw, str) and (found := _CONTROL.search(raw)):
+    if isinstance(raw, str) and (found := HIDDEN.search(raw)):
         shown = f"U+{ord(found.group()):04X}"
         return [f"{place}: a control or invisible character ({shown}) in the text; remove it"]
     return []

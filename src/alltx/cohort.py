@@ -60,7 +60,8 @@ from alltx.facts import (
     parse_fact,
     rule_values,
 )
-from alltx.input_rows import Failure, Row, utf8, visible
+from alltx.input_rows import Failure, Row, utf8
+from alltx.plain import visible
 from alltx.rules import Atom, Node, atom_result, atoms
 
 S = TypeVar("S")  # what a format keeps of one therapy's (or referral's) answer
@@ -741,7 +742,7 @@ def error_line(failure: Failure) -> str:
     """The one stderr line that says which row failed and why."""
     who = "a row" if failure.line is None else f"line {failure.line}"
     who += f" (id {failure.id!r})" if failure.id is not None else ""
-    return f"alltx: {who}: {failure.message}"
+    return visible(f"alltx: {who}: {failure.message}")  # a field name, a value: from outside
 
 
 BATCH = 256  # records joined into one write: whole lines, so a reader never sees half of one

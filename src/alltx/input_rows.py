@@ -48,17 +48,6 @@ def utf8(text: str) -> str:
     return text
 
 
-# C0 and C1 control characters but tab, line feed and carriage return: shown escaped, never sent
-# to a terminal, where they could colour, move the cursor or erase a line of a clinical answer.
-_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20),
-                                        *range(0x7F, 0xA0))}  # fmt: skip
-
-
-def visible(text: str) -> str:
-    """Outside text made safe to print: control characters shown escaped (ESC as \\x1b)."""
-    return text.translate(_CONTROLS)
-
-
 NOT_TEXT = "not UTF-8 text; save the file as UTF-8"
 
 

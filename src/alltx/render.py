@@ -30,7 +30,8 @@ from alltx.answers import why as answer_why
 from alltx.assess import ReferralResult, TherapyOption
 from alltx.catalog import Catalog, Caution, Source, Statement, Therapy
 from alltx.facts import FACTS, RULE_FACTS, Facts
-from alltx.input_rows import utf8, visible
+from alltx.input_rows import utf8
+from alltx.plain import visible
 from alltx.rules import Status
 
 if TYPE_CHECKING:  # the cohort modules load only for a cohort, not for one patient's answer

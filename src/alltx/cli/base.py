@@ -110,7 +110,10 @@ EXIT_OUTPUT = 74  # the output could not be written (sysexits' EX_IOERR): a full
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    sys.stderr.write(f"alltx: error: {message}\n")
+    """The one error line: outside text in it (a path, a field name, a value) shown escaped."""
+    from alltx.plain import visible
+
+    sys.stderr.write(f"alltx: error: {visible(message)}\n")
     sys.exit(code)
 
 

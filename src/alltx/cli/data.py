@@ -27,6 +27,7 @@ from alltx.cli.base import (
     write_json,
 )
 from alltx.examples import epilog
+from alltx.plain import visible
 
 if TYPE_CHECKING:
     from alltx.shapes import DrugBothOut
@@ -157,7 +158,7 @@ def data_check(
         problems += error.problems
     if problems:
         for problem in problems:
-            sys.stderr.write(f"alltx: {problem}\n")
+            sys.stderr.write(f"alltx: {visible(problem)}\n")
         sys.stderr.write(f"alltx: {len(problems)} problems; the file was not used\n")
         raise typer.Exit(1) from None
     from alltx import render
