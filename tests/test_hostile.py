@@ -453,3 +453,21 @@ def test_an_id_with_an_invisible_character_is_shown_escaped() -> None:
     for fmt in ("text", "csv"):
         done = alltx("options", "-i", "-", "--input-format", "jsonl", "-f", fmt, stdin=row.encode())
         assert "\u200b".encode() not in done.stdout and b"P2\\u200b" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"PYTHONIOENCODING": "ascii"}, {"PYTHONIOENCODING": "latin-1"},
+     {"LC_ALL": "POSIX", "PYTHONUTF8": "0"}],
+    ids=["ascii", "latin-1", "posix"],
+)  # fmt: skip
+def test_an_output_encoding_that_cannot_hold_the_answer_gets_it_escaped(
+    env: dict[str, str],
+) -> None:
+    done = alltx("--no-pager", "options", "--age", "19", "--relapsed", env=env)
+    assert done.returncode == 0 and b"At a glance" in done.stdout
+
+
+def test_a_lone_surrogate_in_a_row_is_shown_escaped() -> None:
+    done = alltx("options", "-i", "-", "--format", "text", stdin=b'{"\\ud800": 1}\n')
+    assert done.returncode == 1 and b"\\ud800" in done.stdout + done.stderr

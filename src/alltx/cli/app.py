@@ -251,4 +251,10 @@ app.add_typer(data.data_app, name="data")
 
 
 def main() -> None:
+    # Write what the output's encoding can hold and the rest escaped (a lone surrogate from a
+    # JSON row, a `·` under PYTHONIOENCODING=ascii), never a UnicodeEncodeError traceback.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     app(prog_name="alltx")
