@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from alltx.facts import FACTS, MAX_AGE_YEARS, NOT_AFTER, RULE_FACTS
+from alltx.facts import AGE_PAIRS, AGE_UNITS, FACTS, MAX_AGE_YEARS, NOT_AFTER, RULE_FACTS
 from alltx.rules import MET, UNKNOWN, UNMET, Atom, Node, atom_result, result_of
 
 # A value just below a bound, for a test `at least` it: far below any step that matters (a
@@ -112,7 +112,7 @@ def _candidates(source: str, tests: Sequence[Atom]) -> list[object]:
     for test in tests:
         points = test.bound if test.op == "in" else (test.bound,)
         for point in points:  # type: ignore[attr-defined]
-            per = {"years": 1, "months": 12}.get(RULE_FACTS[test.fact].unit)
+            per = AGE_UNITS.get(RULE_FACTS[test.fact].unit)
             if per is not None:  # a completed count of years or months: its steps in years
                 bounds += [Fraction(point, per), Fraction(point + 1, per)]
             else:
@@ -130,8 +130,6 @@ def _candidates(source: str, tests: Sequence[Atom]) -> list[object]:
 # Ages that cannot be after another (an age at diagnosis is not after the age now), as the
 # rules see them: completed years and months. A value chosen for one of them must not
 # contradict the other.
-
-_ORDER = [(r.floor, r.name) for r in RULE_FACTS.values() if r.floor]
 _LATER = {pair.later for pair in NOT_AFTER}
 
 
@@ -151,8 +149,8 @@ def _representatives(source: str, tests: Sequence[Atom]) -> list[dict[str, objec
 
 def _allowed(values: Values) -> bool:
     """Whether these values keep each age pair in order (unknown: nothing to check)."""
-    for earlier, later in _ORDER:
-        first, then = values.get(earlier), values.get(later)
+    for earlier, later in AGE_PAIRS:
+        first, then = values.get(earlier.name), values.get(later.name)
         if first is not None and then is not None and first > then:  # type: ignore[operator]
             return False
     return True
@@ -215,7 +213,7 @@ def _holds(
     if witness.branch not in live:
         return False
     chosen = {s: v for s, v in witness.chosen if s in unknown}
-    trial = {name: values.get(name) for pair in _ORDER for name in pair}
+    trial = {r.name: values.get(r.name) for pair in AGE_PAIRS for r in pair}
     for chosen_values in chosen.values():
         trial.update(chosen_values)
     if not _allowed(trial) or not any(_allowed({**trial, **v}) for v in witness.meeting):

@@ -562,6 +562,10 @@ class NotAfter:
 NOT_AFTER = (NotAfter("age_at_diagnosis", "age", ("age at diagnosis", "the age now")),)
 
 
+# A rule fact counted in completed years or months: how many of its units make a year.
+AGE_UNITS = {"years": 1, "months": 12}
+
+
 def _bounded() -> None:
     """Each NOT_AFTER pair bounds the other's rule facts of the same unit when one is unknown:
     completed years (months) of the earlier age are never more than those of the later."""
@@ -576,6 +580,9 @@ def _bounded() -> None:
 
 
 _bounded()
+
+# The rule facts of each NOT_AFTER pair, (earlier, later), in each unit both are counted in.
+AGE_PAIRS = [(RULE_FACTS[r.floor], r) for r in RULE_FACTS.values() if r.floor]
 
 
 # --- facts as understood --------------------------------------------------------------------

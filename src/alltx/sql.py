@@ -25,6 +25,8 @@ from typing import cast
 from alltx import deciding
 from alltx.catalog import Catalog
 from alltx.facts import (
+    AGE_PAIRS,
+    AGE_UNITS,
     FACTS,
     IMPLICATIONS,
     MAX_AGE_YEARS,
@@ -91,8 +93,6 @@ DIALECTS = {
 
 
 # --- the input table ---------------------------------------------------------------------------
-
-AGE_UNITS = {"years": 1, "months": 12}  # a rule fact counted in completed years or months
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ def literal(value: object) -> str:
 
 # The ages that must be in order (facts.NOT_AFTER), carried past the tests: the facts to decide
 # check a chosen age against the row's.
-_AGES = ", ".join(dict.fromkeys(name for p in NOT_AFTER for name in (p.earlier, p.later)))
+_AGES = ", ".join(dict.fromkeys(rule.source for pair in AGE_PAIRS for rule in pair))
 
 
 def _atom(atom: Atom) -> str:
@@ -369,12 +369,11 @@ def _ages_in_order(chosen: dict[str, deciding.Values], witness: deciding.Witness
     """deciding._allowed in SQL: an age the witness chooses (where the row lacks it) is not
     out of order with the other age of its pair, in completed years nor months, and some value
     of the deciding fact is not either; the row's ages as thresholds on their columns."""
-    pairs = [(RULE_FACTS[r.floor], r) for r in RULE_FACTS.values() if r.floor]
-    ages = {rule.source for pair in pairs for rule in pair}
+    ages = {rule.source for pair in AGE_PAIRS for rule in pair}
 
     def out_of_order(values: dict[str, deciding.Values]) -> str:
         found = []
-        for earlier, later in pairs:
+        for earlier, later in AGE_PAIRS:
             per = AGE_UNITS[later.unit]
             mine_e, mine_l = values.get(earlier.source), values.get(later.source)
             # completed units (counts) of each chosen age
