@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from alltx.assess import IndicationResult, ReferralResult, TherapyOption
 from alltx.catalog import Catalog, Source, Statement, Therapy
 from alltx.facts import FACTS, RULE_FACTS, Facts, Value
-from alltx.rules import MET, Atom, Evaluation, Node, failed
+from alltx.rules import MET, UNKNOWN, Atom, Evaluation, Node, failed
 
 if TYPE_CHECKING:  # the shapes are types only here: their module is off the run path
     from alltx.shapes import (
@@ -107,7 +107,7 @@ def bound_words(evaluation: Evaluation) -> str | None:
     """Why a test on a value not given is met or not all the same (rules.result_of): the
     fact that bounds it, in words; None where the value is given or the test is open."""
     atom = evaluation.node
-    if not isinstance(atom, Atom) or evaluation.value is not None or evaluation.result == "unknown":
+    if not isinstance(atom, Atom) or evaluation.value is not None or evaluation.result == UNKNOWN:
         return None
     if atom.floor:
         return f"at least the {FACTS[RULE_FACTS[atom.floor].source].short}"

@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 from alltx.facts import FACTS
+from alltx.plain import web_address
 
 MARKS = {"met": ("✓", "met"), "unmet": ("✗", "not met"), "unknown": ("?", "not known")}
 STATUS = {"eligible": "eligible", "possible": "possible", "not_eligible": "not eligible",
@@ -127,9 +128,8 @@ def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[s
     for number, source in enumerate(sources, 1):
         named = "; ".join([source["title"], *source.get("identifiers", ())])
         url = source.get("url")
-        # Only an http(s) address is a link (the data check refuses others; this holds anyway).
-        linked = isinstance(url, str) and url.startswith(("https://", "http://"))
-        link = f'<br><a class="url" href="{_e(url)}">{_e(url)}</a>' if linked else ""
+        # The data check refuses other addresses; this holds anyway.
+        link = f'<br><a class="url" href="{_e(url)}">{_e(url)}</a>' if web_address(url) else ""
         listed.append(f"<li value='{number}'>{_e(named)}{link}</li>")
 
     given = "; ".join(f"{_e(label)}: {_e(value)}" for label, value in facts) or "none given"

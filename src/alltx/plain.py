@@ -24,6 +24,11 @@ _SHOWN = {c: f"\\x{c:02x}" for c in CONTROL if c not in (0x09, 0x0A, 0x0D)}
 _SHOWN |= {c: f"\\u{c:04x}" for c in INVISIBLE}
 
 
+def web_address(url: object) -> bool:
+    """Whether an address may be a link: http(s) only, never javascript:, file: or data:."""
+    return isinstance(url, str) and url.startswith(("https://", "http://"))
+
+
 def visible(text: str) -> str:
     """Outside text made safe to print: control and invisible characters shown escaped."""
     return text.translate(_SHOWN)

@@ -31,7 +31,7 @@ from alltx.assess import ReferralResult, TherapyOption
 from alltx.catalog import Catalog, Caution, Source, Statement, Therapy
 from alltx.facts import FACTS, RULE_FACTS, Facts
 from alltx.input_rows import utf8
-from alltx.plain import visible
+from alltx.plain import visible, web_address
 from alltx.rules import Status
 
 if TYPE_CHECKING:  # the cohort modules load only for a cohort, not for one patient's answer
@@ -150,10 +150,8 @@ def show(out: Console, parts: Iterable[Part]) -> None:
         for part in parts:
             if isinstance(part, Address):
                 # Only an http(s) address is a link (OSC 8); any other is plain text.
-                web = part.url.startswith(("https://", "http://"))
-                line = Text(" " * part.indent).append(
-                    part.url, Style(link=part.url if web else None)
-                )
+                link = part.url if web_address(part.url) else None
+                line = Text(" " * part.indent).append(part.url, Style(link=link))
                 out.print(line, no_wrap=True, overflow="ignore", crop=False)
             else:
                 out.print(part)
