@@ -1,9 +1,5 @@
 from __future__ import annotations
 
-import atexit
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -13,11 +9,6 @@ from alltx.assess import TherapyOption, assess, assess_therapy
 from alltx.catalog import Catalog, Therapy
 from alltx.data_files import load_catalog
 from alltx.facts import FactError, facts_from
-
-# The tests' parsed data files are memoized in a folder of their own, not the user's cache,
-# removed when the tests end (each run made one more in the temporary folder).
-os.environ["XDG_CACHE_HOME"] = _CACHE = tempfile.mkdtemp(prefix="alltx-test-cache-")
-atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
