@@ -316,12 +316,24 @@ def test_bare_carriage_returns_end_lines() -> None:
     assert done.returncode == 0 and [r["id"] for r in records(done.stdout)] == ["A", "B"]
 
 
-def test_an_open_quote_spoils_its_own_line_only() -> None:
-    stdin = b'id,age\nA,3\n"B,4\nC,5\nD,6\nE,7\nF,8\n'
+def test_a_quoted_line_break_is_part_of_its_cell_and_invents_no_patient() -> None:
+    # Issue 24: each line went to a csv.reader of its own, and "X<newline>FAKE" made a patient
+    # FAKE" with the real row's age and lineage.
+    stdin = b'id,age,lineage\n"X\nFAKE",19,b\n"Y",20,t\n'
+    done = alltx("options", "-i", "-", "--input-format", "csv", "-f", "jsonl", "--explain",
+                 stdin=stdin)  # fmt: skip
+    got = records(done.stdout)
+    assert done.returncode == 0, done.stderr
+    assert [(r["id"], r["line"]) for r in got] == [("X\nFAKE", 2), ("Y", 4)]
+    assert got[0]["patient"]["age"] == 19 and got[1]["patient"]["lineage"] == "t"
+
+
+def test_an_open_quote_is_one_error_row_carrying_no_other_rows_data() -> None:
+    stdin = b'id,age\nA,3\n"B,4\nC,5\nD,6\n'
     done = alltx("options", "-i", "-", "-f", "jsonl", stdin=stdin)
     got = records(done.stdout)
-    assert [r["line"] for r in got] == [2, 3, 4, 5, 6, 7]
-    assert [r["id"] for r in got] == ["A", None, "C", "D", "E", "F"]
+    assert done.returncode == 1
+    assert [(r["id"], r["line"]) for r in got] == [("A", 2), (None, 3)]
     assert "quote" in got[1]["error"] and "C,5" not in json.dumps(got[1])
 
 

@@ -140,19 +140,12 @@ def input_format(name: str, stream: IO[bytes], given: str | None) -> tuple[str, 
     return told, chain(seen, lines)
 
 
-def read_rows(
-    lines: Iterable[bytes],
-    fmt: str,
-    ignore_unknown: bool,
-    start: int = 1,
-    header: list[str] | None = None,
-) -> Iterator[Row | Failure]:
-    """The rows of an input in this format, read lazily, its lines numbered from `start`. A
-    bad CSV header raises InputError on the first read, before anything is written; with
-    `header` (rows.csv_header), the lines are those after it."""
+def read_rows(lines: Iterable[bytes], fmt: str, ignore_unknown: bool) -> Iterator[Row | Failure]:
+    """The rows of an input in this format, read lazily. A bad CSV header raises InputError on
+    the first read, before anything is written."""
     if fmt == "jsonl":
-        return jsonl_rows(lines, start)
-    return csv_rows(lines, ignore_unknown, DELIMITERS[fmt], start, header)
+        return jsonl_rows(lines)
+    return csv_rows(lines, ignore_unknown, DELIMITERS[fmt])
 
 
 DELIMITERS = {"csv": ",", "tsv": "\t"}

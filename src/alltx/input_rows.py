@@ -1,14 +1,15 @@
 """Rows in: patients read from JSON Lines or CSV, one at a time.
 
 Lazy (an iterator of rows from an iterable of lines) and pure: the caller opens the file. Each
-input line that holds a row gives exactly one Row, or one Failure saying what is wrong with it.
+input record (a JSON line; a CSV record, which a quoted cell may spread over lines) gives
+exactly one Row, or one Failure saying what is wrong with it. The standard library reads both:
+json (each key once) and csv.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import json.scanner
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -69,18 +70,35 @@ def _depth(value: object, limit: int) -> int:
     return 1 + max((_depth(item, limit - 1) for item in items), default=0)
 
 
-# The C scanner json.loads runs, called directly: loads wraps it in three Python calls and two
-# regular-expression matches, which cost more than the scan itself on a row's short line. A
-# line it does not take whole (white space around it, an error) goes through json.loads, which
-# reads it the same way and words its errors.
-# (typeshed types its argument as a scanner; it takes the decoder whose settings it copies.)
-_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+class _Twice(ValueError):
+    """A JSON object that names a key twice (json.loads would keep the last, silently)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _once(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """An object's pairs as a dict, each key given once: {"age": 19, "age": 40} is refused,
+    not read as 40."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Twice(key)
+            seen.add(key)
+    return value
+
+
+# json.loads's own decoder, with duplicate keys refused (one decoder made once: json.loads
+# with a hook would make one per line).
+_DECODER = json.JSONDecoder(object_pairs_hook=_once)
 
 
 def jsonl_rows(lines: Iterable[bytes], start: int = 1) -> Iterator[Row | Failure]:
     """Rows from JSON Lines, one object per line (as alltx.input_files.bounded_lines reads them,
     a byte-order mark dropped), numbered from `start`; blank lines are not rows."""
-    scan = _scan
     for number, raw in enumerate(lines, start):
         if raw.__class__ is LongLine:
             yield Failure(number, None, TOO_LONG)
@@ -90,17 +108,12 @@ def jsonl_rows(lines: Iterable[bytes], start: int = 1) -> Iterator[Row | Failure
         except UnicodeDecodeError:
             yield Failure(number, None, NOT_TEXT)
             continue
-        try:
-            value, end = scan(text, 0)
-        except (StopIteration, ValueError, RecursionError):
-            end = -1
-        if end != len(text):
-            value = _loads(number, text)
-            if value is _BLANK:
-                continue
-            if isinstance(value, Failure):
-                yield value
-                continue
+        value = _loads(number, text)
+        if value is _BLANK:
+            continue
+        if isinstance(value, Failure):
+            yield value
+            continue
         if value.__class__ is not dict:
             yield Failure(number, None, 'a row must be a JSON object, like {"age": 19}')
             continue
@@ -115,25 +128,87 @@ _BLANK = object()  # what _loads gives for a blank line, which is no row
 
 
 def _loads(number: int, text: str) -> object:
-    """A line as json.loads reads it: its value, a Failure saying why it is not JSON, or
-    _BLANK."""
+    """A line as json.loads reads it (duplicate keys refused): its value, a Failure saying why
+    it is not a row, or _BLANK."""
     try:
-        return json.loads(text)
+        return _DECODER.decode(text)
     except json.JSONDecodeError as error:
         if text.strip():  # checked only here: a blank line fails to parse
             return Failure(number, None, f"not valid JSON: {error.msg} at column {error.colno}")
         return _BLANK
+    except _Twice as twice:
+        return Failure(number, None, f"the key {twice.key!r} is given twice in the object; "
+                                     "give each once", twice.key)  # fmt: skip
     except RecursionError:
         return Failure(number, None, "nested too deeply to be a row; check the line")
     except ValueError:  # Python's limit on the digits of an integer
         return Failure(number, None, "a number with thousands of digits; check the line")
 
 
+# The csv module's messages (strict mode), in the user's terms.
+_CSV_PROBLEMS = {
+    "unexpected end of data": 'a quote (") is left open to the end of the file; close it',
+    "expected after": 'text after a closing quote ("); a quoted cell ends at its quote',
+    "field larger than field limit": "a cell over 128 KiB, which no cohort cell is; check the "
+    'quotes (")',
+}
+
+
 def _csv_problem(error: Exception) -> str:
-    """The csv module's message, in the user's terms."""
-    if "unexpected end of data" in str(error) or "expected" in str(error):
-        return 'a quote (") left open in the line; a cell cannot span lines'
-    return str(error)
+    text = str(error)
+    return next((said for found, said in _CSV_PROBLEMS.items() if found in text), text)
+
+
+Record = tuple[int, list[str]]  # a CSV record's first line, and its cells
+
+
+def csv_records(
+    lines: Iterable[bytes], delimiter: str = ",", start: int = 1
+) -> Iterator[Record | Failure]:
+    """The records of CSV (or TSV) lines, read by csv.reader over the whole stream: a quoted
+    cell may hold line breaks, and its record is numbered by its first line (lines numbered
+    from `start`). A record that cannot be read is a Failure, and reading goes on at the line
+    after it; a record holding a line that is not UTF-8, or over MAX_LINE_BYTES, is one too.
+    Blank lines are no record."""
+    trouble: dict[int, str] = {}  # line number: why the record holding it is refused
+    fed = start - 1
+
+    def texts() -> Iterator[str]:
+        nonlocal fed
+        for raw in lines:
+            fed += 1
+            if raw.__class__ is LongLine:
+                trouble[fed] = TOO_LONG
+                yield "\n"
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                trouble[fed] = NOT_TEXT
+                text = raw.decode("utf-8", "replace")  # its quotes still shape the record
+            yield text + "\n"  # the reader needs the line's end to keep it in a quoted cell
+
+    reader = csv.reader(texts(), delimiter=delimiter, strict=True)
+    first = start
+    while True:
+        try:
+            cells = next(reader)
+            problem = None
+        except StopIteration:
+            return
+        except csv.Error as error:
+            problem = f"not valid CSV: {_csv_problem(error)}"
+            cells = []
+        last = start - 1 + reader.line_num
+        if trouble:
+            for number in [n for n in trouble if n <= last]:
+                problem = problem or trouble[number]
+                del trouble[number]
+        if problem:
+            yield Failure(first, None, problem)
+        elif cells and not (len(cells) == 1 and first == last and not cells[0].strip()):
+            yield first, cells
+        first = last + 1
 
 
 def csv_rows(
@@ -147,36 +222,29 @@ def csv_rows(
     without regard to case; an empty cell is unknown. Lines are numbered from `start`; with
     `header` (from csv_header), they are the lines after it.
 
-    Each line (as the caller reads them: alltx.input_files.bounded_lines) is read on its own: a
-    quote left open spoils that line only, never the lines
-    after it (so a cell cannot span lines). A line of nothing but separators is a row of
-    unknowns; only an empty line is no row. An unknown column is refused before any row
-    (InputError) unless `ignore_unknown`: a typo such as `relpased` must not quietly turn a
-    whole column into "unknown".
+    Records are read by the csv module over the whole stream (csv_records). A line of nothing
+    but separators is a row of unknowns; a blank line is no row. An unknown column is refused
+    before any row (InputError) unless `ignore_unknown`: a typo such as `relpased` must not
+    quietly turn a whole column into "unknown".
     """
-    lines = iter(lines)
+    records = csv_records(lines, delimiter, start)
     if header is None:
-        header, start = csv_header(lines, ignore_unknown, delimiter, start)
+        header = csv_header(records, ignore_unknown)
         if header is None:
             return
-    for number, raw in enumerate(lines, start):
-        if raw.__class__ is LongLine:
-            yield Failure(number, None, TOO_LONG)
+    yield from record_rows(records, header)
+
+
+def record_rows(records: Iterable[Record | Failure], header: list[str]) -> Iterator[Row | Failure]:
+    """Each CSV record as a row of the header's fields (a Failure stays one)."""
+    width = len(header)
+    for record in records:
+        if record.__class__ is Failure:
+            yield record
             continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            yield Failure(number, None, NOT_TEXT)
-            continue
-        if not text.strip():
-            continue
-        try:
-            [cells] = csv.reader([text], delimiter=delimiter, strict=True)
-        except (csv.Error, ValueError) as error:
-            yield Failure(number, None, f"not valid CSV: {_csv_problem(error)}")
-            continue
-        if len(cells) != len(header):
-            found = f"{len(cells)} cells where the header has {len(header)}"
+        number, cells = record  # type: ignore[misc]
+        if len(cells) != width:
+            found = f"{len(cells)} cells where the header has {width}"
             yield Failure(number, _csv_id(header, cells), f"{found}; check the commas and quotes")
             continue
         fields: dict[str, object] = {
@@ -186,33 +254,23 @@ def csv_rows(
         yield Row(number, row_id, fields)
 
 
-def csv_header(
-    lines: Iterator[bytes], ignore_unknown: bool, delimiter: str = ",", start: int = 1
-) -> tuple[list[str] | None, int]:
-    """The column names from the first line that is not blank (read from `lines`, numbered
-    from `start`), "" for a column to skip; and the number of the line after it. None when
-    there is no such line. Raises InputError for a header that cannot be read."""
-    for number, raw in enumerate(lines, start):
-        if raw.__class__ is LongLine:
-            raise InputError(f"line {number}: the CSV header: {TOO_LONG}")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InputError(f"line {number}: the CSV header is {NOT_TEXT}") from None
-        if not text.strip():
-            continue
-        try:
-            [cells] = csv.reader([text.lstrip("\ufeff")], delimiter=delimiter, strict=True)
-        except (csv.Error, ValueError) as error:
-            raise InputError(f"line {number}: the CSV header: {_csv_problem(error)}") from None
-        return header_names(cells, ignore_unknown), number + 1
-    return None, start
+def csv_header(records: Iterator[Record | Failure], ignore_unknown: bool) -> list[str] | None:
+    """The column names from the first record (read from `records`), "" for a column to skip;
+    None when there is none. Raises InputError for a header that cannot be read."""
+    for record in records:
+        if isinstance(record, Failure):
+            raise InputError(f"line {record.line}: the CSV header: {record.message}")
+        cells = record[1]
+        cells[0] = cells[0].lstrip("\ufeff")
+        return header_names(cells, ignore_unknown)
+    return None
 
 
 def header_names(cells: list[str], ignore_unknown: bool, what: str = "CSV header") -> list[str]:
     """The fields a table's column names (a CSV header, a Parquet file's columns) stand for,
     read without regard to case or spaces around them; "" for a column to skip. Raises
-    InputError for a name given twice, or an unknown one unless `ignore_unknown`."""
+    InputError for a name given twice, for an unknown one unless `ignore_unknown`, and for
+    unknown ones that leave no known field (every row would be read as all unknown)."""
     names = [cell.strip().lstrip("\ufeff").strip().lower() for cell in cells]
     seen = set()
     for name in names:
@@ -222,6 +280,12 @@ def header_names(cells: list[str], ignore_unknown: bool, what: str = "CSV header
     unknown = [name for name in names if name != "id" and name not in PARSERS]
     if unknown and not ignore_unknown:
         raise InputError(_unknown_columns(unknown, what))
+    if unknown and not [name for name in names if name in PARSERS]:
+        shown = ", ".join(repr(name) for name in names[:SHOWN])
+        more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
+        raise InputError(f"{what}: no column is a known field ({shown}{more}), so every row "
+                         "would be all unknown; alltx schema input lists the fields (and for a "
+                         "CSV, is the separator a comma?)")  # fmt: skip
     return ["" if name in unknown else name for name in names]  # "" = a column to skip
 
 

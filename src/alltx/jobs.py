@@ -1,10 +1,11 @@
 """A cohort answered by several processes (`--jobs N`).
 
-The input's lines are cut into chunks; each chunk is answered in a worker process by the same
-`cohort.records` that answers a cohort in one process, and the chunks' records are written back
-in input order. The pool is the standard library's (concurrent.futures); at most two chunks a
-worker are in flight, so memory stays flat however long the input. Only the lines go to a
-worker and only text comes back: parsing, answering and formatting are the worker's.
+The input is cut into chunks: of lines for JSON Lines; of CSV records for CSV, read here by the
+csv module (a quoted cell may span lines, and only the reader knows where a record ends). Each
+chunk is answered in a worker process by the same `cohort.records` that answers a cohort in one
+process, and the chunks' records are written back in input order. The pool is the standard
+library's (concurrent.futures); at most two chunks a worker are in flight, so memory stays flat
+however long the input. Parsing the rows, answering and formatting are the worker's.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from alltx import cohort, input_files
-from alltx.input_rows import Failure, csv_header
+from alltx.input_rows import (
+    Failure,
+    Record,
+    csv_header,
+    csv_records,
+    jsonl_rows,
+    record_rows,
+)
 
 CHUNK = 2000  # lines a worker answers at a time: enough to outweigh sending them
 
@@ -46,7 +54,7 @@ class Job:
 @dataclass(frozen=True)
 class Chunk:
     start: int  # the input line number of its first line
-    lines: list[bytes]
+    lines: list[bytes] | list[Record | Failure]  # JSON lines, or CSV records
 
 
 @dataclass
@@ -75,7 +83,10 @@ def _start(job: Job) -> None:
 def _answer(chunk: Chunk) -> Done:
     assert _worker is not None, "a worker answers only after _start"
     job, answering, fmt = _worker
-    rows = input_files.read_rows(chunk.lines, job.kind, job.ignore_unknown, chunk.start, job.header)
+    if job.header is None:
+        rows = jsonl_rows(chunk.lines, chunk.start)  # type: ignore[arg-type]
+    else:
+        rows = record_rows(chunk.lines, job.header)  # type: ignore[arg-type]
     texts: list[str] = []
     done = Done("")
     cohort.records(rows, answering, fmt, texts.append, done.failures.append, job.fail_fast,
@@ -84,9 +95,9 @@ def _answer(chunk: Chunk) -> Done:
     return done
 
 
-def chunks(lines: Iterable[bytes], start: int) -> Iterator[Chunk]:
-    lines = iter(lines)
-    while block := list(islice(lines, CHUNK)):
+def chunks(items: Iterable[Any], start: int = 1) -> Iterator[Chunk]:
+    items = iter(items)
+    while block := list(islice(items, CHUNK)):
         yield Chunk(start, block)
         start += len(block)
 
@@ -95,12 +106,13 @@ def prepare(lines: Iterable[bytes], kind: str, ignore_unknown: bool) -> tuple[
     list[str] | None, Iterator[Chunk]
 ]:  # fmt: skip
     """A CSV input's header, read here so that a bad one is refused before anything is
-    written (InputError), and the chunks of the lines after it."""
-    lines = iter(lines)
+    written (InputError), and the chunks of the records after it; a JSON Lines input's chunks
+    of lines."""
     if kind == "jsonl":
-        return None, chunks(lines, 1)
-    header, start = csv_header(lines, ignore_unknown, input_files.DELIMITERS[kind])
-    return header, chunks(lines, start)
+        return None, chunks(lines)
+    records = csv_records(lines, input_files.DELIMITERS[kind])
+    header = csv_header(records, ignore_unknown)
+    return header or [], chunks(records)
 
 
 def run(
