@@ -9,8 +9,13 @@ of a query without ORDER BY while `preserve_insertion_order` is on, its default)
 
 from __future__ import annotations
 
+import os
+import shutil
+import stat
+import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from alltx.catalog import Catalog
@@ -56,6 +61,9 @@ class Prepared:
     query: str
     first_line: int
     error: type[Exception]  # duckdb.Error
+    folder: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
+    written: str = ""  # the Parquet output, by a plain name
+    names: tuple[str, str] = ("", "")  # (the plain name DuckDB reads, the name given)
 
     def results(self) -> Iterator[tuple[Any, ...]]:
         """The query's result rows, in input order, a batch at a time (memory stays flat)."""
@@ -64,39 +72,82 @@ class Prepared:
             while batch := cursor.fetchmany(BATCH):
                 yield from batch
         except self.error as error:
-            raise EngineError(_one_line(error)) from None
+            raise EngineError(self._said(error)) from None
+
+    def _said(self, error: Exception) -> str:
+        """DuckDB's message, with the file named as the user named it."""
+        plain, given = self.names
+        return _one_line(error).replace(plain, given) if plain else _one_line(error)
 
     def to_parquet(self, path: str) -> tuple[int, int]:
-        """Write the results to a Parquet file; the rows written and the rows refused."""
+        """Write the results to the Parquet file named `path`, whole or not at all: written
+        beside it under a name of its own, then renamed over it, so a run stopped halfway (a
+        full disk, a signal) leaves no partial file. The rows written and the rows refused."""
+        target = Path(path).absolute()
+        beside = Path(tempfile.mkdtemp(prefix=".alltx-", dir=target.parent))
         try:
-            self.connection.execute(f"COPY ({self.query}) TO {literal(path)} (FORMAT parquet)")
+            plain = self._link("output", beside)  # DuckDB reads no pattern into this name
+            written = f"{plain}/cohort.parquet"
+            self.connection.execute(f"COPY ({self.query}) TO {literal(written)} (FORMAT parquet)")
             [(rows, errors)] = self.connection.execute(
-                f"SELECT count(*), count(error) FROM read_parquet({literal(path)})"
+                f"SELECT count(*), count(error) FROM read_parquet({literal(written)})"
             ).fetchall()
+            os.replace(beside / "cohort.parquet", target)
         except self.error as error:
-            raise EngineError(_one_line(error)) from None
+            raise EngineError(self._said(error)) from None
+        finally:
+            shutil.rmtree(beside, ignore_errors=True)
+        self.written = self._link("written.parquet", target)
         return rows, errors
 
-    def errors(self, path: str) -> Iterator[tuple[Any, str]]:
-        """The refused rows of a Parquet output, in order: (id, error)."""
+    def errors(self) -> Iterator[tuple[Any, str]]:
+        """The refused rows of the Parquet output to_parquet wrote, in order: (id, error)."""
         cursor = self.connection.execute(
-            f"SELECT id, error FROM read_parquet({literal(path)}) WHERE error IS NOT NULL"
+            f"SELECT id, error FROM read_parquet({literal(self.written)}) WHERE error IS NOT NULL"
         )
         while batch := cursor.fetchmany(BATCH):
             yield from batch
 
+    def _link(self, name: str, to: Path) -> str:
+        assert self.folder is not None
+        link = Path(self.folder.name) / name
+        link.symlink_to(to)
+        return str(link)
+
+
+def as_named(path: str, kind: str) -> tuple[str, tempfile.TemporaryDirectory[str]]:
+    """The path by which DuckDB reads the file named `path`, and never another: DuckDB takes
+    a path as a pattern (`[ab].csv` is a.csv and b.csv, `*` every file) or an address
+    (`s3://`, `https://`), so it is given a link, in a folder of alltx's own, whose name is
+    plain. Only a regular file: a directory or a FIFO is one line (EngineError)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        raise EngineError(f"cannot read --input {path}: {error.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise EngineError(f"--input {path} is a folder; give one file (alltx reads no patterns)")
+    if not stat.S_ISREG(mode):
+        raise EngineError(f"--input {path} is not a regular file; DuckDB reads a file it can "
+                          "seek in (save the stream to a file first)")  # fmt: skip
+    folder = tempfile.TemporaryDirectory(prefix="alltx-")
+    link = Path(folder.name) / f"input.{kind}"
+    link.symlink_to(Path(path).resolve())
+    return str(link), folder
+
 
 def prepare(catalog: Catalog, path: str, kind: str, ignore_unknown: bool) -> Prepared:
-    """Open `path` (of `kind`: parquet, csv, tsv or jsonl) and compile the query for its
-    columns: a column named like a fact (in any case) is read as that fact, a fact without a
-    column is unknown, an unknown column is refused (InputError) unless `ignore_unknown`."""
+    """Open `path` (of `kind`: parquet, csv, tsv or jsonl), the file of that name and no
+    other, and compile the query for its columns: a column named like a fact (in any case) is
+    read as that fact, a fact without a column is unknown, an unknown column is refused
+    (InputError) unless `ignore_unknown`."""
     duckdb = _duckdb()
+    named, folder = as_named(path, kind)
     connection = duckdb.connect()
-    source = READERS[kind].format(path=literal(path))
+    source = READERS[kind].format(path=literal(named))
     try:
         described = connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     except duckdb.Error as error:
-        raise EngineError(f"{path}: {_one_line(error)}") from None
+        raise EngineError(f"{path}: {_one_line(error).replace(named, path)}") from None
     found = [row[0] for row in described]
     names = header_names(found, ignore_unknown, NAMES[kind])
     chosen = ", ".join(
@@ -106,7 +157,8 @@ def prepare(catalog: Catalog, path: str, kind: str, ignore_unknown: bool) -> Pre
     )
     table = f"(SELECT {chosen or 'NULL AS id'} FROM {source})"
     query = compile_query(catalog, DUCKDB, table, {name for name in names if name})
-    return Prepared(connection, query, FIRST_LINE[kind], duckdb.Error)
+    return Prepared(connection, query, FIRST_LINE[kind], duckdb.Error, folder,
+                    names=(named, path))  # fmt: skip
 
 
 def _one_line(error: Exception) -> str:

@@ -179,7 +179,7 @@ def _engine_cohort(
         output_failed(error)
     written, refused = prepared.to_parquet(str(settings.output_file))
     if refused and not settings.quiet:
-        for row_id, message in prepared.errors(str(settings.output_file)):
+        for row_id, message in prepared.errors():
             reporter.error(Failure(None, row_id, message, fields.get(message)))
     reporter.close(cohort.Tally(written, written - refused, refused))
     return 1 if refused else 0
