@@ -97,3 +97,52 @@ def test_a_folder_a_fifo_or_a_pattern_is_one_line_on_the_duckdb_road(
                  "-f", "jsonl")  # fmt: skip
     assert done.returncode == 2 and done.stdout == b"", done.stdout
     assert done.stderr.decode().count("\n") == 1, done.stderr
+
+
+# --- the input schema takes exactly what the parser takes -----------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from alltx.facts import FACTS, FactError, parse_fact  # noqa: E402
+
+_PIECES = ["0", "1", "9", "13", "25", "26", "100", "129", "130", "131", "1559", "1560", "1561",
+           ".", "..", "00", "5", "e", "E", "-", "+", "%", " ", "\t", "\xa0", "m", "mo", "months",
+           "y", "yrs", "years", "cr", "CR", "cd19", "CD22", "Ph", ":", "pos", "neg", "positive",
+           "Negative", "b", "T", "b-cell", "B-ALL", "pre-B", "bcp", "t cell", "induction",
+           "yes", "NO", "true", "1e-05", "e-13", "e-2", "e-0", "e-99", "x", "٣", "²"]  # fmt: skip
+TEXT = st.lists(st.sampled_from(_PIECES), max_size=6).map("".join)
+JSON = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 2000),
+    st.sampled_from(
+        [0.0, 1.0, 2.5, 130.0, 130.5, 100.0, 1e-05, 10**15, 10.0**15 - 1, 1e300, [1], {"a": 1}]
+    ),
+)
+
+
+def _parser_takes(name: str, value: object) -> bool:
+    try:
+        parse_fact(name, value)
+    except FactError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def row_schema() -> Any:
+    jsonschema = pytest.importorskip("jsonschema")
+    from alltx.schemas import schema_of
+
+    return jsonschema.Draft202012Validator(schema_of("input"))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.sampled_from(sorted(FACTS)), st.one_of(TEXT, JSON))
+def test_the_input_schema_takes_exactly_what_the_parser_takes(
+    row_schema: Any, name: str, value: object
+) -> None:
+    # Issue 24: the schema refused CR1, B-ALL, CD19+ and Ph-negative, which the parser takes,
+    # and took "140", a 19-digit relapse number and "abc" for MRD, which it refuses.
+    assert row_schema.is_valid({name: value}) == _parser_takes(name, value), (name, value)

@@ -18,7 +18,7 @@ import functools
 import math
 import operator
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
@@ -60,15 +60,20 @@ class RuleFact:
 
 # Digits a number may have: far more than any age or percent, few enough that no input can
 # make alltx compute with a number of a million digits (1e-999999999 would).
+# White space around a value: ASCII's (as re.ASCII's \s), on every road.
+SPACE = " \t\n\r\f\v"
+# The units an age may be written in, and how many of each make a year.
+WRITTEN_UNITS = {"y": 1, "yr": 1, "yrs": 1, "year": 1, "years": 1,
+                 "m": 12, "mo": 12, "month": 12, "months": 12}  # fmt: skip
 _AGE = re.compile(
-    r"^\s*(-?\d{1,15}(?:\.\d{1,15})?)\s*(m|mo|months?|y|yrs?|years?)?\s*$",
+    r"^\s*(-?0*\d{1,15}(?:\.\d{1,15})?)\s*("
+    + "|".join(sorted(WRITTEN_UNITS, key=len, reverse=True))
+    + r")?\s*$",
     re.IGNORECASE | re.ASCII,  # \d: ASCII digits, as every other road reads them
 )
-# A percent as text: a decimal, with an exponent of at most two digits (1e-05, as exports
-# write it).
-_DECIMAL = re.compile(
-    r"^[+-]?(?:\d{1,15}(?:\.\d{0,15})?|\.\d{1,15})(?:[eE][+-]?\d{1,2})?$", re.ASCII
-)
+# A percent as text: a decimal, with a negative exponent of at most two digits (1e-05, as
+# exports write small values).
+_DECIMAL = re.compile(r"^(?:0*\d{1,15}(?:\.\d{0,15})?|\.\d{1,15})(?:[eE]-\d{1,2})?$", re.ASCII)
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 _MARKER_WORDS = {
@@ -125,8 +130,8 @@ def parse_age(value: object) -> Fraction:
             raise ValueError(f"{value!r} is not a number; {hint}")
         number, unit = match.groups()
         years = Fraction(number)
-        if unit and unit.lower().startswith("m"):
-            years /= 12
+        if unit:
+            years /= WRITTEN_UNITS[unit.lower()]
     else:
         raise ValueError(f"must be a number; {hint}")
     if years < 0 or years > MAX_AGE_YEARS:
@@ -137,18 +142,18 @@ def parse_age(value: object) -> Fraction:
 def parse_bool(value: object) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, int) and value in (0, 1):
+    if isinstance(value, int | float) and value in (0, 1):  # 1.0 is 1, as JSON Schema has it
         return bool(value)
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
+    if isinstance(value, str) and value.strip(SPACE).lower() in _TRUE | _FALSE:
+        return value.strip(SPACE).lower() in _TRUE
     raise ValueError(f"expected true or false, got {value!r}")
 
 
 def parse_remission(value: object) -> int:
     """A complete remission number; CR1, CR2 as clinicians write them."""
-    if isinstance(value, str) and value.strip().lower().startswith("cr"):
+    if isinstance(value, str) and value.strip(SPACE).lower().startswith("cr"):
         try:
-            return parse_count(value.strip()[2:].strip())
+            return parse_count(value.strip(SPACE)[2:].strip(SPACE))
         except ValueError:
             message = f"expected a whole number 0 or more, or CR1, CR2 ...; got {value!r}"
             raise ValueError(message) from None
@@ -163,7 +168,7 @@ def parse_count(value: object) -> int:
         value = int(value)
     # ASCII digits only: str.isdigit also takes superscripts and circled digits (which int()
     # refuses) and other scripts' digits (which no other road reads).
-    text = value.strip() if isinstance(value, str) else ""
+    text = value.strip(SPACE) if isinstance(value, str) else ""
     if text.isascii() and text.isdigit() and len(text) <= 15:
         value = int(text)
     if isinstance(value, int) and 0 <= value <= MAX_COUNT:
@@ -175,8 +180,8 @@ def parse_count(value: object) -> int:
 
 
 def _word(value: object, words: dict[str, str], expected: str) -> str:
-    if isinstance(value, str) and value.strip().lower() in words:
-        return words[value.strip().lower()]
+    if isinstance(value, str) and value.strip(SPACE).lower() in words:
+        return words[value.strip(SPACE).lower()]
     raise ValueError(f"expected {expected}, got {value!r}")
 
 
@@ -184,18 +189,35 @@ def parse_marker(value: object) -> str:
     return _word(value, _MARKER_WORDS, "positive or negative (pos, neg, +, - also work)")
 
 
+_SEPARATOR = "[ \t\n\r\f\v:-]*"  # between a marker's name and its result: CD19: pos, CD19-
+
+
 def marker(name: str) -> Callable[[object], str]:
     """The parser of one marker, which also reads the marker's name written before the
     result, as clinicians write it: CD19+, CD19-negative, Ph+, Ph negative."""
+    written = re.compile(f"{anycase(name)}{_SEPARATOR}({words_pattern(_MARKER_WORDS)})"
+                         f"{_SEPARATOR}")  # fmt: skip
 
     def parse(value: object) -> str:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.lower().startswith(name) and len(text) > len(name):
-                value = text[len(name) :].strip(" -:") or text[len(name) :].strip()
+        if isinstance(value, str) and (found := written.fullmatch(value.strip(SPACE))):
+            value = found.group(1)
         return parse_marker(value)
 
     return parse
+
+
+def anycase(word: str) -> str:
+    """A regular expression for `word` in any case, as JSON Schema's dialect (ECMA-262) and
+    Python's both read it, with no flags: a letter is [Xx], a character that means something
+    in a pattern is escaped."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else
+                   ("\\" + c if c in ".^$*+?()[]{}|\\" else c) for c in word)  # fmt: skip
+
+
+def words_pattern(words: Iterable[str]) -> str:
+    """Any of the words, in any case; the longest first (so that a pattern tries pos after
+    positive)."""
+    return "(?:" + "|".join(anycase(w) for w in sorted(words, key=len, reverse=True)) + ")"
 
 
 def parse_lineage(value: object) -> str:
@@ -210,7 +232,7 @@ def parse_percent(value: object) -> Fraction:
     """MRD as a percent of cells, 0 to 100; `0.1` and `0.1%` both mean 0.1%."""
     given = value
     if isinstance(value, str):
-        value = value.strip().removesuffix("%").strip()
+        value = value.strip(SPACE).removesuffix("%").strip(SPACE)
         if not _DECIMAL.match(value):
             raise ValueError(f"expected a percent from 0 to 100, got {given!r}")
         number = Fraction(value)
@@ -222,9 +244,88 @@ def parse_percent(value: object) -> Fraction:
     else:
         raise ValueError(f"expected a percent from 0 to 100, got {value!r}")
     if not 0 <= number <= 100:
-        shown = given.strip() if isinstance(given, str) else repr(given)
+        shown = given.strip(SPACE) if isinstance(given, str) else repr(given)
         raise ValueError(f"must be a percent from 0 to 100, got {shown}")
     return number
+
+
+# --- the text each parser takes, as one regular expression -----------------------------------
+# For the input schema (alltx schema input): a string field's pattern is exactly what its parser
+# takes, range included, built from the parsers' own word tables, digit limits and bounds (a
+# property test holds the two equal). Written in the part of regular-expression syntax that
+# JSON Schema's dialect (ECMA-262) and Python's share.
+
+_DIGIT = "[0-9]"
+
+
+def _below(bound: int) -> str:
+    """Digit strings whose value is below `bound` (leading zeros allowed)."""
+    text = str(bound)
+    ways = [f"{_DIGIT}{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for at, digit in enumerate(text):
+        if digit != "0":
+            rest = len(text) - at - 1
+            ways.append(
+                text[:at] + f"[0-{int(digit) - 1}]" + (f"{_DIGIT}{{{rest}}}" if rest else "")
+            )
+    return "(?:" + "|".join(ways) + ")"
+
+
+def _at_most(bound: int, fraction: str, zeros: str) -> str:
+    """A decimal from 0 to `bound`: below it with any `fraction`, or it with `zeros`."""
+    return f"(?:0*{_below(bound)}{fraction}|0*{bound}{zeros})"
+
+
+def _units(per_year: int) -> str:
+    return words_pattern(unit for unit, per in WRITTEN_UNITS.items() if per == per_year)
+
+
+def _age_text() -> str:
+    years, months = MAX_AGE_YEARS, MAX_AGE_YEARS * 12
+    fraction, zeros = r"(?:\.[0-9]{1,15})?", r"(?:\.0{1,15})?"
+    space = f"[{SPACE}]*"
+    zero = f"-0+{zeros}"  # -0 is 0
+    in_years = f"(?:{_at_most(years, fraction, zeros)}|{zero})(?:{space}{_units(1)})?"
+    in_months = f"(?:{_at_most(months, fraction, zeros)}|{zero}){space}{_units(12)}"
+    return f"(?:{in_years}|{in_months})"
+
+
+def _percent_text() -> str:
+    fraction, zeros = r"(?:\.[0-9]{0,15})?", r"(?:\.0{0,15})?"
+    small = r"\.[0-9]{1,15}"
+    ways = [f"(?:{_at_most(100, fraction, zeros)}|{small})"]
+    for shift in range(13):  # e-k: the mantissa at most 10^(k+2)
+        power = 10 ** (shift + 2)
+        written = f"0?{shift}" if shift < 10 else str(shift)
+        ways.append(f"(?:0*{_DIGIT}{{1,{shift + 2}}}{fraction}|0*{power}{zeros}|{small})"
+                    f"[eE]-{written}")  # fmt: skip
+    # e-13 and smaller: any mantissa of at most 15 digits is under 100
+    ways.append(f"(?:0*{_DIGIT}{{1,15}}{fraction}|{small})[eE]-(?:1[3-9]|[2-9][0-9])")
+    return "(?:" + "|".join(ways) + ")" + f"(?:[{SPACE}]*%)?"
+
+
+def text_pattern(fact: Fact) -> str:
+    """The JSON Schema pattern of a fact given as a string: exactly what its parser takes,
+    white space around it, or nothing (unknown)."""
+    space = f"[{SPACE}]*"
+    count = f"{_DIGIT}{{1,15}}"
+    body: dict[str, Callable[[], str]] = {
+        "age": _age_text,
+        "percent": _percent_text,
+        "bool": lambda: words_pattern(_TRUE | _FALSE),
+        "count": lambda: count,
+    }
+    if fact.parse is parse_remission:
+        written = f"(?:{anycase('cr')}{space})?{count}"
+    elif fact.form == "category" and fact.values == MARKER:
+        written = (f"(?:{anycase(fact.name)}{_SEPARATOR}{words_pattern(_MARKER_WORDS)}"
+                   f"{_SEPARATOR}|{words_pattern(_MARKER_WORDS)})")  # fmt: skip
+    elif fact.form == "category":
+        words = _LINEAGE_WORDS if fact.values == LINEAGES else dict.fromkeys(fact.values)
+        written = words_pattern(words)
+    else:
+        written = body[fact.form]()
+    return f"^{space}(?:{written}{space})?$"
 
 
 def _show(number: Fraction) -> str:
@@ -452,7 +553,7 @@ def likely_field(name: str) -> str | None:
 
 def is_blank(value: object) -> bool:
     """An empty batch cell, or a JSON null: the fact is unknown."""
-    return value is None or (isinstance(value, str) and value.strip() == "")
+    return value is None or (isinstance(value, str) and value.strip(SPACE) == "")
 
 
 # --- what facts imply about each other ------------------------------------------------------

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from alltx.facts import FACTS, PARSERS, Fact, is_blank
+from alltx.facts import FACTS, MAX_AGE_YEARS, MAX_COUNT, PARSERS, Fact, is_blank, text_pattern
 
 # --- the therapies file ---------------------------------------------------------------------
 
@@ -372,21 +372,24 @@ def _fact(schema: dict[str, Any], description: str) -> Any:
     return WithJsonSchema({"anyOf": [schema, {"type": "null"}], "description": description})
 
 
-# The JSON Schema of a given value, by the form of the fact (a category's spellings are its
-# own). An empty string is unknown, as a blank CSV cell is.
-_GIVEN: dict[str, dict[str, Any]] = {
-    "bool": {"anyOf": [{"type": "boolean"},
-                       {"enum": ["true", "false", "yes", "no", "1", "0", ""]}]},
-    "count": {"anyOf": [{"type": "integer", "minimum": 0},
-                        {"type": "string", "pattern": r"^\d+$"}]},
-    "age": {"anyOf": [{"type": "number", "minimum": 0, "maximum": 130},
-                      {"type": "string", "description": "years, or months with m: 19, 2.5, 8m"}]},
-    "percent": {"anyOf": [{"type": "number", "minimum": 0, "maximum": 100}, {"type": "string"}]},
-}  # fmt: skip
+# The JSON Schema of a given value: a JSON value of the fact's form, or a string exactly as its
+# parser takes it (facts.text_pattern; empty or white space is unknown, as a blank CSV cell is).
+_NUMBERS: dict[str, dict[str, Any]] = {
+    "bool": {"anyOf": [{"type": "boolean"}, {"enum": [0, 1]}]},
+    "count": {"type": "integer", "minimum": 0, "maximum": MAX_COUNT},
+    "age": {"type": "number", "minimum": 0, "maximum": MAX_AGE_YEARS},
+    "percent": {"type": "number", "minimum": 0, "maximum": 100},
+}
 
 
 def _given(fact: Fact) -> dict[str, Any]:
-    return {"enum": [*fact.spellings, ""]} if fact.form == "category" else _GIVEN[fact.form]
+    text: dict[str, Any] = {"type": "string", "pattern": text_pattern(fact)}
+    if fact.form == "age":
+        text["description"] = "years, or months with m: 19, 2.5, 8m"
+    if fact.form == "category":
+        text["examples"] = [*fact.spellings]
+        return text
+    return {"anyOf": [_NUMBERS[fact.form], text]}
 
 
 def _parse(cls: type, value: object, info: ValidationInfo) -> object:
