@@ -65,3 +65,20 @@ def disagreements(
         if got != judge(expected):
             found.append((given, got, judge(expected)))
     return found, refused, total
+
+
+def sqlite_connection() -> Any:
+    """An in-memory SQLite database with REGEXP, as the sqlite3 shell has it built in (its
+    regexp extension); Python's sqlite3 has none, so it is Python's re here (the patterns
+    alltx writes mean the same in both: tests/test_one_truth.py runs the shell itself)."""
+    import re
+    import sqlite3
+
+    connection = sqlite3.connect(":memory:")
+    connection.create_function(
+        "regexp",
+        2,
+        lambda pattern, text: text is not None and re.search(pattern, text) is not None,
+        deterministic=True,
+    )
+    return connection

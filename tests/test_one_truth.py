@@ -146,3 +146,159 @@ def test_the_input_schema_takes_exactly_what_the_parser_takes(
     # Issue 24: the schema refused CR1, B-ALL, CD19+ and Ph-negative, which the parser takes,
     # and took "140", a 19-digit relapse number and "abc" for MRD, which it refuses.
     assert row_schema.is_valid({name: value}) == _parser_takes(name, value), (name, value)
+
+
+# --- the same cohort, every road --------------------------------------------------------------
+
+import csv as csv_module  # noqa: E402
+import io  # noqa: E402
+import shutil  # noqa: E402
+
+from alltx.facts import WRITTEN_UNITS, written_prefix, written_words  # noqa: E402
+
+
+def _case(draw: Any, text: str) -> str:
+    return "".join(c.upper() if draw(st.booleans()) else c for c in text)
+
+
+@st.composite
+def _cell(draw: Any, name: str) -> str:
+    """A cell as registries write it: the fact's own spellings (any case, a name before a
+    marker, a unit after an age, white space around), blanks, and wrong values."""
+    fact = FACTS[name]
+    words = list(written_words(fact))
+    prefix = written_prefix(fact)
+    wrong = draw(st.sampled_from(["x", "unknown", "n/a", "-1", "1.5", "200", "abc"]))
+    if fact.form in ("bool", "category"):
+        right = _case(draw, draw(st.sampled_from(words)))
+        if prefix and draw(st.booleans()):
+            right = _case(draw, prefix) + draw(st.sampled_from(["", " ", ":", "-", " - "])) + right
+    elif fact.form == "age":
+        number = draw(
+            st.one_of(
+                st.integers(0, 140).map(str),
+                st.decimals(0, 131, places=2).map(str),
+                st.sampled_from(["25.99", "26", "17.999", "0.08", "-0"]),
+            )
+        )
+        unit = draw(st.sampled_from(["", "", *WRITTEN_UNITS]))
+        right = number + draw(st.sampled_from(["", " "])) + _case(draw, unit) if unit else number
+    elif fact.form == "percent":
+        right = draw(
+            st.one_of(
+                st.decimals(0, 101, places=4).map(str),
+                st.sampled_from(["0.01", "0.1%", "1e-05", "1E-02", ".5", "100"]),
+            )
+        )
+    else:
+        right = str(draw(st.integers(0, 4)))
+        if prefix and draw(st.booleans()):
+            right = _case(draw, prefix) + draw(st.sampled_from(["", " "])) + right
+    space = draw(st.sampled_from(["", "", " ", "\t"]))
+    roll = draw(st.integers(0, 99))  # most facts missing, a few wrong, as in a registry
+    return "" if roll < 55 else wrong if roll < 58 else f"{space}{right}{space}"
+
+
+_FACT_NAMES = sorted(FACTS)
+_COHORT = st.lists(st.fixed_dictionaries({n: _cell(n) for n in _FACT_NAMES}), min_size=1,
+                   max_size=30)  # fmt: skip
+
+
+def _records(text: str) -> list[tuple[str, ...]]:
+    """Compact CSV records as comparable rows: every cell but line, and for an error row its
+    field (the fact the error names), not yet its words."""
+    rows = list(csv_module.reader(io.StringIO(text)))
+    header, body = rows[0], rows[1:]
+    at = header.index("error")
+    said = []
+    for row in body:
+        cells = dict(zip(header, row, strict=True))
+        cells.pop("line", None)
+        if cells["error"]:
+            field = cells["error"].split(":")[0]
+            said.append((cells["id"], "error", field if field in FACTS else cells["error"]))
+        else:
+            said.append(tuple(c for n, c in cells.items() if n != "error"))
+        assert len(row) > at
+    return said
+
+
+def _query_records(rows: list[tuple[Any, ...]], header: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv_module.writer(out, lineterminator="\n")
+    writer.writerow(["id", "line", *header[1:]])
+    for row in rows:
+        writer.writerow([row[0], "", *("" if v is None else v for v in row[1:])])
+    return out.getvalue()
+
+
+@settings(max_examples=15, deadline=None)
+@given(_COHORT, st.sampled_from(["fda", "ema"]))
+def test_every_road_gives_the_same_records_for_a_cohort_of_real_spellings(
+    tmp_path_factory: Any, cohort: list[dict[str, str]], regulator: str
+) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    if not shutil.which("sqlite3"):
+        pytest.skip("no sqlite3 shell here (.ci/run installs Debian's sqlite3)")
+    folder = tmp_path_factory.mktemp("roads")
+    source = folder / "cohort.csv"
+    with source.open("w", newline="", encoding="utf-8") as file:
+        writer = csv_module.writer(file, lineterminator="\n")
+        writer.writerow(["id", *_FACT_NAMES])
+        for number, row in enumerate(cohort):
+            writer.writerow([f"p{number}", *(row[n] for n in _FACT_NAMES)])
+    regulate = ["--regulator", regulator]
+    python = alltx("options", "-i", str(source), "-f", "csv", *regulate)
+    expected = _records(python.stdout.decode())
+    assert len(expected) == len(cohort)
+
+    engine = alltx("options", "-i", str(source), "-f", "csv", "--engine", "duckdb", *regulate)
+    assert _records(engine.stdout.decode()) == expected
+    assert engine.returncode == python.returncode
+
+    parquet_in = folder / "cohort.parquet"  # Parquet in: the same cells, as text
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{source}', all_varchar = true)) "
+                             f"TO '{parquet_in}' (FORMAT parquet)")  # fmt: skip
+    from_parquet = alltx("options", "-i", str(parquet_in), "-f", "csv", *regulate)
+    assert _records(from_parquet.stdout.decode()) == expected
+
+    parquet_out = folder / "out.parquet"  # Parquet out
+    alltx("options", "-i", str(source), "-f", "parquet", "-o", str(parquet_out), *regulate)
+    connection = duckdb.connect()
+    result = connection.execute(f"SELECT * FROM read_parquet('{parquet_out}')")
+    header = [d[0] for d in result.description]
+    assert _records(_query_records(result.fetchall(), header)) == expected
+
+    query = alltx("sql", "--table", f"read_csv('{source}', all_varchar = true)", *regulate)
+    result = duckdb.connect().execute(query.stdout.decode())
+    header = [d[0] for d in result.description]
+    assert _records(_query_records(result.fetchall(), header)) == expected
+
+    # the sqlite3 shell, over the CSV loaded as text
+    query = alltx("sql", "--dialect", "sqlite", "--table", "patients", *regulate)
+    script = f".import --csv {source} patients\n.mode csv\n.headers on\n" + query.stdout.decode()
+    shell = subprocess.run(["sqlite3", ":memory:"], input=script.encode(), capture_output=True,
+                           timeout=LIMIT)  # fmt: skip
+    assert shell.returncode == 0, shell.stderr
+    rows = list(csv_module.reader(io.StringIO(shell.stdout.decode())))
+    assert _records(_query_records([tuple(r) for r in rows[1:]], rows[0])) == expected
+
+
+def test_sql_over_a_file_with_some_facts_reads_the_columns_it_has(tmp_path: Path) -> None:
+    # Issue 24: without --columns the query named every fact (a Binder error on
+    # induction_failure, newly_diagnosed) over a table holding only some.
+    duckdb = pytest.importorskip("duckdb")
+    source = tmp_path / "part.csv"
+    source.write_text("id,age,relapsed,lineage,cd19\nA,19,yes,B-ALL,CD19+\nB,8m,,b,\n")
+    done = alltx("sql", "--table", str(source))
+    assert done.returncode == 0, done.stderr
+    got = duckdb.connect().execute(done.stdout.decode()).fetchall()
+    python = alltx("options", "-i", str(source), "-f", "csv")
+    rows = list(csv_module.reader(io.StringIO(python.stdout.decode())))[1:]
+    assert [[("" if v is None else str(v)) for v in row] for row in got] == [
+        [row[0], *row[2:]] for row in rows
+    ]
+    for args in (["--dialect", "sqlite"], ["--columns", "id,age"]):
+        refused = alltx("sql", "--table", str(source), *args)
+        assert refused.returncode == 2 and refused.stdout == b""
+        assert refused.stderr.decode().count("\n") == 1, refused.stderr

@@ -13,7 +13,6 @@ import csv
 import functools
 import itertools
 import math
-import sqlite3
 from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
@@ -28,6 +27,7 @@ from alltx.data_files import load_catalog
 from alltx.facts import FactError, facts_from, parse_age
 from alltx.input_rows import Failure, Row
 
+from .conftest import sqlite_connection
 from .test_oracle import READS, grid
 
 duckdb = pytest.importorskip("duckdb")
@@ -159,7 +159,7 @@ def in_duckdb(catalog: Catalog, rows: list[dict[str, Any]], types: dict[str, str
 
 
 def in_sqlite(catalog: Catalog, rows: list[dict[str, Any]]) -> list[Any]:
-    connection = sqlite3.connect(":memory:")
+    connection = sqlite_connection()
     connection.execute(f"CREATE TABLE patients ({', '.join(COLUMNS)})")
     connection.executemany(
         f"INSERT INTO patients VALUES ({', '.join('?' * len(COLUMNS))})",

@@ -29,8 +29,11 @@ NEEDED = (
 # How DuckDB reads each kind of input; {path} is an SQL string literal.
 READERS = {
     "parquet": "read_parquet({path})",
-    "csv": "read_csv({path}, header = true, delim = ',')",
-    "tsv": "read_csv({path}, header = true, delim = '\t')",
+    # every cell as text, as the Python path reads a CSV: the query reads its spellings
+    "csv": "read_csv({path}, header = true, delim = ',', quote = '\"', escape = '\"', "
+    "all_varchar = true)",
+    "tsv": "read_csv({path}, header = true, delim = '\t', quote = '\"', escape = '\"', "
+    "all_varchar = true)",
     "jsonl": "read_json({path}, format = 'newline_delimited')",
 }
 # The line of the first row: a CSV's header is line 1; JSON Lines and Parquet start with a row.
@@ -77,7 +80,8 @@ class Prepared:
     def _said(self, error: Exception) -> str:
         """DuckDB's message, with the file named as the user named it."""
         plain, given = self.names
-        return _one_line(error).replace(plain, given) if plain else _one_line(error)
+        said = _one_line(error).replace(plain, given) if plain else _one_line(error)
+        return said if given in said else f"{given}: {said}"
 
     def to_parquet(self, path: str) -> tuple[int, int]:
         """Write the results to the Parquet file named `path`, whole or not at all: written
@@ -137,17 +141,28 @@ def as_named(path: str, kind: str) -> tuple[str, tempfile.TemporaryDirectory[str
 
 def prepare(catalog: Catalog, path: str, kind: str, ignore_unknown: bool) -> Prepared:
     """Open `path` (of `kind`: parquet, csv, tsv or jsonl), the file of that name and no
-    other, and compile the query for its columns: a column named like a fact (in any case) is
-    read as that fact, a fact without a column is unknown, an unknown column is refused
-    (InputError) unless `ignore_unknown`."""
+    other, and compile the query for its columns (table_over)."""
     duckdb = _duckdb()
     named, folder = as_named(path, kind)
     connection = duckdb.connect()
-    source = READERS[kind].format(path=literal(named))
+    table, given = table_over(connection, duckdb.Error, named, path, kind, ignore_unknown)
+    query = compile_query(catalog, DUCKDB, table, given)
+    return Prepared(connection, query, FIRST_LINE[kind], duckdb.Error, folder,
+                    names=(named, path))  # fmt: skip
+
+
+def table_over(
+    connection: Any, error: type[Exception], read: str, path: str, kind: str, ignore_unknown: bool
+) -> tuple[str, set[str]]:
+    """The table the query reads from the file DuckDB reads as `read` (named `path`), and the
+    facts it has: a column named like a fact (in any case) is read as that fact, a fact
+    without a column is unknown, an unknown column is refused (InputError) unless
+    `ignore_unknown`."""
+    source = READERS[kind].format(path=literal(read))
     try:
         described = connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-    except duckdb.Error as error:
-        raise EngineError(f"{path}: {_one_line(error).replace(named, path)}") from None
+    except error as failed:
+        raise EngineError(f"{path}: {_one_line(failed).replace(read, path)}") from None
     found = [row[0] for row in described]
     names = header_names(found, ignore_unknown, NAMES[kind])
     chosen = ", ".join(
@@ -155,10 +170,17 @@ def prepare(catalog: Catalog, path: str, kind: str, ignore_unknown: bool) -> Pre
         for column, name in zip(found, names, strict=True)
         if name
     )
-    table = f"(SELECT {chosen or 'NULL AS id'} FROM {source})"
-    query = compile_query(catalog, DUCKDB, table, {name for name in names if name})
-    return Prepared(connection, query, FIRST_LINE[kind], duckdb.Error, folder,
-                    names=(named, path))  # fmt: skip
+    return f"(SELECT {chosen or 'NULL AS id'} FROM {source})", {name for name in names if name}
+
+
+def file_table(path: str, kind: str) -> tuple[str, set[str]]:
+    """`alltx sql --table FILE`: the table over the file as the printed query reads it (by
+    the name given), and the facts it has, as DuckDB finds its columns."""
+    duckdb = _duckdb()
+    named, folder = as_named(path, kind)
+    with folder:
+        table, given = table_over(duckdb.connect(), duckdb.Error, named, path, kind, False)
+    return table.replace(literal(named), literal(path)), given
 
 
 def _one_line(error: Exception) -> str:

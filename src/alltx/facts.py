@@ -65,15 +65,23 @@ SPACE = " \t\n\r\f\v"
 # The units an age may be written in, and how many of each make a year.
 WRITTEN_UNITS = {"y": 1, "yr": 1, "yrs": 1, "year": 1, "years": 1,
                  "m": 12, "mo": 12, "month": 12, "months": 12}  # fmt: skip
+# Decimals after the point: with at most four digits before it (1560 months; 100 percent), a
+# value written has at most 15 significant digits, so the binary floating-point number every
+# engine reads it as stands for exactly that decimal (the SQL road compares those).
+AGE_DECIMALS, PERCENT_DECIMALS = 11, 12
 _AGE = re.compile(
-    r"^\s*(-?0*\d{1,15}(?:\.\d{1,15})?)\s*("
+    rf"^\s*(-?0*\d{{1,15}}(?:\.\d{{1,{AGE_DECIMALS}}})?)\s*("
     + "|".join(sorted(WRITTEN_UNITS, key=len, reverse=True))
     + r")?\s*$",
     re.IGNORECASE | re.ASCII,  # \d: ASCII digits, as every other road reads them
 )
-# A percent as text: a decimal, with a negative exponent of at most two digits (1e-05, as
-# exports write small values).
-_DECIMAL = re.compile(r"^(?:0*\d{1,15}(?:\.\d{0,15})?|\.\d{1,15})(?:[eE]-\d{1,2})?$", re.ASCII)
+# A percent as text: a decimal, or one of at most three digits before the point with a
+# negative exponent of at most two digits (1e-05, as exports write small values).
+_DECIMAL = re.compile(
+    rf"^(?:0*\d{{1,15}}(?:\.\d{{0,{PERCENT_DECIMALS}}})?|\.\d{{1,{PERCENT_DECIMALS}}}"
+    rf"|(?:0*\d{{1,3}}(?:\.\d{{0,{PERCENT_DECIMALS}}})?|\.\d{{1,{PERCENT_DECIMALS}}})[eE]-\d{{1,2}})$",
+    re.ASCII,
+)
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 _MARKER_WORDS = {
@@ -189,7 +197,8 @@ def parse_marker(value: object) -> str:
     return _word(value, _MARKER_WORDS, "positive or negative (pos, neg, +, - also work)")
 
 
-_SEPARATOR = "[ \t\n\r\f\v:-]*"  # between a marker's name and its result: CD19: pos, CD19-
+# Between a marker's name and its result: CD19: pos, CD19- ("-" first: SQLite reads so).
+_SEPARATOR = "[-: \t\n\r\f\v]*"
 
 
 def marker(name: str) -> Callable[[object], str]:
@@ -282,7 +291,7 @@ def _units(per_year: int) -> str:
 
 def _age_text() -> str:
     years, months = MAX_AGE_YEARS, MAX_AGE_YEARS * 12
-    fraction, zeros = r"(?:\.[0-9]{1,15})?", r"(?:\.0{1,15})?"
+    fraction, zeros = rf"(?:\.[0-9]{{1,{AGE_DECIMALS}}})?", rf"(?:\.0{{1,{AGE_DECIMALS}}})?"
     space = f"[{SPACE}]*"
     zero = f"-0+{zeros}"  # -0 is 0
     in_years = f"(?:{_at_most(years, fraction, zeros)}|{zero})(?:{space}{_units(1)})?"
@@ -291,17 +300,36 @@ def _age_text() -> str:
 
 
 def _percent_text() -> str:
-    fraction, zeros = r"(?:\.[0-9]{0,15})?", r"(?:\.0{0,15})?"
-    small = r"\.[0-9]{1,15}"
-    ways = [f"(?:{_at_most(100, fraction, zeros)}|{small})"]
-    for shift in range(13):  # e-k: the mantissa at most 10^(k+2)
-        power = 10 ** (shift + 2)
-        written = f"0?{shift}" if shift < 10 else str(shift)
-        ways.append(f"(?:0*{_DIGIT}{{1,{shift + 2}}}{fraction}|0*{power}{zeros}|{small})"
-                    f"[eE]-{written}")  # fmt: skip
-    # e-13 and smaller: any mantissa of at most 15 digits is under 100
-    ways.append(f"(?:0*{_DIGIT}{{1,15}}{fraction}|{small})[eE]-(?:1[3-9]|[2-9][0-9])")
-    return "(?:" + "|".join(ways) + ")" + f"(?:[{SPACE}]*%)?"
+    fraction = rf"(?:\.[0-9]{{0,{PERCENT_DECIMALS}}})?"
+    zeros = rf"(?:\.0{{0,{PERCENT_DECIMALS}}})?"
+    small = rf"\.[0-9]{{1,{PERCENT_DECIMALS}}}"
+    plain = f"(?:{_at_most(100, fraction, zeros)}|{small})"
+    short = f"(?:0*{_DIGIT}{{1,3}}{fraction}|{small})"  # before an exponent
+    # e-0 changes nothing; e-1 and below bring any three digits under 100
+    shifted = f"(?:{plain}[eE]-0{{1,2}}|{short}[eE]-(?:0?[1-9]|[1-9][0-9]))"
+    return f"(?:{plain}|{shifted})(?:[{SPACE}]*%)?"
+
+
+def written_words(fact: Fact) -> dict[str, object]:
+    """The words a fact's text may be (in lower case), and the value each means: a yes/no
+    fact's, a category's spellings; none for a number."""
+    if fact.form == "bool":
+        return {word: word in _TRUE for word in sorted(_TRUE | _FALSE)}
+    if fact.form != "category":
+        return {}
+    if fact.values == MARKER:
+        return dict(_MARKER_WORDS)
+    return dict(_LINEAGE_WORDS) if fact.values == LINEAGES else {v: v for v in fact.values}
+
+
+def written_prefix(fact: Fact) -> str:
+    """A name that may be written before the value (CD19+, CR2), in lower case; "" for none."""
+    if fact.parse is parse_remission:
+        return "cr"
+    return fact.name if fact.form == "category" and fact.values == MARKER else ""
+
+
+MARKER_SEPARATORS = _SEPARATOR[1:-2]  # the characters between a marker's name and its result
 
 
 def text_pattern(fact: Fact) -> str:
@@ -325,7 +353,8 @@ def text_pattern(fact: Fact) -> str:
         written = words_pattern(words)
     else:
         written = body[fact.form]()
-    return f"^{space}(?:{written}{space})?$"
+    # Plain groups only: SQLite's REGEXP (its shell's regexp extension) has no (?:...).
+    return f"^{space}(?:{written}{space})?$".replace("(?:", "(")
 
 
 def _show(number: Fraction) -> str:
@@ -765,9 +794,19 @@ def parse_fact(name: str, value: object) -> object:
         raise FactError(str(error), name) from None
 
 
+_ORDER = {name: at for at, name in enumerate(FACTS)}
+
+
 def parse_facts(raw: Mapping[str, object]) -> dict[str, object]:
-    """Parse one patient's given values (blank = unknown), without deriving anything."""
-    parsed = {name: parse_fact(name, value) for name, value in raw.items()}
+    """Parse one patient's given values (blank = unknown), without deriving anything. Of
+    several wrong values, the error names the first in FACTS' order (an unknown field's
+    last), whatever the order of the columns, as the SQL query does."""
+    try:
+        parsed = {name: parse_fact(name, value) for name, value in raw.items()}
+    except FactError:
+        for name in sorted(raw, key=lambda name: _ORDER.get(name, len(_ORDER))):
+            parse_fact(name, raw[name])
+        raise
     return {name: value for name, value in parsed.items() if value is not None}
 
 

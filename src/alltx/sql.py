@@ -6,8 +6,8 @@ SQL comparison, each group an AND or an OR, and the query returns, per row, the 
 of `alltx options --format csv` (less `line`: a table has none). Nothing here runs a query; the
 DuckDB engine (`alltx.duckdb_engine`) and the user's own warehouse do.
 
-The query reads canonical values (`age` in years as a number, `lineage` b or t, markers
-positive or negative, booleans), applies the derivations of `facts.derive` and refuses the
+The query reads each value as typed or as text with the spellings the flags take (from the
+facts' own declarations: `_reading`), applies the derivations of `facts.derive` and refuses the
 same contradictions and impossible values, in an `error` column. Numbers are read as binary
 floating point, as a JSON number is read by the Python path; each bound is compiled to the
 floating-point threshold that gives the Python path's exact (decimal) comparison, so a
@@ -29,13 +29,20 @@ from alltx.facts import (
     AGE_UNITS,
     FACTS,
     IMPLICATIONS,
+    MARKER_SEPARATORS,
     MAX_AGE_YEARS,
     MAX_COUNT,
     NOT_AFTER,
     RULE_FACTS,
+    SPACE,
     STATE,
+    WRITTEN_UNITS,
+    Fact,
     Implication,
     NotAfter,
+    text_pattern,
+    written_prefix,
+    written_words,
 )
 from alltx.rules import MET, Atom, Node, atom_result, atoms
 
@@ -60,6 +67,18 @@ class Dialect:
     # rows), and Spark has no such keyword.
     materialized: str = "MATERIALIZED "
     concat_ws: bool = True  # SQLite has CONCAT_WS only from 3.44
+    # How each engine tells a value's type (a column's; SQLite: each value's), and its names
+    # for text, numbers and booleans.
+    type_of: str = "typeof({})"
+    texts: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    booleans: tuple[str, ...] = ()
+    decimal: str = ""  # the start of a fixed-point type's name (DECIMAL(18,3))
+    number: str = "TRY_CAST({} AS DOUBLE)"  # a value of a number type, as a double
+    boolean_of: str = "TRY_CAST({} AS BOOLEAN)"  # a value of the boolean type
+    matches: str = "regexp_matches({}, {})"  # a text matches a regular expression
+    trim: str = "TRIM({}, {})"  # a text without these characters at either end
+    backslashes: bool = False  # Spark reads a backslash in a string literal as an escape
 
     def name_of(self, column: str) -> str:
         """A column name as an identifier: quoted, its own quote characters doubled (the
@@ -72,22 +91,48 @@ class Dialect:
             return expression
         return f"CAST({expression} AS {getattr(self, kind)})"
 
+    def is_type(self, expression: str, names: tuple[str, ...], prefix: str = "") -> str:
+        typed = self.type_of.format(expression)
+        test = f"{typed} IN ({', '.join(literal(n) for n in names)})" if names else "FALSE"
+        return f"({test} OR {typed} LIKE {literal(prefix + '%')})" if prefix else test
+
+    def text_literal(self, text: str) -> str:
+        return literal(text.replace("\\", "\\\\") if self.backslashes else text)
+
     def whole(self, expression: str) -> str:
         """A test that a number has no fraction (ROUND: SQLite has FLOOR only in some builds,
         and its CAST to INTEGER stops at 2**63)."""
         return f"ROUND({expression}) = {expression}"
 
 
+_DUCKDB_NUMBERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                   "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE")  # fmt: skip
 DIALECTS = {
     d.name: d
     for d in (
         Dialect("duckdb", "DOUBLE", "VARCHAR", "BOOLEAN", "BIGINT", '"', materialized="",
-                try_cast=True),
-        Dialect("postgres", "DOUBLE PRECISION", "TEXT", "BOOLEAN", "BIGINT", '"'),
+                try_cast=True, texts=("VARCHAR",), numbers=_DUCKDB_NUMBERS,
+                booleans=("BOOLEAN",), decimal="DECIMAL"),
+        Dialect("postgres", "DOUBLE PRECISION", "TEXT", "BOOLEAN", "BIGINT", '"',
+                type_of="CAST(pg_typeof({}) AS TEXT)",
+                texts=("text", "character varying", "character"),
+                numbers=("smallint", "integer", "bigint", "real", "double precision", "numeric"),
+                booleans=("boolean",),
+                # through text: a cast from boolean to double is refused before any row is read
+                number="CAST(CAST({} AS TEXT) AS DOUBLE PRECISION)",
+                boolean_of="CAST(CAST({} AS TEXT) AS BOOLEAN)",
+                matches="({} ~ {})", trim="BTRIM({}, {})"),
         Dialect("sqlite", "REAL", "TEXT", "INTEGER", "INTEGER", '"', typed=False,
-                concat_ws=False),
+                concat_ws=False, texts=("text",), numbers=("integer", "real"),
+                number="CAST({} AS REAL)", boolean_of="{}",
+                # REGEXP: the sqlite3 shell's own (its regexp extension); in Python's sqlite3,
+                # create_function("regexp", 2, ...)
+                matches="({} REGEXP {})"),
         Dialect("spark", "DOUBLE", "STRING", "BOOLEAN", "BIGINT", "`", materialized="",
-                try_cast=True),
+                try_cast=True, texts=("string",),
+                numbers=("tinyint", "smallint", "int", "bigint", "float", "double"),
+                booleans=("boolean",), decimal="decimal", matches="({} RLIKE {})",
+                trim="TRIM(BOTH {1} FROM {0})", backslashes=True),
     )
 }  # fmt: skip
 
@@ -129,6 +174,85 @@ class Column:
 def table_columns() -> list[Column]:
     """The input table's fact columns, in the facts' order, from the facts' declarations."""
     return [Column(fact.name, fact.form, fact.values) for fact in FACTS.values()]
+
+
+def _reading(fact: Fact, dialect: Dialect) -> tuple[list[str], list[str]]:
+    """How the query reads one fact's column, from the fact's declaration (the parser's own
+    spellings, pattern and units, alltx.facts): first the value as written, where it is text
+    (w_), else as its type gives it (v_, NULL where the type is not the fact's); then the
+    fact's value, and whether a value was given that is not one (bad_). Text is read as the
+    Python path reads a CSV cell, so `B-ALL` is `b` and `8m` is 8 months on every road; an age
+    keeps the unit it was written in (its _per: 12 for months), so that completed months are
+    compared exactly, with no division."""
+    name, column = fact.name, dialect.name_of(fact.name)
+    form = "category" if fact.form == "category" else fact.form
+    is_text = dialect.is_type(column, dialect.texts)
+    number = dialect.is_type(column, dialect.numbers, dialect.decimal)
+    as_number = dialect.number.format(column)
+    if form in ("age", "percent", "count"):
+        typed = f"CASE WHEN {number} THEN {as_number} END"
+    elif form == "bool":
+        boolean = dialect.is_type(column, dialect.booleans)
+        typed = (f"CASE WHEN {boolean} THEN {dialect.boolean_of.format(column)} "
+                 f"WHEN {number} AND {as_number} IN (0, 1) THEN {as_number} = 1 END")  # fmt: skip
+    else:
+        typed = f"CAST(NULL AS {dialect.text})"
+    first = [
+        f"CASE WHEN {is_text} THEN CAST({column} AS {dialect.text}) END AS w_{name}",
+        f"CASE WHEN NOT {is_text} THEN {typed} END AS v_{name}",
+        f"({column} IS NOT NULL AND NOT {is_text} AND ({typed}) IS NULL) AS tbad_{name}",
+    ]
+    w = f"w_{name}"
+    spaces = dialect.text_literal(SPACE)
+    low = f"LOWER({dialect.trim.format(w, spaces)})"
+    pattern = dialect.text_literal(text_pattern(fact))
+    takes = dialect.matches.format(w, pattern)
+    blank = dialect.matches.format(w, dialect.text_literal(f"^[{SPACE}]*$"))
+    value = _text_value(fact, dialect, low)
+    then = [
+        f"CASE WHEN {w} IS NULL THEN v_{name} WHEN {takes} AND NOT {blank} THEN {value} END "
+        f"AS {name}",
+        f"(tbad_{name} OR ({w} IS NOT NULL AND NOT {takes})) AS bad_{name}",
+    ]
+    if form == "age":  # the unit it was written in: months where a month's word ends it
+        months = [u for u, per in WRITTEN_UNITS.items() if per == 12]
+        ends = " OR ".join(f"{low} LIKE {literal('%' + unit)}" for unit in months)
+        then.append(f"CASE WHEN {w} IS NOT NULL AND ({ends}) THEN 12 ELSE 1 END AS {name}_per")
+    return first, then
+
+
+def _text_value(fact: Fact, dialect: Dialect, low: str) -> str:
+    """A fact's value from its text (lower case, trimmed), which its pattern takes."""
+    words = written_words(fact)
+    prefix = written_prefix(fact)
+
+    def word(text: str) -> str:
+        cases = " ".join(f"WHEN {literal(w)} THEN {literal(v)}" for w, v in words.items())
+        return f"CASE {text} {cases} END"
+
+    if fact.form in ("bool", "category"):
+        if not prefix:
+            return word(low)
+        rest = dialect.trim.format(f"SUBSTR({low}, {len(prefix) + 1})",
+                                   dialect.text_literal(MARKER_SEPARATORS))  # fmt: skip
+        named = f"SUBSTR({low}, 1, {len(prefix)}) = {literal(prefix)}"
+        # CD19- leaves nothing once the separators are gone: its result is the "-"
+        result = f"COALESCE(NULLIF({rest}, {literal('')}), {literal('-')})"
+        return f"CASE WHEN {named} THEN {word(result)} ELSE {word(low)} END"
+    spaces = dialect.text_literal(SPACE)
+    if fact.form == "count":
+        digits = low
+        if prefix:
+            digits = (f"CASE WHEN SUBSTR({low}, 1, {len(prefix)}) = {literal(prefix)} THEN "
+                      f"{dialect.trim.format(f'SUBSTR({low}, {len(prefix) + 1})', spaces)} "
+                      f"ELSE {low} END")  # fmt: skip
+        return f"CAST({digits} AS {dialect.double})"
+    if fact.form == "percent":
+        number = dialect.trim.format(f"REPLACE({low}, '%', '')", spaces)
+    else:  # an age: the number before its unit
+        letters = literal("".join(sorted(set("".join(WRITTEN_UNITS)))))
+        number = dialect.trim.format(dialect.trim.format(low, letters), spaces)
+    return f"CAST({number} AS {dialect.double})"
 
 
 # --- thresholds ----------------------------------------------------------------------------
@@ -174,7 +298,8 @@ def literal(value: object) -> str:
 
 # The ages that must be in order (facts.NOT_AFTER), carried past the tests: the facts to decide
 # check a chosen age against the row's.
-_AGES = ", ".join(dict.fromkeys(rule.source for pair in AGE_PAIRS for rule in pair))
+_AGES = ", ".join(f"{age}, {age}_per" for age in
+                  dict.fromkeys(rule.source for pair in AGE_PAIRS for rule in pair))  # fmt: skip
 
 
 def _atom(atom: Atom) -> str:
@@ -203,15 +328,31 @@ def _atom(atom: Atom) -> str:
     return f"{column} {'>=' if atom.op == 'at_least' else '<='} {literal(bound)}"
 
 
+def _threshold(column: str, years: Fraction) -> str:
+    """The least value of an age's column that is at least `years` on the Python path, in
+    the unit the age was written in (months: 12 times as many, with no division, so that
+    8m is 8 completed months exactly)."""
+    in_years, in_months = literal(lowest(years)), literal(lowest(years * 12))
+    return f"CASE WHEN {column}_per = 12 THEN {in_months} ELSE {in_years} END"
+
+
+def _age_at_least(column: str, years: Fraction) -> str:
+    return f"{column} >= {_threshold(column, years)}"
+
+
+def _age_below(column: str, years: Fraction) -> str:
+    return f"{column} < {_threshold(column, years)}"
+
+
 def _age(atom: Atom, column: str, per_year: int) -> str:
     """A test on completed years or months, as thresholds on the age in years: completed
     months >= k is age >= k/12 (exactly, as the Python path's fractions have it)."""
 
     def at_least(count: int) -> str:
-        return f"{column} >= {literal(lowest(Fraction(count, per_year)))}"
+        return _age_at_least(column, Fraction(count, per_year))
 
     def below(count: int) -> str:
-        return f"{column} < {literal(lowest(Fraction(count, per_year)))}"
+        return _age_below(column, Fraction(count, per_year))
 
     bound = atom.bound
     if atom.op == "at_least":
@@ -231,10 +372,10 @@ def _bounded(atom: Atom, per_year: int) -> str | None:
         return None
 
     def at_least(column: str, count: int) -> str:  # completed units of column >= count
-        return f"{column} >= {literal(lowest(Fraction(count, per_year)))}"
+        return _age_at_least(column, Fraction(count, per_year))
 
     def below(column: str, count: int) -> str:  # completed units of column < count
-        return f"{column} < {literal(lowest(Fraction(count, per_year)))}"
+        return _age_below(column, Fraction(count, per_year))
 
     met: list[str] = []
     unmet: list[str] = []
@@ -386,11 +527,11 @@ def _ages_in_order(chosen: dict[str, deciding.Values], witness: deciding.Witness
             if first is not None and then is not None:
                 found.append(f"({was} AND {now} AND {literal(first > then)})")
             if first is not None:  # the row's later age: fewer completed units than chosen?
-                limit = literal(lowest(Fraction(first, per)))
-                found.append(f"({was} AND {later.source} < {limit})")
+                limit = _age_below(later.source, Fraction(first, per))
+                found.append(f"({was} AND {limit})")
             if then is not None:  # the row's earlier age: more completed units than chosen?
-                limit = literal(lowest(Fraction(then + 1, per)))
-                found.append(f"({now} AND {earlier.source} >= {limit})")
+                limit = _age_at_least(earlier.source, Fraction(then + 1, per))
+                found.append(f"({now} AND {limit})")
         return "COALESCE(" + " OR ".join(found) + ", FALSE)" if found else "FALSE"
 
     mine = {s: v for s, v in chosen.items() if s in ages}
@@ -427,24 +568,20 @@ def compile_query(
     has = {c.name for c in facts} | {"id"} if given is None else set(given)
     q = dialect.name_of
 
-    tried: set[str] = set()  # columns read with TRY_CAST: given_<name> says a value was there
-
-    def read(name: str, kind: str) -> str:
-        if name not in has:
-            return f"{dialect.cast('NULL', kind)} AS {name}"
-        if dialect.try_cast and kind != "text":
-            tried.add(name)
-            value = q(name)
-            type_ = getattr(dialect, kind)
-            return f"TRY_CAST({value} AS {type_}) AS {name}, {value} IS NOT NULL AS given_{name}"
-        return f"{dialect.cast(q(name), kind)} AS {name}"
-
-    # The id is carried through as the table has it (a number stays a number).
-    reading = [(q("id") if "id" in has else "NULL") + " AS id"]
-    reading += [read(c.name, c.read_as) for c in facts]
+    # Each fact column as it is written (text) or typed, then as the fact's value: reading()
+    written = [(q("id") if "id" in has else "NULL") + " AS id"]
+    reading = ["id"]
+    for column in facts:
+        if column.name in has:
+            first, then = _reading(FACTS[column.name], dialect)
+            written += first
+            reading += then
+        else:
+            reading.append(f"{dialect.cast('NULL', column.read_as)} AS {column.name}")
+            reading += [f"1 AS {column.name}_per"] if column.kind == "age" else []
 
     derived, conflicts = _derivation()
-    checks = _checks(facts, dialect, tried, conflicts)
+    checks = _checks(facts, has, conflicts, dialect)
     error = "CASE\n" + "".join(f"      WHEN {when}\n        THEN {message}\n"
                                 for when, message in checks) + "    END"  # fmt: skip
 
@@ -497,12 +634,20 @@ def compile_query(
         f"-- alltx data release {catalog.info.release} (updated "
         f"{catalog.info.updated.isoformat()}): {catalog.info.scope}. {dialect.name} dialect.\n"
         "-- Information from the labels named in `alltx data show`, not medical advice.\n"
-        "WITH given AS (\n  SELECT "
-        + ",\n    ".join(reading)
+        f"-- Reads the columns {', '.join(sorted(has, key=_column_order))}; for a table "
+        "without some, name those it has: alltx sql --columns LIST.\n"
+        "WITH written AS (\n  SELECT "
+        + ",\n    ".join(written)
         + f"\n  FROM {table} AS patients\n),\n"
+        # computed once: every later step reads a fact many times (SQLite and PostgreSQL
+        # would otherwise repeat its reading at each use)
+        f"given AS {dialect.materialized}(\n  SELECT "
+        + ",\n    ".join(reading)
+        + "\n  FROM written\n),\n"
         f"checked AS (\n  SELECT *,\n    {error} AS error\n  FROM given\n),\n"
         "derived AS (\n  SELECT id, error, "
         + ", ".join(c.name for c in facts if c.name not in derived)
+        + "".join(f", {c.name}_per" for c in facts if c.kind == "age")
         + ",\n    "
         + ",\n    ".join(state)
         + "\n  FROM checked\n),\n"
@@ -517,6 +662,11 @@ def compile_query(
         + "\n  FROM grouped\n)\n"
         f"SELECT\n  {shown}\nFROM judged"
     )
+
+
+def _column_order(name: str) -> int:
+    names = ["id", *FACTS]
+    return names.index(name) if name in names else len(names)
 
 
 def _derivation() -> tuple[dict[str, str], list[tuple[str, list[str], Implication]]]:
@@ -548,25 +698,26 @@ def _term(expression: str) -> str:
 
 def _checks(
     facts: list[Column],
-    dialect: Dialect,
-    tried: set[str],
+    has: Collection[str],
     conflicts: list[tuple[str, list[str], Implication]],
+    dialect: Dialect,
 ) -> list[tuple[str, str]]:
     """What the query refuses, in the Python path's order: each value that cannot be right
-    (of the wrong kind, where TRY_CAST read it, or out of bounds), then facts that contradict
-    each other. A value's message is a literal; a contradiction's is the Python path's own
-    words, with the number in them."""
+    (not one the fact's parser takes, or out of bounds), then facts that contradict each
+    other. A value's message is a literal; a contradiction's is the Python path's own words,
+    with the number in them."""
     checks: list[tuple[str, str]] = []
     for column in facts:
         name = column.name
+        if name not in has:
+            continue
         refused = literal(f"{name}: {column.refused}")
-        if name in tried:
-            checks.append((f"given_{name} AND {name} IS NULL", refused))
-        wrong = _wrong(column, dialect)
+        checks.append((f"bad_{name}", refused))
+        wrong = _wrong(column)
         if wrong:
             checks.append((f"{name} IS NOT NULL AND ({wrong})", refused))
-    checks += [(f"{pair.earlier} > {pair.later}", literal(out_of_order(pair)))
-               for pair in NOT_AFTER]  # fmt: skip
+    checks += [(f"{_in_months(pair.earlier)} > {_in_months(pair.later)}",
+                literal(out_of_order(pair))) for pair in NOT_AFTER]  # fmt: skip
     for condition, values, rule in conflicts:
         # The Python path's words, with each count's number in them (a yes/no fact is named
         # without its value).
@@ -581,6 +732,11 @@ def _checks(
     return checks
 
 
+def _in_months(age: str) -> str:
+    """An age's column in months, whichever unit it was written in."""
+    return f"(CASE WHEN {age}_per = 12 THEN {age} ELSE {age} * 12 END)"
+
+
 def out_of_order(pair: NotAfter) -> str:
     """The query's error for two ages out of order (without the numbers, which the Python
     path's message has)."""
@@ -588,27 +744,20 @@ def out_of_order(pair: NotAfter) -> str:
     return f"{pair.earlier}: the {first} is after {second}; check both"
 
 
-def _wrong(column: Column, dialect: Dialect) -> str:
-    """A condition true of a (non-NULL) value the Python path refuses. A range is tested as
-    NOT (within it), so that NaN, which engines order apart (above every number in DuckDB and
-    PostgreSQL, beside none in IEEE), is refused in each."""
+def _wrong(column: Column) -> str:
+    """A condition true of a (non-NULL) value out of the Python path's bounds. A range is
+    tested as NOT (within it), so that NaN, which engines order apart (above every number in
+    DuckDB and PostgreSQL, beside none in IEEE), is refused in each."""
     name = column.name
-    tests = []
-    if not dialect.typed:
-        kinds = "('text')" if column.kind == "category" else "('integer', 'real')"
-        tests.append(f"typeof({name}) NOT IN {kinds}")
     if column.kind == "age":
-        tests.append(f"NOT ({name} >= 0 AND {name} <= {MAX_AGE_YEARS})")
-    elif column.kind == "percent":
-        tests.append(f"NOT ({name} >= 0 AND {name} <= 100)")
-    elif column.kind == "count":
+        most = f"CASE WHEN {name}_per = 12 THEN {MAX_AGE_YEARS * 12} ELSE {MAX_AGE_YEARS} END"
+        return f"NOT ({name} >= 0 AND {name} <= {most})"
+    if column.kind == "percent":
+        return f"NOT ({name} >= 0 AND {name} <= 100)"
+    if column.kind == "count":
         # A whole number of at most 15 digits, as facts.parse_count reads one.
-        tests.append(f"NOT ({name} >= 0 AND {name} <= {MAX_COUNT} AND {dialect.whole(name)})")
-    elif column.kind == "category":
-        tests.append(f"{name} NOT IN ({', '.join(literal(v) for v in column.values)})")
-    elif not dialect.typed:
-        tests.append(f"{name} NOT IN (0, 1)")
-    return " OR ".join(tests)  # empty: the engine's type holds only right values
+        return f"NOT ({name} >= 0 AND {name} <= {MAX_COUNT} AND ROUND({name}) = {name})"
+    return ""  # a category or yes/no: its reading takes only right values
 
 
 def error_fields() -> dict[str, str]:
@@ -646,9 +795,9 @@ def table_schema() -> dict[str, object]:
     return {
         "title": "alltx sql: the table of patient facts",
         "description": "One row per patient; NULL is unknown. A column left out is unknown too "
-        "(alltx sql --columns names those the table has). Values "
-        "are canonical: the loose spellings the flags take (8m, pos, B-ALL) are read by "
-        "`alltx options --input` without --engine duckdb.",
+        "(alltx sql --columns names those the table has). A value is of the type given, or "
+        "text with the spellings the flags take (8m, pos, CD19+, B-ALL, CR1), read as "
+        "`alltx options --input` reads a CSV cell.",
         "fields": fields,
         "missingValues": [""],
     }

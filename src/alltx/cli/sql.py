@@ -51,7 +51,17 @@ def sql_query(
     if not table.strip():
         fail("--table needs a table's name or an expression, like read_parquet('cohort.parquet')")
     given = None
-    if columns is not None:
+    kind = _file_kind(table)
+    if kind is not None:  # a file alltx can see: the query reads the columns it has
+        if dialect is not DUCKDB:
+            fail(f"--table {table} is a file, which the query reads in DuckDB: use --dialect "
+                 "duckdb, or load it into a table and name its columns with --columns")  # fmt: skip
+        if columns is not None:
+            fail("--columns is for a table alltx cannot see; a file's columns are read from it")
+        from alltx.duckdb_engine import file_table
+
+        table, given = file_table(table, kind)
+    elif columns is not None:
         from alltx.input_rows import header_names
 
         given = set(header_names(columns.split(","), False, "--columns"))
@@ -61,3 +71,14 @@ def sql_query(
         catalog_in_use(ctx, regulator.value), DIALECTS[dialect.value], table, given
     )
     sys.stdout.write(query + ";\n")
+
+
+def _file_kind(table: str) -> str | None:
+    """The kind of file --table names (parquet, csv, tsv, jsonl), if it names one."""
+    from pathlib import Path
+
+    from alltx.input_files import SUFFIXES
+
+    suffix = Path(table).suffix.lower()
+    kind = "parquet" if suffix == ".parquet" else SUFFIXES.get(suffix)
+    return kind if kind is not None and Path(table).exists() else None
