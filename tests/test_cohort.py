@@ -185,7 +185,7 @@ def test_a_value_class_is_kept_apart_from_equal_values(catalog: Catalog) -> None
         first, second = (answering.answer(Row(1, None, row)) for row in order)
         bad = first if order[0]["age"] is True else second
         good = second if bad is first else first
-        assert isinstance(bad, Failure) and "true/false" in bad.message
+        assert isinstance(bad, Failure) and bad.message.startswith("age: must be an age")
         assert not isinstance(good, Failure)
     assert isinstance(answering.answer(Row(1, None, {"relapse": [2]})), Failure)  # no dict key
 
@@ -262,16 +262,16 @@ MALFORMED = [
     ("null", "must be a JSON object", None),
     ('{"age": 19} {"age": 20}', "not valid JSON: Extra data", None),
     ('{"age": 19}}', "not valid JSON: Extra data", None),
-    ('{"age": "old"}', "age: 'old' is not a number", "age"),
-    ('{"age": -1}', "age: must be between 0 and 130", "age"),
-    ('{"age": true}', "age: must be a number, not true/false", "age"),
-    ('{"age": [19]}', "age: must be a number", "age"),
-    ('{"lineage": "x"}', "lineage: expected b or t", "lineage"),
-    ('{"cd19": 1}', "cd19: expected positive or negative", "cd19"),
-    ('{"relapse": 1.5}', "relapse: expected a whole number", "relapse"),
-    ('{"relapsed": "maybe"}', "relapsed: expected true or false", "relapsed"),
+    ('{"age": "old"}', "age: must be an age from 0 to 130 years", "age"),
+    ('{"age": -1}', "age: must be an age from 0 to 130", "age"),
+    ('{"age": true}', "age: must be an age from", "age"),
+    ('{"age": [19]}', "age: must be an age", "age"),
+    ('{"lineage": "x"}', "lineage: must be b or t", "lineage"),
+    ('{"cd19": 1}', "cd19: must be positive or negative", "cd19"),
+    ('{"relapse": 1.5}', "relapse: must be a whole number", "relapse"),
+    ('{"relapsed": "maybe"}', "relapsed: must be yes or no", "relapsed"),
     ('{"mrd": 101}', "mrd: must be a percent from 0 to 100", "mrd"),
-    ('{"mrd": NaN}', "mrd: expected a percent", "mrd"),
+    ('{"mrd": NaN}', "mrd: must be a percent", "mrd"),
     ('{"relpased": true}', "did you mean 'relapsed'?", "relpased"),
     ('{"remission": 1, "relapsed": true}', "contradictory facts", None),
 ]
@@ -351,7 +351,7 @@ def test_csv_in_csv_out() -> None:
     assert rows[1]["failed_inotuzumab_ozogamicin"] == "inotuzumab-ozogamicin-r-r-cd22-positive.cd22"
     assert rows[2]["blinatumomab"] == "eligible"  # consolidation, Ph-negative, one month old
     assert rows[3]["line"] == "5" and rows[3]["tisagenlecleucel"] == "possible"
-    assert rows[4]["line"] == "6" and "age: 'x' is not a number" in rows[4]["error"]
+    assert rows[4]["line"] == "6" and "age: must be an age" in rows[4]["error"]
     assert rows[4]["tisagenlecleucel"] == ""
     assert {r["data_release"] for r in rows} == {RELEASE}
     assert "line 6 (id 'E')" in err

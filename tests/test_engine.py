@@ -19,6 +19,7 @@ from alltx.cohort import columns
 from alltx.data_files import load_catalog
 
 from .conftest import sqlite_connection
+from .test_facts import AGE
 
 duckdb = pytest.importorskip("duckdb")
 runner = CliRunner()
@@ -219,12 +220,12 @@ def test_a_wrong_value_is_an_error_record_in_its_place(tmp_path: Path) -> None:
     assert [(r["id"], r["line"], r.get("field")) for r in records] == [
         ("x", 1, "age"), ("y", 2, None), ("z", 3, None)
     ]  # fmt: skip
-    assert records[0]["error"] == "age: must be a number of years from 0 to 130"
-    assert "options" in records[1] and "options" in records[2]  # B-ALL is b, as on the flags
     assert (
-        error.splitlines()[0]
-        == "alltx: line 1 (id 'x'): age: must be a number of years from 0 to 130"
+        records[0]["error"]
+        == "age: must be an age from 0 to 130 years: years (19, 2.5) or months with m (8m)"
     )
+    assert "options" in records[1] and "options" in records[2]  # B-ALL is b, as on the flags
+    assert error.splitlines()[0] == f"alltx: line 1 (id 'x'): age: {AGE}"
 
 
 def test_values_of_the_wrong_kind_are_errors_of_their_rows(tmp_path: Path) -> None:
@@ -235,10 +236,10 @@ def test_values_of_the_wrong_kind_are_errors_of_their_rows(tmp_path: Path) -> No
     got = [(r["id"], r.get("field"), r.get("error")) for r in map(json.loads, out.splitlines())]
     assert got == [
         ("a", None, None),
-        ("b", "age", "age: must be a number of years from 0 to 130"),
-        ("c", "relapse", "relapse: must be a whole number 0 or more"),
-        ("d", "age", "age: must be a number of years from 0 to 130"),
-        ("e", "mrd", "mrd: must be a percent from 0 to 100"),
+        ("b", "age", f"age: {AGE}; got '8x'"),
+        ("c", "relapse", "relapse: must be a whole number from 0, of at most 15 digits; got 'R1'"),
+        ("d", "age", f"age: {AGE}; got 'nan'"),
+        ("e", "mrd", "mrd: must be a percent from 0 to 100 (0.1 or 0.1%); got 'inf'"),
     ]
     assert len(error.splitlines()) == 4  # one line a row
 

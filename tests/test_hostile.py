@@ -391,7 +391,7 @@ def test_ctrl_c_leaves_whole_lines_and_says_so(tmp_path: Path) -> None:
     [(["--relapsed", "--not-relapsed"], "--relapsed and --not-relapsed both given"),
      (["--age", "200", "--age", "19"], "--age given twice"),
      (["--age=19", "--age", "19"], "--age given twice"),
-     (["--mrd", "100.0000001"], "got 100.0000001")],
+     (["--mrd", "100.0000001"], "got '100.0000001'")],
 )  # fmt: skip
 def test_repeated_flags_are_refused_and_values_shown_as_given(args: list[str], says: str) -> None:
     done = alltx("options", *args)

@@ -205,8 +205,8 @@ _COHORT = st.lists(st.fixed_dictionaries({n: _cell(n) for n in _FACT_NAMES}), mi
 
 
 def _records(text: str) -> list[tuple[str, ...]]:
-    """Compact CSV records as comparable rows: every cell but line, and for an error row its
-    field (the fact the error names), not yet its words."""
+    """Compact CSV records as comparable rows: every cell but line; an error row's id and
+    words."""
     rows = list(csv_module.reader(io.StringIO(text)))
     header, body = rows[0], rows[1:]
     at = header.index("error")
@@ -214,9 +214,8 @@ def _records(text: str) -> list[tuple[str, ...]]:
     for row in body:
         cells = dict(zip(header, row, strict=True))
         cells.pop("line", None)
-        if cells["error"]:
-            field = cells["error"].split(":")[0]
-            said.append((cells["id"], "error", field if field in FACTS else cells["error"]))
+        if cells["error"]:  # the same words on every road
+            said.append((cells["id"], "error", cells["error"]))
         else:
             said.append(tuple(c for n, c in cells.items() if n != "error"))
         assert len(row) > at

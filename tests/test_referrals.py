@@ -110,7 +110,7 @@ def test_a_bad_referral_flag_is_one_line() -> None:
     result = runner.invoke(app, ["options", "--age", "2", "--age-at-diagnosis", "3"])
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
-    assert "--age-at-diagnosis: age at diagnosis (3 years) is after the age now" in result.stderr
+    assert "--age-at-diagnosis: the age at diagnosis is after the age now" in result.stderr
 
 
 def test_cohort_csv_has_a_referral_column() -> None:

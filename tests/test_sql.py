@@ -113,13 +113,12 @@ def python_says(catalog: Catalog, rows: list[dict[str, Any]]) -> list[Said]:
 
 def query_says(results: list[tuple[Any, ...]]) -> list[Said]:
     """The query's rows in the same terms (NULL as an empty cell)."""
-    fields = sql.error_fields()
     at = [name for name, _ in cohort.columns(load_catalog()) if name != "line"].index("error")
     said: list[Said] = []
     for result in results:
         error = result[at]
         if error is not None:
-            field = fields.get(error)
+            field = sql.error_field(error)
             said.append(("error", field, None if field else error))
         else:
             said.append(tuple("" if cell is None else str(cell) for cell in result))

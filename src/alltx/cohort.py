@@ -281,7 +281,7 @@ def query_rows(
     catalog: Catalog,
     results: Iterable[tuple[Any, ...]],
     first_line: int,
-    error_fields: dict[str, str],
+    error_field: Callable[[str], str | None],
 ) -> Iterator[Row | Failure]:
     """The compiled query's results (alltx.sql: the compact CSV's columns but `line`), each as
     a row for FromQuery to answer, or as the Failure it reports; numbered from `first_line`."""
@@ -291,7 +291,7 @@ def query_rows(
         if message is None:
             yield QueryRow(line, result[0], _NO_FIELDS, result)
         else:
-            yield Failure(line, result[0], message, error_fields.get(message))
+            yield Failure(line, result[0], message, error_field(message))
 
 
 class FromQuery(Generic[S]):

@@ -763,11 +763,7 @@ def derive(given: dict[str, object]) -> dict[str, object]:
         earlier, later = given.get(pair.earlier), given.get(pair.later)
         if earlier is not None and later is not None and earlier > later:  # type: ignore[operator]
             first, second = pair.words
-            raise FactError(
-                f"{first} ({_show(earlier)} years) is after {second} ({_show(later)} years); "  # type: ignore[arg-type]
-                "check both",
-                pair.earlier,
-            )
+            raise FactError(f"the {first} is after {second}; check both", pair.earlier)
     for rule in IMPLICATIONS:
         values = [given.get(name) for name, _, _ in rule.when]
         if not all(value is not None and OPS[op](value, bound)
@@ -781,6 +777,38 @@ def derive(given: dict[str, object]) -> dict[str, object]:
     return given
 
 
+SHOWN_CHARACTERS = 40  # of a refused text, in its message: enough to find it in the row
+
+
+def wants(fact: Fact) -> str:
+    """What a fact's value must be, in the words of the error for one that is not: the same
+    on every road (the SQL query writes them too)."""
+    if fact.form == "age":
+        return (f"must be an age from 0 to {MAX_AGE_YEARS} years: years (19, 2.5) or months "
+                "with m (8m)")  # fmt: skip
+    if fact.form == "percent":
+        return "must be a percent from 0 to 100 (0.1 or 0.1%)"
+    if fact.form == "bool":
+        return "must be yes or no (true, false, y, n, 1, 0 also work)"
+    if fact.form == "count":
+        also = ", or CR1, CR2 ..." if fact.parse is parse_remission else ""
+        return f"must be a whole number from 0, of at most 15 digits{also}"
+    if fact.values == MARKER:
+        return f"must be positive or negative (pos, neg, +, -, {fact.short}+ also work)"
+    if fact.values == LINEAGES:
+        return "must be b or t (b-cell, t-cell, B-ALL, pre-B, T-ALL also work)"
+    return "must be " + ", ".join(fact.values[:-1]) + " or " + fact.values[-1]
+
+
+def refusal(fact: Fact, value: object) -> str:
+    """The error for a value the fact's parser refuses: what it must be, and the text given
+    (a number or other JSON value is not repeated: each engine writes numbers its own way)."""
+    if not isinstance(value, str):
+        return wants(fact)
+    shown = value if len(value) <= SHOWN_CHARACTERS else value[:SHOWN_CHARACTERS] + "..."
+    return f"{wants(fact)}; got '{shown}'"
+
+
 def parse_fact(name: str, value: object) -> object:
     """One given value, parsed; None if blank (unknown). FactError names the field."""
     parse = PARSERS.get(name)
@@ -790,8 +818,8 @@ def parse_fact(name: str, value: object) -> object:
         return None
     try:
         return parse(value)
-    except ValueError as error:
-        raise FactError(str(error), name) from None
+    except ValueError:
+        raise FactError(refusal(FACTS[name], value), name) from None
 
 
 _ORDER = {name: at for at, name in enumerate(FACTS)}

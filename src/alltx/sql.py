@@ -34,6 +34,7 @@ from alltx.facts import (
     MAX_COUNT,
     NOT_AFTER,
     RULE_FACTS,
+    SHOWN_CHARACTERS,
     SPACE,
     STATE,
     WRITTEN_UNITS,
@@ -41,6 +42,7 @@ from alltx.facts import (
     Implication,
     NotAfter,
     text_pattern,
+    wants,
     written_prefix,
     written_words,
 )
@@ -159,17 +161,6 @@ class Column:
     def read_as(self) -> str:
         return "double" if self.kind == "count" else self.sql_type
 
-    @property
-    def refused(self) -> str:
-        """What a value must be, in the error's words."""
-        return {
-            "age": f"must be a number of years from 0 to {MAX_AGE_YEARS}",
-            "percent": "must be a percent from 0 to 100",
-            "count": "must be a whole number 0 or more",
-            "bool": "must be true or false",
-            "category": "must be " + " or ".join(self.values),
-        }[self.kind]
-
 
 def table_columns() -> list[Column]:
     """The input table's fact columns, in the facts' order, from the facts' declarations."""
@@ -213,6 +204,7 @@ def _reading(fact: Fact, dialect: Dialect) -> tuple[list[str], list[str]]:
         f"CASE WHEN {w} IS NULL THEN v_{name} WHEN {takes} AND NOT {blank} THEN {value} END "
         f"AS {name}",
         f"(tbad_{name} OR ({w} IS NOT NULL AND NOT {takes})) AS bad_{name}",
+        w,  # the text given, for the error's words
     ]
     if form == "age":  # the unit it was written in: months where a month's word ends it
         months = [u for u, per in WRITTEN_UNITS.items() if per == 12]
@@ -711,7 +703,12 @@ def _checks(
         name = column.name
         if name not in has:
             continue
-        refused = literal(f"{name}: {column.refused}")
+        # facts.refusal's words: what it must be, and the text given where it was text
+        said = literal(f"{name}: {wants(FACTS[name])}")
+        w, most = f"w_{name}", SHOWN_CHARACTERS
+        shown = f"CASE WHEN LENGTH({w}) > {most} THEN SUBSTR({w}, 1, {most}) || '...' ELSE {w} END"
+        quote = literal("'")
+        refused = f"{said} || COALESCE({literal('; got ')} || {quote} || {shown} || {quote}, '')"
         checks.append((f"bad_{name}", refused))
         wrong = _wrong(column)
         if wrong:
@@ -760,12 +757,11 @@ def _wrong(column: Column) -> str:
     return ""  # a category or yes/no: its reading takes only right values
 
 
-def error_fields() -> dict[str, str]:
-    """Which field each of the query's fixed error messages names (for JSON records' `field`);
-    a contradiction names none, as on the Python path."""
-    fields = {f"{c.name}: {c.refused}": c.name for c in table_columns()}
-    fields |= {out_of_order(pair): pair.earlier for pair in NOT_AFTER}
-    return fields
+def error_field(message: str) -> str | None:
+    """The field a query's error names (for JSON records' `field`), as the Python path's
+    Failure has it: the fact before the colon; a contradiction names none."""
+    name = message.split(":", 1)[0]
+    return name if name in FACTS else None
 
 
 def table_schema() -> dict[str, object]:

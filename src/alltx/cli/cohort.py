@@ -165,7 +165,7 @@ def _engine_cohort(
     from alltx.input_rows import Failure
 
     prepared = duckdb_engine.prepare(catalog, name, kind, settings.ignore_unknown)
-    fields = sql.error_fields()
+    fields = sql.error_field
     if output is not Format.parquet:
         rows = cohort.query_rows(catalog, prepared.results(), prepared.first_line, fields)
         return write_cohort(ctx, catalog, output, rows, settings,
@@ -180,7 +180,7 @@ def _engine_cohort(
     written, refused = prepared.to_parquet(str(settings.output_file))
     if refused and not settings.quiet:
         for row_id, message in prepared.errors():
-            reporter.error(Failure(None, row_id, message, fields.get(message)))
+            reporter.error(Failure(None, row_id, message, fields(message)))
     reporter.close(cohort.Tally(written, written - refused, refused))
     return 1 if refused else 0
 
