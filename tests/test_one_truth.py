@@ -301,3 +301,21 @@ def test_sql_over_a_file_with_some_facts_reads_the_columns_it_has(tmp_path: Path
         refused = alltx("sql", "--table", str(source), *args)
         assert refused.returncode == 2 and refused.stdout == b""
         assert refused.stderr.decode().count("\n") == 1, refused.stderr
+
+
+def test_jobs_cut_a_csv_at_records_so_a_quoted_line_break_stays_in_its_cell(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "cohort.csv"
+    with source.open("w", newline="", encoding="utf-8") as file:
+        writer = csv_module.writer(file, lineterminator="\n")
+        writer.writerow(["id", "age", "lineage"])
+        for number in range(4500):  # past two chunks of records, a line break every 7th
+            writer.writerow([f"P{number}\nx" if number % 7 == 0 else f"P{number}",
+                             str(number % 90), "B-ALL"])  # fmt: skip
+    one = alltx("options", "-i", str(source), "-f", "csv")
+    two = alltx("options", "-i", str(source), "-f", "csv", "-j", "2")
+    assert one.returncode == two.returncode == 0, two.stderr
+    assert two.stdout == one.stdout
+    rows = list(csv_module.reader(io.StringIO(one.stdout.decode())))
+    assert len(rows) == 4501 and rows[1][:2] == ["P0\nx", "2"] and rows[-1][0] == "P4499"

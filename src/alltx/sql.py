@@ -60,9 +60,6 @@ class Dialect:
     integer: str
     quote: str  # around a column name
     typed: bool = True  # False (SQLite): a column holds any kind of value, so check each
-    # TRY_CAST: a value of the wrong kind (a CSV's `8m` in a column of ages) becomes that row's
-    # error, not the whole query's. PostgreSQL has none (its columns are typed already).
-    try_cast: bool = False
     # SQLite and PostgreSQL fold a CTE into the query that reads it, repeating each test's
     # expression at every use (15 to 60 times slower); MATERIALIZED computes each once.
     # DuckDB finds the common expressions itself (the same time either way over 10,000,000
@@ -101,11 +98,6 @@ class Dialect:
     def text_literal(self, text: str) -> str:
         return literal(text.replace("\\", "\\\\") if self.backslashes else text)
 
-    def whole(self, expression: str) -> str:
-        """A test that a number has no fraction (ROUND: SQLite has FLOOR only in some builds,
-        and its CAST to INTEGER stops at 2**63)."""
-        return f"ROUND({expression}) = {expression}"
-
 
 _DUCKDB_NUMBERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
                    "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE")  # fmt: skip
@@ -113,7 +105,7 @@ DIALECTS = {
     d.name: d
     for d in (
         Dialect("duckdb", "DOUBLE", "VARCHAR", "BOOLEAN", "BIGINT", '"', materialized="",
-                try_cast=True, texts=("VARCHAR",), numbers=_DUCKDB_NUMBERS,
+                texts=("VARCHAR",), numbers=_DUCKDB_NUMBERS,
                 booleans=("BOOLEAN",), decimal="DECIMAL"),
         Dialect("postgres", "DOUBLE PRECISION", "TEXT", "BOOLEAN", "BIGINT", '"',
                 type_of="CAST(pg_typeof({}) AS TEXT)",
@@ -131,7 +123,7 @@ DIALECTS = {
                 # create_function("regexp", 2, ...)
                 matches="({} REGEXP {})"),
         Dialect("spark", "DOUBLE", "STRING", "BOOLEAN", "BIGINT", "`", materialized="",
-                try_cast=True, texts=("string",),
+                texts=("string",),
                 numbers=("tinyint", "smallint", "int", "bigint", "float", "double"),
                 booleans=("boolean",), decimal="decimal", matches="({} RLIKE {})",
                 trim="TRIM(BOTH {1} FROM {0})", backslashes=True),
@@ -175,8 +167,7 @@ def _reading(fact: Fact, dialect: Dialect) -> tuple[list[str], list[str]]:
     Python path reads a CSV cell, so `B-ALL` is `b` and `8m` is 8 months on every road; an age
     keeps the unit it was written in (its _per: 12 for months), so that completed months are
     compared exactly, with no division."""
-    name, column = fact.name, dialect.name_of(fact.name)
-    form = "category" if fact.form == "category" else fact.form
+    name, column, form = fact.name, dialect.name_of(fact.name), fact.form
     is_text = dialect.is_type(column, dialect.texts)
     number = dialect.is_type(column, dialect.numbers, dialect.decimal)
     as_number = dialect.number.format(column)
@@ -696,8 +687,8 @@ def _checks(
 ) -> list[tuple[str, str]]:
     """What the query refuses, in the Python path's order: each value that cannot be right
     (not one the fact's parser takes, or out of bounds), then facts that contradict each
-    other. A value's message is a literal; a contradiction's is the Python path's own words,
-    with the number in them."""
+    other: a value's in facts.refusal's words, with the text given; a contradiction's in the
+    Python path's own words, with the number in them."""
     checks: list[tuple[str, str]] = []
     for column in facts:
         name = column.name
@@ -730,13 +721,13 @@ def _checks(
 
 
 def _in_months(age: str) -> str:
-    """An age's column in months, whichever unit it was written in."""
+    """An age's column in months, whichever unit it was written in (a number of years times
+    12 in floating point: exact but for two ages within a rounding of each other)."""
     return f"(CASE WHEN {age}_per = 12 THEN {age} ELSE {age} * 12 END)"
 
 
 def out_of_order(pair: NotAfter) -> str:
-    """The query's error for two ages out of order (without the numbers, which the Python
-    path's message has)."""
+    """The error for two ages out of order, as the Python path's FactError words it."""
     first, second = pair.words
     return f"{pair.earlier}: the {first} is after {second}; check both"
 
@@ -752,7 +743,8 @@ def _wrong(column: Column) -> str:
     if column.kind == "percent":
         return f"NOT ({name} >= 0 AND {name} <= 100)"
     if column.kind == "count":
-        # A whole number of at most 15 digits, as facts.parse_count reads one.
+        # A whole number of at most 15 digits, as facts.parse_count reads one (ROUND: SQLite
+        # has FLOOR only in some builds, and its CAST to INTEGER stops at 2**63).
         return f"NOT ({name} >= 0 AND {name} <= {MAX_COUNT} AND ROUND({name}) = {name})"
     return ""  # a category or yes/no: its reading takes only right values
 
