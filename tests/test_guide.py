@@ -433,3 +433,13 @@ def test_explain_knows_every_abbreviation_the_answers_use() -> None:
     assert {"MRD", "CD19", "CAR-T", "CD3"} <= found  # the walk reads the answers' words
     unknown = [term for term in sorted(found) if run("explain", term)[0] != 0]
     assert not unknown, f"alltx explain does not know {unknown}"
+
+
+def test_a_grading_age_is_read_and_refused_as_every_age_is() -> None:
+    # Issue 24: `grade icans --age` called the parser directly, in words of its own.
+    from alltx.facts import FactError, parse_fact
+
+    result = CliRunner().invoke(app, ["grade", "icans", "--age", "8x", "--ice", "5"])
+    with pytest.raises(FactError) as caught:
+        parse_fact("age", "8x")
+    assert result.exit_code == 2 and f"--age: {caught.value}" in result.stderr

@@ -119,7 +119,9 @@ class Prepared:
         return str(link)
 
 
-def as_named(path: str, kind: str) -> tuple[str, tempfile.TemporaryDirectory[str]]:
+def as_named(
+    path: str, kind: str, flag: str = "--input"
+) -> tuple[str, tempfile.TemporaryDirectory[str]]:
     """The path by which DuckDB reads the file named `path`, and never another: DuckDB takes
     a path as a pattern (`[ab].csv` is a.csv and b.csv, `*` every file) or an address
     (`s3://`, `https://`), so it is given a link, in a folder of alltx's own, whose name is
@@ -127,11 +129,11 @@ def as_named(path: str, kind: str) -> tuple[str, tempfile.TemporaryDirectory[str
     try:
         mode = os.stat(path).st_mode
     except OSError as error:
-        raise EngineError(f"cannot read --input {path}: {error.strerror}") from None
+        raise EngineError(f"cannot read {flag} {path}: {error.strerror}") from None
     if stat.S_ISDIR(mode):
-        raise EngineError(f"--input {path} is a folder; give one file (alltx reads no patterns)")
+        raise EngineError(f"{flag} {path} is a folder; give one file (alltx reads no patterns)")
     if not stat.S_ISREG(mode):
-        raise EngineError(f"--input {path} is not a regular file; DuckDB reads a file it can "
+        raise EngineError(f"{flag} {path} is not a regular file; DuckDB reads a file it can "
                           "seek in (save the stream to a file first)")  # fmt: skip
     folder = tempfile.TemporaryDirectory(prefix="alltx-")
     link = Path(folder.name) / f"input.{kind}"
@@ -177,7 +179,7 @@ def file_table(path: str, kind: str) -> tuple[str, set[str]]:
     """`alltx sql --table FILE`: the table over the file as the printed query reads it (by
     the name given), and the facts it has, as DuckDB finds its columns."""
     duckdb = _duckdb()
-    named, folder = as_named(path, kind)
+    named, folder = as_named(path, kind, "--table")
     with folder:
         table, given = table_over(duckdb.connect(), duckdb.Error, named, path, kind, False)
     return table.replace(literal(named), literal(path)), given

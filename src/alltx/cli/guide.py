@@ -8,7 +8,7 @@ errors and exit statuses: one line and 2 for bad usage, 1 for a broken data file
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -90,14 +90,14 @@ def _finding(help_text: str, metavar: str) -> Any:
 def _grade(
     ctx: typer.Context, scale_id: str, given: dict[str, object], age: str | None, output: DocFormat
 ) -> None:
-    from alltx.facts import parse_age
+    from alltx.facts import FactError, parse_fact
     from alltx.grading import grade, parse_findings
 
     guide = guide_in_use(ctx)
     scale = guide.scale(scale_id)
-    try:
-        years: Fraction | None = None if age is None else parse_age(age)
-    except ValueError as error:
+    try:  # the age as every other --age reads it, in the same words
+        years = cast(Fraction | None, None if age is None else parse_fact("age", age))
+    except FactError as error:
         fail(f"--age: {error}")
     result = grade(scale, parse_findings(scale, given), years)
     if output is DocFormat.json:
