@@ -262,7 +262,7 @@ MRD_EDGES = [*_near(Fraction(1, 10)), *_near(Fraction(1, 100)), 0.0, 100.0]
 
 def _value(column: sql.Column) -> st.SearchStrategy[Any]:
     """Values of one column: right ones at and near every threshold, and wrong ones the Python
-    path also refuses (the query reads canonical values only; so do these)."""
+    path also refuses; typed values (text, with its spellings, is test_one_truth's)."""
     none = st.none()
     if column.kind == "age":
         right = st.one_of(st.sampled_from(AGE_EDGES), st.floats(0, 130), st.integers(0, 130))

@@ -164,9 +164,9 @@ def options(
     engine: Annotated[
         Engine | None,
         typer.Option(
-            help="How to answer a cohort: python reads the loose spellings the flags take (8m, "
-            "pos, B-ALL); duckdb runs the rules compiled to SQL on every core, and reads "
-            "canonical values only (alltx schema sql). A .parquet input uses duckdb.",
+            help="How to answer a cohort: python, or duckdb, which runs the rules compiled to "
+            "SQL on every core; both read the spellings the flags take (8m, pos, B-ALL) and "
+            "give the same records. A .parquet input uses duckdb.",
             rich_help_panel=COHORT_PANEL,
         ),
     ] = None,
