@@ -3,17 +3,30 @@ line. Each case runs the real command in a subprocess, as a registry researcher 
 
 from __future__ import annotations
 
+import csv as csv_module
 import hashlib
+import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alltx.data_files import bundled_path
+from alltx.facts import (
+    FACTS,
+    WRITTEN_UNITS,
+    FactError,
+    parse_fact,
+    written_prefix,
+    written_words,
+)
 
 ALLTX = [sys.executable, "-m", "alltx"]
 LIMIT = 60  # seconds: far above any case's time; a hang fails instead of blocking CI
@@ -101,10 +114,6 @@ def test_a_folder_a_fifo_or_a_pattern_is_one_line_on_the_duckdb_road(
 
 # --- the input schema takes exactly what the parser takes -----------------------------------
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from alltx.facts import FACTS, FactError, parse_fact  # noqa: E402
 
 _PIECES = ["0", "1", "9", "13", "25", "26", "100", "129", "130", "131", "1559", "1560", "1561",
            ".", "..", "00", "5", "e", "E", "-", "+", "%", " ", "\t", "\xa0", "m", "mo", "months",
@@ -149,12 +158,6 @@ def test_the_input_schema_takes_exactly_what_the_parser_takes(
 
 
 # --- the same cohort, every road --------------------------------------------------------------
-
-import csv as csv_module  # noqa: E402
-import io  # noqa: E402
-import shutil  # noqa: E402
-
-from alltx.facts import WRITTEN_UNITS, written_prefix, written_words  # noqa: E402
 
 
 def _case(draw: Any, text: str) -> str:

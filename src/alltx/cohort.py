@@ -26,7 +26,6 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from json.encoder import encode_basestring
 from operator import itemgetter
 from typing import Any, Generic, Protocol, TypeVar, cast
 
@@ -380,10 +379,7 @@ def _one_line(value: object) -> str:
     """An id or a message as JSON on one line, writable as UTF-8: the characters some line
     readers take for a break (U+0085, U+2028, U+2029) are escaped, and so is a lone surrogate
     (valid in a JSON string, not in UTF-8)."""
-    if value.__class__ is str:  # most ids: the C encoder, without json.dumps' set-up
-        text = encode_basestring(value)
-    else:
-        text = json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False)
     if text.isascii():
         return text
     if utf8(text) is text:

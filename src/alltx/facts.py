@@ -197,8 +197,10 @@ def parse_marker(value: object) -> str:
     return _word(value, _MARKER_WORDS, "positive or negative (pos, neg, +, - also work)")
 
 
-# Between a marker's name and its result: CD19: pos, CD19- ("-" first: SQLite reads so).
-_SEPARATOR = "[-: \t\n\r\f\v]*"
+# What may stand between a marker's name and its result: CD19: pos, CD19- ("-" first: SQLite's
+# REGEXP reads it so in a class).
+MARKER_SEPARATORS = "-: \t\n\r\f\v"
+_SEPARATOR = f"[{MARKER_SEPARATORS}]*"
 
 
 def marker(name: str) -> Callable[[object], str]:
@@ -329,30 +331,23 @@ def written_prefix(fact: Fact) -> str:
     return fact.name if fact.form == "category" and fact.values == MARKER else ""
 
 
-MARKER_SEPARATORS = _SEPARATOR[1:-2]  # the characters between a marker's name and its result
-
-
 def text_pattern(fact: Fact) -> str:
     """The JSON Schema pattern of a fact given as a string: exactly what its parser takes,
     white space around it, or nothing (unknown)."""
     space = f"[{SPACE}]*"
     count = f"{_DIGIT}{{1,15}}"
-    body: dict[str, Callable[[], str]] = {
-        "age": _age_text,
-        "percent": _percent_text,
-        "bool": lambda: words_pattern(_TRUE | _FALSE),
-        "count": lambda: count,
-    }
-    if fact.parse is parse_remission:
-        written = f"(?:{anycase('cr')}{space})?{count}"
-    elif fact.form == "category" and fact.values == MARKER:
-        written = (f"(?:{anycase(fact.name)}{_SEPARATOR}{words_pattern(_MARKER_WORDS)}"
-                   f"{_SEPARATOR}|{words_pattern(_MARKER_WORDS)})")  # fmt: skip
-    elif fact.form == "category":
-        words = _LINEAGE_WORDS if fact.values == LINEAGES else dict.fromkeys(fact.values)
-        written = words_pattern(words)
+    words, prefix = written_words(fact), written_prefix(fact)
+    if fact.form == "age":
+        written = _age_text()
+    elif fact.form == "percent":
+        written = _percent_text()
+    elif fact.form == "count":  # CR2: the name, then the number
+        written = f"(?:{anycase(prefix)}{space})?{count}" if prefix else count
+    elif prefix:  # CD19+: the name, then the word
+        named = f"{anycase(prefix)}{_SEPARATOR}{words_pattern(words)}{_SEPARATOR}"
+        written = f"(?:{named}|{words_pattern(words)})"
     else:
-        written = body[fact.form]()
+        written = words_pattern(words)
     # Plain groups only: SQLite's REGEXP (its shell's regexp extension) has no (?:...).
     return f"^{space}(?:{written}{space})?$".replace("(?:", "(")
 

@@ -23,6 +23,12 @@ from alltx.input_rows import (
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv", ".tab": "tsv"}
 
 
+def file_kind(name: str) -> str | None:
+    """The kind of cohort file a name says by its extension (parquet, csv, tsv, jsonl)."""
+    suffix = Path(name).suffix.lower()
+    return "parquet" if suffix == ".parquet" else SUFFIXES.get(suffix)
+
+
 # How far past an over-long line alltx looks for its end before it stops: an input with no line
 # ends at all (/dev/zero) is no cohort, and must not be read forever.
 MAX_SKIP = 64 * MAX_LINE_BYTES

@@ -213,22 +213,21 @@ def _text_value(fact: Fact, dialect: Dialect, low: str) -> str:
         cases = " ".join(f"WHEN {literal(w)} THEN {literal(v)}" for w, v in words.items())
         return f"CASE {text} {cases} END"
 
+    # the name written before the value (CD19+, CR2): where it is there, the rest after it
+    named = f"SUBSTR({low}, 1, {len(prefix)}) = {literal(prefix)}"
+    after = f"SUBSTR({low}, {len(prefix) + 1})"
+    spaces = dialect.text_literal(SPACE)
     if fact.form in ("bool", "category"):
         if not prefix:
             return word(low)
-        rest = dialect.trim.format(f"SUBSTR({low}, {len(prefix) + 1})",
-                                   dialect.text_literal(MARKER_SEPARATORS))  # fmt: skip
-        named = f"SUBSTR({low}, 1, {len(prefix)}) = {literal(prefix)}"
+        rest = dialect.trim.format(after, dialect.text_literal(MARKER_SEPARATORS))
         # CD19- leaves nothing once the separators are gone: its result is the "-"
         result = f"COALESCE(NULLIF({rest}, {literal('')}), {literal('-')})"
         return f"CASE WHEN {named} THEN {word(result)} ELSE {word(low)} END"
-    spaces = dialect.text_literal(SPACE)
     if fact.form == "count":
         digits = low
         if prefix:
-            digits = (f"CASE WHEN SUBSTR({low}, 1, {len(prefix)}) = {literal(prefix)} THEN "
-                      f"{dialect.trim.format(f'SUBSTR({low}, {len(prefix) + 1})', spaces)} "
-                      f"ELSE {low} END")  # fmt: skip
+            digits = f"CASE WHEN {named} THEN {dialect.trim.format(after, spaces)} ELSE {low} END"
         return f"CAST({digits} AS {dialect.double})"
     if fact.form == "percent":
         number = dialect.trim.format(f"REPLACE({low}, '%', '')", spaces)

@@ -124,9 +124,9 @@ def _engine_input(
 ) -> str | None:
     """The kind of input the DuckDB engine is to read (parquet, csv, tsv, jsonl), or None when
     the cohort is answered in Python."""
-    from alltx.input_files import SUFFIXES
+    from alltx.input_files import file_kind
 
-    parquet = given is InputFormat.parquet or name.lower().endswith(".parquet")
+    parquet = given is InputFormat.parquet or file_kind(name) == "parquet"
     wanted = settings.engine is Engine.duckdb or (settings.engine is None and (
         parquet or output is Format.parquet))  # fmt: skip
     if not wanted:
@@ -142,11 +142,7 @@ def _engine_input(
         fail("--fail-fast stops a stream, and --format parquet writes every row: drop one")
     if name == "-":
         fail("DuckDB reads a file by name, not stdin: give the file's name to --input")
-    kind = (
-        "parquet"
-        if parquet
-        else (given.value if given else SUFFIXES.get(Path(name).suffix.lower()))
-    )
+    kind = "parquet" if parquet else (given.value if given else file_kind(name))
     if kind is None:
         fail(f"{name}: say what kind of file it is with --input-format parquet|csv|tsv|jsonl")
     return kind

@@ -77,8 +77,7 @@ def _file_kind(table: str) -> str | None:
     """The kind of file --table names (parquet, csv, tsv, jsonl), if it names one."""
     from pathlib import Path
 
-    from alltx.input_files import SUFFIXES
+    from alltx.input_files import file_kind
 
-    suffix = Path(table).suffix.lower()
-    kind = "parquet" if suffix == ".parquet" else SUFFIXES.get(suffix)
+    kind = file_kind(table)
     return kind if kind is not None and Path(table).exists() else None
