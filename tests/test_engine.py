@@ -136,7 +136,7 @@ def test_columns_the_table_lacks_are_unknown(tmp_path: Path) -> None:
 
 
 def test_each_dialect_names_columns_its_own_way() -> None:
-    for dialect, quote in (("duckdb", '"'), ("postgres", '"'), ("sqlite", '"'), ("spark", "`")):
+    for dialect, quote in (("duckdb", '"'), ("postgres", '"'), ("sqlite", "`"), ("spark", "`")):
         status, query, _ = run(["sql", "--dialect", dialect])
         assert status == 0
         assert f"{quote}status" not in query  # statuses are named by therapy

@@ -322,3 +322,19 @@ def test_jobs_cut_a_csv_at_records_so_a_quoted_line_break_stays_in_its_cell(
     assert two.stdout == one.stdout
     rows = list(csv_module.reader(io.StringIO(one.stdout.decode())))
     assert len(rows) == 4501 and rows[1][:2] == ["P0\nx", "2"] and rows[-1][0] == "P4499"
+
+
+def test_a_column_the_sqlite_table_lacks_is_an_error_not_text() -> None:
+    # SQLite reads a "quoted" name that is no column as a string: relapsed would have been the
+    # text 'relapsed', refused in every row, where every other engine says the column is missing.
+    from .conftest import sqlite_connection
+
+    connection = sqlite_connection()
+    connection.execute("CREATE TABLE patients (id, age)")
+    connection.execute("INSERT INTO patients VALUES ('A', 19)")
+    query = alltx("sql", "--dialect", "sqlite").stdout.decode()
+    with pytest.raises(Exception, match="no such column"):
+        connection.execute(query).fetchall()
+    given = alltx("sql", "--dialect", "sqlite", "--columns", "id,age").stdout.decode()
+    [row] = connection.execute(given).fetchall()
+    assert row[0] == "A" and row[1] == "possible"

@@ -116,7 +116,9 @@ DIALECTS = {
                 number="CAST(CAST({} AS TEXT) AS DOUBLE PRECISION)",
                 boolean_of="CAST(CAST({} AS TEXT) AS BOOLEAN)",
                 matches="({} ~ {})", trim="BTRIM({}, {})"),
-        Dialect("sqlite", "REAL", "TEXT", "INTEGER", "INTEGER", '"', typed=False,
+        # `quoted`: SQLite reads a "quoted" name that is no column as a string, so a column the
+        # table lacks would be the text 'relapsed' in every row, not the error it is elsewhere
+        Dialect("sqlite", "REAL", "TEXT", "INTEGER", "INTEGER", "`", typed=False,
                 concat_ws=False, texts=("text",), numbers=("integer", "real"),
                 number="CAST({} AS REAL)", boolean_of="{}",
                 # REGEXP: the sqlite3 shell's own (its regexp extension); in Python's sqlite3,
