@@ -173,9 +173,9 @@ def test_a_parquet_cohort_is_written_as_the_python_path_writes_it(tmp_path: Path
     assert in_duckdb.stderr == in_python.stderr  # the same error line, same line number
 
 
-def test_csv_tsv_and_json_lines_run_in_duckdb_when_asked(tmp_path: Path) -> None:
+def test_csv_and_tsv_run_in_duckdb_when_asked_and_json_lines_are_refused(tmp_path: Path) -> None:
     names = ["id", *(c.name for c in sql.table_columns())]
-    tables = [write_jsonl(tmp_path / "cohort.jsonl", PATIENTS)]
+    tables = []
     for suffix, delimiter in ((".csv", ","), (".tsv", "\t")):
         table = tmp_path / f"cohort{suffix}"
         lines = [delimiter.join(names)] + [
@@ -189,6 +189,11 @@ def test_csv_tsv_and_json_lines_run_in_duckdb_when_asked(tmp_path: Path) -> None
         got = run(["options", "-i", str(table), "--engine", "duckdb", "-f", "csv", "-q"])
         assert got == expected  # line numbers too: a CSV's header is its line 1
         assert expected[0] == 1
+    # A JSON value keeps its type row by row (19 or "19"), which one DuckDB column cannot
+    jsonl = write_jsonl(tmp_path / "cohort.jsonl", PATIENTS)
+    status, out, error = run(["options", "-i", str(jsonl), "--engine", "duckdb", "-f", "csv"])
+    assert (status, out) == (2, "") and error.count("\n") == 1
+    assert "JSON Lines are answered in Python" in error and "drop --engine duckdb" in error
 
 
 def test_parquet_out_holds_the_csv_columns(tmp_path: Path) -> None:
@@ -196,19 +201,20 @@ def test_parquet_out_holds_the_csv_columns(tmp_path: Path) -> None:
     out = tmp_path / "answers.parquet"
     status, stdout, error = run(["options", "-i", str(parquet), "-f", "parquet", "-o", str(out)])
     assert status == 1 and stdout == ""
+    line = [p["id"] for p in PATIENTS].index("i") + 1  # a Parquet row's line is its number
     assert error.splitlines() == [
-        "alltx: a row (id 'i'): contradictory facts: relapse 0 means no relapse now, but "
-        "relapsed is yes; give only the one that is true"
+        f"alltx: line {line} (id 'i'): contradictory facts: relapse 0 means no relapse now, "
+        "but relapsed is yes; give only the one that is true"
     ]
     connection = duckdb.connect()
     got = connection.execute(f"SELECT * FROM read_parquet('{out}')")
     names = [d[0] for d in got.description]
-    assert names == [name for name, _ in columns(load_catalog()) if name != "line"]
+    assert names == [name for name, _ in columns(load_catalog())]  # the line too
     rows = got.fetchall()
     assert [r[0] for r in rows] == [p["id"] for p in PATIENTS]
     status, csv_out, _ = run(["options", "-i", str(parquet), "-f", "csv", "-q"])
     for cells, row in zip(list(csv.reader(io.StringIO(csv_out)))[1:], rows, strict=True):
-        assert cells[:1] + cells[2:] == ["" if v is None else str(v) for v in row]
+        assert cells == ["" if v is None else str(v) for v in row]
 
 
 def test_a_wrong_value_is_an_error_record_in_its_place(tmp_path: Path) -> None:
@@ -259,13 +265,13 @@ def test_outside_text_is_plain_in_duckdb_output_too(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["--engine", "duckdb", "-i", "-"], "not stdin"),
+        (["--input-format", "parquet", "-i", "-"], "not stdin"),
         (["-f", "parquet"], "give --output FILE"),
         (["-f", "csv", "-o", "x.parquet"], "--output is for --format parquet"),
         (["--explain"], "--explain answers in Python"),
         (["-j", "2", "-f", "jsonl"], "drop --jobs"),
         (["--fail-fast", "-f", "parquet", "-o", "x.parquet"], "drop one"),
-        (["--engine", "python"], "use --engine duckdb"),
+        (["--engine", "python"], "a Parquet file is read by DuckDB: drop --engine python"),
     ],
 )
 def test_usage_the_engine_cannot_serve_is_one_line(
@@ -302,18 +308,39 @@ def test_broken_inputs_are_one_line_each(tmp_path: Path) -> None:
     broken.write_bytes(b"PAR1 not really")
     unknown = write_parquet(tmp_path / "unknown.parquet", [{"id": "a", "age": 3}])
     duckdb.connect().execute(f"COPY (SELECT 'a' AS id, 3 AS agee) TO '{unknown}' (FORMAT parquet)")
-    ragged = tmp_path / "ragged.csv"  # the Python path reports such a row; DuckDB stops
-    ragged.write_text("id,age\n" + "a,3\n" * 3000 + "b,4,5,6\n")
     for args, said in (
         (["-i", str(broken)], str(broken)),
         (["-i", str(tmp_path / "none.parquet")], "none.parquet"),
         (["-i", str(unknown)], "Parquet columns: unknown field 'agee'; did you mean 'age'?"),
-        (["-i", str(ragged), "--engine", "duckdb"], "ragged.csv"),
     ):
         status, out, error = run(["options", *args, "-f", "jsonl"])
         assert status == 2, (args, out, error)
         assert said in error and len(error.strip().splitlines()) == 1, error
         assert "Traceback" not in error
+
+
+def test_a_record_the_csv_module_refuses_is_that_rows_error_on_the_engine_too(
+    tmp_path: Path,
+) -> None:
+    # Issue 24: DuckDB refused a whole file for one ragged row, and numbered rows by count
+    # (a blank line or a quoted line break moved every later line); Python's csv module
+    # reads a text file on every road now.
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("id,age\n" + "a,3\n" * 3000 + 'b,4,5,6\n\n"c\nd",5\ne,"1"9\nf,8m\n')
+    for fmt in ("jsonl", "csv"):
+        python = run(["options", "-i", str(ragged), "-f", fmt])
+        engine = run(["options", "-i", str(ragged), "-f", fmt, "--engine", "duckdb"])
+        assert engine == python and python[0] == 1
+    records = [json.loads(line) for line in python_jsonl(ragged)]
+    assert [(r["id"], r["line"]) for r in records[-4:]] == [
+        ("b", 3002), ("c\nd", 3004), (None, 3006), ("f", 3007)
+    ]  # fmt: skip
+    assert "4 cells where the header has 2" in records[-4]["error"]
+    assert "not valid CSV" in records[-2]["error"]
+
+
+def python_jsonl(path: Path) -> list[str]:
+    return run(["options", "-i", str(path), "-f", "jsonl", "-q"])[1].splitlines()
 
 
 def test_without_duckdb_one_line_says_how_to_install_it(tmp_path: Path) -> None:

@@ -104,12 +104,32 @@ def test_a_folder_a_fifo_or_a_pattern_is_one_line_on_the_duckdb_road(
     (tmp_path / "a.csv").write_text("id,age\nA,3\n")
     name = {"folder": str(tmp_path), "fifo": str(tmp_path / "f.csv"),
             "pattern": str(tmp_path / "*.csv")}[make]  # fmt: skip
-    if make == "fifo":
+    kind = "csv"
+    if make == "fifo":  # DuckDB seeks in a Parquet file; a text file is read as a stream
         os.mkfifo(name)
-    done = alltx("options", "-i", name, "--engine", "duckdb", "--input-format", "csv",
+        kind = "parquet"
+    done = alltx("options", "-i", name, "--engine", "duckdb", "--input-format", kind,
                  "-f", "jsonl")  # fmt: skip
     assert done.returncode == 2 and done.stdout == b"", done.stdout
     assert done.stderr.decode().count("\n") == 1, done.stderr
+
+
+def test_the_engine_reads_a_csv_stream_as_the_python_path_does(tmp_path: Path) -> None:
+    # Python's csv module reads a text file on every road, so a pipe (stdin, a FIFO) is
+    # answered in DuckDB too, where DuckDB itself could only read a file it can seek in.
+    pytest.importorskip("duckdb")
+    text = b"id,age,relapsed,lineage\nA,19,yes,B-ALL\nB,8m,,b\n"
+    python = alltx("options", "-i", "-", "--input-format", "csv", "-f", "jsonl", stdin=text)
+    engine = alltx("options", "-i", "-", "--input-format", "csv", "-f", "jsonl",
+                   "--engine", "duckdb", stdin=text)  # fmt: skip
+    assert engine.stdout == python.stdout and len(records(python.stdout)) == 2
+    fifo = tmp_path / "f.csv"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen([*ALLTX, "options", "-i", str(fifo), "--engine", "duckdb",
+                               "-f", "jsonl"], stdout=subprocess.PIPE)  # fmt: skip
+    fifo.write_bytes(text)
+    out, _ = reader.communicate(timeout=LIMIT)
+    assert out == python.stdout
 
 
 # --- the input schema takes exactly what the parser takes -----------------------------------
@@ -207,22 +227,29 @@ _COHORT = st.lists(st.fixed_dictionaries({n: _cell(n) for n in _FACT_NAMES}), mi
                    max_size=30)  # fmt: skip
 
 
-def _records(text: str) -> list[tuple[str, ...]]:
-    """Compact CSV records as comparable rows: every cell but line; an error row's id and
-    words."""
+def _records(text: str, lines: bool = False) -> list[tuple[str, ...]]:
+    """Compact CSV records as comparable rows: every cell but line (with `lines`, the line
+    too: the roads that read the CSV file's lines); an error row's id and words."""
     rows = list(csv_module.reader(io.StringIO(text)))
     header, body = rows[0], rows[1:]
     at = header.index("error")
     said = []
     for row in body:
         cells = dict(zip(header, row, strict=True))
-        cells.pop("line", None)
+        if not lines:
+            cells.pop("line", None)
         if cells["error"]:  # the same words on every road
-            said.append((cells["id"], "error", cells["error"]))
+            said.append((cells["id"], cells.get("line", ""), "error", cells["error"]))
         else:
             said.append(tuple(c for n, c in cells.items() if n != "error"))
         assert len(row) > at
     return said
+
+
+def _csv_text(rows: list[Any]) -> str:
+    out = io.StringIO()
+    csv_module.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
 
 
 def _query_records(rows: list[tuple[Any, ...]], header: list[str]) -> str:
@@ -247,16 +274,19 @@ def test_every_road_gives_the_same_records_for_a_cohort_of_real_spellings(
     with source.open("w", newline="", encoding="utf-8") as file:
         writer = csv_module.writer(file, lineterminator="\n")
         writer.writerow(["id", *_FACT_NAMES])
-        for number, row in enumerate(cohort):
-            writer.writerow([f"p{number}", *(row[n] for n in _FACT_NAMES)])
+        for number, row in enumerate(cohort):  # a quoted line break moves the lines after it
+            writer.writerow(
+                [f"p{number}" + "\n" * (number % 3 == 1), *(row[n] for n in _FACT_NAMES)]
+            )
     regulate = ["--regulator", regulator]
     python = alltx("options", "-i", str(source), "-f", "csv", *regulate)
     expected = _records(python.stdout.decode())
     assert len(expected) == len(cohort)
+    numbered = _records(python.stdout.decode(), lines=True)
 
     engine = alltx("options", "-i", str(source), "-f", "csv", "--engine", "duckdb", *regulate)
-    assert _records(engine.stdout.decode()) == expected
-    assert engine.returncode == python.returncode
+    assert _records(engine.stdout.decode(), lines=True) == numbered
+    assert (engine.returncode, engine.stderr) == (python.returncode, python.stderr)
 
     parquet_in = folder / "cohort.parquet"  # Parquet in: the same cells, as text
     duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{source}', all_varchar = true)) "
@@ -264,12 +294,15 @@ def test_every_road_gives_the_same_records_for_a_cohort_of_real_spellings(
     from_parquet = alltx("options", "-i", str(parquet_in), "-f", "csv", *regulate)
     assert _records(from_parquet.stdout.decode()) == expected
 
-    parquet_out = folder / "out.parquet"  # Parquet out
-    alltx("options", "-i", str(source), "-f", "parquet", "-o", str(parquet_out), *regulate)
-    connection = duckdb.connect()
-    result = connection.execute(f"SELECT * FROM read_parquet('{parquet_out}')")
-    header = [d[0] for d in result.description]
-    assert _records(_query_records(result.fetchall(), header)) == expected
+    for engine_road in ([], ["--engine", "duckdb"]):  # Parquet out, answered in either
+        parquet_out = folder / "out.parquet"
+        wrote = alltx("options", "-i", str(source), "-f", "parquet", "-o", str(parquet_out),
+                      *regulate, *engine_road)  # fmt: skip
+        assert (wrote.returncode, wrote.stderr) == (python.returncode, python.stderr)
+        result = duckdb.connect().execute(f"SELECT * FROM read_parquet('{parquet_out}')")
+        header = [d[0] for d in result.description]
+        body = [tuple("" if v is None else str(v) for v in row) for row in result.fetchall()]
+        assert _records(_csv_text([header, *body]), lines=True) == numbered
 
     query = alltx("sql", "--table", f"read_csv('{source}', all_varchar = true)", *regulate)
     result = duckdb.connect().execute(query.stdout.decode())

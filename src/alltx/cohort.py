@@ -279,14 +279,14 @@ def _bounds(test: Atom) -> list[Atom]:
 def query_rows(
     catalog: Catalog,
     results: Iterable[tuple[Any, ...]],
-    first_line: int,
     error_field: Callable[[str], str | None],
 ) -> Iterator[Row | Failure]:
-    """The compiled query's results (alltx.sql: the compact CSV's columns but `line`), each as
-    a row for FromQuery to answer, or as the Failure it reports; numbered from `first_line`."""
+    """The compiled query's results (alltx.sql, compiled for the engine: the compact CSV's
+    columns but `line`, then the line), each as a row for FromQuery to answer, or as the
+    Failure it reports."""
     error = [name for name, _ in columns(catalog) if name != "line"].index("error")
-    for line, result in enumerate(results, first_line):
-        message = result[error]
+    for result in results:
+        message, line = result[error], result[-1]
         if message is None:
             yield QueryRow(line, result[0], _NO_FIELDS, result)
         else:
@@ -526,7 +526,10 @@ class Csv(Format[str]):
     Each therapy's cells are written by the csv module once per memo entry, and a row is its
     id and line, written the same way, then those: the quoting is always the csv module's."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, cell: Callable[[object], object] | None = None) -> None:
+        # `cell`: how outside text (an id, an error) is written; by default escaped for a
+        # spreadsheet or a terminal (_cell), as_is for DuckDB, which writes it to Parquet
+        self.cell = _cell if cell is None else cell
         self.release = catalog.info.release
         self.regulator = catalog.info.regulator_id
         self._line = _LastLine()
@@ -549,7 +552,7 @@ class Csv(Format[str]):
         return "," + self._text(cells)
 
     def answer(self, row: Row, parts: Sequence[str]) -> str:
-        cell = _cell(row.id)
+        cell = self.cell(row.id)
         line = "" if row.line is None else row.line
         if cell.__class__ is str and _plain(cell):
             start = f"{cell},{line}"  # as the csv module writes a cell it need not quote
@@ -559,7 +562,9 @@ class Csv(Format[str]):
 
     def failure(self, failure: Failure) -> str:
         blanks = [""] * (len(self.names) - 6)  # all but id, line, error and the last three
-        cells = [_cell(failure.id), _cell(failure.line), *blanks, _cell(failure.message)]
+        cell = self.cell
+        cells = [cell(failure.id), "" if failure.line is None else failure.line, *blanks,
+                 cell(failure.message)]  # fmt: skip
         return self._text([*cells, self.release, self.regulator, VERSION]) + "\n"
 
 
@@ -618,6 +623,16 @@ def _cell(value: object) -> object:
         return value
     text = visible(utf8(value))  # a CSV is often printed to a terminal: no raw controls
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def as_is(value: object) -> object:
+    """Text from outside as a cell of a CSV that only DuckDB reads (to write Parquet): as
+    given, a JSON value as JSON text, a lone surrogate as its escape (no UTF-8 holds it)."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list | bool):
+        return json.dumps(value, ensure_ascii=False)
+    return utf8(value) if isinstance(value, str) else value
 
 
 # --- the human summary ---------------------------------------------------------------------

@@ -1,25 +1,31 @@
-"""A cohort file answered in DuckDB, in process, by the query `alltx.sql` compiles.
+"""A cohort answered in DuckDB, in process, by the query `alltx.sql` compiles.
 
 DuckDB is an optional extra (`pip install 'alltx[duckdb]'`): imported only here, only when a
-cohort asks for it (a Parquet input, or `--engine duckdb`). It reads the file, runs the query on
-every core and hands back one result row per input row, in input order (DuckDB keeps the order
-of a query without ORDER BY while `preserve_insertion_order` is on, its default), which
-`alltx.cohort` writes as it writes any cohort; or it writes the results to Parquet itself.
+cohort asks for it (a Parquet input, or `--engine duckdb`). DuckDB reads a Parquet file itself.
+A text file (CSV, TSV) is read by Python's csv module, as on the Python path, so that a record
+the reader refuses is that row's error and every row keeps the line it starts on; the rows'
+cells go to DuckDB through a CSV of alltx's own, which the csv module wrote and DuckDB reads
+back cell for cell. DuckDB runs the query on every core and hands back one result row per
+input row, in input order (DuckDB keeps the order of a query without ORDER BY while
+`preserve_insertion_order` is on, its default), which `alltx.cohort` writes as it writes any
+cohort; or it writes the results to Parquet itself.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from alltx.catalog import Catalog
-from alltx.input_rows import header_names
+from alltx.facts import FACTS
+from alltx.input_rows import Failure, Row, header_names
 from alltx.sql import DIALECTS, compile_query, literal
 
 NEEDED = (
@@ -36,8 +42,6 @@ READERS = {
     "all_varchar = true)",
     "jsonl": "read_json({path}, format = 'newline_delimited')",
 }
-# The line of the first row: a CSV's header is line 1; JSON Lines and Parquet start with a row.
-FIRST_LINE = {"parquet": 1, "csv": 2, "tsv": 2, "jsonl": 1}
 NAMES = {"parquet": "Parquet columns", "csv": "CSV header", "tsv": "TSV header",
          "jsonl": "JSON fields"}  # fmt: skip
 BATCH = 8192  # result rows fetched at a time
@@ -61,8 +65,7 @@ class Prepared:
     """The input opened in DuckDB and the query over it, not yet run."""
 
     connection: Any
-    query: str
-    first_line: int
+    query: str  # its last column is the row's line
     error: type[Exception]  # duckdb.Error
     folder: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
     written: str = ""  # the Parquet output, by a plain name
@@ -92,7 +95,9 @@ class Prepared:
         try:
             plain = self._link("output", beside)  # DuckDB reads no pattern into this name
             written = f"{plain}/cohort.parquet"
-            self.connection.execute(f"COPY ({self.query}) TO {literal(written)} (FORMAT parquet)")
+            # The compact CSV's columns in its order: the line after the id
+            records = f"SELECT id, line, * EXCLUDE (id, line) FROM ({self.query})"
+            self.connection.execute(f"COPY ({records}) TO {literal(written)} (FORMAT parquet)")
             [(rows, errors)] = self.connection.execute(
                 f"SELECT count(*), count(error) FROM read_parquet({literal(written)})"
             ).fetchall()
@@ -104,10 +109,12 @@ class Prepared:
         self.written = self._link("written.parquet", target)
         return rows, errors
 
-    def errors(self) -> Iterator[tuple[Any, str]]:
-        """The refused rows of the Parquet output to_parquet wrote, in order: (id, error)."""
+    def errors(self) -> Iterator[tuple[int, Any, str]]:
+        """The refused rows of the Parquet output to_parquet wrote, in order: (line, id,
+        error)."""
         cursor = self.connection.execute(
-            f"SELECT id, error FROM read_parquet({literal(self.written)}) WHERE error IS NOT NULL"
+            f"SELECT line, id, error FROM read_parquet({literal(self.written)}) "
+            "WHERE error IS NOT NULL"
         )
         while batch := cursor.fetchmany(BATCH):
             yield from batch
@@ -141,25 +148,94 @@ def as_named(
     return str(link), folder
 
 
-def prepare(catalog: Catalog, path: str, kind: str, ignore_unknown: bool) -> Prepared:
-    """Open `path` (of `kind`: parquet, csv, tsv or jsonl), the file of that name and no
-    other, and compile the query for its columns (table_over)."""
+def prepare(catalog: Catalog, path: str, ignore_unknown: bool) -> Prepared:
+    """Open the Parquet file `path`, that file and no other, and compile the query for its
+    columns (table_over); a row's line is its number in the file, from 1."""
     duckdb = _duckdb()
-    named, folder = as_named(path, kind)
+    named, folder = as_named(path, "parquet")
     connection = duckdb.connect()
-    table, given = table_over(connection, duckdb.Error, named, path, kind, ignore_unknown)
-    query = compile_query(catalog, DUCKDB, table, given)
-    return Prepared(connection, query, FIRST_LINE[kind], duckdb.Error, folder,
-                    names=(named, path))  # fmt: skip
+    table, given = table_over(connection, duckdb.Error, named, path, "parquet", ignore_unknown,
+                              numbered=True)  # fmt: skip
+    query = compile_query(catalog, DUCKDB, table, given, engine=True)
+    return Prepared(connection, query, duckdb.Error, folder, names=(named, path))
+
+
+# The columns of the CSV alltx writes for DuckDB from the rows Python read: the line and the
+# reader's refusal, then the row's id and its cells, every fact's (a blank cell is unknown).
+_CARRIED = ("line", "read_error", "id", *FACTS)
+
+
+def prepare_rows(catalog: Catalog, rows: Iterable[Row | Failure]) -> Prepared:
+    """The rows of a text file as Python's reader gives them (input_files.read_rows: cells as
+    text, a refused record a Failure), written by csv.writer to a file of alltx's own that
+    DuckDB reads with those columns, all text, and the query over it. A file that cannot be
+    written (a full disk) is an OSError."""
+    duckdb = _duckdb()
+    folder = tempfile.TemporaryDirectory(prefix="alltx-")
+    cells = Path(folder.name) / "rows.csv"
+    with cells.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(_CARRIED)
+        blank = [""] * len(FACTS)
+        for row in rows:
+            if isinstance(row, Failure):
+                writer.writerow([row.line, row.message, _text(row.id), *blank])
+            else:
+                fields = row.fields
+                writer.writerow([row.line, "", _text(row.id),
+                                 *(fields.get(name, "") for name in FACTS)])  # fmt: skip
+    types = ", ".join(f"{literal(n)}: {literal('BIGINT' if n == 'line' else 'VARCHAR')}"
+                      for n in _CARRIED)  # fmt: skip
+    table = (
+        f"(SELECT * FROM read_csv({literal(str(cells))}, header = true, auto_detect = "
+        f"false, delim = ',', quote = '\"', escape = '\"', columns = {{{types}}}))"
+    )
+    query = compile_query(catalog, DUCKDB, table, {"id", *FACTS}, engine=True)
+    return Prepared(duckdb.connect(), query, duckdb.Error, folder)
+
+
+def answered(catalog: Catalog, write: Callable[[IO[str]], object]) -> Prepared:
+    """Records the Python path answered, as `write` writes them to a file of alltx's own in
+    the compact CSV (cohort.Csv, its cells as_is), read back by DuckDB as the engine's own
+    results are, to be written to Parquet (to_parquet): the same columns and types. Its
+    `query` ends with the line, as the engine's does."""
+    from alltx.cohort import columns
+
+    duckdb = _duckdb()
+    folder = tempfile.TemporaryDirectory(prefix="alltx-")
+    records = Path(folder.name) / "records.csv"
+    with records.open("w", encoding="utf-8", newline="") as file:
+        write(file)
+    typed = {"line": "BIGINT", "version": "INTEGER"}
+    types = ", ".join(f"{literal(name)}: {literal(typed.get(name, 'VARCHAR'))}"
+                      for name, _ in columns(catalog))  # fmt: skip
+    query = (
+        f"SELECT * EXCLUDE (line), line FROM read_csv({literal(str(records))}, header = "
+        f"true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+        f"columns = {{{types}}})"
+    )
+    return Prepared(duckdb.connect(), query, duckdb.Error, folder)
+
+
+def _text(value: object) -> object:
+    """A cell for the rows' CSV: an id as read (text from CSV), blank for none."""
+    return "" if value is None else value
 
 
 def table_over(
-    connection: Any, error: type[Exception], read: str, path: str, kind: str, ignore_unknown: bool
+    connection: Any,
+    error: type[Exception],
+    read: str,
+    path: str,
+    kind: str,
+    ignore_unknown: bool,
+    numbered: bool = False,
 ) -> tuple[str, set[str]]:
     """The table the query reads from the file DuckDB reads as `read` (named `path`), and the
     facts it has: a column named like a fact (in any case) is read as that fact, a fact
     without a column is unknown, an unknown column is refused (InputError) unless
-    `ignore_unknown`."""
+    `ignore_unknown`. `numbered` (Parquet, for the engine): with the columns compile_query's
+    `engine` reads, each row's line its number in the file from 1, and no reader's refusal."""
     source = READERS[kind].format(path=literal(read))
     try:
         described = connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
@@ -172,7 +248,11 @@ def table_over(
         for column, name in zip(found, names, strict=True)
         if name
     )
-    return f"(SELECT {chosen or 'NULL AS id'} FROM {source})", {name for name in names if name}
+    chosen = chosen or "NULL AS id"
+    if numbered:
+        chosen += ", file_row_number + 1 AS line, NULL AS read_error"
+        source = f"read_parquet({literal(read)}, file_row_number = true)"
+    return f"(SELECT {chosen} FROM {source})", {name for name in names if name}
 
 
 def file_table(path: str, kind: str) -> tuple[str, set[str]]:

@@ -542,9 +542,15 @@ def compile_query(
     dialect: Dialect,
     table: str,
     given: Collection[str] | None = None,
+    engine: bool = False,
 ) -> str:
     """The query over `table` (a name or an expression). `given` names the columns the table
-    has (id and facts); a fact column it lacks is read as unknown. None: all of them."""
+    has (id and facts); a fact column it lacks is read as unknown. None: all of them.
+
+    `engine`: the table is alltx's own (duckdb_engine), with two more columns: `line`, the
+    row's line in the file, which the query passes on as its last column, and `read_error`,
+    why the reader refused the row (Python's csv module: a record it cannot read), which is
+    the row's error before any other."""
     from alltx.cohort import columns as csv_columns
 
     compiled = _Compiled(catalog)
@@ -555,6 +561,9 @@ def compile_query(
     # Each fact column as it is written (text) or typed, then as the fact's value: reading()
     written = [(q("id") if "id" in has else "NULL") + " AS id"]
     reading = ["id"]
+    carried = ["line", "read_error"] if engine else []
+    written += [f"{q(name)} AS {name}" for name in carried]
+    reading += carried
     for column in facts:
         if column.name in has:
             first, then = _reading(FACTS[column.name], dialect)
@@ -566,6 +575,9 @@ def compile_query(
 
     derived, conflicts = _derivation()
     checks = _checks(facts, has, conflicts, dialect)
+    if engine:  # the reader's refusal first: that row's cells are not facts
+        checks.insert(0, ("read_error IS NOT NULL", "read_error"))
+    line = ", line" if engine else ""
     error = "CASE\n" + "".join(f"      WHEN {when}\n        THEN {message}\n"
                                 for when, message in checks) + "    END"  # fmt: skip
 
@@ -629,13 +641,13 @@ def compile_query(
         + ",\n    ".join(reading)
         + "\n  FROM written\n),\n"
         f"checked AS (\n  SELECT *,\n    {error} AS error\n  FROM given\n),\n"
-        "derived AS (\n  SELECT id, error, "
+        f"derived AS (\n  SELECT id, error{line}, "
         + ", ".join(c.name for c in facts if c.name not in derived)
         + "".join(f", {c.name}_per" for c in facts if c.kind == "age")
         + ",\n    "
         + ",\n    ".join(state)
         + "\n  FROM checked\n),\n"
-        f"tested AS {dialect.materialized}(\n  SELECT id, error, {_AGES},\n    "
+        f"tested AS {dialect.materialized}(\n  SELECT id, error{line}, {_AGES},\n    "
         + ",\n    ".join(tests)
         + "\n  FROM derived\n),\n"
         f"grouped AS {dialect.materialized}(\n  SELECT *,\n    "
@@ -644,7 +656,7 @@ def compile_query(
         f"judged AS {dialect.materialized}(\n  SELECT *,\n    "
         + ",\n    ".join(statuses)
         + "\n  FROM grouped\n)\n"
-        f"SELECT\n  {shown}\nFROM judged"
+        f"SELECT\n  {shown}{line}\nFROM judged"
     )
 
 

@@ -15,7 +15,16 @@ from typing import Any
 import typer
 
 from alltx.catalog import Catalog
-from alltx.cli.base import Engine, Format, InputFormat, catalog_in_use, console, fail, output_failed
+from alltx.cli.base import (
+    EXIT_OUTPUT,
+    Engine,
+    Format,
+    InputFormat,
+    catalog_in_use,
+    console,
+    fail,
+    output_failed,
+)
 from alltx.cli.base import settings as settings_of
 
 COHORT_PANEL = "A cohort file instead of flags"
@@ -56,15 +65,33 @@ def run_cohort(
         fail("--format parquet writes a file: give --output FILE")
     if settings.output_file and output is not Format.parquet:
         fail("--output is for --format parquet; send other formats to a file with >")
-    kind = _engine_input(name, given_format, output, settings)
-    if kind is not None:
-        raise typer.Exit(_engine_cohort(ctx, catalog, name, kind, output, settings))
+    if output is Format.parquet and settings.fail_fast:
+        fail("--fail-fast stops a stream, and --format parquet writes every row: drop one")
+    if _parquet_input(name, given_format, settings):
+        _engine_checks("parquet", output, settings)
+        from alltx import duckdb_engine
+
+        prepared = duckdb_engine.prepare(catalog, name, settings.ignore_unknown)
+        raise typer.Exit(_engine_cohort(ctx, catalog, prepared, output, settings))
+    # A text file is read by Python's csv and json modules on every road.
     stream = input_files.open_input(name)
     kind, lines = input_files.input_format(name, stream, given_format)
+    rows = input_files.read_rows(lines, kind, settings.ignore_unknown)
+    if settings.engine is Engine.duckdb:
+        _engine_checks(kind, output, settings)
+        from alltx import duckdb_engine
+
+        try:
+            prepared = duckdb_engine.prepare_rows(catalog, rows)
+        except OSError as error:  # the rows' file could not be written: a full disk
+            fail(f"cannot write the rows for DuckDB in the temporary folder: {error.strerror}",
+                 EXIT_OUTPUT)  # fmt: skip
+        raise typer.Exit(_engine_cohort(ctx, catalog, prepared, output, settings))
+    if output is Format.parquet:
+        raise typer.Exit(_python_to_parquet(ctx, catalog, rows, settings))
     if settings.jobs > 1:
         status = _write_jobs(ctx, catalog, output, kind, lines, settings)
     else:
-        rows = input_files.read_rows(lines, kind, settings.ignore_unknown)
         status = write_cohort(ctx, catalog, output, rows, settings)
     raise typer.Exit(status)
 
@@ -119,66 +146,101 @@ class _WholeLines:
             raise KeyboardInterrupt
 
 
-def _engine_input(
-    name: str, given: InputFormat | None, output: Format, settings: CohortSettings
-) -> str | None:
-    """The kind of input the DuckDB engine is to read (parquet, csv, tsv, jsonl), or None when
-    the cohort is answered in Python."""
+def _parquet_input(name: str, given: InputFormat | None, settings: CohortSettings) -> bool:
+    """Whether the input is a Parquet file, which DuckDB reads (checked here: the options it
+    takes)."""
     from alltx.input_files import file_kind
 
-    parquet = given is InputFormat.parquet or file_kind(name) == "parquet"
-    wanted = settings.engine is Engine.duckdb or (settings.engine is None and (
-        parquet or output is Format.parquet))  # fmt: skip
-    if not wanted:
-        if parquet or output is Format.parquet:
-            fail("Parquet is read and written by DuckDB: use --engine duckdb")
-        return None
+    if not (given is InputFormat.parquet or (given is None and file_kind(name) == "parquet")):
+        return False
+    if settings.engine is Engine.python:
+        fail("a Parquet file is read by DuckDB: drop --engine python")
+    if name == "-":
+        fail("DuckDB reads a Parquet file by name, not stdin: give the file's name to --input")
+    return True
+
+
+def _engine_checks(kind: str, output: Format, settings: CohortSettings) -> None:
+    """The options the DuckDB engine does not take, each refused in one line."""
+    if kind == "jsonl":
+        fail("JSON Lines are answered in Python: a value's type (19 or \"19\", true or "
+             "\"yes\") can change from row to row, and a DuckDB column keeps one; drop "
+             "--engine duckdb")  # fmt: skip
     if settings.explain:
-        fail("--explain answers in Python, in full: drop --engine duckdb (and read CSV or JSON "
-             "Lines)")  # fmt: skip
+        fail("--explain answers in Python, in full: drop --engine duckdb")
     if settings.jobs > 1:
         fail("DuckDB uses every core itself: drop --jobs")
-    if settings.fail_fast and output is Format.parquet:
-        fail("--fail-fast stops a stream, and --format parquet writes every row: drop one")
-    if name == "-":
-        fail("DuckDB reads a file by name, not stdin: give the file's name to --input")
-    kind = "parquet" if parquet else (given.value if given else file_kind(name))
-    if kind is None:
-        fail(f"{name}: say what kind of file it is with --input-format parquet|csv|tsv|jsonl")
-    return kind
 
 
 def _engine_cohort(
     ctx: typer.Context,
     catalog: Catalog,
-    name: str,
-    kind: str,
+    prepared: Any,
     output: Format,
     settings: CohortSettings,
 ) -> int:
-    """A cohort answered by the rules compiled to SQL, in DuckDB; the exit status."""
-    from alltx import cohort, duckdb_engine, sql
-    from alltx.input_rows import Failure
+    """A cohort answered by the rules compiled to SQL, in DuckDB (`prepared`, a
+    duckdb_engine.Prepared); the exit status."""
+    from alltx import cohort, sql
 
-    prepared = duckdb_engine.prepare(catalog, name, kind, settings.ignore_unknown)
-    fields = sql.error_field
     if output is not Format.parquet:
-        rows = cohort.query_rows(catalog, prepared.results(), prepared.first_line, fields)
+        rows = cohort.query_rows(catalog, prepared.results(), sql.error_field)
         return write_cohort(ctx, catalog, output, rows, settings,
                              partial(cohort.FromQuery, catalog))  # fmt: skip
+    from alltx.input_rows import Failure
     from alltx.progress import Reporter
 
     reporter = Reporter(settings.quiet, settings.max_errors)
-    try:  # a folder that is not there, or not writable: the output's fault, said as such
-        Path(str(settings.output_file)).open("wb").close()
-    except OSError as error:
-        output_failed(error)
+    _output_writable(settings)
     written, refused = prepared.to_parquet(str(settings.output_file))
     if refused and not settings.quiet:
-        for row_id, message in prepared.errors():
-            reporter.error(Failure(None, row_id, message, fields(message)))
+        for line, row_id, message in prepared.errors():
+            reporter.error(Failure(line, row_id, message, sql.error_field(message)))
     reporter.close(cohort.Tally(written, written - refused, refused))
     return 1 if refused else 0
+
+
+def _python_to_parquet(
+    ctx: typer.Context, catalog: Catalog, rows: Iterable[Any], settings: CohortSettings
+) -> int:
+    """Rows answered in Python, then written to Parquet by DuckDB, with the columns and types
+    the engine writes; the exit status."""
+    from alltx import cohort, duckdb_engine
+    from alltx.progress import Reporter
+
+    _output_writable(settings)
+    reporter = Reporter(settings.quiet, settings.max_errors)
+    tally = cohort.Tally()
+    fmt = cohort.Csv(catalog, cohort.as_is)
+    answering = cohort.Answering(catalog, fmt, ignore_unknown=settings.ignore_unknown)
+
+    def write(file: Any) -> None:
+        cohort.stream(reporter.watch(rows), answering, fmt, file.write, reporter.error, False,
+                      tally)  # fmt: skip
+
+    try:
+        prepared = duckdb_engine.answered(catalog, write)
+    except OSError as error:  # the records' file could not be written: a full disk
+        fail(f"cannot write the records for DuckDB in the temporary folder: {error.strerror}",
+             EXIT_OUTPUT)  # fmt: skip
+    prepared.to_parquet(str(settings.output_file))
+    reporter.close(tally)
+    return 1 if tally.failed else 0
+
+
+def _output_writable(settings: CohortSettings) -> None:
+    """A folder that is not there, or not writable: the output's fault, said as such, before
+    any row is read, and without touching a file already there (a run that fails leaves it
+    as it was)."""
+    import tempfile
+
+    target = Path(str(settings.output_file)).absolute()
+    try:
+        if target.is_dir():
+            raise IsADirectoryError(21, "Is a directory")
+        tempfile.TemporaryFile(dir=target.parent).close()
+    except OSError as error:
+        output_failed(error)
 
 
 def write_cohort(
