@@ -80,9 +80,14 @@ def test_jobs_write_what_one_process_writes(
     inputs: dict[str, Path], kind: str, output: str
 ) -> None:
     one = alltx("options", "-i", str(inputs[kind]), "-f", output)
-    three = alltx("options", "-i", str(inputs[kind]), "-f", output, "--jobs", "3")
+    # as many processes as there are cores, at least two (more would be capped, and said)
+    many = str(max(2, jobs.usable_cores()))
+    three = alltx("options", "-i", str(inputs[kind]), "-f", output, "--jobs", many)
     assert one.returncode == three.returncode == 1  # the bad rows
-    assert three.stdout == one.stdout and three.stderr == one.stderr
+    assert three.stdout == one.stdout
+    assert [line for line in three.stderr.splitlines() if b"--jobs" not in line] == (
+        one.stderr.splitlines()
+    )
     assert one.stdout.count(b"\n") > 2 * jobs.CHUNK
 
 
@@ -138,6 +143,65 @@ def test_ctrl_c_stops_the_workers_and_leaves_whole_lines(tmp_path: Path) -> None
     assert b"Traceback" not in err and out.endswith(b"\n")
     ids = [json.loads(line)["id"] for line in out.decode().splitlines()]
     assert ids == list(range(len(ids))) and len(ids) >= 2 * jobs.CHUNK
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process is running (a zombie, dead and not yet reaped, is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _workers(parent: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
+def test_no_worker_outlives_its_parent(tmp_path: Path, signum: int) -> None:
+    # Issue 25, item 8: after `kill -TERM` of a -j run its workers lived on under init.
+    # SIGTERM stops the pool; SIGKILL cannot be caught, and the kernel kills the workers.
+    written = tmp_path / "out.jsonl"
+    with written.open("wb") as output:
+        child = subprocess.Popen([*ALLTX, "options", "-i", "-", "-f", "jsonl", "-j", "2"],
+                                 stdin=subprocess.PIPE, stdout=output,
+                                 stderr=subprocess.PIPE)  # fmt: skip
+        assert child.stdin is not None
+        child.stdin.write("".join(json.dumps({"id": n, "age": n % 90}) + "\n"
+                                  for n in range(10_000)).encode())  # fmt: skip
+        child.stdin.flush()
+        deadline = time.monotonic() + LIMIT
+        while len(workers := _workers(child.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(workers) == 2
+        child.send_signal(signum)
+        _, err = child.communicate(timeout=LIMIT)
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
+    if signum == signal.SIGTERM:
+        assert child.returncode == 143 and b"stopped by SIGTERM" in err
+        out = written.read_bytes()
+        assert out == b"" or out.endswith(b"\n")  # whole lines, if any was answered yet
+
+
+@pytest.mark.parametrize("asked", ["10000", "99999999999999999999"])
+def test_jobs_are_at_most_the_cores_and_it_says_so(asked: str) -> None:
+    # Issue 25, item 8: -j 10000 forked over 2,000 workers on 2 cores; a number past 2**63
+    # was an OverflowError traceback.
+    text = b'{"id": "a", "age": 19, "relapsed": true}\n'
+    done = alltx("options", "-i", "-", "-f", "jsonl", "-j", asked, stdin=text)
+    one = alltx("options", "-i", "-", "-f", "jsonl", stdin=text)
+    assert done.returncode == 0 and done.stdout == one.stdout
+    cores = jobs.usable_cores()
+    assert done.stderr.decode().splitlines() == [
+        f"alltx: --jobs {asked if len(asked) < 7 else 'so many'} is more than the {cores} "
+        f"core{'s' * (cores > 1)} alltx may use here: answering in {cores} "
+        f"process{'es' * (cores > 1)}"
+    ]
 
 
 def test_a_closed_pipe_ends_quietly_with_jobs(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ however long the input. Parsing the rows, answering and formatting are the worke
 
 from __future__ import annotations
 
+import os
 import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -69,15 +70,43 @@ class Done:
 _worker: tuple[Job, cohort.Answering[Any], cohort.Format[Any]] | None = None
 
 
-def _start(job: Job) -> None:
-    """A worker's set-up: the catalog loaded once. Ctrl-C is the main process's to handle."""
+def _start(job: Job, parent: int) -> None:
+    """A worker's set-up: the catalog loaded once. Ctrl-C, SIGTERM and SIGHUP are the main
+    process's to handle (it stops the pool); a worker whose parent dies is killed with it."""
     global _worker
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+    _die_with(parent)
     from alltx.data_files import load_catalog
 
     catalog = load_catalog(job.data_file, regulator=job.regulator)
     fmt = cohort.output_format(job.output, catalog, job.explain)
     _worker = (job, cohort.Answering(catalog, fmt, job.ignore_unknown), fmt)
+
+
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal the kernel sends a process when its parent dies
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this worker when its parent dies (Linux): a parent killed outright
+    (SIGKILL, out of memory) cannot stop its pool, and its workers would live on under init."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # no prctl (not Linux): the pool's own shutdown only
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, where the system says)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _answer(chunk: Chunk) -> Done:
@@ -125,7 +154,7 @@ def run(
 ) -> None:
     """Answer the chunks in `jobs` processes; write each chunk's records, and report its
     failures, in input order; stop after the first failure with `job.fail_fast`."""
-    pool = ProcessPoolExecutor(jobs, initializer=_start, initargs=(job,))
+    pool = ProcessPoolExecutor(jobs, initializer=_start, initargs=(job, os.getpid()))
     try:
         waiting: deque[Future[Done]] = deque()
         work = iter(work)

@@ -17,14 +17,15 @@ from alltx.catalog import DataError
 from alltx.cli import data, options
 from alltx.cli.base import (
     EXIT_CLOSED_PIPE,
-    EXIT_INTERRUPTED,
     EXIT_OUTPUT,
     HELP,
     Settings,
     exit_status,
     fail,
     output_failed,
+    stop_on_signals,
     stop_writing,
+    stopped,
 )
 from alltx.examples import epilog
 
@@ -71,8 +72,8 @@ class AlltxGroup(TyperGroup):
                     sys.stdout.flush()
         except BrokenPipeError:
             _quiet_broken_pipe()
-        except KeyboardInterrupt:
-            fail("interrupted; the records written before are complete lines", EXIT_INTERRUPTED)
+        except KeyboardInterrupt as interrupt:  # Ctrl-C, or Stopped by SIGTERM or SIGHUP
+            stopped(interrupt)
         except OSError as error:
             if error.filename is None:  # a write to stdout; a file alltx opens is named
                 output_failed(error)
@@ -100,6 +101,7 @@ class AlltxGroup(TyperGroup):
                     "(a file, a pipe or the terminal)\n"
                 )
             sys.exit(EXIT_OUTPUT)
+        stop_on_signals()
         argv = kwargs.get("args", args[0] if args else None)
         _refuse_repeated(self, list(sys.argv[1:] if argv is None else argv))
         return self._main(*args, **kwargs)
@@ -108,8 +110,8 @@ class AlltxGroup(TyperGroup):
         kwargs["standalone_mode"] = False
         try:
             code = super().main(*args, **kwargs)
-        except typer.Abort:
-            fail("interrupted", EXIT_INTERRUPTED)
+        except typer.Abort as abort:  # click's word for an interrupt while it parses
+            stopped(abort.__cause__)
         except typer.TyperException as error:  # click's usage errors derive from this
             if type(error).__name__ == "NoArgsIsHelpError":
                 sys.stderr.write(error.format_message() + "\n")

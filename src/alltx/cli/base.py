@@ -101,12 +101,53 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 # Exit statuses (README, "For scripts"): 0 an answer; 1 a row could not be answered, or the
-# data file is broken; 2 bad usage or bad facts; 74 the output could not be written; 130
-# interrupted; 141 the reader closed the pipe (128 + SIGPIPE, as a shell reports a program
-# killed by it).
+# data file is broken; 2 bad usage or bad facts; 74 the output could not be written; 128 + the
+# signal when stopped by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), as a shell reports a
+# program it killed; 141 the reader closed the pipe (128 + SIGPIPE).
 EXIT_CLOSED_PIPE = 141
 EXIT_INTERRUPTED = 130
 EXIT_OUTPUT = 74  # the output could not be written (sysexits' EX_IOERR): a full disk, no stdout
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, which stop alltx as Ctrl-C (SIGINT, KeyboardInterrupt) does: what
+    was written is whole lines, then one line, and 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+STOPPING = ("SIGTERM", "SIGHUP")  # the signals that raise Stopped; SIGINT raises its own
+
+
+def stop_on_signals() -> None:
+    """SIGTERM and SIGHUP raise Stopped where they land, as SIGINT raises KeyboardInterrupt,
+    so that a run they end finishes its line and says so (killed outright, a cohort's
+    output could end halfway through a record, and its workers live on)."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise Stopped(signum)
+
+    try:
+        for name in STOPPING:
+            signal.signal(getattr(signal, name), stop)
+    except ValueError:  # not the main thread (alltx run from a thread): the signals are its
+        pass
+
+
+def stopped(error: BaseException | None) -> NoReturn:
+    """The one line for a run a signal ended, and its exit status (128 + the signal)."""
+    signum = getattr(error, "signum", 2)  # SIGINT, Ctrl-C
+    said = "interrupted" if signum == 2 else f"stopped by {_signal_name(signum)}"
+    fail(f"{said}; the records written before are complete lines", 128 + signum)
+
+
+def _signal_name(signum: int) -> str:
+    import signal
+
+    return signal.Signals(signum).name
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

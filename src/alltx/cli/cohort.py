@@ -10,16 +10,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
 from alltx.catalog import Catalog
 from alltx.cli.base import (
     EXIT_OUTPUT,
+    STOPPING,
     Engine,
     Format,
     InputFormat,
+    Stopped,
     catalog_in_use,
     console,
     fail,
@@ -53,6 +55,7 @@ def run_cohort(
     from alltx import input_files
 
     catalog = catalog_in_use(ctx, settings.regulator)
+    settings = _jobs_within_cores(settings)
     if output is None:
         output = Format.text if sys.stdout.isatty() else Format.jsonl
     if output is Format.html:
@@ -97,9 +100,9 @@ def run_cohort(
 
 
 class _WholeLines:
-    """Writes to stdout with Ctrl-C held while a write is under way, and raised just after it:
-    interrupted, the output is always whole lines. Anywhere else (waiting for input) Ctrl-C
-    stops at once.
+    """Writes to stdout with Ctrl-C, SIGTERM and SIGHUP held while a write is under way, and
+    raised just after it: stopped, the output is always whole lines. Anywhere else (waiting
+    for input) each stops at once.
 
     The bytes go to the file descriptor with os.write, not through sys.stdout: CPython's
     buffered writer drops the rest of a write to a full pipe that a signal interrupts, where
@@ -107,7 +110,7 @@ class _WholeLines:
 
     def __init__(self) -> None:
         self.writing = False
-        self.pending = False
+        self.pending: int | None = None  # the signal held during a write
 
     def __enter__(self) -> _WholeLines:
         import signal
@@ -116,18 +119,20 @@ class _WholeLines:
             self.fd: int | None = sys.stdout.fileno()
         except (OSError, ValueError):  # io.UnsupportedOperation: no descriptor (a test runner)
             self.fd = None
-        self.previous = signal.signal(signal.SIGINT, self._interrupt)
+        held = [signal.SIGINT, *(getattr(signal, name) for name in STOPPING)]
+        self.previous = {signum: signal.signal(signum, self._interrupt) for signum in held}
         return self
 
     def __exit__(self, *exc: object) -> None:
         import signal
 
-        signal.signal(signal.SIGINT, self.previous)
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
 
     def _interrupt(self, signum: int, frame: object) -> None:
         if not self.writing:
-            raise KeyboardInterrupt
-        self.pending = True
+            _raise(signum)
+        self.pending = signum
 
     def write(self, text: str) -> None:
         self.writing = True
@@ -141,9 +146,38 @@ class _WholeLines:
                 data = data[os.write(self.fd, data) :]
         finally:
             self.writing = False
-        if self.pending:
-            self.pending = False
-            raise KeyboardInterrupt
+        if self.pending is not None:
+            signum, self.pending = self.pending, None
+            _raise(signum)
+
+
+def _raise(signum: int) -> NoReturn:
+    """Ctrl-C as KeyboardInterrupt; SIGTERM and SIGHUP as Stopped (cli.base)."""
+    import signal
+
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Stopped(signum)
+
+
+def _jobs_within_cores(settings: CohortSettings) -> CohortSettings:
+    """--jobs at most one process a core: more only share the same cores, and each holds the
+    data and a chunk (2,000 asked for on 2 cores forked 2,000 processes). Said on stderr."""
+    if settings.jobs == 1:
+        return settings
+    from dataclasses import replace
+
+    from alltx.jobs import usable_cores
+
+    cores = usable_cores()
+    if settings.jobs <= cores:
+        return settings
+    if not settings.quiet:
+        cpus, processes = ("core", "process") if cores == 1 else ("cores", "processes")
+        shown = settings.jobs if settings.jobs < 10**6 else "so many"
+        sys.stderr.write(f"alltx: --jobs {shown} is more than the {cores} {cpus} alltx may use "
+                         f"here: answering in {cores} {processes}\n")  # fmt: skip
+    return replace(settings, jobs=cores)
 
 
 def _parquet_input(name: str, given: InputFormat | None, settings: CohortSettings) -> bool:

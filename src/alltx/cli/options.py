@@ -157,7 +157,8 @@ def options(
             min=1,
             metavar="N",
             help="Answer a cohort in N processes (records still in input order), with --format "
-            "jsonl or csv. Pays on big inputs with spare cores: see the README's Performance.",
+            "jsonl or csv; at most one a core (asked for more, alltx uses the cores and says "
+            "so). Pays on big inputs with spare cores: see the README's Performance.",
             rich_help_panel=COHORT_PANEL,
         ),
     ] = 1,
