@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -298,6 +299,52 @@ def test_a_parquet_output_that_cannot_be_written_is_one_line(tmp_path: Path) -> 
     ]
 
 
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Any:
+    """A folder on a 200 KB file system of its own (tmpfs, mounted here and unmounted after;
+    root only): a real full disk."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(folder)],
+                             capture_output=True)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_full_disk_is_the_outputs_error_and_leaves_no_file(
+    tmp_path: Path, full_disk: Path
+) -> None:
+    # Issue 25, item 13: a full disk under --format parquet exited 2 with DuckDB's text and
+    # left a 0-byte file; an output alltx cannot write is exit 74 in its own words.
+    rows = [{"id": f"p{n}", "age": n % 90, "relapsed": n % 3 == 0} for n in range(30_000)]
+    jsonl = write_jsonl(tmp_path / "cohort.jsonl", rows)
+    parquet = write_parquet(tmp_path / "cohort.parquet", rows)
+    said = ("alltx: error: cannot write the output: No space left on device; check the disk "
+            "or where the output goes\n")  # fmt: skip
+    for given in (jsonl, parquet):  # answered in Python, and in DuckDB
+        done = subprocess.run([sys.executable, "-m", "alltx", "options", "-i", str(given),
+                               "-f", "parquet", "-o", str(full_disk / "out.parquet")],
+                              capture_output=True, text=True)  # fmt: skip
+        assert (done.returncode, done.stderr) == (74, said)
+        assert list(full_disk.iterdir()) == []
+    # The temporary folder full: the records DuckDB writes (answered in Python), or the rows
+    # it reads (--engine duckdb), go there first
+    table = tmp_path / "cohort.csv"
+    table.write_text("id,age,relapsed\n" + "".join(f"p{n},{n % 90},yes\n" for n in range(30_000)))
+    out = tmp_path / "out.parquet"
+    for given, more, what in ((jsonl, [], "records"), (table, ["--engine", "duckdb"], "rows")):
+        done = subprocess.run([sys.executable, "-m", "alltx", "options", "-i", str(given),
+                               "-f", "parquet", "-o", str(out), *more], capture_output=True,
+                              text=True, env={**os.environ, "TMPDIR": str(full_disk)})  # fmt: skip
+        assert (done.returncode, done.stderr) == (74, f"alltx: error: cannot write the {what} "
+            "for DuckDB in the temporary folder: No space left on device\n")  # fmt: skip
+        assert not out.exists()
+
+
 def test_engine_flags_need_a_cohort() -> None:
     status, _, error = run(["options", "--age", "19", "--engine", "duckdb"])
     assert status == 2 and "are for a cohort" in error
@@ -341,6 +388,29 @@ def test_a_record_the_csv_module_refuses_is_that_rows_error_on_the_engine_too(
 
 def python_jsonl(path: Path) -> list[str]:
     return run(["options", "-i", str(path), "-f", "jsonl", "-q"])[1].splitlines()
+
+
+def test_a_column_named_twice_in_two_cases_is_refused_in_parquet_as_in_csv(
+    tmp_path: Path,
+) -> None:
+    # Issue 25, item 16: DuckDB renames `AGE` beside `age` to AGE_1, and alltx blamed an
+    # unknown field 'age_1' that the file does not have. Another writer can name them so: the
+    # file is written with `zzz`, and the name's bytes swapped (same length, no checksum).
+    written = tmp_path / "written.parquet"
+    duckdb.connect().execute(f"COPY (SELECT 'A' AS id, '19' AS age, '40' AS zzz) TO "
+                             f"'{written}' (FORMAT parquet)")  # fmt: skip
+    both = tmp_path / "both.parquet"
+    both.write_bytes(written.read_bytes().replace(b"zzz", b"AGE"))
+    status, out, error = run(["options", "-i", str(both), "-f", "jsonl"])
+    assert (status, out) == (2, "")
+    assert (
+        error
+        == "alltx: error: Parquet columns: column 'age' is named twice; give each column once\n"
+    )
+    csv_file = tmp_path / "both.csv"
+    csv_file.write_text("id,age,AGE\nA,19,40\n")
+    _, _, csv_error = run(["options", "-i", str(csv_file), "-f", "jsonl"])
+    assert csv_error == error.replace("Parquet columns", "CSV header")
 
 
 def test_without_duckdb_one_line_says_how_to_install_it(tmp_path: Path) -> None:

@@ -14,7 +14,9 @@ cohort; or it writes the results to Parquet itself.
 from __future__ import annotations
 
 import csv
+import errno
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -50,6 +52,21 @@ DUCKDB = DIALECTS["duckdb"]
 
 class EngineError(Exception):
     """DuckDB is missing, or could not read the input: one line, exit 2."""
+
+
+# What DuckDB may hold in memory; past it, it spills to alltx's temporary folder. Unbounded,
+# writing 3M answers to Parquet in input order peaked at 1.35 GB; with this, 0.58 GB, in 16.5 s
+# where it took 12.8 (benchmarks/, the registry-shaped cohort).
+MEMORY_LIMIT = "1GB"
+
+
+def _connect(duckdb: Any, folder: tempfile.TemporaryDirectory[str]) -> Any:
+    """A connection whose memory is bounded, spilling into `folder` (an in-memory DuckDB
+    spills into `.tmp` in the current folder by default)."""
+    connection = duckdb.connect()
+    connection.execute(f"SET memory_limit = {literal(MEMORY_LIMIT)}")
+    connection.execute(f"SET temp_directory = {literal(str(Path(folder.name) / 'spill'))}")
+    return connection
 
 
 def _duckdb() -> Any:
@@ -91,10 +108,13 @@ class Prepared:
         beside it under a name of its own, then renamed over it, so a run stopped halfway (a
         full disk, a signal) leaves no partial file. The rows written and the rows refused."""
         target = Path(path).absolute()
-        beside = Path(tempfile.mkdtemp(prefix=".alltx-", dir=target.parent))
         try:
-            plain = self._link("output", beside)  # DuckDB reads no pattern into this name
-            written = f"{plain}/cohort.parquet"
+            beside = Path(tempfile.mkdtemp(prefix=".alltx-", dir=target.parent))
+        except OSError as error:
+            raise _output_error(error) from None
+        plain = self._link("output", beside)  # DuckDB reads no pattern into this name
+        written = f"{plain}/cohort.parquet"
+        try:
             # The compact CSV's columns in its order: the line after the id
             records = f"SELECT id, line, * EXCLUDE (id, line) FROM ({self.query})"
             self.connection.execute(f"COPY ({records}) TO {literal(written)} (FORMAT parquet)")
@@ -102,7 +122,11 @@ class Prepared:
                 f"SELECT count(*), count(error) FROM read_parquet({literal(written)})"
             ).fetchall()
             os.replace(beside / "cohort.parquet", target)
+        except OSError as error:  # the rename
+            raise _output_error(error) from None
         except self.error as error:
+            if plain in str(error):  # writing the output failed (a full disk): its fault, 74
+                raise _output_error(str(error)) from None
             raise EngineError(self._said(error)) from None
         finally:
             shutil.rmtree(beside, ignore_errors=True)
@@ -153,7 +177,7 @@ def prepare(catalog: Catalog, path: str, ignore_unknown: bool) -> Prepared:
     columns (table_over); a row's line is its number in the file, from 1."""
     duckdb = _duckdb()
     named, folder = as_named(path, "parquet")
-    connection = duckdb.connect()
+    connection = _connect(duckdb, folder)
     table, given = table_over(connection, duckdb.Error, named, path, "parquet", ignore_unknown,
                               numbered=True)  # fmt: skip
     query = compile_query(catalog, DUCKDB, table, given, engine=True)
@@ -191,7 +215,7 @@ def prepare_rows(catalog: Catalog, rows: Iterable[Row | Failure]) -> Prepared:
         f"false, delim = ',', quote = '\"', escape = '\"', columns = {{{types}}}))"
     )
     query = compile_query(catalog, DUCKDB, table, {"id", *FACTS}, engine=True)
-    return Prepared(duckdb.connect(), query, duckdb.Error, folder)
+    return Prepared(_connect(duckdb, folder), query, duckdb.Error, folder)
 
 
 def answered(catalog: Catalog, write: Callable[[IO[str]], object]) -> Prepared:
@@ -214,7 +238,7 @@ def answered(catalog: Catalog, write: Callable[[IO[str]], object]) -> Prepared:
         f"true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
         f"columns = {{{types}}})"
     )
-    return Prepared(duckdb.connect(), query, duckdb.Error, folder)
+    return Prepared(_connect(duckdb, folder), query, duckdb.Error, folder)
 
 
 def _text(value: object) -> object:
@@ -241,8 +265,9 @@ def table_over(
         described = connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     except error as failed:
         raise EngineError(f"{path}: {_one_line(failed).replace(read, path)}") from None
-    found = [row[0] for row in described]
-    names = header_names(found, ignore_unknown, NAMES[kind])
+    found = [row[0] for row in described]  # DuckDB's names, unique: `AGE` beside `age` is AGE_1
+    given = _parquet_names(connection, read) if kind == "parquet" else found
+    names = header_names(given, ignore_unknown, NAMES[kind])
     chosen = ", ".join(
         f"{DUCKDB.name_of(column)} AS {DUCKDB.name_of(name)}"
         for column, name in zip(found, names, strict=True)
@@ -255,6 +280,23 @@ def table_over(
     return f"(SELECT {chosen} FROM {source})", {name for name in names if name}
 
 
+def _parquet_names(connection: Any, read: str) -> list[str]:
+    """A Parquet file's column names as the file has them, in order: the root's children in
+    its schema, each followed by its own children (a nested column's), which are skipped."""
+    elements = connection.execute(
+        f"SELECT name, coalesce(num_children, 0) FROM parquet_schema({literal(read)})"
+    ).fetchall()
+    names, at = [], 1  # elements[0] is the root
+    while at < len(elements):
+        name, children = elements[at]
+        names.append(name)
+        at += 1
+        while children:  # skip the subtree, however deep
+            children += elements[at][1] - 1
+            at += 1
+    return names
+
+
 def file_table(path: str, kind: str) -> tuple[str, set[str]]:
     """`alltx sql --table FILE`: the table over the file as the printed query reads it (by
     the name given), and the facts it has, as DuckDB finds its columns."""
@@ -263,6 +305,19 @@ def file_table(path: str, kind: str) -> tuple[str, set[str]]:
     with folder:
         table, given = table_over(duckdb.connect(), duckdb.Error, named, path, kind, False)
     return table.replace(literal(named), literal(path)), given
+
+
+def _output_error(cause: str | OSError) -> OSError:
+    """A failure to write the output as an OSError without a file name, which the command
+    layer words as any output alltx cannot write (exit 74): an OSError's own number, or the
+    one DuckDB reports in its text (`"errno":"28"`: a full disk)."""
+    if isinstance(cause, OSError):
+        return OSError(cause.errno, cause.strerror)
+    found = re.search(r'"errno":\s*"?(\d+)', cause)
+    if found:
+        number = int(found.group(1))
+        return OSError(number, os.strerror(number))
+    return OSError(errno.EIO, os.strerror(errno.EIO))
 
 
 def _one_line(error: Exception) -> str:
