@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import string
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -193,3 +194,171 @@ def test_hostile_csv_cells_never_merge_rows(cells: list[list[str]], end: str) ->
         # one row's error never carries another row's data: its id is its own line's cell
         if record["id"] is not None and len(cells) > 1:
             assert "\n" not in str(record["id"]) and "\r" not in str(record["id"])
+
+
+# --- hostile shapes, third round (issue 25): hidden characters in every outside text, link
+# schemes, signals mid-stream, output encodings, huge environment values ----------------------
+
+import os  # noqa: E402
+import re  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from alltx.data_files import bundled_path  # noqa: E402
+from alltx.plain import CONTROL, HIDDEN, INVISIBLE  # noqa: E402
+
+ALLTX = [sys.executable, "-m", "alltx"]
+FEW = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+HIDDEN_CHARACTERS = [chr(c) for c in (*CONTROL, *INVISIBLE)]
+# Text from outside with hidden characters in it: what looks like P2 and is not
+hidden = st.text(alphabet=st.sampled_from([*HIDDEN_CHARACTERS, "P", "2", "a", "[", "/", "="]),
+                 min_size=1, max_size=8).filter(lambda t: HIDDEN.search(t) is not None)  # fmt: skip
+# Shown to a person: nothing hidden raw but a message's own line ends and tabs
+RAW = re.compile("[" + "".join(re.escape(c) for c in HIDDEN_CHARACTERS if c not in "\n\t\r") + "]")
+
+
+def shows_nothing_hidden(text: str) -> None:
+    assert RAW.search(text) is None, ascii(text)
+
+
+def place(where: str, text: str, tmp: Path) -> tuple[list[str], bytes, dict[str, str]]:
+    """A run of alltx with `text` in one outside place: arguments, stdin, environment."""
+    jsonl = ["options", "-i", "-", "--input-format", "jsonl"]
+    csv_in = ["options", "-i", "-", "--input-format", "csv"]
+    if where == "json id":
+        return jsonl, json.dumps({"id": text, "age": 19}).encode(), {}
+    if where == "json field":
+        return jsonl, json.dumps({"id": "x", text: 19}).encode(), {}
+    if where == "json value":
+        return jsonl, json.dumps({"id": "x", "lineage": text}).encode(), {}
+    if where == "csv id":
+        cell = '"' + text.replace('"', '""') + '"'
+        return csv_in, f"id,age\n{cell},19\n".encode("utf-8", "surrogatepass"), {}
+    if where == "csv header":
+        cell = '"' + text.replace('"', '""') + '"'
+        return csv_in, f"id,{cell}\nx,19\n".encode("utf-8", "surrogatepass"), {}
+    if where == "input path":
+        return ["options", "-i", str(tmp / text.replace("/", "_").replace("\0", "_"))], b"", {}
+    if where == "data path":
+        return ["--data", str(tmp / text.replace("/", "_").replace("\0", "_")), "drugs"], b"", {}
+    if where == "regulator":
+        return ["drugs"], b"", {"ALLTX_REGULATOR": text.replace("\0", "_")}
+    return ["drug", text], b"", {}  # a drug name
+
+
+PLACES = ["json id", "json field", "json value", "csv id", "csv header", "input path",
+          "data path", "regulator", "drug name"]  # fmt: skip
+
+
+@FUZZ
+@given(st.sampled_from(PLACES), hidden, st.sampled_from(["text", "csv", "jsonl"]))
+def test_hidden_characters_in_any_outside_text_are_never_shown_raw(
+    where: str, text: str, output: str
+) -> None:
+    # Issue 25, item 4: an error's field name, a path, an id, an environment value.
+    tmp = Path("/nonexistent-alltx-folder")
+    args, stdin, env = place(where, text, tmp)
+    if args[0] == "options" or "options" in args:
+        args = [*args, "-f", output]
+    result = runner.invoke(app, args, input=stdin, env=env)
+    survived(result)
+    shows_nothing_hidden(result.stderr)
+    if output != "jsonl":  # JSON keeps the value exact, with JSON's own escapes
+        shows_nothing_hidden(result.stdout)
+
+
+SCHEMES = ["javascript", "JavaScript", " javascript", "data", "file", "vbscript", "ftp",
+           "http", "https", "HTTPS", "\tjavascript"]  # fmt: skip
+link_scheme = st.sampled_from(SCHEMES)
+
+
+@FEW
+@given(link_scheme, st.sampled_from(["//x.example/a", "alert(1)", "///etc/passwd", ""]))
+def test_only_web_addresses_pass_the_data_check_and_become_links(
+    tmp_path_factory: Any, scheme: str, rest: str
+) -> None:
+    # Issue 25, item 3: a javascript: source address passed data check and became a link.
+    url = f"{scheme}:{rest}"
+    text = bundled_path("therapies.toml").read_text(encoding="utf-8")
+    old = 'url = "https://dailymed.nlm.nih.gov/'
+    path = tmp_path_factory.mktemp("data") / "therapies.toml"
+    path.write_text(text.replace(old, f"url = {json.dumps(url)[:-1]}/", 1), encoding="utf-8")
+    web = url.startswith(("https://", "http://"))
+    check = runner.invoke(app, ["data", "check", str(path)])
+    survived(check)
+    assert (check.exit_code == 0) == web, check.stderr
+    if web:
+        page = runner.invoke(app, ["--data", str(path), "options", "--age", "19", "--relapsed",
+                                   "--format", "html"])  # fmt: skip
+        links = re.findall(r'href="([^"]*)"', page.stdout)
+        assert links and all(link.startswith(("https://", "http://", "#")) for link in links)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from([signal.SIGINT, signal.SIGTERM, signal.SIGHUP]),
+       st.floats(0.3, 1.5), st.sampled_from(["jsonl", "csv"]))  # fmt: skip
+def test_a_signal_at_any_moment_leaves_whole_lines(
+    tmp_path_factory: Any, signum: int, delay: float, output: str
+) -> None:
+    # Issue 25, item 6: SIGTERM and SIGHUP ended a run mid-record.
+    import time
+
+    folder = tmp_path_factory.mktemp("signal")
+    big = folder / "big.jsonl"
+    big.write_text("".join(json.dumps({"id": n, "age": n % 90}) + "\n" for n in range(200_000)))
+    written = folder / f"out.{output}"
+    with written.open("wb") as out:
+        child = subprocess.Popen([*ALLTX, "options", "-i", str(big), "-f", output],
+                                 stdout=out, stderr=subprocess.PIPE)  # fmt: skip
+        time.sleep(delay)
+        child.send_signal(signum)
+        _, err = child.communicate(timeout=60)
+    got = written.read_bytes()
+    assert child.returncode in (0, 1, 128 + signum) and b"Traceback" not in err
+    assert got == b"" or got.endswith(b"\n")
+    if child.returncode == 128 + signum:
+        assert err.decode().count("\n") == 1 and b"records written before" in err
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from([("PYTHONIOENCODING", "ascii"), ("PYTHONIOENCODING", "latin-1"),
+                        ("PYTHONIOENCODING", "cp1252"), ("LC_ALL", "POSIX"), ("LC_ALL", "C")]),
+       hidden, st.sampled_from(["text", "csv", "jsonl", "json"]))  # fmt: skip
+def test_any_output_encoding_is_written_without_a_traceback(
+    encoding: tuple[str, str], text: str, output: str
+) -> None:
+    # Issue 25, item 9: an ascii or latin-1 stdout, or a lone surrogate, was a traceback.
+    name, value = encoding
+    env = {**os.environ, name: value, "PYTHONUTF8": "0"}
+    row = json.dumps({"id": text + "\u00e9\u2713\ud800", "age": 19, "lineage": text})
+    done = subprocess.run([*ALLTX, "--no-pager", "options", "-i", "-", "--input-format",
+                           "jsonl", "-f", output], input=row.encode("utf-8", "surrogatepass"),
+                          capture_output=True, env=env, timeout=60)  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    assert b"Traceback" not in done.stderr and done.stdout
+
+
+# Each value made in the test from a short recipe, so that a failure's report stays short
+HUGE = {
+    "COLUMNS": lambda: "9" * 40, "COLUMNS ": lambda: "-5", "COLUMNS  ": lambda: "1e9",
+    "COLUMNS   ": lambda: "99999999", "LINES": lambda: "9" * 40,
+    "ALLTX_REGULATOR": lambda: "x" * 100_000, "ALLTX_DATA": lambda: "d" * 5_000,
+    "ALLTX_PAGER": lambda: "p" * 100_000, "PAGER": lambda: "\x1b[31m" * 1000,
+    "NO_COLOR": lambda: "x" * 100_000, "TERM": lambda: "\x1b" * 1000,
+}  # fmt: skip
+COMMANDS = [["options", "--age", "19", "--relapsed"], ["drugs"], ["drug", "blinatumomab"]]
+
+
+@settings(max_examples=24, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(sorted(HUGE)), st.sampled_from(COMMANDS))
+def test_huge_environment_values_are_one_line_or_an_answer(recipe: str, args: list[str]) -> None:
+    # Issue 25, item 10: COLUMNS=99999999 laid out lines for seconds; a hang fails here.
+    name, value = recipe.strip(), HUGE[recipe]()
+    done = subprocess.run([*ALLTX, "--no-pager", *args], capture_output=True, timeout=20,
+                          env={**os.environ, name: value})  # fmt: skip
+    assert done.returncode in (0, 1, 2) and b"Traceback" not in done.stderr
+    assert done.returncode == 0 or done.stderr.count(b"\n") == 1
+    shows_nothing_hidden(done.stderr.decode("utf-8", "replace"))
+    assert len(done.stderr) < 2_000  # a huge value is not printed back whole

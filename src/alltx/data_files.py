@@ -37,7 +37,7 @@ def _read(path: Path, what: str) -> str:
                             "no real data file is; check the path")  # fmt: skip
         return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise DataError(f"{path}: cannot read the {what}: {error}") from None
+        raise DataError(f"{path}: cannot read the {what}: {error.strerror or error}") from None
 
 
 def load_catalog(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from enum import StrEnum
@@ -151,11 +152,32 @@ def _signal_name(signum: int) -> str:
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """The one error line: outside text in it (a path, a field name, a value) shown escaped."""
+    """The one error line: outside text in it (a path, a field name, a value) shown escaped,
+    and a quoted value too long to read shortened, as a refused cell is (facts.refusal): an
+    environment variable of 100,000 characters is not printed back whole."""
     from alltx.plain import visible
 
-    sys.stderr.write(f"alltx: error: {visible(message)}\n")
+    sys.stderr.write(f"alltx: error: {visible(_shortened(message))}\n")
     sys.exit(code)
+
+
+LONGEST_WORD = 200  # characters without a space (a path) shown whole in an error line
+
+
+def _shortened(message: str) -> str:
+    """A quoted value over twice SHOWN_CHARACTERS cut to its first SHOWN_CHARACTERS, and any
+    other run without a space over LONGEST_WORD to its start and end (a path is known by both)."""
+    from alltx.facts import SHOWN_CHARACTERS as SHOWN
+
+    def cut(quoted: re.Match[str]) -> str:
+        return f"'{quoted.group(1)[:SHOWN]}...'"
+
+    def ends(word: re.Match[str]) -> str:
+        text = word.group(0)
+        return f"{text[: LONGEST_WORD // 2]}...{text[-LONGEST_WORD // 4 :]}"
+
+    message = re.sub(f"'([^'\n]{{{2 * SHOWN + 1},}})'", cut, message)
+    return re.sub(f"\\S{{{LONGEST_WORD + 1},}}", ends, message)
 
 
 def exit_status(error: BaseException) -> int | None:
