@@ -37,7 +37,8 @@ def _read(path: Path, what: str) -> str:
                             "no real data file is; check the path")  # fmt: skip
         return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise DataError(f"{path}: cannot read the {what}: {error.strerror or error}") from None
+        said = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise DataError(f"{path}: cannot read the {what}: {said}") from None
 
 
 def load_catalog(
