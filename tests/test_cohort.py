@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from alltx import cohort
+from alltx import streaming
 from alltx.answers import compact_option, compact_referral, options_json
 from alltx.assess import assess, referrals
 from alltx.catalog import Catalog
@@ -92,11 +92,11 @@ def grid_rows() -> list[dict[str, Any]]:
 
 def answer_rows(catalog: Catalog, rows: list[dict[str, Any]], explain: bool = False) -> list[Any]:
     """The JSON Lines records of these rows, answered in-process by the cohort road."""
-    fmt = cohort.JsonLines(catalog, explain)
-    answering = cohort.Answering(catalog, fmt)
+    fmt = streaming.JsonLines(catalog, explain)
+    answering = streaming.Answering(catalog, fmt)
     out: list[str] = []
     rows_in = [Row(number, None, row) for number, row in enumerate(rows, 1)]
-    cohort.stream(rows_in, answering, fmt, out.append, lambda f: None, False, cohort.Tally())
+    streaming.stream(rows_in, answering, fmt, out.append, lambda f: None, False, streaming.Tally())
     return [json.loads(line) for line in "".join(out).splitlines()]
 
 
@@ -153,10 +153,10 @@ def test_answers_stay_the_same_when_the_memos_overflow(
     rows = grid_rows()[::7]
     rows = rows + rows[::-1]
     expected = answer_rows(catalog, rows)
-    monkeypatch.setattr(cohort, "MAX_ENTRIES", 4)
-    monkeypatch.setattr(cohort, "MAX_CELLS", 4)
+    monkeypatch.setattr(streaming, "MAX_ENTRIES", 4)
+    monkeypatch.setattr(streaming, "MAX_CELLS", 4)
     assert answer_rows(catalog, rows) == expected
-    answering = cohort.Answering(catalog, cohort.JsonLines(catalog))
+    answering = streaming.Answering(catalog, streaming.JsonLines(catalog))
     for row in rows:
         answering.answer(Row(1, None, row))
     assert all(len(s.memo) <= 4 and len(s.deciding) <= 4 for s in answering.subjects)
@@ -165,7 +165,7 @@ def test_answers_stay_the_same_when_the_memos_overflow(
 
 def test_each_answer_is_the_ordinary_one_for_that_row(catalog: Catalog) -> None:
     """Compact parts, memoized or not, are what compact_option makes of assess()."""
-    answering = cohort.Answering(catalog, cohort.JsonLines(catalog))
+    answering = streaming.Answering(catalog, streaming.JsonLines(catalog))
     for row in grid_rows()[::11] * 2:  # the second time from the memo
         facts = facts_from(row)
         parts = answering.answer(Row(1, None, row))
@@ -180,7 +180,7 @@ def test_each_answer_is_the_ordinary_one_for_that_row(catalog: Catalog) -> None:
 
 def test_a_value_class_is_kept_apart_from_equal_values(catalog: Catalog) -> None:
     """True == 1 in Python, but True is no age and no relapse number: the memo keeps types."""
-    answering = cohort.Answering(catalog, cohort.JsonLines(catalog))
+    answering = streaming.Answering(catalog, streaming.JsonLines(catalog))
     for order in ([{"age": 1}, {"age": True}], [{"age": True}, {"age": 1}]):
         first, second = (answering.answer(Row(1, None, row)) for row in order)
         bad = first if order[0]["age"] is True else second
@@ -192,7 +192,7 @@ def test_a_value_class_is_kept_apart_from_equal_values(catalog: Catalog) -> None
 
 def test_classes_are_numbered_per_interval_not_per_value(catalog: Catalog) -> None:
     """Thousands of distinct ages and MRDs fall into the few intervals the label's bounds cut."""
-    answering = cohort.Answering(catalog, cohort.JsonLines(catalog))
+    answering = streaming.Answering(catalog, streaming.JsonLines(catalog))
     for step in range(3000):
         answering.answer(Row(1, None, {"age": step / 30, "mrd": step / 600}))
     assert 2 <= len(answering.numbers) <= 20
@@ -202,7 +202,7 @@ def test_classes_are_numbered_per_interval_not_per_value(catalog: Catalog) -> No
 def test_a_part_is_made_once_per_result_of_its_own_tests(catalog: Catalog) -> None:
     """Ages 19 and 30 fall in different classes (tisagenlecleucel's label stops at 25) but
     pass the same tests of blinatumomab's: its part is keyed twice and made once."""
-    answering = cohort.Answering(catalog, cohort.JsonLines(catalog))
+    answering = streaming.Answering(catalog, streaming.JsonLines(catalog))
     for age in (19, 30):
         answering.answer(Row(1, None, {"age": age, "relapsed": True}))
     ids = [t.id for t in catalog.therapies]
@@ -214,7 +214,7 @@ def test_a_part_is_made_once_per_result_of_its_own_tests(catalog: Catalog) -> No
 
 def test_an_age_at_diagnosis_is_compared_with_the_age_exactly(catalog: Catalog) -> None:
     # Both fall in the same intervals; only the exact values say which came first.
-    answering = cohort.Answering(catalog, cohort.JsonLines(catalog))
+    answering = streaming.Answering(catalog, streaming.JsonLines(catalog))
     fine = answering.answer(Row(1, None, {"age": "30.5", "age_at_diagnosis": "30.2"}))
     late = answering.answer(Row(2, None, {"age": "30.2", "age_at_diagnosis": "30.5"}))
     assert not isinstance(fine, Failure)
@@ -363,9 +363,9 @@ def test_csv_in_jsonl_out_matches_csv_out() -> None:
                          CSV_IN.encode())  # fmt: skip
     for row, record in zip(csv.DictReader(io.StringIO(as_csv)), records(as_jsonl), strict=True):
         for therapy, option in record.get("options", {}).items():
-            name = cohort.csv_name(therapy)
+            name = streaming.csv_name(therapy)
             assert row[name] == option["status"]
-            for part in cohort.OPTION_PARTS:
+            for part in streaming.OPTION_PARTS:
                 assert row[f"{part}_{name}"] == " ".join(option.get(part, []))
 
 
@@ -602,7 +602,7 @@ def test_quiet_and_max_errors_on_stderr() -> None:
 def test_on_a_terminal_progress_then_one_closing_line(capsys: pytest.CaptureFixture[str]) -> None:
     from alltx.progress import Reporter
 
-    tally = cohort.Tally(read=3, answered=2, failed=1)
+    tally = streaming.Tally(read=3, answered=2, failed=1)
     reporter = Reporter(quiet=False, max_errors=None, terminal=True)
     rows = list(range(2500))
     assert list(reporter.watch(rows)) == rows  # the rows go through unchanged

@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from alltx import sql
-from alltx.cohort import columns
 from alltx.data_files import load_catalog
+from alltx.streaming import columns
 
 from .conftest import sqlite_connection
 from .test_facts import AGE

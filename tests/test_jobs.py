@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from alltx import cohort, jobs
+from alltx import jobs, streaming
 from alltx.data_files import load_catalog
 
 ALLTX = [sys.executable, "-m", "alltx"]
@@ -223,7 +223,7 @@ def test_a_worker_that_dies_is_one_error(monkeypatch: pytest.MonkeyPatch) -> Non
     job = jobs.Job(None, "jsonl", False, False, "jsonl", None, False)
     work = jobs.chunks([b'{"age": 3}'] * 10, 1)
     with pytest.raises(jobs.JobsError, match="worker process stopped"):
-        jobs.run(job, 2, work, lambda text: None, lambda failure: None, cohort.Tally())
+        jobs.run(job, 2, work, lambda text: None, lambda failure: None, streaming.Tally())
     assert catalog.therapies  # the main process is unharmed
 
 

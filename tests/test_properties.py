@@ -225,7 +225,7 @@ def test_a_line_is_read_as_json_loads_reads_it(
 def test_a_csv_cell_from_outside_is_safe_to_print_and_to_open(text: str) -> None:
     """Any id or message becomes a cell with no terminal control character, nothing a
     spreadsheet would run, and nothing UTF-8 cannot hold; printable text stays as it was."""
-    from alltx.cohort import FORMULA_STARTS, _cell
+    from alltx.streaming import FORMULA_STARTS, _cell
 
     cell = _cell(text)
     assert isinstance(cell, str)
@@ -242,8 +242,8 @@ def test_a_csv_record_starts_as_the_csv_module_writes_its_id_and_line(
     row_id: object, line: int | None
 ) -> None:
     """The CSV record writes a plain id itself: it must be the csv module's writing."""
-    from alltx.cohort import Csv, _cell
     from alltx.input_rows import Row
+    from alltx.streaming import Csv, _cell
 
     fmt = Csv(CATALOG)
     text = fmt.answer(Row(line, row_id, {}), [])

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alltx import cohort, sql
+from alltx import sql, streaming
 from alltx.catalog import Catalog
 from alltx.data_files import load_catalog
 from alltx.facts import FactError, facts_from, parse_age
@@ -96,8 +96,8 @@ Said = tuple[Any, ...]
 def python_says(catalog: Catalog, rows: list[dict[str, Any]]) -> list[Said]:
     """The Python path's compact CSV cells for each row (without `line`), or its error as
     (field, message) where the error names no field (a contradiction, worded the same)."""
-    fmt = cohort.Csv(catalog)
-    answering = cohort.Answering(catalog, fmt)
+    fmt = streaming.Csv(catalog)
+    answering = streaming.Answering(catalog, fmt)
     said: list[Said] = []
     for row in rows:
         fields = {k: v for k, v in row.items() if k != "id"}
@@ -113,7 +113,7 @@ def python_says(catalog: Catalog, rows: list[dict[str, Any]]) -> list[Said]:
 
 def query_says(results: list[tuple[Any, ...]]) -> list[Said]:
     """The query's rows in the same terms (NULL as an empty cell)."""
-    at = [name for name, _ in cohort.columns(load_catalog()) if name != "line"].index("error")
+    at = [name for name, _ in streaming.columns(load_catalog()) if name != "line"].index("error")
     said: list[Said] = []
     for result in results:
         error = result[at]

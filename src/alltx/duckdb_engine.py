@@ -7,7 +7,7 @@ the reader refuses is that row's error and every row keeps the line it starts on
 cells go to DuckDB through a CSV of alltx's own, which the csv module wrote and DuckDB reads
 back cell for cell. DuckDB runs the query on every core and hands back one result row per
 input row, in input order (DuckDB keeps the order of a query without ORDER BY while
-`preserve_insertion_order` is on, its default), which `alltx.cohort` writes as it writes any
+`preserve_insertion_order` is on, its default), which `alltx.streaming` writes as it writes any
 cohort; or it writes the results to Parquet itself.
 """
 
@@ -220,10 +220,10 @@ def prepare_rows(catalog: Catalog, rows: Iterable[Row | Failure]) -> Prepared:
 
 def answered(catalog: Catalog, write: Callable[[IO[str]], object]) -> Prepared:
     """Records the Python path answered, as `write` writes them to a file of alltx's own in
-    the compact CSV (cohort.Csv, its cells as_is), read back by DuckDB as the engine's own
+    the compact CSV (streaming.Csv, its cells as_is), read back by DuckDB as the engine's own
     results are, to be written to Parquet (to_parquet): the same columns and types. Its
     `query` ends with the line, as the engine's does."""
-    from alltx.cohort import columns
+    from alltx.streaming import columns
 
     duckdb = _duckdb()
     folder = tempfile.TemporaryDirectory(prefix="alltx-")

@@ -2,7 +2,7 @@
 
 The input is cut into chunks: of lines for JSON Lines; of CSV records for CSV, read here by the
 csv module (a quoted cell may span lines, and only the reader knows where a record ends). Each
-chunk is answered in a worker process by the same `cohort.records` that answers a cohort in one
+chunk is answered in a worker process by the same `streaming.records` that answers a cohort in one
 process, and the chunks' records are written back in input order. The pool is the standard
 library's (concurrent.futures); at most two chunks a worker are in flight, so memory stays flat
 however long the input. Parsing the rows, answering and formatting are the worker's.
@@ -21,7 +21,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from alltx import cohort, input_files
+from alltx import input_files, streaming
 from alltx.input_rows import (
     Failure,
     Record,
@@ -64,10 +64,10 @@ class Done:
 
     text: str
     failures: list[Failure] = field(default_factory=list)
-    tally: cohort.Tally = field(default_factory=cohort.Tally)
+    tally: streaming.Tally = field(default_factory=streaming.Tally)
 
 
-_worker: tuple[Job, cohort.Answering[Any], cohort.Format[Any]] | None = None
+_worker: tuple[Job, streaming.Answering[Any], streaming.Format[Any]] | None = None
 
 
 def _start(job: Job, parent: int) -> None:
@@ -80,8 +80,8 @@ def _start(job: Job, parent: int) -> None:
     from alltx.data_files import load_catalog
 
     catalog = load_catalog(job.data_file, regulator=job.regulator)
-    fmt = cohort.output_format(job.output, catalog, job.explain)
-    _worker = (job, cohort.Answering(catalog, fmt, job.ignore_unknown), fmt)
+    fmt = streaming.output_format(job.output, catalog, job.explain)
+    _worker = (job, streaming.Answering(catalog, fmt, job.ignore_unknown), fmt)
 
 
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal the kernel sends a process when its parent dies
@@ -118,7 +118,7 @@ def _answer(chunk: Chunk) -> Done:
         rows = record_rows(chunk.lines, job.header)  # type: ignore[arg-type]
     texts: list[str] = []
     done = Done("")
-    cohort.records(rows, answering, fmt, texts.append, done.failures.append, job.fail_fast,
+    streaming.records(rows, answering, fmt, texts.append, done.failures.append, job.fail_fast,
                    done.tally)  # fmt: skip
     done.text = "".join(texts)
     return done
@@ -150,7 +150,7 @@ def run(
     work: Iterable[Chunk],
     write: Callable[[str], object],
     report: Callable[[Failure], object],
-    tally: cohort.Tally,
+    tally: streaming.Tally,
 ) -> None:
     """Answer the chunks in `jobs` processes; write each chunk's records, and report its
     failures, in input order; stop after the first failure with `job.fail_fast`."""

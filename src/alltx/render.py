@@ -35,7 +35,7 @@ from alltx.plain import visible, web_address
 from alltx.rules import Status
 
 if TYPE_CHECKING:  # the cohort modules load only for a cohort, not for one patient's answer
-    from alltx.cohort import Summary as CohortSummary
+    from alltx.streaming import Summary as CohortSummary
 from alltx.rules import UNMET, Atom, Evaluation, Node, failed
 
 MARK = {"met": ("✓", "green"), "unmet": ("✗", "red"), "unknown": ("?", "yellow")}

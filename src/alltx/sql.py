@@ -551,7 +551,7 @@ def compile_query(
     row's line in the file, which the query passes on as its last column, and `read_error`,
     why the reader refused the row (Python's csv module: a record it cannot read), which is
     the row's error before any other."""
-    from alltx.cohort import columns as csv_columns
+    from alltx.streaming import columns as csv_columns
 
     compiled = _Compiled(catalog)
     facts = table_columns()

@@ -215,12 +215,12 @@ def _engine_cohort(
 ) -> int:
     """A cohort answered by the rules compiled to SQL, in DuckDB (`prepared`, a
     duckdb_engine.Prepared); the exit status."""
-    from alltx import cohort, sql
+    from alltx import sql, streaming
 
     if output is not Format.parquet:
-        rows = cohort.query_rows(catalog, prepared.results(), sql.error_field)
+        rows = streaming.query_rows(catalog, prepared.results(), sql.error_field)
         return write_cohort(ctx, catalog, output, rows, settings,
-                             partial(cohort.FromQuery, catalog))  # fmt: skip
+                             partial(streaming.FromQuery, catalog))  # fmt: skip
     from alltx.input_rows import Failure
     from alltx.progress import Reporter
 
@@ -230,7 +230,7 @@ def _engine_cohort(
     if refused and not settings.quiet:
         for line, row_id, message in prepared.errors():
             reporter.error(Failure(line, row_id, message, sql.error_field(message)))
-    reporter.close(cohort.Tally(written, written - refused, refused))
+    reporter.close(streaming.Tally(written, written - refused, refused))
     return 1 if refused else 0
 
 
@@ -239,17 +239,17 @@ def _python_to_parquet(
 ) -> int:
     """Rows answered in Python, then written to Parquet by DuckDB, with the columns and types
     the engine writes; the exit status."""
-    from alltx import cohort, duckdb_engine
+    from alltx import duckdb_engine, streaming
     from alltx.progress import Reporter
 
     _output_writable(settings)
     reporter = Reporter(settings.quiet, settings.max_errors)
-    tally = cohort.Tally()
-    fmt = cohort.Csv(catalog, cohort.as_is)
-    answering = cohort.Answering(catalog, fmt, ignore_unknown=settings.ignore_unknown)
+    tally = streaming.Tally()
+    fmt = streaming.Csv(catalog, streaming.as_is)
+    answering = streaming.Answering(catalog, fmt, ignore_unknown=settings.ignore_unknown)
 
     def write(file: Any) -> None:
-        cohort.stream(reporter.watch(rows), answering, fmt, file.write, reporter.error, False,
+        streaming.stream(reporter.watch(rows), answering, fmt, file.write, reporter.error, False,
                       tally)  # fmt: skip
 
     try:
@@ -286,28 +286,28 @@ def write_cohort(
     answering: Callable[[Any], Any] | None = None,
 ) -> int:
     """Answer the rows and write them in the format asked for; the exit status. `answering`
-    makes what answers the rows for a format (cohort.FromQuery for the query's results); by
-    default, cohort.Answering."""
-    from alltx import cohort
+    makes what answers the rows for a format (streaming.FromQuery for the query's results); by
+    default, streaming.Answering."""
+    from alltx import streaming
     from alltx.progress import Reporter
 
     reporter = Reporter(settings.quiet, settings.max_errors)
-    tally = cohort.Tally()
+    tally = streaming.Tally()
     if answering is None:
-        answering = partial(cohort.Answering, catalog, ignore_unknown=settings.ignore_unknown)
+        answering = partial(streaming.Answering, catalog, ignore_unknown=settings.ignore_unknown)
     rows = reporter.watch(rows)
     if output is Format.text:
-        briefly = answering(cohort.Briefly())
-        summary = cohort.summarize(catalog, rows, settings.ignore_unknown, reporter.error,
+        briefly = answering(streaming.Briefly())
+        summary = streaming.summarize(catalog, rows, settings.ignore_unknown, reporter.error,
                                    settings.fail_fast, tally, briefly)  # fmt: skip
         from alltx import render
 
         render.cohort(summary, catalog, console(ctx))
     else:
-        fmt = cohort.output_format(output.value, catalog, settings.explain)
+        fmt = streaming.output_format(output.value, catalog, settings.explain)
         answers = answering(fmt)
         with _WholeLines() as out:
-            cohort.stream(rows, answers, fmt, out.write, reporter.error, settings.fail_fast,
+            streaming.stream(rows, answers, fmt, out.write, reporter.error, settings.fail_fast,
                           tally)  # fmt: skip
     reporter.close(tally)
     return 1 if tally.failed else 0
@@ -322,16 +322,16 @@ def _write_jobs(
     settings: CohortSettings,
 ) -> int:
     """As write_cohort, in settings.jobs processes; the exit status."""
-    from alltx import cohort, jobs
+    from alltx import jobs, streaming
     from alltx.progress import Reporter
 
     reporter = Reporter(settings.quiet, settings.max_errors)
-    tally = cohort.Tally()
+    tally = streaming.Tally()
     header, work = jobs.prepare(lines, kind, settings.ignore_unknown)
     job = jobs.Job(settings_of(ctx).data, output.value, settings.explain,
                    settings.ignore_unknown, kind, header, settings.fail_fast,
                    settings.regulator)  # fmt: skip
-    fmt = cohort.output_format(output.value, catalog, settings.explain)
+    fmt = streaming.output_format(output.value, catalog, settings.explain)
     with _WholeLines() as out:
         out.write(fmt.header)
         jobs.run(job, settings.jobs, reporter.watch(work, lambda chunk: len(chunk.lines)),

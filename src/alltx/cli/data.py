@@ -64,7 +64,7 @@ def schema(
         return
     columns = None
     if which is SchemaKind.csv:
-        from alltx.cohort import columns as csv_columns
+        from alltx.streaming import columns as csv_columns
 
         columns = csv_columns(catalog_in_use(ctx))
     write_json(schema_of(which.value, columns))

@@ -1,0 +1,149 @@
+"""alltx from Python: the answers the commands print, as Python values.
+
+`options(age=19, relapsed=True)` is the dict `alltx options --age 19 --relapsed --format json`
+prints, and `cohort(rows)` yields the records `alltx options --input FILE --format jsonl`
+writes, error records included. Each takes the road its command takes (the same parsing, rules
+and answer builders), and each answer is the command's JSON read back, so that no value here
+can differ from the command's. A fact that cannot be right raises ValueError in the command's
+words, naming the fact as a row does (`age: must be ...`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from alltx.catalog import Catalog
+from alltx.facts import FactError, facts_from
+
+REGULATORS = ("fda", "ema")
+_BATCH = 256  # rows answered at a time: records are yielded as they are made
+
+
+def options(
+    *, regulator: str = "fda", data: str | Path | None = None, **facts: object
+) -> dict[str, Any]:
+    """One patient's answer, as `alltx options --format json` prints it: the facts by their
+    names (`age=19`, `lineage="B-ALL"`, `relapsed=True`; None or a fact left out is unknown),
+    under `regulator` (fda, ema, or both: the two side by side), from the data file `data`
+    (the bundled one by default)."""
+    from alltx.answers import compared_json, options_json
+    from alltx.assess import assess, referrals
+
+    if regulator not in (*REGULATORS, "both"):
+        raise ValueError(f"regulator: must be fda, ema or both; got {regulator!r}")
+    try:
+        parsed = facts_from(facts)
+    except FactError as error:
+        raise ValueError(f"{error.field}: {error}" if error.field else str(error)) from None
+    if regulator == "both":
+        whole = _catalog("*", data)
+        catalogs = [whole.under(r.id) for r in whole.regulators]
+        answer: object = compared_json(
+            parsed, [(c, assess(parsed, c), referrals(parsed, c)) for c in catalogs]
+        )
+    else:
+        catalog = _catalog(regulator, data)
+        answer = options_json(parsed, assess(parsed, catalog), referrals(parsed, catalog), catalog)
+    return json.loads(json.dumps(answer))  # type: ignore[no-any-return]
+
+
+def cohort(
+    rows: Iterable[Mapping[str, object]] | Any,  # or a pandas DataFrame
+    *,
+    regulator: str = "fda",
+    explain: bool = False,
+    ignore_unknown_fields: bool = False,
+    data: str | Path | None = None,
+) -> Any:
+    """Many patients, each a mapping of facts by name (and `id`), as JSON Lines rows are: an
+    iterator of the records `--format jsonl` writes, in order, one for each row (a row that
+    cannot be answered is an error record; its `line` is the row's number, from 1). A pandas
+    DataFrame in gives a DataFrame out: the compact CSV's columns, one row each (as
+    `--format parquet` writes them: text, but `line` and `version`; None where empty); a
+    missing value (NaN, None) is unknown."""
+    if regulator not in REGULATORS:
+        raise ValueError(f"regulator: must be fda or ema; got {regulator!r}")
+    catalog = _catalog(regulator, data)
+    if _is_frame(rows):
+        if explain:
+            raise ValueError("explain: a DataFrame holds the compact records; give the rows "
+                             "as mappings for the full answers")  # fmt: skip
+        return _frame(rows, catalog, ignore_unknown_fields)
+    return _records(rows, catalog, explain, ignore_unknown_fields)
+
+
+def _catalog(regulator: str, data: str | Path | None) -> Catalog:
+    from alltx.data_files import load_catalog
+
+    return load_catalog(None if data is None else Path(data), regulator=regulator)
+
+
+def _records(
+    rows: Iterable[Mapping[str, object]], catalog: Catalog, explain: bool, ignore_unknown: bool
+) -> Iterator[dict[str, Any]]:
+    from alltx.streaming import Answering, JsonLines, Tally, records
+
+    fmt = JsonLines(catalog, explain)
+    answering = Answering(catalog, fmt, ignore_unknown)
+    written: list[str] = []
+    tally = Tally()
+    read = _rows(rows)
+    while batch := list(islice(read, _BATCH)):
+        records(batch, answering, fmt, written.append, _unreported, False, tally)
+        lines = "".join(written).split("\n")  # a record is one line (U+2028 stays inside)
+        written.clear()
+        yield from (json.loads(line) for line in lines if line)
+
+
+def _frame(frame: Any, catalog: Catalog, ignore_unknown: bool) -> Any:
+    """A pandas DataFrame of rows answered as a DataFrame of compact records."""
+    import pandas
+
+    from alltx.streaming import Answering, Csv, Tally, as_is, stream
+
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    fmt = Csv(catalog, as_is)
+    out = io.StringIO()
+    stream(_rows(rows), Answering(catalog, fmt, ignore_unknown), fmt, out.write, _unreported,
+           False, Tally())  # fmt: skip
+    header, *body = csv.reader(io.StringIO(out.getvalue()))
+    cells = [[cell or None for cell in row] for row in body]
+    # Text columns hold objects (None where empty; pandas would make an empty column NaN)
+    answers = pandas.DataFrame(cells, columns=header, dtype=object)
+    return answers.astype({"line": "int64", "version": "int64"})
+
+
+def _rows(rows: Iterable[Mapping[str, object]]) -> Iterator[Any]:
+    """The rows as JSON Lines rows, read by the one JSON reader (input_rows.jsonl_rows): a
+    value is what its JSON is (a NumPy number its number, a Decimal or Fraction its text), and
+    a row that is no mapping is that row's error, as a JSON line that is no object is."""
+    from alltx.input_rows import jsonl_rows
+
+    lines = (json.dumps(_plain(row), default=_value).encode("utf-8", "surrogatepass")
+             for row in rows)  # fmt: skip
+    return jsonl_rows(lines)
+
+
+def _plain(row: object) -> object:
+    return dict(row) if isinstance(row, Mapping) else row
+
+
+def _value(value: object) -> object:
+    """A value json cannot write as it is: a NumPy scalar as its Python value; anything else
+    (a Decimal, a date) as its text, which the fact's parser reads or refuses as a cell's."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else str(value)
+
+
+def _is_frame(rows: object) -> bool:
+    return type(rows).__module__.startswith("pandas") and hasattr(rows, "to_dict")
+
+
+def _unreported(failure: object) -> None:
+    """Row errors are in the records themselves; nothing goes to stderr from the API."""
