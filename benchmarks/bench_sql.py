@@ -31,7 +31,7 @@ def canonical_parquet(source: os.PathLike[str], rows: int) -> str:
     """bench.py's cohort with ages in years, repeated to `rows` rows, as Parquet."""
     import duckdb
 
-    from alltx.facts import parse_age
+    from alltx.core.facts import parse_age
     from alltx.sql import table_columns
 
     path = OUT / f"cohort-canonical-{rows}.parquet"

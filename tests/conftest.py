@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
-from alltx.assess import TherapyOption, assess, assess_therapy
-from alltx.catalog import Catalog, Therapy
-from alltx.data_files import load_catalog
-from alltx.facts import FactError, facts_from
+from alltx.core.assess import TherapyOption, assess, assess_therapy
+from alltx.core.facts import FactError, facts_from
+from alltx.model.catalog import Catalog, Therapy
+from alltx.model.data_files import load_catalog
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import alltx
-from alltx.facts import FACTS
+from alltx.core.facts import FACTS
 
 ALLTX = [sys.executable, "-m", "alltx"]
 

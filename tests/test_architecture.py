@@ -71,7 +71,7 @@ def test_the_walk_sees_imports_inside_functions_and_in_packages() -> None:
     graph = imports()
     assert "cli.guide" in graph["cli.app"]  # imported only when a guide command is asked for
     assert {"cli.data", "cli.options", "cli.base"} <= graph["cli.app"]
-    assert "facts" in graph["cli.options"]
+    assert "core.facts" in graph["cli.options"]
     assert "cli" in graph["cli.base"]  # its package, which imports nothing
     assert graph["cli"] == set()
 
@@ -83,3 +83,59 @@ def test_the_readme_lists_every_module() -> None:
     missing = [name for name in named if not name.endswith("__init__.py")
                and name != "__main__.py" and f"`{name}`" not in section]  # fmt: skip
     assert missing == [], f"modules the README's Development section does not list: {missing}"
+
+
+# The flow (issue 26): which packages each may import. cli and the API take any road; the rest
+# only what comes before them: input -> facts -> rules -> assessment -> answer -> view.
+MAY_IMPORT = {
+    "core": {"model.catalog", "model.guide"},  # the data as declared, never how it is read
+    "model": {"core", "answer.shapes"},  # schemas derive the answers' JSON Schemas from shapes
+    "io": {"core"},
+    "answer": {"core", "model"},
+    "sql": {"core", "model", "answer"},  # never the cohort's streaming: it runs in a warehouse
+    "batch": {"core", "model", "io", "answer", "sql"},
+    "views": {"answer", "model", "core.plain", "core.facts"},  # the answer, in words
+}
+# What the views still read from the rules and the cohort: what issue 26 still owes (text drawn
+# from the answer value alone). This list may only shrink.
+VIEWS_STILL_READ = {
+    ("views.render", "core.assess"),
+    ("views.render", "core.rules"),
+    ("views.render", "batch.streaming"),
+    ("views.render", "io.input_rows"),
+    ("views.progress", "batch.streaming"),
+    ("views.progress", "io.input_rows"),
+    ("views.render_guide", "core.grading"),
+}
+
+
+def _allowed(dependency: str, allowed: set[str]) -> bool:
+    return any(dependency == a or dependency.startswith(a + ".") for a in allowed)
+
+
+def test_each_package_imports_only_what_comes_before_it_in_the_flow() -> None:
+    found = set()
+    for module, dependencies in imports().items():
+        package = module.partition(".")[0]
+        if package not in MAY_IMPORT:
+            continue
+        for dependency in dependencies:
+            if dependency.partition(".")[0] == package or dependency == package:
+                continue
+            if not _allowed(dependency, MAY_IMPORT[package]):
+                found.add((module, dependency))
+    assert found == VIEWS_STILL_READ
+
+
+def test_the_core_imports_no_io_no_rich_and_no_typer() -> None:
+    outside = ("rich", "typer", "click", "pydantic", "duckdb", "os", "sys", "subprocess",
+               "pathlib", "io", "csv", "json", "tomllib", "shutil", "tempfile")  # fmt: skip
+    found = []
+    for name, path in modules().items():
+        if not name.startswith("core."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])  # fmt: skip
+            found += [f"{name}: {n}" for n in names if n.partition(".")[0] in outside]
+    assert found == []

@@ -19,10 +19,10 @@ import time
 
 import pytest
 
-from alltx import ask
-from alltx.assess import assess, referrals
-from alltx.data_files import load_catalog
-from alltx.facts import FACTS, facts_from
+from alltx.core import ask
+from alltx.core.assess import assess, referrals
+from alltx.core.facts import FACTS, facts_from
+from alltx.model.data_files import load_catalog
 
 LIMIT = 30
 CATALOG = load_catalog()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from alltx.catalog import Catalog, DataError, UnknownTherapy, parse_catalog
-from alltx.data_files import bundled_path, load_catalog
+from alltx.model.catalog import Catalog, DataError, UnknownTherapy, parse_catalog
+from alltx.model.data_files import bundled_path, load_catalog
 
 GOOD = bundled_path().read_text(encoding="utf-8")
 RELEASE = load_catalog().info.release
@@ -106,7 +106,7 @@ def test_a_missing_file_says_so(tmp_path: Path) -> None:
 
 def test_the_bundled_file_matches_its_schema() -> None:
     """The bundled file loads without the pydantic check at run time; CI holds it to it."""
-    from alltx.schemas import data_file_problems
+    from alltx.model.schemas import data_file_problems
 
     assert data_file_problems(tomllib.loads(GOOD)) == []
 
@@ -121,7 +121,7 @@ def test_the_unchecked_path_still_explains_a_broken_file(old: str, new: str, pro
 def test_every_source_can_be_found_and_none_is_the_reference() -> None:
     """A clinician reaches each source in one step: it has an address or an identifier (BLA,
     setid, DOI, PMID, seed id), and it is the document itself, never alltx's own reference."""
-    from alltx.data_files import load_guide
+    from alltx.model.data_files import load_guide
 
     catalog, guide = load_catalog(check=True), load_guide(check=True)
     for origin, sources in (("therapies", catalog.sources), ("guide", guide.sources)):

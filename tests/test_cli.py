@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from alltx import __version__
+from alltx.answer.shapes import DrugOut, DrugsOut, OptionsOut
 from alltx.cli.app import app
-from alltx.data_files import load_catalog
-from alltx.schemas import validate
-from alltx.shapes import DrugOut, DrugsOut, OptionsOut
+from alltx.model.data_files import load_catalog
+from alltx.model.schemas import validate
 from tests.conftest import over_80
 
 INFO = load_catalog().info  # the bundled data release the answers name
@@ -126,7 +126,7 @@ def test_the_shapes_hold_answers_to_their_declarations() -> None:
     a missing fact, a value of the wrong kind are each refused."""
     from pydantic import ValidationError
 
-    from alltx.shapes import DictionaryOut
+    from alltx.answer.shapes import DictionaryOut
 
     answer = json.loads(run("options", "--age", "19", "--relapsed", "--format", "json")[1])
     validate(OptionsOut, answer)

@@ -18,15 +18,16 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from alltx import streaming
-from alltx.answers import compact_option, compact_referral, options_json
-from alltx.assess import assess, referrals
-from alltx.catalog import Catalog
+from alltx.answer import answers
+from alltx.answer.answers import compact_option, compact_referral, options_json
+from alltx.batch import streaming
 from alltx.cli.app import app
-from alltx.data_files import load_catalog
-from alltx.facts import facts_from, parse_age
-from alltx.input_rows import Failure, Row
-from alltx.schemas import schema_of
+from alltx.core.assess import assess, referrals
+from alltx.core.facts import facts_from, parse_age
+from alltx.io.input_rows import Failure, Row
+from alltx.model.catalog import Catalog
+from alltx.model.data_files import load_catalog
+from alltx.model.schemas import schema_of
 
 runner = CliRunner()
 RELEASE = load_catalog().info.release
@@ -363,9 +364,9 @@ def test_csv_in_jsonl_out_matches_csv_out() -> None:
                          CSV_IN.encode())  # fmt: skip
     for row, record in zip(csv.DictReader(io.StringIO(as_csv)), records(as_jsonl), strict=True):
         for therapy, option in record.get("options", {}).items():
-            name = streaming.csv_name(therapy)
+            name = answers.csv_name(therapy)
             assert row[name] == option["status"]
-            for part in streaming.OPTION_PARTS:
+            for part in answers.OPTION_PARTS:
                 assert row[f"{part}_{name}"] == " ".join(option.get(part, []))
 
 
@@ -498,7 +499,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
 
 def test_rows_are_read_lazily() -> None:
     """A stream that never ends still yields answers: nothing reads the whole input first."""
-    from alltx.input_rows import jsonl_rows
+    from alltx.io.input_rows import jsonl_rows
 
     endless = (b'{"age": 19}\n' for _ in itertools.count())
     answerer_rows = jsonl_rows(endless)
@@ -600,7 +601,7 @@ def test_quiet_and_max_errors_on_stderr() -> None:
 
 
 def test_on_a_terminal_progress_then_one_closing_line(capsys: pytest.CaptureFixture[str]) -> None:
-    from alltx.progress import Reporter
+    from alltx.views.progress import Reporter
 
     tally = streaming.Tally(read=3, answered=2, failed=1)
     reporter = Reporter(quiet=False, max_errors=None, terminal=True)

@@ -8,7 +8,7 @@ is still possible with F unknown and some value of F turns it eligible or not el
 are given through `facts_from`, so what they imply about each other (and what they rule out) is
 applied as for a user; a fact the others imply is no longer unknown. A fact that could change
 the answer only by implying another (a first remission implies not refractory) is not named:
-the open criterion names the fact to give. The search shares nothing with `alltx.deciding`
+the open criterion names the fact to give. The search shares nothing with `alltx.core.deciding`
 but the assessment.
 """
 
@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 
-from alltx.assess import assess_therapy, refer
-from alltx.catalog import Catalog
-from alltx.data_files import load_catalog
-from alltx.facts import FACTS, RULE_FACTS, FactError, facts_from
-from alltx.rules import UNMET, Atom, Evaluation, Node, evaluate
+from alltx.core.assess import assess_therapy, refer
+from alltx.core.facts import FACTS, RULE_FACTS, FactError, facts_from
+from alltx.core.rules import UNMET, Atom, Evaluation, Node, evaluate
+from alltx.model.catalog import Catalog
+from alltx.model.data_files import load_catalog
 
 # Values at and beside every bound the labels use (1 month, 1, 17/18, 25/26 years; MRD 0.1%;
 # 1 and 2 TKIs and prior therapies; first and second relapse and remission).

@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from alltx import sql
-from alltx.data_files import load_catalog
-from alltx.streaming import columns
+from alltx.answer.answers import columns
+from alltx.model.data_files import load_catalog
 
 from .conftest import sqlite_connection
 from .test_facts import AGE
@@ -363,7 +363,7 @@ def test_a_csv_of_ten_thousand_columns_is_read_by_its_header_on_the_engine(
 def test_duckdb_memory_is_bounded_and_spills_into_alltx_own_folder(tmp_path: Path) -> None:
     # Issue 25, item 11: 3M answers to Parquet peaked at 1.35 GB; an in-memory DuckDB would
     # spill into .tmp in the current folder.
-    from alltx import duckdb_engine
+    from alltx.batch import duckdb_engine
 
     parquet = write_parquet(tmp_path / "cohort.parquet", PATIENTS)
     prepared = duckdb_engine.prepare(load_catalog(), str(parquet), False)

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from alltx.facts import (
+from alltx.core.facts import (
     PARSERS,
     FactError,
     facts_from,
@@ -143,7 +143,7 @@ def test_rules_see_completed_years_and_months() -> None:
 
 
 def test_the_row_schema_has_a_field_for_every_fact() -> None:
-    from alltx.schemas import PatientRow
+    from alltx.model.schemas import PatientRow
 
     assert set(PatientRow.model_fields) == {"id", *PARSERS}
 
@@ -157,7 +157,7 @@ def test_the_row_schema_has_a_field_for_every_fact() -> None:
     ],
 )
 def test_the_row_schema_parses_like_the_flags(row: dict[str, object]) -> None:
-    from alltx.schemas import PatientRow
+    from alltx.model.schemas import PatientRow
 
     validated = PatientRow.model_validate(row)
     from_model = {name: getattr(validated, name) for name in PARSERS}
@@ -227,7 +227,7 @@ def test_unknown_fields_get_a_suggestion_or_the_list() -> None:
 
 
 def test_each_input_fact_has_a_short_name_and_a_flag() -> None:
-    from alltx.facts import FACTS
+    from alltx.core.facts import FACTS
 
     assert set(FACTS) == set(PARSERS)
     shorts = {name: fact.short for name, fact in FACTS.items()}

@@ -206,8 +206,8 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from alltx.data_files import bundled_path  # noqa: E402
-from alltx.plain import CONTROL, HIDDEN, INVISIBLE  # noqa: E402
+from alltx.core.plain import CONTROL, HIDDEN, INVISIBLE  # noqa: E402
+from alltx.model.data_files import bundled_path  # noqa: E402
 
 ALLTX = [sys.executable, "-m", "alltx"]
 FEW = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))

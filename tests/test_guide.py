@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from alltx import schemas, shapes
+from alltx.answer import shapes
 from alltx.cli.app import app
-from alltx.data_files import bundled_path, load_catalog, load_guide
-from alltx.grading import GradingError, grade, parse_findings
-from alltx.guide import Guide
+from alltx.core.grading import GradingError, grade, parse_findings
+from alltx.model import schemas
+from alltx.model.data_files import bundled_path, load_catalog, load_guide
+from alltx.model.guide import Guide
 from tests.conftest import over_80
 
 runner = CliRunner()
@@ -363,7 +364,7 @@ def test_a_broken_scale_is_refused(tmp_path: Path, old: str, new: str, problem: 
 
 def test_explain_knows_every_fact_the_tool_asks_for(guide: Guide) -> None:
     """Each fact's name, as the flag and the 'To decide, give' line word it, is explained."""
-    from alltx.facts import FACTS
+    from alltx.core.facts import FACTS
 
     for name, fact in FACTS.items():
         for asked in (name.replace("_", " "), fact.short):
@@ -417,8 +418,8 @@ NAMES = {"US", "FDA", "EU", "ASTCT", "NMDP", "REMS", "TOWER", "ALCANTARA", "BLAS
 def test_explain_knows_every_abbreviation_the_answers_use() -> None:
     """Walks the texts an answer shows (indications, criteria, cautions, what each drug is):
     every abbreviation in them that is a term, not a name, is explained."""
-    from alltx.data_files import load_catalog
-    from alltx.rules import atoms
+    from alltx.core.rules import atoms
+    from alltx.model.data_files import load_catalog
 
     catalog = load_catalog()
     texts = []
@@ -437,7 +438,7 @@ def test_explain_knows_every_abbreviation_the_answers_use() -> None:
 
 def test_a_grading_age_is_read_and_refused_as_every_age_is() -> None:
     # Issue 24: `grade icans --age` called the parser directly, in words of its own.
-    from alltx.facts import FactError, parse_fact
+    from alltx.core.facts import FactError, parse_fact
 
     result = CliRunner().invoke(app, ["grade", "icans", "--age", "8x", "--ice", "5"])
     with pytest.raises(FactError) as caught:

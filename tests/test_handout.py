@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from alltx import handout
 from alltx.cli.app import app
+from alltx.views import handout
 
 runner = CliRunner()
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -14,7 +14,7 @@ import typer
 from typer.testing import CliRunner
 
 from alltx.cli.app import app
-from alltx.examples import EXAMPLES
+from alltx.cli.examples import EXAMPLES
 
 runner = CliRunner()
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from alltx.data_files import bundled_path
+from alltx.model.data_files import bundled_path
 
 ALLTX = [sys.executable, "-m", "alltx"]
 LIMIT = 20  # seconds: far above any case's time; a hang fails instead of blocking CI
@@ -154,7 +154,7 @@ def test_text_that_could_leave_its_place_is_refused(
 
 
 def test_a_link_is_only_an_http_address_in_every_view() -> None:
-    from alltx.handout import page
+    from alltx.views.handout import page
 
     answer = json.loads(alltx("options", "--age", "19", "--relapsed", "--format", "json").stdout)
     first, second = answer["options"][0]["sources"][:2]

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from alltx import jobs, streaming
-from alltx.data_files import load_catalog
+from alltx.batch import jobs, streaming
+from alltx.model.data_files import load_catalog
 
 ALLTX = [sys.executable, "-m", "alltx"]
 LIMIT = 60  # seconds: far above any case's time; a hang fails instead of blocking CI

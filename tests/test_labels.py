@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from alltx.catalog import Catalog
+from alltx.model.catalog import Catalog
 from tests.conftest import options_for
 
 TISA, BREXU, OBE = "tisagenlecleucel", "brexucabtagene-autoleucel", "obecabtagene-autoleucel"
@@ -187,7 +187,7 @@ def test_age_19_relapsed_names_what_would_decide(catalog: Catalog) -> None:
 
 
 def test_a_ruled_out_therapy_names_the_failed_criterion(catalog: Catalog) -> None:
-    from alltx.rules import failed
+    from alltx.core.rules import failed
 
     option = options_for(catalog, **RR_B, age=30)[TISA]
     assert option.status == "not_eligible"

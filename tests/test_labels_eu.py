@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from alltx.assess import assess
-from alltx.catalog import Catalog
-from alltx.data_files import load_catalog
-from alltx.facts import facts_from
+from alltx.core.assess import assess
+from alltx.core.facts import facts_from
+from alltx.model.catalog import Catalog
+from alltx.model.data_files import load_catalog
 
 TISA, BREXU, OBE = "tisagenlecleucel", "brexucabtagene-autoleucel", "obecabtagene-autoleucel"
 BLINA, INO = "blinatumomab", "inotuzumab-ozogamicin"

@@ -18,8 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alltx.data_files import bundled_path
-from alltx.facts import (
+from alltx.core.facts import (
     FACTS,
     WRITTEN_UNITS,
     FactError,
@@ -27,6 +26,7 @@ from alltx.facts import (
     written_prefix,
     written_words,
 )
+from alltx.model.data_files import bundled_path
 
 ALLTX = [sys.executable, "-m", "alltx"]
 LIMIT = 60  # seconds: far above any case's time; a hang fails instead of blocking CI
@@ -162,7 +162,7 @@ def _parser_takes(name: str, value: object) -> bool:
 @pytest.fixture(scope="module")
 def row_schema() -> Any:
     jsonschema = pytest.importorskip("jsonschema")
-    from alltx.schemas import schema_of
+    from alltx.model.schemas import schema_of
 
     return jsonschema.Draft202012Validator(schema_of("input"))
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from alltx.catalog import Catalog
+from alltx.model.catalog import Catalog
 from tests.conftest import disagreements
 
 YES, NO, UNKNOWN = "yes", "no", "unknown"

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from alltx.catalog import Catalog
-from alltx.data_files import load_catalog
+from alltx.model.catalog import Catalog
+from alltx.model.data_files import load_catalog
 from tests.conftest import disagreements
 
 Y, N, U = "yes", "no", "unknown"

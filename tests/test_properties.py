@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from alltx.assess import assess, referrals
-from alltx.catalog import Catalog
 from alltx.cli.app import app
-from alltx.data_files import load_catalog
-from alltx.facts import FactError, facts_from, parse_age
+from alltx.core.assess import assess, referrals
+from alltx.core.facts import FactError, facts_from, parse_age
+from alltx.model.catalog import Catalog
+from alltx.model.data_files import load_catalog
 
 CATALOG = load_catalog()
 EXAMPLES = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -202,7 +202,7 @@ def test_a_line_is_read_as_json_loads_reads_it(
 ) -> None:
     """JSON Lines rows are scanned without json.loads' wrappers; every line must still read as
     json.loads reads it: the same object, or no row (blank), or an error in its place."""
-    from alltx.input_rows import Failure, Row, jsonl_rows
+    from alltx.io.input_rows import Failure, Row, jsonl_rows
 
     if row:
         value = {"id": "P1", "age": value}
@@ -225,7 +225,7 @@ def test_a_line_is_read_as_json_loads_reads_it(
 def test_a_csv_cell_from_outside_is_safe_to_print_and_to_open(text: str) -> None:
     """Any id or message becomes a cell with no terminal control character, nothing a
     spreadsheet would run, and nothing UTF-8 cannot hold; printable text stays as it was."""
-    from alltx.streaming import FORMULA_STARTS, _cell
+    from alltx.batch.streaming import FORMULA_STARTS, _cell
 
     cell = _cell(text)
     assert isinstance(cell, str)
@@ -242,8 +242,8 @@ def test_a_csv_record_starts_as_the_csv_module_writes_its_id_and_line(
     row_id: object, line: int | None
 ) -> None:
     """The CSV record writes a plain id itself: it must be the csv module's writing."""
-    from alltx.input_rows import Row
-    from alltx.streaming import Csv, _cell
+    from alltx.batch.streaming import Csv, _cell
+    from alltx.io.input_rows import Row
 
     fmt = Csv(CATALOG)
     text = fmt.answer(Row(line, row_id, {}), [])

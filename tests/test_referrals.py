@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from alltx.assess import referrals
-from alltx.catalog import Catalog
 from alltx.cli.app import app
-from alltx.facts import FactError, facts_from
+from alltx.core.assess import referrals
+from alltx.core.facts import FactError, facts_from
+from alltx.model.catalog import Catalog
 
 # Every reason known and absent: the baseline each row changes one thing from.
 NONE: dict[str, Any] = {

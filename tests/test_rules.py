@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from alltx.facts import RULE_FACTS
-from alltx.rules import (
+from alltx.core.facts import RULE_FACTS
+from alltx.core.rules import (
     MET,
     UNKNOWN,
     UNMET,

@@ -21,11 +21,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alltx import sql, streaming
-from alltx.catalog import Catalog
-from alltx.data_files import load_catalog
-from alltx.facts import FactError, facts_from, parse_age
-from alltx.input_rows import Failure, Row
+from alltx import sql
+from alltx.answer import answers
+from alltx.batch import streaming
+from alltx.core.facts import FactError, facts_from, parse_age
+from alltx.io.input_rows import Failure, Row
+from alltx.model.catalog import Catalog
+from alltx.model.data_files import load_catalog
 
 from .conftest import sqlite_connection
 from .test_oracle import READS, grid
@@ -113,7 +115,7 @@ def python_says(catalog: Catalog, rows: list[dict[str, Any]]) -> list[Said]:
 
 def query_says(results: list[tuple[Any, ...]]) -> list[Said]:
     """The query's rows in the same terms (NULL as an empty cell)."""
-    at = [name for name, _ in streaming.columns(load_catalog()) if name != "line"].index("error")
+    at = [name for name, _ in answers.columns(load_catalog()) if name != "line"].index("error")
     said: list[Said] = []
     for result in results:
         error = result[at]

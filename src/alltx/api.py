@@ -18,8 +18,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from alltx.catalog import Catalog
-from alltx.facts import FactError, facts_from
+from alltx.core.facts import FactError, facts_from
+from alltx.model.catalog import Catalog
 
 REGULATORS = ("fda", "ema")
 _BATCH = 256  # rows answered at a time: records are yielded as they are made
@@ -32,8 +32,8 @@ def options(
     names (`age=19`, `lineage="B-ALL"`, `relapsed=True`; None or a fact left out is unknown),
     under `regulator` (fda, ema, or both: the two side by side), from the data file `data`
     (the bundled one by default)."""
-    from alltx.answers import compared_json, options_json
-    from alltx.assess import assess, referrals
+    from alltx.answer.answers import compared_json, options_json
+    from alltx.core.assess import assess, referrals
 
     if regulator not in (*REGULATORS, "both"):
         raise ValueError(f"regulator: must be fda, ema or both; got {regulator!r}")
@@ -79,7 +79,7 @@ def cohort(
 
 
 def _catalog(regulator: str, data: str | Path | None) -> Catalog:
-    from alltx.data_files import load_catalog
+    from alltx.model.data_files import load_catalog
 
     return load_catalog(None if data is None else Path(data), regulator=regulator)
 
@@ -87,7 +87,7 @@ def _catalog(regulator: str, data: str | Path | None) -> Catalog:
 def _records(
     rows: Iterable[Mapping[str, object]], catalog: Catalog, explain: bool, ignore_unknown: bool
 ) -> Iterator[dict[str, Any]]:
-    from alltx.streaming import Answering, JsonLines, Tally, records
+    from alltx.batch.streaming import Answering, JsonLines, Tally, records
 
     fmt = JsonLines(catalog, explain)
     answering = Answering(catalog, fmt, ignore_unknown)
@@ -105,7 +105,7 @@ def _frame(frame: Any, catalog: Catalog, ignore_unknown: bool) -> Any:
     """A pandas DataFrame of rows answered as a DataFrame of compact records."""
     import pandas
 
-    from alltx.streaming import Answering, Csv, Tally, as_is, stream
+    from alltx.batch.streaming import Answering, Csv, Tally, as_is, stream
 
     rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
     fmt = Csv(catalog, as_is)
@@ -123,7 +123,7 @@ def _rows(rows: Iterable[Mapping[str, object]]) -> Iterator[Any]:
     """The rows as JSON Lines rows, read by the one JSON reader (input_rows.jsonl_rows): a
     value is what its JSON is (a NumPy number its number, a Decimal or Fraction its text), and
     a row that is no mapping is that row's error, as a JSON line that is no object is."""
-    from alltx.input_rows import jsonl_rows
+    from alltx.io.input_rows import jsonl_rows
 
     lines = (json.dumps(_plain(row), default=_value).encode("utf-8", "surrogatepass")
              for row in rows)  # fmt: skip

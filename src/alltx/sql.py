@@ -4,7 +4,7 @@ The rules' logic is three-valued, and so is SQL's: an unknown fact is NULL, `NUL
 FALSE and `NULL OR TRUE` is TRUE, exactly as `rules.combine` has it. So each test becomes one
 SQL comparison, each group an AND or an OR, and the query returns, per row, the compact record
 of `alltx options --format csv` (less `line`: a table has none). Nothing here runs a query; the
-DuckDB engine (`alltx.duckdb_engine`) and the user's own warehouse do.
+DuckDB engine (`alltx.batch.duckdb_engine`) and the user's own warehouse do.
 
 The query reads each value as typed or as text with the spellings the flags take (from the
 facts' own declarations: `_reading`), applies the derivations of `facts.derive` and refuses the
@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import cast
 
-from alltx import deciding
-from alltx.catalog import Catalog
-from alltx.facts import (
+from alltx.core import deciding
+from alltx.core.facts import (
     AGE_PAIRS,
     AGE_UNITS,
     FACTS,
@@ -46,7 +45,8 @@ from alltx.facts import (
     written_prefix,
     written_words,
 )
-from alltx.rules import MET, Atom, Node, atom_result, atoms
+from alltx.core.rules import MET, Atom, Node, atom_result, atoms
+from alltx.model.catalog import Catalog
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ def table_columns() -> list[Column]:
 
 def _reading(fact: Fact, dialect: Dialect) -> tuple[list[str], list[str]]:
     """How the query reads one fact's column, from the fact's declaration (the parser's own
-    spellings, pattern and units, alltx.facts): first the value as written, where it is text
+    spellings, pattern and units, alltx.core.facts): first the value as written, where it is text
     (w_), else as its type gives it (v_, NULL where the type is not the fact's); then the
     fact's value, and whether a value was given that is not one (bad_). Text is read as the
     Python path reads a CSV cell, so `B-ALL` is `b` and `8m` is 8 months on every road; an age
@@ -445,7 +445,7 @@ def _all(conditions: Sequence[str]) -> str:
 
 
 def _deciding(compiled: _Compiled, roots: Sequence[Node]) -> list[tuple[str, str]]:
-    """The facts that would decide, as `alltx.deciding` finds them: each fact, in the order the
+    """The facts that would decide, as `alltx.core.deciding` finds them: each fact, in the order the
     rules test it, when one of its witnesses holds for the row (see that module)."""
     rules = deciding.plan(tuple(roots))
     tests: dict[str, list[str]] = {}
@@ -551,7 +551,7 @@ def compile_query(
     row's line in the file, which the query passes on as its last column, and `read_error`,
     why the reader refused the row (Python's csv module: a record it cannot read), which is
     the row's error before any other."""
-    from alltx.streaming import columns as csv_columns
+    from alltx.answer.answers import columns as csv_columns
 
     compiled = _Compiled(catalog)
     facts = table_columns()
@@ -772,7 +772,7 @@ def error_field(message: str) -> str | None:
 def table_schema() -> dict[str, object]:
     """The input table as a Frictionless Table Schema: each column's type, allowed values and
     meaning (every column may be missing or NULL: unknown)."""
-    from alltx.facts import FACTS
+    from alltx.core.facts import FACTS
 
     types = {"double": "number", "integer": "integer", "boolean": "boolean", "text": "string"}
     fields: list[dict[str, object]] = [

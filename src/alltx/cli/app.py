@@ -13,7 +13,6 @@ import typer
 from typer.core import TyperGroup
 
 from alltx import __version__
-from alltx.catalog import DataError
 from alltx.cli import data, options
 from alltx.cli.base import (
     EXIT_CLOSED_PIPE,
@@ -27,7 +26,8 @@ from alltx.cli.base import (
     stop_writing,
     stopped,
 )
-from alltx.examples import epilog
+from alltx.cli.examples import epilog
+from alltx.model.catalog import DataError
 
 # Commands built only when asked for: click builds every command it knows at start-up, and
 # `options` should not pay for the guide's (`alltx.cli.guide`) or the SQL compiler's
@@ -191,7 +191,7 @@ def _quiet_broken_pipe() -> NoReturn:
 
 def _version(value: bool) -> None:
     if value:
-        from alltx.data_files import load_catalog
+        from alltx.model.data_files import load_catalog
 
         try:
             info = load_catalog().info

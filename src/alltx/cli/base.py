@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from alltx.catalog import Catalog
+from alltx.model.catalog import Catalog
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from alltx.guide import Guide
+    from alltx.model.guide import Guide
 
 OUTPUT_PANEL = "Output"
 HELP = {"help_option_names": ["-h", "--help"]}  # -h works as --help, as people expect
@@ -155,7 +155,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """The one error line: outside text in it (a path, a field name, a value) shown escaped,
     and a quoted value too long to read shortened, as a refused cell is (facts.refusal): an
     environment variable of 100,000 characters is not printed back whole."""
-    from alltx.plain import visible
+    from alltx.core.plain import visible
 
     sys.stderr.write(f"alltx: error: {visible(_shortened(message))}\n")
     sys.exit(code)
@@ -167,7 +167,7 @@ LONGEST_WORD = 200  # characters without a space (a path) shown whole in an erro
 def _shortened(message: str) -> str:
     """A quoted value over twice SHOWN_CHARACTERS cut to its first SHOWN_CHARACTERS, and any
     other run without a space over LONGEST_WORD to its start and end (a path is known by both)."""
-    from alltx.facts import SHOWN_CHARACTERS as SHOWN
+    from alltx.core.facts import SHOWN_CHARACTERS as SHOWN
 
     def cut(quoted: re.Match[str]) -> str:
         return f"'{quoted.group(1)[:SHOWN]}...'"
@@ -186,11 +186,11 @@ def exit_status(error: BaseException) -> int | None:
     when alltx's side is at fault (a broken data file, a worker that died), 2 for what the user
     gave (an unknown name, an unreadable input, findings that cannot be graded). Imported
     here, on the way out: a run that fails pays for them, no other."""
-    from alltx.catalog import DataError, UnknownName
-    from alltx.duckdb_engine import EngineError
-    from alltx.grading import GradingError
-    from alltx.input_rows import InputError
-    from alltx.jobs import JobsError
+    from alltx.batch.duckdb_engine import EngineError
+    from alltx.batch.jobs import JobsError
+    from alltx.core.grading import GradingError
+    from alltx.io.input_rows import InputError
+    from alltx.model.catalog import DataError, UnknownName
 
     statuses: dict[type[BaseException], int] = {
         DataError: 1,
@@ -205,14 +205,14 @@ def exit_status(error: BaseException) -> int | None:
 
 def catalog_in_use(ctx: typer.Context, regulator: str = "fda") -> Catalog:
     """The therapies data in use (--data), as `regulator` authorises."""
-    from alltx.data_files import load_catalog
+    from alltx.model.data_files import load_catalog
 
     return load_catalog(settings(ctx).data, regulator=regulator)
 
 
 def catalogs_in_use(ctx: typer.Context, regulator: Regulators) -> list[Catalog]:
     """The data as one regulator authorises, or as each does (both)."""
-    from alltx.data_files import load_catalog
+    from alltx.model.data_files import load_catalog
 
     if regulator is not Regulators.both:
         return [catalog_in_use(ctx, regulator.value)]
@@ -221,14 +221,14 @@ def catalogs_in_use(ctx: typer.Context, regulator: Regulators) -> list[Catalog]:
 
 
 def guide_in_use(ctx: typer.Context) -> Guide:
-    from alltx.data_files import load_guide
+    from alltx.model.data_files import load_guide
 
     return load_guide(settings(ctx).guide)
 
 
 def console(ctx: typer.Context) -> Console:
     """The console answers are printed on: through the pager when long, unless --no-pager."""
-    from alltx import render
+    from alltx.views import render
 
     return render.console(paging=settings(ctx).paging)
 

@@ -14,7 +14,6 @@ from typing import Any, NoReturn
 
 import typer
 
-from alltx.catalog import Catalog
 from alltx.cli.base import (
     EXIT_OUTPUT,
     STOPPING,
@@ -28,6 +27,7 @@ from alltx.cli.base import (
     output_failed,
 )
 from alltx.cli.base import settings as settings_of
+from alltx.model.catalog import Catalog
 
 COHORT_PANEL = "A cohort file instead of flags"
 
@@ -52,7 +52,7 @@ def run_cohort(
     output: Format | None,
     settings: CohortSettings,
 ) -> None:
-    from alltx import input_files
+    from alltx.io import input_files
 
     catalog = catalog_in_use(ctx, settings.regulator)
     settings = _jobs_within_cores(settings)
@@ -72,7 +72,7 @@ def run_cohort(
         fail("--fail-fast stops a stream, and --format parquet writes every row: drop one")
     if _parquet_input(name, given_format, settings):
         _engine_checks("parquet", output, settings)
-        from alltx import duckdb_engine
+        from alltx.batch import duckdb_engine
 
         prepared = duckdb_engine.prepare(catalog, name, settings.ignore_unknown)
         raise typer.Exit(_engine_cohort(ctx, catalog, prepared, output, settings))
@@ -82,7 +82,7 @@ def run_cohort(
     rows = input_files.read_rows(lines, kind, settings.ignore_unknown)
     if settings.engine is Engine.duckdb:
         _engine_checks(kind, output, settings)
-        from alltx import duckdb_engine
+        from alltx.batch import duckdb_engine
 
         try:
             prepared = duckdb_engine.prepare_rows(catalog, rows)
@@ -167,7 +167,7 @@ def _jobs_within_cores(settings: CohortSettings) -> CohortSettings:
         return settings
     from dataclasses import replace
 
-    from alltx.jobs import usable_cores
+    from alltx.batch.jobs import usable_cores
 
     cores = usable_cores()
     if settings.jobs <= cores:
@@ -183,7 +183,7 @@ def _jobs_within_cores(settings: CohortSettings) -> CohortSettings:
 def _parquet_input(name: str, given: InputFormat | None, settings: CohortSettings) -> bool:
     """Whether the input is a Parquet file, which DuckDB reads (checked here: the options it
     takes)."""
-    from alltx.input_files import file_kind
+    from alltx.io.input_files import file_kind
 
     if not (given is InputFormat.parquet or (given is None and file_kind(name) == "parquet")):
         return False
@@ -215,14 +215,15 @@ def _engine_cohort(
 ) -> int:
     """A cohort answered by the rules compiled to SQL, in DuckDB (`prepared`, a
     duckdb_engine.Prepared); the exit status."""
-    from alltx import sql, streaming
+    from alltx import sql
+    from alltx.batch import streaming
 
     if output is not Format.parquet:
         rows = streaming.query_rows(catalog, prepared.results(), sql.error_field)
         return write_cohort(ctx, catalog, output, rows, settings,
                              partial(streaming.FromQuery, catalog))  # fmt: skip
-    from alltx.input_rows import Failure
-    from alltx.progress import Reporter
+    from alltx.io.input_rows import Failure
+    from alltx.views.progress import Reporter
 
     reporter = Reporter(settings.quiet, settings.max_errors)
     _output_writable(settings)
@@ -239,8 +240,8 @@ def _python_to_parquet(
 ) -> int:
     """Rows answered in Python, then written to Parquet by DuckDB, with the columns and types
     the engine writes; the exit status."""
-    from alltx import duckdb_engine, streaming
-    from alltx.progress import Reporter
+    from alltx.batch import duckdb_engine, streaming
+    from alltx.views.progress import Reporter
 
     _output_writable(settings)
     reporter = Reporter(settings.quiet, settings.max_errors)
@@ -288,8 +289,8 @@ def write_cohort(
     """Answer the rows and write them in the format asked for; the exit status. `answering`
     makes what answers the rows for a format (streaming.FromQuery for the query's results); by
     default, streaming.Answering."""
-    from alltx import streaming
-    from alltx.progress import Reporter
+    from alltx.batch import streaming
+    from alltx.views.progress import Reporter
 
     reporter = Reporter(settings.quiet, settings.max_errors)
     tally = streaming.Tally()
@@ -300,7 +301,7 @@ def write_cohort(
         briefly = answering(streaming.Briefly())
         summary = streaming.summarize(catalog, rows, settings.ignore_unknown, reporter.error,
                                    settings.fail_fast, tally, briefly)  # fmt: skip
-        from alltx import render
+        from alltx.views import render
 
         render.cohort(summary, catalog, console(ctx))
     else:
@@ -322,8 +323,8 @@ def _write_jobs(
     settings: CohortSettings,
 ) -> int:
     """As write_cohort, in settings.jobs processes; the exit status."""
-    from alltx import jobs, streaming
-    from alltx.progress import Reporter
+    from alltx.batch import jobs, streaming
+    from alltx.views.progress import Reporter
 
     reporter = Reporter(settings.quiet, settings.max_errors)
     tally = streaming.Tally()

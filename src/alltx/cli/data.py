@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from alltx.catalog import Catalog, DataError
 from alltx.cli.base import (
     HELP,
     DocFormat,
@@ -26,11 +25,12 @@ from alltx.cli.base import (
     settings,
     write_json,
 )
-from alltx.examples import epilog
-from alltx.plain import visible
+from alltx.cli.examples import epilog
+from alltx.core.plain import visible
+from alltx.model.catalog import Catalog, DataError
 
 if TYPE_CHECKING:
-    from alltx.shapes import DrugBothOut
+    from alltx.answer.shapes import DrugBothOut
 
 
 class SchemaKind(StrEnum):
@@ -55,7 +55,7 @@ def schema(
 ) -> None:
     """The JSON Schema of a patient row, a result record (compact, or --explain) or a therapies
     file; for csv, the Frictionless Table Schema of the CSV output's columns."""
-    from alltx.schemas import schema_of
+    from alltx.model.schemas import schema_of
 
     if which is SchemaKind.sql:
         from alltx.sql import table_schema
@@ -64,7 +64,7 @@ def schema(
         return
     columns = None
     if which is SchemaKind.csv:
-        from alltx.streaming import columns as csv_columns
+        from alltx.answer.answers import columns as csv_columns
 
         columns = csv_columns(catalog_in_use(ctx))
     write_json(schema_of(which.value, columns))
@@ -91,14 +91,14 @@ def drug(
         therapy = catalog.therapy(name)
         drugs.append((catalog, therapy, guide.practice_for(therapy.id, catalog.info.regulator_id)))
     if output is DocFormat.json:
-        from alltx.answers import VERSION, drug_json
-        from alltx.guide_answers import practice_json
+        from alltx.answer.answers import VERSION, drug_json
+        from alltx.answer.guide_answers import practice_json
 
         answers = [drug_json(t, catalog, practice_json(p)) for catalog, t, p in drugs]
         both: DrugBothOut = {"version": VERSION, "answers": answers}
         write_json(both if regulator is Regulators.both else answers[0])
         return
-    from alltx import render, render_guide
+    from alltx.views import render, render_guide
 
     for catalog, therapy, practice in drugs:
         picture = render_guide.timeline(practice) if practice and practice.timeline else None
@@ -117,11 +117,11 @@ def drugs(
 
 def _drugs(ctx: typer.Context, catalog: Catalog, output: DocFormat, therapies: list[Any]) -> None:
     if output is DocFormat.json:
-        from alltx.answers import drugs_json
+        from alltx.answer.answers import drugs_json
 
         write_json(drugs_json(catalog, therapies))
     else:
-        from alltx import render
+        from alltx.views import render
 
         render.drugs(catalog, console(ctx), therapies)
 
@@ -145,7 +145,7 @@ def data_check(
 ) -> None:
     """Check a therapies file in full, and the guide file in use: exit 0 with a summary, or 1
     listing every problem."""
-    from alltx.data_files import load_catalog, load_guide
+    from alltx.model.data_files import load_catalog, load_guide
 
     problems: list[str] = []
     try:
@@ -161,7 +161,7 @@ def data_check(
             sys.stderr.write(f"alltx: {visible(problem)}\n")
         sys.stderr.write(f"alltx: {len(problems)} problems; the file was not used\n")
         raise typer.Exit(1) from None
-    from alltx import render
+    from alltx.views import render
 
     render.data_summary(catalog, console(ctx), checked=True)
     sys.stdout.write(
@@ -182,10 +182,10 @@ def data_show(
     the texts behind the ids in compact cohort records."""
     catalog = catalog_in_use(ctx, regulator.value)
     if output is DocFormat.json:
-        from alltx.answers import dictionary_json
+        from alltx.answer.answers import dictionary_json
 
         write_json(dictionary_json(catalog))
     else:
-        from alltx import render
+        from alltx.views import render
 
         render.data_summary(catalog, console(ctx))

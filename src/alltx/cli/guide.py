@@ -24,10 +24,10 @@ from alltx.cli.base import (
     guide_in_use,
     write_json,
 )
-from alltx.examples import epilog
+from alltx.cli.examples import epilog
 
 if TYPE_CHECKING:
-    from alltx.shapes import CompareBothOut
+    from alltx.answer.shapes import CompareBothOut
 
 FINDINGS = "Findings (leave one out if it is not known)"
 
@@ -40,11 +40,11 @@ def transplant(ctx: typer.Context, output: FormatOption = DocFormat.text) -> Non
     """When to see a transplant doctor, what an allogeneic transplant involves, and what to ask."""
     guide, catalog = guide_in_use(ctx), catalog_in_use(ctx)
     if output is DocFormat.json:
-        from alltx.guide_answers import transplant_answer
+        from alltx.answer.guide_answers import transplant_answer
 
         write_json(transplant_answer(guide, catalog))
     else:
-        from alltx import render_guide
+        from alltx.views import render_guide
 
         render_guide.transplant(guide, catalog, console(ctx))
 
@@ -61,11 +61,11 @@ def side_effects(
     guide, catalog = guide_in_use(ctx), catalog_in_use(ctx)
     chosen = None if name is None else guide.side_effect(name)
     if output is DocFormat.json:
-        from alltx.guide_answers import side_effects_answer
+        from alltx.answer.guide_answers import side_effects_answer
 
         write_json(side_effects_answer(guide, guide.side_effects if chosen is None else (chosen,)))
         return
-    from alltx import render_guide
+    from alltx.views import render_guide
 
     if chosen is None:
         render_guide.side_effects(guide, catalog, console(ctx))
@@ -90,8 +90,8 @@ def _finding(help_text: str, metavar: str) -> Any:
 def _grade(
     ctx: typer.Context, scale_id: str, given: dict[str, object], age: str | None, output: DocFormat
 ) -> None:
-    from alltx.facts import FactError, parse_fact
-    from alltx.grading import grade, parse_findings
+    from alltx.core.facts import FactError, parse_fact
+    from alltx.core.grading import grade, parse_findings
 
     guide = guide_in_use(ctx)
     scale = guide.scale(scale_id)
@@ -101,11 +101,11 @@ def _grade(
         fail(f"--age: {error}")
     result = grade(scale, parse_findings(scale, given), years)
     if output is DocFormat.json:
-        from alltx.guide_answers import grading_answer
+        from alltx.answer.guide_answers import grading_answer
 
         write_json(grading_answer(guide, result))
     else:
-        from alltx import render_guide
+        from alltx.views import render_guide
 
         render_guide.grading(result, guide, console(ctx))
 
@@ -269,14 +269,14 @@ def compare(
         chosen = [catalog.therapy(n) for n in names] if names else list(catalog.therapies)
         compared.append((catalog, list(dict.fromkeys(chosen))))
     if output is DocFormat.json:
-        from alltx.answers import VERSION
-        from alltx.guide_answers import compare_answer
+        from alltx.answer.answers import VERSION
+        from alltx.answer.guide_answers import compare_answer
 
         answers = [compare_answer(guide, chosen, c.info.regulator_id) for c, chosen in compared]
         both: CompareBothOut = {"version": VERSION, "answers": answers}
         write_json(both if regulator is Regulators.both else answers[0])
         return
-    from alltx import render_guide
+    from alltx.views import render_guide
 
     for catalog, chosen in compared:
         render_guide.compare(chosen, guide, catalog, console(ctx))
@@ -294,11 +294,11 @@ def explain(
     guide = guide_in_use(ctx)
     chosen = None if term is None else guide.term(term)
     if output is DocFormat.json:
-        from alltx.guide_answers import terms_answer
+        from alltx.answer.guide_answers import terms_answer
 
         write_json(terms_answer(guide, guide.terms if chosen is None else (chosen,)))
         return
-    from alltx import render_guide
+    from alltx.views import render_guide
 
     if chosen is None:
         render_guide.terms(guide, console(ctx))
@@ -308,7 +308,7 @@ def explain(
 
 def _therapy_topic(ctx: typer.Context, name: str, topics: list[str]) -> str | None:
     """The topic of a therapy named any way: its id, or a word that covers it (car-t)."""
-    from alltx.catalog import UnknownTherapy
+    from alltx.model.catalog import UnknownTherapy
 
     try:
         therapy = catalog_in_use(ctx).therapy(name)
@@ -341,10 +341,10 @@ def questions(
             fail(f"--for: no questions about {topic!r}; topics: {', '.join(guide.topics)}")
         topic = wanted
     if output is DocFormat.json:
-        from alltx.guide_answers import questions_answer
+        from alltx.answer.guide_answers import questions_answer
 
         write_json(questions_answer(guide, topic))
     else:
-        from alltx import render_guide
+        from alltx.views import render_guide
 
         render_guide.questions(guide, topic, console(ctx))

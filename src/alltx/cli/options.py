@@ -1,6 +1,6 @@
 """`alltx options` (one patient's facts as flags, or a cohort) and `alltx ask`: parse the
 facts, ask the core, hand the answer to a renderer. The fact flags are made from the facts'
-declarations (`alltx.facts.FACTS`)."""
+declarations (`alltx.core.facts.FACTS`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from typing import Annotated, Any
 import typer
 
 from alltx import __version__
-from alltx.catalog import Catalog
 from alltx.cli.base import (
     OUTPUT_PANEL,
     Engine,
@@ -31,7 +30,8 @@ from alltx.cli.base import (
     write_json,
 )
 from alltx.cli.cohort import COHORT_PANEL, CohortSettings, run_cohort, write_cohort
-from alltx.facts import FACTS, Fact, FactError, facts_from
+from alltx.core.facts import FACTS, Fact, FactError, facts_from
+from alltx.model.catalog import Catalog
 
 FACTS_PANEL = "Patient facts (leave a fact out if it is not known)"
 
@@ -59,7 +59,7 @@ def _fact_option(fact: Fact) -> inspect.Parameter:
 
 
 def with_facts(command: Callable[..., None]) -> Callable[..., None]:
-    """`command` with an option for each fact (alltx.facts.FACTS, in order) before its own;
+    """`command` with an option for each fact (alltx.core.facts.FACTS, in order) before its own;
     it is called with `given`: the facts given, by name (typer builds the options from the
     signature made here, so a new fact needs no change to any command)."""
     own = inspect.signature(command, eval_str=True)
@@ -218,41 +218,41 @@ def options(
         return
     catalog = catalog_in_use(ctx, regulator.value)
     if output in (Format.jsonl, Format.csv):
-        from alltx.input_rows import Row
+        from alltx.io.input_rows import Row
 
         # One patient, one record: the cohort road, the patient as a row without a line.
         settings = CohortSettings(False, False, explain, True, None, regulator=regulator.value)
         write_cohort(ctx, catalog, output, iter([Row(None, None, given)]), settings)
         return
 
-    from alltx.assess import assess, referrals
+    from alltx.core.assess import assess, referrals
 
     results, advice = assess(facts, catalog), referrals(facts, catalog)
     if output is Format.json:
-        from alltx.answers import options_json
+        from alltx.answer.answers import options_json
 
         write_json(options_json(facts, results, advice, catalog))
     elif output is Format.html:
         _write_handout(ctx, facts, results, advice, catalog)
     else:
-        from alltx import render
+        from alltx.views import render
 
         render.options(facts, results, advice, catalog, console(ctx))
 
 
 def _both(ctx: typer.Context, facts: Any, catalogs: list[Catalog], output: Format | None) -> None:
     """One patient under each regulator, side by side (--regulator both)."""
-    from alltx.assess import assess, referrals
+    from alltx.core.assess import assess, referrals
 
     answered = [
         (catalog, assess(facts, catalog), referrals(facts, catalog)) for catalog in catalogs
     ]
     if output is Format.json:
-        from alltx.answers import compared_json
+        from alltx.answer.answers import compared_json
 
         write_json(compared_json(facts, answered))
     else:
-        from alltx import render
+        from alltx.views import render
 
         render.compared(facts, answered, console(ctx))
 
@@ -260,8 +260,8 @@ def _both(ctx: typer.Context, facts: Any, catalogs: list[Catalog], output: Forma
 def _write_handout(
     ctx: typer.Context, facts: Any, results: list[Any], advice: list[Any], catalog: Catalog
 ) -> None:
-    from alltx import handout, render
-    from alltx.answers import options_json, referral_why, why
+    from alltx.answer.answers import options_json, referral_why, why
+    from alltx.views import handout, render
 
     guide = guide_in_use(ctx)
     fitting = {"general"}  # the topics whose questions fit this answer
@@ -285,9 +285,9 @@ def ask(ctx: typer.Context, regulator: RegulatorOption = Regulator.fda) -> None:
               "facts as flags: alltx options --age 19 --relapsed")  # fmt: skip
     from rich.prompt import Prompt
 
-    from alltx import ask as questionnaire
-    from alltx import render
-    from alltx.assess import assess, referrals
+    from alltx.core import ask as questionnaire
+    from alltx.core.assess import assess, referrals
+    from alltx.views import render
 
     catalog, out = catalog_in_use(ctx, regulator.value), console(ctx)
     out.print("alltx asks about the patient, one question at a time. Answer in your own "

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from alltx.cli.base import Regulator, RegulatorOption, catalog_in_use, fail
-from alltx.examples import epilog
+from alltx.cli.examples import epilog
 from alltx.sql import DIALECTS, compile_query
 
 sql_app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]},
@@ -58,11 +58,11 @@ def sql_query(
                  "duckdb, or load it into a table and name its columns with --columns")  # fmt: skip
         if columns is not None:
             fail("--columns is for a table alltx cannot see; a file's columns are read from it")
-        from alltx.duckdb_engine import file_table
+        from alltx.batch.duckdb_engine import file_table
 
         table, given = file_table(table, kind)
     elif columns is not None:
-        from alltx.input_rows import header_names
+        from alltx.io.input_rows import header_names
 
         given = set(header_names(columns.split(","), False, "--columns"))
         if "id" not in given:  # allowed (a table may have no id), but never silently
@@ -77,7 +77,7 @@ def _file_kind(table: str) -> str | None:
     """The kind of file --table names (parquet, csv, tsv, jsonl), if it names one."""
     from pathlib import Path
 
-    from alltx.input_files import file_kind
+    from alltx.io.input_files import file_kind
 
     kind = file_kind(table)
     return kind if kind is not None and Path(table).exists() else None

@@ -1,8 +1,8 @@
 """The machine-readable answers, built as plain dicts (fast, no pydantic at run time).
 
-Each builder returns its shape from `alltx.shapes` (mypy checks it; `alltx schema` derives the
-JSON Schemas from the same declarations). The shapes are the contract scripts rely on: change
-one only with `VERSION`.
+Each builder returns its shape from `alltx.answer.shapes` (mypy checks it; `alltx schema`
+derives the JSON Schemas from the same declarations). The shapes are the contract scripts rely
+on: change one only with `VERSION`.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, cast
 
-from alltx.assess import IndicationResult, ReferralResult, TherapyOption
-from alltx.catalog import Catalog, Source, Statement, Therapy
-from alltx.facts import FACTS, RULE_FACTS, Facts, Value
-from alltx.rules import MET, UNKNOWN, Atom, Evaluation, Node, failed
+from alltx.core.assess import IndicationResult, ReferralResult, TherapyOption
+from alltx.core.facts import FACTS, RULE_FACTS, Facts, Value
+from alltx.core.rules import MET, UNKNOWN, Atom, Evaluation, Node, failed
+from alltx.model.catalog import Catalog, Source, Statement, Therapy
 
 if TYPE_CHECKING:  # the shapes are types only here: their module is off the run path
-    from alltx.shapes import (
+    from alltx.answer.shapes import (
         CompactOptionOut,
         CompactReferralOut,
         ComparedOut,
@@ -369,7 +369,7 @@ def dictionary_json(catalog: Catalog) -> DictionaryOut:
 
 
 def drug_json(therapy: Therapy, catalog: Catalog, practice: PracticeOut | None) -> DrugOut:
-    """One drug; `practice` (from alltx.guide_answers) how it is given, if the guide says."""
+    """One drug; `practice` (from alltx.answer.guide_answers) how it is given, if the guide says."""
     return {
         "version": VERSION,
         "therapy": therapy_json(therapy, catalog),
@@ -424,3 +424,43 @@ def compared_json(facts: Facts, answered: Sequence[Answered]) -> ComparedOut:
         "answers": [options_json(facts, results, advice, c) for c, results, advice in answered],
         "differences": differences(answered),
     }
+
+
+# --- the compact CSV record (and the Parquet and warehouse tables made from it) ---------------
+
+
+def csv_name(name: str) -> str:
+    """A column name DuckDB and pandas take unquoted: snake_case."""
+    return name.replace("-", "_").replace(".", "_")
+
+
+OPTION_PARTS = ("met", "failed", "decide", "cautions")
+REFERRAL_PARTS = ("met", "decide")
+
+
+def columns(catalog: Catalog) -> list[tuple[str, str]]:
+    """The CSV columns in order, each with what it holds: the one declaration of the CSV."""
+    what = {
+        "met": "ids of the indications met",
+        "failed": "ids of the criteria not met, when not eligible",
+        "decide": "facts that would decide a possible answer",
+        "cautions": "ids of the cautions that apply",
+    }
+    names: list[tuple[str, str]] = [("id", "the row's id, as given"), ("line", "the input line")]
+    for therapy in catalog.therapies:
+        name = csv_name(therapy.id)
+        names.append((name, f"status of {therapy.id}: eligible, possible or not_eligible"))
+        names += [(f"{p}_{name}", f"{what[p]}, space-separated") for p in OPTION_PARTS]
+    for referral in catalog.referrals:
+        name = f"referral_{csv_name(referral.id)}"
+        names.append((name, f"referral advice ({referral.id}): recommended, possible or "
+                            "not_indicated"))  # fmt: skip
+        reasons = {"met": "ids of the reasons met", "decide": what["decide"]}
+        names += [(f"{p}_{name}", f"{reasons[p]}, space-separated") for p in REFERRAL_PARTS]
+    names += [
+        ("error", "why the row could not be answered; empty for an answer"),
+        ("data_release", "the data release the answer comes from"),
+        ("regulator", "the regulator the statuses come from: fda or ema"),
+        ("version", "the record format version"),
+    ]
+    return names

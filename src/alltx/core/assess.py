@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from alltx.catalog import Catalog, Caution, Indication, Referral, Therapy
-from alltx.deciding import deciding
-from alltx.facts import Facts
-from alltx.rules import (
+from alltx.core.deciding import deciding
+from alltx.core.facts import Facts
+from alltx.core.rules import (
     MET,
     UNKNOWN,
     UNMET,
@@ -18,6 +17,7 @@ from alltx.rules import (
     Status,
     evaluate,
 )
+from alltx.model.catalog import Catalog, Caution, Indication, Referral, Therapy
 
 STATUSES: tuple[Status, ...] = ("eligible", "possible", "not_eligible")
 ADVICE: dict[str, Advice] = {MET: "recommended", UNKNOWN: "possible", UNMET: "not_indicated"}

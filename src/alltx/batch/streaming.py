@@ -1,8 +1,8 @@
 """A cohort through alltx: rows in, exactly one record out per row, in input order, streamed.
 
 One road: every row is answered by the functions that answer one patient (`facts_from`, then
-`assess_therapy`/`refer`, then the compact builders in `alltx.answers`). A million rows are fast
-because of bounded memos around them, keyed on what decides a compact answer:
+`assess_therapy`/`refer`, then the compact builders in `alltx.answer.answers`). A million
+rows are fast because of bounded memos around them, keyed on what decides a compact answer:
 - each cell's class, worked out once per raw value by the ordinary parser: the results of the
   label's tests on its fact (which interval an age falls in, whether a marker is positive),
   numbered; the facts derived from each other (`facts.STATE`) are first derived by the
@@ -29,16 +29,19 @@ from functools import partial
 from operator import itemgetter
 from typing import Any, Generic, Protocol, TypeVar, cast
 
-from alltx.answers import (
+from alltx.answer.answers import (
     BRIEF_IDS,
+    OPTION_PARTS,
+    REFERRAL_PARTS,
     VERSION,
+    columns,
     compact_option,
     compact_referral,
     option_brief,
     options_json,
     referral_brief,
 )
-from alltx.assess import (
+from alltx.core.assess import (
     ReferralResult,
     TherapyOption,
     assess,
@@ -46,8 +49,7 @@ from alltx.assess import (
     refer,
     referrals,
 )
-from alltx.catalog import Catalog, Referral, Therapy
-from alltx.facts import (
+from alltx.core.facts import (
     NOT_AFTER,
     PARSERS,
     RULE_FACTS,
@@ -59,9 +61,10 @@ from alltx.facts import (
     parse_fact,
     rule_values,
 )
-from alltx.input_rows import Failure, Row, utf8
-from alltx.plain import visible
-from alltx.rules import Atom, Node, atom_result, atoms
+from alltx.core.plain import visible
+from alltx.core.rules import Atom, Node, atom_result, atoms
+from alltx.io.input_rows import Failure, Row, utf8
+from alltx.model.catalog import Catalog, Referral, Therapy
 
 S = TypeVar("S")  # what a format keeps of one therapy's (or referral's) answer
 K = TypeVar("K")
@@ -196,7 +199,7 @@ class Answering(Generic[S]):
         values.update(derived)
         for pair in NOT_AFTER:  # compared with each other exactly: the ordinary path does it
             # An earlier age without the later: the facts to decide check a later age they
-            # choose against it exactly (alltx.deciding), which no class holds.
+            # choose against it exactly (alltx.core.deciding), which no class holds.
             if values[pair.earlier] is not None:
                 raise _Unkeyed
         return values
@@ -498,11 +501,6 @@ class JsonArray(JsonLines):
 LIST_SEPARATOR = " "  # between the ids in one CSV cell: no id holds a space
 
 
-def csv_name(name: str) -> str:
-    """A column name DuckDB and pandas take unquoted: snake_case."""
-    return name.replace("-", "_").replace(".", "_")
-
-
 class _LastLine:
     """A file for csv.writer that keeps the line just written (writerow writes one), without
     its line end. The writer ends lines with CRLF so that it quotes a cell holding either."""
@@ -512,10 +510,6 @@ class _LastLine:
     def write(self, text: str) -> int:
         self.text = text.removesuffix("\r\n")
         return len(text)
-
-
-OPTION_PARTS = ("met", "failed", "decide", "cautions")
-REFERRAL_PARTS = ("met", "decide")
 
 
 class Csv(Format[str]):
@@ -572,34 +566,6 @@ def _plain(cell: str) -> bool:
     """Whether the csv module writes `cell` as it is: it quotes (QUOTE_MINIMAL) only a cell
     holding the delimiter, the quote character or a line-end character."""
     return not ("," in cell or '"' in cell or "\n" in cell or "\r" in cell)
-
-
-def columns(catalog: Catalog) -> list[tuple[str, str]]:
-    """The CSV columns in order, each with what it holds: the one declaration of the CSV."""
-    what = {
-        "met": "ids of the indications met",
-        "failed": "ids of the criteria not met, when not eligible",
-        "decide": "facts that would decide a possible answer",
-        "cautions": "ids of the cautions that apply",
-    }
-    names: list[tuple[str, str]] = [("id", "the row's id, as given"), ("line", "the input line")]
-    for therapy in catalog.therapies:
-        name = csv_name(therapy.id)
-        names.append((name, f"status of {therapy.id}: eligible, possible or not_eligible"))
-        names += [(f"{p}_{name}", f"{what[p]}, space-separated") for p in OPTION_PARTS]
-    for referral in catalog.referrals:
-        name = f"referral_{csv_name(referral.id)}"
-        names.append((name, f"referral advice ({referral.id}): recommended, possible or "
-                            "not_indicated"))  # fmt: skip
-        reasons = {"met": "ids of the reasons met", "decide": what["decide"]}
-        names += [(f"{p}_{name}", f"{reasons[p]}, space-separated") for p in REFERRAL_PARTS]
-    names += [
-        ("error", "why the row could not be answered; empty for an answer"),
-        ("data_release", "the data release the answer comes from"),
-        ("regulator", "the regulator the statuses come from: fda or ema"),
-        ("version", "the record format version"),
-    ]
-    return names
 
 
 # What a spreadsheet would run as a formula when a cell starts with it (OWASP, CSV injection).

@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from alltx.catalog import Statement
-from alltx.guide import ByAge, Feature, Level, Scale
-from alltx.rules import MET, UNKNOWN, Atom, Result, atom_result, evaluate, undecided
+from alltx.core.rules import MET, UNKNOWN, Atom, Result, atom_result, evaluate, undecided
+from alltx.model.catalog import Statement
+from alltx.model.guide import ByAge, Feature, Level, Scale
 
 
 class GradingError(ValueError):

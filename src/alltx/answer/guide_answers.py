@@ -1,17 +1,17 @@
 """The guide commands' machine-readable answers, as plain dicts; each builder returns its
-shape from `alltx.shapes`, as `alltx.answers` does."""
+shape from `alltx.answer.shapes`, as `alltx.answer.answers` does."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from alltx.answers import DISCLAIMER, VERSION, plain, source_json, statement_json
-from alltx.catalog import Catalog, Statement, Therapy
-from alltx.grading import Grading
-from alltx.guide import Guide, Practice, SideEffect, Term
+from alltx.answer.answers import DISCLAIMER, VERSION, plain, source_json, statement_json
+from alltx.core.grading import Grading
+from alltx.model.catalog import Catalog, Statement, Therapy
+from alltx.model.guide import Guide, Practice, SideEffect, Term
 
 if TYPE_CHECKING:
-    from alltx.shapes import (
+    from alltx.answer.shapes import (
         CompareAnswer,
         CompareRowOut,
         GradingAnswer,

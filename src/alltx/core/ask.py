@@ -8,9 +8,9 @@ import shlex
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 
-from alltx.assess import ReferralResult, TherapyOption, assess, referrals
-from alltx.catalog import Catalog
-from alltx.facts import FACTS, PARSERS, FactError, facts_from, parse_fact
+from alltx.core.assess import ReferralResult, TherapyOption, assess, referrals
+from alltx.core.facts import FACTS, PARSERS, FactError, facts_from, parse_fact
+from alltx.model.catalog import Catalog
 
 # What a person types when they don't know (the curly apostrophe is how phones type it).
 DONT_KNOW = {"?", "", "dont know", "don't know", "don\u2019t know", "not sure", "unknown", "skip"}

@@ -17,7 +17,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from alltx.answers import (
+from alltx.answer.answers import (
     NONE_APPLIES,
     Answered,
     answer_source_ids,
@@ -26,17 +26,17 @@ from alltx.answers import (
     disclaimer,
     referral_why,
 )
-from alltx.answers import why as answer_why
-from alltx.assess import ReferralResult, TherapyOption
-from alltx.catalog import Catalog, Caution, Source, Statement, Therapy
-from alltx.facts import FACTS, RULE_FACTS, Facts
-from alltx.input_rows import utf8
-from alltx.plain import visible, web_address
-from alltx.rules import Status
+from alltx.answer.answers import why as answer_why
+from alltx.core.assess import ReferralResult, TherapyOption
+from alltx.core.facts import FACTS, RULE_FACTS, Facts
+from alltx.core.plain import visible, web_address
+from alltx.core.rules import Status
+from alltx.io.input_rows import utf8
+from alltx.model.catalog import Catalog, Caution, Source, Statement, Therapy
 
 if TYPE_CHECKING:  # the cohort modules load only for a cohort, not for one patient's answer
-    from alltx.streaming import Summary as CohortSummary
-from alltx.rules import UNMET, Atom, Evaluation, Node, failed
+    from alltx.batch.streaming import Summary as CohortSummary
+from alltx.core.rules import UNMET, Atom, Evaluation, Node, failed
 
 MARK = {"met": ("✓", "green"), "unmet": ("✗", "red"), "unknown": ("?", "yellow")}
 ARROW = Text("→", "yellow")
@@ -157,7 +157,7 @@ def show(out: Console, parts: Iterable[Part]) -> None:
                 out.print(part)
     text = "\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n"
     if getattr(out, "paging", False) and out.is_terminal and text.count("\n") > out.height:
-        from alltx import pager
+        from alltx.views import pager
 
         if pager.page(text):
             return

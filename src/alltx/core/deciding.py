@@ -31,8 +31,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from alltx.facts import AGE_PAIRS, AGE_UNITS, FACTS, MAX_AGE_YEARS, NOT_AFTER, RULE_FACTS
-from alltx.rules import MET, UNKNOWN, UNMET, Atom, Node, atom_result, result_of
+from alltx.core.facts import AGE_PAIRS, AGE_UNITS, FACTS, MAX_AGE_YEARS, NOT_AFTER, RULE_FACTS
+from alltx.core.rules import MET, UNKNOWN, UNMET, Atom, Node, atom_result, result_of
 
 # A value just below a bound, for a test `at least` it: far below any step that matters (a
 # day is 1/365 of a year), so the value has the same completed years and months as any other

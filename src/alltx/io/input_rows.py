@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from alltx.facts import PARSERS, likely_field
+from alltx.core.facts import PARSERS, likely_field
 
 
 class InputError(ValueError):
@@ -97,7 +97,7 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_once)
 
 
 def jsonl_rows(lines: Iterable[bytes], start: int = 1) -> Iterator[Row | Failure]:
-    """Rows from JSON Lines, one object per line (as alltx.input_files.bounded_lines reads them,
+    """Rows from JSON Lines, one object per line (as alltx.io.input_files.bounded_lines reads them,
     a byte-order mark dropped), numbered from `start`; blank lines are not rows."""
     for number, raw in enumerate(lines, start):
         if raw.__class__ is LongLine:

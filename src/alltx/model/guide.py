@@ -1,7 +1,7 @@
 """The guide: transplant, side effects, grading scales, practice, glossary and questions.
 
 Pure, like the catalog: it takes the guide file's text and returns plain frozen objects, or
-raises DataError naming the place. The schema is `GuideFile` in `alltx.schemas`; the bundled
+raises DataError naming the place. The schema is `GuideFile` in `alltx.model.schemas`; the bundled
 file is checked against it in CI, any other file at load.
 """
 
@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal
 
-from alltx.catalog import (
+from alltx.core.rules import Atom, Node, RuleError, compile_criteria
+from alltx.model.catalog import (
     Source,
     Statement,
     as_date,
@@ -24,7 +25,6 @@ from alltx.catalog import (
     statement_of,
     statements_of,
 )
-from alltx.rules import Atom, Node, RuleError, compile_criteria
 
 
 @dataclass(frozen=True)
@@ -226,7 +226,7 @@ def parse_guide(
 
 
 def _schema_problems(raw: dict[str, Any]) -> list[str]:
-    from alltx.schemas import guide_file_problems  # pydantic: only when it is needed
+    from alltx.model.schemas import guide_file_problems  # pydantic: only when it is needed
 
     return guide_file_problems(raw)
 

@@ -9,11 +9,11 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from alltx.answers import DISCLAIMER
-from alltx.catalog import Catalog, Statement, Therapy
-from alltx.grading import Grading
-from alltx.guide import Guide, Practice, SideEffect, Term
-from alltx.render import Citations, Part, Row, cited_rows, marked, show, therapy_names
+from alltx.answer.answers import DISCLAIMER
+from alltx.core.grading import Grading
+from alltx.model.catalog import Catalog, Statement, Therapy
+from alltx.model.guide import Guide, Practice, SideEffect, Term
+from alltx.views.render import Citations, Part, Row, cited_rows, marked, show, therapy_names
 
 BAR = {"dose": ("█", "bold cyan"), "wait": ("░", "dim"), "step": ("▓", "magenta")}
 WIDTH = {"dose": 2, "wait": 12, "step": 5}  # not to scale: a width per kind of step

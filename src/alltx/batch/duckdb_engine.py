@@ -7,8 +7,8 @@ the reader refuses is that row's error and every row keeps the line it starts on
 cells go to DuckDB through a CSV of alltx's own, which the csv module wrote and DuckDB reads
 back cell for cell. DuckDB runs the query on every core and hands back one result row per
 input row, in input order (DuckDB keeps the order of a query without ORDER BY while
-`preserve_insertion_order` is on, its default), which `alltx.streaming` writes as it writes any
-cohort; or it writes the results to Parquet itself.
+`preserve_insertion_order` is on, its default), which `alltx.batch.streaming` writes as it
+writes any cohort; or it writes the results to Parquet itself.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from alltx.catalog import Catalog
-from alltx.facts import FACTS
-from alltx.input_rows import Failure, Row, header_names
+from alltx.core.facts import FACTS
+from alltx.io.input_rows import Failure, Row, header_names
+from alltx.model.catalog import Catalog
 from alltx.sql import DIALECTS, compile_query, literal
 
 NEEDED = (
@@ -223,7 +223,7 @@ def answered(catalog: Catalog, write: Callable[[IO[str]], object]) -> Prepared:
     the compact CSV (streaming.Csv, its cells as_is), read back by DuckDB as the engine's own
     results are, to be written to Parquet (to_parquet): the same columns and types. Its
     `query` ends with the line, as the engine's does."""
-    from alltx.streaming import columns
+    from alltx.answer.answers import columns
 
     duckdb = _duckdb()
     folder = tempfile.TemporaryDirectory(prefix="alltx-")

@@ -1,7 +1,7 @@
 """The schemas at alltx's edges: the data files and a patient row as pydantic models (which
 check the files), and the JSON Schemas of every answer, derived from their shapes
-(`alltx.shapes`). Only `alltx schema`, `data check`, a broken data file and the tests load it:
-building pydantic models costs more start-up time than a whole run.
+(`alltx.answer.shapes`). Only `alltx schema`, `data check`, a broken data file and the
+tests load it: building pydantic models costs more start-up time than a whole run.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from alltx.facts import FACTS, MAX_AGE_YEARS, MAX_COUNT, PARSERS, Fact, is_blank, text_pattern
+from alltx.core.facts import FACTS, MAX_AGE_YEARS, MAX_COUNT, PARSERS, Fact, is_blank, text_pattern
 
 # --- the therapies file ---------------------------------------------------------------------
 
@@ -419,7 +419,7 @@ PatientRow: type[BaseModel] = create_model(
 
 
 def validate(shape: object, value: object) -> None:
-    """Check an answer against its shape (a TypedDict of alltx.shapes); raises
+    """Check an answer against its shape (a TypedDict of alltx.answer.shapes); raises
     pydantic.ValidationError where it does not hold."""
     _adapter(shape).validate_python(value, strict=True)
 
@@ -434,7 +434,7 @@ def schema_of(which: str, csv_columns: list[tuple[str, str]] | None = None) -> d
     """The JSON Schema of a patient row (`input`), a cohort record (`output`, `explain`) or a
     therapies file (`data`); for `csv`, the Frictionless Table Schema of the CSV output, from
     its columns."""
-    from alltx import shapes
+    from alltx.answer import shapes
 
     if which == "input":
         return PatientRow.model_json_schema()

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from alltx.facts import FACTS
-from alltx.plain import web_address
+from alltx.core.facts import FACTS
+from alltx.core.plain import web_address
 
 MARKS = {"met": ("✓", "met"), "unmet": ("✗", "not met"), "unknown": ("?", "not known")}
 STATUS = {"eligible": "eligible", "possible": "possible", "not_eligible": "not eligible",

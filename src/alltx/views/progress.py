@@ -8,8 +8,8 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from alltx.input_rows import Failure
-from alltx.streaming import Tally, error_line
+from alltx.batch.streaming import Tally, error_line
+from alltx.io.input_rows import Failure
 
 T = TypeVar("T")
 EVERY = 1000  # rows between progress updates: updating costs more than a row

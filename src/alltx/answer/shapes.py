@@ -1,9 +1,9 @@
 """The shape of every machine-readable answer, declared once, as TypedDicts.
 
-The builders (`alltx.answers`, `alltx.guide_answers`) return these types, so mypy holds each
-builder to its shape; `alltx schema` and the tests derive the JSON Schemas from the same
-declarations (`alltx.schemas`), each field's description being the docstring under it. Only
-mypy and the schema path import this module: the run path builds plain dicts.
+The builders (`alltx.answer.answers`, `alltx.answer.guide_answers`) return these types, so mypy
+holds each builder to its shape; `alltx schema` and the tests derive the JSON Schemas from the
+same declarations (`alltx.model.schemas`), each field's description being the docstring under
+it. Only mypy and the schema path import this module: the run path builds plain dicts.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired, TypeAlia
 
 from typing_extensions import TypedDict, is_typeddict
 
-from alltx.facts import FACTS, Value
-from alltx.rules import Advice, Result, Status
+from alltx.core.facts import FACTS, Value
+from alltx.core.rules import Advice, Result, Status
 
 # --- one patient's answer (alltx options --format json) --------------------------------------
 

@@ -9,7 +9,7 @@ from itertools import chain
 from pathlib import Path
 from typing import IO
 
-from alltx.input_rows import (
+from alltx.io.input_rows import (
     MAX_LINE_BYTES,
     Failure,
     InputError,

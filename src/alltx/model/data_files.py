@@ -6,16 +6,17 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alltx.catalog import Catalog, DataError, parse_catalog
+from alltx.model.catalog import Catalog, DataError, parse_catalog
 
 if TYPE_CHECKING:
-    from alltx.guide import Guide
+    from alltx.model.guide import Guide
 
 
 def bundled_path(name: str = "therapies.toml") -> Path:
     """A data file that ships with alltx: inside an installed wheel, or in a source checkout."""
-    packaged = Path(__file__).parent / "data" / name
-    return packaged if packaged.is_file() else Path(__file__).parents[2] / "data" / name
+    package = Path(__file__).parents[1]  # alltx/, where the wheel puts data/
+    packaged = package / "data" / name
+    return packaged if packaged.is_file() else package.parents[1] / "data" / name
 
 
 # Far above any real data file (the bundled ones are under 100 KB); /dev/zero is not one.
@@ -56,7 +57,7 @@ def load_catalog(
 
 def load_guide(path: Path | None = None, *, check: bool = False) -> Guide:
     """The guide file; like load_catalog, the bundled one skips its schema check."""
-    from alltx.guide import parse_guide
+    from alltx.model.guide import parse_guide
 
     bundled = path is None
     path = path or bundled_path("guide.toml")

@@ -21,8 +21,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from alltx import input_files, streaming
-from alltx.input_rows import (
+from alltx.batch import streaming
+from alltx.io import input_files
+from alltx.io.input_rows import (
     Failure,
     Record,
     csv_header,
@@ -77,7 +78,7 @@ def _start(job: Job, parent: int) -> None:
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         signal.signal(getattr(signal, name), signal.SIG_IGN)
     _die_with(parent)
-    from alltx.data_files import load_catalog
+    from alltx.model.data_files import load_catalog
 
     catalog = load_catalog(job.data_file, regulator=job.regulator)
     fmt = streaming.output_format(job.output, catalog, job.explain)

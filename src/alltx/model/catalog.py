@@ -3,9 +3,9 @@
 Pure: it takes the file's text and where it came from, and returns a Catalog of plain frozen
 objects, or raises DataError with one line that says where in the file the problem is.
 
-The file's schema is the pydantic model in `alltx.schemas`. Building pydantic models costs more
-start-up time than the rest of a run, so a file already checked against it (the bundled one, in
-CI) is built directly; any other file is checked first.
+The file's schema is the pydantic model in `alltx.model.schemas`. Building pydantic models costs
+more start-up time than the rest of a run, so a file already checked against it (the bundled
+one, in CI) is built directly; any other file is checked first.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, TypeVar
 
-from alltx.facts import RULE_FACTS
-from alltx.plain import HIDDEN
-from alltx.rules import (
+from alltx.core.facts import RULE_FACTS
+from alltx.core.plain import HIDDEN
+from alltx.core.rules import (
     Group,
     Node,
     RuleError,
@@ -447,7 +447,7 @@ def parse_catalog(
 
 
 def _schema_problems(raw: dict[str, Any]) -> list[str]:
-    from alltx.schemas import data_file_problems  # pydantic: only when it is needed
+    from alltx.model.schemas import data_file_problems  # pydantic: only when it is needed
 
     return data_file_problems(raw)
 

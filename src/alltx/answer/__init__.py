@@ -1,0 +1,1 @@
+"""The answers as plain values, and their shapes: what every view draws."""

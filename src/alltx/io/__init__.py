@@ -1,0 +1,1 @@
+"""Rows in: a cohort's input opened and read, one row or one error per record."""

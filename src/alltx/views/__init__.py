@@ -1,0 +1,1 @@
+"""The views: text on a terminal, the page to print, the pager, a cohort's progress."""
