@@ -316,7 +316,9 @@ def test_a_signal_at_any_moment_leaves_whole_lines(
         child.send_signal(signum)
         _, err = child.communicate(timeout=60)
     got = written.read_bytes()
-    assert child.returncode in (0, 1, 128 + signum) and b"Traceback" not in err
+    # -signum: the signal came before alltx could take it (the interpreter was still starting),
+    # and ended the process as the system does, which a shell reports as 128 + signum too
+    assert child.returncode in (0, 1, 128 + signum, -signum) and b"Traceback" not in err
     assert got == b"" or got.endswith(b"\n")
     if child.returncode == 128 + signum:
         assert err.decode().count("\n") == 1 and b"records written before" in err

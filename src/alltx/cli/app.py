@@ -19,6 +19,7 @@ from alltx.cli.base import (
     EXIT_OUTPUT,
     HELP,
     Settings,
+    Stopped,
     exit_status,
     fail,
     output_failed,
@@ -72,7 +73,7 @@ class AlltxGroup(TyperGroup):
                     sys.stdout.flush()
         except BrokenPipeError:
             _quiet_broken_pipe()
-        except KeyboardInterrupt as interrupt:  # Ctrl-C, or Stopped by SIGTERM or SIGHUP
+        except (KeyboardInterrupt, Stopped) as interrupt:  # Ctrl-C; SIGTERM or SIGHUP
             stopped(interrupt)
         except OSError as error:
             if error.filename is None:  # a write to stdout; a file alltx opens is named
@@ -112,6 +113,8 @@ class AlltxGroup(TyperGroup):
             code = super().main(*args, **kwargs)
         except typer.Abort as abort:  # click's word for an interrupt while it parses
             stopped(abort.__cause__)
+        except Stopped as stop:  # SIGTERM or SIGHUP while typer parses or after the command
+            stopped(stop)
         except typer.TyperException as error:  # click's usage errors derive from this
             if type(error).__name__ == "NoArgsIsHelpError":
                 sys.stderr.write(error.format_message() + "\n")

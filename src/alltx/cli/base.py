@@ -110,9 +110,11 @@ EXIT_INTERRUPTED = 130
 EXIT_OUTPUT = 74  # the output could not be written (sysexits' EX_IOERR): a full disk, no stdout
 
 
-class Stopped(KeyboardInterrupt):
+class Stopped(BaseException):
     """SIGTERM or SIGHUP, which stop alltx as Ctrl-C (SIGINT, KeyboardInterrupt) does: what
-    was written is whole lines, then one line, and 128 + the signal."""
+    was written is whole lines, then one line, and 128 + the signal. Not a KeyboardInterrupt:
+    typer turns one of those raised outside a command (while it parses) into a silent exit
+    130, which a SIGTERM is not."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
