@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install -q -e '.[test]' 'mutmut>=3.8,<4'
 rm -rf mutants
+# mutmut runs the tests in its own processes: pytest's workers (addopts -n auto) would fight them
+export PYTEST_ADDOPTS="-n 0"
 .venv/bin/mutmut run --max-children "$(nproc)" > /dev/null 2>&1 || true
 
 results=$(.venv/bin/mutmut results --all true 2>/dev/null)
