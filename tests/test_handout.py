@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,27 @@ def test_a_cohort_is_not_a_handout() -> None:
     done = subprocess.run(command, input='{"age": 3}\n', capture_output=True, text=True,
                           timeout=60)  # fmt: skip
     assert done.returncode == 2 and "one patient's page" in done.stderr
+
+
+PATIENTS = [
+    ["--age", "19", "--relapsed"],
+    ["--age", "8m", "--remission", "1", "--mrd", "0.5", "--cd19", "pos", "--lineage", "b"],
+    ["--age", "0.08333333333", "--relapsed", "--lineage", "b", "--cd19", "positive"],
+    ["--age", "25.99", "--refractory", "--lineage", "B-ALL"],
+    ["--age", "2.5 years", "--remission", "2", "--mrd", "0.01", "--lineage", "b"],
+    ["--relapsed", "--age-at-diagnosis", "30", "--lineage", "b"],
+    ["--age", "17", "--high-risk-first-relapse", "--lineage", "b", "--regulator", "ema"],
+]
+
+
+@pytest.mark.parametrize("facts", PATIENTS, ids=lambda facts: " ".join(facts))
+def test_the_page_says_each_value_in_the_terminals_words(facts: list[str]) -> None:
+    # Issues 26 and 29: the page printed the rules' raw values ([228 months], [b], [0]) where
+    # the terminal says [age: 19 years]; one function words a value for both now.
+    html = page(*facts)
+    shown = {unescape(s) for s in re.findall(r'<span class="dim">\[([^\]<]*)\]</span>', html)}
+    assert shown and all(": " in words for words in shown)  # each named: `age: 19 years`
+    text = runner.invoke(app, ["--no-pager", "options", *facts, "--format", "text"],
+                         env={"COLUMNS": "1000"}).stdout  # fmt: skip
+    said = set(re.findall(r"\[([^\]]*)\]", text))
+    assert shown <= said, shown - said

@@ -15,6 +15,7 @@ from typing import Any
 
 from alltx.core.facts import FACTS
 from alltx.core.plain import web_address
+from alltx.views.words import answer_criterion_words
 
 MARKS = {"met": ("✓", "met"), "unmet": ("✗", "not met"), "unknown": ("?", "not known")}
 STATUS = {"eligible": "eligible", "possible": "possible", "not_eligible": "not eligible",
@@ -42,30 +43,18 @@ def _e(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def _value(criterion: dict[str, Any]) -> str:
-    """The patient's value a criterion was tested on, in plain words, with its unit."""
-    value = criterion.get("value")
-    if value is None:
-        bound = criterion.get("bound")
-        return f"not given; {bound}" if bound else "not given"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    unit = criterion.get("test", "").rpartition(" ")[2]
-    if unit in ("years", "months"):
-        return f"{value} {unit}"
-    return f"{value}%" if unit.endswith("%") else str(value)
-
-
-def _criteria(criteria: Sequence[dict[str, Any]], only_unmet: bool) -> str:
+def _criteria(
+    criteria: Sequence[dict[str, Any]], only_unmet: bool, patient: Mapping[str, Any]
+) -> str:
+    """The criteria as a list, each with the patient's value in the terminal's words."""
     items = []
     for criterion in criteria:
         if only_unmet and criterion["result"] != "unmet":
             continue
         mark, said = MARKS[criterion["result"]]
-        fact = criterion.get("fact")
-        shown = "" if fact is None else f' <span class="dim">[{_e(_value(criterion))}]</span>'
-
-        inner = _criteria(criterion.get("criteria", ()), only_unmet)
+        words = answer_criterion_words(criterion, patient) if criterion.get("fact") else None
+        shown = "" if words is None else f' <span class="dim">[{_e(words)}]</span>'
+        inner = _criteria(criterion.get("criteria", ()), only_unmet, patient)
         items.append(f'<li title="{said}">{mark} {_e(criterion["text"])}{shown}{inner}</li>')
     return f"<ul>{''.join(items)}</ul>" if items else ""
 
@@ -109,7 +98,8 @@ def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[s
         for indication in option["indications"]:
             mark, _ = MARKS[indication["status"]]
             parts.append(f"<p>{mark} <i>{_e(indication['summary'])}</i></p>")
-            parts.append(_criteria(indication["criteria"], indication["status"] == "unmet"))
+            parts.append(_criteria(indication["criteria"], indication["status"] == "unmet",
+                                   answer["patient"]))  # fmt: skip
         if option["missing"]:
             missing = ", ".join(FACTS[name].short for name in option["missing"])
             parts.append(f"<p>To decide: {_e(missing)}</p>")
@@ -120,7 +110,7 @@ def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[s
     for referral in answer["referrals"]:
         parts = [f'<h3>{_e(referral["title"])}: <span class="{referral["status"]}">'
                  f'{STATUS[referral["status"]]}</span></h3>',
-                 _criteria(referral["reasons"], False),
+                 _criteria(referral["reasons"], False, answer["patient"]),
                  f'<p class="dim">Sources: {cite(referral["sources"])}</p>']  # fmt: skip
         details.append("".join(parts))
 

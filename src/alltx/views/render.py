@@ -33,6 +33,7 @@ from alltx.core.plain import visible, web_address
 from alltx.core.rules import Status
 from alltx.io.input_rows import utf8
 from alltx.model.catalog import Catalog, Caution, Source, Statement, Therapy
+from alltx.views.words import age_words, criterion_words, fact_words
 
 if TYPE_CHECKING:  # the cohort modules load only for a cohort, not for one patient's answer
     from alltx.batch.streaming import Summary as CohortSummary
@@ -79,36 +80,12 @@ def console(paging: bool = False) -> Console:
     return out
 
 
-def _value(fact: str, value: object) -> str:
-    """A fact's value in plain words: `not in relapse now` rather than `relapse 0`."""
-    if value is None:
-        return "not given"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, Fraction):
-        value = int(value) if value.denominator == 1 else round(float(value), 2)
-    words = FACTS[fact].words
-    return next((said for known, said in words if known == value), str(value))
-
-
 def _atom_value(evaluation: Evaluation, facts: Facts) -> str:
     atom = evaluation.node
     assert isinstance(atom, Atom)
     spec = RULE_FACTS[atom.fact]
-    label = FACTS[spec.source].short
-    if evaluation.value is None:
-        bound = bound_words(evaluation)
-        return f"{label}: not given" + (f"; {bound}" if bound else "")
     age: Fraction | None = getattr(facts, spec.source) if spec.unit in ("years", "months") else None
-    if age is not None:
-        shown = _age(age)
-        whole = age if spec.unit == "years" else age * 12
-        if whole.denominator != 1:  # at a boundary, what counts is the completed unit
-            shown += f", {evaluation.value} completed {spec.unit}"
-        return f"{label}: {shown}"
-    return (
-        f"{label}: {_value(spec.source, evaluation.value)}{spec.unit if spec.unit == '%' else ''}"
-    )
+    return criterion_words(spec.source, evaluation.value, spec.unit, age, bound_words(evaluation))
 
 
 Row = tuple[str | Text, Text] | tuple[str | Text, Text, int]  # symbol, text, extra indent
@@ -234,9 +211,9 @@ def facts_words(facts: Facts, read: Collection[str]) -> tuple[list[tuple[str, st
         if value is None:
             unknown.append(label)
         elif FACTS[name].form == "age":
-            given.append((label, _age(value)))  # type: ignore[arg-type]
+            given.append((label, age_words(value)))  # type: ignore[arg-type]
         else:
-            given.append((label, _value(name, value)))
+            given.append((label, fact_words(name, value)))
     return given, unknown
 
 
@@ -247,15 +224,6 @@ def _facts_line(facts: Facts, read: Collection[str]) -> Text:
     if unknown:
         line.append("\nNot given (unknown): ", style="bold").append(", ".join(unknown))
     return line
-
-
-def _age(years: Fraction) -> str:
-    if years < 2:
-        months = years * 12
-        shown = int(months) if months.denominator == 1 else round(float(months), 1)
-        return f"{shown} months"
-    shown = int(years) if years.denominator == 1 else round(float(years), 2)
-    return f"{shown} years"
 
 
 def therapy_names(therapy: Therapy) -> str:

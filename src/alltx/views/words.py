@@ -1,0 +1,68 @@
+"""A patient's value in plain words, once for every view: the terminal and the printed page
+say `age: 19 years`, `lineage: B-cell precursor`, where the rules hold 228 completed months,
+`b` or 0."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fractions import Fraction
+
+from alltx.core.facts import FACTS
+
+
+def fact_words(fact: str, value: object) -> str:
+    """A fact's value in plain words: `not in relapse now` rather than `relapse 0`."""
+    if value is None:
+        return "not given"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Fraction):
+        value = int(value) if value.denominator == 1 else round(float(value), 2)
+    words = FACTS[fact].words
+    return next((said for known, said in words if known == value), str(value))
+
+
+def age_words(years: Fraction) -> str:
+    """An age as people say it: in months under two years, else in years."""
+    if years < 2:
+        months = years * 12
+        shown = int(months) if months.denominator == 1 else round(float(months), 1)
+        return f"{shown} months"
+    shown = int(years) if years.denominator == 1 else round(float(years), 2)
+    return f"{shown} years"
+
+
+def criterion_words(
+    fact: str, value: object, unit: str, age: Fraction | None, bound: str | None
+) -> str:
+    """What a criterion was tested on, named: `fact: value`. `value` is the rule's (completed
+    years or months for an age, in `unit`); `age`, for an age, the patient's own, shown as
+    given and, where the completed unit is what counts, that too; `bound`, for a value not
+    given that another fact bounds, why the test is decided all the same."""
+    label = FACTS[fact].short
+    if value is None:
+        return f"{label}: not given" + (f"; {bound}" if bound else "")
+    if age is not None:
+        shown = age_words(age)
+        whole = age if unit == "years" else age * 12
+        if whole.denominator != 1:  # at a boundary, what counts is the completed unit
+            shown += f", {value} completed {unit}"
+        return f"{label}: {shown}"
+    return f"{label}: {fact_words(fact, value)}{unit if unit == '%' else ''}"
+
+
+def answer_criterion_words(criterion: Mapping[str, object], patient: Mapping[str, object]) -> str:
+    """criterion_words from the JSON answer alone: a criterion's `fact`, `value`, `bound` and
+    the unit its `test` ends with (`at most 25 years`), and the patient's age exactly: from
+    its months where the answer has them (`age_months` is 8 for 8m, where `age` is 0.666...),
+    else from its years."""
+    fact = str(criterion["fact"])
+    unit = str(criterion.get("test", "")).rpartition(" ")[2]
+    unit = unit if unit in ("years", "months") else "%" if unit.endswith("%") else ""
+    age = None
+    if unit in ("years", "months"):  # in months where the answer has them: exact for 8m
+        months = FACTS[fact].months
+        given = patient.get(months or fact)
+        age = None if given is None else Fraction(str(given)) / (12 if months else 1)
+    bound = criterion.get("bound")
+    return criterion_words(fact, criterion.get("value"), unit, age, str(bound) if bound else None)
