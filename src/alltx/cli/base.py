@@ -8,6 +8,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -237,6 +238,21 @@ def console(ctx: typer.Context) -> Console:
 
 def write_json(value: object) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def show(
+    ctx: typer.Context,
+    as_json: bool,
+    answer: Callable[[], object],
+    draw: Callable[[Console], object],
+) -> None:
+    """The one place a command writes its answer: the value `answer` makes, as JSON, or what
+    `draw` draws on the console (through the pager when long). Each is called only for its own
+    format, so a JSON answer imports no view (and never rich)."""
+    if as_json:
+        write_json(answer())
+    else:
+        draw(console(ctx))
 
 
 def stop_writing(status: int) -> NoReturn:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -23,6 +24,7 @@ from alltx.cli.base import (
     console,
     guide_in_use,
     settings,
+    show,
     write_json,
 )
 from alltx.cli.examples import epilog
@@ -30,6 +32,8 @@ from alltx.core.plain import visible
 from alltx.model.catalog import Catalog, DataError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from alltx.answer.shapes import DrugBothOut
 
 
@@ -90,19 +94,23 @@ def drug(
     for catalog in catalogs:
         therapy = catalog.therapy(name)
         drugs.append((catalog, therapy, guide.practice_for(therapy.id, catalog.info.regulator_id)))
-    if output is DocFormat.json:
+
+    def answer() -> object:
         from alltx.answer.answers import VERSION, drug_json
         from alltx.answer.guide_answers import practice_json
 
-        answers = [drug_json(t, catalog, practice_json(p)) for catalog, t, p in drugs]
-        both: DrugBothOut = {"version": VERSION, "answers": answers}
-        write_json(both if regulator is Regulators.both else answers[0])
-        return
-    from alltx.views import render, render_guide
+        made = [drug_json(t, catalog, practice_json(p)) for catalog, t, p in drugs]
+        both: DrugBothOut = {"version": VERSION, "answers": made}
+        return both if regulator is Regulators.both else made[0]
 
-    for catalog, therapy, practice in drugs:
-        picture = render_guide.timeline(practice) if practice and practice.timeline else None
-        render.drug(therapy, catalog, console(ctx), picture)
+    def draw(out: Console) -> None:
+        from alltx.views import render, render_guide
+
+        for catalog, therapy, practice in drugs:
+            picture = render_guide.timeline(practice) if practice and practice.timeline else None
+            render.drug(therapy, catalog, out, picture)
+
+    show(ctx, output is DocFormat.json, answer, draw)
 
 
 def drugs(
@@ -116,14 +124,22 @@ def drugs(
 
 
 def _drugs(ctx: typer.Context, catalog: Catalog, output: DocFormat, therapies: list[Any]) -> None:
-    if output is DocFormat.json:
-        from alltx.answer.answers import drugs_json
+    show(ctx, output is DocFormat.json, lambda: _answers().drugs_json(catalog, therapies),
+         lambda out: _render().drugs(catalog, out, therapies))  # fmt: skip
 
-        write_json(drugs_json(catalog, therapies))
-    else:
-        from alltx.views import render
 
-        render.drugs(catalog, console(ctx), therapies)
+def _answers() -> ModuleType:
+    """The answer builders, imported when a JSON answer is asked for."""
+    from alltx.answer import answers
+
+    return answers
+
+
+def _render() -> ModuleType:
+    """The text views (rich), imported when text is asked for."""
+    from alltx.views import render
+
+    return render
 
 
 data_app = typer.Typer(
@@ -181,11 +197,5 @@ def data_show(
     JSON, also every therapy, indication, criterion, caution and referral reason with its id:
     the texts behind the ids in compact cohort records."""
     catalog = catalog_in_use(ctx, regulator.value)
-    if output is DocFormat.json:
-        from alltx.answer.answers import dictionary_json
-
-        write_json(dictionary_json(catalog))
-    else:
-        from alltx.views import render
-
-        render.data_summary(catalog, console(ctx))
+    show(ctx, output is DocFormat.json, lambda: _answers().dictionary_json(catalog),
+         lambda out: _render().data_summary(catalog, out))  # fmt: skip

@@ -8,6 +8,7 @@ errors and exit statuses: one line and 2 for bad usage, 1 for a broken data file
 from __future__ import annotations
 
 from fractions import Fraction
+from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
@@ -19,17 +20,33 @@ from alltx.cli.base import (
     RegulatorsOption,
     catalog_in_use,
     catalogs_in_use,
-    console,
     fail,
     guide_in_use,
-    write_json,
+    show,
 )
 from alltx.cli.examples import epilog
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from alltx.answer.shapes import CompareBothOut
 
 FINDINGS = "Findings (leave one out if it is not known)"
+
+
+def _answers() -> ModuleType:
+    """The guide's answer builders, imported when a JSON answer is asked for."""
+    from alltx.answer import guide_answers
+
+    return guide_answers
+
+
+def _views() -> ModuleType:
+    """The guide's text views (rich), imported when text is asked for."""
+    from alltx.views import render_guide
+
+    return render_guide
+
 
 guide_app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]},
                         rich_markup_mode=None)  # fmt: skip
@@ -39,14 +56,8 @@ guide_app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]}
 def transplant(ctx: typer.Context, output: FormatOption = DocFormat.text) -> None:
     """When to see a transplant doctor, what an allogeneic transplant involves, and what to ask."""
     guide, catalog = guide_in_use(ctx), catalog_in_use(ctx)
-    if output is DocFormat.json:
-        from alltx.answer.guide_answers import transplant_answer
-
-        write_json(transplant_answer(guide, catalog))
-    else:
-        from alltx.views import render_guide
-
-        render_guide.transplant(guide, catalog, console(ctx))
+    show(ctx, output is DocFormat.json, lambda: _answers().transplant_answer(guide, catalog),
+         lambda out: _views().transplant(guide, catalog, out))  # fmt: skip
 
 
 @guide_app.command("side-effects", epilog=epilog("side-effects"))
@@ -60,17 +71,15 @@ def side_effects(
     """The serious side effects across the therapies, or one in full (symptoms, timing, grading)."""
     guide, catalog = guide_in_use(ctx), catalog_in_use(ctx)
     chosen = None if name is None else guide.side_effect(name)
-    if output is DocFormat.json:
-        from alltx.answer.guide_answers import side_effects_answer
 
-        write_json(side_effects_answer(guide, guide.side_effects if chosen is None else (chosen,)))
-        return
-    from alltx.views import render_guide
+    def draw(out: Console) -> None:
+        if chosen is None:
+            _views().side_effects(guide, catalog, out)
+        else:
+            _views().side_effect(chosen, guide, catalog, out)
 
-    if chosen is None:
-        render_guide.side_effects(guide, catalog, console(ctx))
-    else:
-        render_guide.side_effect(chosen, guide, catalog, console(ctx))
+    shown = guide.side_effects if chosen is None else (chosen,)
+    show(ctx, output is DocFormat.json, lambda: _answers().side_effects_answer(guide, shown), draw)
 
 
 grade_app = typer.Typer(
@@ -100,14 +109,8 @@ def _grade(
     except FactError as error:
         fail(f"--age: {error}")
     result = grade(scale, parse_findings(scale, given), years)
-    if output is DocFormat.json:
-        from alltx.answer.guide_answers import grading_answer
-
-        write_json(grading_answer(guide, result))
-    else:
-        from alltx.views import render_guide
-
-        render_guide.grading(result, guide, console(ctx))
+    show(ctx, output is DocFormat.json, lambda: _answers().grading_answer(guide, result),
+         lambda out: _views().grading(result, guide, out))  # fmt: skip
 
 
 @grade_app.command("crs", epilog=epilog("grade crs"))
@@ -268,18 +271,20 @@ def compare(
     for catalog in catalogs:
         chosen = [catalog.therapy(n) for n in names] if names else list(catalog.therapies)
         compared.append((catalog, list(dict.fromkeys(chosen))))
-    if output is DocFormat.json:
+
+    def answer() -> object:
         from alltx.answer.answers import VERSION
-        from alltx.answer.guide_answers import compare_answer
 
-        answers = [compare_answer(guide, chosen, c.info.regulator_id) for c, chosen in compared]
-        both: CompareBothOut = {"version": VERSION, "answers": answers}
-        write_json(both if regulator is Regulators.both else answers[0])
-        return
-    from alltx.views import render_guide
+        made = [_answers().compare_answer(guide, chosen, c.info.regulator_id)
+                for c, chosen in compared]  # fmt: skip
+        both: CompareBothOut = {"version": VERSION, "answers": made}
+        return both if regulator is Regulators.both else made[0]
 
-    for catalog, chosen in compared:
-        render_guide.compare(chosen, guide, catalog, console(ctx))
+    def draw(out: Console) -> None:
+        for catalog, chosen in compared:
+            _views().compare(chosen, guide, catalog, out)
+
+    show(ctx, output is DocFormat.json, answer, draw)
 
 
 @guide_app.command(epilog=epilog("explain"))
@@ -293,17 +298,15 @@ def explain(
     """What a word means, in plain language, with its source."""
     guide = guide_in_use(ctx)
     chosen = None if term is None else guide.term(term)
-    if output is DocFormat.json:
-        from alltx.answer.guide_answers import terms_answer
 
-        write_json(terms_answer(guide, guide.terms if chosen is None else (chosen,)))
-        return
-    from alltx.views import render_guide
+    def draw(out: Console) -> None:
+        if chosen is None:
+            _views().terms(guide, out)
+        else:
+            _views().term(chosen, guide, out)
 
-    if chosen is None:
-        render_guide.terms(guide, console(ctx))
-    else:
-        render_guide.term(chosen, guide, console(ctx))
+    shown = guide.terms if chosen is None else (chosen,)
+    show(ctx, output is DocFormat.json, lambda: _answers().terms_answer(guide, shown), draw)
 
 
 def _therapy_topic(ctx: typer.Context, name: str, topics: list[str]) -> str | None:
@@ -340,11 +343,5 @@ def questions(
         if wanted not in guide.topics:
             fail(f"--for: no questions about {topic!r}; topics: {', '.join(guide.topics)}")
         topic = wanted
-    if output is DocFormat.json:
-        from alltx.answer.guide_answers import questions_answer
-
-        write_json(questions_answer(guide, topic))
-    else:
-        from alltx.views import render_guide
-
-        render_guide.questions(guide, topic, console(ctx))
+    show(ctx, output is DocFormat.json, lambda: _answers().questions_answer(guide, topic),
+         lambda out: _views().questions(guide, topic, out))  # fmt: skip

@@ -8,7 +8,7 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -27,11 +27,14 @@ from alltx.cli.base import (
     console,
     fail,
     guide_in_use,
-    write_json,
+    show,
 )
 from alltx.cli.cohort import COHORT_PANEL, CohortSettings, run_cohort, write_cohort
 from alltx.core.facts import FACTS, Fact, FactError, facts_from
 from alltx.model.catalog import Catalog
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 FACTS_PANEL = "Patient facts (leave a fact out if it is not known)"
 
@@ -228,16 +231,21 @@ def options(
     from alltx.core.assess import assess, referrals
 
     results, advice = assess(facts, catalog), referrals(facts, catalog)
-    if output is Format.json:
+    if output is Format.html:
+        _write_handout(ctx, facts, results, advice, catalog)
+        return
+
+    def answer() -> object:
         from alltx.answer.answers import options_json
 
-        write_json(options_json(facts, results, advice, catalog))
-    elif output is Format.html:
-        _write_handout(ctx, facts, results, advice, catalog)
-    else:
+        return options_json(facts, results, advice, catalog)
+
+    def draw(out: Console) -> None:
         from alltx.views import render
 
-        render.options(facts, results, advice, catalog, console(ctx))
+        render.options(facts, results, advice, catalog, out)
+
+    show(ctx, output is Format.json, answer, draw)
 
 
 def _both(ctx: typer.Context, facts: Any, catalogs: list[Catalog], output: Format | None) -> None:
@@ -247,14 +255,18 @@ def _both(ctx: typer.Context, facts: Any, catalogs: list[Catalog], output: Forma
     answered = [
         (catalog, assess(facts, catalog), referrals(facts, catalog)) for catalog in catalogs
     ]
-    if output is Format.json:
+
+    def answer() -> object:
         from alltx.answer.answers import compared_json
 
-        write_json(compared_json(facts, answered))
-    else:
+        return compared_json(facts, answered)
+
+    def draw(out: Console) -> None:
         from alltx.views import render
 
-        render.compared(facts, answered, console(ctx))
+        render.compared(facts, answered, out)
+
+    show(ctx, output is Format.json, answer, draw)
 
 
 def _write_handout(
