@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import csv
 import json
+from bisect import bisect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from functools import partial
 from operator import itemgetter
 from typing import Any, Generic, Protocol, TypeVar, cast
@@ -50,6 +52,9 @@ from alltx.core.assess import (
     referrals,
 )
 from alltx.core.facts import (
+    AGE_UNITS,
+    FACTS,
+    NEAR,
     NOT_AFTER,
     PARSERS,
     RULE_FACTS,
@@ -59,6 +64,8 @@ from alltx.core.facts import (
     derive,
     facts_from,
     parse_fact,
+    quick_months,
+    quick_percent,
     rule_values,
 )
 from alltx.core.plain import visible
@@ -131,6 +138,21 @@ class Answering(Generic[S]):
             build = partial(_referral, referral, fmt, index)
             self.subjects.append(self._subject(build, [referral.rule]))
         self.hot = [(s.getter, s.memo, s) for s in self.subjects]  # what each row reads
+        # The facts whose class a value's completed months, or its side of each bound, tells
+        # without exact arithmetic (core.facts.quick_months, quick_percent): their classes are
+        # kept by those, a few hundred whatever the cohort's distinct values.
+        self.quick: dict[str, Callable[[object], object]] = {}
+        self.sides: dict[tuple[str, int], object] = {}
+        for name, fact in FACTS.items():
+            sources = [r for r in RULE_FACTS.values() if r.source == name]
+            if name in STATE or not sources:
+                continue
+            if fact.form == "age" and all(r.unit in AGE_UNITS for r in sources):
+                self.quick[name] = partial(self._age_class, name)
+            elif fact.form == "percent" and all(t.op in ("at_least", "at_most")
+                                                for t in self.tests[name]):  # fmt: skip
+                bounds = sorted({float(cast(Fraction, t.bound)) for t in self.tests[name]})
+                self.quick[name] = partial(self._percent_class, name, bounds)
         if not fmt.keyed:
             self.answer = self._ordinary  # type: ignore[method-assign]
 
@@ -185,8 +207,12 @@ class Answering(Generic[S]):
     def _values(self, fields: dict[str, object]) -> dict[str, object]:
         """Each fact's class, every fact present (None: unknown), after the derivation."""
         values = self.blank.copy()
-        classes = self.classes
+        classes, quick = self.classes, self.quick
         for name, value in fields.items():
+            how = quick.get(name)
+            if how is not None and (known := how(value)) is not _MISSING:
+                values[name] = known
+                continue
             cell = (name, value.__class__, value)  # the class too: True == 1, but not as a fact
             known = classes.get(cell, _MISSING)
             if known is _MISSING:
@@ -218,6 +244,29 @@ class Answering(Generic[S]):
         if parsed is None or name in STATE:  # the state is derived first, then reduced
             return parsed
         return self._reduce(name, parsed)
+
+    def _age_class(self, name: str, value: object) -> object:
+        """An age's class by its completed months (what every test on an age reads), or
+        _MISSING where only the exact parser can tell them."""
+        months = quick_months(value)
+        if months is None:
+            return _MISSING
+        known = self.sides.get((name, months))
+        if known is None:
+            known = self.sides[(name, months)] = self._reduce(name, Fraction(months, 12))
+        return known
+
+    def _percent_class(self, name: str, bounds: list[float], value: object) -> object:
+        """A percent's class by its side of each bound its tests have, or _MISSING where
+        only the exact parser can tell (close to a bound)."""
+        number = quick_percent(value)
+        if number is None or any(abs(number - bound) < NEAR for bound in bounds):
+            return _MISSING
+        side = bisect(bounds, number)
+        known = self.sides.get((name, side))
+        if known is None:  # its own value stands for its side: every test reads the same
+            known = self.sides[(name, side)] = self._reduce(name, Fraction(str(number)))
+        return known
 
     def _reduce(self, name: str, parsed: object) -> int:
         """What the rules can tell of a value: the results of every test on its fact."""
