@@ -208,12 +208,7 @@ def prepare_rows(catalog: Catalog, rows: Iterable[Row | Failure]) -> Prepared:
                 fields = row.fields
                 writer.writerow([row.line, "", _text(row.id),
                                  *(fields.get(name, "") for name in FACTS)])  # fmt: skip
-    types = ", ".join(f"{literal(n)}: {literal('BIGINT' if n == 'line' else 'VARCHAR')}"
-                      for n in _CARRIED)  # fmt: skip
-    table = (
-        f"(SELECT * FROM read_csv({literal(str(cells))}, header = true, auto_detect = "
-        f"false, delim = ',', quote = '\"', escape = '\"', columns = {{{types}}}))"
-    )
+    table = f"(SELECT * FROM {_own_csv(cells, {name: 'VARCHAR' for name in _CARRIED})})"
     query = compile_query(catalog, DUCKDB, table, {"id", *FACTS}, engine=True)
     return Prepared(_connect(duckdb, folder), query, duckdb.Error, folder)
 
@@ -230,15 +225,19 @@ def answered(catalog: Catalog, write: Callable[[IO[str]], object]) -> Prepared:
     records = Path(folder.name) / "records.csv"
     with records.open("w", encoding="utf-8", newline="") as file:
         write(file)
-    typed = {"line": "BIGINT", "version": "INTEGER"}
-    types = ", ".join(f"{literal(name)}: {literal(typed.get(name, 'VARCHAR'))}"
-                      for name, _ in columns(catalog))  # fmt: skip
-    query = (
-        f"SELECT * EXCLUDE (line), line FROM read_csv({literal(str(records))}, header = "
-        f"true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-        f"columns = {{{types}}})"
-    )
+    typed = {"version": "INTEGER"}
+    read = _own_csv(records, {name: typed.get(name, "VARCHAR") for name, _ in columns(catalog)})
+    query = f"SELECT * EXCLUDE (line), line FROM {read}"
     return Prepared(_connect(duckdb, folder), query, duckdb.Error, folder)
+
+
+def _own_csv(path: Path, types: dict[str, str]) -> str:
+    """DuckDB's reading of a CSV alltx's csv.writer wrote: its columns named and typed here (a
+    `line` is always a number), nothing guessed, every cell as written."""
+    columns = ", ".join(f"{literal(name)}: {literal('BIGINT' if name == 'line' else kind)}"
+                        for name, kind in types.items())  # fmt: skip
+    return (f"read_csv({literal(str(path))}, header = true, auto_detect = false, delim = ',', "
+            f"quote = '\"', escape = '\"', columns = {{{columns}}})")  # fmt: skip
 
 
 def _text(value: object) -> object:
