@@ -132,13 +132,23 @@ def stop_on_signals() -> None:
     import signal
 
     def stop(signum: int, frame: object) -> None:
-        raise Stopped(signum)
+        interrupt(signum)
 
     try:
         for name in STOPPING:
             signal.signal(getattr(signal, name), stop)
     except ValueError:  # not the main thread (alltx run from a thread): the signals are its
         pass
+
+
+def interrupt(signum: int) -> NoReturn:
+    """A signal that stops alltx as the exception it ends on: Ctrl-C as KeyboardInterrupt,
+    SIGTERM and SIGHUP as Stopped."""
+    import signal
+
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Stopped(signum)
 
 
 def stopped(error: BaseException | None) -> NoReturn:

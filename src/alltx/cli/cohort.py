@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 
@@ -20,10 +20,10 @@ from alltx.cli.base import (
     Engine,
     Format,
     InputFormat,
-    Stopped,
     catalog_in_use,
     console,
     fail,
+    interrupt,
     output_failed,
 )
 from alltx.cli.base import settings as settings_of
@@ -71,7 +71,7 @@ def run_cohort(
     if output is Format.parquet and settings.fail_fast:
         fail("--fail-fast stops a stream, and --format parquet writes every row: drop one")
     if _parquet_input(name, given_format, settings):
-        _engine_checks("parquet", output, settings)
+        _engine_checks("parquet", settings)
         from alltx.batch import duckdb_engine
 
         prepared = duckdb_engine.prepare(catalog, name, settings.ignore_unknown)
@@ -81,7 +81,7 @@ def run_cohort(
     kind, lines = input_files.input_format(name, stream, given_format)
     rows = input_files.read_rows(lines, kind, settings.ignore_unknown)
     if settings.engine is Engine.duckdb:
-        _engine_checks(kind, output, settings)
+        _engine_checks(kind, settings)
         from alltx.batch import duckdb_engine
 
         try:
@@ -131,7 +131,7 @@ class _WholeLines:
 
     def _interrupt(self, signum: int, frame: object) -> None:
         if not self.writing:
-            _raise(signum)
+            interrupt(signum)
         self.pending = signum
 
     def write(self, text: str) -> None:
@@ -148,16 +148,7 @@ class _WholeLines:
             self.writing = False
         if self.pending is not None:
             signum, self.pending = self.pending, None
-            _raise(signum)
-
-
-def _raise(signum: int) -> NoReturn:
-    """Ctrl-C as KeyboardInterrupt; SIGTERM and SIGHUP as Stopped (cli.base)."""
-    import signal
-
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt
-    raise Stopped(signum)
+            interrupt(signum)
 
 
 def _jobs_within_cores(settings: CohortSettings) -> CohortSettings:
@@ -194,7 +185,7 @@ def _parquet_input(name: str, given: InputFormat | None, settings: CohortSetting
     return True
 
 
-def _engine_checks(kind: str, output: Format, settings: CohortSettings) -> None:
+def _engine_checks(kind: str, settings: CohortSettings) -> None:
     """The options the DuckDB engine does not take, each refused in one line."""
     if kind == "jsonl":
         fail("JSON Lines are answered in Python: a value's type (19 or \"19\", true or "
