@@ -622,3 +622,18 @@ def test_on_a_terminal_progress_then_one_closing_line(capsys: pytest.CaptureFixt
 def test_explain_is_refused_for_csv() -> None:
     code, _, err = run(["options", "-i", "-", "-f", "csv", "--explain"], CSV_IN.encode())
     assert code == 2 and "--explain writes JSON" in err
+
+
+def test_a_cohort_of_one_says_one_patient() -> None:
+    # Issue 29: the summary said "1 patients".
+    from typer.testing import CliRunner
+
+    from alltx.cli.app import app
+
+    one = CliRunner().invoke(app, ["options", "-i", "-", "--input-format", "csv", "-f", "text"],
+                             input="id,age\nA,19\n")  # fmt: skip
+    two = CliRunner().invoke(app, ["options", "-i", "-", "--input-format", "csv", "-f", "text"],
+                             input="id,age\nA,19\nB,20\n")  # fmt: skip
+    assert one.stdout.startswith("alltx: 1 patient\n") and two.stdout.startswith(
+        "alltx: 2 patients"
+    )

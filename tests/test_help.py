@@ -4,8 +4,11 @@ command that runs."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -74,3 +77,29 @@ def test_every_example_runs(example: str) -> None:
 def test_every_command_has_its_examples() -> None:
     named = {path or "alltx" for path, _ in HELPS}
     assert named == set(EXAMPLES)
+
+
+def test_alltx_alone_is_a_short_start_that_points_the_way_in() -> None:
+    # Issue 29: `alltx` printed 42 lines of help and exited 2; at 80x24 its opening scrolled
+    # away and nothing said "new here? try alltx ask".
+    done = subprocess.run([sys.executable, "-m", "alltx"], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "80", "LINES": "24"})  # fmt: skip
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0 and done.stderr == ""
+    assert len(lines) <= 23 and max(map(len, lines)) <= 80  # one screen, with its prompt
+    assert "not medical advice" in done.stdout and "alltx ask" in done.stdout
+    assert "alltx --help" in done.stdout
+    examples = [line.strip() for line in lines if line.startswith("  alltx ")]
+    for example in examples:  # each example works as shown
+        ran = subprocess.run([sys.executable, "-m", "alltx", "--no-pager",
+                              *example.split()[1:]], capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL)  # fmt: skip
+        assert ran.returncode == 0 or example == "alltx ask", (example, ran.stderr)
+
+
+@pytest.mark.parametrize("command", [["sql"], ["explain"], ["grade", "crs"]])
+def test_a_command_built_when_asked_for_offers_no_completion_options(command: list[str]) -> None:
+    # Issue 29: `alltx sql --help` alone showed --install-completion (the root installs it).
+    done = subprocess.run([sys.executable, "-m", "alltx", *command, "--help"],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0 and "completion" not in done.stdout

@@ -104,7 +104,11 @@ class AlltxGroup(TyperGroup):
             sys.exit(EXIT_OUTPUT)
         stop_on_signals()
         argv = kwargs.get("args", args[0] if args else None)
-        _refuse_repeated(self, list(sys.argv[1:] if argv is None else argv))
+        given = list(sys.argv[1:] if argv is None else argv)
+        if not given and "_ALLTX_COMPLETE" not in os.environ:  # (completion calls it so too)
+            sys.stdout.write(START)
+            sys.exit(0)
+        _refuse_repeated(self, given)
         return self._main(*args, **kwargs)
 
     def _main(self, *args: Any, **kwargs: Any) -> Any:
@@ -142,6 +146,25 @@ app = typer.Typer(
     rich_markup_mode=None,
     epilog=epilog("alltx"),
 )
+
+
+# `alltx` alone: a first screen that fits one 24-line terminal and points the way in, where
+# the full help (42 lines) scrolled its opening away and exited as an error.
+START = """\
+alltx: which approved immunotherapies for acute lymphoblastic leukemia (ALL)
+fit a patient's facts, under the US FDA labels (or the EU's), and why.
+Information to bring to the care team, not medical advice.
+
+New here? alltx asks its questions one at a time, in plain words:
+  alltx ask
+
+Or give the facts you know (leave out what you don't):
+  alltx options --age 19 --relapsed
+  alltx drug blinatumomab
+  alltx explain mrd
+
+Every command and option: alltx --help
+"""
 
 
 def _one_line(message: str) -> str:

@@ -49,7 +49,7 @@ def _views() -> ModuleType:
 
 
 guide_app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]},
-                        rich_markup_mode=None)  # fmt: skip
+                        rich_markup_mode=None, add_completion=False)  # fmt: skip
 
 
 @guide_app.command(epilog=epilog("transplant"))

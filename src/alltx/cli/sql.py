@@ -14,8 +14,9 @@ from alltx.cli.base import Regulator, RegulatorOption, catalog_in_use, fail
 from alltx.cli.examples import epilog
 from alltx.sql import DIALECTS, compile_query
 
+# Its own completion options would show in `alltx sql --help`: the root's install alltx's.
 sql_app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]},
-                      rich_markup_mode=None)  # fmt: skip
+                      rich_markup_mode=None, add_completion=False)  # fmt: skip
 
 # The dialects `alltx sql` writes, as sql.py declares them.
 Dialect = StrEnum("Dialect", {name: name for name in DIALECTS})  # type: ignore[misc]

@@ -226,6 +226,10 @@ def _facts_line(facts: Facts, read: Collection[str]) -> Text:
     return line
 
 
+def _patients(count: int) -> str:
+    return "patient" if count == 1 else "patients"
+
+
 def therapy_names(therapy: Therapy) -> str:
     others = [*therapy.brands, *therapy.aliases]
     return f"{therapy.name} ({', '.join(others)})" if others else therapy.name
@@ -487,7 +491,7 @@ def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
     shown = len(summary.rows)
     more = f" (the first {shown}; --format csv lists every one)" if shown < summary.total else ""
     parts: list[RenderableType | str] = [
-        Text(f"alltx: {summary.total} patients{more}", style="bold"),
+        Text(f"alltx: {summary.total} {_patients(summary.total)}{more}", style="bold"),
         patients,
         *([Text(CAUTION_KEY, "dim")] if cautioned else []),
         *([marked(errors, 0)] if errors else []),
