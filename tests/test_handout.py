@@ -77,24 +77,38 @@ NEEDS = "needs Debian's chromium and poppler-utils: .ci/run installs them"
 
 
 @pytest.mark.skipif(BROWSER is None or shutil.which("pdftotext") is None, reason=NEEDS)
+@pytest.mark.parametrize("paper", ["letter", "A4"])
 @pytest.mark.parametrize("args", [["--age", "19", "--relapsed"], ["--relapsed"],
                                   ["--lineage", "b"], ["--not-relapsed"],
                                   ["--age", "40", "--remission", "1", "--mrd", "0.2"]])  # fmt: skip
-def test_it_prints_in_at_most_three_pages(tmp_path: Path, args: list[str]) -> None:
+def test_it_prints_in_at_most_three_pages(tmp_path: Path, args: list[str], paper: str) -> None:
+    # Issue 29: the page forced A4 for a US-label tool whose users print on Letter; it takes
+    # the printer's paper now, and fits both (the browser prints Letter unless told otherwise).
+    html = page(*args)
+    assert not re.search(r"@page\s*\{[^}]*size", html)
+    if paper == "A4":
+        html = html.replace("</style>", "@page { size: A4; }</style>", 1)
     source, pdf = tmp_path / "handout.html", tmp_path / "handout.pdf"
-    source.write_text(page(*args), encoding="utf-8")
+    source.write_text(html, encoding="utf-8")
     assert BROWSER is not None
     subprocess.run([BROWSER, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
                     f"--print-to-pdf={pdf}", source.as_uri()],
                    capture_output=True, timeout=120, check=True)  # fmt: skip
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
     pages = int(re.search(r"Pages:\s+(\d+)", info.stdout).group(1))  # type: ignore[union-attr]
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout  # fmt: skip
+    assert paper.lower() in info.stdout.lower()  # printed on the paper asked for
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
     assert 1 <= pages <= 3, pages
     flat = " ".join(text.split())
     assert "Immunotherapies for ALL" in flat and "not medical advice" in flat
     assert "tisagenlecleucel (Kymriah" in flat and "Questions to ask" in flat
+    assert "Patient:" in flat and "Made on" in flat and "Notes" in flat  # a page to bring
+    # The sources' numbers stand at the start of their own column's lines, never run into
+    # the other column's addresses (they did, in the gap between the columns).
+    sources = text.split("Sources")[-1]
+    numbered = re.findall(r"(?:^|\s{2,})(\d{1,2})\. ", sources, re.M)
+    assert sorted(map(int, numbered)) == list(range(1, len(numbered) + 1))
 
 
 def test_a_cohort_is_not_a_handout() -> None:

@@ -64,7 +64,8 @@ def _name(command: str) -> str:
 
 
 def _run(command: str) -> str:
-    env = {"COLUMNS": "100", "NO_COLOR": "1", "ALLTX_REGULATOR": None}
+    env = {"COLUMNS": "100", "NO_COLOR": "1", "ALLTX_REGULATOR": None,
+           "SOURCE_DATE_EPOCH": "1796515200"}  # the page's date: 2026-12-06 # fmt: skip
     done = runner.invoke(app, ["--no-pager", *shlex.split(command)], env=env)
     said = (f"$ alltx {command}\nexit {done.exit_code}\n--- stdout\n{done.stdout}"
             f"--- stderr\n{done.stderr}")  # fmt: skip

@@ -286,7 +286,18 @@ def _write_handout(
     given, unknown = render.facts_words(facts, catalog.facts_read())
     whys = [why(option) for option in results] + [referral_why(result) for result in advice]
     sys.stdout.write(handout.page(options_json(facts, results, advice, catalog), whys, given,
-                                  unknown, questions, __version__))  # fmt: skip
+                                  unknown, questions, __version__, _today()))  # fmt: skip
+
+
+def _today() -> str:
+    """The day a page is made, as people read it (6 December 2026); SOURCE_DATE_EPOCH, where
+    set, stands for now (reproducible output: the snapshot tests set it)."""
+    import os
+    import time
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    moment = time.gmtime(int(epoch)) if epoch.isascii() and epoch.isdigit() else time.localtime()
+    return f"{moment.tm_mday} {time.strftime('%B %Y', moment)}"
 
 
 def ask(ctx: typer.Context, regulator: RegulatorOption = Regulator.fda) -> None:

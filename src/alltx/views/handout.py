@@ -26,14 +26,19 @@ body { font: 10pt/1.35 system-ui, sans-serif; color: #111; max-width: 48em; marg
 h1 { font-size: 15pt; margin: 0 0 .2em; } h2 { font-size: 12pt; margin: 1em 0 .3em; }
 h3 { font-size: 10.5pt; margin: .6em 0 .15em; }
 p, ul, ol { margin: .15em 0; } ul { padding-left: 1.3em; } li { margin: 0; }
+ul.criteria { list-style: none; padding-left: 1em; }
 table { border-collapse: collapse; width: 100%; }
 td, th { border-bottom: 1px solid #ccc; padding: .15em .4em; text-align: left;
          vertical-align: top; }
 .note { font-weight: bold; } .dim { color: #555; } .url { word-break: break-all; }
 .eligible, .recommended { color: #075; } .possible { color: #850; }
 .not_eligible, .not_indicated { color: #a00; } .caution { color: #705; font-weight: bold; }
-ol.sources { columns: 2; column-gap: 1.5em; font-size: 90%; } ol.sources li { break-inside: avoid; }
-@page { size: A4; margin: 9mm; }
+ol.sources { columns: 2; column-gap: 1.5em; font-size: 90%; padding: 0;
+             list-style-position: inside; }
+ol.sources li { break-inside: avoid; overflow-wrap: anywhere; }
+.blank { display: inline-block; min-width: 18em; border-bottom: 1px solid #555; }
+.notes div { border-bottom: 1px solid #999; height: 1.8em; }
+@page { margin: 10mm; }
 @media print { body { margin: 0; max-width: none; font-size: 8pt; line-height: 1.2; }
                a { color: inherit; } }
 """
@@ -56,11 +61,12 @@ def _criteria(
         shown = "" if words is None else f' <span class="dim">[{_e(words)}]</span>'
         inner = _criteria(criterion.get("criteria", ()), only_unmet, patient)
         items.append(f'<li title="{said}">{mark} {_e(criterion["text"])}{shown}{inner}</li>')
-    return f"<ul>{''.join(items)}</ul>" if items else ""
+    return f'<ul class="criteria">{"".join(items)}</ul>' if items else ""
 
 
 def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[str, str]],
-         unknown: Sequence[str], questions: Sequence[str], version: str) -> str:  # fmt: skip
+         unknown: Sequence[str], questions: Sequence[str], version: str,
+         made: str = "") -> str:  # fmt: skip
     """The handout: `answer` is options_json's; `whys` the one line of why of each therapy,
     then each referral (answers.why, answers.referral_why); `facts` the given ones in plain
     words (label, value), `unknown` the labels of those not given; `questions` those that
@@ -130,6 +136,7 @@ def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[s
 <title>alltx: treatment options to talk about with the care team</title>
 <style>{STYLE}</style></head><body>
 <h1>Immunotherapies for ALL: what the labels say for this patient</h1>
+<p>Patient: <span class="blank"></span> &nbsp; Made on {_e(made)} by alltx</p>
 <p class="note">{_e(answer["disclaimer"])}</p>
 <p class="dim">{_e(data["scope"])}. Data: {_e(data["regulator"])}, release
 {_e(data["release"])}, updated {_e(data["updated"])}; alltx {_e(version)}.</p>
@@ -139,6 +146,7 @@ def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[s
 <p class="dim">✓ met, ✗ not met, ? not known yet: the facts named would decide.</p>
 <h2>Each therapy, criterion by criterion</h2>{"".join(details)}
 <h2>Questions to ask</h2><ul>{asks}</ul>
+<h2>Notes</h2><div class="notes">{"<div></div>" * 6}</div>
 <h2>Sources</h2><ol class="sources">{"".join(listed)}</ol>
 <p class="note">{_e(answer["disclaimer"])}</p>
 </body></html>
