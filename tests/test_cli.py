@@ -189,9 +189,12 @@ def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], says: str) -> N
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_no_arguments_shows_help() -> None:
+def test_no_arguments_shows_where_to_start_and_help_lists_the_commands() -> None:
+    # Issue 29: alone, alltx is a short start (exit 0) that names --help; --help lists all.
     code, out, err = run()
-    assert code == 2 and "options" in out + err
+    assert code == 0 and err == "" and "alltx ask" in out and "alltx --help" in out
+    code, out, _ = run("--help")
+    assert code == 0 and "options" in out and "drug" in out
 
 
 def test_python_dash_m_is_the_same_command() -> None:
