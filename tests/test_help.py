@@ -103,3 +103,21 @@ def test_a_command_built_when_asked_for_offers_no_completion_options(command: li
     done = subprocess.run([sys.executable, "-m", "alltx", *command, "--help"],
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0 and "completion" not in done.stdout
+
+
+@pytest.mark.parametrize("regulator", ["fda", "ema"])
+def test_the_answer_says_what_it_is_first_and_ends_with_what_to_do_next(regulator: str) -> None:
+    # Issue 29: "not medical advice" came only at the very end of 238 lines, after "eligible"
+    # three times on the first screen; nothing pointed to the page, the questions or explain.
+    facts = ["--age", "19", "--relapsed", "--lineage", "b", "--regulator", regulator]
+    done = subprocess.run(
+        [sys.executable, "-m", "alltx", "--no-pager", "options", *facts],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    lines = done.stdout.splitlines()
+    top = " ".join(lines[:4])
+    assert "not medical advice" in top and "eligible" not in top.lower()
+    end = " ".join(lines[-4:])
+    assert "--format html" in end and "alltx questions" in end and "alltx explain" in end

@@ -356,6 +356,8 @@ def options(
     cited = Citations(catalog.sources)
     parts: list[Part] = [
         Text(f"alltx: {catalog.info.scope}", style="bold"),
+        # in the first lines, before any status: what this is (issue 29)
+        Text(disclaimer(catalog.info.labels), style="bold"),
         _facts_line(facts, catalog.facts_read()),
         "",
         _glance(results, referrals),
@@ -372,8 +374,19 @@ def options(
         *cited.parts(brief=True),
         "",
         _footer(catalog, ("eligible", "possible", "not_eligible")),
+        "",
+        NEXT,
     ]
     show(out, parts)
+
+
+# What to do with the answer, where a reader is done with it (issue 29).
+NEXT = Text.assemble(
+    ("Next: ", "bold"),
+    "a page to print and bring: the same command with --format html > page.html; "
+    "questions to ask the care team: alltx questions; a word explained: alltx explain WORD "
+    "(alltx explain lists them).",
+)
 
 
 def cited_rows(statements: Sequence[Statement], cited: Citations, bullet: str = "•") -> list[Row]:
