@@ -68,7 +68,7 @@ def test_every_text_is_escaped() -> None:
     answer["options"][0]["cautions"] = [hostile]
     answer["data"]["release"] = hostile
     whys = [hostile] * (len(answer["options"]) + len(answer["referrals"]))
-    html = handout.page(answer, whys, [("id", hostile)], [hostile], [hostile], hostile)
+    html = handout.page(answer, whys, [("id", hostile)], [hostile], [hostile], hostile, hostile)
     assert "<script" not in html and "<img" not in html
     assert html.count("&lt;script&gt;") >= 5 + len(whys)
 

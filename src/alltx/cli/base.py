@@ -107,7 +107,6 @@ def settings(ctx: typer.Context) -> Settings:
 # signal when stopped by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), as a shell reports a
 # program it killed; 141 the reader closed the pipe (128 + SIGPIPE).
 EXIT_CLOSED_PIPE = 141
-EXIT_INTERRUPTED = 130
 EXIT_OUTPUT = 74  # the output could not be written (sysexits' EX_IOERR): a full disk, no stdout
 
 

@@ -66,11 +66,11 @@ def _criteria(
 
 def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[str, str]],
          unknown: Sequence[str], questions: Sequence[str], version: str,
-         made: str = "") -> str:  # fmt: skip
+         made: str) -> str:  # fmt: skip
     """The handout: `answer` is options_json's; `whys` the one line of why of each therapy,
     then each referral (answers.why, answers.referral_why); `facts` the given ones in plain
     words (label, value), `unknown` the labels of those not given; `questions` those that
-    fit."""
+    fit; `made` the day the page is made, in words."""
     data = answer["data"]
     numbers: dict[str, int] = {}
     sources: list[dict[str, Any]] = []
