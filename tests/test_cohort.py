@@ -601,7 +601,7 @@ def test_quiet_and_max_errors_on_stderr() -> None:
 
 
 def test_on_a_terminal_progress_then_one_closing_line(capsys: pytest.CaptureFixture[str]) -> None:
-    from alltx.views.progress import Reporter
+    from alltx.batch.progress import Reporter
 
     tally = streaming.Tally(read=3, answered=2, failed=1)
     reporter = Reporter(quiet=False, max_errors=None, terminal=True)

@@ -126,7 +126,19 @@ PATIENTS = [
     ["--age", "2.5 years", "--remission", "2", "--mrd", "0.01", "--lineage", "b"],
     ["--relapsed", "--age-at-diagnosis", "30", "--lineage", "b"],
     ["--age", "17", "--high-risk-first-relapse", "--lineage", "b", "--regulator", "ema"],
+    # MRD as labs report it, past two decimals (the page said 1.871%, the terminal 1.87%)
+    ["--age", "40", "--remission", "1", "--mrd", "1.871", "--lineage", "b", "--cd19", "pos"],
+    ["--age", "40", "--remission", "1", "--mrd", "0.004", "--lineage", "b", "--cd19", "pos"],
 ]
+
+
+def test_a_small_mrd_is_said_as_given_not_rounded_to_none() -> None:
+    # 0.004% was shown as 0.0% on the terminal: read as no disease found
+    html = page("--age", "40", "--remission", "1", "--mrd", "0.004")
+    text = runner.invoke(app, ["--no-pager", "options", "--age", "40", "--remission", "1",
+                               "--mrd", "0.004"], env={"COLUMNS": "1000"}).stdout  # fmt: skip
+    for shown in (html, text):
+        assert "MRD: 0.004%" in shown and "MRD: 0.0%" not in shown
 
 
 @pytest.mark.parametrize("facts", PATIENTS, ids=lambda facts: " ".join(facts))

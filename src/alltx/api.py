@@ -32,8 +32,7 @@ def options(
     names (`age=19`, `lineage="B-ALL"`, `relapsed=True`; None or a fact left out is unknown),
     under `regulator` (fda, ema, or both: the two side by side), from the data file `data`
     (the bundled one by default)."""
-    from alltx.answer.answers import compared_json, options_json
-    from alltx.core.assess import assess, referrals
+    from alltx.answer.answers import compared, patient_answer
 
     if regulator not in (*REGULATORS, "both"):
         raise ValueError(f"regulator: must be fda, ema or both; got {regulator!r}")
@@ -44,12 +43,9 @@ def options(
     if regulator == "both":
         whole = _catalog("*", data)
         catalogs = [whole.under(r.id) for r in whole.regulators]
-        answer: object = compared_json(
-            parsed, [(c, assess(parsed, c), referrals(parsed, c)) for c in catalogs]
-        )
+        answer: object = compared([patient_answer(parsed, c) for c in catalogs])
     else:
-        catalog = _catalog(regulator, data)
-        answer = options_json(parsed, assess(parsed, catalog), referrals(parsed, catalog), catalog)
+        answer = patient_answer(parsed, _catalog(regulator, data))
     return json.loads(json.dumps(answer))  # type: ignore[no-any-return]
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from alltx.core.assess import IndicationResult, ReferralResult, TherapyOption
 from alltx.core.facts import FACTS, RULE_FACTS, Facts, Value
-from alltx.core.rules import MET, UNKNOWN, Atom, Evaluation, Node, failed
+from alltx.core.rules import MET, UNKNOWN, UNMET, Atom, Evaluation, Node, failed
 from alltx.model.catalog import Catalog, Source, Statement, Therapy
 
 if TYPE_CHECKING:  # the shapes are types only here: their module is off the run path
@@ -56,25 +56,36 @@ DISCLAIMER = disclaimer("US FDA labels")
 NONE_APPLIES = "none of the reasons the source gives applies"
 
 
-def why(option: TherapyOption) -> str:
+def failed_criteria(criteria: Sequence[CriterionOut]) -> list[CriterionOut]:
+    """The tests that made these criteria unmet (for `any`, every branch failed), in order:
+    rules.failed, read from an answer."""
+    found: list[CriterionOut] = []
+    for criterion in criteria:
+        if criterion["result"] == UNMET:
+            inner = criterion["criteria"]
+            found += failed_criteria(inner) if inner else [criterion]
+    return found
+
+
+def why(option: OptionOut) -> str:
     """One line of why, for an answer at a glance: the indication met, the criteria not met,
     or the facts that would decide (in plain words)."""
-    if option.status == "eligible":
-        met = next(r for r in option.indications if r.evaluation.result == MET)
-        return f"meets: {met.indication.summary}"
-    if option.status == "possible":
-        return "to decide: " + ", ".join(FACTS[name].short for name in option.missing)
-    unmet = [atom.node.text for r in option.indications for atom in failed(r.evaluation)]
+    if option["status"] == "eligible":
+        met = next(i for i in option["indications"] if i["status"] == MET)
+        return f"meets: {met['summary']}"
+    if option["status"] == "possible":
+        return "to decide: " + ", ".join(FACTS[name].short for name in option["missing"])
+    unmet = [c["text"] for i in option["indications"] for c in failed_criteria(i["criteria"])]
     return "not met: " + "; ".join(dict.fromkeys(unmet))
 
 
-def referral_why(result: ReferralResult) -> str:
+def referral_why(referral: ReferralOut) -> str:
     """A referral's one line of why: the reasons met, or the facts that would decide."""
-    if result.status == "recommended":
-        reasons = [e.node.text for e in result.evaluation.children if e.result == MET]
+    if referral["status"] == "recommended":
+        reasons = [reason["text"] for reason in referral["reasons"] if reason["result"] == MET]
         return "because: " + "; ".join(reasons)
-    if result.status == "possible":
-        return "to decide: " + ", ".join(FACTS[name].short for name in result.missing)
+    if referral["status"] == "possible":
+        return "to decide: " + ", ".join(FACTS[name].short for name in referral["missing"])
     return NONE_APPLIES
 
 
@@ -293,6 +304,14 @@ def options_json(
     }
 
 
+def patient_answer(facts: Facts, catalog: Catalog) -> OptionsOut:
+    """One patient's answer under one catalog: the value every view of it draws (text, page,
+    JSON), and the Python API returns."""
+    from alltx.core.assess import assess, referrals
+
+    return options_json(facts, assess(facts, catalog), referrals(facts, catalog), catalog)
+
+
 def statement_json(statement: Statement) -> StatementOut:
     return {"text": statement.text, "sources": list(statement.source), "detail": statement.detail}
 
@@ -397,33 +416,26 @@ def drugs_json(catalog: Catalog, therapies: list[Therapy] | None = None) -> Drug
     }
 
 
-Answered = tuple[Catalog, list[TherapyOption], list[ReferralResult]]  # one regulator's answer
-
-
-def differences(answered: Sequence[Answered]) -> list[DifferenceOut]:
-    """The therapies whose status differs between the regulators (or that one of them has
-    not authorised), each with every regulator's status and its one line of why: the
+def differences(answers: Sequence[OptionsOut]) -> list[DifferenceOut]:
+    """The therapies whose status differs between the regulators' answers (or that one of
+    them has not authorised), each with every regulator's status and its one line of why: the
     indication met, the criteria not met, or the facts that would decide."""
-    by_therapy: dict[str, dict[str, TherapyOption]] = {}
-    for catalog, results, _ in answered:
-        for option in results:
-            by_therapy.setdefault(option.therapy.id, {})[catalog.info.regulator_id] = option
+    by_therapy: dict[str, dict[str, OptionOut]] = {}
+    for answer in answers:
+        for option in answer["options"]:
+            by_therapy.setdefault(option["therapy"], {})[answer["data"]["regulator_id"]] = option
     found: list[DifferenceOut] = []
     for therapy, options in by_therapy.items():
-        statuses = {regulator: option.status for regulator, option in options.items()}
-        if len(options) < len(answered) or len(set(statuses.values())) > 1:
+        statuses = {regulator: option["status"] for regulator, option in options.items()}
+        if len(options) < len(answers) or len(set(statuses.values())) > 1:
             because = {regulator: why(option) for regulator, option in options.items()}
             found.append({"therapy": therapy, "statuses": statuses, "because": because})
     return found
 
 
-def compared_json(facts: Facts, answered: Sequence[Answered]) -> ComparedOut:
+def compared(answers: list[OptionsOut]) -> ComparedOut:
     """One patient's answer under each regulator, and where they differ."""
-    return {
-        "version": VERSION,
-        "answers": [options_json(facts, results, advice, c) for c, results, advice in answered],
-        "differences": differences(answered),
-    }
+    return {"version": VERSION, "answers": answers, "differences": differences(answers)}
 
 
 # --- the compact CSV record (and the Parquet and warehouse tables made from it) ---------------

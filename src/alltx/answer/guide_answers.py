@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         GradingAnswer,
         GradingOut,
         GuideFrame,
+        OptionsOut,
         PracticeOut,
         QuestionOut,
         QuestionsAnswer,
@@ -206,3 +207,16 @@ def questions_json(guide: Guide, topic: str | None) -> list[QuestionOut]:
         for q in guide.questions
         if topic is None or q.topic == topic
     ]
+
+
+def fitting_questions(answer: OptionsOut, catalog: Catalog, guide: Guide) -> list[str]:
+    """The questions to ask that fit one patient's answer: the general ones, those about each
+    therapy that could be given (and its groups: car-t), and about transplant where a
+    referral is not ruled out."""
+    fitting = {"general"}
+    for option in answer["options"]:
+        if option["status"] != "not_eligible":
+            fitting |= {option["therapy"], *catalog.by_id(option["therapy"]).groups}
+    if any(referral["status"] != "not_indicated" for referral in answer["referrals"]):
+        fitting.add("transplant")
+    return [q.text for q in guide.questions if q.topic in fitting]

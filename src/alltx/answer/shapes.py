@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired, TypeAlia
 from typing_extensions import TypedDict, is_typeddict
 
 from alltx.core.facts import FACTS, Value
-from alltx.core.rules import Advice, Result, Status
+from alltx.core.rules import Advice, Result
+from alltx.core.rules import Status as Status  # views name the statuses from here
 
 # --- one patient's answer (alltx options --format json) --------------------------------------
 

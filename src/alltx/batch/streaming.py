@@ -43,6 +43,7 @@ from alltx.answer.answers import (
     options_json,
     referral_brief,
 )
+from alltx.answer.summary import Brief, Summary
 from alltx.core.assess import (
     ReferralResult,
     TherapyOption,
@@ -68,9 +69,9 @@ from alltx.core.facts import (
     quick_percent,
     rule_values,
 )
-from alltx.core.plain import visible
+from alltx.core.plain import utf8, visible
 from alltx.core.rules import Atom, Node, atom_result, atoms
-from alltx.io.input_rows import Failure, Row, utf8
+from alltx.io.input_rows import Failure, Row
 from alltx.model.catalog import Catalog, Referral, Therapy
 
 S = TypeVar("S")  # what a format keeps of one therapy's (or referral's) answer
@@ -652,11 +653,6 @@ def as_is(value: object) -> object:
 
 # --- the human summary ---------------------------------------------------------------------
 
-SUMMARY_ROWS = 50  # the summary lists this many patients; the counts cover them all
-
-
-Brief = tuple[str, bool]  # a status, and whether a caution applies
-
 
 class Briefly(Format[Brief]):
     """What the human summary keeps of an answer: each status, and whether a caution applies."""
@@ -666,40 +662,6 @@ class Briefly(Format[Brief]):
 
     def brief_referral(self, referral: str, brief: Mapping[str, Any], index: int) -> Brief:
         return brief["status"], False
-
-
-@dataclass
-class Summary:
-    """A batch at a glance: the first rows, and counts per therapy and status."""
-
-    therapies: list[str]
-    referrals: list[str]
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    advice: dict[str, dict[str, int]] = field(default_factory=dict)
-    rows: list[tuple[Row, list[Brief]] | Failure] = field(default_factory=list)
-    total: int = 0
-    failed: int = 0
-
-    def __post_init__(self) -> None:
-        statuses, advice = ("eligible", "possible", "not_eligible"), ("recommended", "possible",
-                                                                       "not_indicated")  # fmt: skip
-        self.counts = {t: dict.fromkeys(statuses, 0) for t in self.therapies}
-        self.advice = {r: dict.fromkeys(advice, 0) for r in self.referrals}
-
-    def add(self, row: Row | None, record: list[Brief] | Failure) -> None:
-        self.total += 1
-        if isinstance(record, Failure):
-            self.failed += 1
-            if len(self.rows) < SUMMARY_ROWS:
-                self.rows.append(record)
-            return
-        if len(self.rows) < SUMMARY_ROWS and row is not None:
-            self.rows.append((row, record))
-        count = len(self.therapies)
-        for therapy, (status, _) in zip(self.therapies, record[:count], strict=True):
-            self.counts[therapy][status] += 1
-        for referral, (status, _) in zip(self.referrals, record[count:], strict=True):
-            self.advice[referral][status] += 1
 
 
 # --- running -----------------------------------------------------------------------------------

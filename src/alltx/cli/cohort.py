@@ -213,8 +213,8 @@ def _engine_cohort(
         rows = streaming.query_rows(catalog, prepared.results(), sql.error_field)
         return write_cohort(ctx, catalog, output, rows, settings,
                              partial(streaming.FromQuery, catalog))  # fmt: skip
+    from alltx.batch.progress import Reporter
     from alltx.io.input_rows import Failure
-    from alltx.views.progress import Reporter
 
     reporter = Reporter(settings.quiet, settings.max_errors)
     _output_writable(settings)
@@ -232,7 +232,7 @@ def _python_to_parquet(
     """Rows answered in Python, then written to Parquet by DuckDB, with the columns and types
     the engine writes; the exit status."""
     from alltx.batch import duckdb_engine, streaming
-    from alltx.views.progress import Reporter
+    from alltx.batch.progress import Reporter
 
     _output_writable(settings)
     reporter = Reporter(settings.quiet, settings.max_errors)
@@ -281,7 +281,7 @@ def write_cohort(
     makes what answers the rows for a format (streaming.FromQuery for the query's results); by
     default, streaming.Answering."""
     from alltx.batch import streaming
-    from alltx.views.progress import Reporter
+    from alltx.batch.progress import Reporter
 
     reporter = Reporter(settings.quiet, settings.max_errors)
     tally = streaming.Tally()
@@ -315,7 +315,7 @@ def _write_jobs(
 ) -> int:
     """As write_cohort, in settings.jobs processes; the exit status."""
     from alltx.batch import jobs, streaming
-    from alltx.views.progress import Reporter
+    from alltx.batch.progress import Reporter
 
     reporter = Reporter(settings.quiet, settings.max_errors)
     tally = streaming.Tally()

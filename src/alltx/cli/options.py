@@ -30,11 +30,13 @@ from alltx.cli.base import (
     show,
 )
 from alltx.cli.cohort import COHORT_PANEL, CohortSettings, run_cohort, write_cohort
-from alltx.core.facts import FACTS, Fact, FactError, facts_from
+from alltx.core.facts import FACTS, Fact, FactError, Facts, facts_from
 from alltx.model.catalog import Catalog
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from alltx.answer.shapes import OptionsOut
 
 FACTS_PANEL = "Patient facts (leave a fact out if it is not known)"
 
@@ -228,65 +230,50 @@ def options(
         write_cohort(ctx, catalog, output, iter([Row(None, None, given)]), settings)
         return
 
-    from alltx.core.assess import assess, referrals
-
-    results, advice = assess(facts, catalog), referrals(facts, catalog)
+    answer = _answer(facts, catalog)
     if output is Format.html:
-        _write_handout(ctx, facts, results, advice, catalog)
+        _write_handout(ctx, answer, facts, catalog)
         return
 
-    def answer() -> object:
-        from alltx.answer.answers import options_json
-
-        return options_json(facts, results, advice, catalog)
-
     def draw(out: Console) -> None:
         from alltx.views import render
 
-        render.options(facts, results, advice, catalog, out)
+        render.options(answer, facts, catalog, out)
 
-    show(ctx, output is Format.json, answer, draw)
+    show(ctx, output is Format.json, lambda: answer, draw)
 
 
-def _both(ctx: typer.Context, facts: Any, catalogs: list[Catalog], output: Format | None) -> None:
+def _answer(facts: Facts, catalog: Catalog) -> OptionsOut:
+    from alltx.answer.answers import patient_answer
+
+    return patient_answer(facts, catalog)
+
+
+def _both(ctx: typer.Context, facts: Facts, catalogs: list[Catalog], output: Format | None) -> None:
     """One patient under each regulator, side by side (--regulator both)."""
-    from alltx.core.assess import assess, referrals
+    from alltx.answer.answers import compared
 
-    answered = [
-        (catalog, assess(facts, catalog), referrals(facts, catalog)) for catalog in catalogs
-    ]
-
-    def answer() -> object:
-        from alltx.answer.answers import compared_json
-
-        return compared_json(facts, answered)
+    answer = compared([_answer(facts, catalog) for catalog in catalogs])
 
     def draw(out: Console) -> None:
         from alltx.views import render
 
-        render.compared(facts, answered, out)
+        render.compared(answer, facts, catalogs, out)
 
-    show(ctx, output is Format.json, answer, draw)
+    show(ctx, output is Format.json, lambda: answer, draw)
 
 
-def _write_handout(
-    ctx: typer.Context, facts: Any, results: list[Any], advice: list[Any], catalog: Catalog
-) -> None:
-    from alltx.answer.answers import options_json, referral_why, why
-    from alltx.views import handout, render
+def _write_handout(ctx: typer.Context, answer: OptionsOut, facts: Facts, catalog: Catalog) -> None:
+    from alltx.answer.answers import referral_why, why
+    from alltx.answer.guide_answers import fitting_questions
+    from alltx.views import handout
+    from alltx.views.words import facts_words
 
-    guide = guide_in_use(ctx)
-    fitting = {"general"}  # the topics whose questions fit this answer
-    for option in results:
-        if option.status != "not_eligible":
-            fitting |= {option.therapy.id, *option.therapy.groups}
-    if any(result.status != "not_indicated" for result in advice):
-        fitting.add("transplant")
-    questions = [q.text for q in guide.questions if q.topic in fitting]
-    given, unknown = render.facts_words(facts, catalog.facts_read())
-    whys = [why(option) for option in results] + [referral_why(result) for result in advice]
-    sys.stdout.write(handout.page(options_json(facts, results, advice, catalog), whys, given,
-                                  unknown, questions, __version__, _today()))  # fmt: skip
+    questions = fitting_questions(answer, catalog, guide_in_use(ctx))
+    given, unknown = facts_words(facts, catalog.facts_read())
+    whys = [why(option) for option in answer["options"]]
+    whys += [referral_why(referral) for referral in answer["referrals"]]
+    sys.stdout.write(handout.page(answer, whys, given, unknown, questions, __version__, _today()))
 
 
 def _today() -> str:
@@ -309,7 +296,6 @@ def ask(ctx: typer.Context, regulator: RegulatorOption = Regulator.fda) -> None:
     from rich.prompt import Prompt
 
     from alltx.core import ask as questionnaire
-    from alltx.core.assess import assess, referrals
     from alltx.views import render
 
     catalog, out = catalog_in_use(ctx, regulator.value), console(ctx)
@@ -323,7 +309,7 @@ def ask(ctx: typer.Context, regulator: RegulatorOption = Regulator.fda) -> None:
     given = questionnaire.interview(catalog, prompt, out.print)
     facts = facts_from(given)
     out.print()
-    render.options(facts, assess(facts, catalog), referrals(facts, catalog), catalog, out)
+    render.options(_answer(facts, catalog), facts, catalog, out)
     # on one line however long, so that it can be copied
     again = questionnaire.command_line(given)
     if regulator is not Regulator.fda:

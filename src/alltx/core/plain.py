@@ -32,3 +32,13 @@ def web_address(url: object) -> bool:
 def visible(text: str) -> str:
     """Outside text made safe to print: control and invisible characters shown escaped."""
     return text.translate(_SHOWN)
+
+
+def utf8(text: str) -> str:
+    """`text` if it can be written as UTF-8; else with each lone surrogate (which JSON allows
+    in a string, as in {"id": "\\ud800"}, and UTF-8 does not) written as its escape, `\\ud800`."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text

@@ -39,16 +39,6 @@ class Failure:
     field: str | None = None
 
 
-def utf8(text: str) -> str:
-    """`text` if it can be written as UTF-8; else with each lone surrogate (which JSON allows
-    in a string, as in {"id": "\\ud800"}, and UTF-8 does not) written as its escape, `\\ud800`."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
-
-
 NOT_TEXT = "not UTF-8 text; save the file as UTF-8"
 
 

@@ -21,13 +21,15 @@ from alltx.core.facts import RULE_FACTS
 from alltx.core.plain import HIDDEN
 from alltx.core.rules import (
     Group,
-    Node,
     RuleError,
     atoms,
     compile_criteria,
     duplicate_ids,
     named,
     satisfiable,
+)
+from alltx.core.rules import (
+    Node as Node,  # the rule tree is part of the data: views name it from here
 )
 
 
@@ -289,6 +291,10 @@ class Catalog:
     def facts_read(self) -> set[str]:
         """The input facts its rules read (the others decide nothing here)."""
         return {RULE_FACTS[test.fact].source for rule in self.rules() for test in atoms(rule)}
+
+    def by_id(self, therapy_id: str) -> Therapy:
+        """The therapy an answer names by its id."""
+        return next(t for t in self.therapies if t.id == therapy_id)
 
     def referral(self, referral_id: str) -> Referral | None:
         return next((r for r in self.referrals if r.id == referral_id), None)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
@@ -17,27 +16,23 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from alltx.answer.answers import (
-    NONE_APPLIES,
-    Answered,
-    answer_source_ids,
-    bound_words,
-    differences,
-    disclaimer,
-    referral_why,
-)
-from alltx.answer.answers import why as answer_why
-from alltx.core.assess import ReferralResult, TherapyOption
-from alltx.core.facts import FACTS, RULE_FACTS, Facts
-from alltx.core.plain import visible, web_address
-from alltx.core.rules import Status
-from alltx.io.input_rows import utf8
+from alltx.answer.answers import NONE_APPLIES, disclaimer, failed_criteria, referral_why, why
+from alltx.core.facts import FACTS, Facts
+from alltx.core.plain import utf8, visible, web_address
 from alltx.model.catalog import Catalog, Caution, Source, Statement, Therapy
-from alltx.views.words import age_words, criterion_words, fact_words
+from alltx.views.words import facts_words, value_words
 
 if TYPE_CHECKING:  # the cohort modules load only for a cohort, not for one patient's answer
-    from alltx.batch.streaming import Summary as CohortSummary
-from alltx.core.rules import UNMET, Atom, Evaluation, Node, failed
+    from alltx.answer.shapes import (
+        ComparedOut,
+        CriterionOut,
+        OptionOut,
+        OptionsOut,
+        ReferralOut,
+        Status,
+    )
+    from alltx.answer.summary import Summary as CohortSummary
+    from alltx.model.catalog import Node  # the data's rule tree, as `alltx drug` shows it
 
 MARK = {"met": ("✓", "green"), "unmet": ("✗", "red"), "unknown": ("?", "yellow")}
 ARROW = Text("→", "yellow")
@@ -78,14 +73,6 @@ def console(paging: bool = False) -> Console:
         width = FALLBACK_WIDTH if out.width < NARROWEST else WIDEST
         out = Screen(paging, highlight=False, markup=False, emoji=False, width=width)
     return out
-
-
-def _atom_value(evaluation: Evaluation, facts: Facts) -> str:
-    atom = evaluation.node
-    assert isinstance(atom, Atom)
-    spec = RULE_FACTS[atom.fact]
-    age: Fraction | None = getattr(facts, spec.source) if spec.unit in ("years", "months") else None
-    return criterion_words(spec.source, evaluation.value, spec.unit, age, bound_words(evaluation))
 
 
 Row = tuple[str | Text, Text] | tuple[str | Text, Text, int]  # symbol, text, extra indent
@@ -184,37 +171,19 @@ class Citations:
         return listed
 
 
-def _with_value(evaluation: Evaluation, facts: Facts) -> Text:
-    text = Text(evaluation.node.text)
-    if isinstance(evaluation.node, Atom):
-        text.append(f"  [{_atom_value(evaluation, facts)}]", style="dim")
+def _with_value(criterion: CriterionOut, facts: Facts) -> Text:
+    text = Text(criterion["text"])
+    if criterion["fact"] is not None:
+        text.append(f"  [{value_words(criterion, facts)}]", style="dim")
     return text
 
 
-def _criteria_rows(evaluation: Evaluation, facts: Facts, depth: int = 0) -> list[Row]:
+def _criteria_rows(criteria: Sequence[CriterionOut], facts: Facts, depth: int = 0) -> list[Row]:
     rows: list[Row] = []
-    for child in evaluation.children:
-        rows.append((_mark(child.result), _with_value(child, facts), depth))
-        rows += _criteria_rows(child, facts, depth + 1)
+    for criterion in criteria:
+        rows.append((_mark(criterion["result"]), _with_value(criterion, facts), depth))
+        rows += _criteria_rows(criterion["criteria"], facts, depth + 1)
     return rows
-
-
-def facts_words(facts: Facts, read: Collection[str]) -> tuple[list[tuple[str, str]], list[str]]:
-    """The facts known, as (label, value) in plain words, and the labels of those not known:
-    of the facts in `read`, those the data in use reads (the EU facts mean nothing to the US
-    labels)."""
-    given, unknown = [], []
-    for name, value in facts.values.items():
-        if name not in read:
-            continue
-        label = FACTS[name].short
-        if value is None:
-            unknown.append(label)
-        elif FACTS[name].form == "age":
-            given.append((label, age_words(value)))  # type: ignore[arg-type]
-        else:
-            given.append((label, fact_words(name, value)))
-    return given, unknown
 
 
 def _facts_line(facts: Facts, read: Collection[str]) -> Text:
@@ -235,38 +204,37 @@ def therapy_names(therapy: Therapy) -> str:
     return f"{therapy.name} ({', '.join(others)})" if others else therapy.name
 
 
-def _option(
-    option: TherapyOption, facts: Facts, catalog: Catalog, cited: Citations
-) -> RenderableType:
-    label, style = STATUS[option.status]
-    name = Text(therapy_names(option.therapy), style="bold")
-    if option.cautions_apply:  # on the status line: a caution below an ELIGIBLE is easy to miss
-        name.append(f"  ! CAUTION: {'; '.join(option.cautions_apply)}", style="bold magenta")
+def _option(option: OptionOut, facts: Facts, catalog: Catalog, cited: Citations) -> RenderableType:
+    label, style = STATUS[option["status"]]
+    therapy = catalog.by_id(option["therapy"])
+    name = Text(therapy_names(therapy), style="bold")
+    if option["cautions_apply"]:  # on the status line: a caution below ELIGIBLE is easy to miss
+        name.append(f"  ! CAUTION: {'; '.join(option['cautions_apply'])}", style="bold magenta")
     title = Table.grid()
     title.add_column(width=13, no_wrap=True)
     title.add_column(overflow="fold")
     title.add_row(Text(label, style=style), name)
-    kind = Padding(Text(option.therapy.kind.text), (0, 0, 0, 13), expand=False)
+    kind = Padding(Text(therapy.kind.text), (0, 0, 0, 13), expand=False)
     parts: list[RenderableType] = [title, kind]
-    for result in option.indications:
-        evaluation = result.evaluation
-        summary = Text(result.indication.summary)
-        if result.indication.authorisation:
-            summary.append(f" [{result.indication.authorisation} marketing authorisation]", "dim")
-        parts.append(marked([(_mark(evaluation.result), summary)], 2))
-        if evaluation.result == UNMET:  # why not: only the criteria that failed
+    for indication in option["indications"]:
+        summary = Text(indication["summary"])
+        if indication["authorisation"]:
+            summary.append(f" [{indication['authorisation']} marketing authorisation]", "dim")
+        parts.append(marked([(_mark(indication["status"]), summary)], 2))
+        if indication["status"] == "unmet":  # why not: only the criteria that failed
             rows: list[Row] = [
-                (_mark(UNMET), _with_value(atom, facts)) for atom in failed(evaluation)
+                (_mark("unmet"), _with_value(criterion, facts))
+                for criterion in failed_criteria(indication["criteria"])
             ]
         else:
-            rows = _criteria_rows(evaluation, facts)
+            rows = _criteria_rows(indication["criteria"], facts)
         parts.append(marked(rows, 4))
-    if option.missing:
-        wanted = "; ".join(FACTS[name].how for name in option.missing)
+    if option["missing"]:
+        wanted = "; ".join(FACTS[name].how for name in option["missing"])
         parts.append(marked([(ARROW, Text(f"To decide, give: {wanted}"))], 2))
-    for caution in option.cautions:
+    for caution in option["cautions"]:
         parts.append(marked([(Text("!", "magenta"), Text(f"Caution: {caution}"))], 2))
-    sources = cited.named(answer_source_ids(option.therapy))
+    sources = cited.named(source["id"] for source in option["sources"])
     parts.append(marked([("", Text(f"Sources: {sources}", style="dim"))], 1))
     return Group(*parts)
 
@@ -284,22 +252,23 @@ ADVICE_MEANING = {
 
 
 def _referral(
-    result: ReferralResult, facts: Facts, catalog: Catalog, cited: Citations
+    result: ReferralOut, facts: Facts, catalog: Catalog, cited: Citations
 ) -> RenderableType:
-    label, style = ADVICE[result.status]
-    referral = result.referral
-    title = Text.assemble((f"{label:<14}", style), (referral.title, "bold"))
+    label, style = ADVICE[result["status"]]
+    referral = catalog.referral(result["referral"])
+    assert referral is not None  # the answer was made from this catalog
+    title = Text.assemble((f"{label:<14}", style), (result["title"], "bold"))
     parts: list[RenderableType] = [
         title,
-        marked([("", Text(f"({ADVICE_MEANING[result.status]})", style="dim"))], 13),
+        marked([("", Text(f"({ADVICE_MEANING[result['status']]})", style="dim"))], 13),
         marked([("", Text(f"The reasons as given by {catalog.attribution(referral)}", "dim"))], 13),
-        marked(_criteria_rows(result.evaluation, facts), 2),
+        marked(_criteria_rows(result["reasons"], facts), 2),
     ]
-    if result.missing:
-        wanted = "; ".join(FACTS[name].how for name in result.missing)
+    if result["missing"]:
+        wanted = "; ".join(FACTS[name].how for name in result["missing"])
         parts.append(marked([(ARROW, Text(f"To decide, give: {wanted}"))], 2))
-    parts.append(marked([("", Text(s.text)) for s in referral.about], 3))
-    sources = cited.named(referral.source_ids())
+    parts.append(marked([("", Text(s["text"])) for s in result["about"]], 3))
+    sources = cited.named(source["id"] for source in result["sources"])
     parts.append(marked([("", Text(f"Sources: {sources}", style="dim"))], 1))
     return Group(*parts)
 
@@ -321,54 +290,58 @@ def _footer(catalog: Catalog, statuses: Sequence[Status] = ()) -> RenderableType
     return Group(*lines)
 
 
-def _glance(results: list[TherapyOption], referrals: list[ReferralResult]) -> RenderableType:
+def _brand(option: OptionOut) -> str:
+    return option["brands"][0] if option["brands"] else option["name"]
+
+
+def _glance(answer: OptionsOut) -> RenderableType:
     """The answer at a glance, before the details: a line a therapy (and a referral), each
     kept to one line of the screen; the details below say it whole."""
-    names = [o.therapy.brands[0] if o.therapy.brands else o.therapy.name for o in results]
+    names = [_brand(option) for option in answer["options"]]
     # expand: a ratio column takes what is left of the width, and ends its line with "…"
     table = Table(box=None, pad_edge=False, show_header=False, padding=(0, 2, 0, 0), expand=True)
     table.add_column(no_wrap=True, min_width=max(map(len, names), default=0))
     table.add_column(no_wrap=True, min_width=len("not eligible !"))
     table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
-    for name, option in zip(names, results, strict=True):
-        why = answer_why(option)
-        if option.applying:
-            why = f"CAUTION: {'; '.join(option.cautions_apply)}; {why}"
-        table.add_row(Text(name, style="bold"), _short(option.status, bool(option.applying)),
-                      Text(why, no_wrap=True, overflow="ellipsis"))  # fmt: skip
+    for name, option in zip(names, answer["options"], strict=True):
+        said = why(option)
+        if option["cautions_apply"]:
+            said = f"CAUTION: {'; '.join(option['cautions_apply'])}; {said}"
+        cautioned = bool(option["cautions_apply"])
+        table.add_row(Text(name, style="bold"), _short(option["status"], cautioned),
+                      Text(said, no_wrap=True, overflow="ellipsis"))  # fmt: skip
     lines: list[RenderableType] = [Text("At a glance", style="bold underline"), table]
-    for result in referrals:
-        label, style = ADVICE[result.status]
-        line = Text.assemble((result.referral.title, "bold"), ": ", (label.lower(), style),
-                             f" ({referral_why(result)})", no_wrap=True,
-                             overflow="ellipsis")  # fmt: skip
-        lines.append(line)
+    lines += [_referral_line(result, no_wrap=True) for result in answer["referrals"]]
     return Group(*lines)
 
 
-def options(
-    facts: Facts,
-    results: list[TherapyOption],
-    referrals: list[ReferralResult],
-    catalog: Catalog,
-    out: Console,
-) -> None:
+def _referral_line(result: ReferralOut, no_wrap: bool = False) -> Text:
+    """A referral's advice in one line: its title, the advice and why."""
+    label, style = ADVICE[result["status"]]
+    return Text.assemble((result["title"], "bold"), ": ", (label.lower(), style),
+                         f" ({referral_why(result)})", no_wrap=True if no_wrap else None,
+                         overflow="ellipsis" if no_wrap else None)  # fmt: skip
+
+
+def options(answer: OptionsOut, facts: Facts, catalog: Catalog, out: Console) -> None:
+    """One patient's answer (answers.options_json) as text; `facts` as given, for the ages
+    exactly (the answer's JSON numbers are floats), `catalog` the one answered from."""
     cited = Citations(catalog.sources)
     parts: list[Part] = [
         Text(f"alltx: {catalog.info.scope}", style="bold"),
         # in the first lines, before any status: what this is (issue 29)
-        Text(disclaimer(catalog.info.labels), style="bold"),
+        Text(answer["disclaimer"], style="bold"),
         _facts_line(facts, catalog.facts_read()),
         "",
-        _glance(results, referrals),
+        _glance(answer),
     ]
-    if any(o.applying for o in results):
+    if any(option["cautions_apply"] for option in answer["options"]):
         parts.append(Text("! = a caution applies to this patient (see below)", style="dim"))
-    for option in results:
+    for option in answer["options"]:
         parts += ["", _option(option, facts, catalog, cited)]
-    if referrals:
+    if answer["referrals"]:
         parts += ["", Text("Other doctors to see", style="bold underline")]
-    for result in referrals:
+    for result in answer["referrals"]:
         parts += ["", _referral(result, facts, catalog, cited)]
     parts += [
         *cited.parts(brief=True),
@@ -547,10 +520,16 @@ def data_summary(catalog: Catalog, out: Console, checked: bool = False) -> None:
     show(out, [*lines, *cited.parts()])
 
 
-def compared(facts: Facts, answered: Sequence[Answered], out: Console) -> None:
-    """One patient under each regulator, side by side: each therapy's status under each, then
-    what makes each difference (`answers.differences`)."""
-    catalogs = [catalog for catalog, _, _ in answered]
+def _applying(option: OptionOut, catalog: Catalog) -> list[Caution]:
+    """The cautions of the catalog's therapy that apply in this answer (by their condition)."""
+    met = option["cautions_apply"]
+    therapy = catalog.by_id(option["therapy"])
+    return [c for c in therapy.cautions if c.rule is not None and c.rule.text in met]
+
+
+def compared(answer: ComparedOut, facts: Facts, catalogs: Sequence[Catalog], out: Console) -> None:
+    """One patient under each regulator, side by side (answers.compared_json): each therapy's
+    status under each, then what makes each difference."""
     names = " and ".join(c.info.regulator for c in catalogs)
     read = {name for catalog in catalogs for name in catalog.facts_read()}
     parts: list[Part] = [
@@ -563,25 +542,26 @@ def compared(facts: Facts, answered: Sequence[Answered], out: Console) -> None:
     for catalog in catalogs:
         table.add_column(catalog.info.regulator)
     statuses = {
-        c.info.regulator_id: {o.therapy.id: o for o in results} for c, results, _ in answered
+        one["data"]["regulator_id"]: {o["therapy"]: o for o in one["options"]}
+        for one in answer["answers"]
     }
-    names_of = {o.therapy.id: f"{o.therapy.brands[0] if o.therapy.brands else o.therapy.name}"
-                for _, results, _ in answered for o in results}  # fmt: skip
+    names_of = {o["therapy"]: _brand(o) for one in answer["answers"] for o in one["options"]}
     for therapy, name in names_of.items():
         cells = []
         for catalog in catalogs:
             option = statuses[catalog.info.regulator_id].get(therapy)
-            label, style = STATUS[option.status] if option else ("not authorised", "dim")
-            cells.append(Text(label + (" !" if option and option.applying else ""), style=style))
+            label, style = STATUS[option["status"]] if option else ("not authorised", "dim")
+            cells.append(Text(label + (" !" if option and option["cautions_apply"] else ""),
+                              style=style))  # fmt: skip
         table.add_row(name, *cells)
     parts.append(table)
     # A caution that applies belongs with the status, under each regulator it applies under
     # (an open reading of the wording, a patient at a bound the label leaves open).
     applying = [
-        (names_of[o.therapy.id], c.info.short, caution)
-        for c, results, _ in answered
-        for o in results
-        for caution in o.applying
+        (names_of[o["therapy"]], c.info.short, caution)
+        for c, one in zip(catalogs, answer["answers"], strict=True)
+        for o in one["options"]
+        for caution in _applying(o, c)
     ]
     if applying:
         parts += ["", Text("! Cautions that apply", style="bold magenta")]
@@ -590,11 +570,9 @@ def compared(facts: Facts, answered: Sequence[Answered], out: Console) -> None:
             line = Text(f"{name}, {regulator}: {said}: {caution.text}")
             parts.append(marked([("!", line)], 2))
         parts.append("")
-    for result in answered[0][2]:  # the referrals read no label: the same under each
-        label, style = ADVICE[result.status]
-        parts.append(Text.assemble((result.referral.title, "bold"), ": ", (label.lower(), style),
-                                   f" ({referral_why(result)})"))  # fmt: skip
-    found = differences(answered)
+    # the referrals read no label: the same under each
+    parts += [_referral_line(result) for result in answer["answers"][0]["referrals"]]
+    found = answer["differences"]
     parts += ["", Text("Where they differ, and why" if found else "No difference in status",
                        style="bold underline")]  # fmt: skip
     for difference in found:

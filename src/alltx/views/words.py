@@ -4,10 +4,14 @@ say `age: 19 years`, `lineage: B-cell precursor`, where the rules hold 228 compl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-from alltx.core.facts import FACTS
+from alltx.core.facts import FACTS, RULE_FACTS, Facts
+
+if TYPE_CHECKING:
+    from alltx.answer.shapes import CriterionOut
 
 
 def fact_words(fact: str, value: object) -> str:
@@ -16,10 +20,18 @@ def fact_words(fact: str, value: object) -> str:
         return "not given"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, Fraction):
-        value = int(value) if value.denominator == 1 else round(float(value), 2)
+    if isinstance(value, Fraction | float):  # a float: an answer's JSON number
+        # as given, to the millionth (an MRD test's sensitivity is 0.0001%): 0.004% was
+        # rounded to 0.0%, which reads as none found
+        value = int(value) if value == int(value) else _decimal(float(value))
     words = FACTS[fact].words
     return next((said for known, said in words if known == value), str(value))
+
+
+def _decimal(number: float) -> str:
+    """A number to the millionth, without trailing zeros; a smaller one in full (1e-07), not 0."""
+    shown = f"{number:.6f}".rstrip("0").rstrip(".")
+    return shown if shown not in ("0", "-0") else repr(number)
 
 
 def age_words(years: Fraction) -> str:
@@ -66,3 +78,30 @@ def answer_criterion_words(criterion: Mapping[str, object], patient: Mapping[str
         age = None if given is None else Fraction(str(given)) / (12 if months else 1)
     bound = criterion.get("bound")
     return criterion_words(fact, criterion.get("value"), unit, age, str(bound) if bound else None)
+
+
+def facts_words(facts: Facts, read: Collection[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """The facts known, as (label, value) in plain words, and the labels of those not known:
+    of the facts in `read`, those the data in use reads (the EU facts mean nothing to the US
+    labels)."""
+    given, unknown = [], []
+    for name, value in facts.values.items():
+        if name not in read:
+            continue
+        label = FACTS[name].short
+        if value is None:
+            unknown.append(label)
+        elif FACTS[name].form == "age":
+            given.append((label, age_words(value)))  # type: ignore[arg-type]
+        else:
+            given.append((label, fact_words(name, value)))
+    return given, unknown
+
+
+def value_words(criterion: CriterionOut, facts: Facts) -> str:
+    """What a test in an answer was tested on, in words (criterion_words): its `value` and
+    `bound` from the answer, an age exactly from the facts (the answer's numbers are JSON's
+    floats); the unit from the test's declaration (its id ends with the fact the rule reads)."""
+    spec = RULE_FACTS[str(criterion["id"]).rpartition(".")[2]]
+    age = getattr(facts, spec.source) if spec.unit in ("years", "months") else None
+    return criterion_words(spec.source, criterion["value"], spec.unit, age, criterion["bound"])
