@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
 
 from alltx import __version__
 from alltx.cli import data, options
@@ -18,6 +17,7 @@ from alltx.cli.base import (
     EXIT_CLOSED_PIPE,
     EXIT_OUTPUT,
     HELP,
+    OnceGroup,
     Settings,
     Stopped,
     exit_status,
@@ -47,7 +47,7 @@ def _lazy_app(name: str) -> typer.Typer:
     return guide_app
 
 
-class AlltxGroup(TyperGroup):
+class AlltxGroup(OnceGroup):
     """Runs the app, turning every usage error into one line on stderr, exit status 2."""
 
     def list_commands(self, ctx: Any) -> list[str]:
@@ -108,7 +108,6 @@ class AlltxGroup(TyperGroup):
         if not given and "_ALLTX_COMPLETE" not in os.environ:  # (completion calls it so too)
             sys.stdout.write(START)
             sys.exit(0)
-        _refuse_repeated(self, given)
         return self._main(*args, **kwargs)
 
     def _main(self, *args: Any, **kwargs: Any) -> Any:
@@ -169,44 +168,6 @@ Every command and option: alltx --help
 
 def _one_line(message: str) -> str:
     return " ".join(message.split())
-
-
-SWITCH_WORDS = {"yes", "no", "true", "false", "y", "n", "1", "0", "on", "off"}
-
-
-def _refuse_repeated(group: Any, argv: list[str]) -> None:
-    """A flag given twice (`--age 200 --age 19`, `--relapsed --not-relapsed`) is refused: click
-    would silently take the last, and a fact silently replaced is a wrong answer. A switch
-    given a value (`--relapsed yes`) is told how switches are written."""
-    at = next((n for n, word in enumerate(argv) if word in group.commands), None)
-    if at is None:
-        return
-    params: dict[str, str] = {}
-    switches: dict[str, tuple[str, str]] = {}  # either flag of a switch -> (on, off)
-    for param in group.commands[argv[at]].params:
-        for flag in (*param.opts, *param.secondary_opts):
-            params[flag] = param.name
-        if getattr(param, "is_flag", False) and param.secondary_opts:
-            pair = (param.opts[0], param.secondary_opts[0])
-            switches.update(dict.fromkeys(pair, pair))
-    seen: dict[str, str] = {}
-    words = argv[at + 1 :]
-    for number, word in enumerate(words):
-        if word == "--":
-            break
-        flag = word.split("=", 1)[0]
-        name = params.get(flag)
-        if name is None:
-            continue
-        ahead = words[number + 1] if number + 1 < len(words) else ""
-        if flag in switches and ("=" in word or ahead.lower() in SWITCH_WORDS):
-            on, off = switches[flag]
-            fail(f"{flag} is a switch: use {on} or {off}, with no value")
-        if name in seen:
-            first = seen[name]
-            both = f"{first} given twice" if first == flag else f"{first} and {flag} both given"
-            fail(f"{both}; give it once (see: alltx {argv[at]} --help)")
-        seen[name] = flag
 
 
 def _quiet_broken_pipe() -> NoReturn:
@@ -270,7 +231,7 @@ def _root(
     ctx.obj = Settings(data, guide, paging=not no_pager)
 
 
-app.command(epilog=epilog("options"))(options.options)
+app.command(cls=options.FactsCommand, epilog=epilog("options"))(options.options)
 app.command(epilog=epilog("ask"))(options.ask)
 app.command(epilog=epilog("schema"))(data.schema)
 app.command(epilog=epilog("drug"))(data.drug)

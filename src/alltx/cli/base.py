@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 from alltx.model.catalog import Catalog
 
@@ -277,3 +278,49 @@ def output_failed(error: OSError) -> NoReturn:
     sys.stderr.write(f"alltx: error: cannot write the output: {error.strerror}; check the disk "
                      "or where the output goes\n")  # fmt: skip
     stop_writing(EXIT_OUTPUT)
+
+
+SWITCH_WORDS = {"yes", "no", "true", "false", "y", "n", "1", "0", "on", "off"}
+
+
+class OnceGroup(TyperGroup):
+    """A group whose commands take each option once: a flag given twice (`--age 200 --age
+    19`, `--relapsed --not-relapsed`) is refused, where click would silently take the last,
+    and a fact silently replaced is a wrong answer. A switch given a value (`--relapsed yes`)
+    is told how switches are written. Checked where click hands a command its words."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None and not ctx.resilient_parsing:  # (not while completing)
+            refuse_repeated(command, rest, f"{ctx.command_path} {name}")
+        return name, command, rest
+
+
+def refuse_repeated(command: Any, words: list[str], path: str) -> None:
+    """Refuse an option of `command` given twice among its `words`, or a switch given a
+    value."""
+    params: dict[str, str] = {}
+    switches: dict[str, tuple[str, str]] = {}  # either flag of a switch -> (on, off)
+    for param in command.params:
+        for flag in (*param.opts, *param.secondary_opts):
+            params[flag] = param.name
+        if getattr(param, "is_flag", False) and param.secondary_opts:
+            pair = (param.opts[0], param.secondary_opts[0])
+            switches.update(dict.fromkeys(pair, pair))
+    seen: dict[str, str] = {}
+    for number, word in enumerate(words):
+        if word == "--":
+            break
+        flag = word.split("=", 1)[0]
+        name = params.get(flag)
+        if name is None:
+            continue
+        ahead = words[number + 1] if number + 1 < len(words) else ""
+        if flag in switches and ("=" in word or ahead.lower() in SWITCH_WORDS):
+            on, off = switches[flag]
+            fail(f"{flag} is a switch: use {on} or {off}, with no value")
+        if name in seen:
+            first = seen[name]
+            both = f"{first} given twice" if first == flag else f"{first} and {flag} both given"
+            fail(f"{both}; give it once (see: {path} --help)")
+        seen[name] = flag

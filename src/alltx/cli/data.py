@@ -15,6 +15,7 @@ from alltx.cli.base import (
     HELP,
     DocFormat,
     FormatOption,
+    OnceGroup,
     Regulator,
     RegulatorOption,
     Regulators,
@@ -143,6 +144,7 @@ def _render() -> ModuleType:
 
 
 data_app = typer.Typer(
+    cls=OnceGroup,
     context_settings=HELP,
     rich_markup_mode=None,
     help="The therapies data: check a file, or show where the data in use comes from.",

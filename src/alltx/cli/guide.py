@@ -16,6 +16,7 @@ import typer
 from alltx.cli.base import (
     DocFormat,
     FormatOption,
+    OnceGroup,
     Regulators,
     RegulatorsOption,
     catalog_in_use,
@@ -83,6 +84,7 @@ def side_effects(
 
 
 grade_app = typer.Typer(
+    cls=OnceGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
     help="Grade CRS or ICANS on the ASTCT consensus scale (a calculator for clinicians).",

@@ -4,13 +4,11 @@ declarations (`alltx.core.facts.FACTS`)."""
 
 from __future__ import annotations
 
-import functools
-import inspect
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperOption
 
 from alltx import __version__
 from alltx.cli.base import (
@@ -41,12 +39,15 @@ if TYPE_CHECKING:
 FACTS_PANEL = "Patient facts (leave a fact out if it is not known)"
 
 
-def _fact_option(fact: Fact) -> inspect.Parameter:
-    """A fact's option: a yes/no switch, or a value (whose named values, b|t or
-    positive|negative, complete in the shell)."""
+def _fact_option(fact: Fact) -> TyperOption:
+    """A fact's option, as typer makes one from a parameter: a yes/no switch, or a value
+    (whose named values, b|t or positive|negative, complete in the shell)."""
+    from typer.main import get_click_param
+    from typer.models import ParamMeta
+
     if fact.negative:
         flags = f"{fact.flag}/{fact.negative}"
-        info = typer.Option(flags, help=fact.help, rich_help_panel=FACTS_PANEL)
+        info = typer.Option(None, flags, help=fact.help, rich_help_panel=FACTS_PANEL)
         kind: Any = bool | None
     else:
         values = fact.metavar.split("|") if "|" in fact.metavar else []
@@ -54,35 +55,36 @@ def _fact_option(fact: Fact) -> inspect.Parameter:
         def complete(incomplete: str) -> list[str]:
             return [value for value in values if value.startswith(incomplete)]
 
-        info = typer.Option(help=fact.help, metavar=fact.metavar, rich_help_panel=FACTS_PANEL,
+        info = typer.Option(None, help=fact.help, metavar=fact.metavar,
+                            rich_help_panel=FACTS_PANEL,
                             autocompletion=complete if values else None)  # fmt: skip
         kind = str | None
-    return inspect.Parameter(
-        fact.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
-        annotation=Annotated[kind, info],
-    )  # fmt: skip
+    option, _ = get_click_param(ParamMeta(name=fact.name, default=info, annotation=kind))
+    assert isinstance(option, TyperOption)
+    return option
 
 
-def with_facts(command: Callable[..., None]) -> Callable[..., None]:
-    """`command` with an option for each fact (alltx.core.facts.FACTS, in order) before its own;
-    it is called with `given`: the facts given, by name (typer builds the options from the
-    signature made here, so a new fact needs no change to any command)."""
-    own = inspect.signature(command, eval_str=True)
-    theirs = [param for param in own.parameters.values() if param.name != "given"]
-    empty = inspect.Parameter.empty  # the context, which has no default, goes first
-    params = [param for param in theirs if param.default is empty]
-    params += [_fact_option(fact) for fact in FACTS.values()]
-    params += [param for param in theirs if param.default is not empty]
+GIVEN = "alltx.given"  # where a FactsCommand leaves the facts given, in the context's meta
 
-    @functools.wraps(command)
-    def run(**values: Any) -> None:
-        given = {name: values.pop(name) for name in FACTS}
-        command(given={name: value for name, value in given.items() if value is not None},
-                **values)  # fmt: skip
 
-    run.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
-    run.__annotations__ = {param.name: param.annotation for param in params}
-    return run
+class FactsCommand(TyperCommand):
+    """A command with an option for each patient fact (alltx.core.facts.FACTS, in order)
+    before its own: a new fact needs no change to any command. The facts given, by name,
+    reach the command as `given_facts(ctx)`, not as parameters of its own."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params[0:0] = [_fact_option(fact) for fact in FACTS.values()]
+
+    def invoke(self, ctx: Any) -> Any:  # click's Context, which typer keeps private
+        values = {name: ctx.params.pop(name) for name in FACTS}
+        ctx.meta[GIVEN] = {name: value for name, value in values.items() if value is not None}
+        return super().invoke(ctx)
+
+
+def given_facts(ctx: typer.Context) -> dict[str, object]:
+    """The patient facts given as flags to a FactsCommand, by name."""
+    return dict(ctx.meta[GIVEN])
 
 
 HELP_FORMAT = (
@@ -92,10 +94,8 @@ HELP_FORMAT = (
 )
 
 
-@with_facts
 def options(
     ctx: typer.Context,
-    given: dict[str, object],
     input_file: Annotated[
         str | None,
         typer.Option(
@@ -193,6 +193,7 @@ def options(
     regulator: RegulatorsOption = Regulators.fda,
 ) -> None:
     """Which therapies fit these facts: each label criterion met, unmet or unknown."""
+    given = given_facts(ctx)
     if input_file is None and not given and _piped_stdin():
         input_file = "-"  # as jq and csvkit do: a piped stdin is the input
     if input_file is not None:
