@@ -83,7 +83,7 @@ def _catalog(regulator: str, data: str | Path | None) -> Catalog:
 def _records(
     rows: Iterable[Mapping[str, object]], catalog: Catalog, explain: bool, ignore_unknown: bool
 ) -> Iterator[dict[str, Any]]:
-    from alltx.batch.streaming import Answering, JsonLines, Tally, records
+    from alltx.batch.streaming import Answering, JsonLines, Tally, stream
 
     fmt = JsonLines(catalog, explain)
     answering = Answering(catalog, fmt, ignore_unknown)
@@ -91,7 +91,7 @@ def _records(
     tally = Tally()
     read = _rows(rows)
     while batch := list(islice(read, _BATCH)):
-        records(batch, answering, fmt, written.append, _unreported, False, tally)
+        stream(batch, answering, fmt, written.append, _unreported, False, tally, whole=False)
         lines = "".join(written).split("\n")  # a record is one line (U+2028 stays inside)
         written.clear()
         yield from (json.loads(line) for line in lines if line)

@@ -119,8 +119,8 @@ def _answer(chunk: Chunk) -> Done:
         rows = record_rows(chunk.lines, job.header)  # type: ignore[arg-type]
     texts: list[str] = []
     done = Done("")
-    streaming.records(rows, answering, fmt, texts.append, done.failures.append, job.fail_fast,
-                   done.tally)  # fmt: skip
+    streaming.stream(rows, answering, fmt, texts.append, done.failures.append, job.fail_fast,
+                     done.tally, whole=False)  # fmt: skip
     done.text = "".join(texts)
     return done
 

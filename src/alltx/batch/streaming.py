@@ -744,25 +744,14 @@ def stream(
     report: Callable[[Failure], object],
     fail_fast: bool,
     tally: Tally,
+    whole: bool = True,
 ) -> None:
     """Answer and write every row as it comes, in order, a few hundred lines to a write;
-    report each failure; stop after the first with `fail_fast`."""
-    write(fmt.header)
-    records(rows, answering, fmt, write, report, fail_fast, tally)
-    write(fmt.close())
-
-
-def records(
-    rows: Iterable[Row | Failure],
-    answering: Answers[S],
-    fmt: Format[S],
-    write: Callable[[str], object],
-    report: Callable[[Failure], object],
-    fail_fast: bool,
-    tally: Tally,
-) -> None:
-    """The records of `stream`, without what begins and ends the output (a worker answers
-    part of a cohort with this). One loop: this runs per row."""
+    report each failure; stop after the first with `fail_fast`. `whole`: with what begins and
+    ends the output (a worker answering part of a cohort writes the records alone). One loop:
+    this runs per row."""
+    if whole:
+        write(fmt.header)
     answer, text, failure = answering.answer, fmt.answer, fmt.failure
     pending: list[str] = []
     try:
@@ -787,3 +776,5 @@ def records(
             batch = "".join(pending)
             pending.clear()
             write(batch)
+    if whole:
+        write(fmt.close())
