@@ -307,7 +307,11 @@ def ask(ctx: typer.Context, regulator: RegulatorOption = Regulator.fda) -> None:
     def prompt(question: str) -> str:
         return Prompt.ask(question, console=out, default="?", show_default=False)
 
-    given = questionnaire.interview(catalog, prompt, out.print)
+    try:
+        given = questionnaire.interview(catalog, prompt, out.print)
+    except KeyboardInterrupt:  # Ctrl-C while asked: on a line of its own, in the asking's words
+        sys.stderr.write("\n")
+        fail("stopped; nothing was answered or kept (alltx ask starts again)", 130)
     facts = facts_from(given)
     out.print()
     render.options(_answer(facts, catalog), facts, catalog, out)

@@ -4,6 +4,7 @@ asked a question that cannot change anything. Pure: the command does the asking.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -12,9 +13,92 @@ from alltx.core.assess import ReferralResult, TherapyOption, assess, referrals
 from alltx.core.facts import FACTS, PARSERS, FactError, facts_from, parse_fact
 from alltx.model.catalog import Catalog
 
-# What a person types when they don't know (the curly apostrophe is how phones type it).
-DONT_KNOW = {"?", "", "dont know", "don't know", "don\u2019t know", "not sure", "unknown", "skip"}
+# What a person types when they don't know (replies are read with a straight apostrophe: the
+# curly one is how phones type it).
+DONT_KNOW = {"?", "", "dont know", "don't know", "i don't know", "i dont know", "idk", "not sure",
+             "unsure", "no idea", "dunno", "unknown", "skip", "not known", "no clue",
+             "don't know yet", "we don't know", "we dont know", "i'm not sure", "im not sure",
+             "haven't been told", "not told"}  # fmt: skip
 DONE = {"done", "stop", "that's all", "no more"}
+
+# Yes and no as people say them; the first word of a reply decides (`yes, in May`).
+YES = {"yes", "y", "yeah", "yep", "yup", "ya", "sure", "correct", "right", "true", "it has",
+       "she has", "he has", "they have", "it is", "she is", "he is", "positive"}  # fmt: skip
+NO = {"no", "n", "nope", "nah", "not", "false", "never", "negative"}
+# Counts and ordinals in words: `twice`, `second`, `2nd` (relapse 2), `never` (0).
+NUMBER_WORDS = {"none": 0, "never": 0, "zero": 0, "no": 0, "once": 1, "one": 1, "first": 1,
+                "twice": 2, "two": 2, "second": 2, "thrice": 3, "three": 3, "third": 3,
+                "four": 4, "fourth": 4, "five": 5, "fifth": 5}  # fmt: skip
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)(?:st|nd|rd|th)?\b")
+# An age in a sentence: `she's 19`, `19 years old`, `8 months`, `8 mo`.
+_AGE = re.compile(r"(\d+(?:\.\d+)?)\s*(years?|yrs?|y/?o|y|months?|mos?|m)?(?![a-z])")
+_MONTHS = ("month", "months", "mo", "mos", "m")
+
+
+class NotUnderstood(ValueError):
+    """A reply alltx cannot read; its message says, in the question's words, what to type."""
+
+
+def _said(reply: str) -> str:
+    """A reply as compared with the words above: lower case, straight apostrophes, no
+    surrounding punctuation (`Yes!`, `idk.`)."""
+    return " ".join(reply.replace("\u2019", "'").lower().strip(" .,!;:").split())
+
+
+def dont_know(reply: str) -> bool:
+    return _said(reply) in DONT_KNOW
+
+
+def understood(name: str, reply: str) -> str | bool:
+    """A reply in a person's own words as the fact's parser takes it: `she's 19` -> 19,
+    `8 months` -> 8m, `came back twice` -> 2, `yes` -> True (or `positive` for a marker).
+    Raises NotUnderstood, in the question's words, for a reply it cannot read."""
+    fact, said = FACTS[name], _said(reply)
+    words = said.split()
+    if fact.form == "bool":
+        if said in YES or (words and words[0] in YES):
+            return True
+        if said in NO or (words and words[0] in NO):
+            return False
+    elif fact.form == "category" and "positive" in fact.spellings:
+        if said in YES or (words and words[0] in YES):
+            return "positive"
+        if said in NO or (words and words[0] in NO):
+            return "negative"
+    elif fact.form == "count":
+        numbers = {found.group(1) if (found := _NUMBER.fullmatch(word)) else
+                   str(NUMBER_WORDS[word]) for word in words
+                   if word in NUMBER_WORDS or _NUMBER.fullmatch(word)}  # fmt: skip
+        if len(numbers) == 1:  # `2 or 3` is not one answer: asked again
+            return numbers.pop()
+    elif fact.form == "age" and "half" not in said:  # `1 and a half`: asked again, as 18 months
+        ages = _AGE.findall(said)
+        if len(ages) == 1:  # `1 year 6 months` is asked again, as 18 months
+            number, unit = ages[0]
+            return f"{number}m" if unit in _MONTHS else number
+    try:  # the parser's own spellings: b-cell, B-ALL, pos, 0.5
+        parse_fact(name, reply)
+    except FactError:
+        raise NotUnderstood(f"that answer was not understood; {_wanted(name)}") from None
+    return reply
+
+
+def _wanted(name: str) -> str:
+    """What a question takes, in its own words."""
+    fact = FACTS[name]
+    if fact.form == "bool":
+        return "answer yes or no"
+    if fact.form == "count":
+        return "answer with a number, such as 0, 1 or 2 (once, twice or second work too)"
+    if fact.form == "age":
+        return (
+            "answer with one number: the age in years, such as 19, or in months, such as 8 months"
+        )
+    if fact.form == "percent":
+        return "answer with the percent the test found, such as 0.5"
+    if "positive" in fact.spellings:
+        return "answer positive or negative (yes or no work too)"
+    return "answer one of: " + ", ".join(fact.metavar.split("|"))
 
 
 def next_fact(answers: Iterable[TherapyOption | ReferralResult], asked: set[str]) -> str | None:
@@ -34,11 +118,16 @@ def _switch(name: str) -> tuple[str, str] | None:
     return (fact.flag, fact.negative) if fact.negative else None
 
 
+# How each form of fact is answered, in a question's words (not a flag's: `N`, `YEARS`).
+HOW = {"bool": "yes or no", "count": "a number, such as 1 or 2",
+       "age": "in years, such as 19, or months, such as 8 months",
+       "percent": "a percent, such as 0.5"}  # fmt: skip
+
+
 def question(name: str) -> str:
     """The question for a fact, in plain words, with how to answer it."""
     fact = FACTS[name]
-    flag, _, values = fact.how.partition(" ")
-    how = "yes or no" if _switch(name) else values.replace(f"{flag} ", "").replace("|", " or ")
+    how = HOW.get(fact.form) or fact.metavar.replace("|", " or ")
     return f"{fact.label[0].upper()}{fact.label[1:]}? ({how}; ? if you don't know)"
 
 
@@ -74,13 +163,14 @@ def interview(
         if reply.lower() in DONE:
             return given
         asked.add(name)
-        if reply.lower() in DONT_KNOW:
+        if dont_know(reply):
             continue
         try:
-            value = parse_fact(name, reply)
-            facts_from({**given, name: reply})  # refused if it contradicts an earlier answer
-        except FactError as error:
-            say(f"  {error}. Answer again, or ? if you don't know.")
+            value = understood(name, reply)
+            facts_from({**given, name: value})  # refused if it contradicts an earlier answer
+        except (NotUnderstood, FactError) as error:
+            say(f"  {str(error)[0].upper()}{str(error)[1:]}. Answer again, or ? if you don't "
+                "know.")  # fmt: skip
             asked.discard(name)
             continue
-        given[name] = value if isinstance(value, bool) else reply
+        given[name] = value

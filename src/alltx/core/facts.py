@@ -517,7 +517,7 @@ FACTS: dict[str, Fact] = {
              "CD19 on the leukemia cells", metavar="positive|negative", values=MARKER,
              spellings=_MARKERS),
         Fact("cd22", "category", marker("cd22"),
-             "CD22 (a protein on the leukemia cells that inotuzumab targets)", "CD22",
+             "CD22 (a protein on the leukemia cells that some treatments target)", "CD22",
              "CD22 on the leukemia cells (CD22+ also works).", "CD22 on the leukemia cells",
              metavar="positive|negative", values=MARKER, spellings=_MARKERS),
         Fact("ph", "category", marker("ph"),
