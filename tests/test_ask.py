@@ -5,6 +5,7 @@ gives it again at the end; Ctrl-C ends it cleanly; off a terminal it refuses in 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import re
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import termios
 import time
+from pathlib import Path
 
 import pytest
 
@@ -157,6 +159,32 @@ def test_a_parent_answers_in_their_own_words() -> None:
     assert "--age 19" in words and "--cd22 positive" in words and "--relapsed" in words
     assert "--relapse 2" in words and "--lineage 'B cell'" in words
     assert "--cd19" not in words  # not known stays unknown
+
+
+def test_ask_keeps_the_patient_for_the_page_to_print(tmp_path: Path) -> None:
+    kept = tmp_path / "patient.jsonl"
+    term = Terminal("ask", "--save", str(kept))
+    dont_know = iter(NOT_KNOWING * 5)
+    while "The same answer again" not in (
+        shown := term.until(r"don't\s+know\)[^\n]*: $|Kept in [^\n]*\n")
+    ):
+        question = " ".join(shown.split())
+        term.type(next((a for key, a in PARENT.items() if key in question), next(dont_know)))
+    assert term.end() == 0 and "alltx options -i" in term.seen
+    [row] = [json.loads(line) for line in kept.read_text(encoding="utf-8").splitlines()]
+    assert row["age"] == "19" and row["cd22"] == "positive" and row["relapsed"] is True
+    # read back on every road: the same answer as the flags ask printed, and the page
+    command = re.search(r"The same answer again: (alltx options[^\r\n]*)", term.seen)
+    assert command is not None
+    flags = shlex.split(command.group(1))[2:]
+    run = [sys.executable, "-m", "alltx", "options"]
+    by_flags = subprocess.run([*run, *flags, "-f", "jsonl"], capture_output=True, text=True)
+    from_file = subprocess.run([*run, "-i", str(kept), "-f", "jsonl"], capture_output=True,
+                               text=True)  # fmt: skip
+    strip = lambda text: {k: v for k, v in json.loads(text).items() if k not in ("line", "id")}  # noqa: E731
+    assert strip(by_flags.stdout) == strip(from_file.stdout)
+    page = subprocess.run([*run, "-i", str(kept), "-f", "html"], capture_output=True, text=True)
+    assert page.returncode == 0 and "CD22: positive" in page.stdout
 
 
 @pytest.mark.parametrize(

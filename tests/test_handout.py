@@ -111,11 +111,25 @@ def test_it_prints_in_at_most_three_pages(tmp_path: Path, args: list[str], paper
     assert sorted(map(int, numbered)) == list(range(1, len(numbered) + 1))
 
 
-def test_a_cohort_is_not_a_handout() -> None:
+@pytest.mark.parametrize(
+    ("rows", "says"),
+    [('{"age": 3}\n{"age": 4}\n', "holds more than one patient"), ("", "holds no patient"),
+     ('{"agee": 3}\n', "line 1: unknown field 'agee'"), ('{"age": \n', "line 1: ")],
+)  # fmt: skip
+def test_a_cohort_is_not_a_handout(rows: str, says: str) -> None:
     command = [sys.executable, "-m", "alltx", "options", "-i", "-", "-f", "html"]
-    done = subprocess.run(command, input='{"age": 3}\n', capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
-    assert done.returncode == 2 and "one patient's page" in done.stderr
+    done = subprocess.run(command, input=rows, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and says in done.stderr and done.stderr.count("\n") == 1
+    assert not done.stdout  # nothing half-made
+
+
+def test_one_patient_kept_in_a_file_is_a_handout(tmp_path: Path) -> None:
+    # issue 29: a patient kept in a file (alltx ask --save writes one) prints as from flags
+    kept = tmp_path / "patient.csv"
+    kept.write_text("age,relapsed,cd19\n19,yes,negative\n", encoding="utf-8")
+    from_file = runner.invoke(app, ["options", "-i", str(kept), "-f", "html"])
+    assert from_file.exit_code == 0
+    assert from_file.stdout == page("--age", "19", "--relapsed", "--cd19", "negative")
 
 
 PATIENTS = [

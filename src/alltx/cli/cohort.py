@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from alltx.cli.base import (
     output_failed,
 )
 from alltx.cli.base import settings as settings_of
+from alltx.core.facts import FACTS, FactError, facts_from
 from alltx.model.catalog import Catalog
 
 COHORT_PANEL = "A cohort file instead of flags"
@@ -331,3 +333,29 @@ def _write_jobs(
         out.write(fmt.close())
     reporter.close(tally)
     return 1 if tally.failed else 0
+
+
+def one_patient(name: str, given_format: str | None, ignore_unknown: bool) -> dict[str, object]:
+    """The facts of the one patient a file holds (`alltx ask --save` writes one), for the page
+    to print; a file of more (or none), or a row that cannot be read, is one line."""
+    from alltx.io import input_files
+    from alltx.io.input_rows import Failure
+
+    if input_files.file_kind(name) == "parquet" or given_format == "parquet":
+        fail("--format html reads one patient from JSON Lines, CSV or TSV, not Parquet")
+    with input_files.open_input(name) as stream:
+        kind, lines = input_files.input_format(name, stream, given_format)
+        rows = list(islice(input_files.read_rows(lines, kind, ignore_unknown), 2))
+    if len(rows) != 1:
+        count = "no patient" if not rows else "more than one patient"
+        fail(f"--format html is one patient's page to print; {name} holds {count} (for a "
+             "cohort use jsonl or csv)")  # fmt: skip
+    [row] = rows
+    if isinstance(row, Failure):
+        fail(f"line {row.line}: {row.message}")
+    fields = {k: v for k, v in row.fields.items() if not (ignore_unknown and k not in FACTS)}
+    try:
+        facts_from(fields)
+    except FactError as error:  # said of the file's line, as a cohort's row error is
+        fail(f"line {row.line}: {error}")
+    return fields

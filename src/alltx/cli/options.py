@@ -12,6 +12,7 @@ from typer.core import TyperCommand, TyperOption
 
 from alltx import __version__
 from alltx.cli.base import (
+    EXIT_OUTPUT,
     OUTPUT_PANEL,
     Engine,
     Format,
@@ -27,7 +28,7 @@ from alltx.cli.base import (
     guide_in_use,
     show,
 )
-from alltx.cli.cohort import COHORT_PANEL, CohortSettings, run_cohort, write_cohort
+from alltx.cli.cohort import COHORT_PANEL, CohortSettings, one_patient, run_cohort, write_cohort
 from alltx.core.facts import FACTS, Fact, FactError, Facts, facts_from
 from alltx.model.catalog import Catalog
 
@@ -196,6 +197,11 @@ def options(
     given = given_facts(ctx)
     if input_file is None and not given and _piped_stdin():
         input_file = "-"  # as jq and csvkit do: a piped stdin is the input
+    if input_file is not None and output is Format.html and not given:
+        # one patient kept in a file (alltx ask --save): the page to print, as from flags
+        given = one_patient(input_file, input_format and input_format.value,
+                            ignore_unknown_fields)  # fmt: skip
+        input_file = None
     if input_file is not None:
         if given:
             fail("give one patient's facts as flags, or a cohort with --input, not both")
@@ -288,7 +294,18 @@ def _today() -> str:
     return f"{moment.tm_mday} {time.strftime('%B %Y', moment)}"
 
 
-def ask(ctx: typer.Context, regulator: RegulatorOption = Regulator.fda) -> None:
+def ask(
+    ctx: typer.Context,
+    regulator: RegulatorOption = Regulator.fda,
+    save: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE",
+            help="Keep the answers in FILE, as one patient's JSON Lines row: alltx options -i "
+            "FILE reads it back, in any format (--format html: the page to print).",
+        ),
+    ] = None,
+) -> None:
     """Questions in plain words, one at a time, then the answer: for people who don't know the
     flags. Each question is the one that would decide the most answers still open."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -320,6 +337,21 @@ def ask(ctx: typer.Context, regulator: RegulatorOption = Regulator.fda) -> None:
     if regulator is not Regulator.fda:
         again += f" --regulator {regulator.value}"
     out.print(f"\nThe same answer again: {again}", soft_wrap=True)
+    if save is not None:
+        _keep(save, given)
+        out.print(f"Kept in {save}; the page to print: alltx options -i {save} --format html "
+                  "> page.html", soft_wrap=True, markup=False)  # fmt: skip
+
+
+def _keep(path: str, given: dict[str, object]) -> None:
+    """One patient's facts as a JSON Lines row of their own (the cohort's row format)."""
+    import json
+
+    try:
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(json.dumps(given, ensure_ascii=False) + "\n")
+    except OSError as error:
+        fail(f"cannot write {path}: {error.strerror}", EXIT_OUTPUT)
 
 
 def _piped_stdin() -> bool:
