@@ -29,10 +29,34 @@ NO = {"no", "n", "nope", "nah", "not", "false", "never", "negative"}
 NUMBER_WORDS = {"none": 0, "never": 0, "zero": 0, "no": 0, "once": 1, "one": 1, "first": 1,
                 "twice": 2, "two": 2, "second": 2, "thrice": 3, "three": 3, "third": 3,
                 "four": 4, "fourth": 4, "five": 5, "fifth": 5}  # fmt: skip
-_NUMBER = re.compile(r"(\d+(?:\.\d+)?)(?:st|nd|rd|th)?\b")
-# An age in a sentence: `she's 19`, `19 years old`, `8 months`, `8 mo`.
-_AGE = re.compile(r"(\d+(?:\.\d+)?)\s*(years?|yrs?|y/?o|y|months?|mos?|m)?(?![a-z])")
-_MONTHS = ("month", "months", "mo", "mos", "m")
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)(?:st|nd|rd|th)?")
+TIMES = {"week", "weeks", "day", "days", "month", "months", "year", "years", "ago"}
+# An age in a sentence: `she's 19`, `19 years old`, `8 months`, `8mo`; a number followed by
+# any other word (`3 weeks`, `10 days`) is not read as years: asked again.
+_AGE = re.compile(r"(\d+(?:\.\d+)?)([a-z/]*)")
+_YEARS = {"", "year", "years", "yr", "yrs", "y", "yo", "y/o", "old", "now"}
+_MONTHS = {"month", "months", "mo", "mos", "m"}
+
+
+def _ages(said: str) -> list[str] | None:
+    """Each age a reply names, as the parser takes it (19, 8m); None if a number in it has a
+    unit alltx does not read as an age here (weeks, days)."""
+    words = said.replace("'s ", " is ").split()
+    ages = []
+    for number, word in enumerate(words):
+        found = _AGE.fullmatch(word)
+        if not found:
+            continue
+        figure, unit = found.groups()
+        if not unit and number + 1 < len(words):
+            unit = words[number + 1]
+        if unit in _MONTHS:
+            ages.append(f"{figure}m")
+        elif unit in _YEARS:
+            ages.append(figure)
+        else:
+            return None
+    return ages
 
 
 class NotUnderstood(ValueError):
@@ -65,17 +89,18 @@ def understood(name: str, reply: str) -> str | bool:
             return "positive"
         if said in NO or (words and words[0] in NO):
             return "negative"
-    elif fact.form == "count":
-        numbers = {found.group(1) if (found := _NUMBER.fullmatch(word)) else
-                   str(NUMBER_WORDS[word]) for word in words
-                   if word in NUMBER_WORDS or _NUMBER.fullmatch(word)}  # fmt: skip
+    elif fact.form == "count" and not TIMES & set(words):  # `2 weeks ago` is no count
+        # a figure alone (`2`, `2nd`, `2 times`), or number words anywhere (`came back twice`)
+        alone = len(words) == 1 or (len(words) == 2 and words[1] in ("times", "time"))
+        numbers = {str(NUMBER_WORDS[word]) for word in words if word in NUMBER_WORDS}
+        if alone and (found := _NUMBER.fullmatch(words[0])):
+            numbers.add(found.group(1))
         if len(numbers) == 1:  # `2 or 3` is not one answer: asked again
             return numbers.pop()
     elif fact.form == "age" and "half" not in said:  # `1 and a half`: asked again, as 18 months
-        ages = _AGE.findall(said)
-        if len(ages) == 1:  # `1 year 6 months` is asked again, as 18 months
-            number, unit = ages[0]
-            return f"{number}m" if unit in _MONTHS else number
+        ages = _ages(said)
+        if ages is not None and len(ages) == 1:  # `1 year 6 months`: asked again, as 18 months
+            return ages[0]
     try:  # the parser's own spellings: b-cell, B-ALL, pos, 0.5
         parse_fact(name, reply)
     except FactError:
