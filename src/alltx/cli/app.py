@@ -119,9 +119,6 @@ class AlltxGroup(OnceGroup):
         except Stopped as stop:  # SIGTERM or SIGHUP while typer parses or after the command
             stopped(stop)
         except typer.TyperException as error:  # click's usage errors derive from this
-            if type(error).__name__ == "NoArgsIsHelpError":
-                sys.stderr.write(error.format_message() + "\n")
-                sys.exit(2)
             message = _one_line(error.format_message()).replace("Value error, ", "")
             context = getattr(error, "ctx", None)
             if context is not None:

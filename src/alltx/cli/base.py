@@ -289,6 +289,14 @@ class OnceGroup(TyperGroup):
     and a fact silently replaced is a wrong answer. A switch given a value (`--relapsed yes`)
     is told how switches are written. Checked where click hands a command its words."""
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # A group given no command (`alltx grade`): its help on stderr, status 2, as click's
+        # no_args_is_help does, but said here rather than caught by the error's class name.
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            sys.stderr.write(ctx.get_help() + "\n")
+            ctx.exit(2)
+        return super().parse_args(ctx, args)
+
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name, command, rest = super().resolve_command(ctx, args)
         if command is not None and not ctx.resilient_parsing:  # (not while completing)

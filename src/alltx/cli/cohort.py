@@ -34,13 +34,13 @@ from alltx.model.catalog import Catalog
 COHORT_PANEL = "A cohort file instead of flags"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CohortSettings:
-    ignore_unknown: bool
-    fail_fast: bool
-    explain: bool
-    quiet: bool
-    max_errors: int | None
+    ignore_unknown: bool = False
+    fail_fast: bool = False
+    explain: bool = False
+    quiet: bool = False
+    max_errors: int | None = None
     jobs: int = 1
     engine: Engine | None = None
     output_file: str | None = None

@@ -208,8 +208,10 @@ def options(
         if regulator is Regulators.both:
             fail("a cohort is answered under one regulator: --regulator fda or ema (each record "
                  "names it)")  # fmt: skip
-        settings = CohortSettings(ignore_unknown_fields, fail_fast, explain, quiet, max_errors,
-                                  jobs, engine, output_file, regulator.value)  # fmt: skip
+        settings = CohortSettings(ignore_unknown=ignore_unknown_fields, fail_fast=fail_fast,
+                                  explain=explain, quiet=quiet, max_errors=max_errors, jobs=jobs,
+                                  engine=engine, output_file=output_file,
+                                  regulator=regulator.value)  # fmt: skip
         run_cohort(ctx, input_file, input_format, output, settings)
         return
     if output is Format.parquet or engine is not None or output_file is not None:
@@ -233,7 +235,7 @@ def options(
         from alltx.io.input_rows import Row
 
         # One patient, one record: the cohort road, the patient as a row without a line.
-        settings = CohortSettings(False, False, explain, True, None, regulator=regulator.value)
+        settings = CohortSettings(explain=explain, quiet=True, regulator=regulator.value)
         write_cohort(ctx, catalog, output, iter([Row(None, None, given)]), settings)
         return
 
