@@ -546,3 +546,11 @@ def test_an_output_encoding_that_cannot_hold_the_answer_gets_it_escaped(
 def test_a_lone_surrogate_in_a_row_is_shown_escaped() -> None:
     done = alltx("options", "-i", "-", "--format", "text", stdin=b'{"\\ud800": 1}\n')
     assert done.returncode == 1 and b"\\ud800" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("group", ["grade", "data"])
+def test_a_group_without_its_command_shows_its_help_and_fails(group: str) -> None:
+    done = alltx(group)
+    err = done.stderr.decode()
+    assert done.returncode == 2 and not done.stdout and f"Usage: alltx {group} " in err
+    assert "Commands:" in err and "Traceback" not in err
