@@ -111,8 +111,9 @@ def _grade(
     except FactError as error:
         fail(f"--age: {error}")
     result = grade(scale, parse_findings(scale, given), years)
-    show(ctx, output is DocFormat.json, lambda: _answers().grading_answer(guide, result),
-         lambda out: _views().grading(result, guide, out))  # fmt: skip
+    answer = _answers().grading_answer(guide, result)
+    show(ctx, output is DocFormat.json, lambda: answer,
+         lambda out: _views().grading(answer["grading"], guide, out))  # fmt: skip
 
 
 @grade_app.command("crs", epilog=epilog("grade crs"))

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+if TYPE_CHECKING:
+    from alltx.answer.shapes import FindingOut, GradingOut, StatementOut
+
 from alltx.answer.answers import DISCLAIMER
-from alltx.core.grading import Grading
 from alltx.model.catalog import Catalog, Statement, Therapy
-from alltx.model.guide import Guide, Practice, SideEffect, Term
+from alltx.model.guide import Guide, Practice, Scale, SideEffect, Term
 from alltx.views.render import Citations, Part, Row, cited_rows, marked, show, therapy_names
 
 BAR = {"dose": ("█", "bold cyan"), "wait": ("░", "dim"), "step": ("▓", "magenta")}
@@ -107,57 +110,75 @@ def side_effect(effect: SideEffect, guide: Guide, catalog: Catalog, out: Console
     show(out, [*parts, *_footer(guide, cited)])
 
 
-def grading(result: Grading, guide: Guide, out: Console) -> None:
-    scale, cited = result.scale, Citations(guide.sources)
-    parts: list[Part] = [_heading(scale.name)]
-    if result.applies == "unmet":
+def grading(answer: GradingOut, guide: Guide, out: Console) -> None:
+    """A grading (guide_answers.grading_json) as text; `guide` the one graded from, for the
+    scale's definition, each finding's flag and the sources of an open point."""
+    scale, cited = guide.scale(answer["scale"]), Citations(guide.sources)
+    findings = {finding["feature"]: finding for finding in answer["findings"]}
+    parts: list[Part] = [_heading(answer["name"])]
+    if answer["applies"] == "unmet":
         assert scale.requires is not None
         parts += [Text("Not graded: the findings do not meet the definition", "bold cyan")]
         parts += [f"({scale.requires.text})"]
-    elif result.ungraded is not None:
+    elif answer["ungraded"] is not None:
         parts += [Text("Not settled: the sources give no grade for these findings", "bold cyan")]
-        parts += [_cite([result.ungraded], cited, "")]
-    elif result.decided:
-        parts += [Text(f"Grade {result.low}" if result.low else "Grade 0: none", "bold cyan")]
+        parts += [_cite([_statement(answer["ungraded"])], cited, "")]
+    elif answer["grade"] is not None:
+        graded = answer["grade"]
+        parts += [Text(f"Grade {graded}" if graded else "Grade 0: none", "bold cyan")]
     else:
         why = [
-            *(["not all findings are known"] if result.unknown or result.deciding else []),
-            *(["the sources leave a point open"] if result.open or result.age_note else []),
-        ]
-        headline = f"Grade {result.low} to {result.high}: {' and '.join(why)}"
+            *(["not all findings are known"] if answer["could_raise"] or answer["would_decide"]
+              else []),
+            *(["the sources leave a point open"] if answer["open"] or answer["age_note"] else []),
+        ]  # fmt: skip
+        headline = f"Grade {answer['lowest']} to {answer['highest']}: {' and '.join(why)}"
         parts += [Text(headline, style="bold cyan")]
-    if result.set_by and result.applies != "unmet":
-        shown = "; ".join(f.level.text for f in result.set_by if f.level)
+    if answer["set_by"] and answer["applies"] != "unmet":
+        shown = "; ".join(str(findings[f]["text"]) for f in answer["set_by"] if findings[f]["text"])
         parts.append(Text.assemble(("Set by: ", "bold"), shown))
-    for feature in result.deciding:
+    for feature in map(scale.feature, answer["would_decide"]):
         parts.append(Text(f"Not given, decides whether it is graded at all: {feature.label} "
                           f"({feature.flag})"))  # fmt: skip
-    for f in result.unknown:
-        parts.append(Text(f"Not given, could raise it: {f.feature.label} ({f.feature.flag})"))
-    open_points = [f.level.why for f in result.open if f.level and f.level.why]
-    if result.age_note:
-        open_points.insert(0, result.age_note)
+    for feature in map(scale.feature, answer["could_raise"]):
+        parts.append(Text(f"Not given, could raise it: {feature.label} ({feature.flag})"))
+    open_points = [point for f in answer["open"] if (point := _open_point(scale, findings[f]))]
+    if answer["age_note"]:
+        open_points.insert(0, _statement(answer["age_note"]))
     if open_points:
         parts += ["", _heading("Where the sources differ"), _cite(open_points, cited)]
     parts += ["", _heading("Findings")]
     rows: list[Row] = []
-    for f in result.features:
-        if not f.used:
-            rows.append(("-", Text(f"{f.feature.label}: {f.note}")))
-        elif f.level is not None:
-            value = _plain_number(f.value, f.feature.unit)
-            rows.append((f.level.shown, Text(f"{f.feature.label}{value}: {f.level.text}")))
+    for finding in answer["findings"]:
+        label, note = finding["label"], finding["note"]
+        if not finding["used"]:
+            rows.append(("-", Text(f"{label}: {note}")))
+        elif finding["text"] is not None:  # a level matched
+            value = _plain_number(finding["value"], scale.feature(finding["feature"]).unit)
+            low, high = finding["possible"][0], finding["possible"][-1]
+            grade = str(low) if low == high else f"{low}-{high}"
+            rows.append((grade, Text(f"{label}{value}: {finding['text']}")))
         else:
-            note = f"; {f.note}" if f.note else ""
-            rows.append(("?", Text(f"{f.feature.label}: not given{note}")))
+            rows.append(("?", Text(f"{label}: not given{f'; {note}' if note else ''}")))
     parts += [marked(rows, 0), "", _heading("How it is graded"), _cite(scale.notes, cited, "")]
     parts += [Text(f"Scale: {cited.named(scale.source)}", "dim")]
     show(out, [*parts, *_footer(guide, cited)])
 
 
+def _statement(said: StatementOut) -> Statement:
+    """An answer's statement, as the views cite one."""
+    return Statement(text=said["text"], source=tuple(said["sources"]), detail=said["detail"])
+
+
+def _open_point(scale: Scale, finding: FindingOut) -> Statement | None:
+    """Why the sources leave a finding's grade open: its level's `why`, with its sources."""
+    levels = scale.feature(finding["feature"]).levels
+    return next((lv.why for lv in levels if lv.text == finding["text"] and lv.why), None)
+
+
 def _plain_number(value: object, unit: str) -> str:
     """A number finding as graded (a temperature in Celsius, to one decimal), after the label."""
-    if not isinstance(value, Fraction) or not unit:
+    if not isinstance(value, int | float | Fraction) or isinstance(value, bool) or not unit:
         return ""
     return f" {round(float(value), 1):g} {unit}"
 
