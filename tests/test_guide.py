@@ -444,3 +444,31 @@ def test_a_grading_age_is_read_and_refused_as_every_age_is() -> None:
     with pytest.raises(FactError) as caught:
         parse_fact("age", "8x")
     assert result.exit_code == 2 and f"--age: {caught.value}" in result.stderr
+
+
+def test_a_finding_declared_in_the_guide_is_an_option_of_grade(tmp_path: Path) -> None:
+    # issue 26: the grade options are made from guide.toml's findings, not written by hand.
+    # A site's guide that words the oxygen option its own way, and declares one more finding.
+    text = bundled_path("guide.toml").read_text(encoding="utf-8")
+    text = text.replace('help = "Oxygen: none;', 'help = "Oxygen support at this site: none;', 1)
+    extra = (
+        '[[scales.features]]\nid = "vomiting"\nkind = "category"\nlabel = "vomiting"\n'
+        'flag = "--vomiting none|severe"\nmetavar = "none|severe"\n'
+        'help = "Vomiting, as a test finding."\nlevels = [\n'
+        '  { is = "none", grade = 0, text = "No vomiting" },\n'
+        '  { is = "severe", grade = 4, text = "Severe vomiting (a test level)" },\n]\n\n'
+    )
+    at = text.index('[[scales.features]]\nid = "oxygen"')
+    (tmp_path / "guide.toml").write_text(text[:at] + extra + text[at:], encoding="utf-8")
+    env = {"ALLTX_GUIDE": str(tmp_path / "guide.toml"), "COLUMNS": "100"}
+    shown = runner.invoke(app, ["grade", "crs", "--help"], env=env)
+    assert shown.exit_code == 0 and "--vomiting none|severe" in shown.stdout
+    assert "Oxygen support at this site" in shown.stdout
+    done = runner.invoke(app, ["grade", "crs", "--temperature", "39", "--vomiting", "severe",
+                               "--format", "json"], env=env)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    grading = json.loads(done.stdout)["grading"]
+    assert grading["grade"] is None or grading["lowest"] == 4
+    assert "vomiting" in grading["set_by"]
+    bundled = runner.invoke(app, ["grade", "crs", "--vomiting", "severe"])
+    assert bundled.exit_code == 2 and "No such option: --vomiting" in bundled.output

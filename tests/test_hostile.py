@@ -554,3 +554,15 @@ def test_a_group_without_its_command_shows_its_help_and_fails(group: str) -> Non
     err = done.stderr.decode()
     assert done.returncode == 2 and not done.stdout and f"Usage: alltx {group} " in err
     assert "Commands:" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["1\n2", ":\r\n", "19\n--relapsed"])
+def test_a_line_break_in_a_refused_value_keeps_the_error_on_one_line(value: str) -> None:
+    # found by the near-JSON fuzz test: `got ':` then a second line with `'`
+    flag = alltx("options", "--age", value)
+    row = alltx("options", "-i", "-", "-f", "jsonl",
+                stdin=(json.dumps({"age": value}) + "\n").encode())  # fmt: skip
+    for done, status in ((flag, 2), (row, 1)):
+        err = done.stderr.decode()
+        assert done.returncode == status and err.count("\n") == 1 and err.endswith("\n")
+        assert "\\n" in err  # shown escaped, not dropped

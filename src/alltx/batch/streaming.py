@@ -69,7 +69,7 @@ from alltx.core.facts import (
     quick_percent,
     rule_values,
 )
-from alltx.core.plain import utf8, visible
+from alltx.core.plain import one_line, utf8, visible
 from alltx.core.rules import Atom, Node, atom_result, atoms
 from alltx.io.input_rows import Failure, Row
 from alltx.model.catalog import Catalog, Referral, Therapy
@@ -730,7 +730,7 @@ def error_line(failure: Failure) -> str:
     """The one stderr line that says which row failed and why."""
     who = "a row" if failure.line is None else f"line {failure.line}"
     who += f" (id {failure.id!r})" if failure.id is not None else ""
-    return visible(f"alltx: {who}: {failure.message}")  # a field name, a value: from outside
+    return one_line(f"alltx: {who}: {failure.message}")  # a field name, a value: from outside
 
 
 BATCH = 256  # records joined into one write: whole lines, so a reader never sees half of one

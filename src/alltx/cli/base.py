@@ -168,9 +168,9 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """The one error line: outside text in it (a path, a field name, a value) shown escaped,
     and a quoted value too long to read shortened, as a refused cell is (facts.refusal): an
     environment variable of 100,000 characters is not printed back whole."""
-    from alltx.core.plain import visible
+    from alltx.core.plain import one_line
 
-    sys.stderr.write(f"alltx: error: {visible(_shortened(message))}\n")
+    sys.stderr.write(f"alltx: error: {one_line(_shortened(message))}\n")
     sys.exit(code)
 
 
@@ -300,16 +300,16 @@ class OnceGroup(TyperGroup):
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name, command, rest = super().resolve_command(ctx, args)
         if command is not None and not ctx.resilient_parsing:  # (not while completing)
-            refuse_repeated(command, rest, f"{ctx.command_path} {name}")
+            refuse_repeated(command.get_params(ctx), rest, f"{ctx.command_path} {name}")
         return name, command, rest
 
 
-def refuse_repeated(command: Any, words: list[str], path: str) -> None:
-    """Refuse an option of `command` given twice among its `words`, or a switch given a
-    value."""
+def refuse_repeated(options: list[Any], words: list[str], path: str) -> None:
+    """Refuse one of a command's `options` (its get_params, those made from the data too)
+    given twice among its `words`, or a switch given a value."""
     params: dict[str, str] = {}
     switches: dict[str, tuple[str, str]] = {}  # either flag of a switch -> (on, off)
-    for param in command.params:
+    for param in options:
         for flag in (*param.opts, *param.secondary_opts):
             params[flag] = param.name
         if getattr(param, "is_flag", False) and param.secondary_opts:

@@ -7,11 +7,13 @@ errors and exit statuses: one line and 2 for bad usage, 1 for a broken data file
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
+from typer.core import TyperCommand, TyperOption
 
 from alltx.cli.base import (
     DocFormat,
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from alltx.answer.shapes import CompareBothOut
+    from alltx.model.guide import Scale
 
 FINDINGS = "Findings (leave one out if it is not known)"
 
@@ -94,8 +97,63 @@ grade_app = typer.Typer(
 guide_app.add_typer(grade_app, name="grade")
 
 
-def _finding(help_text: str, metavar: str) -> Any:
-    return typer.Option(help=help_text, metavar=metavar, rich_help_panel=FINDINGS)
+class FindingsCommand(TyperCommand):
+    """`alltx grade SCALE`: an option for each finding the scale declares in the guide in use
+    (guide.toml's `help` and `metavar`), each followed by one for each of its parts, after
+    the command's own `--age`: a finding added to the guide needs no change here. The
+    findings given reach the command as `findings(ctx)`."""
+
+    scale = ""  # the scale's id, in the subclass each grade command is made with
+
+    def get_params(self, ctx: Any) -> list[Any]:  # click's Context, which typer keeps private
+        own = super().get_params(ctx)
+        at = next((n + 1 for n, p in enumerate(own) if p.name == "age"), 0)
+        return [*own[:at], *_finding_options(guide_in_use(ctx).scale(self.scale)), *own[at:]]
+
+    def invoke(self, ctx: Any) -> Any:
+        scale = guide_in_use(ctx).scale(self.scale)
+        named = {option.name for option in _finding_options(scale)}
+        ctx.meta[FOUND] = {name: ctx.params.pop(name) for name in named}
+        return super().invoke(ctx)
+
+
+FOUND = "alltx.findings"
+
+
+def grading(scale_id: str) -> type[FindingsCommand]:
+    """The command class of `alltx grade SCALE`, for typer's `cls`."""
+    return type(f"Grade{scale_id.capitalize()}", (FindingsCommand,), {"scale": scale_id})
+
+
+@functools.cache
+def _finding_options(scale: Scale) -> tuple[TyperOption, ...]:
+    """The options of a scale's findings, as typer makes them from parameters."""
+    from typer.main import get_click_param
+    from typer.models import ParamMeta
+
+    def option(name: str, flags: str, help_text: str, metavar: str | None, kind: Any) -> Any:
+        info = typer.Option(None, flags, help=help_text, metavar=metavar,
+                            rich_help_panel=FINDINGS)  # fmt: skip
+        return get_click_param(ParamMeta(name=name, default=info, annotation=kind))[0]
+
+    options = []
+    for feature in scale.features:
+        if feature.kind == "bool":  # shown as `--treated / --not-treated`
+            flags = feature.flag.replace(" ", "")
+            options.append(option(feature.id, flags, feature.help, None, bool | None))
+        else:
+            flags = feature.flag.split(" ")[0]
+            options.append(option(feature.id, flags, feature.help, feature.metavar, str | None))
+        tool = feature.label.split(" ")[0]  # the ICE score's parts: `ICE part: naming, 0-3.`
+        for part in feature.parts:
+            options.append(option(part.id, f"--{part.id}", f"{tool} part: {part.label}, "
+                                  f"0-{part.most}.", f"0-{part.most}", str | None))  # fmt: skip
+    return tuple(options)
+
+
+def findings(ctx: typer.Context) -> dict[str, object]:
+    """The findings given to a grade command, by the scale's ids (None: not given)."""
+    return dict(ctx.meta[FOUND])
 
 
 def _grade(
@@ -116,48 +174,8 @@ def _grade(
          lambda out: _views().grading(answer["grading"], guide, out))  # fmt: skip
 
 
-@grade_app.command("crs", epilog=epilog("grade crs"))
-def grade_crs(
-    ctx: typer.Context,
-    temperature: Annotated[
-        str | None,
-        _finding(
-            "Highest temperature in degrees Celsius (38 or more is fever), or Fahrenheit with "
-            "F: 101F.",
-            "C",
-        ),
-    ] = None,
-    treated: Annotated[
-        bool | None,
-        typer.Option(
-            "--treated/--not-treated",
-            help="The patient had CRS and was then given antipyretic or anticytokine therapy "
-            "(such as tocilizumab or steroids): fever is then no longer needed to grade it. A "
-            "premedication given before any CRS (a fever reducer before an infusion) does not "
-            "count.",
-            rich_help_panel=FINDINGS,
-        ),
-    ] = None,
-    blood_pressure: Annotated[
-        str | None,
-        _finding(
-            "Low blood pressure: none; fluids (no vasopressor needed); one-vasopressor (with or "
-            "without vasopressin); vasopressors (two or more, not counting vasopressin: one "
-            "vasopressor plus vasopressin is one-vasopressor).",
-            "none|fluids|one-vasopressor|vasopressors",
-        ),
-    ] = None,
-    oxygen: Annotated[
-        str | None,
-        _finding(
-            "Oxygen: none; low-flow (<= 6 L/min nasal cannula or blow-by); high-flow (high-flow "
-            "cannula, facemask, non-rebreather, Venturi); positive-pressure (CPAP, BiPAP, "
-            "intubation).",
-            "none|low-flow|high-flow|positive-pressure",
-        ),
-    ] = None,
-    output: FormatOption = DocFormat.text,
-) -> None:
+@grade_app.command("crs", cls=grading("crs"), epilog=epilog("grade crs"))
+def grade_crs(ctx: typer.Context, output: FormatOption = DocFormat.text) -> None:
     """Cytokine release syndrome: fever, then the worse of low blood pressure and low oxygen.
 
     Fever is 38 C or more not attributable to any other cause. In a patient who has CRS and is
@@ -166,78 +184,19 @@ def grade_crs(
     no grade. A finding not given is unknown: the answer is a range and names the flag that
     would settle it.
     """
-    given: dict[str, object] = {"temperature": temperature, "treated": treated,
-                                "blood_pressure": blood_pressure, "oxygen": oxygen}  # fmt: skip
-    _grade(ctx, "crs", given, None, output)
+    _grade(ctx, "crs", findings(ctx), None, output)
 
 
-@grade_app.command("icans", epilog=epilog("grade icans"))
+@grade_app.command("icans", cls=grading("icans"), epilog=epilog("grade icans"))
 def grade_icans(
     ctx: typer.Context,
     age: Annotated[
         str | None,
-        _finding(
-            "Age in years: under 12 the CAPD is used instead of the ICE score; at 12 the sources "
-            "differ, so both readings count.",
-            "AGE",
-        ),
-    ] = None,
-    ice: Annotated[
-        str | None,
-        _finding(
-            "ICE score, 0 to 10 (or give its parts); unable: ICE 0 because the patient is "
-            "unarousable (grade 4). An ICE of 0 while awake with global aphasia is 0 (grade 3).",
-            "0-10|unable",
-        ),
-    ] = None,
-    capd: Annotated[
-        str | None,
-        _finding(
-            "Children under 12 (and older patients with developmental delays): the CAPD total "
-            "the care team measured, or unable.",
-            "SCORE|unable",
-        ),
-    ] = None,
-    orientation: Annotated[str | None, _finding("ICE part: orientation, 0-4.", "0-4")] = None,
-    naming: Annotated[str | None, _finding("ICE part: naming objects, 0-3.", "0-3")] = None,
-    commands: Annotated[str | None, _finding("ICE part: following commands, 0-1.", "0-1")] = None,
-    writing: Annotated[str | None, _finding("ICE part: writing a sentence, 0-1.", "0-1")] = None,
-    attention: Annotated[str | None, _finding("ICE part: attention, 0-1.", "0-1")] = None,
-    consciousness: Annotated[
-        str | None,
-        _finding(
-            "Depressed level of consciousness not explained by another cause (such as sedating "
-            "medication): normal; spontaneous (awakens spontaneously); voice (awakens to voice); "
-            "touch (awakens only to tactile stimulus); vigorous (needs vigorous or repetitive "
-            "tactile stimuli to arouse); unarousable (stupor or coma).",
-            "normal|spontaneous|voice|touch|vigorous|unarousable",
-        ),
-    ] = None,
-    seizure: Annotated[
-        str | None,
-        _finding(
-            "Seizures: none; brief (a clinical seizure, focal or generalized, that resolves "
-            "rapidly); eeg (nonconvulsive seizures on EEG that resolve with intervention); "
-            "prolonged (life-threatening, over 5 minutes); repetitive (clinical or electrical "
-            "seizures without return to baseline in between).",
-            "none|brief|eeg|prolonged|repetitive",
-        ),
-    ] = None,
-    motor: Annotated[
-        str | None,
-        _finding(
-            "Motor findings: none, or weakness (deep focal motor weakness such as hemiparesis "
-            "or paraparesis). Tremor and myoclonus do not count.",
-            "none|weakness",
-        ),
-    ] = None,
-    edema: Annotated[
-        str | None,
-        _finding(
-            "Raised pressure in the skull: none; focal (local edema on imaging); diffuse (diffuse "
-            "edema, posturing, cranial nerve VI palsy, papilledema or Cushing's triad). "
-            "Intracranial hemorrhage is not an ICANS finding.",
-            "none|focal|diffuse",
+        typer.Option(
+            help="Age in years: under 12 the CAPD is used instead of the ICE score; at 12 the "
+            "sources differ, so both readings count.",
+            metavar="AGE",
+            rich_help_panel=FINDINGS,
         ),
     ] = None,
     output: FormatOption = DocFormat.text,
@@ -250,12 +209,7 @@ def grade_icans(
     CAPD (--capd); where the sources differ (at 12, a CAPD of 0) the answer is the range of
     grades the readings allow, and says why.
     """
-    given: dict[str, object] = {
-        "ice": ice, "capd": capd, "orientation": orientation, "naming": naming,
-        "commands": commands, "writing": writing, "attention": attention,
-        "consciousness": consciousness, "seizure": seizure, "motor": motor, "edema": edema,
-    }  # fmt: skip
-    _grade(ctx, "icans", given, age, output)
+    _grade(ctx, "icans", findings(ctx), age, output)
 
 
 @guide_app.command(epilog=epilog("compare"))

@@ -34,6 +34,15 @@ def visible(text: str) -> str:
     return text.translate(_SHOWN)
 
 
+_BREAKS = {0x0A: "\\n", 0x0D: "\\r"}
+
+
+def one_line(text: str) -> str:
+    """visible, and a line break from outside shown escaped too: an error is one line, also
+    when the value it quotes held one (`got '1\\n2'`)."""
+    return visible(text).translate(_BREAKS)
+
+
 def utf8(text: str) -> str:
     """`text` if it can be written as UTF-8; else with each lone surrogate (which JSON allows
     in a string, as in {"id": "\\ud800"}, and UTF-8 does not) written as its escape, `\\ud800`."""

@@ -99,6 +99,8 @@ class Feature:
     # The words its levels name with `is`: a category's values, or the words a number finding
     # may be given instead of a number (`unable`).
     values: tuple[str, ...] = ()
+    help: str = ""  # its option's help in alltx grade, and the option's value form
+    metavar: str = ""
 
 
 @dataclass(frozen=True)
@@ -336,6 +338,8 @@ def _feature(raw: dict[str, Any], levels: tuple[Level, ...]) -> Feature:
         whole=raw.get("whole", False),
         parts=tuple(Part(p["id"], p["label"], p["most"]) for p in raw.get("parts", ())),
         values=tuple(level["is"] for level in raw.get("levels", ()) if "is" in level),
+        help=raw.get("help", ""),
+        metavar=raw.get("metavar", ""),
     )
 
 

@@ -244,7 +244,9 @@ class FeatureFile(Strict):
     id: Text
     kind: Literal["number", "category", "bool"]
     label: Text
-    flag: Text
+    flag: Text = Field(description="as answers name its option: --oxygen none|low-flow")
+    help: Text | None = Field(default=None, description="its option's help in alltx grade")
+    metavar: Text | None = Field(default=None, description="its option's value form: 0-10|unable")
     unit: str = ""
     range: Annotated[list[int], Field(min_length=1, max_length=2)] | None = Field(
         default=None, description="[lowest, highest] for a number, or [lowest] alone"
