@@ -68,9 +68,10 @@ def test_every_text_is_escaped() -> None:
     answer["options"][0]["cautions"] = [hostile]
     answer["data"]["release"] = hostile
     whys = [hostile] * (len(answer["options"]) + len(answer["referrals"]))
-    html = handout.page(answer, whys, [("id", hostile)], [hostile], [hostile], hostile, hostile)
+    html = handout.page(answer, whys, [("id", hostile)], [hostile], [hostile], hostile, hostile,
+                        {hostile: [(hostile, hostile)]})  # fmt: skip
     assert "<script" not in html and "<img" not in html
-    assert html.count("&lt;script&gt;") >= 5 + len(whys)
+    assert html.count("&lt;script&gt;") >= 7 + len(whys)
 
 
 NEEDS = "needs Debian's chromium and poppler-utils: .ci/run installs them"
@@ -166,3 +167,17 @@ def test_the_page_says_each_value_in_the_terminals_words(facts: list[str]) -> No
                          env={"COLUMNS": "1000"}).stdout  # fmt: skip
     said = set(re.findall(r"\[([^\]]*)\]", text))
     assert shown <= said, shown - said
+
+
+def test_a_caution_whose_fact_is_unknown_is_said_once_plainly() -> None:
+    # issue 29: the CD19-negative caution was printed three times in bold with CD19 unknown
+    unknown = page("--age", "19", "--relapsed")
+    condition = "If the leukemia cells are CD19-negative"
+    assert unknown.count(condition) == 1
+    said = unknown.split(condition)[1].split("</ul>")[0]
+    assert said.count("<li>") == 3  # what it would mean for each CAR-T, under it
+    assert 'class="caution">! If the leukemia cells are CD19-negative' not in unknown
+    # where it applies, it stands with each therapy's status, in bold, as before
+    applies = page("--age", "19", "--relapsed", "--cd19", "negative")
+    assert applies.count('<p class="caution">! Tisagenlecleucel is aimed at CD19') == 1
+    assert condition not in applies.split("Questions to ask")[0].split("criterion by")[1]

@@ -161,7 +161,7 @@ def test_a_link_is_only_an_http_address_in_every_view() -> None:
     first, second = answer["options"][0]["sources"][:2]
     first["url"], second["url"] = "javascript:alert(1)", "https://example.org/y"
     whys = ["why"] * (len(answer["options"]) + len(answer["referrals"]))
-    html = page(answer, whys, [], [], [], "test", "6 December 2026")
+    html = page(answer, whys, [], [], [], "test", "6 December 2026", {})
     assert 'href="javascript:' not in html and 'href="https://example.org/y"' in html
 
 

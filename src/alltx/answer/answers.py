@@ -312,6 +312,20 @@ def patient_answer(facts: Facts, catalog: Catalog) -> OptionsOut:
     return options_json(facts, assess(facts, catalog), referrals(facts, catalog), catalog)
 
 
+def open_cautions(answer: OptionsOut, catalog: Catalog) -> dict[str, list[tuple[str, str]]]:
+    """The cautions of an answer whose condition is not known yet (shown as `If ...: ...`),
+    by their condition, each with its therapy's name and its text: so a page can say each
+    condition once, plainly, with what it would mean for each therapy."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for option in answer["options"]:
+        for caution in catalog.by_id(option["therapy"]).cautions:
+            if caution.rule is None:
+                continue
+            if f"If {caution.rule.text}: {caution.text}" in option["cautions"]:
+                found.setdefault(caution.rule.text, []).append((option["name"], caution.text))
+    return found
+
+
 def statement_json(statement: Statement) -> StatementOut:
     return {"text": statement.text, "sources": list(statement.source), "detail": statement.detail}
 

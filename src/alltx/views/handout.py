@@ -65,12 +65,16 @@ def _criteria(
 
 
 def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[str, str]],
-         unknown: Sequence[str], questions: Sequence[str], version: str,
-         made: str) -> str:  # fmt: skip
+         unknown: Sequence[str], questions: Sequence[str], version: str, made: str,
+         open_cautions: Mapping[str, Sequence[tuple[str, str]]]) -> str:  # fmt: skip
     """The handout: `answer` is options_json's; `whys` the one line of why of each therapy,
     then each referral (answers.why, answers.referral_why); `facts` the given ones in plain
     words (label, value), `unknown` the labels of those not given; `questions` those that
-    fit; `made` the day the page is made, in words."""
+    fit; `made` the day the page is made, in words; `open_cautions` the cautions whose
+    condition is not known yet, by condition (answers.open_cautions): each condition is said
+    once, plainly, after the therapies, where it was said in bold under each therapy."""
+    pending = {f"If {condition}: {text}" for condition, said in open_cautions.items()
+               for _, text in said}  # fmt: skip
     data = answer["data"]
     numbers: dict[str, int] = {}
     sources: list[dict[str, Any]] = []
@@ -110,7 +114,8 @@ def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[s
             missing = ", ".join(FACTS[name].short for name in option["missing"])
             parts.append(f"<p>To decide: {_e(missing)}</p>")
         for caution in option["cautions"]:
-            parts.append(f'<p class="caution">! {_e(caution)}</p>')
+            if caution not in pending:  # one that applies, or always does
+                parts.append(f'<p class="caution">! {_e(caution)}</p>')
         parts.append(f'<p class="dim">Sources: {cite(option["sources"])}</p>')
         details.append("".join(parts))
     for referral in answer["referrals"]:
@@ -119,6 +124,12 @@ def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[s
                  _criteria(referral["reasons"], False, answer["patient"]),
                  f'<p class="dim">Sources: {cite(referral["sources"])}</p>']  # fmt: skip
         details.append("".join(parts))
+
+    if open_cautions:
+        details.append("<h3>Cautions if a fact not given turns out so</h3>")
+    for condition, said in open_cautions.items():
+        items = "".join(f"<li>{_e(text)}</li>" for _, text in said)
+        details.append(f"<p>If {_e(condition)}:</p><ul>{items}</ul>")
 
     listed = []
     for number, source in enumerate(sources, 1):
