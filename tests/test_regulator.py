@@ -201,3 +201,27 @@ def test_the_page_to_print_names_the_eu_when_asked() -> None:
     assert code == 0
     assert "Data: European Commission (EMA), release" in out
     assert "the EU product information (EMA)" in out and "US FDA" not in out
+
+
+@pytest.mark.parametrize("name", ["kymriah", "blinatumomab", "besponsa"])
+def test_drug_both_is_one_page_that_says_once_what_both_say(name: str) -> None:
+    # issue 29: it was the two pages glued, the EU half under the US disclaimer, same title
+    code, out, _ = run("drug", name, "--regulator", "both", env={"COLUMNS": "1000"})
+    assert code == 0
+    each = [json.loads(run("drug", name, "--regulator", r, "--format", "json")[1])["therapy"]
+            for r in ("fda", "ema")]  # fmt: skip
+    assert out.count("not medical advice") == 1 and out.count("\nWhat it is\n") == 1
+    lines = out.splitlines()
+    for field in ("given", "serious_side_effects", "common_side_effects"):
+        texts = [{s["text"] for s in one[field]} for one in each]
+        for text in texts[0] & texts[1]:  # said by both: once
+            assert sum(text in line for line in lines) == 1, text
+        for only, label in ((texts[0] - texts[1], "US FDA label"),
+                            (texts[1] - texts[0], "EU product information")):  # fmt: skip
+            for text in only:  # said by one: under its name
+                at = next(n for n, line in enumerate(lines) if text in line)
+                above = [line for line in lines[:at] if line.strip().startswith("Only in the")]
+                assert above and above[-1].strip() == f"Only in the {label}:", text
+    for one in each:  # each regulator's indications, each once
+        for indication in one["indications"]:
+            assert sum(indication["summary"] in line for line in lines) == 1

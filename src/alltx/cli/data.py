@@ -107,9 +107,14 @@ def drug(
     def draw(out: Console) -> None:
         from alltx.views import render, render_guide
 
-        for catalog, therapy, practice in drugs:
-            picture = render_guide.timeline(practice) if practice and practice.timeline else None
+        shown = [(therapy, catalog, render_guide.timeline(practice)
+                  if practice and practice.timeline else None)
+                 for catalog, therapy, practice in drugs]  # fmt: skip
+        if len(shown) == 1:
+            therapy, catalog, picture = shown[0]
             render.drug(therapy, catalog, out, picture)
+        else:
+            render.drug_compared(shown, out)
 
     show(ctx, output is DocFormat.json, answer, draw)
 

@@ -381,43 +381,101 @@ def _caution_text(caution: Caution) -> str:
     return caution.text if caution.rule is None else f"If {caution.rule.text}: {caution.text}"
 
 
-def drug(
-    therapy: Therapy, catalog: Catalog, out: Console, timeline: RenderableType | None = None
-) -> None:
-    cited = Citations(catalog.sources)
-    parts: list[Part] = [Text(therapy_names(therapy), style="bold")]
+# A section of a drug's page: its title, and its statements, each with the lines of criteria
+# shown under it (an indication's); plain data, so that two regulators' can be compared.
+Item = tuple[Statement, tuple[tuple[str, str, int], ...]]
+Section = tuple[str, list[Item]]
+TIMELINE = "How it is given"  # the section the timeline is drawn under
 
-    def section(title: str, rows: list[Row]) -> None:
-        if rows:
-            parts.extend([Text(f"\n{title}", style="bold"), marked(rows, 2)])
 
-    section("What it is", cited_rows([therapy.kind, therapy.about], cited))
-    section("How it is given", cited_rows([s for s in therapy.given if not s.detail], cited))
-    if timeline is not None:
-        parts.append(Padding(timeline, (0, 0, 0, 2)))
-    section(
-        "Dosing in the label (for clinicians)",
-        cited_rows([s for s in therapy.given if s.detail], cited),
-    )
-    approved: list[Row] = []
+def _sections(therapy: Therapy, label: str) -> list[Section]:
+    """What `alltx drug` says of a therapy under one regulator, section by section."""
+
+    def plain(statements: Sequence[Statement]) -> list[Item]:
+        return [(statement, ()) for statement in statements]
+
+    approved: list[Item] = []
     for indication in therapy.indications:
         date = f" (approved {indication.approved})" if indication.approved else ""
         if indication.authorisation:  # conditional, where the sources say so
             date += f" [{indication.authorisation} marketing authorisation]"
         entry = Statement(text=indication.summary + date, source=indication.source)
-        approved += cited_rows([entry], cited)
-        approved += [(s, t, 1 + sum(d)) for s, t, *d in _criteria_lines(indication.rule)]
-    section(f"Approved for ({catalog.info.label})", approved)
-    section("Results in the trials behind the approval", cited_rows(therapy.figures, cited))
-    section("Common side effects", cited_rows(therapy.common_side_effects, cited))
-    section("Serious side effects", cited_rows(therapy.serious_side_effects, cited))
-    section(
-        "Boxed warning (the label's most serious warning)",
-        cited_rows(therapy.boxed_warning, cited),
-    )
+        lines = tuple((str(s), str(t), 1 + sum(d)) for s, t, *d in _criteria_lines(indication.rule))
+        approved.append((entry, lines))
     cautions = [Statement(text=_caution_text(c), source=c.source) for c in therapy.cautions]
-    section("Cautions (not exclusions)", cited_rows(cautions, cited))
+    return [
+        ("What it is", plain([therapy.kind, therapy.about])),
+        (TIMELINE, plain([s for s in therapy.given if not s.detail])),
+        ("Dosing in the label (for clinicians)", plain([s for s in therapy.given if s.detail])),
+        (f"Approved for ({label})", approved),
+        ("Results in the trials behind the approval", plain(therapy.figures)),
+        ("Common side effects", plain(therapy.common_side_effects)),
+        ("Serious side effects", plain(therapy.serious_side_effects)),
+        ("Boxed warning (the label's most serious warning)", plain(therapy.boxed_warning)),
+        ("Cautions (not exclusions)", plain(cautions)),
+    ]
+
+
+def _items(items: list[Item], cited: Citations, indent: int = 2) -> RenderableType:
+    rows: list[Row] = []
+    for statement, lines in items:
+        rows += cited_rows([statement], cited)
+        rows += [(symbol, Text(text), depth) for symbol, text, depth in lines]
+    return marked(rows, indent)
+
+
+def drug(
+    therapy: Therapy, catalog: Catalog, out: Console, timeline: RenderableType | None = None
+) -> None:
+    cited = Citations(catalog.sources)
+    parts: list[Part] = [Text(therapy_names(therapy), style="bold")]
+    for title, items in _sections(therapy, catalog.info.label):
+        if items:
+            parts += [Text(f"\n{title}", style="bold"), _items(items, cited)]
+        if title == TIMELINE and timeline is not None:
+            parts.append(Padding(timeline, (0, 0, 0, 2)))
     parts += [*cited.parts(), "", _footer(catalog)]
+    show(out, parts)
+
+
+def drug_compared(
+    drugs: Sequence[tuple[Therapy, Catalog, RenderableType | None]], out: Console
+) -> None:
+    """One drug under each regulator on one page (--regulator both): what a section says under
+    each is said once; what only one regulator's documents say follows, under its name."""
+    first, catalogs = drugs[0][0], [catalog for _, catalog, _ in drugs]
+    names = " and ".join(c.info.regulator for c in catalogs)
+    cited = Citations({k: v for c in catalogs for k, v in c.sources.items()})
+    parts: list[Part] = [
+        Text(therapy_names(first), style="bold"),
+        Text(f"Under {names}: what both say, then what only one says", "dim"),
+    ]
+    # "Approved for (US FDA label)": compared by what follows the title's first words
+    each = [_sections(therapy, catalog.info.label) for therapy, catalog, _ in drugs]
+    for number, (title, _) in enumerate(each[0]):
+        sections = [sections[number][1] for sections in each]
+        heading = title.split(" (")[0] if title.startswith("Approved for") else title
+        if not any(sections):
+            continue
+        parts.append(Text(f"\n{heading}", style="bold"))
+        common = [item for item in sections[0] if all(item in other for other in sections)]
+        if common:
+            parts.append(_items(common, cited))
+        for (_, catalog, _), items in zip(drugs, sections, strict=True):
+            own = [item for item in items if item not in common]
+            if own:
+                parts += [Text(f"  Only in the {catalog.info.label}:", style="italic"),
+                          _items(own, cited, 4)]  # fmt: skip
+    pictures = [(c, picture) for _, c, picture in drugs if picture is not None]
+    for catalog, picture in pictures:
+        parts += [Text(f"\nHow it is given, as a timeline ({catalog.info.short})", "bold"),
+                  Padding(picture, (0, 0, 0, 2))]  # fmt: skip
+    parts += [*cited.parts(), ""]
+    for catalog in catalogs:
+        info = catalog.info
+        parts.append(Text(f"Data: {info.labels}, release {info.release}, updated "
+                          f"{info.updated.isoformat()}.", style="dim"))  # fmt: skip
+    parts.append(Text(disclaimer(", ".join(c.info.labels for c in catalogs)), style="bold"))
     show(out, parts)
 
 
