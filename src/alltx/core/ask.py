@@ -149,11 +149,55 @@ HOW = {"bool": "yes or no", "count": "a number, such as 1 or 2",
        "percent": "a percent, such as 0.5"}  # fmt: skip
 
 
+# Each fact asked as a parent would be asked it: the plain words first, the clinic's word
+# after, where it helps to know it; never a drug's name. The same meaning as the fact's label
+# (alltx.core.facts), which the answer and the flags' help use; a test keeps one for each.
+QUESTIONS = {
+    "age": "How old is the patient?",
+    "relapsed": "Has the leukemia come back now, after treatment (relapsed)?",
+    "relapse": "How many times has the leukemia come back (relapsed)? 1 is the first time",
+    # Worded so that no first relapse fits it (see facts._REFRACTORY): a first relapse taken
+    # for refractory would meet a label it does not meet.
+    "refractory": "Has treatment failed to bring a remission: the leukemia never responded, "
+                  "or did not respond to the treatment for a relapse (refractory)? A leukemia "
+                  "that went into remission and came back is a relapse, not this",
+    "remission": "Is the patient in complete remission now, and which one? 1 for the first "
+                 "(CR1), 2 for the second",
+    "lineage": "Which kind of ALL is it: B-cell precursor or T-cell?",
+    "cd19": "Do the leukemia cells carry CD19, a protein some treatments aim at?",
+    "cd22": "Do the leukemia cells carry CD22, a protein some treatments aim at?",
+    "ph": "Is the Philadelphia chromosome there (Ph-positive, a gene change in some "
+          "leukemias)?",
+    "mrd": "What did the last MRD test find, in percent (minimal residual disease: leukemia "
+           "cells left that only sensitive tests find)?",
+    "phase": "Which phase of chemotherapy is the patient in now?",
+    "prior_transplant": "Has the patient had a stem-cell transplant from a donor "
+                        "(allogeneic)?",
+    "prior_autologous_transplant": "Has the patient had a stem-cell transplant of their own "
+                                   "cells (autologous)?",
+    "induction_failure": "Did the first chemotherapy fail to bring a remission within 28 days "
+                         "of starting it (induction failure)?",
+    "high_risk": "Has the care team said the leukemia has a high risk of coming back?",
+    "age_at_diagnosis": "How old was the patient when the leukemia was diagnosed?",
+    "newly_diagnosed": "Is this the first treatment since the diagnosis, with no relapse so "
+                       "far (newly diagnosed)?",
+    "relapse_after_transplant": "Has the leukemia come back now, after a stem-cell "
+                                "transplant from a donor?",
+    "high_risk_first_relapse": "Is this a first relapse that the care team calls high risk?",
+    "prior_therapies": "How many lines of treatment has the patient had before now?",
+    "tkis_failed": "How many TKI treatments (tyrosine kinase inhibitors) has the leukemia "
+                   "failed?",
+    "no_alternative": "Has the care team said there are no other treatment options?",
+}  # fmt: skip
+
+
 def question(name: str) -> str:
     """The question for a fact, in plain words, with how to answer it."""
     fact = FACTS[name]
     how = HOW.get(fact.form) or fact.metavar.replace("|", " or ")
-    return f"{fact.label[0].upper()}{fact.label[1:]}? ({how}; ? if you don't know)"
+    if fact.form == "category" and "positive" in fact.spellings:
+        how = "yes or no"  # a marker: yes is positive (understood)
+    return f"{QUESTIONS[name]} ({how}; ? if you don't know)"
 
 
 def command_line(given: Mapping[str, object]) -> str:
