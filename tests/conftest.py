@@ -1,5 +1,15 @@
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -82,3 +92,54 @@ def sqlite_connection() -> Any:
         deterministic=True,
     )
     return connection
+
+
+LIMIT = 30  # seconds a pseudo-terminal test waits for what it expects
+
+
+class Terminal:
+    """alltx in an 80 x 24 pseudo-terminal, typed into as a person would."""
+
+    def __init__(self, *args: str) -> None:
+        self.leader, follower = pty.openpty()
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        quiet = ["--no-pager"] if args else []  # alone, alltx is its start screen
+        self.child = subprocess.Popen([sys.executable, "-m", "alltx", *quiet, *args],
+                                      stdin=follower, stdout=follower, stderr=follower,
+                                      env=env, start_new_session=True)  # fmt: skip
+        os.close(follower)
+        self.seen = ""
+
+    def until(self, pattern: str) -> str:
+        """Read until `pattern` shows (or the program ends); what was read."""
+        start, deadline = len(self.seen), time.monotonic() + LIMIT
+        while not re.search(pattern, self.seen[start:]):
+            ready, _, _ = select.select([self.leader], [], [], deadline - time.monotonic())
+            if not ready:
+                raise AssertionError(f"no {pattern!r} after: {self.seen[start:]!r}")
+            try:
+                chunk = os.read(self.leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.seen += chunk.decode("utf-8", "replace")
+        return self.seen[start:]
+
+    def type(self, text: str) -> None:
+        os.write(self.leader, (text + "\r").encode())
+
+    def end(self) -> int:
+        """Read what is left, to the end; the exit status."""
+        while select.select([self.leader], [], [], LIMIT)[0]:
+            try:
+                chunk = os.read(self.leader, 65536)
+            except OSError:  # the program ended and closed the terminal
+                break
+            if not chunk:
+                break
+            self.seen += chunk.decode("utf-8", "replace")
+        code = self.child.wait(timeout=LIMIT)
+        os.close(self.leader)
+        return code

@@ -4,19 +4,13 @@ gives it again at the end; Ctrl-C ends it cleanly; off a terminal it refuses in 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
 import re
-import select
 import shlex
 import signal
-import struct
 import subprocess
 import sys
-import termios
-import time
 from pathlib import Path
 
 import pytest
@@ -25,56 +19,9 @@ from alltx.core import ask
 from alltx.core.assess import assess, referrals
 from alltx.core.facts import FACTS, facts_from
 from alltx.model.data_files import load_catalog
+from tests.conftest import LIMIT, Terminal
 
-LIMIT = 30
 CATALOG = load_catalog()
-
-
-class Terminal:
-    """alltx in an 80 x 24 pseudo-terminal, typed into as a person would."""
-
-    def __init__(self, *args: str) -> None:
-        self.leader, follower = pty.openpty()
-        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-        self.child = subprocess.Popen([sys.executable, "-m", "alltx", "--no-pager", *args],
-                                      stdin=follower, stdout=follower, stderr=follower,
-                                      env=env, start_new_session=True)  # fmt: skip
-        os.close(follower)
-        self.seen = ""
-
-    def until(self, pattern: str) -> str:
-        """Read until `pattern` shows (or the program ends); what was read."""
-        start, deadline = len(self.seen), time.monotonic() + LIMIT
-        while not re.search(pattern, self.seen[start:]):
-            ready, _, _ = select.select([self.leader], [], [], deadline - time.monotonic())
-            if not ready:
-                raise AssertionError(f"no {pattern!r} after: {self.seen[start:]!r}")
-            try:
-                chunk = os.read(self.leader, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            self.seen += chunk.decode("utf-8", "replace")
-        return self.seen[start:]
-
-    def type(self, text: str) -> None:
-        os.write(self.leader, (text + "\r").encode())
-
-    def end(self) -> int:
-        """Read what is left, to the end; the exit status."""
-        while select.select([self.leader], [], [], LIMIT)[0]:
-            try:
-                chunk = os.read(self.leader, 65536)
-            except OSError:  # the program ended and closed the terminal
-                break
-            if not chunk:
-                break
-            self.seen += chunk.decode("utf-8", "replace")
-        code = self.child.wait(timeout=LIMIT)
-        os.close(self.leader)
-        return code
 
 
 ANSWERS = {

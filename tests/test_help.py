@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from alltx.cli.app import app
 from alltx.cli.examples import EXAMPLES
+from tests.conftest import Terminal
 
 runner = CliRunner()
 
@@ -121,3 +122,23 @@ def test_the_answer_says_what_it_is_first_and_ends_with_what_to_do_next(regulato
     assert "not medical advice" in top and "eligible" not in top.lower()
     end = " ".join(lines[-4:])
     assert "--format html" in end and "alltx questions" in end and "alltx explain" in end
+
+
+def test_a_family_on_an_80x24_terminal_meets_the_start_and_the_answer_as_meant() -> None:
+    # issue 29, in a pseudo-terminal of 80 x 24 (not a pipe with COLUMNS set): the start fits
+    # the screen; the answer's first screen says what it is before any status; its end says
+    # what to do next
+    start = Terminal()
+    assert start.end() == 0
+    shown = start.seen.replace("\r", "").splitlines()
+    assert len(shown) <= 23 and "alltx ask" in start.seen and "not medical advice" in start.seen
+    answer = Terminal("options", "--age", "19", "--relapsed")
+    assert answer.end() == 0
+    plain = re.sub(r"\x1b\[[0-9;]*m|\x1b\]8;[^\x1b]*\x1b\\", "", answer.seen)  # colours, links
+    lines = plain.replace("\r", "").splitlines()
+    first = " ".join(lines[:24])
+    assert "not medical advice" in first
+    status = min(first.index(word) for word in ("eligible", "possible") if word in first)
+    assert first.index("not medical advice") < status  # what it is, before any status
+    assert max(map(len, (line for line in lines if "://" not in line))) <= 80
+    assert "Next:" in " ".join(lines[-6:]) and "alltx questions" in " ".join(lines[-6:])
