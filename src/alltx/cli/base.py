@@ -8,14 +8,14 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from alltx.model.catalog import Catalog
 
@@ -332,3 +332,49 @@ def refuse_repeated(options: list[Any], words: list[str], path: str) -> None:
             both = f"{first} given twice" if first == flag else f"{first} and {flag} both given"
             fail(f"{both}; give it once (see: {path} --help)")
         seen[name] = flag
+
+
+def declared_option(name: str, flags: str | None, help_text: str, metavar: str | None,
+                    kind: Any, panel: str, complete: Any = None) -> TyperOption:  # fmt: skip
+    """An option made from a declaration (a fact, a finding), as typer makes one from a
+    parameter `name: Annotated[kind, typer.Option(flags, ...)] = None`: the same help,
+    switches and completion as a written one."""
+    from typer.main import get_click_param
+    from typer.models import ParamMeta
+
+    info = typer.Option(None, *([flags] if flags else []), help=help_text, metavar=metavar,
+                        rich_help_panel=panel, autocompletion=complete)  # fmt: skip
+    option, _ = get_click_param(ParamMeta(name=name, default=info, annotation=kind))
+    assert isinstance(option, TyperOption)
+    return option
+
+
+class DeclaredCommand(TyperCommand):
+    """A command with options made from a declaration (`declared`), placed after its own
+    option `after` (first where it has none): a new entry in the declaration is an option,
+    with no change to the command. Their values reach the command as `declared_values(ctx)`,
+    by name (None: not given), not as parameters of its own. Uses click's hooks: get_params
+    for parsing, help and completion alike; invoke for the values."""
+
+    after = ""
+
+    def declared(self, ctx: Any) -> Sequence[TyperOption]:  # click's Context, kept private
+        raise NotImplementedError
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        own = super().get_params(ctx)
+        at = next((n + 1 for n, p in enumerate(own) if p.name == self.after), 0)
+        return [*own[:at], *self.declared(ctx), *own[at:]]
+
+    def invoke(self, ctx: Any) -> Any:
+        names = [option.name for option in self.declared(ctx)]
+        ctx.meta[DECLARED] = {name: ctx.params.pop(name) for name in names}
+        return super().invoke(ctx)
+
+
+DECLARED = "alltx.declared"
+
+
+def declared_values(ctx: typer.Context) -> dict[str, object]:
+    """The values of a DeclaredCommand's declared options, by name; None: not given."""
+    return dict(ctx.meta[DECLARED])

@@ -8,14 +8,16 @@ errors and exit statuses: one line and 2 for bad usage, 1 for a broken data file
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from fractions import Fraction
 from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from typer.core import TyperCommand, TyperOption
+from typer.core import TyperOption
 
 from alltx.cli.base import (
+    DeclaredCommand,
     DocFormat,
     FormatOption,
     OnceGroup,
@@ -23,6 +25,8 @@ from alltx.cli.base import (
     RegulatorsOption,
     catalog_in_use,
     catalogs_in_use,
+    declared_option,
+    declared_values,
     fail,
     guide_in_use,
     show,
@@ -97,27 +101,16 @@ grade_app = typer.Typer(
 guide_app.add_typer(grade_app, name="grade")
 
 
-class FindingsCommand(TyperCommand):
+class FindingsCommand(DeclaredCommand):
     """`alltx grade SCALE`: an option for each finding the scale declares in the guide in use
     (guide.toml's `help` and `metavar`), each followed by one for each of its parts, after
-    the command's own `--age`: a finding added to the guide needs no change here. The
-    findings given reach the command as `findings(ctx)`."""
+    the command's own `--age`; the findings reach it as `declared_values(ctx)`."""
 
     scale = ""  # the scale's id, in the subclass each grade command is made with
+    after = "age"
 
-    def get_params(self, ctx: Any) -> list[Any]:  # click's Context, which typer keeps private
-        own = super().get_params(ctx)
-        at = next((n + 1 for n, p in enumerate(own) if p.name == "age"), 0)
-        return [*own[:at], *_finding_options(guide_in_use(ctx).scale(self.scale)), *own[at:]]
-
-    def invoke(self, ctx: Any) -> Any:
-        scale = guide_in_use(ctx).scale(self.scale)
-        named = {option.name for option in _finding_options(scale)}
-        ctx.meta[FOUND] = {name: ctx.params.pop(name) for name in named}
-        return super().invoke(ctx)
-
-
-FOUND = "alltx.findings"
+    def declared(self, ctx: Any) -> Sequence[TyperOption]:
+        return _finding_options(guide_in_use(ctx).scale(self.scale))
 
 
 def grading(scale_id: str) -> type[FindingsCommand]:
@@ -127,33 +120,20 @@ def grading(scale_id: str) -> type[FindingsCommand]:
 
 @functools.cache
 def _finding_options(scale: Scale) -> tuple[TyperOption, ...]:
-    """The options of a scale's findings, as typer makes them from parameters."""
-    from typer.main import get_click_param
-    from typer.models import ParamMeta
-
-    def option(name: str, flags: str, help_text: str, metavar: str | None, kind: Any) -> Any:
-        info = typer.Option(None, flags, help=help_text, metavar=metavar,
-                            rich_help_panel=FINDINGS)  # fmt: skip
-        return get_click_param(ParamMeta(name=name, default=info, annotation=kind))[0]
-
+    """The options of a scale's findings."""
     options = []
     for feature in scale.features:
+        kind: Any
         if feature.kind == "bool":  # shown as `--treated / --not-treated`
-            flags = feature.flag.replace(" ", "")
-            options.append(option(feature.id, flags, feature.help, None, bool | None))
+            flags, metavar, kind = feature.flag.replace(" ", ""), None, bool | None
         else:
-            flags = feature.flag.split(" ")[0]
-            options.append(option(feature.id, flags, feature.help, feature.metavar, str | None))
+            flags, metavar, kind = feature.flag.split(" ")[0], feature.metavar, str | None
+        options.append(declared_option(feature.id, flags, feature.help, metavar, kind, FINDINGS))
         tool = feature.label.split(" ")[0]  # the ICE score's parts: `ICE part: naming, 0-3.`
-        for part in feature.parts:
-            options.append(option(part.id, f"--{part.id}", f"{tool} part: {part.label}, "
-                                  f"0-{part.most}.", f"0-{part.most}", str | None))  # fmt: skip
+        options += [declared_option(part.id, f"--{part.id}", f"{tool} part: {part.label}, "
+                                    f"0-{part.most}.", f"0-{part.most}", str | None, FINDINGS)
+                    for part in feature.parts]  # fmt: skip
     return tuple(options)
-
-
-def findings(ctx: typer.Context) -> dict[str, object]:
-    """The findings given to a grade command, by the scale's ids (None: not given)."""
-    return dict(ctx.meta[FOUND])
 
 
 def _grade(
@@ -184,7 +164,7 @@ def grade_crs(ctx: typer.Context, output: FormatOption = DocFormat.text) -> None
     no grade. A finding not given is unknown: the answer is a range and names the flag that
     would settle it.
     """
-    _grade(ctx, "crs", findings(ctx), None, output)
+    _grade(ctx, "crs", declared_values(ctx), None, output)
 
 
 @grade_app.command("icans", cls=grading("icans"), epilog=epilog("grade icans"))
@@ -209,7 +189,7 @@ def grade_icans(
     CAPD (--capd); where the sources differ (at 12, a CAPD of 0) the answer is the range of
     grades the readings allow, and says why.
     """
-    _grade(ctx, "icans", findings(ctx), age, output)
+    _grade(ctx, "icans", declared_values(ctx), age, output)
 
 
 @guide_app.command(epilog=epilog("compare"))

@@ -4,16 +4,19 @@ declarations (`alltx.core.facts.FACTS`)."""
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperCommand, TyperOption
+from typer.core import TyperOption
 
 from alltx import __version__
 from alltx.cli.base import (
     EXIT_OUTPUT,
     OUTPUT_PANEL,
+    DeclaredCommand,
     Engine,
     Format,
     InputFormat,
@@ -24,6 +27,8 @@ from alltx.cli.base import (
     catalog_in_use,
     catalogs_in_use,
     console,
+    declared_option,
+    declared_values,
     fail,
     guide_in_use,
     show,
@@ -40,52 +45,37 @@ if TYPE_CHECKING:
 FACTS_PANEL = "Patient facts (leave a fact out if it is not known)"
 
 
-def _fact_option(fact: Fact) -> TyperOption:
-    """A fact's option, as typer makes one from a parameter: a yes/no switch, or a value
-    (whose named values, b|t or positive|negative, complete in the shell)."""
-    from typer.main import get_click_param
-    from typer.models import ParamMeta
+@functools.cache
+def _fact_options() -> tuple[TyperOption, ...]:
+    """An option for each fact, in order: a yes/no switch, or a value (whose named values,
+    b|t or positive|negative, complete in the shell)."""
+    return tuple(_fact_option(fact) for fact in FACTS.values())
 
+
+def _fact_option(fact: Fact) -> TyperOption:
     if fact.negative:
         flags = f"{fact.flag}/{fact.negative}"
-        info = typer.Option(None, flags, help=fact.help, rich_help_panel=FACTS_PANEL)
-        kind: Any = bool | None
-    else:
-        values = fact.metavar.split("|") if "|" in fact.metavar else []
+        return declared_option(fact.name, flags, fact.help, None, bool | None, FACTS_PANEL)
+    values = fact.metavar.split("|") if "|" in fact.metavar else []
 
-        def complete(incomplete: str) -> list[str]:
-            return [value for value in values if value.startswith(incomplete)]
+    def complete(incomplete: str) -> list[str]:
+        return [value for value in values if value.startswith(incomplete)]
 
-        info = typer.Option(None, help=fact.help, metavar=fact.metavar,
-                            rich_help_panel=FACTS_PANEL,
-                            autocompletion=complete if values else None)  # fmt: skip
-        kind = str | None
-    option, _ = get_click_param(ParamMeta(name=fact.name, default=info, annotation=kind))
-    assert isinstance(option, TyperOption)
-    return option
+    return declared_option(fact.name, None, fact.help, fact.metavar, str | None, FACTS_PANEL,
+                           complete if values else None)  # fmt: skip
 
 
-GIVEN = "alltx.given"  # where a FactsCommand leaves the facts given, in the context's meta
-
-
-class FactsCommand(TyperCommand):
+class FactsCommand(DeclaredCommand):
     """A command with an option for each patient fact (alltx.core.facts.FACTS, in order)
-    before its own: a new fact needs no change to any command. The facts given, by name,
-    reach the command as `given_facts(ctx)`, not as parameters of its own."""
+    before its own; the facts given reach it as `given_facts(ctx)`."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.params[0:0] = [_fact_option(fact) for fact in FACTS.values()]
-
-    def invoke(self, ctx: Any) -> Any:  # click's Context, which typer keeps private
-        values = {name: ctx.params.pop(name) for name in FACTS}
-        ctx.meta[GIVEN] = {name: value for name, value in values.items() if value is not None}
-        return super().invoke(ctx)
+    def declared(self, ctx: Any) -> Sequence[TyperOption]:
+        return _fact_options()
 
 
 def given_facts(ctx: typer.Context) -> dict[str, object]:
     """The patient facts given as flags to a FactsCommand, by name."""
-    return dict(ctx.meta[GIVEN])
+    return {name: value for name, value in declared_values(ctx).items() if value is not None}
 
 
 HELP_FORMAT = (
