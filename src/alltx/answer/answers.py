@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from alltx.core.assess import IndicationResult, ReferralResult, TherapyOption
 from alltx.core.facts import FACTS, RULE_FACTS, Facts, Value
 from alltx.core.rules import MET, UNKNOWN, UNMET, Atom, Evaluation, Node, failed
-from alltx.model.catalog import Catalog, Source, Statement, Therapy
+from alltx.model.catalog import Catalog, Caution, Source, Statement, Therapy
 
 if TYPE_CHECKING:  # the shapes are types only here: their module is off the run path
     from alltx.answer.shapes import (
@@ -312,17 +312,28 @@ def patient_answer(facts: Facts, catalog: Catalog) -> OptionsOut:
     return options_json(facts, assess(facts, catalog), referrals(facts, catalog), catalog)
 
 
+def conditional_cautions(
+    option: OptionOut, catalog: Catalog
+) -> tuple[list[Caution], list[Caution]]:
+    """An answer's cautions that have a condition, as the catalog declares them: those that
+    apply (their condition met: `cautions_apply`), and those whose condition is not known yet
+    (shown as `If ...: ...` in `cautions`)."""
+    held = [c for c in catalog.by_id(option["therapy"]).cautions if c.rule is not None]
+    applying = [c for c in held if c.rule is not None and c.rule.text in option["cautions_apply"]]
+    unknown = [c for c in held if c.rule is not None
+               and f"If {c.rule.text}: {c.text}" in option["cautions"]]  # fmt: skip
+    return applying, unknown
+
+
 def open_cautions(answer: OptionsOut, catalog: Catalog) -> dict[str, list[tuple[str, str]]]:
-    """The cautions of an answer whose condition is not known yet (shown as `If ...: ...`),
-    by their condition, each with its therapy's name and its text: so a page can say each
-    condition once, plainly, with what it would mean for each therapy."""
+    """The cautions of an answer whose condition is not known yet, by their condition, each
+    with its therapy's name and its text: so a page can say each condition once, plainly,
+    with what it would mean for each therapy."""
     found: dict[str, list[tuple[str, str]]] = {}
     for option in answer["options"]:
-        for caution in catalog.by_id(option["therapy"]).cautions:
-            if caution.rule is None:
-                continue
-            if f"If {caution.rule.text}: {caution.text}" in option["cautions"]:
-                found.setdefault(caution.rule.text, []).append((option["name"], caution.text))
+        for caution in conditional_cautions(option, catalog)[1]:
+            condition = caution.rule.text if caution.rule is not None else ""
+            found.setdefault(condition, []).append((option["name"], caution.text))
     return found
 
 

@@ -16,7 +16,14 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from alltx.answer.answers import NONE_APPLIES, disclaimer, failed_criteria, referral_why, why
+from alltx.answer.answers import (
+    NONE_APPLIES,
+    conditional_cautions,
+    disclaimer,
+    failed_criteria,
+    referral_why,
+    why,
+)
 from alltx.core.facts import FACTS, Facts
 from alltx.core.plain import utf8, visible, web_address
 from alltx.model.catalog import Catalog, Caution, Source, Statement, Therapy
@@ -578,13 +585,6 @@ def data_summary(catalog: Catalog, out: Console, checked: bool = False) -> None:
     show(out, [*lines, *cited.parts()])
 
 
-def _applying(option: OptionOut, catalog: Catalog) -> list[Caution]:
-    """The cautions of the catalog's therapy that apply in this answer (by their condition)."""
-    met = option["cautions_apply"]
-    therapy = catalog.by_id(option["therapy"])
-    return [c for c in therapy.cautions if c.rule is not None and c.rule.text in met]
-
-
 def compared(answer: ComparedOut, facts: Facts, catalogs: Sequence[Catalog], out: Console) -> None:
     """One patient under each regulator, side by side (answers.compared_json): each therapy's
     status under each, then what makes each difference."""
@@ -619,7 +619,7 @@ def compared(answer: ComparedOut, facts: Facts, catalogs: Sequence[Catalog], out
         (names_of[o["therapy"]], c.info.short, caution)
         for c, one in zip(catalogs, answer["answers"], strict=True)
         for o in one["options"]
-        for caution in _applying(o, c)
+        for caution in conditional_cautions(o, c)[0]
     ]
     if applying:
         parts += ["", Text("! Cautions that apply", style="bold magenta")]
