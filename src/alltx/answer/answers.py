@@ -320,8 +320,7 @@ def conditional_cautions(
     (shown as `If ...: ...` in `cautions`)."""
     held = [c for c in catalog.by_id(option["therapy"]).cautions if c.rule is not None]
     applying = [c for c in held if c.rule is not None and c.rule.text in option["cautions_apply"]]
-    unknown = [c for c in held if c.rule is not None
-               and f"If {c.rule.text}: {c.text}" in option["cautions"]]  # fmt: skip
+    unknown = [c for c in held if c.said in option["cautions"]]
     return applying, unknown
 
 

@@ -114,5 +114,5 @@ def _cautions(
             shown.append(caution.text)
             applying.append(caution)
         elif result == UNKNOWN:
-            shown.append(f"If {caution.rule.text}: {caution.text}")
+            shown.append(caution.said)
     return tuple(shown), tuple(applying)

@@ -101,6 +101,17 @@ class Caution:
     rule: Node | None  # when it applies; None = always
     regulator: str | None = None  # a caution about one regulator's wording; None: all
 
+    @property
+    def said(self) -> str:
+        """As an answer or a drug's page says it: with its condition where it has one, for
+        a reader who does not know yet whether it holds."""
+        return self.text if self.rule is None else if_unknown(self.rule.text, self.text)
+
+
+def if_unknown(condition: str, text: str) -> str:
+    """A caution whose condition is not known yet, in words: `If <condition>: <text>`."""
+    return f"If {condition}: {text}"
+
 
 # A therapy's lists of sourced statements, in the order `alltx drug` shows them.
 STATEMENT_LISTS = (

@@ -15,6 +15,7 @@ from typing import Any
 
 from alltx.core.facts import FACTS
 from alltx.core.plain import web_address
+from alltx.model.catalog import if_unknown
 from alltx.views.words import answer_criterion_words
 
 MARKS = {"met": ("✓", "met"), "unmet": ("✗", "not met"), "unknown": ("?", "not known")}
@@ -73,7 +74,7 @@ def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[s
     fit; `made` the day the page is made, in words; `open_cautions` the cautions whose
     condition is not known yet, by condition (answers.open_cautions): each condition is said
     once, plainly, after the therapies, where it was said in bold under each therapy."""
-    pending = {f"If {condition}: {text}" for condition, said in open_cautions.items()
+    pending = {if_unknown(condition, text) for condition, said in open_cautions.items()
                for _, text in said}  # fmt: skip
     data = answer["data"]
     numbers: dict[str, int] = {}

@@ -26,7 +26,7 @@ from alltx.answer.answers import (
 )
 from alltx.core.facts import FACTS, Facts
 from alltx.core.plain import utf8, visible, web_address
-from alltx.model.catalog import Catalog, Caution, Source, Statement, Therapy
+from alltx.model.catalog import Catalog, Source, Statement, Therapy
 from alltx.views.words import facts_words, value_words
 
 if TYPE_CHECKING:  # the cohort modules load only for a cohort, not for one patient's answer
@@ -384,10 +384,6 @@ def _criteria_lines(node: Node, depth: int = 0) -> list[Row]:
     return rows
 
 
-def _caution_text(caution: Caution) -> str:
-    return caution.text if caution.rule is None else f"If {caution.rule.text}: {caution.text}"
-
-
 # A section of a drug's page: its title, and its statements, each with the lines of criteria
 # shown under it (an indication's); plain data, so that two regulators' can be compared.
 Item = tuple[Statement, tuple[tuple[str, str, int], ...]]
@@ -409,7 +405,7 @@ def _sections(therapy: Therapy, label: str) -> list[Section]:
         entry = Statement(text=indication.summary + date, source=indication.source)
         lines = tuple((str(s), str(t), 1 + sum(d)) for s, t, *d in _criteria_lines(indication.rule))
         approved.append((entry, lines))
-    cautions = [Statement(text=_caution_text(c), source=c.source) for c in therapy.cautions]
+    cautions = [Statement(text=c.said, source=c.source) for c in therapy.cautions]
     return [
         ("What it is", plain([therapy.kind, therapy.about])),
         (TIMELINE, plain([s for s in therapy.given if not s.detail])),
