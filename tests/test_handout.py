@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from alltx.cli.app import app
+from alltx.core.facts import facts_from
 from alltx.views import handout
 
 runner = CliRunner()
@@ -69,7 +70,7 @@ def test_every_text_is_escaped() -> None:
     answer["data"]["release"] = hostile
     whys = [hostile] * (len(answer["options"]) + len(answer["referrals"]))
     html = handout.page(answer, whys, [("id", hostile)], [hostile], [hostile], hostile, hostile,
-                        {hostile: [(hostile, hostile)]})  # fmt: skip
+                        {hostile: [(hostile, hostile)]}, facts_from({"age": 19}))  # fmt: skip
     assert "<script" not in html and "<img" not in html
     assert html.count("&lt;script&gt;") >= 7 + len(whys)
 

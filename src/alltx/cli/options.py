@@ -273,7 +273,7 @@ def _write_handout(ctx: typer.Context, answer: OptionsOut, facts: Facts, catalog
     whys = [why(option) for option in answer["options"]]
     whys += [referral_why(referral) for referral in answer["referrals"]]
     sys.stdout.write(handout.page(answer, whys, given, unknown, questions, __version__, _today(),
-                                  open_cautions(answer, catalog)))  # fmt: skip
+                                  open_cautions(answer, catalog), facts))  # fmt: skip
 
 
 def _today() -> str:

@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from alltx.core.facts import FACTS
+from alltx.core.facts import FACTS, Facts
 from alltx.core.plain import web_address
 from alltx.model.catalog import if_unknown
-from alltx.views.words import answer_criterion_words
+from alltx.views.words import value_words
 
 MARKS = {"met": ("✓", "met"), "unmet": ("✗", "not met"), "unknown": ("?", "not known")}
 STATUS = {"eligible": "eligible", "possible": "possible", "not_eligible": "not eligible",
@@ -49,16 +49,15 @@ def _e(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def _criteria(
-    criteria: Sequence[dict[str, Any]], only_unmet: bool, patient: Mapping[str, Any]
-) -> str:
-    """The criteria as a list, each with the patient's value in the terminal's words."""
+def _criteria(criteria: Sequence[dict[str, Any]], only_unmet: bool, patient: Facts) -> str:
+    """The criteria as a list, each with the patient's value in the terminal's words (the
+    terminal's own function: words.value_words)."""
     items = []
     for criterion in criteria:
         if only_unmet and criterion["result"] != "unmet":
             continue
         mark, said = MARKS[criterion["result"]]
-        words = answer_criterion_words(criterion, patient) if criterion.get("fact") else None
+        words = value_words(criterion, patient) if criterion.get("fact") else None  # type: ignore[arg-type]
         shown = "" if words is None else f' <span class="dim">[{_e(words)}]</span>'
         inner = _criteria(criterion.get("criteria", ()), only_unmet, patient)
         items.append(f'<li title="{said}">{mark} {_e(criterion["text"])}{shown}{inner}</li>')
@@ -67,13 +66,15 @@ def _criteria(
 
 def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[str, str]],
          unknown: Sequence[str], questions: Sequence[str], version: str, made: str,
-         open_cautions: Mapping[str, Sequence[tuple[str, str]]]) -> str:  # fmt: skip
+         open_cautions: Mapping[str, Sequence[tuple[str, str]]],
+         patient: Facts) -> str:  # fmt: skip
     """The handout: `answer` is options_json's; `whys` the one line of why of each therapy,
     then each referral (answers.why, answers.referral_why); `facts` the given ones in plain
     words (label, value), `unknown` the labels of those not given; `questions` those that
     fit; `made` the day the page is made, in words; `open_cautions` the cautions whose
     condition is not known yet, by condition (answers.open_cautions): each condition is said
-    once, plainly, after the therapies, where it was said in bold under each therapy."""
+    once, plainly, after the therapies, where it was said in bold under each therapy;
+    `patient` the facts as given, for each criterion's value exactly (an age to the day)."""
     pending = {if_unknown(condition, text) for condition, said in open_cautions.items()
                for _, text in said}  # fmt: skip
     data = answer["data"]
@@ -110,7 +111,7 @@ def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[s
             mark, _ = MARKS[indication["status"]]
             parts.append(f"<p>{mark} <i>{_e(indication['summary'])}</i></p>")
             parts.append(_criteria(indication["criteria"], indication["status"] == "unmet",
-                                   answer["patient"]))  # fmt: skip
+                                   patient))  # fmt: skip
         if option["missing"]:
             missing = ", ".join(FACTS[name].short for name in option["missing"])
             parts.append(f"<p>To decide: {_e(missing)}</p>")
@@ -122,7 +123,7 @@ def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[s
     for referral in answer["referrals"]:
         parts = [f'<h3>{_e(referral["title"])}: <span class="{referral["status"]}">'
                  f'{STATUS[referral["status"]]}</span></h3>',
-                 _criteria(referral["reasons"], False, answer["patient"]),
+                 _criteria(referral["reasons"], False, patient),
                  f'<p class="dim">Sources: {cite(referral["sources"])}</p>']  # fmt: skip
         details.append("".join(parts))
 

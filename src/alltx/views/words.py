@@ -4,7 +4,7 @@ say `age: 19 years`, `lineage: B-cell precursor`, where the rules hold 228 compl
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -61,23 +61,6 @@ def criterion_words(
             shown += f", {value} completed {unit}"
         return f"{label}: {shown}"
     return f"{label}: {fact_words(fact, value)}{unit if unit == '%' else ''}"
-
-
-def answer_criterion_words(criterion: Mapping[str, object], patient: Mapping[str, object]) -> str:
-    """criterion_words from the JSON answer alone: a criterion's `fact`, `value`, `bound` and
-    the unit its `test` ends with (`at most 25 years`), and the patient's age exactly: from
-    its months where the answer has them (`age_months` is 8 for 8m, where `age` is 0.666...),
-    else from its years."""
-    fact = str(criterion["fact"])
-    unit = str(criterion.get("test", "")).rpartition(" ")[2]
-    unit = unit if unit in ("years", "months") else "%" if unit.endswith("%") else ""
-    age = None
-    if unit in ("years", "months"):  # in months where the answer has them: exact for 8m
-        months = FACTS[fact].months
-        given = patient.get(months or fact)
-        age = None if given is None else Fraction(str(given)) / (12 if months else 1)
-    bound = criterion.get("bound")
-    return criterion_words(fact, criterion.get("value"), unit, age, str(bound) if bound else None)
 
 
 def facts_words(facts: Facts, read: Collection[str]) -> tuple[list[tuple[str, str]], list[str]]:
