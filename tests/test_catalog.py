@@ -82,7 +82,10 @@ BREAKAGES = [
     ),
     (f'updated = "{UPDATED}"', 'updated = "last week"', "data.updated", True),
     ('brands = ["Kymriah"]', 'brands = ["Kymriah"]\nbrand = "x"', "unknown key", False),
-    ("format = 2", "format = 3", "format 3 is not supported", False),
+    ("format = 2", "format = 3", "format 3 is not supported", True),
+    # TOML has numbers and booleans of its own: a string of one is a mistake, not a value
+    ("format = 2", 'format = "2"', "format: Input should be a valid integer", False),
+    ("detail = true", 'detail = "yes"', "detail: Input should be a valid boolean", False),
 ]
 CHECKED = [b[:3] for b in BREAKAGES]
 FAST_PATH = [b[:3] for b in BREAKAGES if b[3]]
@@ -106,9 +109,10 @@ def test_a_missing_file_says_so(tmp_path: Path) -> None:
 
 def test_the_bundled_file_matches_its_schema() -> None:
     """The bundled file loads without the pydantic check at run time; CI holds it to it."""
-    from alltx.model.schemas import data_file_problems
+    from alltx.model.catalog import DATA_TITLE, Data
+    from alltx.model.checking import file_problems
 
-    assert data_file_problems(tomllib.loads(GOOD)) == []
+    assert file_problems(Data, DATA_TITLE, tomllib.loads(GOOD)) == []
 
 
 @pytest.mark.parametrize(("old", "new", "problem"), FAST_PATH, ids=[b[2] for b in FAST_PATH])

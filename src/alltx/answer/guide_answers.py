@@ -134,7 +134,7 @@ def grading_json(grading: Grading) -> GradingOut:
                 "feature": f.feature.id,
                 "label": f.feature.label,
                 "value": plain(f.value),
-                "grade": None if f.level is None else f.level.grade,
+                "grade": None if f.level is None else f.level.lowest,
                 "possible": list(f.possible),
                 "text": None if f.level is None else f.level.text,
                 "note": f.note or None,

@@ -128,7 +128,9 @@ def _finding_options(scale: Scale) -> tuple[TyperOption, ...]:
             flags, metavar, kind = feature.flag.replace(" ", ""), None, bool | None
         else:
             flags, metavar, kind = feature.flag.split(" ")[0], feature.metavar, str | None
-        options.append(declared_option(feature.id, flags, feature.help, metavar, kind, FINDINGS))
+        options.append(
+            declared_option(feature.id, flags, feature.help or "", metavar, kind, FINDINGS)
+        )
         tool = feature.label.split(" ")[0]  # the ICE score's parts: `ICE part: naming, 0-3.`
         options += [declared_option(part.id, f"--{part.id}", f"{tool} part: {part.label}, "
                                     f"0-{part.most}.", f"0-{part.most}", str | None, FINDINGS)

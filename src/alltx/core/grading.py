@@ -60,7 +60,7 @@ class Grading:
         """The known findings that set the grade (the worst ones)."""
         if self.low == 0:
             return []
-        return [f for f in self.counted if f.level is not None and f.level.grade == self.low]
+        return [f for f in self.counted if f.level is not None and f.level.lowest == self.low]
 
     @property
     def counted(self) -> list[FeatureGrade]:
@@ -87,8 +87,8 @@ def grade(scale: Scale, findings: dict[str, object], age: Fraction | None = None
     values = {f.feature.id: f.value for f in features} | findings
     applies: Result = MET
     deciding: tuple[Feature, ...] = ()
-    if scale.requires is not None:
-        evaluation = evaluate(scale.requires, values)
+    if scale.rule is not None:
+        evaluation = evaluate(scale.rule, values)
         applies = evaluation.result
         deciding = tuple(dict.fromkeys(scale.feature(a.fact) for a in undecided(evaluation)))
     domains = _domains(scale.by_age, features)
@@ -158,14 +158,14 @@ def _feature_grade(feature: Feature, findings: dict[str, object], used: bool) ->
         if len(totals) == 1:
             value = totals[0]
         else:
-            grades = sorted({g for total in totals for g in _match(feature.levels, total).grades})
+            grades = sorted({g for total in totals for g in _match(feature, total).allowed})
             note = f"{feature.id} between {totals[0]} and {totals[-1]} from the parts given"
             return FeatureGrade(feature, None, None, tuple(grades), note)
     if value is None:
         return FeatureGrade(feature, None, None, _grades(feature.levels))
-    level = _match(feature.levels, value)
+    level = _match(feature, value)
     note = level.why.text if level.why else ""
-    return FeatureGrade(feature, value, level, level.grades, note)
+    return FeatureGrade(feature, value, level, level.allowed, note)
 
 
 def _totals(feature: Feature, parts: dict[str, object]) -> list[int]:
@@ -177,12 +177,10 @@ def _totals(feature: Feature, parts: dict[str, object]) -> list[int]:
     return sorted({sum(combo) for combo in itertools.product(*ranges)})  # type: ignore[arg-type]
 
 
-def _match(levels: tuple[Level, ...], value: object) -> Level:
+def _match(feature: Feature, value: object) -> Level:
     word = isinstance(value, str)
-    for level in levels:
-        if level.test is None or (
-            _tests_words(level.test) == word and atom_result(level.test, value) == MET
-        ):
+    for level, test in zip(feature.levels, feature.tests, strict=True):
+        if test is None or (_tests_words(test) == word and atom_result(test, value) == MET):
             return level
     raise GradingError(f"no level matches {value!r}")  # the data's last level should catch all
 
@@ -194,7 +192,7 @@ def _tests_words(test: Atom) -> bool:
 
 
 def _grades(levels: tuple[Level, ...]) -> tuple[int, ...]:
-    return tuple(sorted({grade for level in levels for grade in level.grades}))
+    return tuple(sorted({grade for level in levels for grade in level.allowed}))
 
 
 def parse_findings(scale: Scale, given: dict[str, object]) -> dict[str, object]:
@@ -241,7 +239,7 @@ _MEASURE = re.compile(r"\s*([+-]?\d{1,15}(?:\.\d{1,15})?)\s*°?\s*([A-Za-z])?\s*
 def _number(value: object, feature: Feature) -> Fraction | int:
     words = f" (or {', '.join(feature.values)})" if feature.values else ""
     if feature.whole:
-        low, high = feature.range or (0, None)
+        low, high = feature.bounds or (0, None)
         return _whole(value, low, high, feature.label.split(" (")[0] + words)
     match = _MEASURE.fullmatch(str(value))
     unit = (match.group(2) or "").upper() if match else ""
@@ -250,9 +248,9 @@ def _number(value: object, feature: Feature) -> Fraction | int:
     number = Fraction(match.group(1))
     if unit == "F":  # Fahrenheit, converted exactly; the answer shows the Celsius value
         number = (number - 32) * 5 / 9
-    if feature.range is None:
+    if feature.bounds is None:
         return number
-    low, high = feature.range
+    low, high = feature.bounds
     if number < low or (high is not None and number > high):
         span = f"outside {low} to {high}" if high is not None else f"below {low}"
         hint = "; give degrees Celsius, or Fahrenheit with F (101F)" if feature.unit == "C" else ""

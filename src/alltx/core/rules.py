@@ -48,6 +48,7 @@ class RuleError(ValueError):
     def __init__(self, where: str, message: str) -> None:
         super().__init__(f"{where}: {message}")
         self.where = where
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

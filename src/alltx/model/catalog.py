@@ -3,19 +3,20 @@
 Pure: it takes the file's text and where it came from, and returns a Catalog of plain frozen
 objects, or raises DataError with one line that says where in the file the problem is.
 
-The file's schema is the pydantic model in `alltx.model.schemas`. Building pydantic models costs
-more start-up time than the rest of a run, so a file already checked against it (the bundled
-one, in CI) is built directly; any other file is checked first.
+Each entity of the file is declared once, here, as a frozen dataclass whose fields are the
+file's keys (`alltx.model.declared`); the schema check that `alltx.model.schemas` derives from
+these declarations needs pydantic, whose models cost more start-up time than the rest of a run,
+so a file already checked (the bundled one, in CI) is built directly; any other is checked first.
 """
 
 from __future__ import annotations
 
 import difflib
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from alltx.core.facts import RULE_FACTS
 from alltx.core.plain import HIDDEN
@@ -31,6 +32,8 @@ from alltx.core.rules import (
 from alltx.core.rules import (
     Node as Node,  # the rule tree is part of the data: views name it from here
 )
+from alltx.model import declared
+from alltx.model.declared import Criteria, Id, Key, RegulatorId, SourceIds, Text, derived, key
 
 
 class DataError(ValueError):
@@ -49,15 +52,17 @@ def _refuse(origin: str, problems: list[str]) -> None:
         raise DataError(message, [f"{origin}: {problem}" for problem in problems])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Source:
-    id: str
-    short: str
-    title: str
+    id: Id
+    short: Text = key("a short name for citing it in a line")
+    title: Text
     publisher: str | None = None
     date: str | None = None
-    url: str | None = None
-    identifiers: tuple[str, ...] = ()  # BLA, DailyMed setid, DOI, PMID ...
+    url: declared.Address | None = None
+    identifiers: tuple[Text, ...] = key(
+        "identifiers a reader can look it up by: BLA, setid, DOI, PMID", default=()
+    )
 
     @property
     def attribution(self) -> str:
@@ -74,32 +79,62 @@ class Source:
 
 @dataclass(frozen=True)
 class Statement:
-    """A clinical statement in plain words, with the ids of the sources that back it."""
+    """A clinical statement in plain words, with the sources that back it."""
 
-    text: str
-    source: tuple[str, ...]
-    detail: bool = False  # dosing detail for clinicians
-    regulator: str | None = None  # said under one regulator only (a US REMS change); None: all
+    text: Text
+    source: SourceIds
+    detail: bool = key("dosing detail for clinicians", default=False)
+    regulator: RegulatorId | None = key(
+        "said under this regulator only (a US REMS change, an EU requirement); left out: "
+        "under every regulator",
+        default=None,
+    )
 
 
-@dataclass(frozen=True)
+def compiled(criteria: Mapping[str, Any], where: str, name: str) -> Node:
+    """Criteria as a rule, its tests named `name.fact`; RuleError (with `where`, its place in
+    the entity) where they cannot be read or can never be met."""
+    rule = named(compile_criteria(criteria, RULE_FACTS, where), name)
+    if not satisfiable(rule):
+        raise RuleError(where, "these criteria can never all be met; check the bounds and values")
+    twice = duplicate_ids(rule)
+    if twice:
+        raise RuleError(where, f"test id {twice[0]!r} is used twice; give each test of that "
+                               "fact its own `id`")  # fmt: skip
+    return rule
+
+
+@dataclass(frozen=True, kw_only=True)
 class Indication:
-    id: str
-    summary: str
-    source: tuple[str, ...]
-    approved: str | None
-    rule: Node
-    regulator: str = "fda"  # the regulator whose authorisation this is
-    authorisation: str | None = None  # its type where the sources give one: conditional
+    id: Id
+    regulator: RegulatorId = key("the regulator whose authorisation this is")
+    summary: Text = key("the label's indication in its own words")
+    source: SourceIds
+    approved: str | None = None
+    authorisation: str | None = key("its type, where the sources give one: conditional",
+                                    default=None)  # fmt: skip
+    criteria: Criteria = key(compare=False)
+    rule: Node = derived()  # the criteria compiled, once, at load
+
+    def __post_init__(self) -> None:
+        # The whole tree is the indication, so its text is the indication's summary.
+        whole = {"text": self.summary, **self.criteria}
+        object.__setattr__(self, "rule", compiled(whole, "criteria", self.id))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Caution:
-    id: str  # stable, for machine records: `cd19-negative`
-    text: str
-    source: tuple[str, ...]
-    rule: Node | None  # when it applies; None = always
-    regulator: str | None = None  # a caution about one regulator's wording; None: all
+    id: Id = key("stable, for machine records: cd19-negative")
+    text: Text
+    source: SourceIds
+    when: Criteria | None = key(default=None, compare=False)
+    regulator: RegulatorId | None = key("a caution about this regulator's wording only",
+                                        default=None)  # fmt: skip
+    rule: Node | None = derived()  # when it applies; None = always
+
+    def __post_init__(self) -> None:
+        rule = None if self.when is None else compiled(self.when, "when", self.id)
+        object.__setattr__(self, "rule", rule)
 
     @property
     def said(self) -> str:
@@ -123,22 +158,24 @@ STATEMENT_LISTS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Therapy:
-    id: str
-    name: str
-    brands: tuple[str, ...]
-    aliases: tuple[str, ...]
+    id: Id
+    name: Text
+    brands: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    groups: tuple[str, ...] = key("words that cover several therapies, such as car-t", default=())
     kind: Statement
     about: Statement
-    given: tuple[Statement, ...]
-    common_side_effects: tuple[Statement, ...]
-    serious_side_effects: tuple[Statement, ...]
-    boxed_warning: tuple[Statement, ...]
-    indications: tuple[Indication, ...]
-    cautions: tuple[Caution, ...]
-    figures: tuple[Statement, ...] = ()  # trial results as the regulator states them
-    groups: tuple[str, ...] = ()  # words that cover several therapies: car-t
+    given: tuple[Statement, ...] = ()
+    common_side_effects: tuple[Statement, ...] = ()
+    serious_side_effects: tuple[Statement, ...] = ()
+    boxed_warning: tuple[Statement, ...] = ()
+    figures: tuple[Statement, ...] = key(
+        "trial results as the regulator states them, naming the trial", default=()
+    )
+    indications: Annotated[tuple[Indication, ...], Key(min_length=1)]
+    cautions: tuple[Caution, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -186,16 +223,21 @@ class Therapy:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Referral:
     """Advice to see another kind of doctor, with the reasons that call for it (any one will
     do) as a rule over the same facts as the indications."""
 
-    id: str
-    title: str
-    source: tuple[str, ...]
-    rule: Node
-    about: tuple[Statement, ...]
+    id: Id
+    title: Text = key("the advice, e.g. 'See a transplant doctor'")
+    source: SourceIds
+    criteria: Criteria = key("the reasons for the advice, usually `any` of them", compare=False)
+    about: tuple[Statement, ...] = ()
+    rule: Node = derived()
+
+    def __post_init__(self) -> None:
+        whole = {"text": self.title, **self.criteria}
+        object.__setattr__(self, "rule", compiled(whole, "criteria", self.id))
 
     def statements(self) -> list[tuple[str, Statement | Referral]]:
         return [("", self), *((f".about[{i}]", s) for i, s in enumerate(self.about))]
@@ -210,19 +252,48 @@ class Referral:
         return list(dict.fromkeys(s for _, item in self.statements() for s in item.source))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Regulator:
     """A regulator whose authorisations the data holds: `id` as the data and --regulator name
     it (fda, ema), `name` as answers say it."""
 
-    id: str
-    name: str
-    region: str
-    scope: str
-    label: str  # a label document, as answers name it: US FDA label
-    labels: str  # the documents answers come from: US FDA labels
-    short: str  # a word for its indications: US label
+    id: RegulatorId = key("as indications and --regulator name it: fda, ema")
+    name: Text = key("as answers name it: US FDA")
+    region: Text
+    scope: Text
+    label: Text = key("a label document, as answers name it: US FDA label")
+    labels: Text = key("the documents answers come from: US FDA labels")
+    short: Text = key("a word for its indications: US label")
     currency: Statement | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataRelease:
+    release: declared.Release
+    updated: date
+
+
+DATA_FORMAT = 2  # 2: the regulators, and each indication's
+DATA_TITLE = "DataFile"  # its JSON Schema's title
+
+
+@dataclass(frozen=True, kw_only=True)
+class Data:
+    """A therapies file (data/therapies.toml)."""
+
+    format: int = key(f"the file format; this alltx reads format {DATA_FORMAT}")
+    data: DataRelease
+    regulators: Annotated[tuple[Regulator, ...], Key(min_length=1)] = key(
+        "the regulators whose authorisations the file holds; the first is the default"
+    )
+    sources: tuple[Source, ...]
+    therapies: Annotated[tuple[Therapy, ...], Key(min_length=1)]
+    referrals: tuple[Referral, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.format != DATA_FORMAT:
+            raise ValueError(f"format {self.format} is not supported; this alltx reads format "
+                             f"{DATA_FORMAT}")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -380,7 +451,7 @@ def read_data_file(
     origin: str,
     checked: bool,
     schema_problems: Callable[[dict[str, Any]], list[str]],
-    build: Callable[[dict[str, Any], list[str]], Built],
+    build: Callable[[dict[str, Any], list[str]], Built | None],
     parse: Callable[[str], dict[str, Any]] = tomllib.loads,
 ) -> Built:
     """Parse a data file's TOML and build it, refusing it with every problem found.
@@ -407,6 +478,7 @@ def read_data_file(
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         _refuse(origin, schema_problems(raw) or [f"does not match the schema ({error!r})"])
     _refuse(origin, problems)
+    assert built is not None  # None only with a problem noted
     return built
 
 
@@ -432,6 +504,27 @@ def _at(place: str, key: str) -> str:
     return f"{place}.{key}" if place else key
 
 
+def unknown_sources(data: object, sources: Mapping[str, Source]) -> list[str]:
+    """Every source id cited in a file that it does not list, by its place."""
+    return [
+        f"{where}: unknown source {source_id!r}"
+        for where, entity in declared.walk(data)
+        for source_id in _cites(entity)
+        if source_id not in sources
+    ]
+
+
+def _regulator_of(entity: object) -> str | None:
+    """The regulator a statement, an indication or a caution is said under; None: all."""
+    said = getattr(entity, "regulator", None)
+    return said if isinstance(said, str) else None
+
+
+def _cites(entity: object) -> tuple[str, ...]:
+    cited = getattr(entity, "source", ())
+    return cited if isinstance(cited, tuple) else ()
+
+
 def parse_catalog(
     text: str,
     origin: str,
@@ -444,163 +537,32 @@ def parse_catalog(
     (by default the file's first regulator). `regulator="*"`: every regulator's indications
     at once, which only `data check` wants."""
 
-    def build(raw: dict[str, Any], problems: list[str]) -> Catalog:
-        therapies = tuple(
-            _therapy(t, _place(i, t), problems) for i, t in enumerate(raw["therapies"])
-        )
-        referrals = tuple(
-            _referral(r, f"referrals[{i}]", problems)
-            for i, r in enumerate(raw.get("referrals", ()))
-        )
-        sources = [source_of(s) for s in raw["sources"]]
-        regulators = tuple(_regulator(r) for r in raw["regulators"])
-        info = _info(raw["data"], regulators[0])
-        whole = _cross_check(info, therapies, referrals, sources, origin, problems, regulators)
+    def build(raw: dict[str, Any], problems: list[str]) -> Catalog | None:
+        data = declared.build(Data, raw, problems)
+        if data is None:
+            return None
+        whole = _cross_check(data, origin, problems)
         if problems or regulator == "*":
             return whole
-        return whole.under(regulator or regulators[0].id)
+        return whole.under(regulator or data.regulators[0].id)
 
     return read_data_file(text, origin, checked, _schema_problems, build, parse)
 
 
 def _schema_problems(raw: dict[str, Any]) -> list[str]:
-    from alltx.model.schemas import data_file_problems  # pydantic: only when it is needed
+    from alltx.model.checking import file_problems  # pydantic: only when it is needed
 
-    return data_file_problems(raw)
-
-
-def as_source_ids(value: str | list[str]) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
+    return file_problems(Data, DATA_TITLE, raw)
 
 
-def statement_of(raw: dict[str, Any]) -> Statement:
-    return Statement(raw["text"], as_source_ids(raw["source"]), raw.get("detail", False),
-                     raw.get("regulator"))  # fmt: skip
-
-
-def statements_of(raw: dict[str, Any], field: str) -> tuple[Statement, ...]:
-    return tuple(statement_of(s) for s in raw.get(field, ()))
-
-
-def source_of(raw: dict[str, Any]) -> Source:
-    return Source(**{**raw, "identifiers": tuple(raw.get("identifiers", ()))})
-
-
-def _regulator(raw: dict[str, Any]) -> Regulator:
-    currency = raw.get("currency")
-    words = (raw["label"], raw["labels"], raw["short"])
-    return Regulator(raw["id"], raw["name"], raw["region"], raw["scope"], *words,
-                     statement_of(currency) if currency else None)  # fmt: skip
-
-
-def _info(raw: dict[str, Any], first: Regulator) -> DataInfo:
-    return DataInfo(raw["release"], as_date(raw["updated"]), first)
-
-
-def as_date(value: date | str) -> date:
-    """A data file's date: TOML's own date (`updated = 2026-12-02`) or a string of one."""
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
-def _place(index: int, raw: object) -> str:
-    therapy_id = raw.get("id") if isinstance(raw, dict) else None
-    return f"therapies[{index}] ({therapy_id})"
-
-
-def _rule(raw: object, where: str, problems: list[str], name: str) -> Node:
-    """Compile criteria, their tests named `name.fact`, noting a problem (and returning a
-    stand-in) rather than stopping."""
-    try:
-        rule = named(compile_criteria(raw, RULE_FACTS, where), name)
-    except RuleError as error:
-        problems.append(str(error))
-        return Group("all", (), "unreadable")
-    if not satisfiable(rule):
-        problems.append(
-            f"{where}: these criteria can never all be met; check the bounds and values"
-        )
-    problems += [
-        f"{where}: test id {i!r} is used twice; give each test of that fact its own `id`"
-        for i in duplicate_ids(rule)
-    ]
-    return rule
-
-
-def _indication(raw: dict[str, Any], where: str, problems: list[str]) -> Indication:
-    # The whole tree is the indication, so its text is the indication's summary.
-    criteria = {"text": raw["summary"], **raw["criteria"]}
-    return Indication(
-        id=raw["id"],
-        summary=raw["summary"],
-        source=as_source_ids(raw["source"]),
-        approved=raw.get("approved"),
-        rule=_rule(criteria, f"{where}.criteria", problems, raw["id"]),
-        regulator=raw["regulator"],
-        authorisation=raw.get("authorisation"),
-    )
-
-
-def _caution(raw: dict[str, Any], where: str, problems: list[str]) -> Caution:
-    when = raw.get("when")
-    rule = None if when is None else _rule(when, f"{where}.when", problems, raw["id"])
-    return Caution(raw["id"], raw["text"], as_source_ids(raw["source"]), rule,
-                   raw.get("regulator"))  # fmt: skip
-
-
-def _referral(raw: dict[str, Any], where: str, problems: list[str]) -> Referral:
-    criteria = {"text": raw["title"], **raw["criteria"]}
-    return Referral(
-        id=raw["id"],
-        title=raw["title"],
-        source=as_source_ids(raw["source"]),
-        rule=_rule(criteria, f"{where}.criteria", problems, raw["id"]),
-        about=statements_of(raw, "about"),
-    )
-
-
-def _therapy(raw: dict[str, Any], place: str, problems: list[str]) -> Therapy:
-    """One therapy, its criteria compiled into rule nodes once, at load."""
-    indications = tuple(
-        _indication(i, f"{place}.indications[{n}]", problems)
-        for n, i in enumerate(raw["indications"])
-    )
-    cautions = tuple(
-        _caution(c, f"{place}.cautions[{n}]", problems)
-        for n, c in enumerate(raw.get("cautions", ()))
-    )
-    return Therapy(
-        id=raw["id"],
-        name=raw["name"],
-        brands=tuple(raw.get("brands", ())),
-        aliases=tuple(raw.get("aliases", ())),
-        kind=statement_of(raw["kind"]),
-        about=statement_of(raw["about"]),
-        given=statements_of(raw, "given"),
-        common_side_effects=statements_of(raw, "common_side_effects"),
-        serious_side_effects=statements_of(raw, "serious_side_effects"),
-        boxed_warning=statements_of(raw, "boxed_warning"),
-        indications=indications,
-        cautions=cautions,
-        figures=statements_of(raw, "figures"),
-        groups=tuple(raw.get("groups", ())),
-    )
-
-
-def _cross_check(
-    info: DataInfo,
-    therapies: tuple[Therapy, ...],
-    referrals: tuple[Referral, ...],
-    source_list: list[Source],
-    origin: str,
-    problems: list[str],
-    regulators: tuple[Regulator, ...],
-) -> Catalog:
+def _cross_check(data: Data, origin: str, problems: list[str]) -> Catalog:
     """What a schema cannot see: references between entries, and names used twice."""
-    declared = [r.id for r in regulators]
-    problems += [f"regulators: {i!r} is declared twice"
-                 for i in sorted({i for i in declared if declared.count(i) > 1})]  # fmt: skip
+    regulators, therapies, referrals = data.regulators, data.therapies, data.referrals
+    declared_ids = [r.id for r in regulators]
+    twice = sorted({i for i in declared_ids if declared_ids.count(i) > 1})
+    problems += [f"regulators: {i!r} is declared twice" for i in twice]
     sources: dict[str, Source] = {}
-    for source in source_list:
+    for source in data.sources:
         if source.id in sources:
             problems.append(f"sources: duplicate source id {source.id!r}")
         sources[source.id] = source
@@ -616,7 +578,7 @@ def _cross_check(
                     f"{indication_of[indication.id]}"
                 )
             indication_of[indication.id] = therapy.id
-        for code in declared:  # an id may be used once under each regulator
+        for code in declared_ids:  # an id may be used once under each regulator
             caution_ids = [c.id for c in therapy.cautions if c.regulator in (None, code)]
             problems += [
                 f"{place}: caution id {i!r} is used twice"
@@ -628,30 +590,20 @@ def _cross_check(
                 f"{place}: id {therapy.id!r} is already used by {owner_of[_key(therapy.id)]}"
             )
         for name in therapy.names:
-            key = _key(name)
-            if owner_of.get(key, therapy.id) != therapy.id:
-                problems.append(f"{place}: name {name!r} is already used by {owner_of[key]}")
-            owner_of.setdefault(key, therapy.id)
-        for where, item in therapy.statements():
-            problems += [
-                f"{place}.{where}: unknown source {source_id!r}"
-                for source_id in item.source
-                if source_id not in sources
-            ]
-            if item.regulator is not None and item.regulator not in declared:
-                problems.append(f"{place}.{where}: unknown regulator {item.regulator!r}; the "
-                                f"file declares {', '.join(declared)}")  # fmt: skip
-    cited: list[tuple[str, Statement | Referral]] = []
+            said = _key(name)
+            if owner_of.get(said, therapy.id) != therapy.id:
+                problems.append(f"{place}: name {name!r} is already used by {owner_of[said]}")
+            owner_of.setdefault(said, therapy.id)
     for index, referral in enumerate(referrals):
-        place = f"referrals[{index}] ({referral.id})"
         if referral.id in {r.id for r in referrals[:index]}:
-            problems.append(f"{place}: duplicate referral id {referral.id!r}")
-        cited += [(place + where, item) for where, item in referral.statements()]
-    cited += [(f"regulators ({r.id}).currency", r.currency) for r in regulators if r.currency]
+            problems.append(f"referrals[{index}] ({referral.id}): duplicate referral id "
+                            f"{referral.id!r}")  # fmt: skip
+    problems += unknown_sources(data, sources)
     problems += [
-        f"{where}: unknown source {source_id!r}"
-        for where, item in cited
-        for source_id in item.source
-        if source_id not in sources
+        f"{where}: unknown regulator {_regulator_of(entity)!r}; the file declares "
+        f"{', '.join(declared_ids)}"
+        for where, entity in declared.walk(data)
+        if not isinstance(entity, Regulator) and _regulator_of(entity) not in (None, *declared_ids)
     ]
+    info = DataInfo(data.data.release, data.data.updated, regulators[0])
     return Catalog(info, therapies, sources, origin, referrals, regulators)

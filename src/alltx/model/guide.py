@@ -1,8 +1,8 @@
 """The guide: transplant, side effects, grading scales, practice, glossary and questions.
 
 Pure, like the catalog: it takes the guide file's text and returns plain frozen objects, or
-raises DataError naming the place. The schema is `GuideFile` in `alltx.model.schemas`; the bundled
-file is checked against it in CI, any other file at load.
+raises DataError naming the place. Each entity is declared once, here (`alltx.model.declared`);
+the bundled file is checked against the schema derived from them in CI, any other file at load.
 """
 
 from __future__ import annotations
@@ -11,30 +11,22 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from alltx.core.rules import Atom, Node, RuleError, compile_criteria
-from alltx.model.catalog import (
-    Source,
-    Statement,
-    as_date,
-    as_source_ids,
-    find,
-    read_data_file,
-    source_of,
-    statement_of,
-    statements_of,
-)
+from alltx.model import declared
+from alltx.model.catalog import Source, Statement, find, read_data_file, unknown_sources
+from alltx.model.declared import Criteria, Key, Release, SourceIds, Text, derived, key, outside
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GuideInfo:
-    release: str
+    release: Release
     updated: date
-    scope: str
+    scope: Text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Transplant:
     what: tuple[Statement, ...]
     steps: tuple[Statement, ...]
@@ -42,149 +34,242 @@ class Transplant:
     relapse_risk: tuple[Statement, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SideEffect:
-    id: str
-    name: str
-    aliases: tuple[str, ...]
+    id: Text
+    name: Text
+    aliases: tuple[str, ...] = ()
     what: Statement
-    therapies: tuple[str, ...]
-    boxed: tuple[str, ...]
-    carried: Statement
-    symptoms: tuple[Statement, ...]
-    timing: tuple[Statement, ...]
-    figures: tuple[Statement, ...]
-    grading: str | None
+    therapies: Annotated[tuple[str, ...], Key(min_length=1, description="therapy ids")]
+    boxed: tuple[str, ...] = key("therapies whose boxed warning names it", default=())
+    carried: Statement = key("which therapies carry it, with the source")
+    symptoms: tuple[Statement, ...] = ()
+    timing: tuple[Statement, ...] = ()
+    figures: tuple[Statement, ...] = ()
+    grading: str | None = key("the id of a [[scales]] entry", default=None)
 
 
-@dataclass(frozen=True)
+Grade = Annotated[int, Key(ge=0, le=5)]
+
+
+@dataclass(frozen=True, kw_only=True)
 class Level:
-    grades: tuple[int, ...]  # one grade; several where the sources leave the point open
-    text: str
-    test: Atom | None  # None matches anything
-    why: Statement | None = None  # why the sources leave it open, where they do
+    """One level of a finding: the grade it gives where its test matches (none: any value)."""
+
+    grade: Grade | None = None
+    grades: Annotated[tuple[Grade, ...], Key(min_length=2)] | None = key(
+        "every grade the readings allow, where the sources differ", default=None
+    )
+    why: Statement | None = key("why the grade is open", default=None)
+    text: Text
+    is_: str | None = key(alias="is", default=None)
+    at_least: float | None = None
+    at_most: float | None = None
+    # One grade; several, in order, where the sources leave the point open.
+    allowed: tuple[int, ...] = derived()
+
+    def __post_init__(self) -> None:
+        if (self.grade is None) == (self.grades is None):
+            raise ValueError("give `grade`, or `grades` with `why`, not both")
+        if self.grades is not None and self.why is None:
+            raise ValueError("a level with several `grades` must say `why`")
+        allowed = tuple(sorted(self.grades)) if self.grades else (self.grade,)
+        object.__setattr__(self, "allowed", allowed)
 
     @property
-    def grade(self) -> int:
+    def lowest(self) -> int:
         """The lowest grade this finding gives."""
-        return self.grades[0]
+        return self.allowed[0]
 
     @property
     def shown(self) -> str:
         """`3`, or `0-1` where the sources leave the grade open."""
-        low, high = self.grades[0], self.grades[-1]
+        low, high = self.allowed[0], self.allowed[-1]
         return str(low) if low == high else f"{low}-{high}"
 
+    @property
+    def tests(self) -> dict[str, Any]:
+        """Its test as the file writes it (`is`, `at_least`, `at_most`); empty: any value."""
+        found = {"is": self.is_, "at_least": self.at_least, "at_most": self.at_most}
+        return {name: value for name, value in found.items() if value is not None}
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class Part:
-    id: str
-    label: str
-    most: int
+    id: Text
+    label: Text
+    most: Annotated[int, Key(ge=1)]
 
 
-@dataclass(frozen=True)
+class _Words(NamedTuple):
+    """A finding as its levels' tests read it (the rules module's FactSpec)."""
+
+    kind: str
+    unit: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class Feature:
     """One finding a scale grades, e.g. oxygen support. Also the rules module's FactSpec."""
 
-    id: str
-    kind: str
-    label: str
-    flag: str
-    levels: tuple[Level, ...]
+    id: Text
+    kind: Literal["number", "category", "bool"]
+    label: Text
+    flag: Text = key("as answers name its option: --oxygen none|low-flow")
+    help: Text | None = key("its option's help in alltx grade", default=None)
+    metavar: Text | None = key("its option's value form: 0-10|unable", default=None)
     unit: str = ""
-    range: tuple[int, int | None] | None = None  # a number's bounds; None: no upper bound
-    whole: bool = False  # a score: whole numbers only
+    range: Annotated[tuple[int, ...], Key(min_length=1, max_length=2)] | None = key(
+        "[lowest, highest] for a number, or [lowest] alone", default=None
+    )
+    whole: bool = key("a score: whole numbers only", default=False)
     parts: tuple[Part, ...] = ()
+    levels: tuple[Level, ...] = key("tried in order; the first that matches counts")
     # The words its levels name with `is`: a category's values, or the words a number finding
     # may be given instead of a number (`unable`).
-    values: tuple[str, ...] = ()
-    help: str = ""  # its option's help in alltx grade, and the option's value form
-    metavar: str = ""
+    values: tuple[str, ...] = derived()
+    # Each level's test, compiled; None matches anything.
+    tests: tuple[Atom | None, ...] = derived()
+
+    def __post_init__(self) -> None:
+        values = tuple(level.is_ for level in self.levels if level.is_ is not None)
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "tests", tuple(self._test(n) for n in range(len(self.levels))))
+
+    def _test(self, index: int) -> Atom | None:
+        level = self.levels[index]
+        if not level.tests:
+            return None
+        criteria = {"fact": self.id, "text": level.text, **level.tests}
+        # A word a number finding may be given instead (`unable`) is tested as a category.
+        kind = "category" if level.is_ is not None and self.kind == "number" else self.kind
+        node = compile_criteria(criteria, {self.id: _Words(kind, self.unit, self.values)},
+                                f"levels[{index}]")  # fmt: skip
+        assert isinstance(node, Atom)
+        return node
+
+    @property
+    def bounds(self) -> tuple[int, int | None] | None:
+        """A number's bounds; None: none; a None upper bound: none above."""
+        if self.range is None:
+            return None
+        return self.range[0], self.range[1] if len(self.range) > 1 else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ByAge:
     """One finding assessed with one tool (`under`) below an age and another (`over`) from it
     on, in completed years; where the sources differ on the boundary (`unsettled`), both
     readings count at it. `older`: why the `under` tool may still be given past the age."""
 
-    under: str
-    over: str
-    age: int
-    unsettled: Statement | None
-    older: Statement | None
+    under: Text = key("the feature used under `age` (completed years)")
+    over: Text = key("the feature used from `age` on")
+    age: Annotated[int, Key(ge=0)]
+    unsettled: Statement | None = key(
+        "where the sources differ at `age` itself: both count there", default=None
+    )
+    older: Statement | None = key(
+        "why the `under` tool may still be given past the age", default=None
+    )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Scale:
-    id: str
-    name: str
-    source: tuple[str, ...]
-    features: tuple[Feature, ...]
-    requires: Node | None
-    notes: tuple[Statement, ...]
+    id: Text
+    name: Text
+    source: SourceIds
+    requires: Criteria | None = key(default=None, compare=False)
+    notes: tuple[Statement, ...] = ()
     by_age: ByAge | None = None
     # Where the scale applies but no finding gives a grade, the sources may give none at all
     # (CRS after antipyretic or anticytokine therapy, with neither hypotension nor hypoxia).
-    ungraded: Statement | None = None
+    ungraded: Statement | None = key(
+        "why there is no grade when the scale applies but no finding gives one", default=None
+    )
+    features: Annotated[tuple[Feature, ...], Key(min_length=1)]
+    rule: Node | None = derived()  # `requires` compiled over the findings; None: always applies
+
+    def __post_init__(self) -> None:
+        by_id = {f.id: f for f in self.features}
+        if self.by_age is not None:
+            for name in (self.by_age.under, self.by_age.over):
+                if name not in by_id:
+                    raise RuleError("by_age", f"unknown feature {name!r}")
+        rule = None if self.requires is None else compile_criteria(self.requires, by_id, "requires")
+        object.__setattr__(self, "rule", rule)
 
     def feature(self, feature_id: str) -> Feature:
         return next(f for f in self.features if f.id == feature_id)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Step:
     label: str
     span: str
     kind: Literal["step", "wait", "dose"]
-    days: int | None
-    source: tuple[str, ...]
+    days: Annotated[int, Key(ge=1)] | None = None
+    source: SourceIds
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Practice:
-    therapy: str
+    therapy: Text
     how: Statement
-    where: Statement | None
+    where: Statement | None = None
     duration: Statement
-    hospital_stay: Statement | None
-    timeline: tuple[Step, ...]
-    timeline_note: Statement | None
-    regulator: str | None = None  # the practice one regulator's documents describe; None: all
+    hospital_stay: Statement | None = None
+    timeline: tuple[Step, ...] = ()
+    timeline_note: Statement | None = None
+    regulator: declared.RegulatorId | None = key(
+        "the regulator whose documents describe this practice", default=None
+    )
 
     @property
     def to_scale(self) -> bool:
         return all(step.days is not None for step in self.timeline)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Term:
-    id: str
-    term: str
-    aliases: tuple[str, ...]
-    text: str
-    source: tuple[str, ...]
+    id: Text
+    term: Text
+    aliases: tuple[str, ...] = ()
+    text: Text
+    source: SourceIds
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Question:
-    topic: str
-    text: str
-    source: tuple[str, ...]
+    topic: Text = key(alias="for")
+    text: Text
+    source: SourceIds
 
 
-@dataclass(frozen=True)
+GUIDE_FORMAT = 1
+
+
+@dataclass(frozen=True, kw_only=True)
 class Guide:
-    info: GuideInfo
-    sources: dict[str, Source]
+    """The guide file (data/guide.toml)."""
+
+    format: int = key(f"the file format; this alltx reads format {GUIDE_FORMAT}")
+    info: GuideInfo = key(alias="guide")
+    listed: tuple[Source, ...] = key(alias="sources")
     transplant: Transplant
-    side_effects: tuple[SideEffect, ...]
-    scales: tuple[Scale, ...]
-    practice: tuple[Practice, ...]
-    terms: tuple[Term, ...]
-    questions: tuple[Question, ...]
-    origin: str
+    side_effects: tuple[SideEffect, ...] = ()
+    scales: tuple[Scale, ...] = ()
+    practice: tuple[Practice, ...] = ()
+    terms: tuple[Term, ...] = ()
+    questions: tuple[Question, ...] = ()
+    origin: str = outside(default="")  # where it was read
+    sources: dict[str, Source] = derived()  # by id
+
+    def __post_init__(self) -> None:
+        if self.format != GUIDE_FORMAT:
+            raise ValueError(f"format {self.format} is not supported; this alltx reads format "
+                             f"{GUIDE_FORMAT}")  # fmt: skip
+        object.__setattr__(self, "sources", {s.id: s for s in self.listed})
 
     def practice_for(self, therapy_id: str, regulator: str = "fda") -> Practice | None:
         """How a therapy is given, as the documents of `regulator` describe it (a US REMS
@@ -219,164 +304,20 @@ def parse_guide(
 ) -> Guide:
     """Read a guide file's text; `checked=True` skips the schema check (the bundled file)."""
 
-    def build(raw: dict[str, Any], problems: list[str]) -> Guide:
-        guide = _guide(raw, origin, problems)
-        problems += _cross_check(guide)
-        return guide
+    def build(raw: dict[str, Any], problems: list[str]) -> Guide | None:
+        guide = declared.build(Guide, raw, problems)
+        if guide is None:
+            return None
+        problems += _cross_check(guide, {s.get("id") for s in raw.get("scales", ())})
+        return replace(guide, origin=origin)
 
     return read_data_file(text, origin, checked, _schema_problems, build, parse)
 
 
 def _schema_problems(raw: dict[str, Any]) -> list[str]:
-    from alltx.model.schemas import guide_file_problems  # pydantic: only when it is needed
+    from alltx.model.checking import file_problems  # pydantic: only when it is needed
 
-    return guide_file_problems(raw)
-
-
-def _guide(raw: dict[str, Any], origin: str, problems: list[str]) -> Guide:
-    info = raw["guide"]
-    transplant = raw["transplant"]
-    return Guide(
-        info=GuideInfo(info["release"], as_date(info["updated"]), info["scope"]),
-        sources={s["id"]: source_of(s) for s in raw["sources"]},
-        transplant=Transplant(
-            *(
-                statements_of(transplant, f)
-                for f in ("what", "steps", "first_visit", "relapse_risk")
-            )
-        ),
-        side_effects=tuple(_side_effect(s) for s in raw.get("side_effects", ())),
-        scales=tuple(
-            _scale(s, f"scales[{i}]", problems) for i, s in enumerate(raw.get("scales", ()))
-        ),
-        practice=tuple(_practice(p) for p in raw.get("practice", ())),
-        terms=tuple(
-            Term(
-                t["id"],
-                t["term"],
-                tuple(t.get("aliases", ())),
-                t["text"],
-                as_source_ids(t["source"]),
-            )
-            for t in raw.get("terms", ())
-        ),
-        questions=tuple(
-            Question(q["for"], q["text"], as_source_ids(q["source"]))
-            for q in raw.get("questions", ())
-        ),
-        origin=origin,
-    )
-
-
-def _optional(raw: dict[str, Any], field: str) -> Statement | None:
-    return statement_of(raw[field]) if field in raw else None
-
-
-def _side_effect(raw: dict[str, Any]) -> SideEffect:
-    return SideEffect(
-        id=raw["id"],
-        name=raw["name"],
-        aliases=tuple(raw.get("aliases", ())),
-        what=statement_of(raw["what"]),
-        therapies=tuple(raw["therapies"]),
-        boxed=tuple(raw.get("boxed", ())),
-        carried=statement_of(raw["carried"]),
-        symptoms=statements_of(raw, "symptoms"),
-        timing=statements_of(raw, "timing"),
-        figures=statements_of(raw, "figures"),
-        grading=raw.get("grading"),
-    )
-
-
-def _scale(raw: dict[str, Any], where: str, problems: list[str]) -> Scale:
-    features: dict[str, Feature] = {}
-    for index, item in enumerate(raw["features"]):
-        place = f"{where}.features[{index}]"
-        # The levels test the feature itself: a registry of that one fact compiles them.
-        spec = _feature(item, ())
-        levels = tuple(_level(level, spec, f"{place}.levels[{n}]", problems)
-                       for n, level in enumerate(item.get("levels", ())))  # fmt: skip
-        features[item["id"]] = _feature(item, levels)
-    requires = None
-    if "requires" in raw:
-        try:
-            requires = compile_criteria(raw["requires"], features, f"{where}.requires")
-        except RuleError as error:
-            problems.append(str(error))
-    by_age = None
-    if "by_age" in raw:
-        split = raw["by_age"]
-        by_age = ByAge(split["under"], split["over"], split["age"],
-                       _optional(split, "unsettled"), _optional(split, "older"))  # fmt: skip
-        problems += [
-            f"{where}.by_age: unknown feature {name!r}"
-            for name in (by_age.under, by_age.over)
-            if name not in features
-        ]
-    return Scale(
-        id=raw["id"],
-        name=raw["name"],
-        source=as_source_ids(raw["source"]),
-        features=tuple(features.values()),
-        requires=requires,
-        notes=statements_of(raw, "notes"),
-        by_age=by_age,
-        ungraded=_optional(raw, "ungraded"),
-    )
-
-
-def _feature(raw: dict[str, Any], levels: tuple[Level, ...]) -> Feature:
-    bounds = raw.get("range")
-    return Feature(
-        id=raw["id"],
-        kind=raw["kind"],
-        label=raw["label"],
-        flag=raw["flag"],
-        levels=levels,
-        unit=raw.get("unit", ""),
-        range=None if bounds is None else (bounds[0], bounds[1] if len(bounds) > 1 else None),
-        whole=raw.get("whole", False),
-        parts=tuple(Part(p["id"], p["label"], p["most"]) for p in raw.get("parts", ())),
-        values=tuple(level["is"] for level in raw.get("levels", ()) if "is" in level),
-        help=raw.get("help", ""),
-        metavar=raw.get("metavar", ""),
-    )
-
-
-def _level(raw: dict[str, Any], spec: Feature, where: str, problems: list[str]) -> Level:
-    tests: dict[str, Any] = {k: raw[k] for k in ("is", "at_least", "at_most") if k in raw}
-    test = None
-    if tests:
-        criteria: dict[str, Any] = {"fact": spec.id, "text": raw["text"], **tests}
-        # A word a number finding may be given instead (`unable`) is tested as a category.
-        words = replace(spec, kind="category") if "is" in tests and spec.kind == "number" else spec
-        try:
-            node = compile_criteria(criteria, {spec.id: words}, where)
-            assert isinstance(node, Atom)
-            test = node
-        except RuleError as error:
-            problems.append(str(error))
-    grades = raw["grades"] if "grades" in raw else [raw["grade"]]
-    why = _optional(raw, "why")
-    if len(grades) > 1 and why is None:
-        problems.append(f"{where}: a level with several grades must say `why`")
-    return Level(tuple(sorted(grades)), raw["text"], test, why)
-
-
-def _practice(raw: dict[str, Any]) -> Practice:
-    return Practice(
-        therapy=raw["therapy"],
-        how=statement_of(raw["how"]),
-        where=_optional(raw, "where"),
-        duration=statement_of(raw["duration"]),
-        hospital_stay=_optional(raw, "hospital_stay"),
-        timeline=tuple(
-            Step(s["label"], s["span"], s["kind"], s.get("days"), as_source_ids(s["source"]))
-            for s in raw.get("timeline", ())
-        ),
-        timeline_note=_optional(raw, "timeline_note"),
-        regulator=raw.get("regulator"),
-    )
+    return file_problems(Guide, "GuideFile", raw)
 
 
 def scale_statements(scale: Scale) -> list[Statement]:
@@ -387,46 +328,16 @@ def scale_statements(scale: Scale) -> list[Statement]:
     return statements
 
 
-def _cross_check(guide: Guide) -> list[str]:
-    """Sources cited exist; ids are unique; a side effect's scale exists."""
-    cited: list[tuple[str, tuple[str, ...]]] = []
-    t = guide.transplant
-    for field in ("what", "steps", "first_visit", "relapse_risk"):
-        cited += [(f"transplant.{field}[{i}]", s.source) for i, s in enumerate(getattr(t, field))]
-    problems = []
-    scale_ids = {s.id for s in guide.scales}
+def _cross_check(guide: Guide, scale_ids: set[str]) -> list[str]:
+    """Sources cited exist; ids are unique; a side effect's scale is in the file (`scale_ids`:
+    a scale refused for a problem of its own is still there)."""
+    problems = unknown_sources(guide, guide.sources)
     for i, effect in enumerate(guide.side_effects):
         place = f"side_effects[{i}] ({effect.id})"
-        statements = [
-            effect.what,
-            effect.carried,
-            *effect.symptoms,
-            *effect.timing,
-            *effect.figures,
-        ]
-        cited += [(place, s.source) for s in statements]
         if effect.grading is not None and effect.grading not in scale_ids:
             problems.append(f"{place}: unknown scale {effect.grading!r}")
         if not set(effect.boxed) <= set(effect.therapies):
             problems.append(f"{place}: every therapy in `boxed` must also be in `therapies`")
-    for i, scale in enumerate(guide.scales):
-        cited += [(f"scales[{i}]", scale.source)]
-        cited += [(f"scales[{i}].notes", s.source) for s in scale.notes]
-        cited += [(f"scales[{i}]", s.source) for s in scale_statements(scale)]
-    for i, practice in enumerate(guide.practice):
-        place = f"practice[{i}] ({practice.therapy})"
-        optional = [practice.where, practice.hospital_stay, practice.timeline_note]
-        statements = [practice.how, practice.duration, *(s for s in optional if s is not None)]
-        cited += [(place, s.source) for s in statements]
-        cited += [(f"{place}.timeline", step.source) for step in practice.timeline]
-    cited += [(f"terms[{i}] ({term.id})", term.source) for i, term in enumerate(guide.terms)]
-    cited += [(f"questions[{i}]", q.source) for i, q in enumerate(guide.questions)]
-    problems += [
-        f"{where}: unknown source {source_id!r}"
-        for where, sources in cited
-        for source_id in sources
-        if source_id not in guide.sources
-    ]
     for what, ids in (
         ("side effect", [s.id for s in guide.side_effects]),
         ("scale", [s.id for s in guide.scales]),

@@ -117,9 +117,9 @@ def grading(answer: GradingOut, guide: Guide, out: Console) -> None:
     findings = {finding["feature"]: finding for finding in answer["findings"]}
     parts: list[Part] = [_heading(answer["name"])]
     if answer["applies"] == "unmet":
-        assert scale.requires is not None
+        assert scale.rule is not None
         parts += [Text("Not graded: the findings do not meet the definition", "bold cyan")]
-        parts += [f"({scale.requires.text})"]
+        parts += [f"({scale.rule.text})"]
     elif answer["ungraded"] is not None:
         parts += [Text("Not settled: the sources give no grade for these findings", "bold cyan")]
         parts += [_cite([_statement(answer["ungraded"])], cited, "")]
