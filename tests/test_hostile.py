@@ -156,14 +156,14 @@ def test_text_that_could_leave_its_place_is_refused(
 
 def test_a_link_is_only_an_http_address_in_every_view() -> None:
     from alltx.core.facts import facts_from
+    from alltx.model.data_files import load_catalog
     from alltx.views.handout import page
 
     answer = json.loads(alltx("options", "--age", "19", "--relapsed", "--format", "json").stdout)
     first, second = answer["options"][0]["sources"][:2]
     first["url"], second["url"] = "javascript:alert(1)", "https://example.org/y"
-    whys = ["why"] * (len(answer["options"]) + len(answer["referrals"]))
     patient = facts_from({"age": 19, "relapsed": True})
-    html = page(answer, whys, [], [], [], "test", "6 December 2026", {}, patient)
+    html = page(answer, patient, load_catalog(None), [], "test", "6 December 2026")
     assert 'href="javascript:' not in html and 'href="https://example.org/y"' in html
 
 

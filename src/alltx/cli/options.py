@@ -263,17 +263,11 @@ def _both(ctx: typer.Context, facts: Facts, catalogs: list[Catalog], output: For
 
 
 def _write_handout(ctx: typer.Context, answer: OptionsOut, facts: Facts, catalog: Catalog) -> None:
-    from alltx.answer.answers import open_cautions, referral_why, why
     from alltx.answer.guide_answers import fitting_questions
     from alltx.views import handout
-    from alltx.views.words import facts_words
 
     questions = fitting_questions(answer, catalog, guide_in_use(ctx))
-    given, unknown = facts_words(facts, catalog.facts_read())
-    whys = [why(option) for option in answer["options"]]
-    whys += [referral_why(referral) for referral in answer["referrals"]]
-    sys.stdout.write(handout.page(answer, whys, given, unknown, questions, __version__, _today(),
-                                  open_cautions(answer, catalog), facts))  # fmt: skip
+    sys.stdout.write(handout.page(answer, facts, catalog, questions, __version__, _today()))
 
 
 def _today() -> str:

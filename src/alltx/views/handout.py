@@ -9,14 +9,19 @@ user typed or a data file holds can become markup.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING
 
+from alltx.answer import answers
+from alltx.answer.answers import referral_why, why
 from alltx.core.facts import FACTS, Facts
 from alltx.core.plain import web_address
-from alltx.model.catalog import if_unknown
-from alltx.views.words import value_words
+from alltx.model.catalog import Catalog, if_unknown
+from alltx.views.words import facts_words, value_words
+
+if TYPE_CHECKING:
+    from alltx.answer.shapes import CriterionOut, OptionsOut, SourceOut
 
 MARKS = {"met": ("✓", "met"), "unmet": ("✗", "not met"), "unknown": ("?", "not known")}
 STATUS = {"eligible": "eligible", "possible": "possible", "not_eligible": "not eligible",
@@ -49,7 +54,7 @@ def _e(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def _criteria(criteria: Sequence[dict[str, Any]], only_unmet: bool, patient: Facts) -> str:
+def _criteria(criteria: Sequence[CriterionOut], only_unmet: bool, patient: Facts) -> str:
     """The criteria as a list, each with the patient's value in the terminal's words (the
     terminal's own function: words.value_words)."""
     items = []
@@ -57,31 +62,29 @@ def _criteria(criteria: Sequence[dict[str, Any]], only_unmet: bool, patient: Fac
         if only_unmet and criterion["result"] != "unmet":
             continue
         mark, said = MARKS[criterion["result"]]
-        words = value_words(criterion, patient) if criterion.get("fact") else None  # type: ignore[arg-type]
+        words = value_words(criterion, patient) if criterion.get("fact") else None
         shown = "" if words is None else f' <span class="dim">[{_e(words)}]</span>'
         inner = _criteria(criterion.get("criteria", ()), only_unmet, patient)
         items.append(f'<li title="{said}">{mark} {_e(criterion["text"])}{shown}{inner}</li>')
     return f'<ul class="criteria">{"".join(items)}</ul>' if items else ""
 
 
-def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[str, str]],
-         unknown: Sequence[str], questions: Sequence[str], version: str, made: str,
-         open_cautions: Mapping[str, Sequence[tuple[str, str]]],
-         patient: Facts) -> str:  # fmt: skip
-    """The handout: `answer` is options_json's; `whys` the one line of why of each therapy,
-    then each referral (answers.why, answers.referral_why); `facts` the given ones in plain
-    words (label, value), `unknown` the labels of those not given; `questions` those that
-    fit; `made` the day the page is made, in words; `open_cautions` the cautions whose
-    condition is not known yet, by condition (answers.open_cautions): each condition is said
-    once, plainly, after the therapies, where it was said in bold under each therapy;
-    `patient` the facts as given, for each criterion's value exactly (an age to the day)."""
+def page(answer: OptionsOut, patient: Facts, catalog: Catalog,
+         questions: Sequence[str], version: str, made: str) -> str:  # fmt: skip
+    """The handout: `answer` is options_json's for `patient`, the facts as given (for each
+    criterion's value exactly: an age to the day, and the facts in plain words); `questions`
+    those that fit (guide_answers.fitting_questions); `made` the day the page is made, in
+    words. A caution whose condition is not known yet is said once, plainly, after the
+    therapies (answers.open_cautions), where the terminal says it in bold under each therapy."""
+    facts, unknown = facts_words(patient, catalog.facts_read())
+    open_cautions = answers.open_cautions(answer, catalog)
     pending = {if_unknown(condition, text) for condition, said in open_cautions.items()
                for _, text in said}  # fmt: skip
     data = answer["data"]
     numbers: dict[str, int] = {}
-    sources: list[dict[str, Any]] = []
+    sources: list[SourceOut] = []
 
-    def cite(cited: Sequence[dict[str, Any]]) -> str:
+    def cite(cited: Sequence[SourceOut]) -> str:
         for source in cited:
             if source["id"] not in numbers:
                 numbers[source["id"]] = len(numbers) + 1
@@ -89,18 +92,17 @@ def page(answer: Mapping[str, Any], whys: Sequence[str], facts: Sequence[tuple[s
         return ", ".join(f"[{numbers[s['id']]}]" for s in cited)
 
     glance = []
-    count = len(answer["options"])
-    for option, why in zip(answer["options"], whys[:count], strict=True):
+    for option in answer["options"]:
         caution = "; ".join(option.get("cautions_apply") or ())
         warn = f' <span class="caution">CAUTION: {_e(caution)}</span>' if caution else ""
         name = option["brands"][0] if option["brands"] else option["name"]
         glance.append(f'<tr><td><b>{_e(name)}</b> ({_e(option["name"])})</td>'
                       f'<td class="{option["status"]}">{STATUS[option["status"]]}</td>'
-                      f"<td>{warn}{' ' if warn else ''}{_e(why)}</td></tr>")  # fmt: skip
-    for referral, why in zip(answer["referrals"], whys[count:], strict=True):
+                      f"<td>{warn}{' ' if warn else ''}{_e(why(option))}</td></tr>")  # fmt: skip
+    for referral in answer["referrals"]:
         glance.append(f'<tr><td><b>{_e(referral["title"])}</b></td>'
                       f'<td class="{referral["status"]}">{STATUS[referral["status"]]}</td>'
-                      f"<td>{_e(why)}</td></tr>")  # fmt: skip
+                      f"<td>{_e(referral_why(referral))}</td></tr>")  # fmt: skip
 
     details = []
     for option in answer["options"]:
