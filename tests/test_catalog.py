@@ -23,7 +23,7 @@ def test_every_statement_names_a_known_source(catalog: Catalog) -> None:
 
 
 def test_the_data_says_its_date_and_regulator(catalog: Catalog) -> None:
-    assert catalog.info.regulator == "US FDA"
+    assert catalog.info.authority.name == "US FDA"
     assert catalog.info.updated.isoformat() == tomllib.loads(GOOD)["data"]["updated"]
 
 

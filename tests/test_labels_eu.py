@@ -145,4 +145,4 @@ def test_the_eu_view_holds_the_eu_indications_only(eu: Catalog, catalog: Catalog
     assert sum("qualified treatment centre" in text for text in given) == 2  # Tecartus, Aucatzyl
     [aucatzyl] = [t for t in eu.therapies if t.id == OBE]
     assert aucatzyl.indications[0].authorisation == "conditional"
-    assert eu.info.regulator_id == "ema" and "EU" in eu.info.label
+    assert eu.info.authority.id == "ema" and "EU" in eu.info.authority.label

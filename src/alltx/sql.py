@@ -620,7 +620,7 @@ def compile_query(
             _ids(dialect, f"{status} = 'possible'", _deciding(compiled, [referral.rule])),
         ]
     names = [name for name, _ in csv_columns(catalog) if name != "line"]
-    release, regulator = literal(catalog.info.release), literal(catalog.info.regulator_id)
+    release, regulator = literal(catalog.info.release), literal(catalog.info.authority.id)
     cells = ["id", *cells, "error", release, regulator, "2"]
     shown = ",\n  ".join(
         f"{cell.format(text=dialect.text)} AS {q(name)}"
@@ -628,7 +628,8 @@ def compile_query(
     )
     return (
         f"-- alltx data release {catalog.info.release} (updated "
-        f"{catalog.info.updated.isoformat()}): {catalog.info.scope}. {dialect.name} dialect.\n"
+        f"{catalog.info.updated.isoformat()}): {catalog.info.authority.scope}. "
+        f"{dialect.name} dialect.\n"
         "-- Information from the labels named in `alltx data show`, not medical advice.\n"
         f"-- Reads the columns {', '.join(sorted(has, key=_column_order))}; for a table "
         "without some, name those it has: alltx sql --columns LIST.\n"

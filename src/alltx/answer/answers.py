@@ -280,11 +280,11 @@ def data_json(catalog: Catalog) -> DataOut:
     return {
         "release": info.release,
         "updated": info.updated.isoformat(),
-        "regulator": info.regulator,
-        "region": info.region,
-        "scope": info.scope,
+        "regulator": info.authority.name,
+        "region": info.authority.region,
+        "scope": info.authority.scope,
         "file": catalog.origin,
-        "regulator_id": info.regulator_id,
+        "regulator_id": info.authority.id,
     }
 
 
@@ -300,7 +300,7 @@ def options_json(
         "options": [option_json(option, catalog) for option in options],
         "referrals": [referral_json(result, catalog) for result in referrals],
         "data": data_json(catalog),
-        "disclaimer": disclaimer(catalog.info.labels),
+        "disclaimer": disclaimer(catalog.info.authority.labels),
     }
 
 
@@ -417,7 +417,7 @@ def drug_json(therapy: Therapy, catalog: Catalog, practice: PracticeOut | None) 
         "version": VERSION,
         "therapy": therapy_json(therapy, catalog),
         "data": data_json(catalog),
-        "disclaimer": disclaimer(catalog.info.labels),
+        "disclaimer": disclaimer(catalog.info.authority.labels),
         "practice": practice,
     }
 
@@ -436,7 +436,7 @@ def drugs_json(catalog: Catalog, therapies: list[Therapy] | None = None) -> Drug
             for t in (catalog.therapies if therapies is None else therapies)
         ],
         "data": data_json(catalog),
-        "disclaimer": disclaimer(catalog.info.labels),
+        "disclaimer": disclaimer(catalog.info.authority.labels),
     }
 
 

@@ -485,7 +485,7 @@ class JsonLines(Format[str]):
         self.catalog, self.keyed = catalog, not explain
         self.therapies, self.referrals = len(catalog.therapies), len(catalog.referrals)
         info = catalog.info
-        release, regulator = json.dumps(info.release), json.dumps(info.regulator_id)
+        release, regulator = json.dumps(info.release), json.dumps(info.authority.id)
         self.tail = f'"data_release": {release}, "regulator": {regulator}, "version": {VERSION}}}'
 
     # Each part is written once per memo entry with what goes around it in the record, so a
@@ -575,7 +575,7 @@ class Csv(Format[str]):
         # spreadsheet or a terminal (_cell), as_is for DuckDB, which writes it to Parquet
         self.cell = _cell if cell is None else cell
         self.release = catalog.info.release
-        self.regulator = catalog.info.regulator_id
+        self.regulator = catalog.info.authority.id
         self._line = _LastLine()
         self._writer = csv.writer(self._line, lineterminator="\r\n")
         self.names = columns(catalog)

@@ -94,7 +94,7 @@ def drug(
     drugs = []  # the drug under each regulator that has authorised it
     for catalog in catalogs:
         therapy = catalog.therapy(name)
-        drugs.append((catalog, therapy, guide.practice_for(therapy.id, catalog.info.regulator_id)))
+        drugs.append((catalog, therapy, guide.practice_for(therapy.id, catalog.info.authority.id)))
 
     def answer() -> object:
         from alltx.answer.answers import VERSION, drug_json

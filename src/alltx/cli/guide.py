@@ -214,7 +214,7 @@ def compare(
     def answer() -> object:
         from alltx.answer.answers import VERSION
 
-        made = [_answers().compare_answer(guide, chosen, c.info.regulator_id)
+        made = [_answers().compare_answer(guide, chosen, c.info.authority.id)
                 for c, chosen in compared]  # fmt: skip
         both: CompareBothOut = {"version": VERSION, "answers": made}
         return both if regulator is Regulators.both else made[0]

@@ -298,44 +298,12 @@ class Data:
 
 @dataclass(frozen=True)
 class DataInfo:
-    """The data in use: its release and date, and the regulator its statuses come from (whose
-    words the properties give, as answers use them)."""
+    """The data in use: its release and date, and the regulator its statuses come from
+    (`authority`: its name, its words for its labels, as answers use them)."""
 
     release: str
     updated: date
     authority: Regulator
-
-    @property
-    def regulator(self) -> str:
-        return self.authority.name
-
-    @property
-    def regulator_id(self) -> str:
-        return self.authority.id
-
-    @property
-    def region(self) -> str:
-        return self.authority.region
-
-    @property
-    def scope(self) -> str:
-        return self.authority.scope
-
-    @property
-    def currency(self) -> Statement | None:
-        return self.authority.currency
-
-    @property
-    def label(self) -> str:
-        return self.authority.label
-
-    @property
-    def labels(self) -> str:
-        return self.authority.labels
-
-    @property
-    def short(self) -> str:
-        return self.authority.short
 
 
 @dataclass(frozen=True)

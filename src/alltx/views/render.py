@@ -284,16 +284,17 @@ def _footer(catalog: Catalog, statuses: Sequence[Status] = ()) -> RenderableType
     info = catalog.info
     lines = [
         Text.assemble(("Status: ", "bold"),
-                      f"{STATUS[s][0].lower()} = {MEANING[s].format(short=info.short)}")
+                      f"{STATUS[s][0].lower()} = {MEANING[s].format(short=info.authority.short)}")
         for s in statuses
     ]  # fmt: skip
     lines.append(
         Text(
-            f"Data: {info.labels}, release {info.release}, updated {info.updated.isoformat()}.",
+            f"Data: {info.authority.labels}, release {info.release}, "
+            f"updated {info.updated.isoformat()}.",
             style="dim",
         )
     )
-    lines.append(Text(disclaimer(info.labels), style="bold"))
+    lines.append(Text(disclaimer(info.authority.labels), style="bold"))
     return Group(*lines)
 
 
@@ -335,7 +336,7 @@ def options(answer: OptionsOut, facts: Facts, catalog: Catalog, out: Console) ->
     exactly (the answer's JSON numbers are floats), `catalog` the one answered from."""
     cited = Citations(catalog.sources)
     parts: list[Part] = [
-        Text(f"alltx: {catalog.info.scope}", style="bold"),
+        Text(f"alltx: {catalog.info.authority.scope}", style="bold"),
         # in the first lines, before any status: what this is (issue 29)
         Text(answer["disclaimer"], style="bold"),
         _facts_line(facts, catalog.facts_read()),
@@ -432,7 +433,7 @@ def drug(
 ) -> None:
     cited = Citations(catalog.sources)
     parts: list[Part] = [Text(therapy_names(therapy), style="bold")]
-    for title, items in _sections(therapy, catalog.info.label):
+    for title, items in _sections(therapy, catalog.info.authority.label):
         if items:
             parts += [Text(f"\n{title}", style="bold"), _items(items, cited)]
         if title == TIMELINE and timeline is not None:
@@ -447,14 +448,14 @@ def drug_compared(
     """One drug under each regulator on one page (--regulator both): what a section says under
     each is said once; what only one regulator's documents say follows, under its name."""
     first, catalogs = drugs[0][0], [catalog for _, catalog, _ in drugs]
-    names = " and ".join(c.info.regulator for c in catalogs)
+    names = " and ".join(c.info.authority.name for c in catalogs)
     cited = Citations({k: v for c in catalogs for k, v in c.sources.items()})
     parts: list[Part] = [
         Text(therapy_names(first), style="bold"),
         Text(f"Under {names}: what both say, then what only one says", "dim"),
     ]
     # "Approved for (US FDA label)": compared by what follows the title's first words
-    each = [_sections(therapy, catalog.info.label) for therapy, catalog, _ in drugs]
+    each = [_sections(therapy, catalog.info.authority.label) for therapy, catalog, _ in drugs]
     for number, (title, _) in enumerate(each[0]):
         sections = [sections[number][1] for sections in each]
         heading = title.split(" (")[0] if title.startswith("Approved for") else title
@@ -467,18 +468,20 @@ def drug_compared(
         for (_, catalog, _), items in zip(drugs, sections, strict=True):
             own = [item for item in items if item not in common]
             if own:
-                parts += [Text(f"  Only in the {catalog.info.label}:", style="italic"),
+                parts += [Text(f"  Only in the {catalog.info.authority.label}:", style="italic"),
                           _items(own, cited, 4)]  # fmt: skip
     pictures = [(c, picture) for _, c, picture in drugs if picture is not None]
     for catalog, picture in pictures:
-        parts += [Text(f"\nHow it is given, as a timeline ({catalog.info.short})", "bold"),
-                  Padding(picture, (0, 0, 0, 2))]  # fmt: skip
+        heading = f"\nHow it is given, as a timeline ({catalog.info.authority.short})"
+        parts += [Text(heading, "bold"), Padding(picture, (0, 0, 0, 2))]
     parts += [*cited.parts(), ""]
     for catalog in catalogs:
         info = catalog.info
-        parts.append(Text(f"Data: {info.labels}, release {info.release}, updated "
+        parts.append(Text(f"Data: {info.authority.labels}, release {info.release}, updated "
                           f"{info.updated.isoformat()}.", style="dim"))  # fmt: skip
-    parts.append(Text(disclaimer(", ".join(c.info.labels for c in catalogs)), style="bold"))
+    parts.append(
+        Text(disclaimer(", ".join(c.info.authority.labels for c in catalogs)), style="bold")
+    )
     show(out, parts)
 
 
@@ -565,8 +568,8 @@ def data_summary(catalog: Catalog, out: Console, checked: bool = False) -> None:
         Text.assemble(("Therapies file: ", "bold"), catalog.origin),
         f"{'Valid: ' if checked else ''}{len(catalog.therapies)} therapies, {indications} "
         f"indications, {len(catalog.referrals)} referrals, {len(catalog.sources)} sources",
-        f"Release {info.release}, updated {info.updated.isoformat()}; {info.labels} "
-        f"({info.region})",
+        f"Release {info.release}, updated {info.updated.isoformat()}; {info.authority.labels} "
+        f"({info.authority.region})",
     ]
     if checked and len(catalog.regulators) > 1:  # data check reads every regulator's
         held = ", ".join(
@@ -574,8 +577,8 @@ def data_summary(catalog: Catalog, out: Console, checked: bool = False) -> None:
             f"{sum(1 for t in catalog.therapies for i in t.indications if i.regulator == r.id)} "
             "indications)" for r in catalog.regulators)  # fmt: skip
         lines.append(f"Regulators: {held}; --regulator chooses")
-    if info.currency:
-        lines.append(info.currency.text)
+    if info.authority.currency:
+        lines.append(info.authority.currency.text)
     cited = Citations(catalog.sources)
     cited.mark(catalog.sources)
     show(out, [*lines, *cited.parts()])
@@ -584,7 +587,7 @@ def data_summary(catalog: Catalog, out: Console, checked: bool = False) -> None:
 def compared(answer: ComparedOut, facts: Facts, catalogs: Sequence[Catalog], out: Console) -> None:
     """One patient under each regulator, side by side (answers.compared_json): each therapy's
     status under each, then what makes each difference."""
-    names = " and ".join(c.info.regulator for c in catalogs)
+    names = " and ".join(c.info.authority.name for c in catalogs)
     read = {name for catalog in catalogs for name in catalog.facts_read()}
     parts: list[Part] = [
         Text(f"alltx: {names}, side by side", style="bold"),
@@ -594,7 +597,7 @@ def compared(answer: ComparedOut, facts: Facts, catalogs: Sequence[Catalog], out
     table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
     table.add_column("Therapy")
     for catalog in catalogs:
-        table.add_column(catalog.info.regulator)
+        table.add_column(catalog.info.authority.name)
     statuses = {
         one["data"]["regulator_id"]: {o["therapy"]: o for o in one["options"]}
         for one in answer["answers"]
@@ -603,7 +606,7 @@ def compared(answer: ComparedOut, facts: Facts, catalogs: Sequence[Catalog], out
     for therapy, name in names_of.items():
         cells = []
         for catalog in catalogs:
-            option = statuses[catalog.info.regulator_id].get(therapy)
+            option = statuses[catalog.info.authority.id].get(therapy)
             label, style = STATUS[option["status"]] if option else ("not authorised", "dim")
             cells.append(Text(label + (" !" if option and option["cautions_apply"] else ""),
                               style=style))  # fmt: skip
@@ -612,7 +615,7 @@ def compared(answer: ComparedOut, facts: Facts, catalogs: Sequence[Catalog], out
     # A caution that applies belongs with the status, under each regulator it applies under
     # (an open reading of the wording, a patient at a bound the label leaves open).
     applying = [
-        (names_of[o["therapy"]], c.info.short, caution)
+        (names_of[o["therapy"]], c.info.authority.short, caution)
         for c, one in zip(catalogs, answer["answers"], strict=True)
         for o in one["options"]
         for caution in conditional_cautions(o, c)[0]
@@ -633,16 +636,16 @@ def compared(answer: ComparedOut, facts: Facts, catalogs: Sequence[Catalog], out
         parts.append(Text(names_of[difference["therapy"]], style="bold"))
         for catalog in catalogs:
             info = catalog.info
-            because = difference["because"].get(info.regulator_id, "not authorised there")
-            status = difference["statuses"].get(info.regulator_id)
+            because = difference["because"].get(info.authority.id, "not authorised there")
+            status = difference["statuses"].get(info.authority.id)
             said = STATUS[status][0].lower() if status else "-"
-            parts.append(marked([("·", Text(f"{info.short}: {said}; {because}"))], 2))
-    each = " or ".join(c.info.regulator_id for c in catalogs)
+            parts.append(marked([("·", Text(f"{info.authority.short}: {said}; {because}"))], 2))
+    each = " or ".join(c.info.authority.id for c in catalogs)
     parts += ["", Text(f"Each answer in full: alltx options ... --regulator {each}", style="dim")]
     for catalog in catalogs:
         info = catalog.info
-        parts.append(Text(f"Data: {info.labels}, release {info.release}, updated "
+        parts.append(Text(f"Data: {info.authority.labels}, release {info.release}, updated "
                           f"{info.updated.isoformat()}.", style="dim"))  # fmt: skip
-    labels = ", ".join(c.info.labels for c in catalogs)
+    labels = ", ".join(c.info.authority.labels for c in catalogs)
     parts.append(Text(disclaimer(labels), style="bold"))
     show(out, parts)

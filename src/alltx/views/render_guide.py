@@ -239,9 +239,9 @@ def compare(therapies: list[Therapy], guide: Guide, catalog: Catalog, out: Conso
     """Side by side: a column per therapy on a terminal of SIDE_BY_SIDE columns or more; below
     that, five columns do not fit, so each therapy is a block of rows with the same headings
     in the same order, which read across as a table."""
-    parts: list[Part] = [_heading(f"The therapies side by side: {catalog.info.labels}")]
+    parts: list[Part] = [_heading(f"The therapies side by side: {catalog.info.authority.labels}")]
     unknown = Text("not in alltx's sources", "dim")
-    compared = [_compared(therapy, guide, catalog.info.regulator_id) for therapy in therapies]
+    compared = [_compared(therapy, guide, catalog.info.authority.id) for therapy in therapies]
     if out.width >= SIDE_BY_SIDE and len(therapies) > 1:
         table = Table(box=None, pad_edge=False, header_style="bold", padding=(0, 1, 1, 0))
         table.add_column("", style="bold", no_wrap=True)
