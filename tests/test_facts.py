@@ -5,6 +5,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from alltx.core.facts import (
     PARSERS,
@@ -290,3 +292,25 @@ def test_clinicians_spellings(name: str, given: str, read: object) -> None:
 def test_another_markers_spelling_is_refused(name: str, given: str) -> None:
     with pytest.raises(FactError, match=repr(given).replace("+", r"\+")):
         parse_fact(name, given)
+
+
+@given(st.fractions(min_value=0, max_value=120))
+def test_an_age_in_words_never_reaches_an_age_not_reached(years: Fraction) -> None:
+    """Shown cut, not rounded: 25.9999999 years is never said as 26, nor 0.99 months as 1."""
+    from alltx.views.words import age_words
+
+    number, unit = age_words(years).split(" ")
+    exact = years * 12 if unit.startswith("month") else years
+    assert Fraction(number) <= exact
+    assert exact - Fraction(number) < (
+        Fraction(1, 10) if unit.startswith("month") else Fraction(1, 100)
+    )
+    assert unit == ("month" if number == "1" else "months") if years < 2 else unit == "years"
+
+
+def test_an_age_just_under_a_bound_is_said_under_it() -> None:
+    from alltx.views.words import age_words
+
+    assert age_words(Fraction("25.9999999")) == "25.99 years"
+    assert age_words(Fraction(1, 12) - Fraction(1, 10**9)) == "0.9 months"
+    assert age_words(Fraction(1, 12)) == "1 month"

@@ -4,6 +4,7 @@ say `age: 19 years`, `lineage: B-cell precursor`, where the rules hold 228 compl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -35,13 +36,18 @@ def _decimal(number: float) -> str:
 
 
 def age_words(years: Fraction) -> str:
-    """An age as people say it: in months under two years, else in years."""
+    """An age as people say it: in months under two years, else in years. A fraction is cut,
+    not rounded: 25.9999999 years is shown as 25.99, never as a 26 it has not reached."""
     if years < 2:
-        months = years * 12
-        shown = int(months) if months.denominator == 1 else round(float(months), 1)
-        return f"{shown} months"
-    shown = int(years) if years.denominator == 1 else round(float(years), 2)
-    return f"{shown} years"
+        months = _cut(years * 12, 10)
+        return f"{months} {'month' if months == '1' else 'months'}"
+    return f"{_cut(years, 100)} years"
+
+
+def _cut(number: Fraction, parts: int) -> str:
+    """`number` to 1/`parts`, rounded down: 25.99 for 25.9999999, 19.5 for 19.5, 19 for 19."""
+    whole = Fraction(math.floor(number * parts), parts)
+    return str(whole.numerator) if whole.denominator == 1 else f"{float(whole):g}"
 
 
 def criterion_words(
