@@ -12,7 +12,6 @@ so a file already checked (the bundled one, in CI) is built directly; any other 
 from __future__ import annotations
 
 import difflib
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -414,13 +413,21 @@ def _key(name: str) -> str:
 Built = TypeVar("Built")
 
 
+def read_toml(text: str) -> dict[str, Any]:
+    """A data file's TOML parsed. tomllib is imported only when a file is parsed as TOML: the
+    bundled files are read from their parsed copies (alltx.model.data_files)."""
+    import tomllib
+
+    return tomllib.loads(text)
+
+
 def read_data_file(
     text: str,
     origin: str,
     checked: bool,
     schema_problems: Callable[[dict[str, Any]], list[str]],
     build: Callable[[dict[str, Any], list[str]], Built | None],
-    parse: Callable[[str], dict[str, Any]] = tomllib.loads,
+    parse: Callable[[str], dict[str, Any]] | None = None,
 ) -> Built:
     """Parse a data file's TOML and build it, refusing it with every problem found.
 
@@ -433,8 +440,8 @@ def read_data_file(
         _refuse(origin, [f"line {long} is over {MAX_LINE:,} characters, which no real data "
                          "file has; check the file"])  # fmt: skip
     try:
-        raw = parse(text)
-    except tomllib.TOMLDecodeError as error:
+        raw = (parse or read_toml)(text)
+    except ValueError as error:  # tomllib.TOMLDecodeError
         _refuse(origin, [f"not valid TOML: {error}"])
     except RecursionError:
         _refuse(origin, ["nested too deeply to read; check the file"])
@@ -499,7 +506,7 @@ def parse_catalog(
     *,
     checked: bool = False,
     regulator: str | None = None,
-    parse: Callable[[str], dict[str, Any]] = tomllib.loads,
+    parse: Callable[[str], dict[str, Any]] | None = None,
 ) -> Catalog:
     """Read a therapies file's text (`origin` names it in errors), as `regulator` authorises
     (by default the file's first regulator). `regulator="*"`: every regulator's indications
