@@ -1,7 +1,8 @@
 """Write the parsed copy beside each bundled data file (data/therapies.toml.json,
 data/guide.toml.json), after an edit to the file: alltx reads a bundled file from its copy
 where the copy was made from the file's very text (parsing the TOML took 10 to 15 ms of a
-run's 120 ms start), and from the file itself otherwise. tests/test_data_files.py fails until it is run.
+run's 120 ms start), and from the file itself otherwise. tests/test_data_files.py fails
+until it is run.
 
     .venv/bin/python scripts/refresh-data.py
 """

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO, cast
 
 import typer
 from typer.core import TyperOption
@@ -309,7 +309,13 @@ def ask(
               "stops.\n")  # fmt: skip
 
     def prompt(question: str) -> str:
-        return Prompt.ask(question, console=out, default="?", show_default=False)
+        return Prompt.ask(
+            question,
+            console=out,
+            default="?",
+            show_default=False,
+            stream=cast("TextIO", _TypedLines()),
+        )  # rich reads its readline()
 
     try:
         given = questionnaire.interview(catalog, prompt, out.print)
@@ -328,6 +334,26 @@ def ask(
         _keep(save, given)
         out.print(f"Kept in {save}; the page to print: alltx options -i {save} --format html "
                   "> page.html", soft_wrap=True, markup=False)  # fmt: skip
+
+
+class _TypedLines:
+    """The lines typed at the terminal, for `ask`. Not input(): a Ctrl-C that lands after
+    CPython's last check for signals and before input() blocks in read() is lost until Enter
+    (the signal is only noted, and read() is not interrupted), which left `alltx ask` waiting
+    in 4 of 40 tries under load. select() wakes every 0.2 s, so the signal is acted on; the
+    terminal's own line editing gives one whole line per read()."""
+
+    def readline(self) -> str:
+        import os
+        import select
+
+        fd = sys.stdin.fileno()
+        while not select.select([fd], [], [], 0.2)[0]:
+            pass
+        typed = os.read(fd, 65536)
+        if not typed:
+            raise EOFError  # Ctrl-D
+        return typed.decode(sys.stdin.encoding or "utf-8", "replace")
 
 
 def _keep(path: str, given: dict[str, object]) -> None:

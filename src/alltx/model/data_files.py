@@ -63,8 +63,9 @@ def _digest(text: str) -> str:
 def _bundled_parse(path: Path) -> Any:
     """How a bundled file's text is parsed: from its parsed copy where the copy was made from
     this very text (json reads it in half a millisecond; tomllib took 10 to 15 ms of a run's
-    120 ms start, and its import 2 more), else by tomllib. The copy is used only when the SHA-256 of the text it was
-    made from is the text's own, so an edited file is never answered from a stale copy."""
+    120 ms start, and its import 2 more), else by tomllib. The copy is used only when the
+    SHA-256 of the text it was made from is the text's own, so an edited file is never
+    answered from a stale copy."""
 
     def parse(text: str) -> dict[str, Any]:
         try:
