@@ -76,6 +76,18 @@ def test_a_wrong_answer_is_explained_and_asked_again() -> None:
     assert term.end() == 0
 
 
+def test_enter_alone_skips_the_question_as_the_intro_says() -> None:
+    term = Terminal("ask")
+    first = " ".join(term.until(r"don't\s+know\)[^\n]*:\s*$").split())
+    question = first[first.rindex(".") + 1 :].strip()
+    term.type("")  # Enter alone: the default, ? (not known)
+    second = " ".join(term.until(r"don't\s+know\)[^\n]*:\s*$").split())
+    assert "not understood" not in second and not second.endswith(question)
+    term.type("done")
+    term.until("The same answer again")
+    assert term.end() == 0
+
+
 # Tried again and again: a Ctrl-C landing just before input() blocked was lost, and ask waited
 # for a reply for ever (4 tries in 40 under load); the terminal is now read between signals.
 @pytest.mark.parametrize("attempt", range(6))

@@ -353,7 +353,8 @@ class _TypedLines:
         typed = os.read(fd, 65536)
         if not typed:
             raise EOFError  # Ctrl-D
-        return typed.decode(sys.stdin.encoding or "utf-8", "replace")
+        # as input() gives it: without its line end
+        return typed.decode(sys.stdin.encoding or "utf-8", "replace").rstrip("\r\n")
 
 
 def _keep(path: str, given: dict[str, object]) -> None:
