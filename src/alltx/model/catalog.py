@@ -414,8 +414,8 @@ Built = TypeVar("Built")
 
 
 def read_toml(text: str) -> dict[str, Any]:
-    """A data file's TOML parsed. tomllib is imported only when a file is parsed as TOML: the
-    bundled files are read from their parsed copies (alltx.model.data_files)."""
+    """A data file's TOML parsed, by tomllib, each time: no copy of the data stands between the
+    file and an answer."""
     import tomllib
 
     return tomllib.loads(text)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from alltx.model.catalog import Catalog, DataError, parse_catalog, read_toml
+from alltx.model.catalog import Catalog, DataError, parse_catalog
 
 if TYPE_CHECKING:
     from alltx.model.guide import Guide
@@ -43,42 +41,6 @@ def _read(path: Path, what: str) -> str:
         raise DataError(f"{path}: cannot read the {what}: {said}") from None
 
 
-def parsed_copy_path(path: Path) -> Path:
-    """Where a bundled data file's parsed copy lies: beside it, `therapies.toml.json`."""
-    return path.with_name(path.name + ".json")
-
-
-def parsed_copy(text: str) -> dict[str, Any]:
-    """A data file's parse as JSON holds it (TOML's dates as ISO strings, which the builders
-    read too), with the SHA-256 of the text it was made from. `scripts/refresh-data.py` writes
-    one beside each bundled file; a test holds the committed ones to their files."""
-    parsed = json.loads(json.dumps(read_toml(text), default=str))
-    return {"made_from_sha256": _digest(text), "parsed": parsed}
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _bundled_parse(path: Path) -> Any:
-    """How a bundled file's text is parsed: from its parsed copy where the copy was made from
-    this very text (json reads it in half a millisecond; tomllib took 10 to 15 ms of a run's
-    120 ms start, and its import 2 more), else by tomllib. The copy is used only when the
-    SHA-256 of the text it was made from is the text's own, so an edited file is never
-    answered from a stale copy."""
-
-    def parse(text: str) -> dict[str, Any]:
-        try:
-            copy = json.loads(parsed_copy_path(path).read_bytes())
-            if copy["made_from_sha256"] == _digest(text):
-                return dict(copy["parsed"])
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # no copy, or not one alltx wrote: parse the text itself
-        return read_toml(text)
-
-    return parse
-
-
 def load_catalog(
     path: Path | None = None, *, check: bool = False, regulator: str | None = None
 ) -> Catalog:
@@ -88,9 +50,7 @@ def load_catalog(
     bundled = path is None
     path = path or bundled_path()
     text = _read(path, "therapies file")
-    parse = _bundled_parse(path) if bundled else read_toml
-    return parse_catalog(text, str(path), checked=bundled and not check, regulator=regulator,
-                         parse=parse)  # fmt: skip
+    return parse_catalog(text, str(path), checked=bundled and not check, regulator=regulator)
 
 
 def load_guide(path: Path | None = None, *, check: bool = False) -> Guide:
@@ -100,5 +60,4 @@ def load_guide(path: Path | None = None, *, check: bool = False) -> Guide:
     bundled = path is None
     path = path or bundled_path("guide.toml")
     text = _read(path, "guide file")
-    parse = _bundled_parse(path) if bundled else read_toml
-    return parse_guide(text, str(path), checked=bundled and not check, parse=parse)
+    return parse_guide(text, str(path), checked=bundled and not check)
