@@ -479,11 +479,12 @@ def _at(place: str, key: str) -> str:
     return f"{place}.{key}" if place else key
 
 
-def unknown_sources(data: object, sources: Mapping[str, Source]) -> list[str]:
-    """Every source id cited in a file that it does not list, by its place."""
+def unknown_sources(walked: declared.Walked, sources: Mapping[str, Source]) -> list[str]:
+    """Every source id cited in a file's entities (`declared.walk`'s list) that the file does
+    not list, by its place."""
     return [
         f"{where}: unknown source {source_id!r}"
-        for where, entity in declared.walk(data)
+        for where, entity in walked
         for source_id in _cites(entity)
         if source_id not in sources
     ]
@@ -573,11 +574,12 @@ def _cross_check(data: Data, origin: str, problems: list[str]) -> Catalog:
         if referral.id in {r.id for r in referrals[:index]}:
             problems.append(f"referrals[{index}] ({referral.id}): duplicate referral id "
                             f"{referral.id!r}")  # fmt: skip
-    problems += unknown_sources(data, sources)
+    walked = declared.walk(data)
+    problems += unknown_sources(walked, sources)
     problems += [
         f"{where}: unknown regulator {_regulator_of(entity)!r}; the file declares "
         f"{', '.join(declared_ids)}"
-        for where, entity in declared.walk(data)
+        for where, entity in walked
         if not isinstance(entity, Regulator) and _regulator_of(entity) not in (None, *declared_ids)
     ]
     info = DataInfo(data.data.release, data.data.updated, regulators[0])

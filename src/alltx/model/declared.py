@@ -211,12 +211,18 @@ def _entity(cls: type[Entity], raw: Mapping[str, Any], where: str, problems: lis
 def _items(cls: Any, raw: list[Any], where: str, problems: list[str]) -> list[Any]:
     built = []
     for index, item in enumerate(raw):
-        named = f" ({item['id']})" if isinstance(item, Mapping) and "id" in item else ""
+        named = item.get("id") if isinstance(item, Mapping) else None
         try:
-            built.append(_entity(cls, item, f"{where}[{index}]{named}", problems))
+            built.append(_entity(cls, item, item_place(where, index, named), problems))
         except _Dropped:
             continue
     return built
+
+
+def item_place(where: str, index: int, item_id: object) -> str:
+    """A list item's place in a file, named by its id where it has one, as a reader finds it:
+    `therapies[0] (tisagenlecleucel)`."""
+    return f"{where}[{index}]" + (f" ({item_id})" if isinstance(item_id, str) else "")
 
 
 def as_date(value: date | str) -> date:
@@ -224,9 +230,13 @@ def as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
-def walk(entity: object, where: str = "") -> list[tuple[str, object]]:
+# A file's entities, each with its place in the file.
+Walked = list[tuple[str, object]]
+
+
+def walk(entity: object, where: str = "") -> Walked:
     """Every entity below `entity` (itself first), each with its place in the file."""
-    found: list[tuple[str, object]] = [(where, entity)]
+    found: Walked = [(where, entity)]
     for slot in slots(type(entity)):
         value = getattr(entity, slot.name)
         place = f"{where}.{slot.key}" if where else slot.key
@@ -234,6 +244,5 @@ def walk(entity: object, where: str = "") -> list[tuple[str, object]]:
             found += walk(value, place)
         elif slot.shape == "entities":
             for index, item in enumerate(value):
-                named = f" ({item.id})" if isinstance(getattr(item, "id", None), str) else ""
-                found += walk(item, f"{place}[{index}]{named}")
+                found += walk(item, item_place(place, index, getattr(item, "id", None)))
     return found

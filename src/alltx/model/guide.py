@@ -330,7 +330,7 @@ def scale_statements(scale: Scale) -> list[Statement]:
 def _cross_check(guide: Guide, scale_ids: set[str]) -> list[str]:
     """Sources cited exist; ids are unique; a side effect's scale is in the file (`scale_ids`:
     a scale refused for a problem of its own is still there)."""
-    problems = unknown_sources(guide, guide.sources)
+    problems = unknown_sources(declared.walk(guide), guide.sources)
     for i, effect in enumerate(guide.side_effects):
         place = f"side_effects[{i}] ({effect.id})"
         if effect.grading is not None and effect.grading not in scale_ids:
