@@ -14,7 +14,6 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from alltx.answer import answers
-from alltx.answer.answers import referral_why, why
 from alltx.core.facts import FACTS, Facts
 from alltx.core.plain import web_address
 from alltx.model.catalog import Catalog, if_unknown
@@ -96,13 +95,14 @@ def page(answer: OptionsOut, patient: Facts, catalog: Catalog,
         caution = "; ".join(option.get("cautions_apply") or ())
         warn = f' <span class="caution">CAUTION: {_e(caution)}</span>' if caution else ""
         name = option["brands"][0] if option["brands"] else option["name"]
+        because = _e(answers.why(option))
         glance.append(f'<tr><td><b>{_e(name)}</b> ({_e(option["name"])})</td>'
                       f'<td class="{option["status"]}">{STATUS[option["status"]]}</td>'
-                      f"<td>{warn}{' ' if warn else ''}{_e(why(option))}</td></tr>")  # fmt: skip
+                      f"<td>{warn}{' ' if warn else ''}{because}</td></tr>")  # fmt: skip
     for referral in answer["referrals"]:
         glance.append(f'<tr><td><b>{_e(referral["title"])}</b></td>'
                       f'<td class="{referral["status"]}">{STATUS[referral["status"]]}</td>'
-                      f"<td>{_e(referral_why(referral))}</td></tr>")  # fmt: skip
+                      f"<td>{_e(answers.referral_why(referral))}</td></tr>")  # fmt: skip
 
     details = []
     for option in answer["options"]:
