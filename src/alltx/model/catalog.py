@@ -4,7 +4,7 @@ Pure: it takes the file's text and where it came from, and returns a Catalog of 
 objects, or raises DataError with one line that says where in the file the problem is.
 
 Each entity of the file is declared once, here, as a frozen dataclass whose fields are the
-file's keys (`alltx.model.declared`); the schema check that `alltx.model.schemas` derives from
+file's keys (`alltx.model.declared`); the schema check that `alltx.model.checking` derives from
 these declarations needs pydantic, whose models cost more start-up time than the rest of a run,
 so a file already checked (the bundled one, in CI) is built directly; any other is checked first.
 """
@@ -295,13 +295,12 @@ class Data:
                              f"{DATA_FORMAT}")  # fmt: skip
 
 
-@dataclass(frozen=True)
-class DataInfo:
-    """The data in use: its release and date, and the regulator its statuses come from
-    (`authority`: its name, its words for its labels, as answers use them)."""
+@dataclass(frozen=True, kw_only=True)
+class DataInfo(DataRelease):
+    """The data in use: its release and date (the file's [data]), and the regulator its
+    statuses come from (`authority`: its name, its words for its labels, as answers use them).
+    Not in the file: made when the data is read under one regulator."""
 
-    release: str
-    updated: date
     authority: Regulator
 
 
@@ -427,7 +426,7 @@ def read_data_file(
     checked: bool,
     schema_problems: Callable[[dict[str, Any]], list[str]],
     build: Callable[[dict[str, Any], list[str]], Built | None],
-    parse: Callable[[str], dict[str, Any]] | None = None,
+    parse: Callable[[str], dict[str, Any]] = read_toml,
 ) -> Built:
     """Parse a data file's TOML and build it, refusing it with every problem found.
 
@@ -440,7 +439,7 @@ def read_data_file(
         _refuse(origin, [f"line {long} is over {MAX_LINE:,} characters, which no real data "
                          "file has; check the file"])  # fmt: skip
     try:
-        raw = (parse or read_toml)(text)
+        raw = parse(text)
     except ValueError as error:  # tomllib.TOMLDecodeError
         _refuse(origin, [f"not valid TOML: {error}"])
     except RecursionError:
@@ -507,7 +506,7 @@ def parse_catalog(
     *,
     checked: bool = False,
     regulator: str | None = None,
-    parse: Callable[[str], dict[str, Any]] | None = None,
+    parse: Callable[[str], dict[str, Any]] = read_toml,
 ) -> Catalog:
     """Read a therapies file's text (`origin` names it in errors), as `regulator` authorises
     (by default the file's first regulator). `regulator="*"`: every regulator's indications
@@ -582,5 +581,5 @@ def _cross_check(data: Data, origin: str, problems: list[str]) -> Catalog:
         for where, entity in walked
         if not isinstance(entity, Regulator) and _regulator_of(entity) not in (None, *declared_ids)
     ]
-    info = DataInfo(data.data.release, data.data.updated, regulators[0])
+    info = DataInfo(release=data.data.release, updated=data.data.updated, authority=regulators[0])
     return Catalog(info, therapies, sources, origin, referrals, regulators)

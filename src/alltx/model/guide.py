@@ -14,7 +14,14 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 from alltx.core.rules import Atom, Node, RuleError, compile_criteria
 from alltx.model import declared
-from alltx.model.catalog import Source, Statement, find, read_data_file, unknown_sources
+from alltx.model.catalog import (
+    Source,
+    Statement,
+    find,
+    read_data_file,
+    read_toml,
+    unknown_sources,
+)
 from alltx.model.declared import Criteria, Key, Release, SourceIds, Text, derived, key, outside
 
 
@@ -299,7 +306,7 @@ def parse_guide(
     origin: str,
     *,
     checked: bool = False,
-    parse: Callable[[str], dict[str, Any]] | None = None,
+    parse: Callable[[str], dict[str, Any]] = read_toml,
 ) -> Guide:
     """Read a guide file's text; `checked=True` skips the schema check (the bundled file)."""
 
