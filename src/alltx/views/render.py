@@ -10,8 +10,10 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.padding import Padding
+from rich.segment import Segment
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
@@ -87,14 +89,47 @@ Row = tuple[str | Text, Text] | tuple[str | Text, Text, int]  # symbol, text, ex
 
 def marked(rows: Iterable[Row], indent: int) -> RenderableType:
     """Symbol + text rows whose wrapped lines hang under the text, not the symbol."""
-    lines = []
-    for symbol, text, *depth in rows:
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(no_wrap=True)
-        grid.add_column(overflow="fold")
-        grid.add_row(symbol, text)
-        lines.append(Padding(grid, (0, 0, 0, indent + 2 * sum(depth)), expand=False))
-    return Group(*lines)
+    hanging = [_Hanging(symbol, text, indent + 2 * sum(depth)) for symbol, text, *depth in rows]
+    return Group(*hanging)
+
+
+def _styled(text: Text, console: Console) -> Iterable[Segment]:
+    """A line's segments under its own style (Text.render leaves the style to its caller)."""
+    segments = text.render(console)
+    return Segment.apply_style(segments, console.get_style(text.style)) if text.style else segments
+
+
+@dataclass(frozen=True)
+class _Hanging:
+    """One row: `indent` spaces, the symbol, a space, then the text wrapped (long words folded)
+    to hang under its own first letter, as a two-column grid in a Padding lays it out, line for
+    line (tests/test_render.py holds the two equal), less the grid's padding after the text.
+    The grid measured and padded every cell: one patient's answer took 45 ms to draw with it,
+    17 ms with these rows (benchmarks/bench.py measures the whole start)."""
+
+    symbol: str | Text
+    text: Text
+    indent: int
+
+    def _symbol(self) -> Text:
+        return self.symbol if isinstance(self.symbol, Text) else Text(self.symbol)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        symbol = self._symbol()
+        hang = self.indent + symbol.cell_len + 1
+        lines = self.text.wrap(console, max(options.max_width - hang, 1), overflow="fold")
+        for number, line in enumerate(lines):
+            yield Segment(" " * self.indent)
+            yield from _styled(symbol, console) if number == 0 else [Segment(" " * symbol.cell_len)]
+            yield Segment(" ")
+            line.rstrip()  # as a left-justified cell's line, without padding it out after
+            yield from _styled(line, console)
+            yield Segment.line()
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        hang = self.indent + self._symbol().cell_len + 1
+        text = Measurement.get(console, options, self.text)
+        return Measurement(text.minimum + hang, text.maximum + hang)
 
 
 def _mark(result: str) -> Text:
