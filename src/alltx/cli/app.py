@@ -12,7 +12,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from alltx import __version__
-from alltx.cli import data, options
+from alltx.cli import ask, data, options
 from alltx.cli.base import (
     EXIT_CLOSED_PIPE,
     EXIT_OUTPUT,
@@ -229,7 +229,7 @@ def _root(
 
 
 app.command(cls=options.FactsCommand, epilog=epilog("options"))(options.options)
-app.command(epilog=epilog("ask"))(options.ask)
+app.command(epilog=epilog("ask"))(ask.ask)
 app.command(epilog=epilog("schema"))(data.schema)
 app.command(epilog=epilog("drug"))(data.drug)
 app.command(epilog=epilog("drugs"))(data.drugs)

@@ -1,5 +1,5 @@
-"""`alltx options` (one patient's facts as flags, or a cohort) and `alltx ask`: parse the
-facts, ask the core, hand the answer to a renderer. The fact flags are made from the facts'
+"""`alltx options` (one patient's facts as flags, or a cohort): parse the facts, ask the core,
+hand the answer to a renderer. The fact flags are made from the facts'
 declarations (`alltx.core.facts.FACTS`)."""
 
 from __future__ import annotations
@@ -7,26 +7,22 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Any, TextIO, cast
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperOption
 
 from alltx import __version__
 from alltx.cli.base import (
-    EXIT_OUTPUT,
     OUTPUT_PANEL,
     DeclaredCommand,
     Engine,
     Format,
     InputFormat,
-    Regulator,
-    RegulatorOption,
     Regulators,
     RegulatorsOption,
     catalog_in_use,
     catalogs_in_use,
-    console,
     declared_option,
     declared_values,
     fail,
@@ -229,7 +225,7 @@ def options(
         write_cohort(ctx, catalog, output, iter([Row(None, None, given)]), settings)
         return
 
-    answer = _answer(facts, catalog)
+    answer = answer_of(facts, catalog)
     if output is Format.html:
         _write_handout(ctx, answer, facts, catalog)
         return
@@ -242,7 +238,8 @@ def options(
     show(ctx, output is Format.json, lambda: answer, draw)
 
 
-def _answer(facts: Facts, catalog: Catalog) -> OptionsOut:
+def answer_of(facts: Facts, catalog: Catalog) -> OptionsOut:
+    """One patient's answer (`alltx ask` gives the same), its module loaded only to answer."""
     from alltx.answer.answers import patient_answer
 
     return patient_answer(facts, catalog)
@@ -252,7 +249,7 @@ def _both(ctx: typer.Context, facts: Facts, catalogs: list[Catalog], output: For
     """One patient under each regulator, side by side (--regulator both)."""
     from alltx.answer.answers import compared
 
-    answer = compared([_answer(facts, catalog) for catalog in catalogs])
+    answer = compared([answer_of(facts, catalog) for catalog in catalogs])
 
     def draw(out: Console) -> None:
         from alltx.views import render
@@ -279,93 +276,6 @@ def _today() -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     moment = time.gmtime(int(epoch)) if epoch.isascii() and epoch.isdigit() else time.localtime()
     return f"{moment.tm_mday} {time.strftime('%B %Y', moment)}"
-
-
-def ask(
-    ctx: typer.Context,
-    regulator: RegulatorOption = Regulator.fda,
-    save: Annotated[
-        str | None,
-        typer.Option(
-            metavar="FILE",
-            help="Keep the answers in FILE, as one patient's JSON Lines row: alltx options -i "
-            "FILE reads it back, in any format (--format html: the page to print).",
-        ),
-    ] = None,
-) -> None:
-    """Questions in plain words, one at a time, then the answer: for people who don't know the
-    flags. Each question is the one that would decide the most answers still open."""
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        fail("alltx ask asks its questions on a terminal; in a script or a pipe, give the "
-              "facts as flags: alltx options --age 19 --relapsed")  # fmt: skip
-    from rich.prompt import Prompt
-
-    from alltx.core import ask as questionnaire
-    from alltx.views import render
-
-    catalog, out = catalog_in_use(ctx, regulator.value), console(ctx)
-    out.print("alltx asks about the patient, one question at a time. Answer in your own "
-              "words; ? skips a question you can't answer, done shows the answer now, Ctrl-C "
-              "stops.\n")  # fmt: skip
-
-    def prompt(question: str) -> str:
-        return Prompt.ask(
-            question,
-            console=out,
-            default="?",
-            show_default=False,
-            stream=cast("TextIO", _TypedLines()),
-        )  # rich reads its readline()
-
-    try:
-        given = questionnaire.interview(catalog, prompt, out.print)
-    except KeyboardInterrupt:  # Ctrl-C while asked: on a line of its own, in the asking's words
-        sys.stderr.write("\n")
-        fail("stopped; nothing was answered or kept (alltx ask starts again)", 130)
-    facts = facts_from(given)
-    out.print()
-    render.options(_answer(facts, catalog), facts, catalog, out)
-    # on one line however long, so that it can be copied
-    again = questionnaire.command_line(given)
-    if regulator is not Regulator.fda:
-        again += f" --regulator {regulator.value}"
-    out.print(f"\nThe same answer again: {again}", soft_wrap=True)
-    if save is not None:
-        _keep(save, given)
-        out.print(f"Kept in {save}; the page to print: alltx options -i {save} --format html "
-                  "> page.html", soft_wrap=True, markup=False)  # fmt: skip
-
-
-class _TypedLines:
-    """The lines typed at the terminal, for `ask`. Not input(): a Ctrl-C that lands after
-    CPython's last check for signals and before input() blocks in read() is lost until Enter
-    (the signal is only noted, and read() is not interrupted), which left `alltx ask` waiting
-    in 4 of 40 tries under load. select() wakes every 0.2 s, so the signal is acted on; the
-    terminal's own line editing gives one whole line per read()."""
-
-    def readline(self) -> str:
-        import os
-        import select
-
-        fd = sys.stdin.fileno()
-        while not select.select([fd], [], [], 0.2)[0]:
-            pass
-        typed = os.read(fd, 65536)
-        if not typed:
-            raise EOFError  # Ctrl-D
-        # as input() gives it: without its line end
-        return typed.decode(sys.stdin.encoding or "utf-8", "replace").rstrip("\r\n")
-
-
-def _keep(path: str, given: dict[str, object]) -> None:
-    """One patient's facts as a JSON Lines row of their own (the cohort's row format)."""
-    import json
-
-    try:
-        with open(path, "w", encoding="utf-8") as file:
-            file.write(json.dumps(given, ensure_ascii=False) + "\n")
-    except OSError as error:
-        fail(f"cannot write {path}: {error.strerror}", EXIT_OUTPUT)
 
 
 def _piped_stdin() -> bool:
