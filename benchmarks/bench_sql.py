@@ -9,7 +9,9 @@ The cohort is bench.py's registry cohort (1,000,000 patients), its ages written 
 years (the query reads canonical values), repeated to --rows in one Parquet file. Measured:
 rows per second of `--format parquet --output FILE` (DuckDB reads, answers and writes) and of
 `--format csv` (DuckDB answers, alltx writes each record as the Python path does), each against
-the floor's rows per second; and peak memory of each.
+the floor's rows per second; and peak memory of each. Beside them: `--format parquet` on the
+realistic cohort (every cell as text, in the spellings registries write), and the query
+`alltx sql` prints, run by DuckDB itself over the registry cohort's Parquet file.
 """
 
 from __future__ import annotations
@@ -55,6 +57,38 @@ def canonical_parquet(source: os.PathLike[str], rows: int) -> str:
     return str(path)
 
 
+def realistic_parquet(rows: int) -> str:
+    """bench.py's realistic cohort (issue 27: two-decimal ages, three-decimal MRD, a quarter of
+    the facts missing, the spellings registries write), every cell as text, repeated to `rows`
+    rows, as Parquet."""
+    import duckdb
+
+    from alltx.sql import table_columns
+
+    path = OUT / f"cohort-realistic-{rows}.parquet"
+    if path.exists():
+        return str(path)
+    source = cohort(FLOOR_ROWS, 1, "realistic")
+    columns = {"id": "VARCHAR"} | {c.name: "VARCHAR" for c in table_columns()}
+    copies = -(-rows // FLOOR_ROWS)
+    duckdb.connect().execute(
+        f"COPY (SELECT c.* REPLACE (c.id || '-' || r.copy AS id) FROM read_json('{source}', "
+        f"format = 'newline_delimited', columns = {columns!r}) AS c, range({copies}) AS r(copy) "
+        f"LIMIT {rows}) TO '{path}' (FORMAT parquet)"
+    )
+    return str(path)
+
+
+# `alltx sql` as a warehouse runs it: the compiled query over a Parquet file, written to one.
+COMPILED = """
+import sys, duckdb
+from alltx.model.data_files import load_catalog
+from alltx.sql import DIALECTS, compile_query
+query = compile_query(load_catalog(), DIALECTS["duckdb"], f"read_parquet('{sys.argv[1]}')")
+duckdb.connect().execute(f"COPY ({query}) TO '{sys.argv[2]}' (FORMAT parquet)")
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -65,18 +99,23 @@ def main() -> None:
     source = cohort(FLOOR_ROWS, 1)
     if args.make:
         canonical_parquet(source, args.rows)
+        realistic_parquet(args.rows)
         return
     # Made in a process of its own: Linux keeps a process's peak memory across exec, so the
     # children measured below would otherwise report this one's.
     subprocess.run([sys.executable, __file__, "--rows", str(args.rows), "--make"], check=True)
     parquet = canonical_parquet(source, args.rows)
+    real = realistic_parquet(args.rows)
     answers = str(OUT / "answers.parquet")
     alltx = [str(BIN / "alltx"), "options", "--input", parquet, "--quiet"]
     commands = {
         "floor": [sys.executable, "-c", FLOOR, str(source)],
         "duckdb -> parquet": [*alltx, "--format", "parquet", "--output", answers],
         "duckdb -> csv": [*alltx, "--format", "csv"],
-    }
+        "realistic -> parquet": [str(BIN / "alltx"), "options", "--input", real, "--quiet",
+                                 "--format", "parquet", "--output", answers],
+        "alltx sql in duckdb": [sys.executable, "-c", COMPILED, parquet, answers],
+    }  # fmt: skip
     times: dict[str, float] = {}
     peaks: dict[str, int] = {}
     for _ in range(args.repeat):
@@ -90,7 +129,8 @@ def main() -> None:
     print(f"floor: json.loads/json.dumps loop, {FLOOR_ROWS:,} rows: {floor:,.0f} rows/s, "
           f"peak {peaks['floor'] / 1024:.0f} MiB")  # fmt: skip
     print(f"{'measure':<20}{'rows':>12}{'rows/s':>14}{'ratio':>8}{'peak MiB':>10}")
-    for label in ("duckdb -> parquet", "duckdb -> csv"):
+    for label in ("duckdb -> parquet", "duckdb -> csv", "realistic -> parquet",
+                  "alltx sql in duckdb"):  # fmt: skip
         rate = args.rows / times[label]
         print(f"{label:<20}{args.rows:>12,}{rate:>14,.0f}{rate / floor:>8.2f}"
               f"{peaks[label] / 1024:>10.0f}")  # fmt: skip

@@ -113,11 +113,15 @@ def python_says(catalog: Catalog, rows: list[dict[str, Any]]) -> list[Said]:
     return said
 
 
-def query_says(results: list[tuple[Any, ...]]) -> list[Said]:
-    """The query's rows in the same terms (NULL as an empty cell)."""
+def query_says(results: list[tuple[Any, ...]], rows: list[dict[str, Any]]) -> list[Said]:
+    """The query's rows in the same terms (NULL as an empty cell), in the order of `rows`: a
+    query without ORDER BY has no order (its joins need not keep the table's), so each result
+    is matched to its row by the id, its first column (every id in these tables is unique)."""
     at = [name for name, _ in answers.columns(load_catalog()) if name != "line"].index("error")
+    place = {row["id"]: number for number, row in enumerate(rows)}
+    assert len(place) == len(rows) == len(results)
     said: list[Said] = []
-    for result in results:
+    for result in sorted(results, key=lambda result: place[result[0]]):
         error = result[at]
         if error is not None:
             field = sql.error_field(error)
@@ -201,7 +205,7 @@ def test_duckdb_gives_the_python_answers_over_the_oracle_grid(
     # Loaded as a JSON Lines file, as a million inserts would take minutes.
     connection = duckdb.connect()
     got = _duckdb_over(connection, catalog, rows)
-    assert_agree(rows, expected, query_says(got))
+    assert_agree(rows, expected, query_says(got, rows))
 
 
 def _duckdb_over(connection: Any, catalog: Catalog, rows: list[dict[str, Any]]) -> list[Any]:
@@ -224,7 +228,7 @@ def test_sqlite_gives_the_python_answers_over_the_oracle_grid(
     catalog: Catalog, the_grid: Grid
 ) -> None:
     rows, expected = the_grid
-    assert_agree(rows, expected, query_says(in_sqlite(catalog, rows)))
+    assert_agree(rows, expected, query_says(in_sqlite(catalog, rows), rows))
 
 
 def test_the_engines_give_the_python_answers_under_the_eu_authorisations() -> None:
@@ -241,8 +245,8 @@ def test_the_engines_give_the_python_answers_under_the_eu_authorisations() -> No
     expected = python_says(catalog, rows)
     assert {e[-2] for e in expected if e[0] != "error"} == {"ema"}  # each row names the EU
     assert any(e[0] == "error" for e in expected)
-    assert_agree(rows, expected, query_says(_duckdb_over(duckdb.connect(), catalog, rows)))
-    assert_agree(rows, expected, query_says(in_sqlite(catalog, rows)))
+    assert_agree(rows, expected, query_says(_duckdb_over(duckdb.connect(), catalog, rows), rows))
+    assert_agree(rows, expected, query_says(in_sqlite(catalog, rows), rows))
 
 
 # --- fuzzed tables -----------------------------------------------------------------------------
@@ -300,8 +304,8 @@ def test_fuzzed_tables_agree_between_engines_and_python(
     expected = python_says(catalog, rows)
     # Counts as numbers, so that 1.5 reaches the query (an integer column could not hold it).
     types = table_types() | {c.name: "DOUBLE" for c in sql.table_columns() if c.kind == "count"}
-    assert query_says(in_duckdb(catalog, rows, types)) == expected
-    assert query_says(in_sqlite(catalog, rows)) == expected
+    assert query_says(in_duckdb(catalog, rows, types), rows) == expected
+    assert query_says(in_sqlite(catalog, rows), rows) == expected
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------------
@@ -366,7 +370,7 @@ def test_postgres_gives_the_python_answers_over_part_of_the_grid(
                 copy.write_row([row.get(name) for name in COLUMNS])
         cursor.execute(sql.compile_query(catalog, sql.DIALECTS["postgres"], "patients"))
         got = cursor.fetchall()
-    assert_agree(rows, expected, query_says(got))
+    assert_agree(rows, expected, query_says(got, rows))
 
 
 # --- Spark SQL -------------------------------------------------------------------------------
@@ -409,4 +413,4 @@ def test_spark_gives_the_python_answers_over_part_of_the_grid(
     query = sql.compile_query(catalog, sql.DIALECTS["spark"], "patients")
     got = [tuple(result) for result in spark.sql(query).collect()]
     got.sort(key=lambda result: int(result[0][1:]))  # Spark keeps no order without ORDER BY
-    assert_agree(rows, expected, query_says(got))
+    assert_agree(rows, expected, query_says(got, rows))

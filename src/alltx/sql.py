@@ -17,6 +17,7 @@ completed month (`age_months`) needs no arithmetic and no rounding in the engine
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -65,6 +66,13 @@ class Dialect:
     # DuckDB finds the common expressions itself (the same time either way over 10,000,000
     # rows), and Spark has no such keyword.
     materialized: str = "MATERIALIZED "
+    # The rows with their keys (_Keyed) are read once per therapy and referral: computed once
+    # in every engine that can be told so (DuckDB too: inlined, it took 9.1 s where this
+    # takes 3.6 over 1,000,000 rows).
+    reused: str = "MATERIALIZED "
+    # Lists by keys (_Keyed): not in SQLite, whose joins on a computed table loop over it
+    # for each row (a 491,392-row grid took over 15 minutes where each row's lists take 25 s).
+    keyed: bool = True
     concat_ws: bool = True  # SQLite has CONCAT_WS only from 3.44
     # How each engine tells a value's type (a column's; SQLite: each value's), and its names
     # for text, numbers and booleans.
@@ -119,12 +127,12 @@ DIALECTS = {
         # `quoted`: SQLite reads a "quoted" name that is no column as a string, so a column the
         # table lacks would be the text 'relapsed' in every row, not the error it is elsewhere
         Dialect("sqlite", "REAL", "TEXT", "INTEGER", "INTEGER", "`", typed=False,
-                concat_ws=False, texts=("text",), numbers=("integer", "real"),
+                concat_ws=False, keyed=False, texts=("text",), numbers=("integer", "real"),
                 number="CAST({} AS REAL)", boolean_of="{}",
                 # REGEXP: the sqlite3 shell's own (its regexp extension); in Python's sqlite3,
                 # create_function("regexp", 2, ...)
                 matches="({} REGEXP {})"),
-        Dialect("spark", "DOUBLE", "STRING", "BOOLEAN", "BIGINT", "`", materialized="",
+        Dialect("spark", "DOUBLE", "STRING", "BOOLEAN", "BIGINT", "`", materialized="", reused="",
                 texts=("string",),
                 numbers=("tinyint", "smallint", "int", "bigint", "float", "double"),
                 booleans=("boolean",), decimal="decimal", matches="({} RLIKE {})",
@@ -392,11 +400,19 @@ class _Compiled:
     def __init__(self, catalog: Catalog) -> None:
         self.tests: dict[Atom, str] = {}
         self.groups: dict[Node, str] = {}
+        # Conditions on the row's ages themselves (the facts to decide keep a chosen age in
+        # order with the row's: _ages_in_order), each a column (o0, o1 ...) like a test's, so
+        # that the lists read only columns of a few values (_keyed).
+        self.orders: dict[str, str] = {}
         for rule in catalog.rules():
             for atom in atoms(rule):
                 self.tests.setdefault(atom, f"t{len(self.tests)}")
             for group in _groups(rule):
                 self.groups.setdefault(group, f"g{len(self.groups)}")
+
+    def order(self, condition: str) -> str:
+        """The column that holds a condition on the row's ages."""
+        return self.orders.setdefault(condition, f"o{len(self.orders)}")
 
     def condition(self, node: Node) -> str:
         """The column that holds a node's result."""
@@ -427,7 +443,8 @@ def _paths(node: Node, above: tuple[Node, ...] = ()) -> list[tuple[Atom, tuple[N
 def _ids(dialect: Dialect, status: str, pieces: Sequence[tuple[str, str]]) -> str:
     """When `status` holds, a space-separated list of ids in order, each shown when its
     condition holds; else, or for none, NULL (an empty cell). The list is built only for the
-    rows whose status shows it: most of the query's work is here."""
+    rows whose status shows it. Over a table, once per distinct combination of what it reads
+    (_Keyed), where the engine can join; per row in SQLite."""
     if not pieces:
         return "CAST(NULL AS {text})"
     if dialect.concat_ws:  # one call that skips NULLs: a third faster than || in DuckDB
@@ -486,11 +503,13 @@ def _witness(
         return "(" + " AND ".join(terms) + ")"
 
     blocked = [complete(b) for b in rules.branches if b is not witness.branch]
-    ordered = _ages_in_order(chosen, witness)
+    ordered = _ages_in_order(compiled, chosen, witness)
     return "(" + " AND ".join([*alive, *ordered, *(f"NOT {c}" for c in blocked)]) + ")"
 
 
-def _ages_in_order(chosen: dict[str, deciding.Values], witness: deciding.Witness) -> list[str]:
+def _ages_in_order(
+    compiled: _Compiled, chosen: dict[str, deciding.Values], witness: deciding.Witness
+) -> list[str]:
     """deciding._allowed in SQL: an age the witness chooses (where the row lacks it) is not
     out of order with the other age of its pair, in completed years nor months, and some value
     of the deciding fact is not either; the row's ages as thresholds on their columns."""
@@ -516,7 +535,7 @@ def _ages_in_order(chosen: dict[str, deciding.Values], witness: deciding.Witness
             if then is not None:  # the row's earlier age: more completed units than chosen?
                 limit = _age_at_least(earlier.source, Fraction(then + 1, per))
                 found.append(f"({now} AND {limit})")
-        return "COALESCE(" + " OR ".join(found) + ", FALSE)" if found else "FALSE"
+        return compiled.order("COALESCE(" + " OR ".join(found) + ", FALSE)") if found else "FALSE"
 
     mine = {s: v for s, v in chosen.items() if s in ages}
     if not mine and witness.fact not in ages:
@@ -535,6 +554,72 @@ def _failed(compiled: _Compiled, roots: Sequence[Node]) -> list[tuple[str, str]]
         for root in roots
         for atom, path in _paths(root)
     ]
+
+
+THERAPY_STATUSES = ("eligible", "possible", "not_eligible")
+REFERRAL_STATUSES = ("recommended", "possible", "not_indicated")
+_READ = re.compile(r"\b[tgo][0-9]+\b")  # a test's, group's or age condition's column
+DIGITS = 31  # of a key in base 4: 4**31 is below 2**63, a BIGINT's limit
+
+
+class _Keyed:
+    """The lists of ids, built once per distinct combination of the columns they read, not
+    once per row: building them as text was most of a row's cost (issue 27), and a cohort
+    has a few hundred combinations. Each subject's lists read its status and a few columns of
+    three values (a test's, a group's: TRUE, FALSE or NULL). Each row gets exact integer keys
+    of those (base 4, a digit a column, 31 digits a key: no hash, so no two combinations
+    share one); the lists are made once over the rows DISTINCT in those columns, and each
+    row takes its subject's by its keys. (Rows that kept only their keys, the columns read
+    back out of the digits, took 23 s where these take 3.2 over 1,000,000 rows under the EU
+    authorisations: DuckDB then computed the tests inside each digit.)"""
+
+    def __init__(self, subjects: Sequence[tuple[str, tuple[str, ...], list[str]]],
+                 dialect: Dialect) -> None:  # fmt: skip
+        self.keys: list[str] = []  # per row: each key, "expression AS name"
+        self.tables: list[str] = []  # per subject: its lists by its keys, a CTE
+        self.joins: list[str] = []
+        self.cells: list[str] = []  # the record's cells: each status, then its lists
+        self.read: list[str] = []  # the columns the lists read, statuses first
+        for number, (status, values, lists) in enumerate(subjects):
+            lists = [made.format(text=dialect.text) for made in lists]
+            if not dialect.keyed:
+                self.cells += [status, *lists]
+                continue
+            read = sorted(set(_READ.findall(" ".join(lists))), key=_column_number)
+            digits = [_digit(status, values), *(_digit(c, (True, False)) for c in read)]
+            names = [f"k{number}_{at}" for at in range(0, len(digits), DIGITS)]
+            keys = [f"{_key(digits[at * DIGITS : (at + 1) * DIGITS], dialect)} AS {name}"
+                    for at, name in enumerate(names)]  # fmt: skip
+            self.keys += keys
+            self.read += [c for c in (status, *read) if c not in self.read]
+            listed = [f"x{number}_{at}" for at in range(len(lists))]
+            made = ",\n    ".join(f"{m} AS {n}" for m, n in zip(lists, listed, strict=True))
+            self.tables.append(
+                f"lists{number} AS (\n  SELECT {', '.join(keys)},\n    {made}\n"
+                f"  FROM (SELECT DISTINCT {', '.join([status, *read])} FROM keyed) AS one\n)"
+            )
+            on = " AND ".join(f"keyed.{name} = lists{number}.{name}" for name in names)
+            self.joins.append(f"JOIN lists{number} ON {on}")
+            self.cells += [f"keyed.{status}", *(f"lists{number}.{name}" for name in listed)]
+
+
+def _column_number(column: str) -> tuple[str, int]:
+    return column[0], int(column[1:])
+
+
+def _digit(column: str, values: Sequence[object]) -> str:
+    """A column's value as a digit: 0 for NULL, then 1, 2 ... in the order of `values`."""
+    cases = " ".join(f"WHEN {column} = {literal(v)} THEN {at}" if not isinstance(v, bool) else
+                     f"WHEN {'' if v else 'NOT '}{column} THEN {at}"
+                     for at, v in enumerate(values, 1))  # fmt: skip
+    return f"CASE {cases} ELSE 0 END"
+
+
+def _key(digits: Sequence[str], dialect: Dialect) -> str:
+    """Digits in base 4 as one integer of the engine's 64-bit type."""
+    return " + ".join(
+        f"CAST({4**at} AS {dialect.integer}) * ({digit})" for at, digit in enumerate(digits)
+    )
 
 
 def compile_query(
@@ -586,7 +671,7 @@ def compile_query(
     groups = [f"{compiled.definition(g)} AS {column}" for g, column in compiled.groups.items()]
 
     statuses: list[str] = []
-    cells: list[str] = []
+    subjects: list[tuple[str, tuple[str, ...], list[str]]] = []  # status, its values, lists
     for therapy in catalog.therapies:
         roots = [i.rule for i in therapy.indications]
         any_met = "(" + " OR ".join(compiled.condition(r) for r in roots) + ")"
@@ -599,13 +684,13 @@ def compile_query(
         applying = [
             (compiled.condition(c.rule), c.id) for c in therapy.cautions if c.rule is not None
         ]
-        cells += [
-            status,
+        lists = [
             _ids(dialect, f"{status} = 'eligible'", met),
             _ids(dialect, f"{status} = 'not_eligible'", _failed(compiled, roots)),
             _ids(dialect, f"{status} = 'possible'", _deciding(compiled, roots)),
             _ids(dialect, f"{status} <> 'not_eligible'", applying),
         ]
+        subjects.append((status, THERAPY_STATUSES, lists))
     for referral in catalog.referrals:
         root = compiled.condition(referral.rule)
         status = f"s_{len(statuses)}"
@@ -614,14 +699,15 @@ def compile_query(
             f"WHEN {root} IS NULL THEN 'possible' ELSE 'not_indicated' END AS {status}"
         )
         met = [(compiled.tests[atom], atom.id) for atom in atoms(referral.rule)]
-        cells += [
-            status,
+        lists = [
             _ids(dialect, f"{status} = 'recommended'", met),
             _ids(dialect, f"{status} = 'possible'", _deciding(compiled, [referral.rule])),
         ]
+        subjects.append((status, REFERRAL_STATUSES, lists))
+    keyed = _Keyed(subjects, dialect)
     names = [name for name, _ in csv_columns(catalog) if name != "line"]
     release, regulator = literal(catalog.info.release), literal(catalog.info.authority.id)
-    cells = ["id", *cells, "error", release, regulator, "2"]
+    cells = ["id", *keyed.cells, "error", release, regulator, "2"]
     shown = ",\n  ".join(
         f"{cell.format(text=dialect.text)} AS {q(name)}"
         for cell, name in zip(cells, names, strict=True)
@@ -655,9 +741,29 @@ def compile_query(
         + ",\n    ".join(groups)
         + "\n  FROM tested\n),\n"
         f"judged AS {dialect.materialized}(\n  SELECT *,\n    "
-        + ",\n    ".join(statuses)
-        + "\n  FROM grouped\n)\n"
-        f"SELECT\n  {shown}{line}\nFROM judged"
+        + ",\n    ".join(statuses + [f"{c} AS {n}" for c, n in compiled.orders.items()])
+        + "\n  FROM grouped\n)"
+        + (
+            _keyed_select(keyed, dialect, shown, line, engine)
+            if dialect.keyed
+            else f"\nSELECT\n  {shown}{line}\nFROM judged"
+        )
+    )
+
+
+def _keyed_select(keyed: _Keyed, dialect: Dialect, shown: str, line: str, engine: bool) -> str:
+    """The record from each row's statuses and keys and each subject's lists by its keys."""
+    return (
+        f",\nkeyed AS {dialect.reused}(\n  SELECT id, error{line}, "
+        + ", ".join(keyed.read)
+        + ",\n    "
+        + ",\n    ".join(keyed.keys)
+        + "\n  FROM judged\n)"
+        + "".join(f",\n{table}" for table in keyed.tables)
+        + f"\nSELECT\n  {shown}{line}\nFROM keyed"
+        + "".join(f"\n{join}" for join in keyed.joins)
+        # the engine writes the records in input order, which a join need not keep
+        + ("\nORDER BY line" if engine else "")
     )
 
 
