@@ -370,7 +370,11 @@ def test_duckdb_memory_is_bounded_and_spills_into_alltx_own_folder(tmp_path: Pat
     [(limit, spill)] = prepared.connection.execute(
         "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
     ).fetchall()
-    assert limit in ("1000.0 MB", "953.6 MiB", "1.0 GB", "1.0 GiB")
+    fresh = duckdb.connect()
+    default = fresh.execute("SELECT current_setting('memory_limit')").fetchone()
+    fresh.execute(f"SET memory_limit = '{duckdb_engine.MEMORY_LIMIT}'")
+    assert (limit,) == fresh.execute("SELECT current_setting('memory_limit')").fetchone()
+    assert (limit,) != default and limit.startswith(("715.2 MiB", "750.0 MB"))
     assert prepared.folder is not None and spill.startswith(prepared.folder.name)
 
 

@@ -587,7 +587,7 @@ class _Keyed:
                 continue
             read = sorted(set(_READ.findall(" ".join(lists))), key=_column_number)
             digits = [_digit(status, values), *(_digit(c, (True, False)) for c in read)]
-            names = [f"k{number}_{at}" for at in range(0, len(digits), DIGITS)]
+            names = [f"k{number}_{at}" for at in range(-(-len(digits) // DIGITS))]
             keys = [f"{_key(digits[at * DIGITS : (at + 1) * DIGITS], dialect)} AS {name}"
                     for at, name in enumerate(names)]  # fmt: skip
             self.keys += keys
