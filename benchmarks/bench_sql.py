@@ -23,6 +23,7 @@ import platform
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from bench import BIN, FLOOR, OUT, cohort, run
 
@@ -31,8 +32,6 @@ FLOOR_ROWS = 1_000_000
 
 def canonical_parquet(source: os.PathLike[str], rows: int) -> str:
     """bench.py's cohort with ages in years, repeated to `rows` rows, as Parquet."""
-    import duckdb
-
     from alltx.core.facts import parse_age
     from alltx.sql import table_columns
 
@@ -47,29 +46,28 @@ def canonical_parquet(source: os.PathLike[str], rows: int) -> str:
                 row["age"] = float(parse_age(row["age"]))
             out.write(json.dumps(row) + "\n")
     types = {"double": "DOUBLE", "integer": "BIGINT", "boolean": "BOOLEAN", "text": "VARCHAR"}
-    columns = {"id": "VARCHAR"} | {c.name: types[c.sql_type] for c in table_columns()}
-    copies = -(-rows // FLOOR_ROWS)
-    duckdb.connect().execute(
-        f"COPY (SELECT c.* REPLACE (c.id || '-' || r.copy AS id) FROM read_json('{years}', "
-        f"format = 'newline_delimited', columns = {columns!r}) AS c, range({copies}) AS r(copy) "
-        f"LIMIT {rows}) TO '{path}' (FORMAT parquet)"
-    )
-    return str(path)
+    return _repeated(years, {c.name: types[c.sql_type] for c in table_columns()}, rows, path)
 
 
 def realistic_parquet(rows: int) -> str:
     """bench.py's realistic cohort (issue 27: two-decimal ages, three-decimal MRD, a quarter of
     the facts missing, the spellings registries write), every cell as text, repeated to `rows`
     rows, as Parquet."""
-    import duckdb
-
     from alltx.sql import table_columns
 
     path = OUT / f"cohort-realistic-{rows}.parquet"
     if path.exists():
         return str(path)
     source = cohort(FLOOR_ROWS, 1, "realistic")
-    columns = {"id": "VARCHAR"} | {c.name: "VARCHAR" for c in table_columns()}
+    return _repeated(source, {c.name: "VARCHAR" for c in table_columns()}, rows, path)
+
+
+def _repeated(source: os.PathLike[str], types: dict[str, str], rows: int, path: Path) -> str:
+    """The JSON Lines cohort `source`, its columns of these types, repeated to `rows` rows
+    (each copy's ids made its own), written to `path` as Parquet."""
+    import duckdb
+
+    columns = {"id": "VARCHAR"} | types
     copies = -(-rows // FLOOR_ROWS)
     duckdb.connect().execute(
         f"COPY (SELECT c.* REPLACE (c.id || '-' || r.copy AS id) FROM read_json('{source}', "
