@@ -574,7 +574,7 @@ class _Keyed:
     authorisations: DuckDB then computed the tests inside each digit.)"""
 
     def __init__(self, subjects: Sequence[tuple[str, tuple[str, ...], list[str]]],
-                 dialect: Dialect) -> None:  # fmt: skip
+                 dialect: Dialect, columns: Collection[str]) -> None:  # fmt: skip
         self.keys: list[str] = []  # per row: each key, "expression AS name"
         self.tables: list[str] = []  # per subject: its lists by its keys, a CTE
         self.joins: list[str] = []
@@ -585,7 +585,9 @@ class _Keyed:
             if not dialect.keyed:
                 self.cells += [status, *lists]
                 continue
-            read = sorted(set(_READ.findall(" ".join(lists))), key=_column_number)
+            # the columns named in the lists (a name found inside an id's text is no column)
+            found = set(_READ.findall(" ".join(lists))).intersection(columns)
+            read = sorted(found, key=_column_number)
             digits = [_digit(status, values), *(_digit(c, (True, False)) for c in read)]
             names = [f"k{number}_{at}" for at in range(-(-len(digits) // DIGITS))]
             keys = [f"{_key(digits[at * DIGITS : (at + 1) * DIGITS], dialect)} AS {name}"
@@ -704,7 +706,8 @@ def compile_query(
             _ids(dialect, f"{status} = 'possible'", _deciding(compiled, [referral.rule])),
         ]
         subjects.append((status, REFERRAL_STATUSES, lists))
-    keyed = _Keyed(subjects, dialect)
+    named = {*compiled.tests.values(), *compiled.groups.values(), *compiled.orders.values()}
+    keyed = _Keyed(subjects, dialect, named)
     names = [name for name, _ in csv_columns(catalog) if name != "line"]
     release, regulator = literal(catalog.info.release), literal(catalog.info.authority.id)
     cells = ["id", *keyed.cells, "error", release, regulator, "2"]
