@@ -67,8 +67,8 @@ class Dialect:
     # rows), and Spark has no such keyword.
     materialized: str = "MATERIALIZED "
     # The rows with their keys (_Keyed) are read once per therapy and referral: computed once
-    # in every engine that can be told so (DuckDB too: inlined, it took 9.1 s where this
-    # takes 3.6 over 1,000,000 rows).
+    # in every engine that can be told so (DuckDB too: inlined, the query took 9.1 s over
+    # 1,000,000 rows where materialized it took 3.6, when first measured).
     reused: str = "MATERIALIZED "
     # Lists by keys (_Keyed): not in SQLite, whose joins on a computed table loop over it
     # for each row (a 491,392-row grid took over 15 minutes where each row's lists take 25 s).
@@ -402,7 +402,7 @@ class _Compiled:
         self.groups: dict[Node, str] = {}
         # Conditions on the row's ages themselves (the facts to decide keep a chosen age in
         # order with the row's: _ages_in_order), each a column (o0, o1 ...) like a test's, so
-        # that the lists read only columns of a few values (_keyed).
+        # that the lists read only columns of a few values (_Keyed).
         self.orders: dict[str, str] = {}
         for rule in catalog.rules():
             for atom in atoms(rule):
@@ -605,6 +605,17 @@ class _Keyed:
             self.cells += [f"keyed.{status}", *(f"lists{number}.{name}" for name in listed)]
 
 
+def _status(met: str, values: tuple[str, ...], name: str) -> str:
+    """A status column: NULL for a refused row, else the first of `values` when `met` holds,
+    the second when it is unknown, the third when it fails. The keys' digits (_Keyed) are
+    made from the same `values`: a status they did not know would share a key with NULL."""
+    holds, unknown, fails = values
+    return (
+        f"CASE WHEN error IS NOT NULL THEN NULL WHEN {met} THEN {literal(holds)} "
+        f"WHEN {met} IS NULL THEN {literal(unknown)} ELSE {literal(fails)} END AS {name}"
+    )
+
+
 def _column_number(column: str) -> tuple[str, int]:
     return column[0], int(column[1:])
 
@@ -678,10 +689,7 @@ def compile_query(
         roots = [i.rule for i in therapy.indications]
         any_met = "(" + " OR ".join(compiled.condition(r) for r in roots) + ")"
         status = f"s_{len(statuses)}"
-        statuses.append(
-            f"CASE WHEN error IS NOT NULL THEN NULL WHEN {any_met} THEN 'eligible' "
-            f"WHEN {any_met} IS NULL THEN 'possible' ELSE 'not_eligible' END AS {status}"
-        )
+        statuses.append(_status(any_met, THERAPY_STATUSES, status))
         met = [(compiled.condition(i.rule), i.id) for i in therapy.indications]
         applying = [
             (compiled.condition(c.rule), c.id) for c in therapy.cautions if c.rule is not None
@@ -696,10 +704,7 @@ def compile_query(
     for referral in catalog.referrals:
         root = compiled.condition(referral.rule)
         status = f"s_{len(statuses)}"
-        statuses.append(
-            f"CASE WHEN error IS NOT NULL THEN NULL WHEN {root} THEN 'recommended' "
-            f"WHEN {root} IS NULL THEN 'possible' ELSE 'not_indicated' END AS {status}"
-        )
+        statuses.append(_status(root, REFERRAL_STATUSES, status))
         met = [(compiled.tests[atom], atom.id) for atom in atoms(referral.rule)]
         lists = [
             _ids(dialect, f"{status} = 'recommended'", met),
