@@ -17,6 +17,9 @@ Memory: peak RSS of the compact JSON Lines run on 10,000 rows and on --rows rows
 continuous cohort, whose distinct values fill the memos most).
 Start: `alltx options --age 19 --relapsed` as JSON and as text against `python -c "import
 typer"`, the median of interleaved runs.
+The DuckDB road (bench_sql.py), on --sql-rows rows: Parquet in and out on the registry and the
+realistic cohorts, CSV out, and the query `alltx sql` prints run by DuckDB, each against the
+same floor run again; peak memory of each, and the realistic run's against 100,000 rows.
 """
 
 from __future__ import annotations
@@ -164,6 +167,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--starts", type=int, default=25, help="cold-start runs, best taken")
     parser.add_argument("--repeat", type=int, default=3, help="throughput runs, best taken")
+    parser.add_argument(
+        "--sql-rows", type=int, default=3_000_000, help="DuckDB road's rows (0: left out)"
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     alltx = [str(BIN / "alltx"), "options", "--input"]
@@ -227,11 +233,15 @@ def main() -> None:
         ("start, text", f"{text * 1000:.0f} ms", f"import typer {base * 1000:.0f} ms",
          f"{text / base:.2f}", "<= 2.00"),
     ]  # fmt: skip
+    if args.sql_rows:  # the DuckDB road, against its own floor run, in the same run
+        from bench_sql import engine_rows
+
+        table += engine_rows(args.sql_rows, 1)
     print(f"alltx benchmarks, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}")  # fmt: skip
-    print(f"{'measure':<18}{'alltx':<30}{'against':<34}{'ratio':>6}  target")
+    print(f"{'measure':<22}{'alltx':<30}{'against':<34}{'ratio':>6}  target")
     for name, ours, floor, ratio, target in table:
-        print(f"{name:<18}{ours:<30}{floor:<34}{ratio:>6}  {target}")
+        print(f"{name:<22}{ours:<30}{floor:<34}{ratio:>6}  {target}")
 
 
 if __name__ == "__main__":
