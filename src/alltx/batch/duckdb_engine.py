@@ -57,8 +57,8 @@ class EngineError(Exception):
 # What DuckDB may hold in memory; past it, it spills to alltx's temporary folder. Unbounded,
 # writing 3M answers to Parquet in input order peaked at 1.35 GB. With the lists made once per
 # key (alltx.sql._Keyed), which sorts the records back into input order, on 3M realistic rows
-# (benchmarks/): 1 GB peaked at 1.14 GB in 17.9 s, 750 MB at 0.85 GB in 16.7 s, 600 MB at
-# 0.70 GB in 18.8 s.
+# (benchmarks/): 1 GB peaked at 1.09 GiB in 17.9 s, 750 MB at 0.85 GiB in 16.7 s, 600 MB at
+# 0.70 GiB in 18.8 s.
 MEMORY_LIMIT = "750MB"
 
 
