@@ -290,9 +290,7 @@ class Data:
     referrals: tuple[Referral, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.format != DATA_FORMAT:
-            raise ValueError(f"format {self.format} is not supported; this alltx reads format "
-                             f"{DATA_FORMAT}")  # fmt: skip
+        declared.check_format(self.format, DATA_FORMAT)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -470,7 +468,11 @@ MAX_LINE = 16_384
 def control_characters(raw: object, place: str = "") -> list[str]:
     """Every string in a parsed data file that holds a control character, by its place."""
     if isinstance(raw, dict):
-        return [p for key, value in raw.items() for p in control_characters(value, _at(place, key))]
+        return [
+            p
+            for key, value in raw.items()
+            for p in control_characters(value, declared.key_place(place, key))
+        ]
     if isinstance(raw, list):
         return [
             p for n, value in enumerate(raw) for p in control_characters(value, f"{place}[{n}]")
@@ -479,10 +481,6 @@ def control_characters(raw: object, place: str = "") -> list[str]:
         shown = f"U+{ord(found.group()):04X}"
         return [f"{place}: a control or invisible character ({shown}) in the text; remove it"]
     return []
-
-
-def _at(place: str, key: str) -> str:
-    return f"{place}.{key}" if place else key
 
 
 def unknown_sources(walked: declared.Walked, sources: Mapping[str, Source]) -> list[str]:

@@ -4,8 +4,8 @@ file's keys, their constraints in `Key` markers. From that one declaration come
 - the object alltx holds (the dataclass itself; what it derives, such as a compiled rule, is a
   field with `init=False` that its `__post_init__` sets),
 - the fast build of a file already checked (`build`, here: pure, no pydantic), and
-- the schema check and the JSON Schema of a file (`alltx.model.schemas.model_of` derives pydantic
-  models from the same fields; pydantic is imported only when a file needs checking).
+- the schema check and the JSON Schema of a file (`alltx.model.checking.model_of` derives
+  pydantic models from the same fields; pydantic is imported only when a file needs checking).
 
 Adding a field to an entity is one line in its dataclass.
 """
@@ -187,7 +187,7 @@ def _entity(cls: type[Entity], raw: Mapping[str, Any], where: str, problems: lis
             values[slot.name] = slot.default
             continue
         value = raw[slot.key]
-        place = f"{where}.{slot.key}" if where else slot.key
+        place = key_place(where, slot.key)
         if slot.shape == "entity" and value is not None:
             assert slot.entity is not None
             value = _entity(slot.entity, value, place, problems)
@@ -219,6 +219,18 @@ def _items(cls: Any, raw: list[Any], where: str, problems: list[str]) -> list[An
     return built
 
 
+def check_format(found: int, reads: int) -> None:
+    """A data file's `format` against the one this alltx reads: a ValueError, noted as the
+    file's problem, where they differ."""
+    if found != reads:
+        raise ValueError(f"format {found} is not supported; this alltx reads format {reads}")
+
+
+def key_place(where: str, key: str) -> str:
+    """A key's place in a file, below the place `where` (the file itself: "")."""
+    return f"{where}.{key}" if where else key
+
+
 def item_place(where: str, index: int, item_id: object) -> str:
     """A list item's place in a file, named by its id where it has one, as a reader finds it:
     `therapies[0] (tisagenlecleucel)`."""
@@ -239,7 +251,7 @@ def walk(entity: object, where: str = "") -> Walked:
     found: Walked = [(where, entity)]
     for slot in slots(type(entity)):
         value = getattr(entity, slot.name)
-        place = f"{where}.{slot.key}" if where else slot.key
+        place = key_place(where, slot.key)
         if slot.shape == "entity" and value is not None:
             found += walk(value, place)
         elif slot.shape == "entities":

@@ -272,9 +272,7 @@ class Guide:
     sources: dict[str, Source] = derived()  # by id
 
     def __post_init__(self) -> None:
-        if self.format != GUIDE_FORMAT:
-            raise ValueError(f"format {self.format} is not supported; this alltx reads format "
-                             f"{GUIDE_FORMAT}")  # fmt: skip
+        declared.check_format(self.format, GUIDE_FORMAT)
         object.__setattr__(self, "sources", {s.id: s for s in self.listed})
 
     def practice_for(self, therapy_id: str, regulator: str = "fda") -> Practice | None:
