@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from typing import Any
 
 import pytest
@@ -69,10 +70,12 @@ def test_options_is_what_the_command_prints_as_json(
 @pytest.mark.parametrize(
     ("facts", "said"),
     [
-        ({"age": 200}, "age: must be an age from 0 to 130 years: years (19, 2.5) or months with m "
-                       "(8m)"),
-        ({"age": "old"}, "age: must be an age from 0 to 130 years: years (19, 2.5) or months with "
-                         "m (8m); got 'old'"),
+        ({"age": 200}, "age: must be an age from 0 to 130 years: years (19, 2.5), months with "
+                       "m (8m) or both (25y11m)"),
+        ({"age": "old"}, "age: must be an age from 0 to 130 years: years (19, 2.5), months with "
+                         "m (8m) or both (25y11m); got 'old'"),
+        ({"birth_date": "2040-01-01"}, "birth_date: the birth date is after the as-of date "
+                                       f"({date.today().isoformat()}); check both"),
         ({"agee": 19}, "agee: unknown field 'agee'; did you mean 'age'?"),
         ({"lineage": "x"}, "lineage: must be b or t (b-cell, t-cell, B-ALL, pre-B, T-ALL also "
                            "work); got 'x'"),

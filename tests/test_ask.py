@@ -162,7 +162,9 @@ def test_ask_keeps_the_patient_for_the_page_to_print(tmp_path: Path) -> None:
      ("relapse", "second", "2"), ("relapse", "2nd", "2"), ("relapse", "never", "0"),
      ("remission", "first", "1"), ("cd22", "yes", "positive"), ("cd19", "No.", "negative"),
      ("relapsed", "yeah", True), ("relapsed", "nope", False), ("lineage", "B cell", "B cell"),
-     ("age", "8mo", "8m"), ("age", "she is 19 now", "19"), ("relapse", "2 times", "2")],
+     ("age", "8mo", "8m"), ("age", "she is 19 now", "19"), ("relapse", "2 times", "2"),
+     # years and months, as the flags read them (1y6m): 18 months, not 1 year
+     ("age", "1 year 6 months", "1 year 6 months")],
 )  # fmt: skip
 def test_a_reply_is_read_as_people_say_it(fact: str, reply: str, read: object) -> None:
     assert ask.understood(fact, reply) == read
@@ -170,14 +172,14 @@ def test_a_reply_is_read_as_people_say_it(fact: str, reply: str, read: object) -
 
 @pytest.mark.parametrize(
     ("fact", "reply"),
-    [("age", "1 year 6 months"), ("age", "1 and a half"), ("relapse", "2 or 3"),
+    [("age", "1 and a half"), ("age", "1 year and 6 months"), ("relapse", "2 or 3"),
      ("relapse", "lots"), ("relapsed", "perhaps"), ("cd22", "maybe"),
      # a time is not an age in years, nor a count: 3 weeks is not 3 years old
      ("age", "3 weeks"), ("age", "10 days"), ("age", "3w"), ("relapse", "2 weeks ago"),
      ("relapse", "two weeks ago"), ("remission", "since 2023")],
 )  # fmt: skip
 def test_a_reply_that_could_be_read_two_ways_is_asked_again(fact: str, reply: str) -> None:
-    # `1 year 6 months` read as 1 would be 12 completed months, not 18: asked again, plainly
+    # `1 and a half` read as 1 would be 12 completed months, not 18: asked again, plainly
     with pytest.raises(ask.NotUnderstood, match=r"^that answer was not understood; answer "):
         ask.understood(fact, reply)
 

@@ -321,3 +321,56 @@ def test_the_answer_opens_with_every_status_at_a_glance_in_80_columns(args: list
         assert why[status] in line
     assert lines[start + 1 + len(CATALOG.therapies)].startswith("See a transplant doctor early: ")
     assert start < min(i for i, line in enumerate(lines) if line in details)
+
+
+# --- an age from dates (issue 28) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("as_of", "months", "status"),
+                         [("2026-11-19", 0, "not_eligible"), ("2026-11-20", 1, "eligible"),
+                          ("2026-12-01", 1, "eligible")])  # fmt: skip
+def test_an_infant_from_a_birth_date_is_one_month_old_on_the_day_a_month_is_completed(
+    as_of: str, months: int, status: str
+) -> None:
+    # blinatumomab: "one month and older"; born 2026-10-20 (issue 28)
+    code, out, _ = run("options", "--born", "2026-10-20", "--as-of", as_of, "--relapsed",
+                       "--lineage", "b", "--cd19", "pos", "--format", "json")  # fmt: skip
+    assert code == 0
+    answer = json.loads(out)
+    validate(OptionsOut, answer)
+    assert answer["patient"]["age_months"] == months
+    assert answer["facts_from"] == {"age": f"from the birth date 2026-10-20, at {as_of}"}
+    blinatumomab = next(o for o in answer["options"] if o["therapy"] == "blinatumomab")
+    assert blinatumomab["status"] == status
+    code, text, _ = run("options", "--born", "2026-10-20", "--as-of", as_of)
+    assert f"(from the birth date 2026-10-20, at {as_of})" in " ".join(text.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [(["--born", "2026-02-30"],
+      "--born: must be a date as YYYY-MM-DD (2019-05-31); got '2026-02-30'"),
+     (["--born", "2026-10-20", "--as-of", "1/12/2026"],
+      "--as-of: must be a date as YYYY-MM-DD (2019-05-31); got '1/12/2026'"),
+     (["--born", "2026-12-02", "--as-of", "2026-12-01"],
+      "--born: the birth date is after the as-of date (2026-12-01); check both"),
+     (["--born", "2020-01-01", "--age", "6"], "--born: give the age or the birth date, not both")],
+)  # fmt: skip
+def test_a_date_that_cannot_be_right_is_one_line_naming_its_flag(
+    args: list[str], said: str
+) -> None:
+    code, out, err = run("options", *args)
+    assert (code, out, err) == (2, "", f"alltx: error: {said}\n")
+
+
+def test_a_cohort_takes_birth_dates_and_the_runs_as_of_day(tmp_path: Path) -> None:
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("id,birth_date,as_of,relapsed,lineage,cd19\n"
+                      "A,2026-10-20,,yes,b,pos\nB,2026-10-20,2026-11-19,yes,b,pos\n"
+                      "C,2026-13-01,,yes,b,pos\n")  # fmt: skip
+    code, out, _ = run("options", "-i", str(cohort), "--as-of", "2026-12-01", "-f", "jsonl", "-q")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 1  # a row refused
+    assert [r.get("options", {}).get("blinatumomab", {}).get("status") for r in records] == [
+        "eligible", "not_eligible", None]  # fmt: skip
+    assert records[2]["field"] == "birth_date"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from fractions import Fraction
 
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alltx.core.facts import (
+    FIELDS,
     PARSERS,
     FactError,
     facts_from,
@@ -35,6 +37,10 @@ from alltx.core.facts import (
         ("0.5m", Fraction(1, 24)),
         ("18 months", Fraction(18, 12)),
         ("25.9", Fraction(259, 10)),
+        ("25y11m", 25 + Fraction(11, 12)),
+        ("2 years 3 months", 2 + Fraction(3, 12)),
+        (" 7Y 0M ", Fraction(7)),
+        ("130y0m", Fraction(130)),
         (0, Fraction(0)),
         (130, Fraction(130)),
     ],
@@ -43,7 +49,11 @@ def test_age_in_years_or_months(given: object, years: Fraction) -> None:
     assert parse_age(given) == years
 
 
-@pytest.mark.parametrize("given", [-1, "-3", 131, "200", "abc", "", True, "8 weeks", float("nan")])
+@pytest.mark.parametrize(
+    "given",
+    [-1, "-3", 131, "200", "abc", "", True, "8 weeks", float("nan"), "1y12m", "130y1m", "2.5y3m",
+     "3m2y", "25y-1m"],
+)  # fmt: skip
 def test_impossible_or_unreadable_ages_are_refused(given: object) -> None:
     with pytest.raises(ValueError, match="years"):
         parse_age(given)
@@ -166,7 +176,7 @@ def test_the_row_schema_parses_like_the_flags(row: dict[str, object]) -> None:
     assert {k: v for k, v in from_model.items() if v is not None} == parse_facts(row)
 
 
-AGE = "must be an age from 0 to 130 years: years (19, 2.5) or months with m (8m)"
+AGE = "must be an age from 0 to 130 years: years (19, 2.5), months with m (8m) or both (25y11m)"
 YES_NO = "must be yes or no (true, false, y, n, 1, 0 also work)"
 COUNT = "must be a whole number from 0, of at most 15 digits"
 MARKER = "must be positive or negative (pos, neg, +, -, CD19+ also work)"
@@ -225,7 +235,8 @@ def test_the_bounds_themselves_are_accepted() -> None:
 
 def test_unknown_fields_get_a_suggestion_or_the_list() -> None:
     assert unknown_field("relpased") == "unknown field 'relpased'; did you mean 'relapsed'?"
-    assert unknown_field("zzz") == f"unknown field 'zzz'; known fields: {', '.join(PARSERS)}"
+    assert unknown_field("zzz") == f"unknown field 'zzz'; known fields: {', '.join(FIELDS)}"
+    assert FIELDS[-2:] == ("birth_date", "as_of")
 
 
 def test_each_input_fact_has_a_short_name_and_a_flag() -> None:
@@ -314,3 +325,78 @@ def test_an_age_just_under_a_bound_is_said_under_it() -> None:
     assert age_words(Fraction("25.9999999")) == "25.99 years"
     assert age_words(Fraction(1, 12) - Fraction(1, 10**9)) == "0.9 months"
     assert age_words(Fraction(1, 12)) == "1 month"
+
+
+# --- an age from two dates (issue 28) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("born", "at", "months"),
+    [
+        ("2026-10-20", "2026-12-01", 1),  # the infant of issue 28: one completed month
+        ("2026-10-20", "2026-11-19", 0),  # a day short of it
+        ("2026-10-20", "2026-11-20", 1),  # the same day of the next month completes it
+        ("2026-01-31", "2026-02-28", 0),  # no 31 February: the month ends on 1 March
+        ("2026-01-31", "2026-03-01", 1),
+        ("2008-02-29", "2026-02-28", 12 * 17 + 11),  # a leap-day birthday, in a common year
+        ("2008-02-29", "2026-03-01", 12 * 18),
+        ("2000-12-06", "2026-12-06", 12 * 26),  # 26 today: out of Kymriah's "up to 25"
+        ("2000-12-07", "2026-12-06", 12 * 25 + 11),
+        (" 2019-05-31 ", "2019-05-31", 0),  # white space around, as in a CSV cell
+    ],
+)
+def test_an_age_from_dates_is_the_completed_months_between_them(
+    born: str, at: str, months: int
+) -> None:
+    facts = facts_from({"birth_date": born, "as_of": at})
+    assert facts.age == Fraction(months, 12)
+    assert facts.rule_values()["age_months"] == months
+    assert facts.rule_values()["age_years"] == months // 12
+    assert facts.origins == {"age": f"from the birth date {born.strip()}, at {at}"}
+
+
+def test_as_of_comes_from_the_row_or_else_from_the_caller() -> None:
+    row = {"birth_date": "2026-10-20"}
+    assert facts_from(row, date(2026, 12, 1)).rule_values()["age_months"] == 1
+    assert facts_from({**row, "as_of": "2026-11-01"}, date(2026, 12, 1)).age == 0
+    with pytest.raises(FactError, match=r"give the day the age is taken at too \(as_of\)"):
+        facts_from(row)
+    # as_of alone says nothing of the patient, but a wrong one is refused
+    assert facts_from({"as_of": "2026-11-01", "relapsed": "yes"}).age is None
+    with pytest.raises(FactError, match=r"\(2019-05-31\); got '2026-13-01'$") as refused:
+        facts_from({"as_of": "2026-13-01"})
+    assert refused.value.field == "as_of"
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "message"),
+    [
+        ({"birth_date": "2026-02-30"}, "birth_date",
+         "must be a date as YYYY-MM-DD (2019-05-31); got '2026-02-30'"),
+        ({"birth_date": "20/10/2026"}, "birth_date",
+         "must be a date as YYYY-MM-DD (2019-05-31); got '20/10/2026'"),
+        ({"birth_date": 20261020}, "birth_date", "must be a date as YYYY-MM-DD (2019-05-31)"),
+        ({"birth_date": "2026-10-20", "as_of": "0000-01-01"}, "as_of",
+         "must be a date as YYYY-MM-DD (2019-05-31); got '0000-01-01'"),
+        ({"birth_date": "2026-12-02"}, "birth_date",
+         "the birth date is after the as-of date (2026-12-01); check both"),
+        ({"birth_date": "1890-01-01"}, "birth_date",
+         "the birth date is more than 130 years before the as-of date (2026-12-01); check both"),
+        ({"birth_date": "2020-01-01", "age": "6"}, "birth_date",
+         "give the age or the birth date, not both"),
+        # the dates stand for the age, the first fact: their error comes before the others'
+        ({"birth_date": "x", "relapsed": "maybe"}, "birth_date",
+         "must be a date as YYYY-MM-DD (2019-05-31); got 'x'"),
+    ],
+)  # fmt: skip
+def test_dates_that_cannot_be_right_are_refused_with_the_field(
+    row: dict[str, object], field: str, message: str
+) -> None:
+    with pytest.raises(FactError) as refused:
+        facts_from(row, date(2026, 12, 1))
+    assert (refused.value.field, str(refused.value)) == (field, message)
+
+
+def test_a_blank_age_beside_a_birth_date_is_no_age_given() -> None:
+    facts = facts_from({"birth_date": "2020-01-01", "age": " "}, date(2026, 12, 1))
+    assert facts.age == Fraction(83, 12)

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +207,14 @@ def _cell(draw: Any, name: str) -> str:
         )
         unit = draw(st.sampled_from(["", "", *WRITTEN_UNITS]))
         right = number + draw(st.sampled_from(["", " "])) + _case(draw, unit) if unit else number
+        if draw(st.integers(0, 4)) == 0:  # years and months, as a chart writes them: 25y11m
+            years, months = draw(st.integers(0, 131)), draw(st.integers(0, 12))
+            space = draw(st.sampled_from(["", " "]))
+            right = _case(
+                draw,
+                f"{years}{space}{draw(st.sampled_from(['y', 'years', 'yr']))}"
+                f"{space}{months}{draw(st.sampled_from(['m', 'months', 'mo']))}",
+            )
     elif fact.form == "percent":
         right = draw(
             st.one_of(
@@ -222,9 +231,25 @@ def _cell(draw: Any, name: str) -> str:
     return "" if roll < 55 else wrong if roll < 58 else f"{space}{right}{space}"
 
 
+@st.composite
+def _date_cell(draw: Any) -> str:
+    """A date as registries write it (ISO 8601), some not a day at all, most missing."""
+    born = draw(st.dates(date(1880, 1, 1), date(2027, 12, 31)))
+    wrong = draw(st.sampled_from(["2019-02-29", "2020-13-01", "1/2/2020", "2020-1-5", "x"]))
+    roll = draw(st.integers(0, 99))
+    space = draw(st.sampled_from(["", "", " "]))
+    return "" if roll < 50 else wrong if roll < 54 else f"{space}{born.isoformat()}{space}"
+
+
 _FACT_NAMES = sorted(FACTS)
-_COHORT = st.lists(st.fixed_dictionaries({n: _cell(n) for n in _FACT_NAMES}), min_size=1,
-                   max_size=30)  # fmt: skip
+_FIELD_NAMES = [*_FACT_NAMES, "birth_date", "as_of"]
+_COHORT = st.lists(
+    st.fixed_dictionaries(
+        {n: _cell(n) for n in _FACT_NAMES} | {"birth_date": _date_cell(), "as_of": _date_cell()}
+    ),
+    min_size=1,
+    max_size=30,
+)
 
 
 def _records(text: str, lines: bool = False) -> list[tuple[str, ...]]:
@@ -273,12 +298,14 @@ def test_every_road_gives_the_same_records_for_a_cohort_of_real_spellings(
     source = folder / "cohort.csv"
     with source.open("w", newline="", encoding="utf-8") as file:
         writer = csv_module.writer(file, lineterminator="\n")
-        writer.writerow(["id", *_FACT_NAMES])
+        writer.writerow(["id", *_FIELD_NAMES])
         for number, row in enumerate(cohort):  # a quoted line break moves the lines after it
             writer.writerow(
-                [f"p{number}" + "\n" * (number % 3 == 1), *(row[n] for n in _FACT_NAMES)]
+                [f"p{number}" + "\n" * (number % 3 == 1), *(row[n] for n in _FIELD_NAMES)]
             )
-    regulate = ["--regulator", regulator]
+    # a birth date is taken at the row's as_of, else at this day, on every road
+    regulate = ["--regulator", regulator, "--as-of", "2026-12-01"]
+    columns = ["--columns", ",".join(["id", *_FIELD_NAMES])]
     python = alltx("options", "-i", str(source), "-f", "csv", *regulate)
     expected = _records(python.stdout.decode())
     assert len(expected) == len(cohort)
@@ -304,13 +331,14 @@ def test_every_road_gives_the_same_records_for_a_cohort_of_real_spellings(
         body = [tuple("" if v is None else str(v) for v in row) for row in result.fetchall()]
         assert _records(_csv_text([header, *body]), lines=True) == numbered
 
-    query = alltx("sql", "--table", f"read_csv('{source}', all_varchar = true)", *regulate)
+    query = alltx("sql", "--table", f"read_csv('{source}', all_varchar = true)", *regulate,
+                  *columns)  # fmt: skip
     result = duckdb.connect().execute(query.stdout.decode())
     header = [d[0] for d in result.description]
     assert _records(_query_records(result.fetchall(), header)) == expected
 
     # the sqlite3 shell, over the CSV loaded as text
-    query = alltx("sql", "--dialect", "sqlite", "--table", "patients", *regulate)
+    query = alltx("sql", "--dialect", "sqlite", "--table", "patients", *regulate, *columns)
     script = f".import --csv {source} patients\n.mode csv\n.headers on\n" + query.stdout.decode()
     shell = subprocess.run(["sqlite3", ":memory:"], input=script.encode(), capture_output=True,
                            timeout=LIMIT)  # fmt: skip

@@ -9,11 +9,13 @@ makes, values at every threshold and values the query must refuse included.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import functools
 import itertools
 import math
 from collections.abc import Iterator
+from datetime import date
 from fractions import Fraction
 from typing import Any
 
@@ -95,11 +97,13 @@ def oracle_grid() -> list[dict[str, Any]]:
 Said = tuple[Any, ...]
 
 
-def python_says(catalog: Catalog, rows: list[dict[str, Any]]) -> list[Said]:
+def python_says(
+    catalog: Catalog, rows: list[dict[str, Any]], as_of: date | None = None
+) -> list[Said]:
     """The Python path's compact CSV cells for each row (without `line`), or its error as
     (field, message) where the error names no field (a contradiction, worded the same)."""
     fmt = streaming.Csv(catalog)
-    answering = streaming.Answering(catalog, fmt)
+    answering = streaming.Answering(catalog, fmt, as_of=as_of)
     said: list[Said] = []
     for row in rows:
         fields = {k: v for k, v in row.items() if k != "id"}
@@ -306,6 +310,92 @@ def test_fuzzed_tables_agree_between_engines_and_python(
     types = table_types() | {c.name: "DOUBLE" for c in sql.table_columns() if c.kind == "count"}
     assert query_says(in_duckdb(catalog, rows, types), rows) == expected
     assert query_says(in_sqlite(catalog, rows), rows) == expected
+
+
+# --- ages from dates (issue 28) ---------------------------------------------------------------
+
+AS_OF = date(2026, 12, 1)
+
+
+def _day_near_a_month_end(draw: Any) -> date:
+    year = draw(st.sampled_from([1896, 1900, 2000, 2008, 2019, 2023, 2024, 2025, 2026, 2027]))
+    month = draw(st.integers(1, 12))
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, draw(st.sampled_from([1, 2, 27, 28, last - 1, last])))
+
+
+@st.composite
+def _dated_row(draw: Any) -> dict[str, Any]:
+    """A birth date and the day it is taken at, near month ends and leap days (where a month
+    is completed on a day that does not exist), some out of order or not a day at all; the
+    as-of day is the row's own, or the run's."""
+    born, at = _day_near_a_month_end(draw), _day_near_a_month_end(draw)
+    wrong = st.sampled_from(["2023-02-29", "2024-04-31", "2024-1-1", " ", "x", "0000-01-01"])
+    row = {
+        "birth_date": draw(st.one_of(st.just(born.isoformat()), wrong, st.none())),
+        "as_of": draw(st.one_of(st.just(at.isoformat()), st.none(), wrong)),
+        "age": draw(st.sampled_from([None, None, None, "3", " "])),  # beside a birth date
+        "relapsed": True,
+        "lineage": "b",
+        "cd19": "positive",
+    }
+    return {k: v for k, v in row.items() if v is not None}
+
+
+DATED_COLUMNS = ["id", "birth_date", "as_of", "age", "relapsed", "lineage", "cd19"]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_dated_row(), min_size=1, max_size=40), st.sampled_from(["fda", "ema"]))
+def test_ages_from_dates_agree_between_engines_and_python(
+    table: list[dict[str, Any]], regulator: str
+) -> None:
+    catalog = load_catalog(regulator=regulator)
+    rows = [{"id": f"r{n}", **row} for n, row in enumerate(table)]
+    expected = python_says(catalog, rows, AS_OF)
+    text = {"id": "VARCHAR", "birth_date": "VARCHAR", "as_of": "VARCHAR", "age": "VARCHAR",
+            "relapsed": "BOOLEAN", "lineage": "VARCHAR", "cd19": "VARCHAR"}  # fmt: skip
+    connection = duckdb.connect()
+    connection.execute(f"CREATE TABLE patients ({', '.join(f'{n} {t}' for n, t in text.items())})")
+    connection.executemany(
+        f"INSERT INTO patients VALUES ({', '.join('?' * len(DATED_COLUMNS))})",
+        [tuple(row.get(name) for name in DATED_COLUMNS) for row in rows],
+    )
+    query = sql.compile_query(catalog, sql.DIALECTS["duckdb"], "patients", DATED_COLUMNS,
+                              as_of=AS_OF)  # fmt: skip
+    assert query_says(connection.execute(query).fetchall(), rows) == expected
+    # typed dates, where every value is a day: DuckDB's DATE read as its text
+    typed = [row for row in rows if all(_is_day(row.get(n)) for n in ("birth_date", "as_of"))]
+    connection.execute("CREATE TABLE typed AS SELECT id, TRY_CAST(birth_date AS DATE) AS "
+                       "birth_date, TRY_CAST(as_of AS DATE) AS as_of, age, relapsed, lineage, "
+                       "cd19 FROM patients")  # fmt: skip
+    query = sql.compile_query(catalog, sql.DIALECTS["duckdb"], "typed", DATED_COLUMNS, as_of=AS_OF)
+    got = {result[0]: result for result in connection.execute(query).fetchall()}
+    assert query_says([got[row["id"]] for row in typed], typed) == python_says(
+        catalog, typed, AS_OF
+    )
+    sqlite = sqlite_connection()
+    sqlite.execute(f"CREATE TABLE patients ({', '.join(DATED_COLUMNS)})")
+    sqlite.executemany(
+        f"INSERT INTO patients VALUES ({', '.join('?' * len(DATED_COLUMNS))})",
+        [tuple(row.get(name) for name in DATED_COLUMNS) for row in rows],
+    )
+    query = sql.compile_query(catalog, sql.DIALECTS["sqlite"], "patients", DATED_COLUMNS,
+                              as_of=AS_OF)  # fmt: skip
+    assert query_says(sqlite.execute(query).fetchall(), rows) == expected
+
+
+def _is_day(text: object) -> bool:
+    """A date parse_date takes with nothing around it, or none (a typed column's values)."""
+    return text is None or (isinstance(text, str) and len(text) == 10 and _parses(text))
+
+
+def _parses(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------------

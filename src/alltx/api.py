@@ -14,11 +14,12 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from alltx.core.facts import FactError, facts_from
+from alltx.core.facts import FactError, date_refusal, facts_from, parse_date
 from alltx.model.catalog import Catalog
 
 REGULATORS = ("fda", "ema")
@@ -29,7 +30,8 @@ def options(
     *, regulator: str = "fda", data: str | Path | None = None, **facts: object
 ) -> dict[str, Any]:
     """One patient's answer, as `alltx options --format json` prints it: the facts by their
-    names (`age=19`, `lineage="B-ALL"`, `relapsed=True`; None or a fact left out is unknown),
+    names (`age=19`, `lineage="B-ALL"`, `relapsed=True`; None or a fact left out is unknown;
+    an age may be `birth_date="2019-05-31"`, taken at `as_of`, today where not given),
     under `regulator` (fda, ema, or both: the two side by side), from the data file `data`
     (the bundled one by default)."""
     from alltx.answer.answers import compared, patient_answer
@@ -37,7 +39,7 @@ def options(
     if regulator not in (*REGULATORS, "both"):
         raise ValueError(f"regulator: must be fda, ema or both; got {regulator!r}")
     try:
-        parsed = facts_from(facts)
+        parsed = facts_from(facts, date.today())
     except FactError as error:
         raise ValueError(f"{error.field}: {error}" if error.field else str(error)) from None
     if regulator == "both":
@@ -56,22 +58,28 @@ def cohort(
     explain: bool = False,
     ignore_unknown_fields: bool = False,
     data: str | Path | None = None,
+    as_of: str | date | None = None,
 ) -> Any:
     """Many patients, each a mapping of facts by name (and `id`), as JSON Lines rows are: an
     iterator of the records `--format jsonl` writes, in order, one for each row (a row that
     cannot be answered is an error record; its `line` is the row's number, from 1). A pandas
     DataFrame in gives a DataFrame out: the compact CSV's columns, one row each (as
     `--format parquet` writes them: text, but `line` and `version`; None where empty); a
-    missing value (NaN, None) is unknown."""
+    missing value (NaN, None) is unknown. `as_of` is the day a row's birth_date is taken at
+    where the row has no as_of (today where not given), as `alltx options --as-of`."""
     if regulator not in REGULATORS:
         raise ValueError(f"regulator: must be fda or ema; got {regulator!r}")
+    try:
+        day = date.today() if as_of is None else parse_date(as_of)
+    except ValueError:
+        raise ValueError(f"as_of: {date_refusal(as_of)}") from None
     catalog = _catalog(regulator, data)
     if _is_frame(rows):
         if explain:
             raise ValueError("explain: a DataFrame holds the compact records; give the rows "
                              "as mappings for the full answers")  # fmt: skip
-        return _frame(rows, catalog, ignore_unknown_fields)
-    return _records(rows, catalog, explain, ignore_unknown_fields)
+        return _frame(rows, catalog, ignore_unknown_fields, day)
+    return _records(rows, catalog, explain, ignore_unknown_fields, day)
 
 
 def _catalog(regulator: str, data: str | Path | None) -> Catalog:
@@ -81,12 +89,16 @@ def _catalog(regulator: str, data: str | Path | None) -> Catalog:
 
 
 def _records(
-    rows: Iterable[Mapping[str, object]], catalog: Catalog, explain: bool, ignore_unknown: bool
+    rows: Iterable[Mapping[str, object]],
+    catalog: Catalog,
+    explain: bool,
+    ignore_unknown: bool,
+    as_of: date,
 ) -> Iterator[dict[str, Any]]:
     from alltx.batch.streaming import Answering, JsonLines, Tally, stream
 
     fmt = JsonLines(catalog, explain)
-    answering = Answering(catalog, fmt, ignore_unknown)
+    answering = Answering(catalog, fmt, ignore_unknown, as_of)
     written: list[str] = []
     tally = Tally()
     read = _rows(rows)
@@ -97,7 +109,7 @@ def _records(
         yield from (json.loads(line) for line in lines if line)
 
 
-def _frame(frame: Any, catalog: Catalog, ignore_unknown: bool) -> Any:
+def _frame(frame: Any, catalog: Catalog, ignore_unknown: bool, as_of: date) -> Any:
     """A pandas DataFrame of rows answered as a DataFrame of compact records."""
     import pandas
 
@@ -106,7 +118,7 @@ def _frame(frame: Any, catalog: Catalog, ignore_unknown: bool) -> Any:
     rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
     fmt = Csv(catalog, as_is)
     out = io.StringIO()
-    stream(_rows(rows), Answering(catalog, fmt, ignore_unknown), fmt, out.write, _unreported,
+    stream(_rows(rows), Answering(catalog, fmt, ignore_unknown, as_of), fmt, out.write, _unreported,
            False, Tally())  # fmt: skip
     header, *body = csv.reader(io.StringIO(out.getvalue()))
     cells = [[cell or None for cell in row] for row in body]

@@ -20,6 +20,7 @@ import math
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import date
 from fractions import Fraction
 from typing import cast
 
@@ -27,7 +28,11 @@ from alltx.core import deciding
 from alltx.core.facts import (
     AGE_PAIRS,
     AGE_UNITS,
+    BIRTH_DATE,
+    DATE_FIELDS,
+    DATE_WANTS,
     FACTS,
+    FIELDS,
     IMPLICATIONS,
     MARKER_SEPARATORS,
     MAX_AGE_YEARS,
@@ -86,6 +91,8 @@ class Dialect:
     matches: str = "regexp_matches({}, {})"  # a text matches a regular expression
     trim: str = "TRIM({}, {})"  # a text without these characters at either end
     backslashes: bool = False  # Spark reads a backslash in a string literal as an escape
+    find: str = "INSTR({}, {})"  # where a text first holds another (1 on), 0 where it does not
+    dates: tuple[str, ...] = ()  # its names of the date type (SQLite has none: text)
 
     def name_of(self, column: str) -> str:
         """A column name as an identifier: quoted, its own quote characters doubled (the
@@ -114,16 +121,16 @@ DIALECTS = {
     for d in (
         Dialect("duckdb", "DOUBLE", "VARCHAR", "BOOLEAN", "BIGINT", '"', materialized="",
                 texts=("VARCHAR",), numbers=_DUCKDB_NUMBERS,
-                booleans=("BOOLEAN",), decimal="DECIMAL"),
+                booleans=("BOOLEAN",), decimal="DECIMAL", dates=("DATE",)),
         Dialect("postgres", "DOUBLE PRECISION", "TEXT", "BOOLEAN", "BIGINT", '"',
                 type_of="CAST(pg_typeof({}) AS TEXT)",
                 texts=("text", "character varying", "character"),
                 numbers=("smallint", "integer", "bigint", "real", "double precision", "numeric"),
-                booleans=("boolean",),
+                booleans=("boolean",), dates=("date",),
                 # through text: a cast from boolean to double is refused before any row is read
                 number="CAST(CAST({} AS TEXT) AS DOUBLE PRECISION)",
                 boolean_of="CAST(CAST({} AS TEXT) AS BOOLEAN)",
-                matches="({} ~ {})", trim="BTRIM({}, {})"),
+                matches="({} ~ {})", trim="BTRIM({}, {})", find="STRPOS({}, {})"),
         # `quoted`: SQLite reads a "quoted" name that is no column as a string, so a column the
         # table lacks would be the text 'relapsed' in every row, not the error it is elsewhere
         Dialect("sqlite", "REAL", "TEXT", "INTEGER", "INTEGER", "`", typed=False,
@@ -135,7 +142,7 @@ DIALECTS = {
         Dialect("spark", "DOUBLE", "STRING", "BOOLEAN", "BIGINT", "`", materialized="", reused="",
                 texts=("string",),
                 numbers=("tinyint", "smallint", "int", "bigint", "float", "double"),
-                booleans=("boolean",), decimal="decimal", matches="({} RLIKE {})",
+                booleans=("boolean",), decimal="decimal", matches="({} RLIKE {})", dates=("date",),
                 trim="TRIM(BOTH {1} FROM {0})", backslashes=True),
     )
 }  # fmt: skip
@@ -169,14 +176,15 @@ def table_columns() -> list[Column]:
     return [Column(fact.name, fact.form, fact.values) for fact in FACTS.values()]
 
 
-def _reading(fact: Fact, dialect: Dialect) -> tuple[list[str], list[str]]:
+def _reading(fact: Fact, dialect: Dialect, dated: bool = False) -> tuple[list[str], list[str]]:
     """How the query reads one fact's column, from the fact's declaration (the parser's own
     spellings, pattern and units, alltx.core.facts): first the value as written, where it is text
     (w_), else as its type gives it (v_, NULL where the type is not the fact's); then the
     fact's value, and whether a value was given that is not one (bad_). Text is read as the
     Python path reads a CSV cell, so `B-ALL` is `b` and `8m` is 8 months on every road; an age
     keeps the unit it was written in (its _per: 12 for months), so that completed months are
-    compared exactly, with no division."""
+    compared exactly, with no division. `dated`: the age is the completed months from a birth
+    date where the row gives one (`born_months`, _dates)."""
     name, column, form = fact.name, dialect.name_of(fact.name), fact.form
     is_text = dialect.is_type(column, dialect.texts)
     number = dialect.is_type(column, dialect.numbers, dialect.decimal)
@@ -201,17 +209,115 @@ def _reading(fact: Fact, dialect: Dialect) -> tuple[list[str], list[str]]:
     takes = dialect.matches.format(w, pattern)
     blank = dialect.matches.format(w, dialect.text_literal(f"^[{SPACE}]*$"))
     value = _text_value(fact, dialect, low)
+    read = f"CASE WHEN {w} IS NULL THEN v_{name} WHEN {takes} AND NOT {blank} THEN {value} END"
+    if dated:
+        read = f"COALESCE(born_months, {read})"
     then = [
-        f"CASE WHEN {w} IS NULL THEN v_{name} WHEN {takes} AND NOT {blank} THEN {value} END "
-        f"AS {name}",
+        f"{read} AS {name}",
         f"(tbad_{name} OR ({w} IS NOT NULL AND NOT {takes})) AS bad_{name}",
         w,  # the text given, for the error's words
     ]
     if form == "age":  # the unit it was written in: months where a month's word ends it
-        months = [u for u, per in WRITTEN_UNITS.items() if per == 12]
-        ends = " OR ".join(f"{low} LIKE {literal('%' + unit)}" for unit in months)
-        then.append(f"CASE WHEN {w} IS NOT NULL AND ({ends}) THEN 12 ELSE 1 END AS {name}_per")
+        ends = _ends_in_months(low)
+        from_dates = "born_months IS NOT NULL OR " if dated else ""
+        then.append(
+            f"CASE WHEN {from_dates}{w} IS NOT NULL AND {ends} THEN 12 ELSE 1 END AS {name}_per"
+        )
+        if dated:  # given at all (an age beside a birth date is refused)
+            then.append(f"(({w} IS NOT NULL AND NOT {blank}) OR v_{name} IS NOT NULL "
+                        f"OR tbad_{name}) AS given_{name}")  # fmt: skip
     return first, then
+
+
+def _dates(
+    dialect: Dialect, has: Collection[str], as_of: date | None
+) -> tuple[list[str], list[str], list[str], list[tuple[str, str]]]:
+    """An age from a birth date (facts.dated_age), for a table with a date column: what the
+    `written` step reads of the date columns, what the `dated` step makes of them (each date
+    checked; the completed months from the birth date to as_of), what `given` carries on, and
+    the checks, in the Python path's order and words. `as_of` is the day taken where a row
+    gives none (None: the day the query runs)."""
+    q, spaces = dialect.name_of, dialect.text_literal(SPACE)
+    written: list[str] = []
+    for name in DATE_FIELDS:
+        if name not in has:
+            written += [f"CAST(NULL AS {dialect.text}) AS x_{name}", f"FALSE AS xbad_{name}"]
+            continue
+        column = q(name)
+        readable = dialect.is_type(column, dialect.texts + dialect.dates)
+        written += [
+            f"CASE WHEN {readable} THEN CAST({column} AS {dialect.text}) END AS x_{name}",
+            f"({column} IS NOT NULL AND NOT {readable}) AS xbad_{name}",
+        ]
+
+    def blank(text: str) -> str:
+        nothing = dialect.text_literal(f"^[{SPACE}]*$")
+        return f"({text} IS NULL OR {dialect.matches.format(text, nothing)})"
+
+    def trimmed(text: str) -> str:
+        return dialect.trim.format(text, spaces)
+
+    def part(text: str, start: int, length: int) -> str:
+        return f"CAST(SUBSTR({text}, {start}, {length}) AS {dialect.integer})"
+
+    def valid(text: str) -> str:
+        """A date as parse_date takes it (its text trimmed): the form, then a day that is."""
+        y, m, d = part(text, 1, 4), part(text, 6, 2), part(text, 9, 2)
+        leap = f"({y} % 4 = 0 AND ({y} % 100 <> 0 OR {y} % 400 = 0))"
+        days = (f"CASE WHEN {m} = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END "
+                f"WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END")  # fmt: skip
+        form = dialect.matches.format(text, literal("^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
+        # the form first, in a CASE: no engine casts the parts of a text that is not a date
+        return (f"(CASE WHEN {form} THEN {y} >= 1 AND {m} BETWEEN 1 AND 12 "
+                f"AND {d} BETWEEN 1 AND {days} ELSE FALSE END)")  # fmt: skip
+
+    def months(text: str) -> str:
+        return f"({part(text, 1, 4)} * 12 + {part(text, 6, 2)})"
+
+    born = trimmed("x_birth_date")
+    default = literal(as_of.isoformat()) if as_of else f"CAST(CURRENT_DATE AS {dialect.text})"
+    at = f"(CASE WHEN {blank('x_as_of')} THEN {default} ELSE {trimmed('x_as_of')} END)"
+    later_day = f"CASE WHEN {part(at, 9, 2)} < {part(born, 9, 2)} THEN 1 ELSE 0 END"
+    dated = [
+        f"(xbad_{name} OR NOT ({blank(f'x_{name}')} OR {valid(trimmed(f'x_{name}'))})) "
+        f"AS bad_{name}"
+        for name in DATE_FIELDS
+    ]
+    dated += [
+        f"{at} AS at_text",
+        f"(xbad_{BIRTH_DATE} OR NOT {blank('x_birth_date')}) AS born_given",
+        f"CASE WHEN NOT {blank('x_birth_date')} AND {valid(born)} AND {valid(at)} "
+        f"THEN {months(at)} - {months(born)} - ({later_day}) END AS born_months",
+    ]
+    carried = [f"{column}_{name}" for column in ("bad", "x", "xbad") for name in DATE_FIELDS]
+    carried += ["at_text", "born_given", "born_months"]
+    # date_refusal's words, with the text given; then dated_age's, with the day
+    checks = [(f"bad_{name}", _refused(name, DATE_WANTS, f"x_{name}")) for name in DATE_FIELDS]
+    born_is = f"{BIRTH_DATE}: the birth date is "
+    checks += [
+        ("born_given AND given_age",
+         literal(f"{BIRTH_DATE}: give the age or the birth date, not both")),
+        ("born_months < 0", _with_day(born_is + "after the as-of date")),
+        (f"born_months > {MAX_AGE_YEARS * 12}",
+         _with_day(f"{born_is}more than {MAX_AGE_YEARS} years before the as-of date")),
+    ]  # fmt: skip
+    return written, dated, carried, checks
+
+
+def _refused(name: str, wants: str, raw: str) -> str:
+    """A refusal in facts.refusal's words: the field, what it must be, and the text given
+    (`raw`, NULL where the value was not text), cut as the Python path cuts it."""
+    most, quote = SHOWN_CHARACTERS, literal("'")
+    shown = (
+        f"CASE WHEN LENGTH({raw}) > {most} THEN SUBSTR({raw}, 1, {most}) || '...' ELSE {raw} END"
+    )
+    said = literal(f"{name}: {wants}")
+    return f"{said} || COALESCE({literal('; got ')} || {quote} || {shown} || {quote}, '')"
+
+
+def _with_day(words: str) -> str:
+    """dated_age's words for two dates out of order, with the as-of day."""
+    return f"{literal(words + ' (')} || at_text || {literal('); check both')}"
 
 
 def _text_value(fact: Fact, dialect: Dialect, low: str) -> str:
@@ -244,7 +350,23 @@ def _text_value(fact: Fact, dialect: Dialect, low: str) -> str:
     else:  # an age: the number before its unit
         letters = literal("".join(sorted(set("".join(WRITTEN_UNITS)))))
         number = dialect.trim.format(dialect.trim.format(low, letters), spaces)
+        # 25y11m (its pattern took it): the years before the y, the months after its word,
+        # in months (its _per is 12: a month's word ends it)
+        y = dialect.find.format(low, literal("y"))
+        years = dialect.trim.format(f"SUBSTR({low}, 1, {y} - 1)", spaces)
+        months = dialect.trim.format(dialect.trim.format(f"SUBSTR({low}, {y} + 1)", letters),
+                                     spaces)  # fmt: skip
+        both = (f"CAST({years} AS {dialect.double}) * 12 + "
+                f"CAST({months} AS {dialect.double})")  # fmt: skip
+        return (f"CASE WHEN {y} > 0 AND {_ends_in_months(low)} THEN {both} "
+                f"ELSE CAST({number} AS {dialect.double}) END")  # fmt: skip
     return f"CAST({number} AS {dialect.double})"
+
+
+def _ends_in_months(low: str) -> str:
+    """Whether an age's text (lower case, trimmed) ends in a month's word."""
+    months = [u for u, per in WRITTEN_UNITS.items() if per == 12]
+    return "(" + " OR ".join(f"{low} LIKE {literal('%' + unit)}" for unit in months) + ")"
 
 
 # --- thresholds ----------------------------------------------------------------------------
@@ -641,6 +763,7 @@ def compile_query(
     table: str,
     given: Collection[str] | None = None,
     engine: bool = False,
+    as_of: date | None = None,
 ) -> str:
     """The query over `table` (a name or an expression). `given` names the columns the table
     has (id and facts); a fact column it lacks is read as unknown. None: all of them.
@@ -648,7 +771,10 @@ def compile_query(
     `engine`: the table is alltx's own (duckdb_engine), with two more columns: `line`, the
     row's line in the file, which the query passes on as its last column, and `read_error`,
     why the reader refused the row (Python's csv module: a record it cannot read), which is
-    the row's error before any other."""
+    the row's error before any other.
+
+    A table with a birth_date (or as_of) column gives an age as dates (facts.dated_age);
+    `as_of` is the day taken where a row gives none (None: the day the query runs)."""
     from alltx.answer.answers import columns as csv_columns
 
     compiled = _Compiled(catalog)
@@ -662,17 +788,32 @@ def compile_query(
     carried = ["line", "read_error"] if engine else []
     written += [f"{q(name)} AS {name}" for name in carried]
     reading += carried
+    dated = not has.isdisjoint(DATE_FIELDS)
+    date_checks: list[tuple[str, str]] = []
+    from_dated = ""
+    if dated:
+        dates_written, dates_read, carried_on, date_checks = _dates(dialect, has, as_of)
+        written += dates_written
+        reading += carried_on
+        from_dated = "dated AS (\n  SELECT *,\n    " + ",\n    ".join(dates_read)
+        from_dated += "\n  FROM written\n),\n"
     for column in facts:
+        is_dated = dated and column.name == "age"
         if column.name in has:
-            first, then = _reading(FACTS[column.name], dialect)
+            first, then = _reading(FACTS[column.name], dialect, is_dated)
             written += first
             reading += then
+        elif is_dated:  # the age from the dates alone
+            reading += [f"{dialect.cast('born_months', 'double')} AS age",
+                        "CASE WHEN born_months IS NOT NULL THEN 12 ELSE 1 END AS age_per",
+                        "FALSE AS given_age"]  # fmt: skip
         else:
             reading.append(f"{dialect.cast('NULL', column.read_as)} AS {column.name}")
             reading += [f"1 AS {column.name}_per"] if column.kind == "age" else []
 
     derived, conflicts = _derivation()
     checks = _checks(facts, has, conflicts, dialect)
+    checks = date_checks + checks  # the dates first: they stand for the age
     if engine:  # the reader's refusal first: that row's cells are not facts
         checks.insert(0, ("read_error IS NOT NULL", "read_error"))
     line = ", line" if engine else ""
@@ -730,11 +871,12 @@ def compile_query(
         "WITH written AS (\n  SELECT "
         + ",\n    ".join(written)
         + f"\n  FROM {table} AS patients\n),\n"
+        + from_dated
         # computed once: every later step reads a fact many times (SQLite and PostgreSQL
         # would otherwise repeat its reading at each use)
-        f"given AS {dialect.materialized}(\n  SELECT "
+        + f"given AS {dialect.materialized}(\n  SELECT "
         + ",\n    ".join(reading)
-        + "\n  FROM written\n),\n"
+        + f"\n  FROM {'dated' if dated else 'written'}\n),\n"
         f"checked AS (\n  SELECT *,\n    {error} AS error\n  FROM given\n),\n"
         f"derived AS (\n  SELECT id, error{line}, "
         + ", ".join(c.name for c in facts if c.name not in derived)
@@ -776,7 +918,7 @@ def _keyed_select(keyed: _Keyed, dialect: Dialect, shown: str, line: str, engine
 
 
 def _column_order(name: str) -> int:
-    names = ["id", *FACTS]
+    names = ["id", *FIELDS]
     return names.index(name) if name in names else len(names)
 
 
@@ -822,12 +964,7 @@ def _checks(
         name = column.name
         if name not in has:
             continue
-        # facts.refusal's words: what it must be, and the text given where it was text
-        said = literal(f"{name}: {wants(FACTS[name])}")
-        w, most = f"w_{name}", SHOWN_CHARACTERS
-        shown = f"CASE WHEN LENGTH({w}) > {most} THEN SUBSTR({w}, 1, {most}) || '...' ELSE {w} END"
-        quote = literal("'")
-        refused = f"{said} || COALESCE({literal('; got ')} || {quote} || {shown} || {quote}, '')"
+        refused = _refused(name, wants(FACTS[name]), f"w_{name}")
         checks.append((f"bad_{name}", refused))
         wrong = _wrong(column)
         if wrong:
@@ -881,7 +1018,7 @@ def error_field(message: str) -> str | None:
     """The field a query's error names (for JSON records' `field`), as the Python path's
     Failure has it: the fact before the colon; a contradiction names none."""
     name = message.split(":", 1)[0]
-    return name if name in FACTS else None
+    return name if name in FIELDS else None
 
 
 def table_schema() -> dict[str, object]:
@@ -908,6 +1045,8 @@ def table_schema() -> dict[str, object]:
         elif column.kind == "count":
             entry["constraints"] = {"minimum": 0, "maximum": MAX_COUNT}
         fields.append(entry)
+    fields += [{"name": field.name, "type": "date", "description": field.described + "; a DATE "
+                "or text"} for field in DATE_FIELDS.values()]  # fmt: skip
     return {
         "title": "alltx sql: the table of patient facts",
         "description": "One row per patient; NULL is unknown. A column left out is unknown too "

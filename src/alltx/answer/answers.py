@@ -294,7 +294,7 @@ def options_json(
     referrals: list[ReferralResult],
     catalog: Catalog,
 ) -> OptionsOut:
-    return {
+    answer: OptionsOut = {
         "version": VERSION,
         "patient": patient_json(facts),
         "options": [option_json(option, catalog) for option in options],
@@ -302,6 +302,10 @@ def options_json(
         "data": data_json(catalog),
         "disclaimer": disclaimer(catalog.info.authority.labels),
     }
+    if facts.origins:  # beside the patient: where a value not given as itself came from
+        answer = {"version": answer["version"], "patient": answer["patient"],
+                  "facts_from": dict(facts.origins), **answer}  # fmt: skip
+    return answer
 
 
 def patient_answer(facts: Facts, catalog: Catalog) -> OptionsOut:

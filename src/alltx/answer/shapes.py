@@ -136,6 +136,9 @@ class DataOut(TypedDict):
 class OptionsOut(TypedDict):
     version: int
     patient: PatientOut
+    facts_from: NotRequired[dict[str, str]]
+    """where a fact's value came from, in words, where it was not given as itself (an age
+    from a birth date); left out where every fact was"""
     options: list[OptionOut]
     referrals: list[ReferralOut]
     data: DataOut

@@ -22,10 +22,11 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-from alltx.core.facts import FACTS
+from alltx.core.facts import FIELDS
 from alltx.io.input_rows import Failure, Row, header_names
 from alltx.model.catalog import Catalog
 from alltx.sql import DIALECTS, compile_query, literal
@@ -174,24 +175,29 @@ def as_named(
     return str(link), folder
 
 
-def prepare(catalog: Catalog, path: str, ignore_unknown: bool) -> Prepared:
+def prepare(
+    catalog: Catalog, path: str, ignore_unknown: bool, as_of: date | None = None
+) -> Prepared:
     """Open the Parquet file `path`, that file and no other, and compile the query for its
-    columns (table_over); a row's line is its number in the file, from 1."""
+    columns (table_over); a row's line is its number in the file, from 1. `as_of`: the day
+    an age from a birth date is taken at, where a row gives none."""
     duckdb = _duckdb()
     named, folder = as_named(path, "parquet")
     connection = _connect(duckdb, folder)
     table, given = table_over(connection, duckdb.Error, named, path, "parquet", ignore_unknown,
                               numbered=True)  # fmt: skip
-    query = compile_query(catalog, DUCKDB, table, given, engine=True)
+    query = compile_query(catalog, DUCKDB, table, given, engine=True, as_of=as_of)
     return Prepared(connection, query, duckdb.Error, folder, names=(named, path))
 
 
 # The columns of the CSV alltx writes for DuckDB from the rows Python read: the line and the
-# reader's refusal, then the row's id and its cells, every fact's (a blank cell is unknown).
-_CARRIED = ("line", "read_error", "id", *FACTS)
+# reader's refusal, then the row's id and its cells, every field's (a blank cell is unknown).
+_CARRIED = ("line", "read_error", "id", *FIELDS)
 
 
-def prepare_rows(catalog: Catalog, rows: Iterable[Row | Failure]) -> Prepared:
+def prepare_rows(
+    catalog: Catalog, rows: Iterable[Row | Failure], as_of: date | None = None
+) -> Prepared:
     """The rows of a text file as Python's reader gives them (input_files.read_rows: cells as
     text, a refused record a Failure), written by csv.writer to a file of alltx's own that
     DuckDB reads with those columns, all text, and the query over it. A file that cannot be
@@ -202,16 +208,16 @@ def prepare_rows(catalog: Catalog, rows: Iterable[Row | Failure]) -> Prepared:
     with cells.open("w", encoding="utf-8", newline="") as file:
         writer = csv.writer(file, lineterminator="\n")
         writer.writerow(_CARRIED)
-        blank = [""] * len(FACTS)
+        blank = [""] * len(FIELDS)
         for row in rows:
             if isinstance(row, Failure):
                 writer.writerow([row.line, row.message, _text(row.id), *blank])
             else:
                 fields = row.fields
                 writer.writerow([row.line, "", _text(row.id),
-                                 *(fields.get(name, "") for name in FACTS)])  # fmt: skip
+                                 *(fields.get(name, "") for name in FIELDS)])  # fmt: skip
     table = f"(SELECT * FROM {_own_csv(cells, {name: 'VARCHAR' for name in _CARRIED})})"
-    query = compile_query(catalog, DUCKDB, table, {"id", *FACTS}, engine=True)
+    query = compile_query(catalog, DUCKDB, table, {"id", *FIELDS}, engine=True, as_of=as_of)
     return Prepared(_connect(duckdb, folder), query, duckdb.Error, folder)
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ class Job:
     header: list[str] | None  # a CSV input's columns, read by the main process
     fail_fast: bool
     regulator: str = "fda"  # whose authorisations the answers come from
+    as_of: date | None = None  # the day an age from a birth date is taken at, where a row has none
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ def _start(job: Job, parent: int) -> None:
 
     catalog = load_catalog(job.data_file, regulator=job.regulator)
     fmt = streaming.output_format(job.output, catalog, job.explain)
-    _worker = (job, streaming.Answering(catalog, fmt, job.ignore_unknown), fmt)
+    _worker = (job, streaming.Answering(catalog, fmt, job.ignore_unknown, job.as_of), fmt)
 
 
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal the kernel sends a process when its parent dies

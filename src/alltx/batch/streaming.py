@@ -27,6 +27,7 @@ import re
 from bisect import bisect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from fractions import Fraction
 from functools import partial
 from operator import itemgetter
@@ -56,6 +57,7 @@ from alltx.core.assess import (
 from alltx.core.facts import (
     AGE_UNITS,
     FACTS,
+    FIELDS,
     NEAR,
     NOT_AFTER,
     PARSERS,
@@ -63,6 +65,7 @@ from alltx.core.facts import (
     STATE,
     FactError,
     Facts,
+    dated_age,
     derive,
     facts_from,
     parse_fact,
@@ -112,8 +115,17 @@ class Answering(Generic[S]):
     memoized by the classes of the facts it reads, after the ordinary derivation.
     """
 
-    def __init__(self, catalog: Catalog, fmt: Format[S], ignore_unknown: bool = False) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        fmt: Format[S],
+        ignore_unknown: bool = False,
+        as_of: date | None = None,
+    ) -> None:
+        """`as_of`: the day an age is taken at from a row's birth date where the row gives
+        no as_of."""
         self.catalog, self.fmt, self.ignore_unknown = catalog, fmt, ignore_unknown
+        self.as_of = as_of
         tests = [a for rule in catalog.rules() for a in atoms(rule)]
         tests += [bound for a in tests for bound in _bounds(a)]
         # Every test on each input fact: a value's class is their results.
@@ -201,7 +213,7 @@ class Answering(Generic[S]):
         key = tuple(own)
         part = subject.deciding.get(key)
         if part is None:
-            made = subject.build(facts_from(self._known(row.fields)).rule_values())
+            made = subject.build(facts_from(self._known(row.fields), self.as_of).rule_values())
             # Thousands of keys share a few dozen answers: keep one copy of each.
             part = _bounded_set(subject.deciding, key, self.parts.setdefault(made, made))
         return part
@@ -210,7 +222,11 @@ class Answering(Generic[S]):
         """Each fact's class, every fact present (None: unknown), after the derivation."""
         values = self.blank.copy()
         classes, quick = self.classes, self.quick
-        for name, value in fields.items():
+        try:  # an age as a birth date: its completed months are its class
+            given, age = dated_age(fields, self.as_of)
+        except FactError:
+            raise _Unkeyed from None  # the ordinary path words it
+        for name, value in given.items():
             how = quick.get(name)
             if how is not None and (known := how(value)) is not _MISSING:
                 values[name] = known
@@ -220,6 +236,8 @@ class Answering(Generic[S]):
             if known is _MISSING:
                 known = _bounded_set(classes, cell, self._classify(name, value), MAX_CELLS)
             values[name] = known
+        if age is not None:  # (a blank age beside it is unknown: this is its value)
+            values["age"] = self._months_class("age", age.months)
         state = self.state(values)
         derived = self.states.get(state)
         if derived is None:
@@ -235,7 +253,7 @@ class Answering(Generic[S]):
     def _classify(self, name: str, value: object) -> object:
         """A cell's class: what the rules can tell of it (its parsed value, or for an
         open-ended fact the results of the tests on it)."""
-        if name not in PARSERS:
+        if name not in PARSERS:  # (the dates of an age are taken out before)
             if self.ignore_unknown:
                 return None
             raise _Unkeyed
@@ -251,8 +269,10 @@ class Answering(Generic[S]):
         """An age's class by its completed months (what every test on an age reads), or
         _MISSING where only the exact parser can tell them."""
         months = quick_months(value)
-        if months is None:
-            return _MISSING
+        return _MISSING if months is None else self._months_class(name, months)
+
+    def _months_class(self, name: str, months: int) -> object:
+        """The class of an age of `months` completed months."""
         known = self.sides.get((name, months))
         if known is None:
             known = self.sides[(name, months)] = self._reduce(name, Fraction(months, 12))
@@ -293,13 +313,13 @@ class Answering(Generic[S]):
 
     def _known(self, fields: dict[str, object]) -> dict[str, object]:
         if self.ignore_unknown:
-            return {name: value for name, value in fields.items() if name in PARSERS}
+            return {name: value for name, value in fields.items() if name in FIELDS}
         return fields
 
     def _ordinary(self, row: Row) -> list[S] | Failure:
         """The row answered without the memo, as one patient is."""
         try:
-            facts = facts_from(self._known(row.fields))
+            facts = facts_from(self._known(row.fields), self.as_of)
         except FactError as error:
             where = f"{error.field}: " if error.field else ""
             return Failure(row.line, row.id, f"{where}{error}", error.field)

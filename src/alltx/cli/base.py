@@ -10,6 +10,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -378,3 +379,16 @@ DECLARED = "alltx.declared"
 def declared_values(ctx: typer.Context) -> dict[str, object]:
     """The values of a DeclaredCommand's declared options, by name; None: not given."""
     return dict(ctx.meta[DECLARED])
+
+
+def as_of_day(given: object) -> date | None:
+    """The day given with --as-of (None where it was not); a text that is no date, refused
+    in the rows' words."""
+    from alltx.core.facts import AS_OF, DATE_FIELDS, date_refusal, parse_date
+
+    if given is None:
+        return None
+    try:
+        return parse_date(given)
+    except ValueError:
+        fail(f"{DATE_FIELDS[AS_OF].flag}: {date_refusal(given)}")

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -28,7 +29,7 @@ from alltx.cli.base import (
     output_failed,
 )
 from alltx.cli.base import settings as settings_of
-from alltx.core.facts import FACTS, FactError, facts_from
+from alltx.core.facts import FIELDS, FactError, facts_from
 from alltx.model.catalog import Catalog
 
 COHORT_PANEL = "A cohort file instead of flags"
@@ -45,6 +46,7 @@ class CohortSettings:
     engine: Engine | None = None
     output_file: str | None = None
     regulator: str = "fda"
+    as_of: date | None = None  # the day an age from a birth date is taken at, where a row has none
 
 
 def run_cohort(
@@ -76,7 +78,7 @@ def run_cohort(
         _engine_checks("parquet", settings)
         from alltx.batch import duckdb_engine
 
-        prepared = duckdb_engine.prepare(catalog, name, settings.ignore_unknown)
+        prepared = duckdb_engine.prepare(catalog, name, settings.ignore_unknown, settings.as_of)
         raise typer.Exit(_engine_cohort(ctx, catalog, prepared, output, settings))
     # A text file is read by Python's csv and json modules on every road.
     stream = input_files.open_input(name)
@@ -87,7 +89,7 @@ def run_cohort(
         from alltx.batch import duckdb_engine
 
         try:
-            prepared = duckdb_engine.prepare_rows(catalog, rows)
+            prepared = duckdb_engine.prepare_rows(catalog, rows, settings.as_of)
         except OSError as error:  # the rows' file could not be written: a full disk
             fail(f"cannot write the rows for DuckDB in the temporary folder: {error.strerror}",
                  EXIT_OUTPUT)  # fmt: skip
@@ -240,7 +242,7 @@ def _python_to_parquet(
     reporter = Reporter(settings.quiet, settings.max_errors)
     tally = streaming.Tally()
     fmt = streaming.Csv(catalog, streaming.as_is)
-    answering = streaming.Answering(catalog, fmt, ignore_unknown=settings.ignore_unknown)
+    answering = streaming.Answering(catalog, fmt, settings.ignore_unknown, settings.as_of)
 
     def write(file: Any) -> None:
         streaming.stream(reporter.watch(rows), answering, fmt, file.write, reporter.error, False,
@@ -288,7 +290,8 @@ def write_cohort(
     reporter = Reporter(settings.quiet, settings.max_errors)
     tally = streaming.Tally()
     if answering is None:
-        answering = partial(streaming.Answering, catalog, ignore_unknown=settings.ignore_unknown)
+        answering = partial(streaming.Answering, catalog, ignore_unknown=settings.ignore_unknown,
+                            as_of=settings.as_of)  # fmt: skip
     rows = reporter.watch(rows)
     if output is Format.text:
         briefly = answering(streaming.Briefly())
@@ -324,7 +327,7 @@ def _write_jobs(
     header, work = jobs.prepare(lines, kind, settings.ignore_unknown)
     job = jobs.Job(settings_of(ctx).data, output.value, settings.explain,
                    settings.ignore_unknown, kind, header, settings.fail_fast,
-                   settings.regulator)  # fmt: skip
+                   settings.regulator, settings.as_of)  # fmt: skip
     fmt = streaming.output_format(output.value, catalog, settings.explain)
     with _WholeLines() as out:
         out.write(fmt.header)
@@ -335,7 +338,9 @@ def _write_jobs(
     return 1 if tally.failed else 0
 
 
-def one_patient(name: str, given_format: str | None, ignore_unknown: bool) -> dict[str, object]:
+def one_patient(
+    name: str, given_format: str | None, ignore_unknown: bool, as_of: date
+) -> dict[str, object]:
     """The facts of the one patient a file holds (`alltx ask --save` writes one), for the page
     to print; a file of more (or none), or a row that cannot be read, is one line."""
     from alltx.io import input_files
@@ -353,9 +358,9 @@ def one_patient(name: str, given_format: str | None, ignore_unknown: bool) -> di
     [row] = rows
     if isinstance(row, Failure):
         fail(f"line {row.line}: {row.message}")
-    fields = {k: v for k, v in row.fields.items() if not (ignore_unknown and k not in FACTS)}
+    fields = {k: v for k, v in row.fields.items() if not (ignore_unknown and k not in FIELDS)}
     try:
-        facts_from(fields)
+        facts_from(fields, as_of)
     except FactError as error:  # said of the file's line, as a cohort's row error is
         fail(f"line {row.line}: {error}")
     return fields

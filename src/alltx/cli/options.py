@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -21,6 +22,7 @@ from alltx.cli.base import (
     InputFormat,
     Regulators,
     RegulatorsOption,
+    as_of_day,
     catalog_in_use,
     catalogs_in_use,
     declared_option,
@@ -30,7 +32,16 @@ from alltx.cli.base import (
     show,
 )
 from alltx.cli.cohort import COHORT_PANEL, CohortSettings, one_patient, run_cohort, write_cohort
-from alltx.core.facts import FACTS, Fact, FactError, Facts, facts_from
+from alltx.core.facts import (
+    AS_OF,
+    DATE_FIELDS,
+    FACTS,
+    Fact,
+    FactError,
+    Facts,
+    facts_from,
+    flag_of,
+)
 from alltx.model.catalog import Catalog
 
 if TYPE_CHECKING:
@@ -45,7 +56,9 @@ FACTS_PANEL = "Patient facts (leave a fact out if it is not known)"
 def _fact_options() -> tuple[TyperOption, ...]:
     """An option for each fact, in order: a yes/no switch, or a value (whose named values,
     b|t or positive|negative, complete in the shell)."""
-    return tuple(_fact_option(fact) for fact in FACTS.values())
+    dates = (declared_option(f.name, f.flag, f.help, "YYYY-MM-DD", str | None, FACTS_PANEL)
+             for f in DATE_FIELDS.values())  # fmt: skip
+    return (*(_fact_option(fact) for fact in FACTS.values()), *dates)
 
 
 def _fact_option(fact: Fact) -> TyperOption:
@@ -181,12 +194,13 @@ def options(
 ) -> None:
     """Which therapies fit these facts: each label criterion met, unmet or unknown."""
     given = given_facts(ctx)
+    as_of = as_of_day(given.pop(AS_OF, None)) or date.today()
     if input_file is None and not given and _piped_stdin():
         input_file = "-"  # as jq and csvkit do: a piped stdin is the input
     if input_file is not None and output is Format.html and not given:
         # one patient kept in a file (alltx ask --save): the page to print, as from flags
         given = one_patient(input_file, input_format and input_format.value,
-                            ignore_unknown_fields)  # fmt: skip
+                            ignore_unknown_fields, as_of)  # fmt: skip
         input_file = None
     if input_file is not None:
         if given:
@@ -197,7 +211,7 @@ def options(
         settings = CohortSettings(ignore_unknown=ignore_unknown_fields, fail_fast=fail_fast,
                                   explain=explain, quiet=quiet, max_errors=max_errors, jobs=jobs,
                                   engine=engine, output_file=output_file,
-                                  regulator=regulator.value)  # fmt: skip
+                                  regulator=regulator.value, as_of=as_of)  # fmt: skip
         run_cohort(ctx, input_file, input_format, output, settings)
         return
     if output is Format.parquet or engine is not None or output_file is not None:
@@ -205,10 +219,9 @@ def options(
     if explain and output is Format.csv:
         fail("--explain writes JSON; use it with --format json or jsonl")
     try:
-        facts = facts_from(given)
+        facts = facts_from(given, as_of)
     except FactError as error:
-        where = f"--{error.field.replace('_', '-')}: " if error.field else ""
-        fail(f"{where}{error}")
+        fail(f"{flag_of(error.field)}: {error}" if error.field else str(error))
 
     if regulator is Regulators.both:
         if output not in (None, Format.text, Format.json) or explain:
@@ -221,7 +234,8 @@ def options(
         from alltx.io.input_rows import Row
 
         # One patient, one record: the cohort road, the patient as a row without a line.
-        settings = CohortSettings(explain=explain, quiet=True, regulator=regulator.value)
+        settings = CohortSettings(explain=explain, quiet=True, regulator=regulator.value,
+                                  as_of=as_of)  # fmt: skip
         write_cohort(ctx, catalog, output, iter([Row(None, None, given)]), settings)
         return
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from alltx.cli.base import Regulator, RegulatorOption, catalog_in_use, fail
+from alltx.cli.base import Regulator, RegulatorOption, as_of_day, catalog_in_use, fail
 from alltx.cli.examples import epilog
 from alltx.sql import DIALECTS, compile_query
 
@@ -41,7 +41,17 @@ def sql_query(
         typer.Option(
             metavar="LIST",
             help="The table's columns, comma-separated, when it lacks some facts (read as "
-            "unknown); by default it has them all, and id (without id, every row's id is NULL).",
+            "unknown); by default it has them all, and id (without id, every row's id is NULL). "
+            "Name birth_date (and as_of) where the age is given as dates.",
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="YYYY-MM-DD",
+            help="The day an age from a birth_date column is taken at, where a row has no "
+            "as_of; by default the day the query runs (the engine's CURRENT_DATE).",
         ),
     ] = None,
 ) -> None:
@@ -68,9 +78,8 @@ def sql_query(
         given = set(header_names(columns.split(","), False, "--columns"))
         if "id" not in given:  # allowed (a table may have no id), but never silently
             sys.stderr.write("alltx: note: --columns names no id: every row's id is NULL\n")
-    query = compile_query(
-        catalog_in_use(ctx, regulator.value), DIALECTS[dialect.value], table, given
-    )
+    query = compile_query(catalog_in_use(ctx, regulator.value), DIALECTS[dialect.value], table,
+                          given, as_of=as_of_day(as_of))  # fmt: skip
     sys.stdout.write(query + ";\n")
 
 

@@ -99,7 +99,7 @@ def understood(name: str, reply: str) -> str | bool:
             return numbers.pop()
     elif fact.form == "age" and "half" not in said:  # `1 and a half`: asked again, as 18 months
         ages = _ages(said)
-        if ages is not None and len(ages) == 1:  # `1 year 6 months`: asked again, as 18 months
+        if ages is not None and len(ages) == 1:  # `1 year 6 months` is the parser's (below)
             return ages[0]
     try:  # the parser's own spellings: b-cell, B-ALL, pos, 0.5
         parse_fact(name, reply)

@@ -20,6 +20,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -75,6 +76,15 @@ _AGE = re.compile(
     + r")?\s*$",
     re.IGNORECASE | re.ASCII,  # \d: ASCII digits, as every other road reads them
 )
+# An age in years and months, as a chart writes it: 25y11m, 2 years 3 months (months 0 to 11).
+_YEARS_MONTHS = re.compile(
+    r"^\s*(0*\d{1,3})\s*("
+    + "|".join(sorted((u for u, per in WRITTEN_UNITS.items() if per == 1), key=len, reverse=True))
+    + r")\s*(0*\d{1,2})\s*("
+    + "|".join(sorted((u for u, per in WRITTEN_UNITS.items() if per == 12), key=len, reverse=True))
+    + r")\s*$",
+    re.IGNORECASE | re.ASCII,
+)
 # A percent as text: a decimal, or one of at most three digits before the point with a
 # negative exponent of at most two digits (1e-05, as exports write small values).
 _DECIMAL = re.compile(
@@ -124,7 +134,7 @@ def _exact(value: int | float | str) -> Fraction:
 
 def parse_age(value: object) -> Fraction:
     """Age in years, exact. Numbers are years; a string may end in `m` for months."""
-    hint = "give years (19, 2.5) or months with m (8m)"
+    hint = "give years (19, 2.5), months with m (8m) or both (25y11m)"
     if isinstance(value, bool):
         raise ValueError(f"must be a number, not true/false; {hint}")
     if isinstance(value, int | float):
@@ -134,12 +144,19 @@ def parse_age(value: object) -> Fraction:
             raise ValueError(f"must be a number; {hint}") from None
     elif isinstance(value, str):
         match = _AGE.match(value)
-        if not match:
+        both = None if match else _YEARS_MONTHS.match(value)
+        if both:  # 25y11m: whole years and a whole number of months under 12
+            whole, _, months, _ = both.groups()
+            if int(months) >= 12:
+                raise ValueError(f"{value!r} has 12 months or more after its years; {hint}")
+            years = int(whole) + Fraction(int(months), 12)
+        elif not match:
             raise ValueError(f"{value!r} is not a number; {hint}")
-        number, unit = match.groups()
-        years = Fraction(number)
-        if unit:
-            years /= WRITTEN_UNITS[unit.lower()]
+        else:
+            number, unit = match.groups()
+            years = Fraction(number)
+            if unit:
+                years /= WRITTEN_UNITS[unit.lower()]
     else:
         raise ValueError(f"must be a number; {hint}")
     if years < 0 or years > MAX_AGE_YEARS:
@@ -317,6 +334,116 @@ def parse_percent(value: object) -> Fraction:
     return number
 
 
+# --- an age from two dates -------------------------------------------------------------------
+# Registries and EHRs hold a birth date, not an age: the age is the completed months from the
+# birth date to the day it is taken at (`as_of`; the day of the answer where not given), a
+# month completed on the same day of a later month (born 31 January: one month on 1 March, as
+# no 31 February comes; born 29 February: a year on 1 March where no 29 February comes).
+
+BIRTH_DATE, AS_OF = "birth_date", "as_of"
+
+
+@dataclass(frozen=True)
+class DateField:
+    """A field that gives an age as a date: its flag, the flag's help and the row field's
+    description."""
+
+    name: str
+    flag: str
+    help: str
+    described: str
+
+
+DATE_FIELDS = {
+    f.name: f
+    for f in (
+        DateField(BIRTH_DATE, "--born",
+                  "Date of birth, YYYY-MM-DD (instead of --age): the age is the completed "
+                  "months from it to --as-of.",
+                  "date of birth, YYYY-MM-DD; the age is the completed months from it to as_of "
+                  "(give it or age, not both)"),
+        DateField(AS_OF, "--as-of",
+                  "The day the age from --born is taken at, YYYY-MM-DD (default today; for a "
+                  "cohort, where a row has no as_of).",
+                  "the day the age from birth_date is taken at, YYYY-MM-DD (left out: the day "
+                  "of the answer, or alltx options --as-of)"),
+    )
+}  # fmt: skip
+_DATE = re.compile(rf"^[{SPACE}]*([0-9]{{4}})-([0-9]{{2}})-([0-9]{{2}})[{SPACE}]*$")
+DATE_PATTERN = _DATE.pattern  # the input schema's (a day that is none, 2019-02-30, it cannot say)
+DATE_WANTS = "must be a date as YYYY-MM-DD (2019-05-31)"
+
+
+def parse_date(value: object) -> date:
+    """A calendar date, as ISO 8601 writes it (YYYY-MM-DD), or a date as it is."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    found = _DATE.match(value) if isinstance(value, str) else None
+    try:
+        if found is None:
+            raise ValueError
+        return date(*(int(part) for part in found.groups()))
+    except ValueError:  # no such day (2019-02-30, 0000-01-01) or not a date at all
+        raise ValueError(DATE_WANTS) from None
+
+
+def months_between(born: date, at: date) -> int:
+    """Completed months from `born` to `at` (negative where `at` is before it)."""
+    return (at.year - born.year) * 12 + at.month - born.month - (at.day < born.day)
+
+
+@dataclass(frozen=True)
+class Dated:
+    """An age from a birth date: its completed months, and the two days."""
+
+    months: int
+    born: date
+    at: date
+
+    @property
+    def words(self) -> str:
+        return f"from the birth date {self.born.isoformat()}, at {self.at.isoformat()}"
+
+
+def dated_age(
+    raw: Mapping[str, object], as_of: date | None = None
+) -> tuple[Mapping[str, object], Dated | None]:
+    """The given values without the date fields, and the age the dates give (None where no
+    birth date is given); `as_of` is the day taken where the row gives none. FactError (of the
+    birth date, or of as_of) where a date is not one, where an age is given beside a birth
+    date, and where the birth date is after as_of or more than 130 years before it."""
+    if BIRTH_DATE not in raw and AS_OF not in raw:
+        return raw, None
+    rest = {name: value for name, value in raw.items() if name not in DATE_FIELDS}
+    dates: dict[str, date | None] = {}
+    for name in DATE_FIELDS:
+        value = raw.get(name)
+        try:
+            dates[name] = None if is_blank(value) else parse_date(value)
+        except ValueError:
+            raise FactError(date_refusal(value), name) from None
+    born, at = dates[BIRTH_DATE], dates[AS_OF] or as_of
+    if born is None:
+        return rest, None
+    if not is_blank(rest.get("age")):
+        raise FactError("give the age or the birth date, not both", BIRTH_DATE)
+    if at is None:
+        raise FactError("give the day the age is taken at too (as_of)", BIRTH_DATE)
+    months = months_between(born, at)
+    if months < 0:
+        raise FactError(f"the birth date is after the as-of date ({at.isoformat()}); check both",
+                        BIRTH_DATE)  # fmt: skip
+    if months > MAX_AGE_YEARS * 12:
+        raise FactError(f"the birth date is more than {MAX_AGE_YEARS} years before the as-of "
+                        f"date ({at.isoformat()}); check both", BIRTH_DATE)  # fmt: skip
+    return rest, Dated(months, born, at)
+
+
+def date_refusal(value: object) -> str:
+    """The error for a date that is not one: the same words on every road."""
+    return DATE_WANTS + _got(value)
+
+
 # --- the text each parser takes, as one regular expression -----------------------------------
 # For the input schema (alltx schema input): a string field's pattern is exactly what its parser
 # takes, range included, built from the parsers' own word tables, digit limits and bounds (a
@@ -355,7 +482,11 @@ def _age_text() -> str:
     zero = f"-0+{zeros}"  # -0 is 0
     in_years = f"(?:{_at_most(years, fraction, zeros)}|{zero})(?:{space}{_units(1)})?"
     in_months = f"(?:{_at_most(months, fraction, zeros)}|{zero}){space}{_units(12)}"
-    return f"(?:{in_years}|{in_months})"
+    # 25y11m: whole years, then whole months under 12; 130 years only with none
+    twelve = f"0*(?:{_DIGIT}|1[01])"
+    under = f"0*{_below(years)}{space}{_units(1)}{space}{twelve}{space}{_units(12)}"
+    most = f"0*{years}{space}{_units(1)}{space}0+{space}{_units(12)}"
+    return f"(?:{in_years}|{in_months}|{under}|{most})"
 
 
 def _percent_text() -> str:
@@ -620,7 +751,7 @@ _RULE_READS = [(r.name, r.source, r.of) for r in RULE_FACTS.values()]
 def unknown_field(name: str) -> str:
     """Say a field name is unknown, suggesting the likely one (a typo must not pass silently)."""
     close = likely_field(name)
-    hint = f"did you mean {close!r}?" if close else f"known fields: {', '.join(PARSERS)}"
+    hint = f"did you mean {close!r}?" if close else f"known fields: {', '.join(FIELDS)}"
     return f"unknown field {name!r}; {hint}"
 
 
@@ -628,7 +759,7 @@ def likely_field(name: str) -> str | None:
     """The known field a name is most likely a typo of, if any is close."""
     import difflib
 
-    close = difflib.get_close_matches(name, list(PARSERS), n=1)
+    close = difflib.get_close_matches(name, list(FIELDS), n=1)
     return close[0] if close else None
 
 
@@ -779,6 +910,9 @@ class Facts:
     """
 
     values: Mapping[str, object] = field(default_factory=dict)
+    # Where a fact's value came from, in words, where it was not given as itself (an age from
+    # a birth date); shown beside the value in every view.
+    origins: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         given = self.values
@@ -836,8 +970,8 @@ def wants(fact: Fact) -> str:
     """What a fact's value must be, in the words of the error for one that is not: the same
     on every road (the SQL query writes them too)."""
     if fact.form == "age":
-        return (f"must be an age from 0 to {MAX_AGE_YEARS} years: years (19, 2.5) or months "
-                "with m (8m)")  # fmt: skip
+        return (f"must be an age from 0 to {MAX_AGE_YEARS} years: years (19, 2.5), months "
+                "with m (8m) or both (25y11m)")  # fmt: skip
     if fact.form == "percent":
         return "must be a percent from 0 to 100 (0.1 or 0.1%)"
     if fact.form == "bool":
@@ -855,10 +989,15 @@ def wants(fact: Fact) -> str:
 def refusal(fact: Fact, value: object) -> str:
     """The error for a value the fact's parser refuses: what it must be, and the text given
     (a number or other JSON value is not repeated: each engine writes numbers its own way)."""
+    return wants(fact) + _got(value)
+
+
+def _got(value: object) -> str:
+    """The text given, in a refusal (cut to SHOWN_CHARACTERS); nothing for another value."""
     if not isinstance(value, str):
-        return wants(fact)
+        return ""
     shown = value if len(value) <= SHOWN_CHARACTERS else value[:SHOWN_CHARACTERS] + "..."
-    return f"{wants(fact)}; got '{shown}'"
+    return f"; got '{shown}'"
 
 
 def parse_fact(name: str, value: object) -> object:
@@ -890,6 +1029,22 @@ def parse_facts(raw: Mapping[str, object]) -> dict[str, object]:
     return {name: value for name, value in parsed.items() if value is not None}
 
 
-def facts_from(raw: Mapping[str, object]) -> Facts:
-    """Parse and derive in one step; any problem is one FactError naming the field."""
-    return Facts(derive(parse_facts(raw)))
+def facts_from(raw: Mapping[str, object], as_of: date | None = None) -> Facts:
+    """Parse and derive in one step; any problem is one FactError naming the field. An age
+    may be given as a birth date (`dated_age`; `as_of` is the day where the row names none),
+    whose errors come first, as the age's do (it is the first fact)."""
+    raw, dated = dated_age(raw, as_of)
+    parsed = parse_facts(raw)
+    if dated is None:
+        return Facts(derive(parsed))
+    parsed["age"] = Fraction(dated.months, 12)
+    return Facts(derive(parsed), {"age": dated.words})
+
+
+# The fields a patient row may have (besides its id): the facts, then the dates of an age.
+FIELDS = (*FACTS, *DATE_FIELDS)
+
+
+def flag_of(field: str) -> str:
+    """The flag that gives a field on the command line."""
+    return DATE_FIELDS[field].flag if field in DATE_FIELDS else FACTS[field].flag

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from alltx.core.facts import PARSERS, likely_field
+from alltx.core.facts import FIELDS, likely_field
 
 
 class InputError(ValueError):
@@ -267,10 +267,10 @@ def header_names(cells: list[str], ignore_unknown: bool, what: str = "CSV header
         if name in seen:
             raise InputError(f"{what}: column {name!r} is named twice; give each column once")
         seen.add(name)
-    unknown = [name for name in names if name != "id" and name not in PARSERS]
+    unknown = [name for name in names if name != "id" and name not in FIELDS]
     if unknown and not ignore_unknown:
         raise InputError(_unknown_columns(unknown, what))
-    if unknown and not [name for name in names if name in PARSERS]:
+    if unknown and not [name for name in names if name in FIELDS]:
         shown = ", ".join(repr(name) for name in names[:SHOWN])
         more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
         raise InputError(f"{what}: no column is a known field ({shown}{more}), so every row "
@@ -293,7 +293,7 @@ def _unknown_columns(unknown: list[str], what: str) -> str:
     count = f"{len(unknown)} unknown fields:" if len(unknown) > 1 else "unknown field"
     # One unknown name: the fields, to pick from. More are another kind of file, and the list
     # of all would make the line long: say where the fields are.
-    fields = (f"the fields are {', '.join(PARSERS)}" if len(unknown) == 1
+    fields = (f"the fields are {', '.join(FIELDS)}" if len(unknown) == 1
               else "alltx schema input lists the fields")  # fmt: skip
     return f"{what}: {count} {', '.join(named)}{more}; {fields} (or pass --ignore-unknown-fields)"
 
@@ -312,6 +312,6 @@ def sniff(first: bytes) -> str | None:
     # A header row: several tab- or comma-separated names, or one known name.
     if b"\t" in text:
         return "tsv"
-    if b"," in text or text.decode("utf-8", "replace").strip('"').lower() in {"id", *PARSERS}:
+    if b"," in text or text.decode("utf-8", "replace").strip('"').lower() in {"id", *FIELDS}:
         return "csv"
     return None

@@ -17,7 +17,17 @@ from pydantic import (
     field_validator,
 )
 
-from alltx.core.facts import FACTS, MAX_AGE_YEARS, MAX_COUNT, PARSERS, Fact, is_blank, text_pattern
+from alltx.core.facts import (
+    DATE_FIELDS,
+    DATE_PATTERN,
+    FACTS,
+    MAX_AGE_YEARS,
+    MAX_COUNT,
+    PARSERS,
+    Fact,
+    is_blank,
+    text_pattern,
+)
 from alltx.model.catalog import DATA_TITLE, Data
 from alltx.model.checking import model_of
 
@@ -61,7 +71,11 @@ _ROW: dict[str, Any] = {
 } | {
     fact.name: (Annotated[Any, _fact(_given(fact), fact.described)], None)
     for fact in FACTS.values()
-}
+} | {
+    field.name: (Annotated[Any, _fact({"type": "string", "format": "date", "pattern": DATE_PATTERN},
+                                      field.described)], None)
+    for field in DATE_FIELDS.values()
+}  # fmt: skip
 _PARSING: dict[str, Any] = {"_parse": field_validator(*PARSERS, mode="before")(classmethod(_parse))}
 PatientRow: type[BaseModel] = create_model(
     "PatientRow",

@@ -84,6 +84,8 @@ def facts_words(facts: Facts, read: Collection[str]) -> tuple[list[tuple[str, st
             given.append((label, age_words(value)))  # type: ignore[arg-type]
         else:
             given.append((label, fact_words(name, value)))
+        if name in facts.origins:
+            given[-1] = (label, f"{given[-1][1]} ({facts.origins[name]})")
     return given, unknown
 
 
