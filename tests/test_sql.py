@@ -463,6 +463,35 @@ def test_postgres_gives_the_python_answers_over_part_of_the_grid(
     assert_agree(rows, expected, query_says(got, rows))
 
 
+def dated_rows() -> list[dict[str, Any]]:
+    """Birth dates and as-of days on every month end and leap day of two years, each with
+    every other (some out of order), a few not days at all, and as_of left to the run's day."""
+    days = [date(y, m, d) for y in (2023, 2024) for m in range(1, 13)
+            for d in (1, calendar.monthrange(y, m)[1])]  # fmt: skip
+    pairs = [(born.isoformat(), at.isoformat()) for born in days[::3] for at in days]
+    pairs += [("2023-02-29", "2024-01-01"), ("2024-01-31", " "), (" 2024-02-29 ", None),
+              ("2024-1-1", "2024-02-01"), ("2024-01-01", "x")]  # fmt: skip
+    rows = [{"id": f"r{n}", "birth_date": born, "as_of": at, "relapsed": True, "lineage": "b",
+             "cd19": "positive"} for n, (born, at) in enumerate(pairs)]  # fmt: skip
+    return [{k: v for k, v in row.items() if v is not None} for row in rows]
+
+
+def test_postgres_reads_ages_from_dates_as_python_does(postgres: Any) -> None:
+    catalog, rows = load_catalog(), dated_rows()
+    columns = [c for c in DATED_COLUMNS if c != "age"]
+    with postgres.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS dated")
+        cursor.execute("CREATE TABLE dated (id TEXT, birth_date TEXT, as_of TEXT, relapsed "
+                       "BOOLEAN, lineage TEXT, cd19 TEXT)")  # fmt: skip
+        with cursor.copy(f"COPY dated ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row.get(name) for name in columns])
+        cursor.execute(sql.compile_query(catalog, sql.DIALECTS["postgres"], "dated", columns,
+                                         as_of=AS_OF))  # fmt: skip
+        got = cursor.fetchall()
+    assert_agree(rows, python_says(catalog, rows, AS_OF), query_says(got, rows))
+
+
 # --- Spark SQL -------------------------------------------------------------------------------
 
 
@@ -504,3 +533,16 @@ def test_spark_gives_the_python_answers_over_part_of_the_grid(
     got = [tuple(result) for result in spark.sql(query).collect()]
     got.sort(key=lambda result: int(result[0][1:]))  # Spark keeps no order without ORDER BY
     assert_agree(rows, expected, query_says(got, rows))
+
+
+def test_spark_reads_ages_from_dates_as_python_does(spark: Any) -> None:
+    catalog, rows = load_catalog(), dated_rows()
+    columns = [c for c in DATED_COLUMNS if c != "age"]
+    table = [tuple(row.get(name) for name in columns) for row in rows]
+    schema = (
+        "id STRING, birth_date STRING, as_of STRING, relapsed BOOLEAN, lineage STRING, cd19 STRING"
+    )
+    spark.createDataFrame(table, schema).createOrReplaceTempView("dated")
+    query = sql.compile_query(catalog, sql.DIALECTS["spark"], "dated", columns, as_of=AS_OF)
+    got = [tuple(result) for result in spark.sql(query).collect()]
+    assert_agree(rows, python_says(catalog, rows, AS_OF), query_says(got, rows))
