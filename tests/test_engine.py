@@ -153,7 +153,8 @@ def test_schema_sql_describes_the_table() -> None:
     _, out, _ = run(["schema", "sql"])
     schema = json.loads(out)
     fields = {f["name"]: f for f in schema["fields"]}
-    assert list(fields) == ["id", *(c.name for c in sql.table_columns())]
+    assert list(fields) == ["id", *(c.name for c in sql.table_columns()), "birth_date", "as_of"]
+    assert fields["birth_date"]["type"] == fields["as_of"]["type"] == "date"
     assert fields["age"]["type"] == "number" and fields["age"]["constraints"]["maximum"] == 130
     assert fields["lineage"]["constraints"]["enum"] == ["b", "t"]
     assert fields["relapsed"]["type"] == "boolean"

@@ -157,7 +157,7 @@ def test_rules_see_completed_years_and_months() -> None:
 def test_the_row_schema_has_a_field_for_every_fact() -> None:
     from alltx.model.schemas import PatientRow
 
-    assert set(PatientRow.model_fields) == {"id", *PARSERS}
+    assert set(PatientRow.model_fields) == {"id", *FIELDS}
 
 
 @pytest.mark.parametrize(

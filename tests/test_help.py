@@ -67,7 +67,7 @@ ALL_EXAMPLES = sorted({e for examples in EXAMPLES.values() for e in examples})
 @pytest.mark.parametrize("example", ALL_EXAMPLES)
 def test_every_example_runs(example: str) -> None:
     words = shlex.split(example.split(">")[0])[1:]
-    if "--input" in words or "my-therapies.toml" in words:
+    if "--input" in words or "--fhir" in words or "my-therapies.toml" in words:
         pytest.skip("needs a file of one's own")
     if words == ["ask"]:
         pytest.skip("asks on a terminal: tests/test_ask.py runs it in one")

@@ -55,6 +55,7 @@ def shown_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for command, shown in sessions():
         if command.startswith("cat ") and " " not in command[4:]:
             (tmp_path / command[4:]).write_text("\n".join(shown).strip() + "\n", encoding="utf-8")
+    (tmp_path / "examples").symlink_to(README.parent / "examples")  # the FHIR example's Bundle
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

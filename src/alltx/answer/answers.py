@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the shapes are types only here: their module is off the run
         StatementOut,
         TherapyOut,
     )
+    from alltx.model.fhir_codes import FhirCodes
 
 # 2: cohort records are compact by default (statuses and ids), the full answer with --explain.
 VERSION = 2
@@ -302,9 +303,12 @@ def options_json(
         "data": data_json(catalog),
         "disclaimer": disclaimer(catalog.info.authority.labels),
     }
-    if facts.origins:  # beside the patient: where a value not given as itself came from
-        answer = {"version": answer["version"], "patient": answer["patient"],
-                  "facts_from": dict(facts.origins), **answer}  # fmt: skip
+    # beside the patient: where a value not given as itself came from; what was not read
+    told: dict[str, object] = {"facts_from": dict(facts.origins)} if facts.origins else {}
+    told |= {"not_read": list(facts.unread)} if facts.unread else {}
+    if told:
+        front = {"version": answer["version"], "patient": answer["patient"], **told}
+        answer = cast("OptionsOut", front | dict(answer))
     return answer
 
 
@@ -396,9 +400,10 @@ def therapy_json(therapy: Therapy, catalog: Catalog) -> TherapyOut:
     }
 
 
-def dictionary_json(catalog: Catalog) -> DictionaryOut:
+def dictionary_json(catalog: Catalog, codes: FhirCodes) -> DictionaryOut:
     """The data in use, with the texts behind every id a compact record uses: indications,
-    their criteria (tests), cautions, referral reasons, and the sources."""
+    their criteria (tests), cautions, referral reasons, and the sources; and the FHIR codes
+    --fhir reads."""
     return {
         **data_json(catalog),
         "therapies": [therapy_json(therapy, catalog) for therapy in catalog.therapies],
@@ -412,6 +417,30 @@ def dictionary_json(catalog: Catalog) -> DictionaryOut:
             for referral in catalog.referrals
         ],
         "sources": sources_json(list(catalog.sources), catalog),
+        "fhir_codes": {
+            "file": codes.origin,
+            "codes": [
+                {
+                    "system": c.system,
+                    "code": c.code,
+                    "display": c.display,
+                    "fact": c.fact,
+                    "value": c.value,
+                    "source": c.source,
+                }
+                for c in codes.codes
+            ],
+            "answers": [
+                {
+                    "system": a.system,
+                    "code": a.code,
+                    "display": a.display,
+                    "means": a.means,
+                    "source": a.source,
+                }
+                for a in codes.answers
+            ],
+        },
     }
 
 

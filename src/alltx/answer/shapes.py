@@ -139,6 +139,9 @@ class OptionsOut(TypedDict):
     facts_from: NotRequired[dict[str, str]]
     """where a fact's value came from, in words, where it was not given as itself (an age
     from a birth date); left out where every fact was"""
+    not_read: NotRequired[list[str]]
+    """what the records given (--fhir) held that alltx does not read, in words: a free-text
+    report, a result not final, two that disagree; left out where there was none"""
     options: list[OptionOut]
     referrals: list[ReferralOut]
     data: DataOut
@@ -263,12 +266,40 @@ class ReferralDataOut(TypedDict):
     sources: list[str]
 
 
+class FhirCodeOut(TypedDict):
+    system: str
+    code: str
+    display: str
+    fact: str
+    value: str | None
+    """the value the code sets; null: the Observation's own value"""
+    source: str
+
+
+class FhirAnswerOut(TypedDict):
+    system: str
+    code: str
+    display: str
+    means: str
+    source: str
+
+
+class FhirCodesOut(TypedDict):
+    """What alltx options --fhir reads: each code, the fact it sets, and its source."""
+
+    file: str
+    codes: list[FhirCodeOut]
+    answers: list[FhirAnswerOut]
+
+
 class DictionaryOut(DataOut):
-    """The data in use with the texts behind every id a compact record uses."""
+    """The data in use with the texts behind every id a compact record uses, and the FHIR
+    codes --fhir reads."""
 
     therapies: list[TherapyOut]
     referrals: list[ReferralDataOut]
     sources: list[SourceOut]
+    fhir_codes: FhirCodesOut
 
 
 # --- the guide's answers ------------------------------------------------------------------------

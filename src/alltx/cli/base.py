@@ -203,6 +203,7 @@ def exit_status(error: BaseException) -> int | None:
     from alltx.batch.duckdb_engine import EngineError
     from alltx.batch.jobs import JobsError
     from alltx.core.grading import GradingError
+    from alltx.io.fhir import FhirError
     from alltx.io.input_rows import InputError
     from alltx.model.catalog import DataError, UnknownName
 
@@ -213,6 +214,7 @@ def exit_status(error: BaseException) -> int | None:
         EngineError: 2,
         UnknownName: 2,
         GradingError: 2,
+        FhirError: 2,
     }
     return next((status for kind, status in statuses.items() if isinstance(error, kind)), None)
 

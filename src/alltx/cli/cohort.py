@@ -201,6 +201,25 @@ def _engine_checks(kind: str, settings: CohortSettings) -> None:
         fail("DuckDB uses every core itself: drop --jobs")
 
 
+def answer_rows(
+    ctx: typer.Context, rows: Iterable[Any], output: Format | None, settings: CohortSettings
+) -> int:
+    """Rows read otherwise than from a file (FHIR records), answered in Python in a cohort
+    format: text on a terminal, else JSON Lines, or the format asked for; the exit status."""
+    catalog = catalog_in_use(ctx, settings.regulator)
+    if output is None:
+        output = Format.text if sys.stdout.isatty() else Format.jsonl
+    if output is Format.parquet:
+        if not settings.output_file:
+            fail("--format parquet writes a file: give --output FILE")
+        return _python_to_parquet(ctx, catalog, rows, settings)
+    if settings.output_file:
+        fail("--output is for --format parquet; send other formats to a file with >")
+    if settings.explain and output is Format.text:
+        fail("--explain writes JSON; use it with --format json or jsonl")
+    return write_cohort(ctx, catalog, output, rows, settings)
+
+
 def _engine_cohort(
     ctx: typer.Context,
     catalog: Catalog,

@@ -203,6 +203,13 @@ def data_show(
     """Where the data in use comes from: its file, release, date, regulator and sources. As
     JSON, also every therapy, indication, criterion, caution and referral reason with its id:
     the texts behind the ids in compact cohort records."""
+    from alltx.model.data_files import load_fhir_codes
+
     catalog = catalog_in_use(ctx, regulator.value)
-    show(ctx, output is DocFormat.json, lambda: _answers().dictionary_json(catalog),
-         lambda out: _render().data_summary(catalog, out))  # fmt: skip
+    answer = _answers().dictionary_json(catalog, load_fhir_codes())
+
+    def draw(out: Console) -> None:
+        _render().data_summary(catalog, out)
+        _render().fhir_codes(answer["fhir_codes"], out)
+
+    show(ctx, output is DocFormat.json, lambda: answer, draw)

@@ -14,6 +14,8 @@ EXAMPLES: dict[str, list[str]] = {
         "alltx options --age 30 --relapsed --ph Ph+ --format json",
         "alltx options --age 19 --relapse 1 --prior-transplant --regulator both",
         "alltx options --input cohort.csv --format csv > results.csv",
+        "alltx options --born 2026-10-20 --as-of 2026-12-01 --relapsed",
+        "alltx options --fhir patient-bundle.json --fhir-codes our-lab-codes.toml",
     ],
     "ask": ["alltx ask"],
     "schema": ["alltx schema input", "alltx schema csv", "alltx schema sql"],

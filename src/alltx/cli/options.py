@@ -31,7 +31,14 @@ from alltx.cli.base import (
     guide_in_use,
     show,
 )
-from alltx.cli.cohort import COHORT_PANEL, CohortSettings, one_patient, run_cohort, write_cohort
+from alltx.cli.cohort import (
+    COHORT_PANEL,
+    CohortSettings,
+    answer_rows,
+    one_patient,
+    run_cohort,
+    write_cohort,
+)
 from alltx.core.facts import (
     AS_OF,
     DATE_FIELDS,
@@ -50,6 +57,7 @@ if TYPE_CHECKING:
     from alltx.answer.shapes import OptionsOut
 
 FACTS_PANEL = "Patient facts (leave a fact out if it is not known)"
+FHIR_PANEL = "Records (FHIR R4)"
 
 
 @functools.cache
@@ -191,10 +199,57 @@ def options(
         ),
     ] = None,
     regulator: RegulatorsOption = Regulators.fda,
+    fhir: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PATH",
+            help="Read the facts from FHIR R4 records: a Bundle (JSON) of one patient, or of "
+            "several, or a Bulk Data export folder (NDJSON): a cohort, one record per Patient. "
+            "Ages are taken at --as-of. Needs pip install 'alltx[fhir]'.",
+            rich_help_panel=FHIR_PANEL,
+        ),
+    ] = None,
+    fhir_codes: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE",
+            help="The site's own codes (its lab's CD19 test, say), in the format of the codes "
+            "file alltx ships (alltx data show lists it); added to those.",
+            rich_help_panel=FHIR_PANEL,
+        ),
+    ] = None,
 ) -> None:
     """Which therapies fit these facts: each label criterion met, unmet or unknown."""
     given = given_facts(ctx)
     as_of = as_of_day(given.pop(AS_OF, None)) or date.today()
+    if explain and output is Format.csv:
+        fail("--explain writes JSON; use it with --format json or jsonl")
+    if fhir_codes is not None and fhir is None:
+        fail("--fhir-codes says how to read FHIR records: give them with --fhir PATH")
+    if fhir is not None:
+        if input_file is not None:
+            fail("--fhir and --input are two kinds of input: give one")
+        from alltx.cli import fhir as records
+
+        charts = records.charts(fhir, fhir_codes, as_of)
+        if len(charts) > 1 or output is Format.parquet:  # a cohort: one record per Patient
+            if given:
+                fail(f"{fhir} holds {len(charts)} Patients: facts as flags are for one patient")
+            if output in (Format.html, Format.json):
+                fail(f"{fhir} holds {len(charts)} Patients: --format {output.value} answers one; "
+                     "for several use jsonl, csv, text or parquet")  # fmt: skip
+            if engine is not None or jobs > 1:
+                fail("--engine and --jobs are for --input files; FHIR records are answered in "
+                     "Python")  # fmt: skip
+            if regulator is Regulators.both:
+                fail("a cohort is answered under one regulator: --regulator fda or ema")
+            settings = CohortSettings(explain=explain, quiet=quiet, max_errors=max_errors,
+                                      output_file=output_file, regulator=regulator.value,
+                                      as_of=as_of)  # fmt: skip
+            raise typer.Exit(answer_rows(ctx, records.rows(charts), output, settings))
+        facts, given = records.one_patient(charts[0], given, as_of)
+        _one(ctx, facts, given, charts[0].id, output, explain, regulator, as_of)
+        return
     if input_file is None and not given and _piped_stdin():
         input_file = "-"  # as jq and csvkit do: a piped stdin is the input
     if input_file is not None and output is Format.html and not given:
@@ -216,13 +271,25 @@ def options(
         return
     if output is Format.parquet or engine is not None or output_file is not None:
         fail("--engine, --output and --format parquet are for a cohort: give --input FILE")
-    if explain and output is Format.csv:
-        fail("--explain writes JSON; use it with --format json or jsonl")
     try:
         facts = facts_from(given, as_of)
     except FactError as error:
         fail(f"{flag_of(error.field)}: {error}" if error.field else str(error))
+    _one(ctx, facts, given, None, output, explain, regulator, as_of)
 
+
+def _one(
+    ctx: typer.Context,
+    facts: Facts,
+    given: dict[str, object],
+    row_id: str | None,
+    output: Format | None,
+    explain: bool,
+    regulator: Regulators,
+    as_of: date,
+) -> None:
+    """One patient's answer, in the format asked for (`given`: the facts as a row gives them,
+    for a record; `row_id` its id)."""
     if regulator is Regulators.both:
         if output not in (None, Format.text, Format.json) or explain:
             fail("--regulator both answers as text or --format json; for a record, give "
@@ -236,7 +303,7 @@ def options(
         # One patient, one record: the cohort road, the patient as a row without a line.
         settings = CohortSettings(explain=explain, quiet=True, regulator=regulator.value,
                                   as_of=as_of)  # fmt: skip
-        write_cohort(ctx, catalog, output, iter([Row(None, None, given)]), settings)
+        write_cohort(ctx, catalog, output, iter([Row(None, row_id, given)]), settings)
         return
 
     answer = answer_of(facts, catalog)

@@ -913,6 +913,9 @@ class Facts:
     # Where a fact's value came from, in words, where it was not given as itself (an age from
     # a birth date); shown beside the value in every view.
     origins: Mapping[str, str] = field(default_factory=dict)
+    # What the records held that alltx does not read (a free-text report, a result not final,
+    # two that disagree on the same day), in words: said with the facts, in every view.
+    unread: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         given = self.values

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from alltx.model.catalog import Catalog, DataError, parse_catalog
 
 if TYPE_CHECKING:
+    from alltx.model.fhir_codes import FhirCodes
     from alltx.model.guide import Guide
 
 
@@ -61,3 +62,16 @@ def load_guide(path: Path | None = None, *, check: bool = False) -> Guide:
     path = path or bundled_path("guide.toml")
     text = _read(path, "guide file")
     return parse_guide(text, str(path), checked=bundled and not check)
+
+
+def load_fhir_codes(site: Path | None = None) -> FhirCodes:
+    """The FHIR codes alltx reads: the bundled file (checked in CI), and a site's own where
+    given (--fhir-codes, checked in full), whose codes replace the bundled ones of the same
+    system and code."""
+    from alltx.model.fhir_codes import parse_codes
+
+    path = bundled_path("fhir_codes.toml")
+    codes = parse_codes(_read(path, "FHIR codes file"), str(path), checked=True)
+    if site is None:
+        return codes
+    return codes.with_site(parse_codes(_read(site, "FHIR codes file"), str(site)))

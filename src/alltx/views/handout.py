@@ -76,6 +76,8 @@ def page(answer: OptionsOut, patient: Facts, catalog: Catalog,
     words. A caution whose condition is not known yet is said once, plainly, after the
     therapies (answers.open_cautions), where the terminal says it in bold under each therapy."""
     facts, unknown = facts_words(patient, catalog.facts_read())
+    unread = "; ".join(patient.unread)
+    unread = f'<p class="dim">In the records, not read: {_e(unread)}</p>' if unread else ""
     open_cautions = answers.open_cautions(answer, catalog)
     pending = {if_unknown(condition, text) for condition, said in open_cautions.items()
                for _, text in said}  # fmt: skip
@@ -156,7 +158,7 @@ def page(answer: OptionsOut, patient: Facts, catalog: Catalog,
 <p class="dim">{_e(data["scope"])}. Data: {_e(data["regulator"])}, release
 {_e(data["release"])}, updated {_e(data["updated"])}; alltx {_e(version)}.</p>
 <h2>The patient's facts</h2>
-<p>{given}</p><p class="dim">Not given (unknown): {_e(", ".join(unknown)) or "none"}</p>
+<p>{given}</p><p class="dim">Not given (unknown): {_e(", ".join(unknown)) or "none"}</p>{unread}
 <h2>At a glance</h2><table>{"".join(glance)}</table>
 <p class="dim">✓ met, ✗ not met, ? not known yet: the facts named would decide.</p>
 <h2>Each therapy, criterion by criterion</h2>{"".join(details)}

@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the cohort modules load only for a cohort, not for one pati
     from alltx.answer.shapes import (
         ComparedOut,
         CriterionOut,
+        FhirCodesOut,
         OptionOut,
         OptionsOut,
         ReferralOut,
@@ -234,6 +235,8 @@ def _facts_line(facts: Facts, read: Collection[str]) -> Text:
     line = Text.assemble(("Patient: ", "bold"), " · ".join(words) or "no facts given")
     if unknown:
         line.append("\nNot given (unknown): ", style="bold").append(", ".join(unknown))
+    if facts.unread:
+        line.append("\nIn the records, not read: ", style="bold").append("; ".join(facts.unread))
     return line
 
 
@@ -617,6 +620,28 @@ def data_summary(catalog: Catalog, out: Console, checked: bool = False) -> None:
     cited = Citations(catalog.sources)
     cited.mark(catalog.sources)
     show(out, [*lines, *cited.parts()])
+
+
+def fhir_codes(codes: FhirCodesOut, out: Console) -> None:
+    """The FHIR codes --fhir reads, each with the fact it sets and its source."""
+    rows: list[Row] = []
+    for code in codes["codes"]:
+        sets = f"{code['fact']} {code['value']}" if code["value"] else f"{code['fact']}: its value"
+        rows.append(("-", Text(f"{_system(code['system'])} {code['code']} {code['display']}: "
+                               f"sets {sets}")))  # fmt: skip
+        rows.append((" ", Text(code["source"], style="dim"), 1))
+    for answer in codes["answers"]:
+        rows.append(("-", Text(f"a value {_system(answer['system'])} {answer['code']} "
+                               f"{answer['display']}: reads as {answer['means']}")))  # fmt: skip
+        rows.append((" ", Text(answer["source"], style="dim"), 1))
+    heading = Text.assemble(("FHIR codes read by --fhir: ", "bold"), codes["file"])
+    show(out, ["", heading, marked(rows, 0)])
+
+
+def _system(system: str) -> str:
+    from alltx.model.fhir_codes import SYSTEMS
+
+    return SYSTEMS.get(system, system)
 
 
 def compared(answer: ComparedOut, facts: Facts, catalogs: Sequence[Catalog], out: Console) -> None:

@@ -1,0 +1,394 @@
+"""FHIR R4 records in (`alltx options --fhir PATH`): a Bundle (one JSON object) or a Bulk Data
+export folder (NDJSON files, one resource a line), read as one row of facts per Patient, each
+fact with the resource it came from.
+
+What is read is declared as data (`data/fhir_codes.toml`, a site's own with --fhir-codes:
+alltx.model.fhir_codes); everything else stays unknown. An unmapped code, a free-text report,
+a resource entered in error, refuted or not final, and another person's condition
+(FamilyMemberHistory is never read) set no fact; the chart says which reports were found and
+not read. Where two resources give a fact different values, the later (by effective, recorded
+or performed date) is taken and the other named; on the same day, or where a date is missing,
+the fact is unknown, with both named.
+
+Each resource alltx reads is first checked against fhir.resources' R4B models (the alltx[fhir]
+extra, imported on this road only), so a resource of the wrong shape is one line naming it.
+Nothing is half-answered: any problem refuses the whole file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from alltx.core.facts import BIRTH_DATE, FACTS, FactError, parse_fact
+from alltx.core.plain import one_line
+from alltx.model.fhir_codes import SYSTEMS, Answer, Coded, FhirCodes
+
+NEEDED = (
+    "--fhir needs fhir.resources, an optional part of alltx: pip install 'alltx[fhir]' (from a "
+    "checkout: pip install '.[fhir]')"
+)
+# Far above a real patient's Bundle; a cohort comes as a Bulk Data folder, read a line at a time.
+MAX_BUNDLE_BYTES = 256 * 1024 * 1024
+READ = ("Patient", "Condition", "Observation", "Procedure")
+# The statuses whose resources are read: a final result, a confirmed condition (or one whose
+# verification is not said), a procedure done. Others are named as not read.
+FINAL = {"final", "amended", "corrected"}
+NOT_CONFIRMED = {"entered-in-error", "refuted", "unconfirmed", "provisional", "differential"}
+DONE = {"completed"}
+
+
+class FhirError(ValueError):
+    """A record alltx cannot read: one line, naming the file or the resource."""
+
+
+@dataclass
+class Chart:
+    """One Patient as read: the facts as a row gives them (the flags' spellings), where each
+    came from, and the reports found that alltx does not read."""
+
+    id: str
+    fields: dict[str, object] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
+    unread: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Said:
+    """A value one resource gives a fact."""
+
+    text: str  # as the fact's flag takes it
+    value: object  # parsed: values alike compare equal (pos and positive)
+    resource: str  # Observation/cd19-a
+    code: str  # SNOMED CT 277571004
+    day: str | None  # its date (YYYY-MM-DD), None where it has none
+
+    @property
+    def words(self) -> str:
+        return f"{self.resource}: {self.code}" + (f", {self.day}" if self.day else "")
+
+
+def read_records(path: Path, codes: FhirCodes, as_of: date) -> list[Chart]:
+    """Every Patient in `path` (a Bundle file or a Bulk Data folder), in the order found."""
+    entries = list(_entries(path))
+    _validated(entries)
+    urls = {url: r for url, r in entries if url}
+    charts: dict[str, Chart] = {}
+    for _, resource in entries:
+        if resource.get("resourceType") == "Patient":
+            chart = _patient(resource, as_of)
+            if chart.id in charts:
+                raise FhirError(f"Patient/{chart.id} is in {path} twice; give each Patient once")
+            charts[chart.id] = chart
+    if not charts:
+        raise FhirError(f"{path}: no Patient resource; alltx answers for a Patient and the "
+                        "records that name them")  # fmt: skip
+    said: dict[str, dict[str, list[_Said]]] = {id: {} for id in charts}
+    index = _Index(codes)
+    for _, resource in entries:
+        kind = resource.get("resourceType")
+        if kind not in ("Condition", "Observation", "Procedure"):
+            continue  # FamilyMemberHistory (another person's) and the rest: never a fact
+        patient = _patient_of(resource, charts, urls, path)
+        for fact, value in index.facts_of(resource, charts[patient].unread):
+            said[patient].setdefault(fact, []).append(value)
+    for patient, facts in said.items():
+        for fact, values in facts.items():
+            _settle(charts[patient], fact, values)
+    for chart in charts.values():  # outside text (ids, displays): never raw on a terminal
+        chart.origins = {fact: one_line(words) for fact, words in chart.origins.items()}
+        chart.unread = [one_line(words) for words in chart.unread]
+    return list(charts.values())
+
+
+# --- reading the file --------------------------------------------------------------------------
+
+
+def _entries(path: Path) -> Iterator[tuple[str | None, dict[str, Any]]]:
+    """Each resource with its fullUrl (a Bundle's entries; a Bulk Data file's have none)."""
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.name.endswith(".ndjson") and p.is_file())
+        if not files:
+            raise FhirError(f"{path}: no .ndjson file here; a Bulk Data export folder holds "
+                            "a file of resources per type (Patient.ndjson ...)")  # fmt: skip
+        for file in files:
+            yield from _ndjson(file)
+        return
+    bundle = _json(_text(path), str(path))
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        kind = bundle.get("resourceType") if isinstance(bundle, dict) else None
+        said = f"resourceType {kind!r}" if isinstance(kind, str) else "no resourceType"
+        raise FhirError(f"{path}: a FHIR Bundle (resourceType Bundle) or a Bulk Data folder is "
+                        f"read, not {said}")  # fmt: skip
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list):
+        raise FhirError(f"{path}: the Bundle's entry must be a list of entries")
+    for number, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            raise FhirError(f"{path}: entry {number} has no resource; check the Bundle")
+        url = entry.get("fullUrl")
+        yield (url if isinstance(url, str) else None), resource
+
+
+def _ndjson(file: Path) -> Iterator[tuple[None, dict[str, Any]]]:
+    try:
+        with file.open("rb") as lines:
+            for number, line in enumerate(lines, 1):
+                if line.strip():
+                    resource = _json(line, f"{file} line {number}")
+                    if not isinstance(resource, dict):
+                        raise FhirError(f"{file} line {number}: not a FHIR resource (a JSON "
+                                        "object with a resourceType)")  # fmt: skip
+                    yield None, resource
+    except OSError as error:
+        raise FhirError(f"{file}: cannot read it: {error.strerror or error}") from None
+
+
+def _text(path: Path) -> bytes:
+    try:
+        if not path.is_file():
+            said = "no such file or folder" if not path.exists() else "not a regular file"
+            raise FhirError(f"{path}: {said}; --fhir reads a Bundle file or a Bulk Data folder")
+        with path.open("rb") as file:
+            data = file.read(MAX_BUNDLE_BYTES + 1)
+    except OSError as error:
+        raise FhirError(f"{path}: cannot read it: {error.strerror or error}") from None
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise FhirError(f"{path}: over {MAX_BUNDLE_BYTES // 1024 // 1024} MiB; for a cohort, "
+                        "export it as Bulk Data (NDJSON) and give the folder")  # fmt: skip
+    return data
+
+
+def _json(data: bytes, where: str) -> Any:
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError:
+        raise FhirError(f"{where}: not UTF-8 text; FHIR JSON is UTF-8") from None
+    except json.JSONDecodeError as error:
+        raise FhirError(f"{where}: not JSON ({error.msg} at line {error.lineno} column "
+                        f"{error.colno})") from None  # fmt: skip
+    except RecursionError:
+        raise FhirError(f"{where}: nested too deeply to be a FHIR resource") from None
+
+
+def _label(resource: Mapping[str, Any]) -> str:
+    kind, id = resource.get("resourceType"), resource.get("id")
+    kind = kind if isinstance(kind, str) else "resource"
+    return f"{kind}/{id}" if isinstance(id, str) else f"{kind} (no id)"
+
+
+def _validated(entries: list[tuple[str | None, dict[str, Any]]]) -> None:
+    """Each resource alltx reads, against its FHIR R4B model: the first problem, one line."""
+    try:
+        from fhir.resources.R4B import get_fhir_model_class
+        from pydantic import ValidationError
+    except ImportError:
+        raise FhirError(NEEDED) from None
+    for _, resource in entries:
+        kind = resource.get("resourceType")
+        if kind not in READ:
+            continue
+        try:
+            get_fhir_model_class(kind).model_validate(resource)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "the resource"
+            # an element of the wrong kind (a text where a CodeableConcept belongs) is, in
+            # fhir.resources' words, "Invalid JSON"
+            said = ("not of the kind FHIR R4 gives this element" if first["type"] == "json_invalid"
+                    else first["msg"])  # fmt: skip
+            raise FhirError(f"{_label(resource)}: {where}: {said} (FHIR R4); fix the "
+                            "resource") from None  # fmt: skip
+
+
+# --- what each resource says -----------------------------------------------------------------
+
+
+def _patient(resource: Mapping[str, Any], as_of: date) -> Chart:
+    id = resource.get("id")
+    if not isinstance(id, str):
+        raise FhirError("a Patient has no id; each Patient needs one (it is the record's id)")
+    chart = Chart(id)
+    born = resource.get("birthDate")
+    if isinstance(born, str):
+        if len(born) == 10:
+            chart.fields[BIRTH_DATE] = born
+            chart.origins["age"] = f"from Patient/{id} birthDate {born}, at {as_of.isoformat()}"
+        else:
+            chart.unread.append(f"Patient/{id}: birthDate {born} is not a whole date, so the "
+                                "age is not read")  # fmt: skip
+    return chart
+
+
+def _patient_of(
+    resource: Mapping[str, Any], charts: Mapping[str, Chart], urls: Mapping[str, Any], path: Path
+) -> str:
+    """The Patient a resource is about (its subject), by `Patient/ID` or a Bundle's fullUrl."""
+    label = _label(resource)
+    subject = resource.get("subject")
+    reference = subject.get("reference") if isinstance(subject, dict) else None
+    if not isinstance(reference, str):
+        raise FhirError(f"{label}: no subject reference; it must name its Patient")
+    target = urls.get(reference)
+    if isinstance(target, dict) and target.get("resourceType") == "Patient":
+        found = target.get("id")
+    else:
+        kind, _, found = reference.split("/_history/")[0].rpartition("/")
+        found = found if kind.endswith("Patient") else None
+    if found not in charts:
+        raise FhirError(f"{label}: subject {reference!r} is not a Patient in {path}; check the "
+                        "reference")  # fmt: skip
+    return str(found)
+
+
+class _Index:
+    """The codes file as look-ups by (system, code)."""
+
+    def __init__(self, codes: FhirCodes) -> None:
+        self.codes: dict[tuple[str, str], list[Coded]] = {}
+        for coded in codes.codes:
+            self.codes.setdefault((coded.system, coded.code), []).append(coded)
+        self.answers: dict[tuple[str, str], Answer] = {(a.system, a.code): a for a in codes.answers}
+
+    def facts_of(
+        self, resource: Mapping[str, Any], unread: list[str]
+    ) -> Iterator[tuple[str, _Said]]:
+        """The facts a resource sets, each as _Said; what it holds and alltx does not read, in
+        `unread`."""
+        kind, label = resource["resourceType"], _label(resource)
+        matched = self._matched(resource.get("code"))
+        if kind == "Condition" and matched:  # the status of the leukemia, not of another disease
+            matched += self._matched(resource.get("clinicalStatus"))
+        free = kind == "Observation" and isinstance(resource.get("valueString"), str)
+        if not matched:
+            if free:
+                unread.append(f"{label} ({_named(_codings(resource.get('code')))}): a free-text "
+                              "report")  # fmt: skip
+            return
+        why = _not_read(resource)
+        if why:
+            unread.append(f"{label} ({_named([matched[0][0]])}): {why}")
+            return
+        day = _day(resource)
+        for coding, coded in matched:
+            code = _named([coding])
+            text = coded.value if coded.value is not None else self._value(resource, coded.fact)
+            if text is None:
+                unread.append(f"{label} ({code}): its value is not one alltx reads for "
+                              f"{FACTS[coded.fact].short}")  # fmt: skip
+                continue
+            try:
+                value = parse_fact(coded.fact, text)
+            except FactError as error:
+                unread.append(f"{label} ({code}): {FACTS[coded.fact].short} {error}")
+                continue
+            yield coded.fact, _Said(text, value, label, code, day)
+
+    def _matched(self, concept: Any) -> list[tuple[tuple[str, str, str], Coded]]:
+        return [(coding, coded) for coding in _codings(concept)
+                for coded in self.codes.get(coding[:2], ())]  # fmt: skip
+
+    def _value(self, resource: Mapping[str, Any], fact: str) -> str | None:
+        """An Observation's own value as the fact's flag takes it; None where it has none alltx
+        reads (free text never is): a coded value, a yes/no, a quantity (a percent for MRD),
+        a whole number; else its interpretation (POS, NEG) where the codes file reads one."""
+        form = FACTS[fact].form
+        if "valueCodeableConcept" in resource:
+            return self._answer(resource["valueCodeableConcept"])
+        if isinstance(resource.get("valueBoolean"), bool):
+            return "yes" if resource["valueBoolean"] else "no"
+        quantity = resource.get("valueQuantity")
+        if isinstance(quantity, dict) and "value" in quantity:
+            unit = quantity.get("code") or quantity.get("unit")
+            if form == "percent" and unit != "%":
+                return None  # MRD as a percent of cells only
+            return str(quantity["value"])
+        if isinstance(resource.get("valueInteger"), int) and form == "count":
+            return str(resource["valueInteger"])
+        interpretation = resource.get("interpretation")
+        return self._answer(*interpretation) if isinstance(interpretation, list) else None
+
+    def _answer(self, *concepts: Any) -> str | None:
+        """The word the first coded answer alltx reads stands for."""
+        for coding in _codings(*concepts):
+            answer = self.answers.get(coding[:2])
+            if answer is not None:
+                return answer.means
+        return None
+
+
+def _codings(*concepts: Any) -> list[tuple[str, str, str]]:
+    """(system, code, display) of each coding of CodeableConcepts (None and others skipped)."""
+    found = []
+    for concept in concepts:
+        codings = concept.get("coding") if isinstance(concept, dict) else None
+        for coding in codings if isinstance(codings, list) else []:
+            system, code = coding.get("system"), coding.get("code")
+            if isinstance(system, str) and isinstance(code, str):
+                display = coding.get("display")
+                found.append((system, code, display if isinstance(display, str) else ""))
+    return found
+
+
+def _named(codings: list[tuple[str, str, str]]) -> str:
+    """The first code by its system's name, with its display: SNOMED CT 277571004 B-cell ..."""
+    if not codings:
+        return "no code"
+    system, code, display = codings[0]
+    return f"{SYSTEMS.get(system, system)} {code}" + (f" {display}" if display else "")
+
+
+def _not_read(resource: Mapping[str, Any]) -> str | None:
+    """Why a resource with a code alltx reads is not read (its status), or None."""
+    kind = resource["resourceType"]
+    if kind == "Observation" and resource.get("status") not in FINAL:
+        return f"status {resource.get('status')}"
+    if kind == "Procedure" and resource.get("status") not in DONE:
+        return f"status {resource.get('status')}"
+    if kind == "Condition":
+        verified = {code for _, code, _ in _codings(resource.get("verificationStatus"))}
+        if verified & NOT_CONFIRMED:
+            return f"verification {', '.join(sorted(verified & NOT_CONFIRMED))}"
+    return None
+
+
+def _day(resource: Mapping[str, Any]) -> str | None:
+    """The day a resource speaks of: when observed, recorded or performed (a whole date)."""
+    for key in ("effectiveDateTime", "effectiveInstant", "performedDateTime", "recordedDate",
+                "onsetDateTime", "issued"):  # fmt: skip
+        value = resource.get(key)
+        if isinstance(value, str):
+            return value[:10] if len(value) >= 10 else None
+    for key in ("effectivePeriod", "performedPeriod", "onsetPeriod"):
+        period = resource.get(key)
+        start = period.get("start") if isinstance(period, dict) else None
+        if isinstance(start, str):
+            return start[:10] if len(start) >= 10 else None
+    return None
+
+
+def _settle(chart: Chart, fact: str, said: list[_Said]) -> None:
+    """One value for a fact the records give: theirs where they agree; where they differ, the
+    latest, the others named; unknown on the same day or where a date is missing."""
+    said = sorted(said, key=lambda s: s.day or "")
+    if len({s.value for s in said}) == 1:
+        latest = said[-1]
+        chart.fields[fact] = latest.text
+        more = f" (and {len(said) - 1} more saying the same)" if len(said) > 1 else ""
+        chart.origins[fact] = f"from {latest.words}{more}"
+        return
+    latest = said[-1]
+    others = [s for s in said if s.value != latest.value]
+    if latest.day is None or any(s.day is None or s.day >= latest.day for s in others):
+        named = "; ".join(f"{s.words} says {s.text}" for s in said)
+        chart.unread.append(f"{FACTS[fact].short}: the records disagree ({named}) with no later "
+                            "one, so it is unknown")  # fmt: skip
+        return
+    chart.fields[fact] = latest.text
+    earlier = "; ".join(f"{s.words} said {s.text}" for s in others)
+    chart.origins[fact] = f"from {latest.words}, the latest (earlier, {earlier})"
