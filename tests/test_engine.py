@@ -248,7 +248,13 @@ def test_values_of_the_wrong_kind_are_errors_of_their_rows(tmp_path: Path) -> No
         ("b", "age", f"age: {AGE}; got '8x'"),
         ("c", "relapse", "relapse: must be a whole number from 0, of at most 15 digits; got 'R1'"),
         ("d", "age", f"age: {AGE}; got 'nan'"),
-        ("e", "mrd", "mrd: must be a percent from 0 to 100 (0.1 or 0.1%); got 'inf'"),
+        (
+            "e",
+            "mrd",
+            "mrd: must be a percent from 0 to 100 (0.1 or 0.1%), or as a lab reports a "
+            "level its test cannot measure: negative, negative at 0.01%, <0.01%, positive, not "
+            "quantifiable; got 'inf'",
+        ),
     ]
     assert len(error.splitlines()) == 4  # one line a row
 

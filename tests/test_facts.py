@@ -13,6 +13,7 @@ from alltx.core.facts import (
     FIELDS,
     PARSERS,
     FactError,
+    Span,
     facts_from,
     parse_age,
     parse_bool,
@@ -180,7 +181,10 @@ AGE = "must be an age from 0 to 130 years: years (19, 2.5), months with m (8m) o
 YES_NO = "must be yes or no (true, false, y, n, 1, 0 also work)"
 COUNT = "must be a whole number from 0, of at most 15 digits"
 MARKER = "must be positive or negative (pos, neg, +, -, CD19+ also work)"
-PERCENT = "must be a percent from 0 to 100 (0.1 or 0.1%)"
+PERCENT = (
+    "must be a percent from 0 to 100 (0.1 or 0.1%), or as a lab reports a level its test "
+    "cannot measure: negative, negative at 0.01%, <0.01%, positive, not quantifiable"
+)
 # Every way a value can be wrong, with the exact words the user reads after the field name, on
 # every road (the SQL query writes the same): what it must be, and the text given where it was
 # text (a number is not repeated: engines write numbers each their own way).
@@ -211,6 +215,9 @@ REFUSALS = [
     ('mrd', [1], PERCENT),
     ('mrd', -0.5, PERCENT),
     ('mrd', "100.5%", f"{PERCENT}; got '100.5%'"),  # as given
+    ('mrd', "negative at 0%", f"{PERCENT}; got 'negative at 0%'"),  # no test reaches 0
+    ('mrd', "<101%", f"{PERCENT}; got '<101%'"),
+    ('mrd', "positive", f"{PERCENT}; got 'positive'"),  # a number, or not quantifiable
     ("lineage", "y" * 50, "must be b or t (b-cell, t-cell, B-ALL, pre-B, T-ALL also work); "
      f"got '{'y' * 40}...'"),
 ]  # fmt: skip
@@ -400,3 +407,28 @@ def test_dates_that_cannot_be_right_are_refused_with_the_field(
 def test_a_blank_age_beside_a_birth_date_is_no_age_given() -> None:
     facts = facts_from({"birth_date": "2020-01-01", "age": " "}, date(2026, 12, 1))
     assert facts.age == Fraction(83, 12)
+
+
+# --- MRD as a lab reports it (issue 28) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "words", "against_01"),
+    [("negative at 0.01%", "negative at 0.01%", "unmet"),  # under 0.01%: under 0.1% too
+     ("neg at 0.1", "negative at 0.1%", "unmet"),  # under 0.1%: not 0.1% or more
+     ("<0.01%", "under 0.01%", "unmet"),
+     ("negative at 0.5%", "negative at 0.5%", "unknown"),  # 0.2% is under 0.5%
+     ("< 1", "under 1%", "unknown"),
+     ("negative", "negative (the test's sensitivity not given)", "unknown"),
+     ("positive, not quantifiable", "positive, not quantifiable", "unknown")],
+)  # fmt: skip
+def test_mrd_as_a_lab_reports_it_is_tested_against_the_labels_level(
+    given: str, words: str, against_01: str
+) -> None:
+    from alltx.core.rules import Atom, atom_result
+
+    value = parse_percent(given)
+    assert isinstance(value, Span) and value.words == words
+    assert atom_result(Atom("mrd", "at_least", Fraction(1, 10), "MRD 0.1%+"), value) == against_01
+    # as the Python path shows it in an answer: what was given, in words
+    assert facts_from({"mrd": given}).mrd == value

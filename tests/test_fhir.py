@@ -232,6 +232,21 @@ def test_mrd_as_a_percent_quantity_is_read(tmp_path: Path, site: str) -> None:
     assert answer["patient"]["mrd"] == 0.5
 
 
+def test_mrd_under_a_level_is_read_as_under_it_never_as_the_level(
+    tmp_path: Path, site: str
+) -> None:
+    # valueQuantity {value 0.01, comparator <}: under 0.01%, so not 0.1% or more; read as 0.01
+    # it would be a number the lab did not find
+    under = {"valueQuantity": {"value": 0.01, "comparator": "<", "unit": "%",
+                               "system": "http://unitsofmeasure.org", "code": "%"}}  # fmt: skip
+    at_least = {"valueQuantity": {**under["valueQuantity"], "comparator": ">="}}
+    for value, said in ((under, "under 0.01%"), (at_least, None)):
+        records = bundle(patient("p", "1980-06-15"),
+                         result("mrd", "Patient/p", "MRD-FLOW", "2024-03-02", **value))  # fmt: skip
+        answer = answer_of("--fhir", write(tmp_path, "b.json", records), "--fhir-codes", site)
+        assert answer["patient"]["mrd"] == said
+
+
 def test_an_infant_born_2026_10_20_is_one_month_old_on_2026_12_01(tmp_path: Path) -> None:
     records = bundle(patient("baby", "2026-10-20"))
     answer = answer_of("--fhir", write(tmp_path, "b.json", records), "--as-of", "2026-12-01")

@@ -216,10 +216,25 @@ def _cell(draw: Any, name: str) -> str:
                 f"{space}{months}{draw(st.sampled_from(['m', 'months', 'mo']))}",
             )
     elif fact.form == "percent":
+        level = draw(st.sampled_from(["0.01", "0.1", ".1", "0.10", "0.5", "100", "0", "101"]))
         right = draw(
             st.one_of(
                 st.decimals(0, 101, places=4).map(str),
                 st.sampled_from(["0.01", "0.1%", "1e-05", "1E-02", ".5", "100"]),
+                # as labs report a level their test cannot measure (issue 28)
+                st.sampled_from(
+                    [
+                        "negative",
+                        "NEG",
+                        f"negative at {level}%",
+                        f"neg at {level}",
+                        f"<{level}%",
+                        f"< {level}",
+                        "positive, not quantifiable",
+                        "Positive not quantifiable",
+                        "positive",
+                    ]
+                ),
             )
         )
     else:

@@ -476,6 +476,49 @@ def dated_rows() -> list[dict[str, Any]]:
     return [{k: v for k, v in row.items() if v is not None} for row in rows]
 
 
+def mrd_rows() -> list[dict[str, Any]]:
+    """MRD as labs report it, around the label's 0.1%: numbers, levels under which it lies,
+    negative alone and positive, not quantifiable, some that cannot be right."""
+    texts = [
+        "0.1",
+        "0.09",
+        "0.1%",
+        "negative",
+        "NEG",
+        "positive, not quantifiable",
+        "Positive not quantifiable",
+        "positive",
+        "negative at 0%",
+        "<101%",
+        "<100%",
+    ]
+    for level in ("0.01", "0.1", ".1", "0.10", "0.100000000001", "0.099999999999", "0.5", "100"):
+        texts += [f"negative at {level}%", f"neg at {level}", f"<{level}%", f"< {level}"]
+    # Ph-positive in CR1: only blinatumomab's MRD indication is open (US), so MRD decides it
+    return [{"id": f"m{n}", "mrd": text, "age": "30", "lineage": "b", "cd19": "positive",
+             "remission": "1", "ph": "positive"} for n, text in enumerate(texts)]  # fmt: skip
+
+
+MRD_COLUMNS = ["id", "mrd", "age", "lineage", "cd19", "remission", "ph"]
+
+
+def test_postgres_reads_mrd_as_labs_report_it_as_python_does(postgres: Any) -> None:
+    catalog, rows = load_catalog(), mrd_rows()
+    expected = python_says(catalog, rows)
+    with postgres.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS mrd")
+        cursor.execute(f"CREATE TABLE mrd ({', '.join(f'{c} TEXT' for c in MRD_COLUMNS)})")
+        with cursor.copy(f"COPY mrd ({', '.join(MRD_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row.get(name) for name in MRD_COLUMNS])
+        cursor.execute(sql.compile_query(catalog, sql.DIALECTS["postgres"], "mrd", MRD_COLUMNS))
+        got = cursor.fetchall()
+    assert_agree(rows, expected, query_says(got, rows))
+    names = [name for name, _ in answers.columns(catalog) if name != "line"]
+    statuses = {said[names.index("blinatumomab")] for said in expected if said[0] != "error"}
+    assert statuses == {"eligible", "not_eligible", "possible"}  # over, under, not known
+
+
 def test_postgres_reads_ages_from_dates_as_python_does(postgres: Any) -> None:
     catalog, rows = load_catalog(), dated_rows()
     columns = [c for c in DATED_COLUMNS if c != "age"]
@@ -546,3 +589,18 @@ def test_spark_reads_ages_from_dates_as_python_does(spark: Any) -> None:
     query = sql.compile_query(catalog, sql.DIALECTS["spark"], "dated", columns, as_of=AS_OF)
     got = [tuple(result) for result in spark.sql(query).collect()]
     assert_agree(rows, python_says(catalog, rows, AS_OF), query_says(got, rows))
+
+
+def test_spark_reads_mrd_as_labs_report_it_as_python_does(spark: Any) -> None:
+    catalog, rows = load_catalog(), mrd_rows()
+    table = [tuple(row.get(name) for name in MRD_COLUMNS) for row in rows]
+    spark.createDataFrame(
+        table, ", ".join(f"{c} STRING" for c in MRD_COLUMNS)
+    ).createOrReplaceTempView("mrd")
+    got = [
+        tuple(r)
+        for r in spark.sql(
+            sql.compile_query(catalog, sql.DIALECTS["spark"], "mrd", MRD_COLUMNS)
+        ).collect()
+    ]
+    assert_agree(rows, python_says(catalog, rows), query_says(got, rows))

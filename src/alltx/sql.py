@@ -37,6 +37,7 @@ from alltx.core.facts import (
     MARKER_SEPARATORS,
     MAX_AGE_YEARS,
     MAX_COUNT,
+    MRD_FORMS,
     NOT_AFTER,
     RULE_FACTS,
     SHOWN_CHARACTERS,
@@ -226,7 +227,38 @@ def _reading(fact: Fact, dialect: Dialect, dated: bool = False) -> tuple[list[st
         if dated:  # given at all (an age beside a birth date is refused)
             then.append(f"(({w} IS NOT NULL AND NOT {blank}) OR v_{name} IS NOT NULL "
                         f"OR tbad_{name}) AS given_{name}")  # fmt: skip
+    if form == "percent":  # a level a test cannot measure (facts.mrd_span): a Span's columns
+        given = f"{w} IS NOT NULL AND {takes} AND {_is_span(low, dialect)}"
+        level = dialect.trim.format(low, dialect.text_literal(_SPAN_LETTERS + SPACE))
+        then += [
+            f"COALESCE({given}, FALSE) AS {name}_span",
+            f"CASE WHEN {given} AND {dialect.matches.format(low, literal('[0-9]'))} "
+            f"THEN CAST({level} AS {dialect.double}) END AS {name}_high",
+            f"COALESCE({given} AND {low} LIKE '%quantifiable', FALSE) AS {name}_open",
+        ]
     return first, then
+
+
+# What stands around a level in a Span's text (negative at 0.01%, <0.01%): trimmed off it.
+_SPAN_LETTERS = "".join(sorted(set("negativeatneg<%,")))
+
+
+def _is_span(low: str, dialect: Dialect) -> str:
+    """Whether a percent's text (lower case, trimmed) is a level a test cannot measure."""
+    forms = "|".join(f"({pattern})" for pattern in MRD_FORMS.values())
+    return dialect.matches.format(low, dialect.text_literal(f"^({forms})$".replace("(?:", "(")))
+
+
+def _span_test(op: str, bound: Fraction, column: str) -> str:
+    """rules.Span.against in SQL, for a Span's columns (its low level is 0; open where the
+    lab found some): NULL where its result is unknown."""
+    if bound < 0:
+        return literal(op == "at_least")
+    if bound == 0:  # at 0: met by a Span from 0, unmet (at most 0) by one above it
+        return (f"CASE WHEN NOT {column}_open THEN TRUE END" if op == "at_least"
+                else f"CASE WHEN {column}_open THEN FALSE END")  # fmt: skip
+    under = f"{column}_high < {literal(lowest(bound, above=True))}"  # its level at most the bound
+    return f"CASE WHEN {under} THEN {literal(op != 'at_least')} END"
 
 
 def _dates(
@@ -347,6 +379,8 @@ def _text_value(fact: Fact, dialect: Dialect, low: str) -> str:
         return f"CAST({digits} AS {dialect.double})"
     if fact.form == "percent":
         number = dialect.trim.format(f"REPLACE({low}, '%', '')", spaces)
+        exact = f"CAST({number} AS {dialect.double})"
+        return f"CASE WHEN {_is_span(low, dialect)} THEN NULL ELSE {exact} END"
     else:  # an age: the number before its unit
         letters = literal("".join(sorted(set("".join(WRITTEN_UNITS)))))
         number = dialect.trim.format(dialect.trim.format(low, letters), spaces)
@@ -437,8 +471,11 @@ def _atom(atom: Atom) -> str:
         return f"{column} IN ({listed})"
     if isinstance(bound, Fraction):  # a percent: the float threshold of the exact bound
         if atom.op == "at_least":
-            return f"{column} >= {literal(lowest(bound))}"
-        return f"{column} < {literal(lowest(bound, above=True))}"
+            exact = f"{column} >= {literal(lowest(bound))}"
+        else:
+            exact = f"{column} < {literal(lowest(bound, above=True))}"
+        span = _span_test(atom.op, bound, column)
+        return f"CASE WHEN {column} IS NOT NULL THEN {exact} WHEN {column}_span THEN {span} END"
     return f"{column} {'>=' if atom.op == 'at_least' else '<='} {literal(bound)}"
 
 
@@ -810,6 +847,10 @@ def compile_query(
         else:
             reading.append(f"{dialect.cast('NULL', column.read_as)} AS {column.name}")
             reading += [f"1 AS {column.name}_per"] if column.kind == "age" else []
+            if column.kind == "percent":
+                reading += [f"FALSE AS {column.name}_span",
+                            f"{dialect.cast('NULL', 'double')} AS {column.name}_high",
+                            f"FALSE AS {column.name}_open"]  # fmt: skip
 
     derived, conflicts = _derivation()
     checks = _checks(facts, has, conflicts, dialect)
@@ -881,6 +922,9 @@ def compile_query(
         f"derived AS (\n  SELECT id, error{line}, "
         + ", ".join(c.name for c in facts if c.name not in derived)
         + "".join(f", {c.name}_per" for c in facts if c.kind == "age")
+        + "".join(
+            f", {c.name}_span, {c.name}_high, {c.name}_open" for c in facts if c.kind == "percent"
+        )
         + ",\n    "
         + ",\n    ".join(state)
         + "\n  FROM checked\n),\n"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from alltx.core.assess import IndicationResult, ReferralResult, TherapyOption
 from alltx.core.facts import FACTS, RULE_FACTS, Facts, Value
-from alltx.core.rules import MET, UNKNOWN, UNMET, Atom, Evaluation, Node, failed
+from alltx.core.rules import MET, UNKNOWN, UNMET, Atom, Evaluation, Node, Span, failed
 from alltx.model.catalog import Catalog, Caution, Source, Statement, Therapy
 
 if TYPE_CHECKING:  # the shapes are types only here: their module is off the run path
@@ -94,6 +94,8 @@ def plain(value: object) -> Value:
     """A value as JSON writes it: an exact number as an int, else a float."""
     if isinstance(value, Fraction):
         return int(value) if value.denominator == 1 else float(value)
+    if isinstance(value, Span):  # a level a test cannot measure: what the lab reported
+        return value.words
     return value  # type: ignore[return-value]
 
 

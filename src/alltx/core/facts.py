@@ -21,8 +21,11 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
+
+from alltx.core.rules import Span as Span  # views name it from here (they do not import the rules)
 
 MAX_AGE_YEARS = 130
 MAX_COUNT = 10**15 - 1  # no relapse or remission number is longer: more is a mistake
@@ -313,9 +316,13 @@ def parse_phase(value: object) -> str:
     return _word(value, {p: p for p in PHASES}, "induction, consolidation or maintenance")
 
 
-def parse_percent(value: object) -> Fraction:
-    """MRD as a percent of cells, 0 to 100; `0.1` and `0.1%` both mean 0.1%."""
+def parse_percent(value: object) -> Fraction | Span:
+    """MRD as a percent of cells, 0 to 100; `0.1` and `0.1%` both mean 0.1%. Or as a lab
+    reports a level its test cannot measure (`mrd_span`): negative, negative at 0.01%, <0.01%,
+    positive, not quantifiable."""
     given = value
+    if isinstance(value, str) and (span := mrd_span(value)) is not None:
+        return span
     if isinstance(value, str):
         value = value.strip(SPACE).removesuffix("%").strip(SPACE)
         if not _DECIMAL.match(value):
@@ -444,6 +451,55 @@ def date_refusal(value: object) -> str:
     return DATE_WANTS + _got(value)
 
 
+# --- MRD as a lab reports it -------------------------------------------------------------------
+# A test finds MRD only down to its sensitivity. "Negative at 0.01%" says the level is under
+# 0.01%, so it fails a criterion of 0.1% or more; "negative" alone does not say how sensitive
+# the test was, and "positive, not quantifiable" says only that some was found: against 0.1%
+# both are unknown. The forms, as text patterns the input schema, the parser and the SQL query
+# share (what parse_percent takes besides a number).
+
+
+def _above_zero() -> str:
+    """A decimal above 0, at most 100, of at most PERCENT_DECIMALS decimals (a level)."""
+    most = PERCENT_DECIMALS
+    fraction = rf"(?:\.[0-9]{{0,{most}}})?"
+    # k zeros, a digit that is not, then at most the rest (no {0}: SQLite's REGEXP refuses it)
+    small = "|".join((f"0{{{k}}}" if k else "") + "[1-9]"
+                     + (f"[0-9]{{0,{most - 1 - k}}}" if most - 1 - k else "")
+                     for k in range(most))  # fmt: skip
+    return (f"(?:0*[1-9][0-9]?{fraction}|0*100(?:\\.0{{0,{most}}})?"
+            f"|0*\\.(?:{small})|0*0\\.(?:{small}))")  # fmt: skip
+
+
+_SP = f"[{SPACE}]"
+MRD_FORMS = {  # each form, as a pattern of the text trimmed; the level is its one group
+    "negative": words_pattern(("negative", "neg")),
+    "negative at": f"{words_pattern(('negative', 'neg'))}{_SP}+{anycase('at')}{_SP}+"
+                   f"({_above_zero()}){_SP}*%?",
+    "under": f"<{_SP}*({_above_zero()}){_SP}*%?",
+    "not quantifiable": f"{anycase('positive')},?{_SP}+{anycase('not')}{_SP}+"
+                        f"{anycase('quantifiable')}",
+}  # fmt: skip
+_MRD_READ = {form: re.compile(f"(?:{pattern})", re.ASCII) for form, pattern in MRD_FORMS.items()}
+
+
+def mrd_span(text: str) -> Span | None:
+    """MRD as a lab reports a level its test cannot measure, or None for any other text."""
+    trimmed = text.strip(SPACE)
+    for form, pattern in _MRD_READ.items():
+        found = pattern.fullmatch(trimmed)
+        if found is None:
+            continue
+        if form == "negative":
+            return Span(Fraction(0), None, False, "negative (the test's sensitivity not given)")
+        if form == "not quantifiable":
+            return Span(Fraction(0), None, True, "positive, not quantifiable")
+        level = Decimal(found.group(1))  # as written, its leading zeros gone: 0.010 stays
+        shown = f"negative at {level}%" if form == "negative at" else f"under {level}%"
+        return Span(Fraction(0), Fraction(level), False, shown)
+    return None
+
+
 # --- the text each parser takes, as one regular expression -----------------------------------
 # For the input schema (alltx schema input): a string field's pattern is exactly what its parser
 # takes, range included, built from the parsers' own word tables, digit limits and bounds (a
@@ -528,7 +584,8 @@ def text_pattern(fact: Fact) -> str:
     if fact.form == "age":
         written = _age_text()
     elif fact.form == "percent":
-        written = _percent_text()
+        written = "|".join([_percent_text(), *MRD_FORMS.values()])
+        written = f"(?:{written})"
     elif fact.form == "count":  # CR2: the name, then the number
         written = f"(?:{anycase(prefix)}{space})?{count}" if prefix else count
     elif prefix:  # CD19+: the name, then the word
@@ -656,7 +713,9 @@ FACTS: dict[str, Fact] = {
              "Philadelphia chromosome (Ph+, Ph- also work).", "Philadelphia chromosome",
              metavar="positive|negative", values=MARKER, spellings=_MARKERS),
         Fact("mrd", "percent", parse_percent, _MRD, "MRD",
-             "Minimal residual disease, percent of cells (0.1 means 0.1%).",
+             "Minimal residual disease, percent of cells (0.1 means 0.1%); or as the lab "
+             "reports a level its test cannot measure: 'negative at 0.01%', '<0.01%', "
+             "negative, 'positive, not quantifiable'.",
              "minimal residual disease, percent", metavar="PERCENT",
              understood="minimal residual disease, percent"),
         Fact("phase", "category", parse_phase, "phase of multiphase chemotherapy",
@@ -976,7 +1035,9 @@ def wants(fact: Fact) -> str:
         return (f"must be an age from 0 to {MAX_AGE_YEARS} years: years (19, 2.5), months "
                 "with m (8m) or both (25y11m)")  # fmt: skip
     if fact.form == "percent":
-        return "must be a percent from 0 to 100 (0.1 or 0.1%)"
+        return ("must be a percent from 0 to 100 (0.1 or 0.1%), or as a lab reports a level "
+                "its test cannot measure: negative, negative at 0.01%, <0.01%, positive, not "
+                "quantifiable")  # fmt: skip
     if fact.form == "bool":
         return "must be yes or no (true, false, y, n, 1, 0 also work)"
     if fact.form == "count":

@@ -24,6 +24,30 @@ UNKNOWN: Result = "unknown"
 Status = Literal["eligible", "possible", "not_eligible"]
 Advice = Literal["recommended", "possible", "not_indicated"]
 
+
+@dataclass(frozen=True)
+class Span:
+    """A value known only to lie between two levels, as a lab reports MRD below its test's
+    sensitivity: above `low` (`low` itself too unless `low_open`) and below `high` (never
+    reaching it; None: no level said). A test on it is met or unmet where every value between
+    the levels gives the same result, else unknown. `words` say what was given."""
+
+    low: Fraction
+    high: Fraction | None
+    low_open: bool
+    words: str
+
+    def against(self, op: str, bound: Fraction) -> Result:
+        below = self.high is not None and self.high <= bound  # every value is under the bound
+        above = self.low > bound or (self.low == bound and not self.low_open)  # at or over it
+        if op == "at_least":
+            return MET if above else UNMET if below else UNKNOWN
+        if op == "at_most":  # every value under a level at or under the bound is under it
+            over = self.low > bound or (self.low == bound and self.low_open)
+            return MET if below else UNMET if over else UNKNOWN
+        return UNKNOWN  # no equality on a value known only within levels
+
+
 OPS = ("is", "in", "at_least", "at_most")
 _OPS_BY_KIND = {
     "bool": ("is",),
@@ -253,6 +277,8 @@ def atom_result(atom: Atom, value: object) -> Result:
     if value is None:
         return UNKNOWN
     bound = atom.bound
+    if isinstance(value, Span):
+        return value.against(atom.op, bound)  # type: ignore[arg-type]
     if atom.op == "is":
         holds = value == bound
     elif atom.op == "in":

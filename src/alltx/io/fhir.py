@@ -307,6 +307,11 @@ class _Index:
             unit = quantity.get("code") or quantity.get("unit")
             if form == "percent" and unit != "%":
                 return None  # MRD as a percent of cells only
+            comparator = quantity.get("comparator")
+            if comparator == "<" and form == "percent":  # under the test's reach: <0.01%
+                return f"<{quantity['value']}%"
+            if comparator is not None:  # <=, >=, >: a bound alltx does not read as a value
+                return None
             return str(quantity["value"])
         if isinstance(resource.get("valueInteger"), int) and form == "count":
             return str(resource["valueInteger"])

@@ -9,7 +9,7 @@ from collections.abc import Collection
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from alltx.core.facts import FACTS, RULE_FACTS, Facts
+from alltx.core.facts import FACTS, RULE_FACTS, Facts, Span
 
 if TYPE_CHECKING:
     from alltx.answer.shapes import CriterionOut
@@ -21,6 +21,8 @@ def fact_words(fact: str, value: object) -> str:
         return "not given"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, Span):
+        return value.words
     if isinstance(value, Fraction | float):  # a float: an answer's JSON number
         # as given, to the millionth (an MRD test's sensitivity is 0.0001%): 0.004% was
         # rounded to 0.0%, which reads as none found
