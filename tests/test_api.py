@@ -175,3 +175,19 @@ def test_the_readme_example_is_real_output() -> None:
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     runner.run(test)
     assert runner.summarize(verbose=False) == (0, 6)
+
+
+def test_an_age_from_a_birth_date_is_taken_at_as_of_in_python_as_on_the_command_line() -> None:
+    answer = alltx.options(birth_date="2026-10-20", as_of="2026-12-01", relapsed=True)
+    assert answer["patient"]["age_months"] == 1
+    assert answer["facts_from"] == {"age": "from the birth date 2026-10-20, at 2026-12-01"}
+    rows = [{"id": "a", "birth_date": "2026-10-20"}, {"id": "b", "birth_date": "2026-10-20",
+                                                       "as_of": "2026-11-19"}]  # fmt: skip
+    got = [r["options"]["blinatumomab"]["status"] for r in alltx.cohort(rows, as_of="2026-12-01")]
+    command = [json.loads(line)["options"]["blinatumomab"]["status"] for line in subprocess.run(
+        [*ALLTX, "options", "-i", "-", "-f", "jsonl", "--as-of", "2026-12-01"],
+        input="".join(json.dumps(r) + "\n" for r in rows), capture_output=True, text=True,
+        check=True).stdout.splitlines()]  # fmt: skip
+    assert got == command
+    with pytest.raises(ValueError, match=r"^as_of: must be a date as YYYY-MM-DD \(2019-05-31\)"):
+        alltx.cohort(rows, as_of="1 December")

@@ -379,3 +379,28 @@ def test_a_sites_codes_file_that_cannot_be_right_is_refused_with_its_place(tmp_p
     code, _, err = run("--fhir", str(BRIAN), "--fhir-codes", str(broken))
     assert code == 1
     assert f"{broken}: codes[0]: fact 'cd91' is not a fact alltx reads" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [(["--fhir", "{brian}", "--input", "x.csv"],
+      "--fhir and --input are two kinds of input: give one"),
+     (["--fhir-codes", "{site}", "--age", "3"],
+      "--fhir-codes says how to read FHIR records: give them with --fhir PATH"),
+     (["--fhir", "{brian}", "--engine", "duckdb"],
+      "--engine and --jobs are for --input files; FHIR records are answered in Python"),
+     (["--fhir", "{brian}", "--output", "out.parquet"],
+      "--output is for --format parquet; send other formats to a file with >"),
+     (["--fhir", "{two}", "--age", "3"],
+      "facts as flags go with one patient's answer; {two} is answered as a cohort, a record "
+      "per Patient")],
+)  # fmt: skip
+def test_options_that_do_not_go_with_fhir_records_are_one_line(
+    tmp_path: Path, site: str, args: list[str], said: str
+) -> None:
+    two = write(
+        tmp_path, "two.json", bundle(patient("a", "2000-01-01"), patient("b", "2001-01-01"))
+    )
+    places = {"brian": str(BRIAN), "site": site, "two": two}
+    code, out, err = run(*(arg.format(**places) for arg in args))
+    assert (code, out, err) == (2, "", f"alltx: error: {said.format(**places)}\n")

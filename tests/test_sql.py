@@ -14,7 +14,7 @@ import csv
 import functools
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from fractions import Fraction
 from typing import Any
@@ -154,26 +154,43 @@ def part_of(the_grid: Grid, step: int) -> Grid:
 # --- engines --------------------------------------------------------------------------------
 
 
-def in_duckdb(catalog: Catalog, rows: list[dict[str, Any]], types: dict[str, str]) -> list[Any]:
-    connection = duckdb.connect()
-    names = ", ".join(f"{name} {types[name]}" for name in COLUMNS)
-    connection.execute(f"CREATE TABLE patients ({names})")
+def filled(
+    connection: Any,
+    columns: Sequence[str],
+    rows: list[dict[str, Any]],
+    types: Mapping[str, str] | None = None,
+    table: str = "patients",
+) -> Any:
+    """`connection` (DuckDB's or sqlite3's) with a table of the rows, its columns of `types`
+    (untyped where None: SQLite keeps each value's own)."""
+    declared = ", ".join(f"{name} {types[name]}" if types else name for name in columns)
+    connection.execute(f"CREATE TABLE {table} ({declared})")
     connection.executemany(
-        f"INSERT INTO patients VALUES ({', '.join('?' * len(COLUMNS))})",
-        [tuple(row.get(name) for name in COLUMNS) for row in rows],
+        f"INSERT INTO {table} VALUES ({', '.join('?' * len(columns))})",
+        [tuple(row.get(name) for name in columns) for row in rows],
     )
+    return connection
+
+
+def copied(cursor: Any, table: str, columns: Sequence[str], rows: list[dict[str, Any]],
+           types: Mapping[str, str]) -> None:  # fmt: skip
+    """A PostgreSQL table of the rows, copied in."""
+    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    cursor.execute(f"CREATE TABLE {table} ({', '.join(f'{c} {types[c]}' for c in columns)})")
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row.get(name) for name in columns])
+
+
+def in_duckdb(catalog: Catalog, rows: list[dict[str, Any]], types: dict[str, str]) -> list[Any]:
+    connection = filled(duckdb.connect(), COLUMNS, rows, types)
     return connection.execute(
         sql.compile_query(catalog, sql.DIALECTS["duckdb"], "patients")
     ).fetchall()
 
 
 def in_sqlite(catalog: Catalog, rows: list[dict[str, Any]]) -> list[Any]:
-    connection = sqlite_connection()
-    connection.execute(f"CREATE TABLE patients ({', '.join(COLUMNS)})")
-    connection.executemany(
-        f"INSERT INTO patients VALUES ({', '.join('?' * len(COLUMNS))})",
-        [tuple(row.get(name) for name in COLUMNS) for row in rows],
-    )
+    connection = filled(sqlite_connection(), COLUMNS, rows)
     query = sql.compile_query(catalog, sql.DIALECTS["sqlite"], "patients")
     return connection.execute(query).fetchall()
 
@@ -355,12 +372,7 @@ def test_ages_from_dates_agree_between_engines_and_python(
     expected = python_says(catalog, rows, AS_OF)
     text = {"id": "VARCHAR", "birth_date": "VARCHAR", "as_of": "VARCHAR", "age": "VARCHAR",
             "relapsed": "BOOLEAN", "lineage": "VARCHAR", "cd19": "VARCHAR"}  # fmt: skip
-    connection = duckdb.connect()
-    connection.execute(f"CREATE TABLE patients ({', '.join(f'{n} {t}' for n, t in text.items())})")
-    connection.executemany(
-        f"INSERT INTO patients VALUES ({', '.join('?' * len(DATED_COLUMNS))})",
-        [tuple(row.get(name) for name in DATED_COLUMNS) for row in rows],
-    )
+    connection = filled(duckdb.connect(), DATED_COLUMNS, rows, text)
     query = sql.compile_query(catalog, sql.DIALECTS["duckdb"], "patients", DATED_COLUMNS,
                               as_of=AS_OF)  # fmt: skip
     assert query_says(connection.execute(query).fetchall(), rows) == expected
@@ -374,12 +386,7 @@ def test_ages_from_dates_agree_between_engines_and_python(
     assert query_says([got[row["id"]] for row in typed], typed) == python_says(
         catalog, typed, AS_OF
     )
-    sqlite = sqlite_connection()
-    sqlite.execute(f"CREATE TABLE patients ({', '.join(DATED_COLUMNS)})")
-    sqlite.executemany(
-        f"INSERT INTO patients VALUES ({', '.join('?' * len(DATED_COLUMNS))})",
-        [tuple(row.get(name) for name in DATED_COLUMNS) for row in rows],
-    )
+    sqlite = filled(sqlite_connection(), DATED_COLUMNS, rows)
     query = sql.compile_query(catalog, sql.DIALECTS["sqlite"], "patients", DATED_COLUMNS,
                               as_of=AS_OF)  # fmt: skip
     assert query_says(sqlite.execute(query).fetchall(), rows) == expected
@@ -453,11 +460,7 @@ def test_postgres_gives_the_python_answers_over_part_of_the_grid(
     rows, expected = part_of(the_grid, 7)  # some 70,000
     types = {"id": "TEXT"} | {c.name: POSTGRES_TYPES[c.sql_type] for c in sql.table_columns()}
     with postgres.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS patients")
-        cursor.execute(f"CREATE TABLE patients ({', '.join(f'{n} {types[n]}' for n in COLUMNS)})")
-        with cursor.copy(f"COPY patients ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row.get(name) for name in COLUMNS])
+        copied(cursor, "patients", COLUMNS, rows, types)
         cursor.execute(sql.compile_query(catalog, sql.DIALECTS["postgres"], "patients"))
         got = cursor.fetchall()
     assert_agree(rows, expected, query_says(got, rows))
@@ -506,11 +509,7 @@ def test_postgres_reads_mrd_as_labs_report_it_as_python_does(postgres: Any) -> N
     catalog, rows = load_catalog(), mrd_rows()
     expected = python_says(catalog, rows)
     with postgres.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS mrd")
-        cursor.execute(f"CREATE TABLE mrd ({', '.join(f'{c} TEXT' for c in MRD_COLUMNS)})")
-        with cursor.copy(f"COPY mrd ({', '.join(MRD_COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row.get(name) for name in MRD_COLUMNS])
+        copied(cursor, "mrd", MRD_COLUMNS, rows, dict.fromkeys(MRD_COLUMNS, "TEXT"))
         cursor.execute(sql.compile_query(catalog, sql.DIALECTS["postgres"], "mrd", MRD_COLUMNS))
         got = cursor.fetchall()
     assert_agree(rows, expected, query_says(got, rows))
@@ -523,12 +522,9 @@ def test_postgres_reads_ages_from_dates_as_python_does(postgres: Any) -> None:
     catalog, rows = load_catalog(), dated_rows()
     columns = [c for c in DATED_COLUMNS if c != "age"]
     with postgres.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS dated")
-        cursor.execute("CREATE TABLE dated (id TEXT, birth_date TEXT, as_of TEXT, relapsed "
-                       "BOOLEAN, lineage TEXT, cd19 TEXT)")  # fmt: skip
-        with cursor.copy(f"COPY dated ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row.get(name) for name in columns])
+        copied(
+            cursor, "dated", columns, rows, dict.fromkeys(columns, "TEXT") | {"relapsed": "BOOLEAN"}
+        )
         cursor.execute(sql.compile_query(catalog, sql.DIALECTS["postgres"], "dated", columns,
                                          as_of=AS_OF))  # fmt: skip
         got = cursor.fetchall()

@@ -26,7 +26,7 @@ def charts(path: str, codes: str | None, as_of: date) -> list[Chart]:
     return read_records(Path(path), table, as_of)
 
 
-def one_patient(
+def one_chart(
     chart: Chart, given: dict[str, object], as_of: date
 ) -> tuple[Facts, dict[str, object]]:
     """One Patient's facts: the records', and the flags' for facts the records do not give

@@ -229,25 +229,27 @@ def options(
     if fhir is not None:
         if input_file is not None:
             fail("--fhir and --input are two kinds of input: give one")
+        if engine is not None or jobs > 1:
+            fail("--engine and --jobs are for --input files; FHIR records are answered in Python")
         from alltx.cli import fhir as records
 
         charts = records.charts(fhir, fhir_codes, as_of)
         if len(charts) > 1 or output is Format.parquet:  # a cohort: one record per Patient
-            if given:
-                fail(f"{fhir} holds {len(charts)} Patients: facts as flags are for one patient")
             if output in (Format.html, Format.json):
                 fail(f"{fhir} holds {len(charts)} Patients: --format {output.value} answers one; "
                      "for several use jsonl, csv, text or parquet")  # fmt: skip
-            if engine is not None or jobs > 1:
-                fail("--engine and --jobs are for --input files; FHIR records are answered in "
-                     "Python")  # fmt: skip
+            if given:
+                fail(f"facts as flags go with one patient's answer; {fhir} is answered as a "
+                     "cohort, a record per Patient")  # fmt: skip
             if regulator is Regulators.both:
                 fail("a cohort is answered under one regulator: --regulator fda or ema")
             settings = CohortSettings(explain=explain, quiet=quiet, max_errors=max_errors,
                                       output_file=output_file, regulator=regulator.value,
                                       as_of=as_of)  # fmt: skip
             raise typer.Exit(answer_rows(ctx, records.rows(charts), output, settings))
-        facts, given = records.one_patient(charts[0], given, as_of)
+        if output_file is not None:
+            fail("--output is for --format parquet; send other formats to a file with >")
+        facts, given = records.one_chart(charts[0], given, as_of)
         _one(ctx, facts, given, charts[0].id, output, explain, regulator, as_of)
         return
     if input_file is None and not given and _piped_stdin():
