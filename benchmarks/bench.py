@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 OUT = Path(__file__).parent / "out"
@@ -122,9 +123,23 @@ def realistic(rng: random.Random, number: int) -> dict[str, object]:
     return row
 
 
+AS_OF = "2026-12-01"  # the day the dated cohort's ages are taken at
+
+
+def dated(rng: random.Random, number: int) -> dict[str, object]:
+    """As `realistic`, but each age given as a birth date (registries hold dates, issue 28): a
+    day up to 80 years before AS_OF."""
+    row = realistic(rng, number)
+    if "age" in row:
+        del row["age"]
+        born = date.fromisoformat(AS_OF) - timedelta(days=rng.randint(0, 80 * 365))
+        row["birth_date"] = born.isoformat()
+    return row
+
+
 def cohort(rows: int, seed: int, kind: str = "registry") -> Path:
     path = OUT / f"cohort-{kind}-{rows}-{seed}.jsonl"
-    make = {"continuous": continuous, "realistic": realistic}.get(kind, patient)
+    make = {"continuous": continuous, "realistic": realistic, "dated": dated}.get(kind, patient)
     if not path.exists():
         rng = random.Random(seed)
         with path.open("w", encoding="utf-8") as out:
@@ -177,8 +192,9 @@ def main() -> None:
     big, small = cohort(args.rows, args.seed), cohort(10_000, args.seed)
     smooth = cohort(args.rows, args.seed, "continuous")
     real = cohort(args.rows, args.seed, "realistic")
+    born = cohort(args.rows, args.seed, "dated")
     explained = cohort(EXPLAINED, args.seed)  # a full record is slow: its rate, on fewer rows
-    floors = {path: [sys.executable, "-c", FLOOR, str(path)] for path in (big, smooth, real)}
+    floors = {path: [sys.executable, "-c", FLOOR, str(path)] for path in (big, smooth, real, born)}
     measures = {
         "compact jsonl": (big, ["--format", "jsonl"]),
         "compact csv": (big, ["--format", "csv"]),
@@ -186,6 +202,7 @@ def main() -> None:
         "continuous csv": (smooth, ["--format", "csv"]),
         "realistic jsonl": (real, ["--format", "jsonl"]),
         "realistic csv": (real, ["--format", "csv"]),
+        "dated jsonl": (born, ["--format", "jsonl", "--as-of", AS_OF]),
         "--explain jsonl": (explained, ["--format", "jsonl", "--explain"]),
         "jsonl --jobs 2": (big, ["--format", "jsonl", "--jobs", "2"]),
     }
@@ -212,6 +229,7 @@ def main() -> None:
     targets = {"compact jsonl": ">= 0.70", "compact csv": ">= 0.70",
                "continuous jsonl": ">= 0.50", "continuous csv": ">= 0.50",
                "realistic jsonl": ">= 0.50", "realistic csv": ">= 0.50",
+               "dated jsonl": "(none)",
                "--explain jsonl": "(none)", "jsonl --jobs 2": "(none)"}  # fmt: skip
     table = []
     for label, (path, _) in measures.items():
