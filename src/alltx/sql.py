@@ -239,8 +239,9 @@ def _reading(fact: Fact, dialect: Dialect, dated: bool = False) -> tuple[list[st
     return first, then
 
 
-# What stands around a level in a Span's text (negative at 0.01%, <0.01%): trimmed off it.
-_SPAN_LETTERS = "".join(sorted(set("negativeatneg<%,")))
+# What stands around a level in a Span's text (negative at 0.01%, <0.01%): trimmed off it, the
+# letters of "negative at" with the signs.
+_SPAN_LETTERS = "<%,aegintv"
 
 
 def _is_span(low: str, dialect: Dialect) -> str:
