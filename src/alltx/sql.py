@@ -241,7 +241,7 @@ def _reading(fact: Fact, dialect: Dialect, dated: bool = False) -> tuple[list[st
 
 # What stands around a level in a Span's text (negative at 0.01%, <0.01%): trimmed off it, the
 # letters of "negative at" with the signs.
-_SPAN_LETTERS = "<%,aegintv"
+_SPAN_LETTERS = "%,<aegintv"
 
 
 def _is_span(low: str, dialect: Dialect) -> str:
