@@ -404,3 +404,17 @@ def test_options_that_do_not_go_with_fhir_records_are_one_line(
     places = {"brian": str(BRIAN), "site": site, "two": two}
     code, out, err = run(*(arg.format(**places) for arg in args))
     assert (code, out, err) == (2, "", f"alltx: error: {said.format(**places)}\n")
+
+
+def test_a_cohorts_full_records_name_the_resources_as_one_patients_answer_does(
+    tmp_path: Path, site: str
+) -> None:
+    path = adult(tmp_path)
+    one = answer_of("--fhir", path, "--fhir-codes", site, "--as-of", "2024-04-01")
+    records = bundle(*[entry["resource"] for entry in json.loads(Path(path).read_text())["entry"]],
+                     patient("other", "2000-01-01"), uuids=True)  # fmt: skip
+    code, out, _ = run("--fhir", write(tmp_path, "two.json", records), "--fhir-codes", site,
+                       "--as-of", "2024-04-01", "--format", "jsonl", "--explain")  # fmt: skip
+    first = json.loads(out.splitlines()[0])
+    assert code == 0 and first["id"] == "adult-1"
+    assert (first["facts_from"], first["patient"]) == (one["facts_from"], one["patient"])

@@ -75,7 +75,7 @@ from alltx.core.facts import (
 )
 from alltx.core.plain import one_line, utf8, visible
 from alltx.core.rules import Atom, Node, atom_result, atoms
-from alltx.io.input_rows import Failure, Row
+from alltx.io.input_rows import Failure, RecordRow, Row
 from alltx.model.catalog import Catalog, Referral, Therapy
 
 S = TypeVar("S")  # what a format keeps of one therapy's (or referral's) answer
@@ -324,6 +324,8 @@ class Answering(Generic[S]):
             where = f"{error.field}: " if error.field else ""
             return Failure(row.line, row.id, f"{where}{error}", error.field)
         if not self.fmt.keyed:
+            if isinstance(row, RecordRow):  # read from records: said in the full answer
+                facts = facts.told(row.origins, row.unread)
             options, advice = assess(facts, self.catalog), referrals(facts, self.catalog)
             return [self.fmt.full(facts, options, advice)]
         values = facts.rule_values()

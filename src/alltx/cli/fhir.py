@@ -4,7 +4,6 @@ rows are. Loaded only when --fhir is given."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,12 +42,12 @@ def one_chart(
     except FactError as error:
         where = f"{error.field}: " if error.field else ""
         fail(f"Patient/{chart.id}: {where}{error}")
-    origins = {**facts.origins, **chart.origins}
-    return replace(facts, origins=origins, unread=tuple(chart.unread)), fields
+    return facts.told(chart.origins, chart.unread), fields
 
 
 def rows(charts: list[Chart]) -> list[Row]:
     """A cohort's rows: one per Patient, its id the Patient's, its line its place among them."""
-    from alltx.io.input_rows import Row
+    from alltx.io.input_rows import RecordRow
 
-    return [Row(number, chart.id, chart.fields) for number, chart in enumerate(charts, 1)]
+    return [RecordRow(number, chart.id, chart.fields, chart.origins, tuple(chart.unread))
+            for number, chart in enumerate(charts, 1)]  # fmt: skip

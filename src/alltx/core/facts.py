@@ -995,6 +995,11 @@ class Facts:
     def rule_values(self) -> dict[str, object]:
         return rule_values(self.values)
 
+    def told(self, origins: Mapping[str, str], unread: Iterable[str]) -> Facts:
+        """These facts with where they came from (records', before the facts' own words for an
+        age from dates) and what the records held and alltx did not read."""
+        return dataclasses.replace(self, origins={**self.origins, **origins}, unread=tuple(unread))
+
 
 def rule_values(facts: Mapping[str, object]) -> dict[str, object]:
     """The values the rules test, from facts as understood (a Facts' values, or any part of

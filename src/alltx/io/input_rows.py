@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 from alltx.core.facts import FIELDS, likely_field
 
@@ -27,6 +27,16 @@ class Row:
     line: int | None  # None: a patient given as flags
     id: object
     fields: dict[str, object]
+
+
+@dataclass(slots=True)
+class RecordRow(Row):
+    """A row read from records (FHIR): with where each fact came from and what was found and
+    not read, which a full answer (--explain) says as one patient's does. A row of its own
+    kind, so that a file's rows (a million of them) carry nothing more."""
+
+    origins: Mapping[str, str] = field(default_factory=dict)
+    unread: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
