@@ -138,6 +138,9 @@ def stop_on_signals() -> None:
     try:
         for name in STOPPING:
             signal.signal(getattr(signal, name), stop)
+        # Ctrl-C raises KeyboardInterrupt again (alltx.cli left it to the system while the
+        # modules loaded)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     except ValueError:  # not the main thread (alltx run from a thread): the signals are its
         pass
 
