@@ -30,6 +30,7 @@ from alltx.core.facts import (
     AGE_UNITS,
     BIRTH_DATE,
     DATE_FIELDS,
+    DATE_PATTERN,
     DATE_WANTS,
     FACTS,
     FIELDS,
@@ -208,7 +209,7 @@ def _reading(fact: Fact, dialect: Dialect, dated: bool = False) -> tuple[list[st
     low = f"LOWER({dialect.trim.format(w, spaces)})"
     pattern = dialect.text_literal(text_pattern(fact))
     takes = dialect.matches.format(w, pattern)
-    blank = dialect.matches.format(w, dialect.text_literal(f"^[{SPACE}]*$"))
+    blank = _blank(w, dialect)
     value = _text_value(fact, dialect, low)
     read = f"CASE WHEN {w} IS NULL THEN v_{name} WHEN {takes} AND NOT {blank} THEN {value} END"
     if dated:
@@ -237,6 +238,11 @@ def _reading(fact: Fact, dialect: Dialect, dated: bool = False) -> tuple[list[st
             f"COALESCE({given} AND {low} LIKE '%quantifiable', FALSE) AS {name}_open",
         ]
     return first, then
+
+
+def _blank(text: str, dialect: Dialect) -> str:
+    """Whether a text is empty or white space: an unknown value, as a blank CSV cell is."""
+    return dialect.matches.format(text, dialect.text_literal(f"^[{SPACE}]*$"))
 
 
 # What stands around a level in a Span's text (negative at 0.01%, <0.01%): trimmed off it, the
@@ -284,8 +290,7 @@ def _dates(
         ]
 
     def blank(text: str) -> str:
-        nothing = dialect.text_literal(f"^[{SPACE}]*$")
-        return f"({text} IS NULL OR {dialect.matches.format(text, nothing)})"
+        return f"({text} IS NULL OR {_blank(text, dialect)})"
 
     def trimmed(text: str) -> str:
         return dialect.trim.format(text, spaces)
@@ -299,7 +304,7 @@ def _dates(
         leap = f"({y} % 4 = 0 AND ({y} % 100 <> 0 OR {y} % 400 = 0))"
         days = (f"CASE WHEN {m} = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END "
                 f"WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END")  # fmt: skip
-        form = dialect.matches.format(text, literal("^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
+        form = dialect.matches.format(text, dialect.text_literal(DATE_PATTERN))
         # the form first, in a CASE: no engine casts the parts of a text that is not a date
         return (f"(CASE WHEN {form} THEN {y} >= 1 AND {m} BETWEEN 1 AND 12 "
                 f"AND {d} BETWEEN 1 AND {days} ELSE FALSE END)")  # fmt: skip

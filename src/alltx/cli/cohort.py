@@ -60,20 +60,7 @@ def run_cohort(
 
     catalog = catalog_in_use(ctx, settings.regulator)
     settings = _jobs_within_cores(settings)
-    if output is None:
-        output = Format.text if sys.stdout.isatty() else Format.jsonl
-    if output is Format.html:
-        fail("--format html is one patient's page to print; for a cohort use jsonl or csv")
-    if settings.explain and output in (Format.csv, Format.text):
-        fail("--explain writes JSON; use it with --format json or jsonl")
-    if settings.jobs > 1 and output not in (Format.jsonl, Format.csv):
-        fail("--jobs writes records as they come: use it with --format jsonl or csv")
-    if output is Format.parquet and not settings.output_file:
-        fail("--format parquet writes a file: give --output FILE")
-    if settings.output_file and output is not Format.parquet:
-        fail("--output is for --format parquet; send other formats to a file with >")
-    if output is Format.parquet and settings.fail_fast:
-        fail("--fail-fast stops a stream, and --format parquet writes every row: drop one")
+    output = _cohort_format(output, settings)
     if _parquet_input(name, given_format, settings):
         _engine_checks("parquet", settings)
         from alltx.batch import duckdb_engine
@@ -201,22 +188,35 @@ def _engine_checks(kind: str, settings: CohortSettings) -> None:
         fail("DuckDB uses every core itself: drop --jobs")
 
 
+def _cohort_format(output: Format | None, settings: CohortSettings) -> Format:
+    """The format a cohort is written in (text on a terminal, else JSON Lines, where none is
+    asked for), refusing what does not go with it."""
+    if output is None:
+        output = Format.text if sys.stdout.isatty() else Format.jsonl
+    if output is Format.html:
+        fail("--format html is one patient's page to print; for a cohort use jsonl or csv")
+    if settings.explain and output in (Format.csv, Format.text):
+        fail("--explain writes JSON; use it with --format json or jsonl")
+    if settings.jobs > 1 and output not in (Format.jsonl, Format.csv):
+        fail("--jobs writes records as they come: use it with --format jsonl or csv")
+    if output is Format.parquet and not settings.output_file:
+        fail("--format parquet writes a file: give --output FILE")
+    if settings.output_file and output is not Format.parquet:
+        fail("--output is for --format parquet; send other formats to a file with >")
+    if output is Format.parquet and settings.fail_fast:
+        fail("--fail-fast stops a stream, and --format parquet writes every row: drop one")
+    return output
+
+
 def answer_rows(
     ctx: typer.Context, rows: Iterable[Any], output: Format | None, settings: CohortSettings
 ) -> int:
     """Rows read otherwise than from a file (FHIR records), answered in Python in a cohort
-    format: text on a terminal, else JSON Lines, or the format asked for; the exit status."""
+    format (as a file's: _cohort_format); the exit status."""
     catalog = catalog_in_use(ctx, settings.regulator)
-    if output is None:
-        output = Format.text if sys.stdout.isatty() else Format.jsonl
+    output = _cohort_format(output, settings)
     if output is Format.parquet:
-        if not settings.output_file:
-            fail("--format parquet writes a file: give --output FILE")
         return _python_to_parquet(ctx, catalog, rows, settings)
-    if settings.output_file:
-        fail("--output is for --format parquet; send other formats to a file with >")
-    if settings.explain and output is Format.text:
-        fail("--explain writes JSON; use it with --format json or jsonl")
     return write_cohort(ctx, catalog, output, rows, settings)
 
 

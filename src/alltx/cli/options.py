@@ -241,8 +241,7 @@ def options(
             if given:
                 fail(f"facts as flags go with one patient's answer; {fhir} is answered as a "
                      "cohort, a record per Patient")  # fmt: skip
-            if regulator is Regulators.both:
-                fail("a cohort is answered under one regulator: --regulator fda or ema")
+            _one_regulator(regulator)
             settings = CohortSettings(explain=explain, quiet=quiet, max_errors=max_errors,
                                       output_file=output_file, regulator=regulator.value,
                                       as_of=as_of)  # fmt: skip
@@ -262,9 +261,7 @@ def options(
     if input_file is not None:
         if given:
             fail("give one patient's facts as flags, or a cohort with --input, not both")
-        if regulator is Regulators.both:
-            fail("a cohort is answered under one regulator: --regulator fda or ema (each record "
-                 "names it)")  # fmt: skip
+        _one_regulator(regulator)
         settings = CohortSettings(ignore_unknown=ignore_unknown_fields, fail_fast=fail_fast,
                                   explain=explain, quiet=quiet, max_errors=max_errors, jobs=jobs,
                                   engine=engine, output_file=output_file,
@@ -278,6 +275,13 @@ def options(
     except FactError as error:
         fail(f"{flag_of(error.field)}: {error}" if error.field else str(error))
     _one(ctx, facts, given, None, output, explain, regulator, as_of)
+
+
+def _one_regulator(regulator: Regulators) -> None:
+    """A cohort's records name the one regulator each answer comes from: not both."""
+    if regulator is Regulators.both:
+        fail("a cohort is answered under one regulator: --regulator fda or ema (each record "
+             "names it)")  # fmt: skip
 
 
 def _one(
