@@ -323,7 +323,13 @@ def test_a_bundle_of_several_patients_is_a_cohort(tmp_path: Path) -> None:
                                                       "2024-01-01"), "code": "C91.02"}),
       "Condition/c: code: "),
      (bundle(patient("p", "2000-01-01"), patient("p", "2001-01-01")),
-      "Patient/p is in {path} twice; give each Patient once")],
+      "Patient/p is in {path} twice; give each Patient once"),
+     # a key given twice: read as its last value, two birthDates would give either age
+     ('{"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", "id": "p", '
+      '"birthDate": "2020-01-01", "birthDate": "1950-01-01"}}]}',
+      "{path}: the key 'birthDate' is given twice in an object; give each once"),
+     ('{"resourceType": "Bundle", "total": ' + "9" * 5000 + "}",
+      "{path}: a number with thousands of digits; check the file")],
 )  # fmt: skip
 def test_a_record_alltx_cannot_read_is_one_line(tmp_path: Path, records: Any, said: str) -> None:
     path = tmp_path / "bad.json"

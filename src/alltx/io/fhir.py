@@ -26,6 +26,7 @@ from typing import Any
 
 from alltx.core.facts import BIRTH_DATE, FACTS, FactError, parse_fact
 from alltx.core.plain import one_line
+from alltx.io.input_rows import KeyTwice, strict_loads
 from alltx.model.fhir_codes import SYSTEMS, Answer, Coded, FhirCodes
 
 NEEDED = (
@@ -165,15 +166,22 @@ def _text(path: Path) -> bytes:
 
 
 def _json(data: bytes, where: str) -> Any:
+    """The JSON, read as a row's is (alltx.io.input_rows.strict_loads): a key given twice is
+    refused, not read as its last value (two birthDates would give either age)."""
     try:
-        return json.loads(data)
+        return strict_loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise FhirError(f"{where}: not UTF-8 text; FHIR JSON is UTF-8") from None
     except json.JSONDecodeError as error:
         raise FhirError(f"{where}: not JSON ({error.msg} at line {error.lineno} column "
                         f"{error.colno})") from None  # fmt: skip
+    except KeyTwice as twice:
+        raise FhirError(f"{where}: the key {twice.key!r} is given twice in an object; give "
+                        "each once") from None  # fmt: skip
     except RecursionError:
         raise FhirError(f"{where}: nested too deeply to be a FHIR resource") from None
+    except ValueError:  # Python's limit on the digits of an integer
+        raise FhirError(f"{where}: a number with thousands of digits; check the file") from None
 
 
 def _label(resource: Mapping[str, Any]) -> str:

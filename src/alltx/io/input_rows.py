@@ -70,7 +70,7 @@ def _depth(value: object, limit: int) -> int:
     return 1 + max((_depth(item, limit - 1) for item in items), default=0)
 
 
-class _Twice(ValueError):
+class KeyTwice(ValueError):
     """A JSON object that names a key twice (json.loads would keep the last, silently)."""
 
     def __init__(self, key: str) -> None:
@@ -86,7 +86,7 @@ def _once(pairs: list[tuple[str, object]]) -> dict[str, object]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise _Twice(key)
+                raise KeyTwice(key)
             seen.add(key)
     return value
 
@@ -94,6 +94,12 @@ def _once(pairs: list[tuple[str, object]]) -> dict[str, object]:
 # json.loads's own decoder, with duplicate keys refused (one decoder made once: json.loads
 # with a hook would make one per line).
 _DECODER = json.JSONDecoder(object_pairs_hook=_once)
+
+
+def strict_loads(text: str) -> object:
+    """json.loads, with a key given twice in an object refused (KeyTwice): the reading of
+    every JSON alltx is given (rows, FHIR records)."""
+    return _DECODER.decode(text)
 
 
 def jsonl_rows(lines: Iterable[bytes], start: int = 1) -> Iterator[Row | Failure]:
@@ -136,7 +142,7 @@ def _loads(number: int, text: str) -> object:
         if text.strip():  # checked only here: a blank line fails to parse
             return Failure(number, None, f"not valid JSON: {error.msg} at column {error.colno}")
         return _BLANK
-    except _Twice as twice:
+    except KeyTwice as twice:
         return Failure(number, None, f"the key {twice.key!r} is given twice in the object; "
                                      "give each once", twice.key)  # fmt: skip
     except RecursionError:
