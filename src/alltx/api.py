@@ -21,8 +21,8 @@ from typing import Any
 
 from alltx.core.facts import FactError, date_refusal, facts_from, parse_date
 from alltx.model.catalog import Catalog
+from alltx.model.declared import OFFERED
 
-REGULATORS = ("fda", "ema")
 _BATCH = 256  # rows answered at a time: records are yielded as they are made
 
 
@@ -36,7 +36,7 @@ def options(
     (the bundled one by default)."""
     from alltx.answer.answers import compared, patient_answer
 
-    if regulator not in (*REGULATORS, "both"):
+    if regulator not in (*OFFERED, "both"):
         raise ValueError(f"regulator: must be fda, ema or both; got {regulator!r}")
     try:
         parsed = facts_from(facts, date.today())
@@ -67,7 +67,7 @@ def cohort(
     `--format parquet` writes them: text, but `line` and `version`; None where empty); a
     missing value (NaN, None) is unknown. `as_of` is the day a row's birth_date is taken at
     where the row has no as_of (today where not given), as `alltx options --as-of`."""
-    if regulator not in REGULATORS:
+    if regulator not in OFFERED:
         raise ValueError(f"regulator: must be fda or ema; got {regulator!r}")
     try:
         day = date.today() if as_of is None else parse_date(as_of)

@@ -8,14 +8,14 @@ from typing import Annotated, TextIO, cast
 
 import typer
 
-from alltx.cli.base import EXIT_OUTPUT, Regulator, RegulatorOption, catalog_in_use, console, fail
+from alltx.cli.base import EXIT_OUTPUT, RegulatorOption, catalog_in_use, console, fail
 from alltx.cli.options import answer_of
 from alltx.core.facts import facts_from
 
 
 def ask(
     ctx: typer.Context,
-    regulator: RegulatorOption = Regulator.fda,
+    regulator: RegulatorOption = "fda",
     save: Annotated[
         str | None,
         typer.Option(
@@ -35,7 +35,7 @@ def ask(
     from alltx.core import ask as questionnaire
     from alltx.views import render
 
-    catalog, out = catalog_in_use(ctx, regulator.value), console(ctx)
+    catalog, out = catalog_in_use(ctx, regulator), console(ctx)
     out.print("alltx asks about the patient, one question at a time. Answer in your own "
               "words; ? skips a question you can't answer, done shows the answer now, Ctrl-C "
               "stops.\n")  # fmt: skip
@@ -59,8 +59,8 @@ def ask(
     render.options(answer_of(facts, catalog), facts, catalog, out)
     # on one line however long, so that it can be copied
     again = questionnaire.command_line(given)
-    if regulator is not Regulator.fda:
-        again += f" --regulator {regulator.value}"
+    if regulator != "fda":
+        again += f" --regulator {regulator}"
     out.print(f"\nThe same answer again: {again}", soft_wrap=True)
     if save is not None:
         _keep(save, given)

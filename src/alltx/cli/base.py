@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from alltx.model.catalog import Catalog
+from alltx.model.declared import Offered
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -55,26 +56,16 @@ class DocFormat(StrEnum):
     json = "json"
 
 
-class Regulator(StrEnum):
-    fda = "fda"
-    ema = "ema"
-
-
-class Regulators(StrEnum):
-    fda = "fda"
-    ema = "ema"
-    both = "both"
-
-
 def _regulator(both: str = "") -> Any:
     return typer.Option("--regulator", envvar="ALLTX_REGULATOR", rich_help_panel=OUTPUT_PANEL,
                         help="Whose authorisations to answer from: fda (the US labels) or ema "
                         f"(the European Union's).{both}")  # fmt: skip
 
 
-RegulatorOption = Annotated[Regulator, _regulator()]
+RegulatorOption = Annotated[Offered, _regulator()]
 RegulatorsOption = Annotated[
-    Regulators, _regulator(" both: the two side by side, with what makes them differ.")
+    Literal[Offered, "both"],
+    _regulator(" both: the two side by side, with what makes them differ."),
 ]
 
 
@@ -229,12 +220,12 @@ def catalog_in_use(ctx: typer.Context, regulator: str = "fda") -> Catalog:
     return load_catalog(settings(ctx).data, regulator=regulator)
 
 
-def catalogs_in_use(ctx: typer.Context, regulator: Regulators) -> list[Catalog]:
+def catalogs_in_use(ctx: typer.Context, regulator: str) -> list[Catalog]:
     """The data as one regulator authorises, or as each does (both)."""
     from alltx.model.data_files import load_catalog
 
-    if regulator is not Regulators.both:
-        return [catalog_in_use(ctx, regulator.value)]
+    if regulator != "both":
+        return [catalog_in_use(ctx, regulator)]
     whole = load_catalog(settings(ctx).data, regulator="*")
     return [whole.under(r.id) for r in whole.regulators]
 
@@ -340,29 +331,38 @@ def refuse_repeated(options: list[Any], words: list[str], path: str) -> None:
         seen[name] = flag
 
 
-def declared_option(name: str, flags: str | None, help_text: str, metavar: str | None,
-                    kind: Any, panel: str, complete: Any = None) -> TyperOption:  # fmt: skip
-    """An option made from a declaration (a fact, a finding), as typer makes one from a
-    parameter `name: Annotated[kind, typer.Option(flags, ...)] = None`: the same help,
-    switches and completion as a written one."""
-    from typer.main import get_click_param
-    from typer.models import ParamMeta
-
-    info = typer.Option(None, *([flags] if flags else []), help=help_text, metavar=metavar,
-                        rich_help_panel=panel, autocompletion=complete)  # fmt: skip
-    option, _ = get_click_param(ParamMeta(name=name, default=info, annotation=kind))
-    assert isinstance(option, TyperOption)
-    return option
+DECLARED = "alltx.declared"
 
 
 class DeclaredCommand(TyperCommand):
-    """A command with options made from a declaration (`declared`), placed after its own
-    option `after` (first where it has none): a new entry in the declaration is an option,
-    with no change to the command. Their values reach the command as `declared_values(ctx)`,
-    by name (None: not given), not as parameters of its own. Uses click's hooks: get_params
-    for parsing, help and completion alike; invoke for the values."""
+    """A command with options made from a declaration (`declared`, each made by `option`),
+    placed after its own option `after` (first where it has none): a new entry in the
+    declaration is an option, with no change to the command. Their values reach the command
+    as `DeclaredCommand.values(ctx)`, by name (None: not given), not as parameters of its own.
+    Uses click's hooks: get_params for parsing, help and completion alike; invoke for the
+    values."""
 
     after = ""
+
+    @staticmethod
+    def option(name: str, flags: str | None, help_text: str, metavar: str | None,
+               kind: Any, panel: str, complete: Any = None) -> TyperOption:  # fmt: skip
+        """An option made from a declaration (a fact, a finding), as typer makes one from a
+        parameter `name: Annotated[kind, typer.Option(flags, ...)] = None`: the same help,
+        switches and completion as a written one."""
+        from typer.main import get_click_param
+        from typer.models import ParamMeta
+
+        info = typer.Option(None, *([flags] if flags else []), help=help_text, metavar=metavar,
+                            rich_help_panel=panel, autocompletion=complete)  # fmt: skip
+        option, _ = get_click_param(ParamMeta(name=name, default=info, annotation=kind))
+        assert isinstance(option, TyperOption)
+        return option
+
+    @staticmethod
+    def values(ctx: typer.Context) -> dict[str, object]:
+        """The values of a DeclaredCommand's declared options, by name; None: not given."""
+        return dict(ctx.meta[DECLARED])
 
     def declared(self, ctx: Any) -> Sequence[TyperOption]:  # click's Context, kept private
         raise NotImplementedError
@@ -376,14 +376,6 @@ class DeclaredCommand(TyperCommand):
         names = [option.name for option in self.declared(ctx)]
         ctx.meta[DECLARED] = {name: ctx.params.pop(name) for name in names}
         return super().invoke(ctx)
-
-
-DECLARED = "alltx.declared"
-
-
-def declared_values(ctx: typer.Context) -> dict[str, object]:
-    """The values of a DeclaredCommand's declared options, by name; None: not given."""
-    return dict(ctx.meta[DECLARED])
 
 
 def as_of_day(given: object) -> date | None:

@@ -16,9 +16,7 @@ from alltx.cli.base import (
     DocFormat,
     FormatOption,
     OnceGroup,
-    Regulator,
     RegulatorOption,
-    Regulators,
     RegulatorsOption,
     catalog_in_use,
     catalogs_in_use,
@@ -81,7 +79,7 @@ def drug(
         str, typer.Argument(help="Generic name, brand or short name: Kymriah, tisa-cel.")
     ],
     output: FormatOption = DocFormat.text,
-    regulator: RegulatorsOption = Regulators.fda,
+    regulator: RegulatorsOption = "fda",
 ) -> None:
     """One drug: what it is, how it is given, who it is approved for, its side effects. A word
     that covers several (car-t) lists them."""
@@ -102,7 +100,7 @@ def drug(
 
         made = [drug_json(t, catalog, practice_json(p)) for catalog, t, p in drugs]
         both: DrugBothOut = {"version": VERSION, "answers": made}
-        return both if regulator is Regulators.both else made[0]
+        return both if regulator == "both" else made[0]
 
     def draw(out: Console) -> None:
         from alltx.views import render, render_guide
@@ -122,10 +120,10 @@ def drug(
 def drugs(
     ctx: typer.Context,
     output: FormatOption = DocFormat.text,
-    regulator: RegulatorOption = Regulator.fda,
+    regulator: RegulatorOption = "fda",
 ) -> None:
     """One line per therapy alltx knows."""
-    catalog = catalog_in_use(ctx, regulator.value)
+    catalog = catalog_in_use(ctx, regulator)
     _drugs(ctx, catalog, output, list(catalog.therapies))
 
 
@@ -198,14 +196,14 @@ def data_check(
 def data_show(
     ctx: typer.Context,
     output: FormatOption = DocFormat.text,
-    regulator: RegulatorOption = Regulator.fda,
+    regulator: RegulatorOption = "fda",
 ) -> None:
     """Where the data in use comes from: its file, release, date, regulator and sources. As
     JSON, also every therapy, indication, criterion, caution and referral reason with its id:
     the texts behind the ids in compact cohort records."""
     from alltx.model.data_files import load_fhir_codes
 
-    catalog = catalog_in_use(ctx, regulator.value)
+    catalog = catalog_in_use(ctx, regulator)
     answer = _answers().dictionary_json(catalog, load_fhir_codes())
 
     def draw(out: Console) -> None:

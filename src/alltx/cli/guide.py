@@ -8,10 +8,10 @@ errors and exit statuses: one line and 2 for bad usage, 1 for a broken data file
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from types import ModuleType
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 from typer.core import TyperOption
@@ -21,12 +21,9 @@ from alltx.cli.base import (
     DocFormat,
     FormatOption,
     OnceGroup,
-    Regulators,
     RegulatorsOption,
     catalog_in_use,
     catalogs_in_use,
-    declared_option,
-    declared_values,
     fail,
     guide_in_use,
     show,
@@ -40,6 +37,7 @@ if TYPE_CHECKING:
     from alltx.model.guide import Scale
 
 FINDINGS = "Findings (leave one out if it is not known)"
+Entry = TypeVar("Entry")  # a side effect, a term: what a guide list holds
 
 
 def _answers() -> ModuleType:
@@ -68,26 +66,45 @@ def transplant(ctx: typer.Context, output: FormatOption = DocFormat.text) -> Non
          lambda out: _views().transplant(guide, catalog, out))  # fmt: skip
 
 
+OneSideEffect = Annotated[
+    str | None, typer.Argument(help="One side effect: crs, icans, vod ... (all if left out).")
+]
+OneTerm = Annotated[
+    str | None, typer.Argument(help="A term: MRD, CRS, CAR-T, Ph ... (all if left out).")
+]
+
+
 @guide_app.command("side-effects", epilog=epilog("side-effects"))
-def side_effects(
-    ctx: typer.Context,
-    name: Annotated[
-        str | None, typer.Argument(help="One side effect: crs, icans, vod ... (all if left out).")
-    ] = None,
-    output: FormatOption = DocFormat.text,
-) -> None:
+def side_effects(ctx: typer.Context, name: OneSideEffect = None,
+                 output: FormatOption = DocFormat.text) -> None:  # fmt: skip
     """The serious side effects across the therapies, or one in full (symptoms, timing, grading)."""
     guide, catalog = guide_in_use(ctx), catalog_in_use(ctx)
-    chosen = None if name is None else guide.side_effect(name)
+    _one_or_all(ctx, output, guide.side_effects, None if name is None else guide.side_effect(name),
+                lambda shown: _answers().side_effects_answer(guide, shown),
+                lambda out: _views().side_effects(guide, catalog, out),
+                lambda one, out: _views().side_effect(one, guide, catalog, out))  # fmt: skip
+
+
+def _one_or_all(
+    ctx: typer.Context,
+    output: DocFormat,
+    every: Sequence[Entry],
+    chosen: Entry | None,
+    answer: Callable[[Sequence[Entry]], object],
+    draw_all: Callable[[Console], None],
+    draw_one: Callable[[Entry, Console], None],
+) -> None:
+    """A list from the guide (side effects, terms) as a whole, or one entry of it in full
+    (`chosen`, found by the name given): the JSON holds the entries the text shows."""
 
     def draw(out: Console) -> None:
         if chosen is None:
-            _views().side_effects(guide, catalog, out)
+            draw_all(out)
         else:
-            _views().side_effect(chosen, guide, catalog, out)
+            draw_one(chosen, out)
 
-    shown = guide.side_effects if chosen is None else (chosen,)
-    show(ctx, output is DocFormat.json, lambda: _answers().side_effects_answer(guide, shown), draw)
+    shown = every if chosen is None else (chosen,)
+    show(ctx, output is DocFormat.json, lambda: answer(shown), draw)
 
 
 grade_app = typer.Typer(
@@ -104,7 +121,7 @@ guide_app.add_typer(grade_app, name="grade")
 class FindingsCommand(DeclaredCommand):
     """`alltx grade SCALE`: an option for each finding the scale declares in the guide in use
     (guide.toml's `help` and `metavar`), each followed by one for each of its parts, after
-    the command's own `--age`; the findings reach it as `declared_values(ctx)`."""
+    the command's own `--age`; the findings reach it as `DeclaredCommand.values(ctx)`."""
 
     scale = ""  # the scale's id, in the subclass each grade command is made with
     after = "age"
@@ -129,11 +146,12 @@ def _finding_options(scale: Scale) -> tuple[TyperOption, ...]:
         else:
             flags, metavar, kind = feature.flag.split(" ")[0], feature.metavar, str | None
         options.append(
-            declared_option(feature.id, flags, feature.help or "", metavar, kind, FINDINGS)
+            DeclaredCommand.option(feature.id, flags, feature.help or "", metavar, kind, FINDINGS)
         )
         tool = feature.label.split(" ")[0]  # the ICE score's parts: `ICE part: naming, 0-3.`
-        options += [declared_option(part.id, f"--{part.id}", f"{tool} part: {part.label}, "
-                                    f"0-{part.most}.", f"0-{part.most}", str | None, FINDINGS)
+        options += [DeclaredCommand.option(part.id, f"--{part.id}", f"{tool} part: {part.label}, "
+                                           f"0-{part.most}.", f"0-{part.most}", str | None,
+                                           FINDINGS)
                     for part in feature.parts]  # fmt: skip
     return tuple(options)
 
@@ -166,7 +184,7 @@ def grade_crs(ctx: typer.Context, output: FormatOption = DocFormat.text) -> None
     no grade. A finding not given is unknown: the answer is a range and names the flag that
     would settle it.
     """
-    _grade(ctx, "crs", declared_values(ctx), None, output)
+    _grade(ctx, "crs", DeclaredCommand.values(ctx), None, output)
 
 
 @grade_app.command("icans", cls=grading("icans"), epilog=epilog("grade icans"))
@@ -191,7 +209,7 @@ def grade_icans(
     CAPD (--capd); where the sources differ (at 12, a CAPD of 0) the answer is the range of
     grades the readings allow, and says why.
     """
-    _grade(ctx, "icans", declared_values(ctx), age, output)
+    _grade(ctx, "icans", DeclaredCommand.values(ctx), age, output)
 
 
 @guide_app.command(epilog=epilog("compare"))
@@ -202,7 +220,7 @@ def compare(
         typer.Argument(help="Therapies by any name (Kymriah, blina ...); all five if left out."),
     ] = None,
     output: FormatOption = DocFormat.text,
-    regulator: RegulatorsOption = Regulators.fda,
+    regulator: RegulatorsOption = "fda",
 ) -> None:
     """The therapies side by side: target, approval, how and where given, side effects."""
     guide, catalogs = guide_in_use(ctx), catalogs_in_use(ctx, regulator)
@@ -217,7 +235,7 @@ def compare(
         made = [_answers().compare_answer(guide, chosen, c.info.authority.id)
                 for c, chosen in compared]  # fmt: skip
         both: CompareBothOut = {"version": VERSION, "answers": made}
-        return both if regulator is Regulators.both else made[0]
+        return both if regulator == "both" else made[0]
 
     def draw(out: Console) -> None:
         for catalog, chosen in compared:
@@ -228,24 +246,14 @@ def compare(
 
 @guide_app.command(epilog=epilog("explain"))
 def explain(
-    ctx: typer.Context,
-    term: Annotated[
-        str | None, typer.Argument(help="A term: MRD, CRS, CAR-T, Ph ... (all if left out).")
-    ] = None,
-    output: FormatOption = DocFormat.text,
+    ctx: typer.Context, term: OneTerm = None, output: FormatOption = DocFormat.text
 ) -> None:
     """What a word means, in plain language, with its source."""
     guide = guide_in_use(ctx)
-    chosen = None if term is None else guide.term(term)
-
-    def draw(out: Console) -> None:
-        if chosen is None:
-            _views().terms(guide, out)
-        else:
-            _views().term(chosen, guide, out)
-
-    shown = guide.terms if chosen is None else (chosen,)
-    show(ctx, output is DocFormat.json, lambda: _answers().terms_answer(guide, shown), draw)
+    _one_or_all(ctx, output, guide.terms, None if term is None else guide.term(term),
+                lambda shown: _answers().terms_answer(guide, shown),
+                lambda out: _views().terms(guide, out),
+                lambda one, out: _views().term(one, guide, out))  # fmt: skip
 
 
 def _therapy_topic(ctx: typer.Context, name: str, topics: list[str]) -> str | None:

@@ -20,13 +20,10 @@ from alltx.cli.base import (
     Engine,
     Format,
     InputFormat,
-    Regulators,
     RegulatorsOption,
     as_of_day,
     catalog_in_use,
     catalogs_in_use,
-    declared_option,
-    declared_values,
     fail,
     guide_in_use,
     show,
@@ -64,7 +61,7 @@ FHIR_PANEL = "Records (FHIR R4)"
 def _fact_options() -> tuple[TyperOption, ...]:
     """An option for each fact, in order: a yes/no switch, or a value (whose named values,
     b|t or positive|negative, complete in the shell)."""
-    dates = (declared_option(f.name, f.flag, f.help, "YYYY-MM-DD", str | None, FACTS_PANEL)
+    dates = (DeclaredCommand.option(f.name, f.flag, f.help, "YYYY-MM-DD", str | None, FACTS_PANEL)
              for f in DATE_FIELDS.values())  # fmt: skip
     return (*(_fact_option(fact) for fact in FACTS.values()), *dates)
 
@@ -72,14 +69,14 @@ def _fact_options() -> tuple[TyperOption, ...]:
 def _fact_option(fact: Fact) -> TyperOption:
     if fact.negative:
         flags = f"{fact.flag}/{fact.negative}"
-        return declared_option(fact.name, flags, fact.help, None, bool | None, FACTS_PANEL)
+        return DeclaredCommand.option(fact.name, flags, fact.help, None, bool | None, FACTS_PANEL)
     values = fact.metavar.split("|") if "|" in fact.metavar else []
 
     def complete(incomplete: str) -> list[str]:
         return [value for value in values if value.startswith(incomplete)]
 
-    return declared_option(fact.name, None, fact.help, fact.metavar, str | None, FACTS_PANEL,
-                           complete if values else None)  # fmt: skip
+    return DeclaredCommand.option(fact.name, None, fact.help, fact.metavar, str | None,
+                                  FACTS_PANEL, complete if values else None)  # fmt: skip
 
 
 class FactsCommand(DeclaredCommand):
@@ -92,7 +89,7 @@ class FactsCommand(DeclaredCommand):
 
 def given_facts(ctx: typer.Context) -> dict[str, object]:
     """The patient facts given as flags to a FactsCommand, by name."""
-    return {name: value for name, value in declared_values(ctx).items() if value is not None}
+    return {name: value for name, value in DeclaredCommand.values(ctx).items() if value is not None}
 
 
 HELP_FORMAT = (
@@ -198,7 +195,7 @@ def options(
             rich_help_panel=OUTPUT_PANEL,
         ),
     ] = None,
-    regulator: RegulatorsOption = Regulators.fda,
+    regulator: RegulatorsOption = "fda",
     fhir: Annotated[
         str | None,
         typer.Option(
@@ -243,7 +240,7 @@ def options(
                      "cohort, a record per Patient")  # fmt: skip
             _one_regulator(regulator)
             settings = CohortSettings(explain=explain, quiet=quiet, max_errors=max_errors,
-                                      output_file=output_file, regulator=regulator.value,
+                                      output_file=output_file, regulator=regulator,
                                       as_of=as_of)  # fmt: skip
             raise typer.Exit(answer_rows(ctx, records.rows(charts), output, settings))
         if output_file is not None:
@@ -265,7 +262,7 @@ def options(
         settings = CohortSettings(ignore_unknown=ignore_unknown_fields, fail_fast=fail_fast,
                                   explain=explain, quiet=quiet, max_errors=max_errors, jobs=jobs,
                                   engine=engine, output_file=output_file,
-                                  regulator=regulator.value, as_of=as_of)  # fmt: skip
+                                  regulator=regulator, as_of=as_of)  # fmt: skip
         run_cohort(ctx, input_file, input_format, output, settings)
         return
     if output is Format.parquet or engine is not None or output_file is not None:
@@ -277,9 +274,9 @@ def options(
     _one(ctx, facts, given, None, output, explain, regulator, as_of)
 
 
-def _one_regulator(regulator: Regulators) -> None:
+def _one_regulator(regulator: str) -> None:
     """A cohort's records name the one regulator each answer comes from: not both."""
-    if regulator is Regulators.both:
+    if regulator == "both":
         fail("a cohort is answered under one regulator: --regulator fda or ema (each record "
              "names it)")  # fmt: skip
 
@@ -291,23 +288,23 @@ def _one(
     row_id: str | None,
     output: Format | None,
     explain: bool,
-    regulator: Regulators,
+    regulator: str,
     as_of: date,
 ) -> None:
     """One patient's answer, in the format asked for (`given`: the facts as a row gives them,
     for a record; `row_id` its id)."""
-    if regulator is Regulators.both:
+    if regulator == "both":
         if output not in (None, Format.text, Format.json) or explain:
             fail("--regulator both answers as text or --format json; for a record, give "
                  "--regulator fda or ema")  # fmt: skip
         _both(ctx, facts, catalogs_in_use(ctx, regulator), output)
         return
-    catalog = catalog_in_use(ctx, regulator.value)
+    catalog = catalog_in_use(ctx, regulator)
     if output in (Format.jsonl, Format.csv):
         from alltx.io.input_rows import Row
 
         # One patient, one record: the cohort road, the patient as a row without a line.
-        settings = CohortSettings(explain=explain, quiet=True, regulator=regulator.value,
+        settings = CohortSettings(explain=explain, quiet=True, regulator=regulator,
                                   as_of=as_of)  # fmt: skip
         write_cohort(ctx, catalog, output, iter([Row(None, row_id, given)]), settings)
         return

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from alltx.cli.base import Regulator, RegulatorOption, as_of_day, catalog_in_use, fail
+from alltx.cli.base import RegulatorOption, as_of_day, catalog_in_use, fail
 from alltx.cli.examples import epilog
 from alltx.sql import DIALECTS, compile_query
 
@@ -26,7 +26,7 @@ DUCKDB = Dialect("duckdb")
 @sql_app.command("sql", epilog=epilog("sql"))
 def sql_query(
     ctx: typer.Context,
-    regulator: RegulatorOption = Regulator.fda,
+    regulator: RegulatorOption = "fda",
     dialect: Annotated[Dialect, typer.Option(help="The engine the query is written for.")] = DUCKDB,
     table: Annotated[
         str,
@@ -78,7 +78,7 @@ def sql_query(
         given = set(header_names(columns.split(","), False, "--columns"))
         if "id" not in given:  # allowed (a table may have no id), but never silently
             sys.stderr.write("alltx: note: --columns names no id: every row's id is NULL\n")
-    query = compile_query(catalog_in_use(ctx, regulator.value), DIALECTS[dialect.value], table,
+    query = compile_query(catalog_in_use(ctx, regulator), DIALECTS[dialect.value], table,
                           given, as_of=as_of_day(as_of))  # fmt: skip
     sys.stdout.write(query + ";\n")
 
