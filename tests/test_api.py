@@ -71,9 +71,9 @@ def test_options_is_what_the_command_prints_as_json(
     ("facts", "said"),
     [
         ({"age": 200}, "age: must be an age from 0 to 130 years: years (19, 2.5), months with "
-                       "m (8m) or both (25y11m)"),
+                       "m (8m), both (25y11m), or whole days or weeks (30d, 3w)"),
         ({"age": "old"}, "age: must be an age from 0 to 130 years: years (19, 2.5), months with "
-                         "m (8m) or both (25y11m); got 'old'"),
+                         "m (8m), both (25y11m), or whole days or weeks (30d, 3w); got 'old'"),
         ({"birth_date": "2040-01-01"}, "birth_date: the birth date is after the as-of date "
                                        f"({date.today().isoformat()}); check both"),
         ({"agee": 19}, "agee: unknown field 'agee'; did you mean 'age'?"),

@@ -230,8 +230,8 @@ def test_a_wrong_value_is_an_error_record_in_its_place(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert (
         records[0]["error"]
-        == "age: must be an age from 0 to 130 years: years (19, 2.5), months with m (8m) "
-        "or both (25y11m)"
+        == "age: must be an age from 0 to 130 years: years (19, 2.5), months with m (8m), "
+        "both (25y11m), or whole days or weeks (30d, 3w)"
     )
     assert "options" in records[1] and "options" in records[2]  # B-ALL is b, as on the flags
     assert error.splitlines()[0] == f"alltx: line 1 (id 'x'): age: {AGE}"

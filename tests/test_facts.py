@@ -10,11 +10,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alltx.core.facts import (
+    CYCLE,
+    FEWER,
     FIELDS,
+    MAX_AGE_DAYS,
+    MORE,
     PARSERS,
+    Counted,
     FactError,
+    InDays,
     Span,
     facts_from,
+    month_days,
+    months_between,
+    months_in_days,
     parse_age,
     parse_bool,
     parse_count,
@@ -52,8 +61,8 @@ def test_age_in_years_or_months(given: object, years: Fraction) -> None:
 
 @pytest.mark.parametrize(
     "given",
-    [-1, "-3", 131, "200", "abc", "", True, "8 weeks", float("nan"), "1y12m", "130y1m", "2.5y3m",
-     "3m2y", "25y-1m"],
+    [-1, "-3", 131, "200", "abc", "", True, "8.5 weeks", "47508d", "6787w", float("nan"), "1y12m",
+     "130y1m", "2.5y3m", "3m2y", "25y-1m", "30d2w", "-3d"],
 )  # fmt: skip
 def test_impossible_or_unreadable_ages_are_refused(given: object) -> None:
     with pytest.raises(ValueError, match="years"):
@@ -177,7 +186,10 @@ def test_the_row_schema_parses_like_the_flags(row: dict[str, object]) -> None:
     assert {k: v for k, v in from_model.items() if v is not None} == parse_facts(row)
 
 
-AGE = "must be an age from 0 to 130 years: years (19, 2.5), months with m (8m) or both (25y11m)"
+AGE = (
+    "must be an age from 0 to 130 years: years (19, 2.5), months with m (8m), both (25y11m), "
+    "or whole days or weeks (30d, 3w)"
+)
 YES_NO = "must be yes or no (true, false, y, n, 1, 0 also work)"
 COUNT = "must be a whole number from 0, of at most 15 digits"
 MARKER = "must be positive or negative (pos, neg, +, -, CD19+ also work)"
@@ -432,3 +444,104 @@ def test_mrd_as_a_lab_reports_it_is_tested_against_the_labels_level(
     assert atom_result(Atom("mrd", "at_least", Fraction(1, 10), "MRD 0.1%+"), value) == against_01
     # as the Python path shows it in an answer: what was given, in words
     assert facts_from({"mrd": given}).mrd == value
+
+
+# --- ages in days or weeks (issue 28) -----------------------------------------------------------
+# A month is 28 to 31 days, so how many months d days complete depends on the months they fell
+# in: the age is known as the fewest and the most, over every birth day of the calendar.
+
+
+def _months_over_the_calendar(days: int, births: range) -> set[int]:
+    """What months_between gives `days` after each birth day (ordinals) in `births`."""
+    return {months_between(date.fromordinal(b), date.fromordinal(b + days)) for b in births}
+
+
+# One whole 400-year cycle of birth days (the calendar repeats after it), from 1 January 2000.
+_CYCLE = range(date(2000, 1, 1).toordinal(), date(2400, 1, 1).toordinal())
+
+
+@pytest.mark.parametrize("days", [0, 21, 27, 28, 30, 31, 32, 58, 59, 62, 63, 364, 365, 366, 367])
+def test_days_are_the_fewest_and_most_months_any_birth_day_gives(days: int) -> None:
+    # every birth day of the cycle, by months_between itself: the parser's table must agree
+    low, high = months_in_days(days)
+    assert _months_over_the_calendar(days, _CYCLE) == set(range(low, high + 1))
+
+
+@pytest.mark.parametrize("months", [1, 12, 216, 300, 312, 1560])
+def test_near_each_bound_of_the_labels_the_table_is_the_calendar(months: int) -> None:
+    # the ages the labels test (1 month, 1, 18, 25, 26 years) and the last, 130 years: the
+    # days a day either side of each end of the table, over every birth day of the cycle
+    fewest, most = month_days(months)
+    for days in (fewest - 1, fewest, most - 1, most):
+        low, high = months_in_days(days)
+        assert _months_over_the_calendar(days, _CYCLE) == set(range(low, high + 1)), days
+    assert months_in_days(fewest - 1)[1] == months - 1 and months_in_days(fewest)[1] == months
+    assert months_in_days(most - 1)[0] == months - 1 and months_in_days(most)[0] == months
+
+
+def test_the_bounds_the_order_check_uses_hold_for_every_number_of_months() -> None:
+    # facts.age_after and the SQL query refuse two ages out of order by these bounds, which
+    # must hold for every count of months to 130 years (and one more, for MAX_AGE_DAYS)
+    for months in range(1562):
+        fewest, most = month_days(months)
+        assert 4800 * fewest >= months * CYCLE - FEWER, months
+        assert 4800 * most <= months * CYCLE + MORE, months
+    assert month_days(1561)[0] == MAX_AGE_DAYS + 1  # the first day count that may pass 130 years
+
+
+@pytest.mark.parametrize(
+    ("given", "words", "months"),
+    [("21d", "21 days", 0),  # three weeks: under a month whatever the month
+     ("3w", "3 weeks", 0),
+     ("30 days", "30 days", Counted(0, 1, "0 or 1")),  # a month from 1 February, not from 1 January
+     ("31D", "31 days", 1),  # a month from any day
+     ("1 week", "1 week", 0),
+     ("365 days", "365 days", Counted(11, 12, "11 or 12")),  # a year, but over a 29 February
+     ("047507d", "47507 days", 1560)],
+)  # fmt: skip
+def test_an_age_in_days_is_known_as_its_completed_months_allow(
+    given: str, words: str, months: object
+) -> None:
+    age = parse_age(given)
+    assert isinstance(age, InDays) and age.words == words
+    facts = facts_from({"age": given})
+    assert facts.rule_values()["age_months"] == months
+    years = facts.rule_values()["age_years"]
+    assert years == (months // 12 if isinstance(months, int) else years) and years is not None
+
+
+def test_thirty_days_leaves_one_month_open_and_names_the_age_to_decide() -> None:
+    from alltx.answer.answers import patient_answer
+    from alltx.model.data_files import load_catalog
+
+    catalog = load_catalog(None, regulator="fda")
+    facts = {"relapsed": "yes", "lineage": "b", "cd19": "positive"}
+
+    def blinatumomab(age: str) -> tuple[str, list[str]]:
+        answer = patient_answer(facts_from({**facts, "age": age}), catalog)
+        (option,) = [o for o in answer["options"] if o["therapy"] == "blinatumomab"]
+        return option["status"], option["missing"]
+
+    assert blinatumomab("30d") == ("possible", ["age"])  # 0 or 1 month: the label's bound
+    assert blinatumomab("31d")[0] == "eligible"  # a month whatever the month
+    assert blinatumomab("27d")[0] == "not_eligible"  # under a month whatever the month
+    assert blinatumomab("4w") == ("possible", ["age"])  # 28 days: a month only from 1 February
+
+
+@pytest.mark.parametrize(
+    ("row", "refused"),
+    [({"age": "10d", "age_at_diagnosis": "11d"}, True),  # both in days: by the days
+     ({"age": "10d", "age_at_diagnosis": "10d"}, False),
+     ({"age": "40d", "age_at_diagnosis": "2m"}, True),  # 40 days: never 2 months
+     ({"age": "60d", "age_at_diagnosis": "2m"}, False),  # 2 months are 59 to 62 days
+     ({"age": "2m", "age_at_diagnosis": "96d"}, True),  # 96 days: 3 months, whatever the month
+     ({"age": "2m", "age_at_diagnosis": "60d"}, False)],
+)  # fmt: skip
+def test_ages_in_days_are_refused_out_of_order_only_where_every_calendar_has_them_so(
+    row: dict[str, object], refused: bool
+) -> None:
+    if refused:
+        with pytest.raises(FactError, match="the age at diagnosis is after the age now"):
+            facts_from(row)
+    else:
+        assert facts_from(row).age is not None

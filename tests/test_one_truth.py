@@ -140,7 +140,8 @@ _PIECES = ["0", "1", "9", "13", "25", "26", "100", "129", "130", "131", "1559", 
            ".", "..", "00", "5", "e", "E", "-", "+", "%", " ", "\t", "\xa0", "m", "mo", "months",
            "y", "yrs", "years", "cr", "CR", "cd19", "CD22", "Ph", ":", "pos", "neg", "positive",
            "Negative", "b", "T", "b-cell", "B-ALL", "pre-B", "bcp", "t cell", "induction",
-           "yes", "NO", "true", "1e-05", "e-13", "e-2", "e-0", "e-99", "x", "٣", "²"]  # fmt: skip
+           "yes", "NO", "true", "1e-05", "e-13", "e-2", "e-0", "e-99", "x", "٣", "²",
+           "d", "W", "days", "week", "wks", "47507", "47508", "6786", "6787"]  # fmt: skip
 TEXT = st.lists(st.sampled_from(_PIECES), max_size=6).map("".join)
 JSON = st.one_of(
     st.none(),
@@ -207,7 +208,13 @@ def _cell(draw: Any, name: str) -> str:
         )
         unit = draw(st.sampled_from(["", "", *WRITTEN_UNITS]))
         right = number + draw(st.sampled_from(["", " "])) + _case(draw, unit) if unit else number
-        if draw(st.integers(0, 4)) == 0:  # years and months, as a chart writes them: 25y11m
+        if draw(st.integers(0, 5)) == 0:  # whole days or weeks (issue 28), near a month's end
+            count = draw(st.one_of(st.integers(0, 400), st.sampled_from(
+                [27, 28, 29, 30, 31, 32, 58, 59, 62, 63, 364, 365, 366, 367, 6573, 6574, 6575,
+                 6576, 9130, 9132, 9133, 9495, 9497, 9498, 47507, 47508])))  # fmt: skip
+            unit = draw(st.sampled_from(["d", "days", "w", "weeks", "wk"]))
+            right = _case(draw, f"{count}{draw(st.sampled_from(['', ' ']))}{unit}")
+        elif draw(st.integers(0, 4)) == 0:  # years and months, as a chart writes them: 25y11m
             years, months = draw(st.integers(0, 131)), draw(st.integers(0, 12))
             space = draw(st.sampled_from(["", " "]))
             right = _case(

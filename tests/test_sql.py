@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from alltx import sql
 from alltx.answer import answers
 from alltx.batch import streaming
-from alltx.core.facts import FactError, facts_from, parse_age
+from alltx.core.facts import FactError, facts_from, month_days, parse_age
 from alltx.io.input_rows import Failure, Row
 from alltx.model.catalog import Catalog
 from alltx.model.data_files import load_catalog
@@ -405,6 +405,56 @@ def _parses(text: str) -> bool:
     return True
 
 
+# --- ages in days or weeks (issue 28) ----------------------------------------------------------
+
+
+def day_rows() -> list[dict[str, Any]]:
+    """Ages in days and weeks on each side of each end of the days in which the labels' months
+    are completed (1 month; 1, 18, 25 and 26 years: facts.month_days), beside ages at diagnosis
+    in days, months and years (in order, out of it, and where the calendar leaves it open), and
+    ages at diagnosis in days with no age (bounding it)."""
+    counts: set[int] = {0, 7, 21, 30, 47507, 47508}
+    for months in (1, 12, 216, 300, 312):
+        fewest, most = month_days(months)
+        counts |= {fewest - 1, fewest, fewest + 1, most - 1, most, most + 1}
+    ages = [f"{d}d" for d in sorted(counts)] + [
+        f"{d // 7} weeks" for d in sorted(counts) if d % 7 == 0
+    ]
+    at_diagnosis = ["", "", "20d", "2m", "1", "3w", "60d", "6574 days", "96d", "x"]
+    rows = []
+    for n, age in enumerate(ages):
+        for k, diagnosed in enumerate(at_diagnosis):
+            if (n + k) % 3 == 0:
+                rows.append({"age": age, "age_at_diagnosis": diagnosed})
+    rows += [{"age": "", "age_at_diagnosis": f"{d}d"} for d in sorted(counts)]
+    # an age in months or years beside one at diagnosis in days: where the completed months of
+    # the days are surely more, or may be the same
+    rows += [{"age": age, "age_at_diagnosis": f"{d}d"} for age in ("2m", "1", "18")
+             for d in (59, 62, 70, 95, 96, 365, 366, 400, 6574, 6600)]  # fmt: skip
+    return [{"id": f"d{n}", **row, "relapsed": "yes", "lineage": "b", "cd19": "positive"}
+            for n, row in enumerate(rows)]  # fmt: skip
+
+
+DAY_COLUMNS = ["id", "age", "age_at_diagnosis", "relapsed", "lineage", "cd19"]
+
+
+def test_ages_in_days_agree_between_engines_and_python() -> None:
+    catalog, rows = load_catalog(), day_rows()
+    expected = python_says(catalog, rows)
+    text = dict.fromkeys(DAY_COLUMNS, "VARCHAR")
+    connection = filled(duckdb.connect(), DAY_COLUMNS, rows, text)
+    query = sql.compile_query(catalog, sql.DIALECTS["duckdb"], "patients", DAY_COLUMNS)
+    assert_agree(rows, expected, query_says(connection.execute(query).fetchall(), rows))
+    sqlite = filled(sqlite_connection(), DAY_COLUMNS, rows)
+    query = sql.compile_query(catalog, sql.DIALECTS["sqlite"], "patients", DAY_COLUMNS)
+    assert_agree(rows, expected, query_says(sqlite.execute(query).fetchall(), rows))
+    # the rows reach every answer: open, met and unmet on the month, and refused
+    names = [name for name, _ in answers.columns(catalog) if name != "line"]
+    statuses = {said[names.index("blinatumomab")] for said in expected if said[0] != "error"}
+    assert statuses == {"eligible", "not_eligible", "possible"}
+    assert sum(said[0] == "error" for said in expected) >= 3
+
+
 # --- PostgreSQL ----------------------------------------------------------------------------------
 
 
@@ -531,6 +581,15 @@ def test_postgres_reads_ages_from_dates_as_python_does(postgres: Any) -> None:
     assert_agree(rows, python_says(catalog, rows, AS_OF), query_says(got, rows))
 
 
+def test_postgres_reads_ages_in_days_as_python_does(postgres: Any) -> None:
+    catalog, rows = load_catalog(), day_rows()
+    with postgres.cursor() as cursor:
+        copied(cursor, "in_days", DAY_COLUMNS, rows, dict.fromkeys(DAY_COLUMNS, "TEXT"))
+        cursor.execute(sql.compile_query(catalog, sql.DIALECTS["postgres"], "in_days", DAY_COLUMNS))
+        got = cursor.fetchall()
+    assert_agree(rows, python_says(catalog, rows), query_says(got, rows))
+
+
 # --- Spark SQL -------------------------------------------------------------------------------
 
 
@@ -599,4 +658,16 @@ def test_spark_reads_mrd_as_labs_report_it_as_python_does(spark: Any) -> None:
             sql.compile_query(catalog, sql.DIALECTS["spark"], "mrd", MRD_COLUMNS)
         ).collect()
     ]
+    assert_agree(rows, python_says(catalog, rows), query_says(got, rows))
+
+
+def test_spark_reads_ages_in_days_as_python_does(spark: Any) -> None:
+    catalog, rows = load_catalog(), day_rows()
+    table = [tuple(row.get(name) for name in DAY_COLUMNS) for row in rows]
+    spark.createDataFrame(
+        table, ", ".join(f"{c} STRING" for c in DAY_COLUMNS)
+    ).createOrReplaceTempView("in_days")
+    query = sql.compile_query(catalog, sql.DIALECTS["spark"], "in_days", DAY_COLUMNS)
+    got = [tuple(r) for r in spark.sql(query).collect()]
+    got.sort(key=lambda result: int(result[0][1:]))  # Spark keeps no order without ORDER BY
     assert_agree(rows, python_says(catalog, rows), query_says(got, rows))

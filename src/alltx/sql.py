@@ -29,15 +29,20 @@ from alltx.core.facts import (
     AGE_PAIRS,
     AGE_UNITS,
     BIRTH_DATE,
+    CYCLE,
     DATE_FIELDS,
     DATE_PATTERN,
     DATE_WANTS,
+    DAY_UNITS,
     FACTS,
+    FEWER,
     FIELDS,
     IMPLICATIONS,
     MARKER_SEPARATORS,
+    MAX_AGE_DAYS,
     MAX_AGE_YEARS,
     MAX_COUNT,
+    MORE,
     MRD_FORMS,
     NOT_AFTER,
     RULE_FACTS,
@@ -48,6 +53,7 @@ from alltx.core.facts import (
     Fact,
     Implication,
     NotAfter,
+    month_days,
     text_pattern,
     wants,
     written_prefix,
@@ -95,6 +101,9 @@ class Dialect:
     backslashes: bool = False  # Spark reads a backslash in a string literal as an escape
     find: str = "INSTR({}, {})"  # where a text first holds another (1 on), 0 where it does not
     dates: tuple[str, ...] = ()  # its names of the date type (SQLite has none: text)
+    # The whole part of a number (at least 0, or a little under: see _after). SQLite has FLOOR
+    # only in some builds; its CAST to INTEGER cuts toward 0, which is the floor from 0 up.
+    floor: str = "FLOOR({})"
 
     def name_of(self, column: str) -> str:
         """A column name as an identifier: quoted, its own quote characters doubled (the
@@ -137,7 +146,7 @@ DIALECTS = {
         # table lacks would be the text 'relapsed' in every row, not the error it is elsewhere
         Dialect("sqlite", "REAL", "TEXT", "INTEGER", "INTEGER", "`", typed=False,
                 concat_ws=False, keyed=False, texts=("text",), numbers=("integer", "real"),
-                number="CAST({} AS REAL)", boolean_of="{}",
+                number="CAST({} AS REAL)", boolean_of="{}", floor="CAST({} AS INTEGER)",
                 # REGEXP: the sqlite3 shell's own (its regexp extension); in Python's sqlite3,
                 # create_function("regexp", 2, ...)
                 matches="({} REGEXP {})"),
@@ -219,12 +228,15 @@ def _reading(fact: Fact, dialect: Dialect, dated: bool = False) -> tuple[list[st
         f"(tbad_{name} OR ({w} IS NOT NULL AND NOT {takes})) AS bad_{name}",
         w,  # the text given, for the error's words
     ]
-    if form == "age":  # the unit it was written in: months where a month's word ends it
-        ends = _ends_in_months(low)
+    if form == "age":  # the unit it was written in: months where a month's word ends it, 0
+        # for days (or weeks: their value is in days), which are no exact number of months
+        ends = _ends_in(low, WRITTEN_UNITS, 12)
+        in_days = f"{w} IS NOT NULL AND NOT {blank} AND {_ends_in(low, DAY_UNITS)}"
         from_dates = "born_months IS NOT NULL OR " if dated else ""
-        then.append(
-            f"CASE WHEN {from_dates}{w} IS NOT NULL AND {ends} THEN 12 ELSE 1 END AS {name}_per"
-        )
+        if dated:  # the birth date's months stand before a text age (which is then refused)
+            in_days = f"born_months IS NULL AND {in_days}"
+        then.append(f"CASE WHEN {in_days} THEN 0 WHEN {from_dates}{w} IS NOT NULL AND {ends} "
+                    f"THEN 12 ELSE 1 END AS {name}_per")  # fmt: skip
         if dated:  # given at all (an age beside a birth date is refused)
             then.append(f"(({w} IS NOT NULL AND NOT {blank}) OR v_{name} IS NOT NULL "
                         f"OR tbad_{name}) AS given_{name}")  # fmt: skip
@@ -388,7 +400,7 @@ def _text_value(fact: Fact, dialect: Dialect, low: str) -> str:
         exact = f"CAST({number} AS {dialect.double})"
         return f"CASE WHEN {_is_span(low, dialect)} THEN NULL ELSE {exact} END"
     else:  # an age: the number before its unit
-        letters = literal("".join(sorted(set("".join(WRITTEN_UNITS)))))
+        letters = literal("".join(sorted(set("".join([*WRITTEN_UNITS, *DAY_UNITS])))))
         number = dialect.trim.format(dialect.trim.format(low, letters), spaces)
         # 25y11m (its pattern took it): the years before the y, the months after its word,
         # in months (its _per is 12: a month's word ends it)
@@ -398,15 +410,20 @@ def _text_value(fact: Fact, dialect: Dialect, low: str) -> str:
                                      spaces)  # fmt: skip
         both = (f"CAST({years} AS {dialect.double}) * 12 + "
                 f"CAST({months} AS {dialect.double})")  # fmt: skip
-        return (f"CASE WHEN {y} > 0 AND {_ends_in_months(low)} THEN {both} "
+        # 3 weeks: in days (a day's word has a y too, so it is tested first)
+        weeks = f"CAST({number} AS {dialect.double}) * 7"
+        return (f"CASE WHEN {_ends_in(low, DAY_UNITS, 7)} THEN {weeks} "
+                f"WHEN {_ends_in(low, DAY_UNITS, 1)} THEN CAST({number} AS {dialect.double}) "
+                f"WHEN {y} > 0 AND {_ends_in(low, WRITTEN_UNITS, 12)} THEN {both} "
                 f"ELSE CAST({number} AS {dialect.double}) END")  # fmt: skip
     return f"CAST({number} AS {dialect.double})"
 
 
-def _ends_in_months(low: str) -> str:
-    """Whether an age's text (lower case, trimmed) ends in a month's word."""
-    months = [u for u, per in WRITTEN_UNITS.items() if per == 12]
-    return "(" + " OR ".join(f"{low} LIKE {literal('%' + unit)}" for unit in months) + ")"
+def _ends_in(low: str, units: dict[str, int], per: int | None = None) -> str:
+    """Whether an age's text (lower case, trimmed) ends in one of these units' words (of
+    those that many to the next unit, where `per` is given: 12 for months, 7 for weeks)."""
+    words = [u for u, many in units.items() if per is None or many == per]
+    return "(" + " OR ".join(f"{low} LIKE {literal('%' + unit)}" for unit in words) + ")"
 
 
 # --- thresholds ----------------------------------------------------------------------------
@@ -494,11 +511,16 @@ def _threshold(column: str, years: Fraction) -> str:
 
 
 def _age_at_least(column: str, years: Fraction) -> str:
-    return f"{column} >= {_threshold(column, years)}"
+    """Whether an age's column is at least `years` (a whole number of months): of an age in
+    days, where every birth day gives the same answer (facts.month_days), else NULL."""
+    fewest, most = month_days(int(years * 12))
+    in_days = f"CASE WHEN {column} >= {most} THEN TRUE WHEN {column} < {fewest} THEN FALSE END"
+    return (f"CASE WHEN {column}_per = 0 THEN {in_days} "
+            f"ELSE {column} >= {_threshold(column, years)} END")  # fmt: skip
 
 
 def _age_below(column: str, years: Fraction) -> str:
-    return f"{column} < {_threshold(column, years)}"
+    return f"NOT {_age_at_least(column, years)}"
 
 
 def _age(atom: Atom, column: str, per_year: int) -> str:
@@ -1019,8 +1041,8 @@ def _checks(
         wrong = _wrong(column)
         if wrong:
             checks.append((f"{name} IS NOT NULL AND ({wrong})", refused))
-    checks += [(f"{_in_months(pair.earlier)} > {_in_months(pair.later)}",
-                literal(out_of_order(pair))) for pair in NOT_AFTER]  # fmt: skip
+    checks += [(_after(pair.earlier, pair.later, dialect), literal(out_of_order(pair)))
+               for pair in NOT_AFTER]  # fmt: skip
     for condition, values, rule in conflicts:
         # The Python path's words, with each count's number in them (a yes/no fact is named
         # without its value).
@@ -1033,6 +1055,19 @@ def _checks(
             message += f" || {number} || {literal(piece)}"
         checks.append((condition, message))
     return checks
+
+
+def _after(earlier: str, later: str, dialect: Dialect) -> str:
+    """facts.age_after in SQL: whether one age is surely more than another, in days where both
+    are in days, else by the bounds of the months days complete whatever the calendar. (The
+    least bound is under 0 for under 4 days: FLOOR's -1 and SQLite's 0 both refuse nothing.)"""
+    first, then = _in_months(earlier), _in_months(later)
+    most = dialect.floor.format(f"(4800 * {later} + {FEWER}) / {CYCLE}.0")
+    least = dialect.floor.format(f"(4800 * {earlier} - {MORE}) / {CYCLE}.0")
+    return (f"(CASE WHEN {earlier}_per = 0 AND {later}_per = 0 THEN {earlier} > {later} "
+            f"WHEN {later}_per = 0 THEN {first} >= {most} + 1 "
+            f"WHEN {earlier}_per = 0 THEN {least} > {then} "
+            f"ELSE {first} > {then} END)")  # fmt: skip
 
 
 def _in_months(age: str) -> str:
@@ -1053,7 +1088,8 @@ def _wrong(column: Column) -> str:
     DuckDB and PostgreSQL, beside none in IEEE), is refused in each."""
     name = column.name
     if column.kind == "age":
-        most = f"CASE WHEN {name}_per = 12 THEN {MAX_AGE_YEARS * 12} ELSE {MAX_AGE_YEARS} END"
+        most = (f"CASE WHEN {name}_per = 12 THEN {MAX_AGE_YEARS * 12} WHEN {name}_per = 0 "
+                f"THEN {MAX_AGE_DAYS} ELSE {MAX_AGE_YEARS} END")  # fmt: skip
         return f"NOT ({name} >= 0 AND {name} <= {most})"
     if column.kind == "percent":
         return f"NOT ({name} >= 0 AND {name} <= 100)"

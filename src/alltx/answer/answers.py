@@ -12,8 +12,8 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, cast
 
 from alltx.core.assess import IndicationResult, ReferralResult, TherapyOption
-from alltx.core.facts import FACTS, RULE_FACTS, Facts, Value
-from alltx.core.rules import MET, UNKNOWN, UNMET, Atom, Evaluation, Node, Span, failed
+from alltx.core.facts import FACTS, RULE_FACTS, Facts, InDays, Value
+from alltx.core.rules import MET, UNKNOWN, UNMET, Atom, Counted, Evaluation, Node, Span, failed
 from alltx.model.catalog import Catalog, Caution, Source, Statement, Therapy
 
 if TYPE_CHECKING:  # the shapes are types only here: their module is off the run path
@@ -94,7 +94,7 @@ def plain(value: object) -> Value:
     """A value as JSON writes it: an exact number as an int, else a float."""
     if isinstance(value, Fraction):
         return int(value) if value.denominator == 1 else float(value)
-    if isinstance(value, Span):  # a level a test cannot measure: what the lab reported
+    if isinstance(value, Span | Counted | InDays):  # known within bounds: as given
         return value.words
     return value  # type: ignore[return-value]
 
@@ -105,8 +105,9 @@ def patient_json(facts: Facts) -> PatientOut:
     patient: dict[str, Any] = {}
     for name, value in facts.values.items():
         patient[name] = plain(value)
-        if FACTS[name].months:
-            patient[FACTS[name].months] = None if value is None else plain(value * 12)  # type: ignore[operator]
+        if FACTS[name].months:  # (days are said as given: they are no exact number of months)
+            in_months = value if value is None or isinstance(value, InDays) else value * 12  # type: ignore[operator]
+            patient[FACTS[name].months] = plain(in_months)
     return patient
 
 

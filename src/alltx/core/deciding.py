@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from alltx.core.facts import AGE_PAIRS, AGE_UNITS, FACTS, MAX_AGE_YEARS, NOT_AFTER, RULE_FACTS
-from alltx.core.rules import MET, UNKNOWN, UNMET, Atom, Node, atom_result, result_of
+from alltx.core.rules import MET, UNKNOWN, UNMET, Atom, Counted, Node, atom_result, result_of
 
 # A value just below a bound, for a test `at least` it: far below any step that matters (a
 # day is 1/365 of a year), so the value has the same completed years and months as any other
@@ -147,11 +147,21 @@ def _representatives(source: str, tests: Sequence[Atom]) -> list[dict[str, objec
     return list(seen.values())
 
 
-def _allowed(values: Values) -> bool:
-    """Whether these values keep each age pair in order (unknown: nothing to check)."""
+def _allowed(values: Values, chosen: Values) -> bool:
+    """Whether the chosen ages keep each age pair in order, with each other and with the
+    patient's (`values`; a chosen age stands where the patient's is not given). Two of the
+    patient's own are not compared: facts.derive has. An age known only within counts
+    (rules.Counted) is out of order only where every count it may be is."""
     for earlier, later in AGE_PAIRS:
-        first, then = values.get(earlier.name), values.get(later.name)
-        if first is not None and then is not None and first > then:  # type: ignore[operator]
+        if earlier.name not in chosen and later.name not in chosen:
+            continue
+        first = chosen.get(earlier.name, values.get(earlier.name))
+        then = chosen.get(later.name, values.get(later.name))
+        if first is None or then is None:
+            continue
+        least = first.low if isinstance(first, Counted) else first
+        most = then.high if isinstance(then, Counted) else then
+        if least > most:  # type: ignore[operator]
             return False
     return True
 
@@ -212,20 +222,23 @@ def _holds(
     values in place of the branch's unknown facts, no other live branch is complete."""
     if witness.branch not in live:
         return False
-    chosen = {s: v for s, v in witness.chosen if s in unknown}
-    trial = {r.name: values.get(r.name) for pair in AGE_PAIRS for r in pair}
-    for chosen_values in chosen.values():
-        trial.update(chosen_values)
-    if not _allowed(trial) or not any(_allowed({**trial, **v}) for v in witness.meeting):
+    chosen = dict(witness.chosen)
+    # the ages chosen where the patient's are not given, for the order of each pair
+    ages: dict[str, object] = {}
+    for _, chosen_values in witness.chosen:
+        ages.update({k: v for k, v in chosen_values.items() if values.get(k) is None})
+    if not _allowed(values, ages) or not any(_allowed(values, {**ages, **v})
+                                             for v in witness.meeting):  # fmt: skip
         return False
 
     def complete(branch: Branch) -> bool:
+        # a test's own result where it has one; where it is open, the chosen value's
         for test in branch.tests:
+            result = results[test]
             source = RULE_FACTS[test.fact].source
-            if source in chosen:
-                if atom_result(test, chosen[source][test.fact]) != MET:
-                    return False
-            elif results[test] != MET:
+            if result == UNKNOWN and source in chosen:
+                result = atom_result(test, chosen[source][test.fact])
+            if result != MET:
                 return False
         return True
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 import operator
 import re
@@ -25,7 +26,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
 
-from alltx.core.rules import Span as Span  # views name it from here (they do not import the rules)
+from alltx.core.rules import Counted as Counted  # views name these from here (they do not
+from alltx.core.rules import Span as Span  # import the rules)
 
 MAX_AGE_YEARS = 130
 MAX_COUNT = 10**15 - 1  # no relapse or remission number is longer: more is a mistake
@@ -79,6 +81,14 @@ _AGE = re.compile(
     + r")?\s*$",
     re.IGNORECASE | re.ASCII,  # \d: ASCII digits, as every other road reads them
 )
+# An age in whole days or weeks, as a neonatal chart writes it (30d, 3 weeks), and how many days
+# each unit is. Not a number of years: how many months d days complete depends on the months they
+# fell in (see InDays).
+DAY_UNITS = {"d": 1, "day": 1, "days": 1, "w": 7, "wk": 7, "wks": 7, "week": 7, "weeks": 7}
+# The most days an age may be: every birth day of the calendar is at most 130 years old after
+# them (47,508 days may be 1,561 months; tests/test_facts.py holds it to month_days).
+MAX_AGE_DAYS = 47_507
+_IN_DAYS = r"^\s*(0*\d{1,6})\s*(" + "|".join(sorted(DAY_UNITS, key=len, reverse=True)) + r")\s*$"
 # An age in years and months, as a chart writes it: 25y11m, 2 years 3 months (months 0 to 11).
 _YEARS_MONTHS = (
     r"^\s*(0*\d{1,3})\s*("
@@ -134,9 +144,11 @@ def _exact(value: int | float | str) -> Fraction:
     return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
 
 
-def parse_age(value: object) -> Fraction:
-    """Age in years, exact. Numbers are years; a string may end in `m` for months."""
-    hint = "give years (19, 2.5), months with m (8m) or both (25y11m)"
+def parse_age(value: object) -> Fraction | InDays:
+    """Age in years, exact. Numbers are years; a string may end in `m` for months; whole
+    days or weeks (30d, 3w) are an InDays, whose completed months the calendar may leave
+    open."""
+    hint = "give years (19, 2.5), months with m (8m), both (25y11m), or days or weeks (30d, 3w)"
     if isinstance(value, bool):
         raise ValueError(f"must be a number, not true/false; {hint}")
     if isinstance(value, int | float):
@@ -148,6 +160,9 @@ def parse_age(value: object) -> Fraction:
         match = _AGE.match(value)
         # compiled on first use, kept in re's own cache: no cost at start-up
         both = None if match else re.match(_YEARS_MONTHS, value, re.IGNORECASE | re.ASCII)
+        days = None if match or both else re.match(_IN_DAYS, value, re.IGNORECASE | re.ASCII)
+        if days:
+            return in_days(int(days.group(1)), DAY_UNITS[days.group(2).lower()])
         if both:  # 25y11m: whole years and a whole number of months under 12
             whole, _, months, _ = both.groups()
             if int(months) >= 12:
@@ -165,6 +180,93 @@ def parse_age(value: object) -> Fraction:
     if years < 0 or years > MAX_AGE_YEARS:
         raise ValueError(f"must be between 0 and {MAX_AGE_YEARS} years, got {_show(years)}")
     return years
+
+
+@dataclass(frozen=True)
+class InDays:
+    """An age given in whole days (or weeks): completed months `low` or `high` (one more,
+    or the same), by the months the days fell in. A month is 28 to 31 days: 30 days from
+    1 January is not a month (30 January), from 1 February it is (3 March, or 2 March in a
+    leap year)."""
+
+    days: int
+    given: str  # as said back: 30 days, 3 weeks
+    low: int
+    high: int
+
+    @property
+    def words(self) -> str:
+        return self.given
+
+
+def in_days(count: int, per: int) -> InDays:
+    """An age of `count` days (`per` 1) or weeks (7), refused over 130 years."""
+    days = count * per
+    unit = "day" if per == 1 else "week"
+    given = f"{count} {unit}{'' if count == 1 else 's'}"
+    if days > MAX_AGE_DAYS:
+        raise ValueError(f"must be between 0 and {MAX_AGE_YEARS} years, got {given}")
+    return InDays(days, given, *months_in_days(days))
+
+
+@functools.cache
+def _calendar() -> tuple[list[int], list[int]]:
+    """The lengths of the months of one 400-year cycle of the Gregorian calendar, after which
+    it repeats (4,800 months from January 2000), and of 131 years more; and the days before
+    each of them."""
+    firsts = [date(2000 + k // 12, k % 12 + 1, 1) for k in range(12 * 532)]
+    lengths = [(after - first).days for first, after in itertools.pairwise(firsts)]
+    return lengths, [0, *itertools.accumulate(lengths)]
+
+
+@functools.cache
+def month_days(months: int) -> tuple[int, int]:
+    """The fewest and the most days in which `months` months are completed (as
+    months_between counts them), over every birth day of the calendar. Born on a day the month
+    reached has, they are the days of the months between; born on a later day (31 January, and
+    28 February comes), the month is completed on the 1st after, sooner: soonest for a birth on
+    the last day of its month. 4,800 sums: about 3 ms, once for each number of months."""
+    lengths, before = _calendar()
+    fewest, most = MAX_AGE_DAYS * 2, 0
+    for start in range(4800):
+        days = before[start + months] - before[start]
+        shorter = lengths[start + months] - lengths[start]
+        fewest = min(fewest, days + shorter + 1 if shorter < 0 else days)
+        most = max(most, days)
+    return fewest, most
+
+
+# Months take m * 146097 / 4800 days on average (a 400-year cycle); over every birth day and
+# every m to 130 years, m months are completed in 4.141875 days fewer to 3.911875 more (checked
+# against month_days by tests/test_facts.py). In 4800ths of a day:
+FEWER, MORE, CYCLE = 19_881, 18_777, 146_097
+
+
+def months_in_days(days: int) -> tuple[int, int]:
+    """The fewest and the most completed months `days` days can be, by the calendar: the most
+    months m whose most (fewest) days are at most `days` (month_days)."""
+    high = (4800 * days + FEWER) // CYCLE  # no more than this, whatever the calendar
+    while month_days(high)[0] > days:
+        high -= 1
+    low = high
+    while month_days(low)[1] > days:
+        low -= 1
+    return low, high
+
+
+def age_after(earlier: object, later: object) -> bool:
+    """Whether one age (Fraction years or InDays) is surely more than another: in days
+    where both are; else where the completed months of the days, by the bounds above (which
+    hold whatever the calendar), are surely more or fewer. Not refused: two ages the calendar
+    may leave in order (60 days and 2 months), and some a few days further apart. Exact
+    arithmetic; the SQL query writes the same comparisons (sql._after)."""
+    if isinstance(earlier, InDays) and isinstance(later, InDays):
+        return earlier.days > later.days
+    if isinstance(later, InDays):  # `later` completes at most this many months
+        return earlier * 12 >= (4800 * later.days + FEWER) // CYCLE + 1  # type: ignore[operator]
+    if isinstance(earlier, InDays):  # `earlier` completes at least this many
+        return (4800 * earlier.days - MORE) // CYCLE > later * 12  # type: ignore[operator]
+    return earlier > later  # type: ignore[operator, no-any-return]
 
 
 # Within this of a boundary (a whole number of months, a bound of a percent), which side a
@@ -549,7 +651,11 @@ def _age_text() -> str:
     twelve = f"0*(?:{_DIGIT}|1[01])"
     under = f"0*{_below(years)}{space}{_units(1)}{space}{twelve}{space}{_units(12)}"
     most = f"0*{years}{space}{_units(1)}{space}0+{space}{_units(12)}"
-    return f"(?:{in_years}|{in_months}|{under}|{most})"
+    # 30d, 3 weeks: whole days or weeks, to 130 years whatever the calendar
+    days = "|".join(f"{_at_most(MAX_AGE_DAYS // per, '', '')}{space}"
+                    f"{words_pattern(u for u, p in DAY_UNITS.items() if p == per)}"
+                    for per in sorted(set(DAY_UNITS.values())))  # fmt: skip
+    return f"(?:{in_years}|{in_months}|{under}|{most}|{days})"
 
 
 def _percent_text() -> str:
@@ -614,15 +720,23 @@ LINEAGES = ("b", "t")
 
 
 @functools.lru_cache(maxsize=4096)
-def completed_years(age: Fraction) -> int:
+def completed_years(age: Fraction | InDays) -> int | Counted:
     """Completed years of an age in years, as labels count them (cached: ages repeat)."""
+    if isinstance(age, InDays):
+        return _counted(age.low // 12, age.high // 12)
     return math.floor(age)
 
 
 @functools.lru_cache(maxsize=4096)
-def completed_months(age: Fraction) -> int:
+def completed_months(age: Fraction | InDays) -> int | Counted:
     """Completed months of an age in years."""
+    if isinstance(age, InDays):
+        return _counted(age.low, age.high)
     return math.floor(age * 12)
+
+
+def _counted(low: int, high: int) -> int | Counted:
+    return low if low == high else Counted(low, high, f"{low} or {high}")
 
 
 @dataclass(frozen=True)
@@ -678,7 +792,8 @@ FACTS: dict[str, Fact] = {
     for f in (
         Fact("age", "age", parse_age, "age", "age", _AGE_HELP,
              "age in years; a string ending in m is months", metavar="AGE",
-             give="--age YEARS (or --age 8m for months)", understood="age in years",
+             give="--age YEARS (or --age 8m for months), or --born YYYY-MM-DD",
+             understood="age in years",
              months="age_months",
              rules=(RuleFact("age_years", "count", unit="years", of=completed_years),
                     RuleFact("age_months", "count", unit="months", of=completed_months))),
@@ -1021,7 +1136,7 @@ def derive(given: dict[str, object]) -> dict[str, object]:
     """
     for pair in NOT_AFTER:
         earlier, later = given.get(pair.earlier), given.get(pair.later)
-        if earlier is not None and later is not None and earlier > later:  # type: ignore[operator]
+        if earlier is not None and later is not None and age_after(earlier, later):
             first, second = pair.words
             raise FactError(f"the {first} is after {second}; check both", pair.earlier)
     for rule in IMPLICATIONS:
@@ -1045,7 +1160,7 @@ def wants(fact: Fact) -> str:
     on every road (the SQL query writes them too)."""
     if fact.form == "age":
         return (f"must be an age from 0 to {MAX_AGE_YEARS} years: years (19, 2.5), months "
-                "with m (8m) or both (25y11m)")  # fmt: skip
+                "with m (8m), both (25y11m), or whole days or weeks (30d, 3w)")  # fmt: skip
     if fact.form == "percent":
         return ("must be a percent from 0 to 100 (0.1 or 0.1%), or as a lab reports a level "
                 "its test cannot measure: negative, negative at 0.01%, <0.01%, positive, not "

@@ -48,6 +48,29 @@ class Span:
         return UNKNOWN  # no equality on a value known only within levels
 
 
+@dataclass(frozen=True)
+class Counted:
+    """A whole count known only to be one of `low` to `high` (an age given in days: its
+    completed months, which depend on the months the days fell in). A test on it is met or
+    unmet where every count between gives the same result, else unknown; `in` is met where
+    one of its counts is met, as SQL's OR of equalities has it. `words` say it."""
+
+    low: int
+    high: int
+    words: str
+
+    def against(self, op: str, bound: object) -> Result:
+        if op == "at_least":
+            return MET if self.low >= bound else UNMET if self.high < bound else UNKNOWN  # type: ignore[operator]
+        if op == "at_most":
+            return MET if self.high <= bound else UNMET if self.low > bound else UNKNOWN  # type: ignore[operator]
+        if op == "in":
+            return combine("any", [self.against("is", point) for point in bound])  # type: ignore[attr-defined]
+        if self.low == self.high == bound:
+            return MET
+        return UNMET if not self.low <= bound <= self.high else UNKNOWN  # type: ignore[operator]
+
+
 OPS = ("is", "in", "at_least", "at_most")
 _OPS_BY_KIND = {
     "bool": ("is",),
@@ -256,6 +279,9 @@ def result_of(atom: Atom, values: Mapping[str, object]) -> Result:
     high = values.get(atom.ceiling) if atom.ceiling else None
     if low is None and high is None:
         return UNKNOWN
+    # a bound known only within counts: the value is at least the least, at most the most
+    low = low.low if isinstance(low, Counted) else low
+    high = high.high if isinstance(high, Counted) else high
     points: tuple[Any, ...] = atom.bound if atom.op == "in" else (atom.bound,)  # type: ignore[assignment]
     if atom.op == "at_least":
         (bound,) = points
@@ -277,7 +303,7 @@ def atom_result(atom: Atom, value: object) -> Result:
     if value is None:
         return UNKNOWN
     bound = atom.bound
-    if isinstance(value, Span):
+    if isinstance(value, Span | Counted):
         return value.against(atom.op, bound)  # type: ignore[arg-type]
     if atom.op == "is":
         holds = value == bound

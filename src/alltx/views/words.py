@@ -9,7 +9,7 @@ from collections.abc import Collection
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from alltx.core.facts import FACTS, RULE_FACTS, Facts, Span
+from alltx.core.facts import FACTS, RULE_FACTS, Counted, Facts, InDays, Span
 
 if TYPE_CHECKING:
     from alltx.answer.shapes import CriterionOut
@@ -21,7 +21,7 @@ def fact_words(fact: str, value: object) -> str:
         return "not given"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, Span):
+    if isinstance(value, Span | Counted):
         return value.words
     if isinstance(value, Fraction | float):  # a float: an answer's JSON number
         # as given, to the millionth (an MRD test's sensitivity is 0.0001%): 0.004% was
@@ -37,9 +37,12 @@ def _decimal(number: float) -> str:
     return shown if shown not in ("0", "-0") else repr(number)
 
 
-def age_words(years: Fraction) -> str:
-    """An age as people say it: in months under two years, else in years. A fraction is cut,
-    not rounded: 25.9999999 years is shown as 25.99, never as a 26 it has not reached."""
+def age_words(years: Fraction | InDays) -> str:
+    """An age as people say it: in months under two years, else in years; days or weeks as
+    given. A fraction is cut, not rounded: 25.9999999 years is shown as 25.99, never as a 26
+    it has not reached."""
+    if isinstance(years, InDays):
+        return years.words
     if years < 2:
         months = _cut(years * 12, 10)
         return f"{months} {'month' if months == '1' else 'months'}"
@@ -53,7 +56,7 @@ def _cut(number: Fraction, parts: int) -> str:
 
 
 def criterion_words(
-    fact: str, value: object, unit: str, age: Fraction | None, bound: str | None
+    fact: str, value: object, unit: str, age: Fraction | InDays | None, bound: str | None
 ) -> str:
     """What a criterion was tested on, named: `fact: value`. `value` is the rule's (completed
     years or months for an age, in `unit`); `age`, for an age, the patient's own, shown as
@@ -62,6 +65,8 @@ def criterion_words(
     label = FACTS[fact].short
     if value is None:
         return f"{label}: not given" + (f"; {bound}" if bound else "")
+    if isinstance(age, InDays):  # days complete months by the calendar: say which
+        return f"{label}: {age.words}, {fact_words(fact, value)} completed {unit}"
     if age is not None:
         shown = age_words(age)
         whole = age if unit == "years" else age * 12
