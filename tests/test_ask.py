@@ -164,7 +164,9 @@ def test_ask_keeps_the_patient_for_the_page_to_print(tmp_path: Path) -> None:
      ("relapsed", "yeah", True), ("relapsed", "nope", False), ("lineage", "B cell", "B cell"),
      ("age", "8mo", "8m"), ("age", "she is 19 now", "19"), ("relapse", "2 times", "2"),
      # years and months, as the flags read them (1y6m): 18 months, not 1 year
-     ("age", "1 year 6 months", "1 year 6 months")],
+     ("age", "1 year 6 months", "1 year 6 months"),
+     # whole weeks or days, as the flags read them (issue 28): a newborn's age
+     ("age", "3 weeks", "3w"), ("age", "she's 10 days old", "10d"), ("age", "3w", "3w")],
 )  # fmt: skip
 def test_a_reply_is_read_as_people_say_it(fact: str, reply: str, read: object) -> None:
     assert ask.understood(fact, reply) == read
@@ -174,8 +176,8 @@ def test_a_reply_is_read_as_people_say_it(fact: str, reply: str, read: object) -
     ("fact", "reply"),
     [("age", "1 and a half"), ("age", "1 year and 6 months"), ("relapse", "2 or 3"),
      ("relapse", "lots"), ("relapsed", "perhaps"), ("cd22", "maybe"),
-     # a time is not an age in years, nor a count: 3 weeks is not 3 years old
-     ("age", "3 weeks"), ("age", "10 days"), ("age", "3w"), ("relapse", "2 weeks ago"),
+     # a time is not a count; part of a week is no whole number of days
+     ("age", "2.5 weeks"), ("age", "3 weeks 2 days"), ("relapse", "2 weeks ago"),
      ("relapse", "two weeks ago"), ("remission", "since 2023")],
 )  # fmt: skip
 def test_a_reply_that_could_be_read_two_ways_is_asked_again(fact: str, reply: str) -> None:

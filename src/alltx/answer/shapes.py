@@ -24,8 +24,9 @@ def _patient() -> Any:
     age that has one, its key in months), null if unknown."""
     from pydantic import Field
 
-    # a percent, or what a lab reported of a level its test cannot measure (negative at 0.01%)
-    kinds: dict[str, Any] = {"age": float, "bool": bool, "count": int, "percent": float | str}
+    # a percent, or what a lab reported of a level its test cannot measure (negative at 0.01%);
+    # an age, or whole days or weeks as given (30 days), which are no exact number of years
+    kinds: dict[str, Any] = {"age": float | str, "bool": bool, "count": int, "percent": float | str}
     fields: dict[str, Any] = {}
     for fact in FACTS.values():
         kind = Literal[fact.values] if fact.form == "category" else kinds[fact.form]

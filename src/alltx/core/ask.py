@@ -31,16 +31,26 @@ NUMBER_WORDS = {"none": 0, "never": 0, "zero": 0, "no": 0, "once": 1, "one": 1, 
                 "four": 4, "fourth": 4, "five": 5, "fifth": 5}  # fmt: skip
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)(?:st|nd|rd|th)?")
 TIMES = {"week", "weeks", "day", "days", "month", "months", "year", "years", "ago"}
-# An age in a sentence: `she's 19`, `19 years old`, `8 months`, `8mo`; a number followed by
-# any other word (`3 weeks`, `10 days`) is not read as years: asked again.
+# An age in a sentence: `she's 19`, `19 years old`, `8 months`, `8mo`, `3 weeks`, `10 days`; a
+# number followed by any other word is not read as years: asked again.
 _AGE = re.compile(r"(\d+(?:\.\d+)?)([a-z/]*)")
 _YEARS = {"", "year", "years", "yr", "yrs", "y", "yo", "y/o", "old", "now"}
 _MONTHS = {"month", "months", "mo", "mos", "m"}
+_DAYS = {
+    "day": "d",
+    "days": "d",
+    "d": "d",
+    "week": "w",
+    "weeks": "w",
+    "wk": "w",
+    "wks": "w",
+    "w": "w",
+}
 
 
 def _ages(said: str) -> list[str] | None:
-    """Each age a reply names, as the parser takes it (19, 8m); None if a number in it has a
-    unit alltx does not read as an age here (weeks, days)."""
+    """Each age a reply names, as the parser takes it (19, 8m, 3w); None if a number in it has
+    a unit alltx does not read as an age here, or is days or weeks not whole."""
     words = said.replace("'s ", " is ").split()
     ages = []
     for number, word in enumerate(words):
@@ -54,6 +64,8 @@ def _ages(said: str) -> list[str] | None:
             ages.append(f"{figure}m")
         elif unit in _YEARS:
             ages.append(figure)
+        elif unit in _DAYS and figure.isdigit():
+            ages.append(f"{figure}{_DAYS[unit]}")
         else:
             return None
     return ages
@@ -116,9 +128,8 @@ def _wanted(name: str) -> str:
     if fact.form == "count":
         return "answer with a number, such as 0, 1 or 2 (once, twice or second work too)"
     if fact.form == "age":
-        return (
-            "answer with one number: the age in years, such as 19, or in months, such as 8 months"
-        )
+        return ("answer with one number: the age in years, such as 19, or in months, such as "
+                "8 months (or whole weeks or days, such as 3 weeks)")  # fmt: skip
     if fact.form == "percent":
         return "answer with the percent the test found, such as 0.5"
     if "positive" in fact.spellings:
