@@ -222,6 +222,35 @@ def test_a_condition_entered_in_error_sets_no_fact(tmp_path: Path) -> None:
     assert answer["patient"]["relapsed"] is None
 
 
+ICDO3 = "http://terminology.hl7.org/CodeSystem/icd-o-3"
+HISTOLOGY = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
+
+
+def histology(code: str) -> dict[str, Any]:
+    concept = {"coding": [{"system": ICDO3, "code": code}]}
+    return {"extension": [{"url": HISTOLOGY, "valueCodeableConcept": concept}]}
+
+
+def test_an_icd_o_3_histology_in_mcodes_extension_gives_the_lineage(tmp_path: Path) -> None:
+    # A Condition coded with a code alltx does not read (acute lymphoid leukemia, lineage not
+    # said), its histology the ICD-O-3 morphology of B-ALL: the lineage, and, the Condition
+    # being the leukemia's, its clinical status.
+    relapse = {"clinicalStatus": {"coding": [{"code": "relapse", "system":
+               "http://terminology.hl7.org/CodeSystem/condition-clinical"}]}}  # fmt: skip
+    leukemia = condition("all-1", "Patient/p", SCT, "91857003", "2024-02-20",
+                         **histology("9811/3"), **relapse)  # fmt: skip
+    answer = answer_of("--fhir", write(tmp_path, "b.json", bundle(patient("p", "1990-01-01"),
+                                                                  leukemia)))  # fmt: skip
+    assert (answer["patient"]["lineage"], answer["patient"]["relapsed"]) == ("b", True)
+    assert answer["facts_from"]["lineage"] == ("from Condition/all-1: ICD-O-3 9811/3, 2024-02-20")
+    # no source here names a T-lymphoblastic morphology cleanly: not read, so not T
+    other = condition("all-1", "Patient/p", SCT, "91857003", "2024-02-20",
+                      **histology("9837/3"), **relapse)  # fmt: skip
+    answer = answer_of("--fhir", write(tmp_path, "t.json", bundle(patient("p", "1990-01-01"),
+                                                                  other)))  # fmt: skip
+    assert (answer["patient"]["lineage"], answer["patient"]["relapsed"]) == (None, None)
+
+
 def test_mrd_as_a_percent_quantity_is_read(tmp_path: Path, site: str) -> None:
     percent = {"valueQuantity": {"value": 0.5, "unit": "%", "system": "http://unitsofmeasure.org",
                                  "code": "%"}}  # fmt: skip

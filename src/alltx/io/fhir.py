@@ -41,6 +41,10 @@ READ = ("Patient", "Condition", "Observation", "Procedure")
 FINAL = {"final", "amended", "corrected"}
 NOT_CONFIRMED = {"entered-in-error", "refuted", "unconfirmed", "provisional", "differential"}
 DONE = {"completed"}
+# mCODE's extension on a cancer Condition for its histology (an ICD-O-3 morphology, 9811/3):
+# read as another code of the Condition (mCODE STU4, Extension HistologyMorphologyBehavior,
+# https://hl7.org/fhir/us/mcode/StructureDefinition-mcode-histology-morphology-behavior.html).
+HISTOLOGY = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
 
 
 class FhirError(ValueError):
@@ -270,6 +274,8 @@ class _Index:
         `unread`."""
         kind, label = resource["resourceType"], _label(resource)
         matched = self._matched(resource.get("code"))
+        if kind == "Condition":  # its histology is a code of the Condition too
+            matched += self._matched(*_histology(resource))
         if kind == "Condition" and matched:  # the status of the leukemia, not of another disease
             matched += self._matched(resource.get("clinicalStatus"))
         free = kind == "Observation" and isinstance(resource.get("valueString"), str)
@@ -297,8 +303,8 @@ class _Index:
                 continue
             yield coded.fact, _Said(text, value, label, code, day)
 
-    def _matched(self, concept: Any) -> list[tuple[tuple[str, str, str], Coded]]:
-        return [(coding, coded) for coding in _codings(concept)
+    def _matched(self, *concepts: Any) -> list[tuple[tuple[str, str, str], Coded]]:
+        return [(coding, coded) for coding in _codings(*concepts)
                 for coded in self.codes.get(coding[:2], ())]  # fmt: skip
 
     def _value(self, resource: Mapping[str, Any], fact: str) -> str | None:
@@ -333,6 +339,14 @@ class _Index:
             if answer is not None:
                 return answer.means
         return None
+
+
+def _histology(condition: Mapping[str, Any]) -> list[Any]:
+    """The histology a Condition's mCODE extension gives (CodeableConcepts; none where it has
+    no such extension)."""
+    extensions = condition.get("extension")
+    return [e.get("valueCodeableConcept") for e in extensions or ()
+            if isinstance(e, dict) and e.get("url") == HISTOLOGY]  # fmt: skip
 
 
 def _codings(*concepts: Any) -> list[tuple[str, str, str]]:

@@ -20,6 +20,7 @@ SYSTEMS = {
     "http://snomed.info/sct": "SNOMED CT",
     "http://loinc.org": "LOINC",
     "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM",
+    "http://terminology.hl7.org/CodeSystem/icd-o-3": "ICD-O-3",
     "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl": "NCIt",
     "http://terminology.hl7.org/CodeSystem/condition-clinical": "clinical status",
 }
