@@ -633,41 +633,43 @@ def test_spark_gives_the_python_answers_over_part_of_the_grid(
     assert_agree(rows, expected, query_says(got, rows))
 
 
+def spark_says(
+    spark: Any,
+    name: str,
+    columns: list[str],
+    rows: list[dict[str, Any]],
+    schema: str = "",
+    **compiling: Any,
+) -> list[Said]:
+    """The rows as a Spark view (every column text, or `schema`), answered by the query
+    compiled for it, in the rows' order (Spark keeps none without ORDER BY)."""
+    table = [tuple(row.get(column) for column in columns) for row in rows]
+    schema = schema or ", ".join(f"{column} STRING" for column in columns)
+    spark.createDataFrame(table, schema).createOrReplaceTempView(name)
+    query = sql.compile_query(load_catalog(), sql.DIALECTS["spark"], name, columns, **compiling)
+    got = [tuple(result) for result in spark.sql(query).collect()]
+    got.sort(key=lambda result: int(result[0][1:]))
+    return query_says(got, rows)
+
+
 def test_spark_reads_ages_from_dates_as_python_does(spark: Any) -> None:
-    catalog, rows = load_catalog(), dated_rows()
+    rows = dated_rows()
     columns = [c for c in DATED_COLUMNS if c != "age"]
-    table = [tuple(row.get(name) for name in columns) for row in rows]
     schema = (
         "id STRING, birth_date STRING, as_of STRING, relapsed BOOLEAN, lineage STRING, cd19 STRING"
     )
-    spark.createDataFrame(table, schema).createOrReplaceTempView("dated")
-    query = sql.compile_query(catalog, sql.DIALECTS["spark"], "dated", columns, as_of=AS_OF)
-    got = [tuple(result) for result in spark.sql(query).collect()]
-    assert_agree(rows, python_says(catalog, rows, AS_OF), query_says(got, rows))
+    got = spark_says(spark, "dated", columns, rows, schema, as_of=AS_OF)
+    assert_agree(rows, python_says(load_catalog(), rows, AS_OF), got)
 
 
 def test_spark_reads_mrd_as_labs_report_it_as_python_does(spark: Any) -> None:
-    catalog, rows = load_catalog(), mrd_rows()
-    table = [tuple(row.get(name) for name in MRD_COLUMNS) for row in rows]
-    spark.createDataFrame(
-        table, ", ".join(f"{c} STRING" for c in MRD_COLUMNS)
-    ).createOrReplaceTempView("mrd")
-    got = [
-        tuple(r)
-        for r in spark.sql(
-            sql.compile_query(catalog, sql.DIALECTS["spark"], "mrd", MRD_COLUMNS)
-        ).collect()
-    ]
-    assert_agree(rows, python_says(catalog, rows), query_says(got, rows))
+    rows = mrd_rows()
+    assert_agree(
+        rows, python_says(load_catalog(), rows), spark_says(spark, "mrd", MRD_COLUMNS, rows)
+    )
 
 
 def test_spark_reads_ages_in_days_as_python_does(spark: Any) -> None:
-    catalog, rows = load_catalog(), day_rows()
-    table = [tuple(row.get(name) for name in DAY_COLUMNS) for row in rows]
-    spark.createDataFrame(
-        table, ", ".join(f"{c} STRING" for c in DAY_COLUMNS)
-    ).createOrReplaceTempView("in_days")
-    query = sql.compile_query(catalog, sql.DIALECTS["spark"], "in_days", DAY_COLUMNS)
-    got = [tuple(r) for r in spark.sql(query).collect()]
-    got.sort(key=lambda result: int(result[0][1:]))  # Spark keeps no order without ORDER BY
-    assert_agree(rows, python_says(catalog, rows), query_says(got, rows))
+    rows = day_rows()
+    got = spark_says(spark, "in_days", DAY_COLUMNS, rows)
+    assert_agree(rows, python_says(load_catalog(), rows), got)
