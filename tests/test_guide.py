@@ -446,6 +446,22 @@ def test_a_grading_age_is_read_and_refused_as_every_age_is() -> None:
     assert result.exit_code == 2 and f"--age: {caught.value}" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("age", "said"),
+    [("3w", "the ICE score is for patients 12 and older"),  # 0 years, whatever the calendar
+     ("4382 days", "--age: 4382 days may be 11 or 12 completed years"),  # a birthday's eve
+     ("4383d", None)],  # 12 years from any birth day: both tools count, as at 12
+)  # fmt: skip
+def test_a_grading_age_in_days_counts_the_years_it_surely_is(age: str, said: str | None) -> None:
+    # Issue 28: an age in days reached the ICANS scale's age split as no number (a traceback).
+    result = CliRunner().invoke(app, ["grade", "icans", "--age", age, "--ice", "10"])
+    if said is None:
+        assert result.exit_code == 0 and "At 12, sources differ" in result.stdout
+    else:
+        assert result.exit_code == 2 and said in result.stderr
+        assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
 def test_a_finding_declared_in_the_guide_is_an_option_of_grade(tmp_path: Path) -> None:
     # issue 26: the grade options are made from guide.toml's findings, not written by hand.
     # A site's guide that words the oxygen option its own way, and declares one more finding.

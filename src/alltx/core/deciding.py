@@ -207,19 +207,17 @@ def deciding(roots: Sequence[Node], values: Values) -> tuple[str, ...]:
         return ()
     unknown = {RULE_FACTS[t.fact].source for t, r in results.items() if r == UNKNOWN}
     found = {w.fact for w in rules.witnesses
-             if w.fact in unknown and _holds(w, live, unknown, results, values)}  # fmt: skip
+             if w.fact in unknown and _holds(w, live, results, values)}  # fmt: skip
     return tuple(s for s in rules.order if s in found)
 
 
 def _holds(
-    witness: Witness,
-    live: list[Branch],
-    unknown: set[str],
-    results: Mapping[Atom, str],
-    values: Values,
+    witness: Witness, live: list[Branch], results: Mapping[Atom, str], values: Values
 ) -> bool:
-    """Whether the witness works for this patient: its branch is alive, and with the chosen
-    values in place of the branch's unknown facts, no other live branch is complete."""
+    """Whether the witness works for this patient: its branch is alive, the ages it chooses are
+    in order, and with the chosen values where a test is open (a fact not given, or known only
+    within bounds: an age in days), no other live branch is complete. As the SQL's witnesses
+    read it (alltx.sql._witness: a test's own result where it has one)."""
     if witness.branch not in live:
         return False
     chosen = dict(witness.chosen)

@@ -190,13 +190,9 @@ class InDays:
     leap year)."""
 
     days: int
-    given: str  # as said back: 30 days, 3 weeks
+    words: str  # as said back: 30 days, 3 weeks
     low: int
     high: int
-
-    @property
-    def words(self) -> str:
-        return self.given
 
 
 def in_days(count: int, per: int) -> InDays:
