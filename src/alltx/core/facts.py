@@ -769,7 +769,10 @@ class Fact:
 
 
 _MARKERS = ("positive", "negative", "pos", "neg", "+", "-")
-_AGE_HELP = "Age in years (decimals allowed), or in months with m: 8m."
+_AGE_HELP = (
+    "Age in years (decimals allowed), in months with m (8m), both (25y11m), or in "
+    "whole days or weeks (30d, 3w)."
+)
 # Refractory is disease treatment has not put into remission; leukemia that went into remission
 # and came back is a relapse, however a patient page puts the two side by side. No wording here
 # may fit a first relapse (a first relapse ticked as refractory would meet Kymriah's US label).
@@ -787,7 +790,8 @@ FACTS: dict[str, Fact] = {
     f.name: f
     for f in (
         Fact("age", "age", parse_age, "age", "age", _AGE_HELP,
-             "age in years; a string ending in m is months", metavar="AGE",
+             "age in years; as a string, months with m (8m), both (25y11m), or whole days or "
+             "weeks (30d, 3w)", metavar="AGE",
              give="--age YEARS (or --age 8m for months), or --born YYYY-MM-DD",
              understood="age in years",
              months="age_months",
