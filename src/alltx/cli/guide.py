@@ -159,7 +159,7 @@ def _finding_options(scale: Scale) -> tuple[TyperOption, ...]:
 def _grade(
     ctx: typer.Context, scale_id: str, given: dict[str, object], age: str | None, output: DocFormat
 ) -> None:
-    from alltx.core.facts import FactError, InDays, parse_fact
+    from alltx.core.facts import Counted, FactError, InDays, completed_years, parse_fact
     from alltx.core.grading import grade, parse_findings
 
     guide = guide_in_use(ctx)
@@ -169,11 +169,11 @@ def _grade(
     except FactError as error:
         fail(f"--age: {error}")
     if isinstance(years, InDays):  # the scales split by completed years: days are the years
-        low, high = years.low // 12, years.high // 12  # they surely are
-        if low != high:
-            fail(f"--age: {years.words} may be {low} or {high} completed years, by the months "
+        whole = completed_years(years)  # they surely are
+        if isinstance(whole, Counted):
+            fail(f"--age: {years.words} may be {whole.words} completed years, by the months "
                  "the days fell in; give the age in years or months")  # fmt: skip
-        years = Fraction(low)
+        years = Fraction(whole)
     result = grade(scale, parse_findings(scale, given), years)
     answer = _answers().grading_answer(guide, result)
     show(ctx, output is DocFormat.json, lambda: answer,

@@ -223,7 +223,7 @@ def _holds(
     chosen = dict(witness.chosen)
     # the ages chosen where the patient's are not given, for the order of each pair
     ages: dict[str, object] = {}
-    for _, chosen_values in witness.chosen:
+    for chosen_values in chosen.values():
         ages.update({k: v for k, v in chosen_values.items() if values.get(k) is None})
     if not _allowed(values, ages) or not any(_allowed(values, {**ages, **v})
                                              for v in witness.meeting):  # fmt: skip
