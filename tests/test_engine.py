@@ -384,6 +384,43 @@ def test_duckdb_memory_is_bounded_and_spills_into_alltx_own_folder(tmp_path: Pat
     assert (limit,) == fresh.execute("SELECT current_setting('memory_limit')").fetchone()
     assert (limit,) != default and limit.startswith(("715.2 MiB", "750.0 MB"))
     assert prepared.folder is not None and spill.startswith(prepared.folder.name)
+    # DuckDB's own progress bar, drawn over a statement of over two seconds (it was, on stderr)
+    bar = "SELECT current_setting('enable_progress_bar')"
+    assert prepared.connection.execute(bar).fetchall() == [(False,)]
+
+
+def test_a_large_cohort_keeps_its_order_on_the_engine(tmp_path: Path) -> None:
+    # The records are read from a table sorted by line, not from joins, which need not keep
+    # the order of their rows (sql.engine_statements). Over rows enough for DuckDB to share
+    # among many threads, each record is in its row's place, written to Parquet and read back
+    # as CSV rows are, and each is the answer the Python path gives its patient (PATIENTS
+    # repeated). (Joined without that sort, 300,000 rows came back out of order; 120,000 did not.)
+    from alltx.batch import duckdb_engine
+
+    copies = 25_000
+    parquet = tmp_path / "cohort.parquet"
+    source = write_parquet(tmp_path / "one.parquet", PATIENTS)
+    duckdb.connect().execute(
+        f"COPY (SELECT p.* REPLACE (p.id || '-' || c.copy AS id) FROM read_parquet('{source}') "
+        f"AS p, range({copies}) AS c(copy) ORDER BY c.copy, p.id) TO '{parquet}' (FORMAT parquet)"
+    )
+    ids = [i for (i,) in duckdb.connect().execute(f"SELECT id FROM read_parquet('{parquet}')")
+           .fetchall()]  # fmt: skip
+    _, python, _ = run(["options", "-i", str(write_jsonl(tmp_path / "p.jsonl", PATIENTS)),
+                        "-f", "csv", "-q"])  # fmt: skip
+    answers = {r[0]: r[2:] for r in list(csv.reader(io.StringIO(python)))[1:]}
+    out = tmp_path / "answers.parquet"
+    for way in ("parquet", "rows"):
+        prepared = duckdb_engine.prepare(load_catalog(), str(parquet), False)
+        prepared.connection.execute("SET threads = 8")
+        if way == "parquet":
+            prepared.to_parquet(str(out))
+            got = duckdb.connect().execute(f"SELECT * FROM read_parquet('{out}')").fetchall()
+        else:
+            got = [(row[0], row[-1], *row[1:-1]) for row in prepared.results()]  # line last
+        assert [(row[0], row[1]) for row in got] == [(i, n) for n, i in enumerate(ids, 1)]
+        assert all(["" if v is None else str(v) for v in row[2:]] == answers[row[0][:1]]
+                   for row in got)  # fmt: skip
 
 
 def test_engine_flags_need_a_cohort() -> None:

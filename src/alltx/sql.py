@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -763,10 +763,12 @@ class _Keyed:
     def __init__(self, subjects: Sequence[tuple[str, tuple[str, ...], list[str]]],
                  dialect: Dialect, columns: Collection[str]) -> None:  # fmt: skip
         self.keys: list[str] = []  # per row: each key, "expression AS name"
-        self.tables: list[str] = []  # per subject: its lists by its keys, a CTE
+        self.tables: list[tuple[str, str]] = []  # per subject: its lists by its keys (name, body)
         self.joins: list[str] = []
         self.cells: list[str] = []  # the record's cells: each status, then its lists
         self.read: list[str] = []  # the columns the lists read, statuses first
+        self.statuses: list[str] = []
+        self.listed: list[list[str]] = []  # per subject: its lists' names
         for number, (status, values, lists) in enumerate(subjects):
             lists = [made.format(text=dialect.text) for made in lists]
             if not dialect.keyed:
@@ -783,10 +785,13 @@ class _Keyed:
             self.read += [c for c in (status, *read) if c not in self.read]
             listed = [f"x{number}_{at}" for at in range(len(lists))]
             made = ",\n    ".join(f"{m} AS {n}" for m, n in zip(lists, listed, strict=True))
-            self.tables.append(
-                f"lists{number} AS (\n  SELECT {', '.join(keys)},\n    {made}\n"
-                f"  FROM (SELECT DISTINCT {', '.join([status, *read])} FROM keyed) AS one\n)"
-            )
+            self.tables.append((
+                f"lists{number}",
+                f"SELECT {', '.join(keys)},\n    {made}\n"
+                f"  FROM (SELECT DISTINCT {', '.join([status, *read])} FROM keyed) AS one",
+            ))  # fmt: skip
+            self.statuses.append(status)
+            self.listed.append(listed)
             on = " AND ".join(f"keyed.{name} = lists{number}.{name}" for name in names)
             self.joins.append(f"JOIN lists{number} ON {on}")
             self.cells += [f"keyed.{status}", *(f"lists{number}.{name}" for name in listed)]
@@ -827,19 +832,73 @@ def compile_query(
     dialect: Dialect,
     table: str,
     given: Collection[str] | None = None,
-    engine: bool = False,
     as_of: date | None = None,
 ) -> str:
     """The query over `table` (a name or an expression). `given` names the columns the table
     has (id and facts); a fact column it lacks is read as unknown. None: all of them.
 
-    `engine`: the table is alltx's own (duckdb_engine), with two more columns: `line`, the
-    row's line in the file, which the query passes on as its last column, and `read_error`,
-    why the reader refused the row (Python's csv module: a record it cannot read), which is
-    the row's error before any other.
-
     A table with a birth_date (or as_of) column gives an age as dates (facts.dated_age);
     `as_of` is the day taken where a row gives none (None: the day the query runs)."""
+    ctes, keyed, record = _compiled(catalog, dialect, table, given, False, as_of)
+    if not dialect.keyed:
+        return f"{ctes}\nSELECT\n  {record(keyed.cells)}\nFROM judged"
+    return ctes + _keyed_select(keyed, dialect, record(keyed.cells))
+
+
+def engine_statements(
+    catalog: Catalog, table: str, given: Collection[str], as_of: date | None = None
+) -> tuple[list[str], str]:
+    """The same query for alltx's own engine (duckdb_engine), in DuckDB, as statements that
+    make temporary tables and set variables, then the query that reads the records from them,
+    in input order, the row's line last. The table has two more columns: `line`, the row's
+    line in the file, and `read_error`, why the reader refused the row (Python's csv module:
+    a record it cannot read), which is the row's error before any other.
+
+    In input order without sorting the records: a join need not keep the order of its rows,
+    and sorting the records back by their line (each a few dozen columns of text) was 40% of
+    the run over 1,000,000 realistic rows. So each row's status and keys are kept in a table
+    (`keyed`), each subject's lists made once per key (`lists0` ...) and numbered; the rows
+    are joined to the numbers of their lists and sorted by line, a few narrow columns
+    (`ordered`); each list's texts are a variable, in the order of their numbers, and the
+    records are read from `ordered` alone, taking each text by its number: one table read in
+    its order, which DuckDB keeps (its documentation, "Order Preservation")."""
+    ctes, keyed, record = _compiled(catalog, DIALECTS["duckdb"], table, given, True, as_of)
+    setup = [  # (from a CTE of its own: made from `judged` directly, it took 1.7 times as long)
+        f"CREATE TEMPORARY TABLE keyed AS {ctes},\nrow_keys AS MATERIALIZED (\n  SELECT id, "
+        + ", ".join(["error", "line", *keyed.read, *keyed.keys])
+        + "\n  FROM judged\n)\nSELECT * FROM row_keys"
+    ]
+    cells: list[str] = []
+    numbered: list[str] = []
+    for at, ((name, body), status, listed) in enumerate(
+        zip(keyed.tables, keyed.statuses, keyed.listed, strict=True)
+    ):
+        setup.append(f"CREATE TEMPORARY TABLE {name} AS SELECT row_number() OVER () AS place, "
+                     f"* FROM (\n  {body}\n) AS made")  # fmt: skip
+        setup += [f"SET VARIABLE {x} = (SELECT list({x} ORDER BY place) FROM {name})"
+                  for x in listed]  # fmt: skip
+        numbered.append(f"{name}.place AS p{at}")
+        cells += [status, *(f"getvariable({literal(x)})[p{at}]" for x in listed)]
+    setup.append(
+        "CREATE TEMPORARY TABLE ordered AS SELECT keyed.id, keyed.error, keyed.line, "
+        + ", ".join([*(f"keyed.{status}" for status in keyed.statuses), *numbered])
+        + "\nFROM keyed"
+        + "".join(f"\n{join}" for join in keyed.joins)
+        + "\nORDER BY keyed.line"
+    )
+    return setup, f"SELECT\n  {record(cells)}, line\nFROM ordered"
+
+
+def _compiled(
+    catalog: Catalog,
+    dialect: Dialect,
+    table: str,
+    given: Collection[str] | None,
+    engine: bool,
+    as_of: date | None,
+) -> tuple[str, _Keyed, Callable[[list[str]], str]]:
+    """The query up to `judged` (each row's statuses and tests), comments first; what makes
+    the lists (_Keyed); and the record's columns from the cells of its statuses and lists."""
     from alltx.answer.answers import columns as csv_columns
 
     compiled = _Compiled(catalog)
@@ -925,12 +984,15 @@ def compile_query(
     keyed = _Keyed(subjects, dialect, named)
     names = [name for name, _ in csv_columns(catalog) if name != "line"]
     release, regulator = literal(catalog.info.release), literal(catalog.info.authority.id)
-    cells = ["id", *keyed.cells, "error", release, regulator, "2"]
-    shown = ",\n  ".join(
-        f"{cell.format(text=dialect.text)} AS {q(name)}"
-        for cell, name in zip(cells, names, strict=True)
-    )
-    return (
+
+    def record(parts: list[str]) -> str:
+        cells = ["id", *parts, "error", release, regulator, "2"]
+        return ",\n  ".join(
+            f"{cell.format(text=dialect.text)} AS {q(name)}"
+            for cell, name in zip(cells, names, strict=True)
+        )
+
+    ctes = (
         f"-- alltx data release {catalog.info.release} (updated "
         f"{catalog.info.updated.isoformat()}): {catalog.info.authority.scope}. "
         f"{dialect.name} dialect.\n"
@@ -965,27 +1027,21 @@ def compile_query(
         f"judged AS {dialect.materialized}(\n  SELECT *,\n    "
         + ",\n    ".join(statuses + [f"{c} AS {n}" for c, n in compiled.orders.items()])
         + "\n  FROM grouped\n)"
-        + (
-            _keyed_select(keyed, dialect, shown, line, engine)
-            if dialect.keyed
-            else f"\nSELECT\n  {shown}{line}\nFROM judged"
-        )
     )
+    return ctes, keyed, record
 
 
-def _keyed_select(keyed: _Keyed, dialect: Dialect, shown: str, line: str, engine: bool) -> str:
+def _keyed_select(keyed: _Keyed, dialect: Dialect, shown: str) -> str:
     """The record from each row's statuses and keys and each subject's lists by its keys."""
     return (
-        f",\nkeyed AS {dialect.reused}(\n  SELECT id, error{line}, "
+        f",\nkeyed AS {dialect.reused}(\n  SELECT id, error, "
         + ", ".join(keyed.read)
         + ",\n    "
         + ",\n    ".join(keyed.keys)
         + "\n  FROM judged\n)"
-        + "".join(f",\n{table}" for table in keyed.tables)
-        + f"\nSELECT\n  {shown}{line}\nFROM keyed"
+        + "".join(f",\n{name} AS (\n  {body}\n)" for name, body in keyed.tables)
+        + f"\nSELECT\n  {shown}\nFROM keyed"
         + "".join(f"\n{join}" for join in keyed.joins)
-        # the engine writes the records in input order, which a join need not keep
-        + ("\nORDER BY line" if engine else "")
     )
 
 

@@ -6,9 +6,9 @@ A text file (CSV, TSV) is read by Python's csv module, as on the Python path, so
 the reader refuses is that row's error and every row keeps the line it starts on; the rows'
 cells go to DuckDB through a CSV of alltx's own, which the csv module wrote and DuckDB reads
 back cell for cell. DuckDB runs the query on every core and hands back one result row per
-input row, in input order (DuckDB keeps the order of a query without ORDER BY while
-`preserve_insertion_order` is on, its default), which `alltx.batch.streaming` writes as it
-writes any cohort; or it writes the results to Parquet itself.
+input row, in input order (`alltx.sql.engine_statements` says how, without sorting the
+records), which `alltx.batch.streaming` writes as it writes any cohort; or it writes the
+results to Parquet itself.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import IO, Any
 from alltx.core.facts import FIELDS
 from alltx.io.input_rows import Failure, Row, header_names
 from alltx.model.catalog import Catalog
-from alltx.sql import DIALECTS, compile_query, literal
+from alltx.sql import DIALECTS, engine_statements, literal
 
 NEEDED = (
     "needs DuckDB, an optional part of alltx: pip install 'alltx[duckdb]' (from a "
@@ -68,6 +68,8 @@ def _connect(duckdb: Any, folder: tempfile.TemporaryDirectory[str]) -> Any:
     spills into `.tmp` in the current folder by default)."""
     connection = duckdb.connect()
     connection.execute(f"SET memory_limit = {literal(MEMORY_LIMIT)}")
+    # DuckDB draws its own progress bar on the terminal for a statement of over two seconds
+    connection.execute("SET enable_progress_bar = false")
     connection.execute(f"SET temp_directory = {literal(str(Path(folder.name) / 'spill'))}")
     return connection
 
@@ -90,10 +92,17 @@ class Prepared:
     folder: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
     written: str = ""  # the Parquet output, by a plain name
     names: tuple[str, str] = ("", "")  # (the plain name DuckDB reads, the name given)
+    setup: list[str] = field(default_factory=list)  # run once before it: engine_statements
+
+    def _ready(self) -> None:
+        """Run the statements the query reads the results of (temporary tables), once."""
+        while self.setup:
+            self.connection.execute(self.setup.pop(0))
 
     def results(self) -> Iterator[tuple[Any, ...]]:
         """The query's result rows, in input order, a batch at a time (memory stays flat)."""
         try:
+            self._ready()
             cursor = self.connection.execute(self.query)
             while batch := cursor.fetchmany(BATCH):
                 yield from batch
@@ -120,6 +129,7 @@ class Prepared:
         try:
             # The compact CSV's columns in its order: the line after the id
             records = f"SELECT id, line, * EXCLUDE (id, line) FROM ({self.query})"
+            self._ready()
             self.connection.execute(f"COPY ({records}) TO {literal(written)} (FORMAT parquet)")
             [(rows, errors)] = self.connection.execute(
                 f"SELECT count(*), count(error) FROM read_parquet({literal(written)})"
@@ -186,8 +196,8 @@ def prepare(
     connection = _connect(duckdb, folder)
     table, given = table_over(connection, duckdb.Error, named, path, "parquet", ignore_unknown,
                               numbered=True)  # fmt: skip
-    query = compile_query(catalog, DUCKDB, table, given, engine=True, as_of=as_of)
-    return Prepared(connection, query, duckdb.Error, folder, names=(named, path))
+    setup, query = engine_statements(catalog, table, given, as_of)
+    return Prepared(connection, query, duckdb.Error, folder, names=(named, path), setup=setup)
 
 
 # The columns of the CSV alltx writes for DuckDB from the rows Python read: the line and the
@@ -217,8 +227,8 @@ def prepare_rows(
                 writer.writerow([row.line, "", _text(row.id),
                                  *(fields.get(name, "") for name in FIELDS)])  # fmt: skip
     table = f"(SELECT * FROM {_own_csv(cells, {name: 'VARCHAR' for name in _CARRIED})})"
-    query = compile_query(catalog, DUCKDB, table, {"id", *FIELDS}, engine=True, as_of=as_of)
-    return Prepared(_connect(duckdb, folder), query, duckdb.Error, folder)
+    setup, query = engine_statements(catalog, table, {"id", *FIELDS}, as_of)
+    return Prepared(_connect(duckdb, folder), query, duckdb.Error, folder, setup=setup)
 
 
 def answered(catalog: Catalog, write: Callable[[IO[str]], object]) -> Prepared:
