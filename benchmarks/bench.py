@@ -167,6 +167,19 @@ def run(command: list[str]) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss
 
 
+# typer imported and the data files parsed as every run parses them (tomli), nothing else
+DATA_FILES = """
+import typer, tomli
+for name in ("therapies", "fhir_codes"):
+    with open(f"{folder}/{{name}}.toml", "rb") as file:
+        tomli.load(file)
+"""
+
+
+# typer and the rich modules the text answer draws with (alltx.views.render), nothing else
+RICH = "import typer, rich.console, rich.measure, rich.padding, rich.table, rich.text"
+
+
 def median_of_each(commands: list[list[str]], times: int) -> list[float]:
     """Median wall time of each command, runs interleaved so machine noise hits them alike."""
     found: list[list[float]] = [[] for _ in commands]
@@ -221,10 +234,15 @@ def main() -> None:
         peaks["small"] = min(peaks.get("small", 1 << 62), rss)
     times = {key: statistics.median(values) for key, values in runs.items()}
     answer = [str(BIN / "alltx"), "--no-pager", "options", "--age", "19", "--relapsed"]
-    base, start, text = median_of_each(
-        [[sys.executable, "-c", "import typer"], [*answer, "--format", "json"], answer],
+    # What no start can go below, beside typer's import (issue 27's targets are against it):
+    # the data parsed, which every run does (no copy stands in for the files), and rich,
+    # which the text answer draws with.
+    data = DATA_FILES.format(folder=Path(__file__).resolve().parent.parent / "data")
+    base, start, text, parsed, with_rich = median_of_each(
+        [[sys.executable, "-c", "import typer"], [*answer, "--format", "json"], answer,
+         [sys.executable, "-c", data], [sys.executable, "-c", RICH]],
         args.starts,
-    )
+    )  # fmt: skip
 
     targets = {"compact jsonl": ">= 0.70", "compact csv": ">= 0.70",
                "continuous jsonl": ">= 0.50", "continuous csv": ">= 0.50",
@@ -250,6 +268,10 @@ def main() -> None:
          f"{start / base:.2f}", "<= 1.40"),
         ("start, text", f"{text * 1000:.0f} ms", f"import typer {base * 1000:.0f} ms",
          f"{text / base:.2f}", "<= 2.00"),
+        ("  ceiling: data", f"{parsed * 1000:.0f} ms", "typer, the data files parsed",
+         f"{parsed / base:.2f}", "(below json)"),
+        ("  ceiling: rich", f"{with_rich * 1000:.0f} ms", "typer, rich imported",
+         f"{with_rich / base:.2f}", "(below text)"),
     ]  # fmt: skip
     if args.sql_rows:  # the DuckDB road, against its own floor run, in the same run
         from bench_sql import engine_rows

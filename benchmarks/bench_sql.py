@@ -89,6 +89,15 @@ duckdb.connect().execute(f"COPY ({query}) TO '{sys.argv[2]}' (FORMAT parquet)")
 
 SMALL = 100_000  # rows of the realistic cohort whose peak memory the large run's is set against
 
+# DuckDB reading the answers' Parquet file and writing it again, no rule run: what no road that
+# writes these records through DuckDB can beat on this machine (issue 27's 10 times the floor is
+# set against the Python floor, not against this).
+COPIED = """
+import sys, duckdb
+source, target = sys.argv[1:]
+duckdb.connect().execute(f"COPY (FROM read_parquet('{source}')) TO '{target}' (FORMAT parquet)")
+"""
+
 
 def engine_rows(rows: int, repeat: int) -> list[tuple[str, str, str, str, str]]:
     """The DuckDB road's figures, each with the floor measured in the same run, as rows of
@@ -106,6 +115,7 @@ def engine_rows(rows: int, repeat: int) -> list[tuple[str, str, str, str, str]]:
     commands = {
         "floor": [sys.executable, "-c", FLOOR, str(source)],
         "duckdb -> parquet": [*alltx, parquet, "--format", "parquet", "--output", answers],
+        "ceiling": [sys.executable, "-c", COPIED, answers, str(OUT / "copied.parquet")],
         "duckdb -> csv": [*alltx, parquet, "--format", "csv"],
         "realistic -> parquet": [*alltx, real, "--format", "parquet", "--output", answers],
         "small": [*alltx, small, "--format", "parquet", "--output", answers],
@@ -122,10 +132,13 @@ def engine_rows(rows: int, repeat: int) -> list[tuple[str, str, str, str, str]]:
     targets = {"duckdb -> parquet": ">= 10", "realistic -> parquet": ">= 10"}
     table = []
     for label in ("duckdb -> parquet", "duckdb -> csv", "realistic -> parquet",
-                  "alltx sql in duckdb"):  # fmt: skip
+                  "alltx sql in duckdb", "ceiling"):  # fmt: skip
         rate = rows / times[label]
         table.append((label, f"{rate:,.0f} rows/s ({rows:,})", f"floor {floor:,.0f} rows/s",
                       f"{rate / floor:.2f}", targets.get(label, "(none)")))  # fmt: skip
+        if label == "ceiling":
+            table[-1] = ("  ceiling: copy", *table[-1][1:4], "(DuckDB copying the answers)")
+            continue
         table.append(("  peak memory", f"{peaks[label] / 1024:.0f} MiB", "", "",
                       "<= 1024 MiB" if label in targets else "(none)"))  # fmt: skip
     table.append(("  flat: realistic", f"{peaks['realistic -> parquet'] / 1024:.0f} MiB "
