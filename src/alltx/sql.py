@@ -796,6 +796,14 @@ class _Keyed:
             self.joins.append(f"JOIN lists{number} ON {on}")
             self.cells += [f"keyed.{status}", *(f"lists{number}.{name}" for name in listed)]
 
+    def select(self, *carried: str) -> str:
+        """Each row's id, error, `carried` columns, the columns the lists read and its keys."""
+        return (
+            f"SELECT {', '.join(['id', 'error', *carried, *self.read])},\n    "
+            + ",\n    ".join(self.keys)
+            + "\n  FROM judged"
+        )
+
 
 def _status(met: str, values: tuple[str, ...], name: str) -> str:
     """A status column: NULL for a refused row, else the first of `values` when `met` holds,
@@ -864,9 +872,8 @@ def engine_statements(
     its order, which DuckDB keeps (its documentation, "Order Preservation")."""
     ctes, keyed, record = _compiled(catalog, DIALECTS["duckdb"], table, given, True, as_of)
     setup = [  # (from a CTE of its own: made from `judged` directly, it took 1.7 times as long)
-        f"CREATE TEMPORARY TABLE keyed AS {ctes},\nrow_keys AS MATERIALIZED (\n  SELECT id, "
-        + ", ".join(["error", "line", *keyed.read, *keyed.keys])
-        + "\n  FROM judged\n)\nSELECT * FROM row_keys"
+        f"CREATE TEMPORARY TABLE keyed AS {ctes},\nrow_keys AS MATERIALIZED (\n"
+        f"  {keyed.select('line')}\n)\nSELECT * FROM row_keys"
     ]
     cells: list[str] = []
     numbered: list[str] = []
@@ -1034,11 +1041,7 @@ def _compiled(
 def _keyed_select(keyed: _Keyed, dialect: Dialect, shown: str) -> str:
     """The record from each row's statuses and keys and each subject's lists by its keys."""
     return (
-        f",\nkeyed AS {dialect.reused}(\n  SELECT id, error, "
-        + ", ".join(keyed.read)
-        + ",\n    "
-        + ",\n    ".join(keyed.keys)
-        + "\n  FROM judged\n)"
+        f",\nkeyed AS {dialect.reused}(\n  {keyed.select()}\n)"
         + "".join(f",\n{name} AS (\n  {body}\n)" for name, body in keyed.tables)
         + f"\nSELECT\n  {shown}\nFROM keyed"
         + "".join(f"\n{join}" for join in keyed.joins)
