@@ -45,6 +45,7 @@ from alltx.core.facts import (
     MORE,
     MRD_FORMS,
     NOT_AFTER,
+    READING,
     RULE_FACTS,
     SHOWN_CHARACTERS,
     SPACE,
@@ -477,6 +478,8 @@ def _atom(atom: Atom) -> str:
     """One test as a SQL condition: NULL when its fact is NULL (unknown), or where a bound
     settles it (rules.result_of), that result."""
     fact = RULE_FACTS[atom.fact]
+    if atom.fact == READING:  # an open point: unknown for every row (facts.READING)
+        return "CAST(NULL AS BOOLEAN)"
     if fact.unit in AGE_UNITS:
         tested = _age(atom, fact.source, AGE_UNITS[fact.unit])
         bounded = _bounded(atom, AGE_UNITS[fact.unit])
@@ -513,9 +516,14 @@ def _threshold(column: str, years: Fraction) -> str:
 def _age_at_least(column: str, years: Fraction) -> str:
     """Whether an age's column is at least `years` (a whole number of months): of an age in
     days, where every birth day gives the same answer (facts.month_days), else NULL."""
-    fewest, most = month_days(int(years * 12))
+    months = int(years * 12)
+    fewest, most = month_days(months)
     in_days = f"CASE WHEN {column} >= {most} THEN TRUE WHEN {column} < {fewest} THEN FALSE END"
-    return (f"CASE WHEN {column}_per = 0 THEN {in_days} "
+    # An age given in whole years (its unit years, its value whole: facts.Years) is any month
+    # of that year, so a bound within the year is open for it: 0 years and one month.
+    within = (f"WHEN {column}_per = 1 AND {column} = {months // 12} THEN NULL "
+              if months % 12 else "")  # fmt: skip
+    return (f"CASE WHEN {column}_per = 0 THEN {in_days} {within}"
             f"ELSE {column} >= {_threshold(column, years)} END")  # fmt: skip
 
 
@@ -664,6 +672,13 @@ def _deciding(compiled: _Compiled, roots: Sequence[Node]) -> list[tuple[str, str
     by_fact: dict[str, list[str]] = {}
     for witness in rules.witnesses:
         by_fact.setdefault(witness.fact, []).append(_witness(compiled, rules, witness, unknown))
+    # An open point is named where it alone keeps a branch open: the branch's other tests met
+    # (deciding._open; its own test is NULL in every row, so the branch is alive).
+    for branch in rules.branches:
+        if READING in branch.sources:
+            others = [f"COALESCE({compiled.tests[t]}, FALSE)" for t in branch.tests
+                      if t.fact != READING]  # fmt: skip
+            by_fact.setdefault(READING, []).append("(" + _all(others) + ")")
     return [
         (f"{unknown[fact]} AND (" + " OR ".join(by_fact[fact]) + ")", fact)
         for fact in rules.order

@@ -12,7 +12,16 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, cast
 
 from alltx.core.assess import IndicationResult, ReferralResult, TherapyOption
-from alltx.core.facts import FACTS, RULE_FACTS, Facts, InDays, Value
+from alltx.core.facts import (
+    FACTS,
+    RULE_FACTS,
+    Facts,
+    InDays,
+    Value,
+    Years,
+    completed_months,
+    deciding_words,
+)
 from alltx.core.rules import MET, UNKNOWN, UNMET, Atom, Counted, Evaluation, Node, Span, failed
 from alltx.model.catalog import Catalog, Caution, Source, Statement, Therapy
 
@@ -75,7 +84,7 @@ def why(option: OptionOut) -> str:
         met = next(i for i in option["indications"] if i["status"] == MET)
         return f"meets: {met['summary']}"
     if option["status"] == "possible":
-        return "to decide: " + ", ".join(FACTS[name].short for name in option["missing"])
+        return "to decide: " + ", ".join(deciding_words(name)[0] for name in option["missing"])
     unmet = [c["text"] for i in option["indications"] for c in failed_criteria(i["criteria"])]
     return "not met: " + "; ".join(dict.fromkeys(unmet))
 
@@ -86,7 +95,7 @@ def referral_why(referral: ReferralOut) -> str:
         reasons = [reason["text"] for reason in referral["reasons"] if reason["result"] == MET]
         return "because: " + "; ".join(reasons)
     if referral["status"] == "possible":
-        return "to decide: " + ", ".join(FACTS[name].short for name in referral["missing"])
+        return "to decide: " + ", ".join(deciding_words(name)[0] for name in referral["missing"])
     return NONE_APPLIES
 
 
@@ -106,7 +115,11 @@ def patient_json(facts: Facts) -> PatientOut:
     for name, value in facts.values.items():
         patient[name] = plain(value)
         if FACTS[name].months:  # (days are said as given: they are no exact number of months)
-            in_months = value if value is None or isinstance(value, InDays) else value * 12  # type: ignore[operator]
+            # whole years: the months of that year (0 years: 0 to 11); days: as given
+            if isinstance(value, Years):
+                in_months: object = completed_months(value)
+            else:
+                in_months = value if value is None or isinstance(value, InDays) else value * 12  # type: ignore[operator]
             patient[FACTS[name].months] = plain(in_months)
     return patient
 
@@ -139,6 +152,7 @@ def criterion_json(evaluation: Evaluation, value: ValueOf = patient_value) -> Cr
             "id": node.id,
             "fact": RULE_FACTS[node.fact].source,
             "test": node.test,
+            "unit": node.unit or None,
             "value": value(evaluation),
             "bound": bound_words(evaluation),
             "result": evaluation.result,
@@ -149,6 +163,7 @@ def criterion_json(evaluation: Evaluation, value: ValueOf = patient_value) -> Cr
         "id": None,
         "fact": None,
         "test": f"{node.mode} of",
+        "unit": None,
         "value": None,
         "bound": None,
         "result": evaluation.result,
@@ -190,6 +205,7 @@ def option_json(
         "status": option.status,
         "indications": [indication_json(result, value) for result in option.indications],
         "missing": list(option.missing),
+        "open": list(option.open),
         "cautions": list(option.cautions),
         "cautions_apply": list(option.cautions_apply),
         "sources": sources_json(answer_source_ids(therapy), catalog),
@@ -221,6 +237,7 @@ def referral_json(
         # the root is the referral itself; its members are the reasons
         "reasons": [criterion_json(child, value) for child in result.evaluation.children],
         "missing": list(result.missing),
+        "open": list(result.open),
         "about": [statement_json(s) for s in referral.about],
         "sources": sources_json(referral.source_ids(), catalog),
     }
@@ -488,7 +505,9 @@ def differences(answers: Sequence[OptionsOut]) -> list[DifferenceOut]:
     for therapy, options in by_therapy.items():
         statuses = {regulator: option["status"] for regulator, option in options.items()}
         if len(options) < len(answers) or len(set(statuses.values())) > 1:
-            because = {regulator: why(option) for regulator, option in options.items()}
+            # an open reading is the difference itself: said in its words, with the status
+            because = {regulator: " ".join([why(option), *option["open"]])
+                       for regulator, option in options.items()}  # fmt: skip
             found.append({"therapy": therapy, "statuses": statuses, "because": because})
     return found
 

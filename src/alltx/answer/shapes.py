@@ -53,6 +53,9 @@ class CriterionOut(TypedDict):
     """the input fact tested; null for a group"""
     test: str
     """e.g. 'at most 25 years', 'is positive', 'any of'"""
+    unit: str | None
+    """what the value is counted in: years or months (completed) for an age, % for a percent;
+    null for a group or a value without a unit"""
     value: Value
     """the patient's value as compared; null if unknown"""
     bound: str | None
@@ -93,7 +96,10 @@ class OptionOut(TypedDict):
     status: Status
     indications: list[IndicationOut]
     missing: list[str]
-    """facts that would decide a possible therapy"""
+    """facts that would decide a possible therapy; `reading` for an open point of the sources"""
+    open: list[str]
+    """the open points of the sources that alone keep a possible therapy open (an open reading
+    of an indication's words), in words; empty if none"""
     cautions: list[str]
     """cautions to read; one whose condition is unknown starts with 'If'"""
     cautions_apply: list[str]
@@ -118,7 +124,9 @@ class ReferralOut(TypedDict):
     reasons: list[CriterionOut]
     """each reason, met, unmet or unknown"""
     missing: list[str]
-    """facts that would decide a possible referral"""
+    """facts that would decide a possible referral; `reading` for an open point of the sources"""
+    open: list[str]
+    """the open points of the sources that alone keep a possible referral open, in words"""
     about: list[StatementOut]
     sources: list[SourceOut]
 
@@ -398,6 +406,8 @@ class GradingOut(TypedDict):
     """findings given whose grade the sources leave open"""
     age_note: StatementOut | None
     """why two tools both count at this age, where the sources differ"""
+    assumed: StatementOut | None
+    """whom the grade assumes where no age was given (a patient old enough for the tool used)"""
     ungraded: StatementOut | None
     """why there is no grade (`grade` null) although every finding is known, where the
     sources give none"""

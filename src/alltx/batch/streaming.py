@@ -178,7 +178,8 @@ class Answering(Generic[S]):
         # A test on an age not given is settled by the other age of its pair, by the same
         # bound (rules.result_of): that age is read too, classed by those bounds.
         read |= {bound for a in read for bound in _bounds(a)}
-        names = sorted({RULE_FACTS[a.fact].source for a in read})
+        # the input facts read (an open point, facts.READING, is no input: unknown in every row)
+        names = sorted({RULE_FACTS[a.fact].source for a in read} & PARSERS.keys())
         getter = itemgetter(*names) if len(names) > 1 else _one(names[0])
         own = tuple(
             (name, tuple(i for i, test in enumerate(self.tests[name]) if test in read))

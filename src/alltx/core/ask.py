@@ -139,12 +139,14 @@ def _wanted(name: str) -> str:
 
 def next_fact(answers: Iterable[TherapyOption | ReferralResult], asked: set[str]) -> str | None:
     """The fact not asked yet that the most `possible` answers wait for (ties in the order
-    facts are listed); None when no answer is open on a fact not asked."""
+    facts are listed); None when no answer is open on a fact not asked. An open point of the
+    sources (facts.READING) is no question: no reply settles it."""
+    order = list(PARSERS)
     waiting = Counter(name for answer in answers if answer.status == "possible"
-                      for name in answer.missing if name not in asked)  # fmt: skip
+                      for name in answer.missing
+                      if name not in asked and name in order)  # fmt: skip
     if not waiting:
         return None
-    order = list(PARSERS)
     return max(waiting, key=lambda name: (waiting[name], -order.index(name)))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from alltx.core.deciding import deciding
+from alltx.core.deciding import deciding, open_points
 from alltx.core.facts import Facts
 from alltx.core.rules import (
     MET,
@@ -41,6 +41,9 @@ class TherapyOption:
     # The cautions that apply (their condition is met): shown with the status, since a caution
     # that applies is easy to miss below an ELIGIBLE.
     applying: tuple[Caution, ...] = ()
+    # The open points of the sources that alone keep a `possible` open, in words: said with
+    # the status (an open reading of an indication's words, labels.md H8, H22).
+    open: tuple[str, ...] = ()
 
     @property
     def cautions_apply(self) -> tuple[str, ...]:
@@ -54,6 +57,7 @@ class ReferralResult:
     status: Advice
     evaluation: Evaluation
     missing: tuple[str, ...]  # input facts that would decide a `possible` referral
+    open: tuple[str, ...] = ()  # the open points that alone keep it `possible`, in words
 
 
 def refer(
@@ -61,8 +65,11 @@ def refer(
 ) -> ReferralResult:
     """Whether the data's reasons for a referral apply: any reason met is `recommended`."""
     evaluation = evaluate(referral.rule, values)
-    missing = deciding((referral.rule,), values) if evaluation.result == UNKNOWN else ()
-    return ReferralResult(referral, ADVICE[evaluation.result], evaluation, missing)
+    if evaluation.result != UNKNOWN:
+        return ReferralResult(referral, ADVICE[evaluation.result], evaluation, ())
+    rules = (referral.rule,)
+    points = tuple(atom.text for atom in open_points(rules, values))
+    return ReferralResult(referral, "possible", evaluation, deciding(rules, values), points)
 
 
 def referrals(facts: Facts, catalog: Catalog) -> list[ReferralResult]:
@@ -84,18 +91,21 @@ def assess_therapy(
     outcomes = {r.evaluation.result for r in results}
     status: Status
     missing: tuple[str, ...] = ()
+    points: tuple[str, ...] = ()
     if MET in outcomes:
         status, missing = "eligible", ()
     elif UNKNOWN in outcomes:
         status = "possible"
-        missing = deciding(tuple(i.rule for i in therapy.indications), values)
+        rules = tuple(i.rule for i in therapy.indications)
+        missing = deciding(rules, values)
+        points = tuple(atom.text for atom in open_points(rules, values))
     else:
         status, missing = "not_eligible", ()
     # Cautions are for therapies that could be given; a ruled-out one needs none.
     if status == "not_eligible":
         return TherapyOption(therapy, status, results, missing, ())
     cautions, applying = _cautions(therapy, values, evaluate)
-    return TherapyOption(therapy, status, results, missing, cautions, applying)
+    return TherapyOption(therapy, status, results, missing, cautions, applying, points)
 
 
 def _cautions(

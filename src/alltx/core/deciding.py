@@ -21,6 +21,13 @@ to a search over every order of giving the facts.
 A value "that meets B" is chosen among a few per fact: each test compares a fact with a bound,
 so a value matters only by which side of each bound it falls; one value per side is enough.
 The SQL compiler (`alltx.sql`) compiles the same witnesses into each row's query.
+
+An open point of the sources (`facts.READING`) is no fact to give. A fact that a branch with an
+open point tests can still change the answer (settled the wider way, the point would let it
+complete that branch; a value that rules the branch out may decide it), so the witnesses choose
+the point as met like any other test; but the point itself has no witness. It is named to
+decide, and said where the status is (`open_points`), where it alone keeps a live branch open:
+every other test of that branch is met.
 """
 
 from __future__ import annotations
@@ -31,7 +38,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from alltx.core.facts import AGE_PAIRS, AGE_UNITS, FACTS, MAX_AGE_YEARS, NOT_AFTER, RULE_FACTS
+from alltx.core.facts import (
+    AGE_PAIRS,
+    AGE_UNITS,
+    FACTS,
+    MAX_AGE_YEARS,
+    NOT_AFTER,
+    READING,
+    RULE_FACTS,
+)
 from alltx.core.rules import MET, UNKNOWN, UNMET, Atom, Counted, Node, atom_result, result_of
 
 # A value just below a bound, for a test `at least` it: far below any step that matters (a
@@ -103,6 +118,8 @@ def values_of(source: str, value: object) -> dict[str, object]:
 
 def _candidates(source: str, tests: Sequence[Atom]) -> list[object]:
     """Input values of a fact that fall on every side of every bound its tests compare with."""
+    if source == READING:  # an open point: met under one reading, not under the other
+        return [True, False]
     fact = FACTS[source]
     if fact.form == "bool":
         return [True, False]
@@ -180,6 +197,8 @@ def plan(roots: tuple[Node, ...]) -> Plan:
         if any(not choices for choices in meeting.values()):
             continue  # a branch no value can meet (the data check refuses such rules)
         for fact in branch.sources:
+            if fact == READING:
+                continue  # no value is given for it: named where it alone is open (_open)
             others = [s for s in branch.sources if s != fact]
             for combo in itertools.product(*(meeting[s] for s in others)):
                 chosen = tuple(zip(others, combo, strict=True))
@@ -208,7 +227,28 @@ def deciding(roots: Sequence[Node], values: Values) -> tuple[str, ...]:
     unknown = {RULE_FACTS[t.fact].source for t, r in results.items() if r == UNKNOWN}
     found = {w.fact for w in rules.witnesses
              if w.fact in unknown and _holds(w, live, results, values)}  # fmt: skip
+    if _open(live, results):
+        found.add(READING)
     return tuple(s for s in rules.order if s in found)
+
+
+def open_points(roots: Sequence[Node], values: Values) -> tuple[Atom, ...]:
+    """The open points of the sources (tests on facts.READING) that alone keep these rules
+    open: each in a live branch whose every other test is met; none once the status is
+    decided. In the rules' order, once each."""
+    rules = plan(tuple(roots))
+    results = {t: result_of(t, values) for b in rules.branches for t in b.tests}
+    live = [b for b in rules.branches if all(results[t] != UNMET for t in b.tests)]
+    if any(all(results[t] == MET for t in b.tests) for b in live):
+        return ()
+    return tuple(dict.fromkeys(t for b in _open(live, results) for t in b.tests
+                               if t.fact == READING))  # fmt: skip
+
+
+def _open(live: Sequence[Branch], results: Mapping[Atom, str]) -> list[Branch]:
+    """The live branches an open point alone keeps open."""
+    return [b for b in live if READING in b.sources
+            and all(results[t] == MET for t in b.tests if t.fact != READING)]  # fmt: skip
 
 
 def _holds(

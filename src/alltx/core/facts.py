@@ -144,13 +144,24 @@ def _exact(value: int | float | str) -> Fraction:
     return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
 
 
+class Years(Fraction):
+    """An age given as a whole number of years (19, 0, 2y): completed years, as people and
+    charts count them, so the months within the year are not said. 0 years is any age from
+    birth to 11 months and some days (labels.md H21): its completed months are 0 to 11, and a
+    one-month bound is open for it, never unmet. A Fraction in every other way (comparisons,
+    arithmetic); an age in months (8m, 25y11m) or from a birth date is an exact Fraction."""
+
+    __slots__ = ()
+
+
 def parse_age(value: object) -> Fraction | InDays:
     """Age in years, exact. Numbers are years; a string may end in `m` for months; whole
     days or weeks (30d, 3w) are an InDays, whose completed months the calendar may leave
-    open."""
+    open. A whole number of years is Years: completed years, the months within it unsaid."""
     hint = "give years (19, 2.5), months with m (8m), both (25y11m), or days or weeks (30d, 3w)"
     if isinstance(value, bool):
         raise ValueError(f"must be a number, not true/false; {hint}")
+    in_years = True  # given in years, not months: a whole number of them is completed years
     if isinstance(value, int | float):
         try:
             years = _exact(value)
@@ -168,6 +179,7 @@ def parse_age(value: object) -> Fraction | InDays:
             if int(months) >= 12:
                 raise ValueError(f"{value!r} has 12 months or more after its years; {hint}")
             years = int(whole) + Fraction(int(months), 12)
+            in_years = False
         elif not match:
             raise ValueError(f"{value!r} is not a number; {hint}")
         else:
@@ -175,10 +187,13 @@ def parse_age(value: object) -> Fraction | InDays:
             years = Fraction(number)
             if unit:
                 years /= WRITTEN_UNITS[unit.lower()]
+                in_years = WRITTEN_UNITS[unit.lower()] == 1
     else:
         raise ValueError(f"must be a number; {hint}")
     if years < 0 or years > MAX_AGE_YEARS:
         raise ValueError(f"must be between 0 and {MAX_AGE_YEARS} years, got {_show(years)}")
+    if in_years and years.denominator == 1:
+        return Years(years)
     return years
 
 
@@ -279,11 +294,11 @@ def quick_months(value: object) -> int | None:
     value parse_age refuses: the exact parser decides those. A faster road to the same
     answer, held equal to it by a property test: exact parsing of every distinct age was 45%
     of a cohort's time (benchmarks/bench.py, the registry cohort)."""
-    if isinstance(value, bool):
+    if isinstance(value, bool | int):  # a whole number of years is Years: the exact parser's
         return None
-    if isinstance(value, int):
-        return value * 12 if 0 <= value <= MAX_AGE_YEARS else None
     if isinstance(value, float):
+        if value.is_integer():  # whole years (Years), as 19 is
+            return None
         months = value * 12
     elif isinstance(value, str):
         match = _AGE.match(value)
@@ -291,10 +306,12 @@ def quick_months(value: object) -> int | None:
             return None
         number, unit = match.groups()
         per = WRITTEN_UNITS[unit.lower()] if unit else 1
-        if "." not in number:  # a whole number of years or months: exact in integers
+        if "." not in number:  # a whole number of months: exact in integers (of years: Years)
             whole = int(number) * (12 // per)
-            return whole if 0 <= whole <= MAX_AGE_YEARS * 12 else None
+            return whole if per == 12 and 0 <= whole <= MAX_AGE_YEARS * 12 else None
         months = float(number) * (12 // per)
+        if per == 1 and months % 12 == 0:  # 19.0 years: whole years, as 19
+            return None
     else:
         return None
     if not 0 <= months <= MAX_AGE_YEARS * 12 - NEAR:
@@ -715,7 +732,7 @@ PHASES = ("induction", "consolidation", "maintenance")
 LINEAGES = ("b", "t")
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096, typed=True)  # typed: Years(1) == Fraction(1), not alike
 def completed_years(age: Fraction | InDays) -> int | Counted:
     """Completed years of an age in years, as labels count them (cached: ages repeat)."""
     if isinstance(age, InDays):
@@ -723,11 +740,14 @@ def completed_years(age: Fraction | InDays) -> int | Counted:
     return math.floor(age)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096, typed=True)
 def completed_months(age: Fraction | InDays) -> int | Counted:
-    """Completed months of an age in years."""
+    """Completed months of an age in years; of whole years, any month of that year."""
     if isinstance(age, InDays):
         return _counted(age.low, age.high)
+    if isinstance(age, Years):
+        low = int(age) * 12
+        return Counted(low, low + 11, f"{low} to {low + 11}")
     return math.floor(age * 12)
 
 
@@ -927,6 +947,26 @@ def _decided(fact: Fact) -> Iterator[RuleFact]:
 
 RULE_FACTS: dict[str, RuleFact] = {r.name: r for f in FACTS.values() for r in _decided(f)}
 _RULE_READS = [(r.name, r.source, r.of) for r in RULE_FACTS.values()]
+
+# An open point of the sources: a reading of an indication's words that the words themselves do
+# not settle (labels.md H8, H22), or a question the sources read leave open (H20). No fact a
+# person gives settles it, so a test on it is unknown for every patient: rules that differ only
+# by the reading come out `possible`, exactly where the readings disagree, on every road (the SQL
+# compiles the test as a typed NULL), and `reading` is named to decide only where the reading
+# alone could still change the status. It is a rule fact, not a fact a person gives: no flag,
+# no field, no column.
+READING = "reading"
+RULE_FACTS[READING] = RuleFact(READING, "bool", source=READING)
+
+
+def deciding_words(name: str) -> tuple[str, str]:
+    """What would decide, named: (a word or two, how to give it). An input fact's short name and
+    flag; an open point (READING) is no fact to give, and says so."""
+    if name == READING:
+        return ("an open point of the sources",
+                "no fact settles the open point said above; ask the care team")  # fmt: skip
+    fact = FACTS[name]
+    return fact.short, fact.how
 
 
 def unknown_field(name: str) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
-from alltx.core.facts import RULE_FACTS
+from alltx.core.facts import FACTS, RULE_FACTS
 from alltx.core.plain import HIDDEN
 from alltx.core.rules import (
     Group,
@@ -336,7 +336,8 @@ class Catalog:
 
     def facts_read(self) -> set[str]:
         """The input facts its rules read (the others decide nothing here)."""
-        return {RULE_FACTS[test.fact].source for rule in self.rules() for test in atoms(rule)}
+        read = {RULE_FACTS[test.fact].source for rule in self.rules() for test in atoms(rule)}
+        return read & FACTS.keys()  # (an open point, facts.READING, is no input fact)
 
     def by_id(self, therapy_id: str) -> Therapy:
         """The therapy an answer names by its id."""
@@ -346,8 +347,8 @@ class Catalog:
         return next((r for r in self.referrals if r.id == referral_id), None)
 
     def attribution(self, referral: Referral) -> str:
-        """Whose list a referral's reasons are, and its date (its first source)."""
-        return self.sources[referral.source[0]].attribution
+        """Whose lists a referral's reasons are, with their dates: each of its own sources."""
+        return "; ".join(self.sources[s].attribution for s in referral.source)
 
     def group(self, name: str) -> list[Therapy]:
         """The therapies a word covers (`car-t`), or none; in file order."""

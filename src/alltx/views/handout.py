@@ -14,13 +14,13 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from alltx.answer import answers
-from alltx.core.facts import FACTS, Facts
+from alltx.core.facts import READING, Facts, deciding_words
 from alltx.core.plain import web_address
 from alltx.model.catalog import Catalog, if_unknown
 from alltx.views.words import facts_words, value_words
 
 if TYPE_CHECKING:
-    from alltx.answer.shapes import CriterionOut, OptionsOut, SourceOut
+    from alltx.answer.shapes import CriterionOut, OptionsOut, ReferralOut, SourceOut
 
 MARKS = {"met": ("✓", "met"), "unmet": ("✗", "not met"), "unknown": ("?", "not known")}
 STATUS = {"eligible": "eligible", "possible": "possible", "not_eligible": "not eligible",
@@ -44,7 +44,7 @@ ol.sources li { break-inside: avoid; overflow-wrap: anywhere; }
 .blank { display: inline-block; min-width: 18em; border-bottom: 1px solid #555; }
 .notes div { border-bottom: 1px solid #999; height: 1.8em; }
 @page { margin: 10mm; }
-@media print { body { margin: 0; max-width: none; font-size: 8pt; line-height: 1.2; }
+@media print { body { margin: 0; max-width: none; font-size: 8pt; line-height: 1.15; }
                a { color: inherit; } }
 """
 
@@ -58,12 +58,16 @@ def _criteria(criteria: Sequence[CriterionOut], only_unmet: bool, patient: Facts
     terminal's own function: words.value_words)."""
     items = []
     for criterion in criteria:
-        if only_unmet and criterion["result"] != "unmet":
-            continue
+        if (only_unmet and criterion["result"] != "unmet") or criterion["fact"] == READING:
+            continue  # (an open point is said with the status, where it is open)
         mark, said = MARKS[criterion["result"]]
-        words = value_words(criterion, patient) if criterion.get("fact") else None
+        members = [c for c in criterion["criteria"] if c["fact"] != READING]
+        # A group left with one test (an open point's branch, its point said with the status)
+        # is one line on paper: the group's words, the test's value.
+        tested = members[0] if len(members) == 1 and members[0]["fact"] else criterion
+        words = value_words(tested, patient) if tested.get("fact") else None
         shown = "" if words is None else f' <span class="dim">[{_e(words)}]</span>'
-        inner = _criteria(criterion.get("criteria", ()), only_unmet, patient)
+        inner = "" if tested is not criterion else _criteria(members, only_unmet, patient)
         items.append(f'<li title="{said}">{mark} {_e(criterion["text"])}{shown}{inner}</li>')
     return f'<ul class="criteria">{"".join(items)}</ul>' if items else ""
 
@@ -110,14 +114,15 @@ def page(answer: OptionsOut, patient: Facts, catalog: Catalog,
     for option in answer["options"]:
         status = option["status"]
         parts = [f'<h3>{_e(option["name"])} ({_e(", ".join(option["brands"]))}): '
-                 f'<span class="{status}">{STATUS[status]}</span></h3>']  # fmt: skip
+                 f'<span class="{status}">{STATUS[status]}</span></h3>',
+                 *_open(option["open"])]  # fmt: skip
         for indication in option["indications"]:
             mark, _ = MARKS[indication["status"]]
             parts.append(f"<p>{mark} <i>{_e(indication['summary'])}</i></p>")
             parts.append(_criteria(indication["criteria"], indication["status"] == "unmet",
                                    patient))  # fmt: skip
         if option["missing"]:
-            missing = ", ".join(FACTS[name].short for name in option["missing"])
+            missing = ", ".join(deciding_words(name)[0] for name in option["missing"])
             parts.append(f"<p>To decide: {_e(missing)}</p>")
         for caution in option["cautions"]:
             if caution not in pending:  # one that applies, or always does
@@ -127,7 +132,8 @@ def page(answer: OptionsOut, patient: Facts, catalog: Catalog,
     for referral in answer["referrals"]:
         parts = [f'<h3>{_e(referral["title"])}: <span class="{referral["status"]}">'
                  f'{STATUS[referral["status"]]}</span></h3>',
-                 _criteria(referral["reasons"], False, patient),
+                 *_open(referral["open"]),
+                 _criteria(_applying(referral), False, patient),
                  f'<p class="dim">Sources: {cite(referral["sources"])}</p>']  # fmt: skip
         details.append("".join(parts))
 
@@ -168,3 +174,16 @@ def page(answer: OptionsOut, patient: Facts, catalog: Catalog,
 <p class="note">{_e(answer["disclaimer"])}</p>
 </body></html>
 """
+
+
+def _open(points: list[str]) -> list[str]:
+    """The open points of the sources behind a `possible`, said under the status."""
+    return [f'<p class="open"><b>{_e(point)}</b></p>' for point in points]
+
+
+def _applying(referral: ReferralOut) -> list[CriterionOut]:
+    """A referral's reasons for the printed page: those met or open (a reason for another age
+    band is left out, for room: the terminal lists them all); every one where none applies."""
+    if referral["status"] == "not_indicated":
+        return referral["reasons"]
+    return [reason for reason in referral["reasons"] if reason["result"] != "unmet"]

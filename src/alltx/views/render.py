@@ -26,7 +26,7 @@ from alltx.answer.answers import (
     referral_why,
     why,
 )
-from alltx.core.facts import FACTS, Facts
+from alltx.core.facts import READING, Facts, deciding_words
 from alltx.core.plain import utf8, visible, web_address
 from alltx.model.catalog import Catalog, Source, Statement, Therapy
 from alltx.views.words import facts_words, value_words
@@ -53,7 +53,8 @@ STATUS = {
 }
 MEANING: dict[Status, str] = {
     "eligible": "meets every criterion of one of its {short} indications",
-    "possible": "could fit the label; the facts it names would decide",
+    "possible": "could fit the label; the facts it names, or an open reading of its words, "
+    "would decide",
     "not_eligible": "a criterion of every indication is not met (shown with ✗)",
 }
 
@@ -224,6 +225,8 @@ def _with_value(criterion: CriterionOut, facts: Facts) -> Text:
 def _criteria_rows(criteria: Sequence[CriterionOut], facts: Facts, depth: int = 0) -> list[Row]:
     rows: list[Row] = []
     for criterion in criteria:
+        if criterion["fact"] == READING:  # said with the status, where it is open
+            continue
         rows.append((_mark(criterion["result"]), _with_value(criterion, facts), depth))
         rows += _criteria_rows(criterion["criteria"], facts, depth + 1)
     return rows
@@ -260,7 +263,7 @@ def _option(option: OptionOut, facts: Facts, catalog: Catalog, cited: Citations)
     title.add_column(overflow="fold")
     title.add_row(Text(label, style=style), name)
     kind = Padding(Text(therapy.kind.text), (0, 0, 0, 13), expand=False)
-    parts: list[RenderableType] = [title, kind]
+    parts: list[RenderableType] = [title, kind, *_open(option["open"])]
     for indication in option["indications"]:
         summary = Text(indication["summary"])
         if indication["authorisation"]:
@@ -275,13 +278,18 @@ def _option(option: OptionOut, facts: Facts, catalog: Catalog, cited: Citations)
             rows = _criteria_rows(indication["criteria"], facts)
         parts.append(marked(rows, 4))
     if option["missing"]:
-        wanted = "; ".join(FACTS[name].how for name in option["missing"])
+        wanted = "; ".join(deciding_words(name)[1] for name in option["missing"])
         parts.append(marked([(ARROW, Text(f"To decide, give: {wanted}"))], 2))
     for caution in option["cautions"]:
         parts.append(marked([(Text("!", "magenta"), Text(f"Caution: {caution}"))], 2))
     sources = cited.named(source["id"] for source in option["sources"])
     parts.append(marked([("", Text(f"Sources: {sources}", style="dim"))], 1))
     return Group(*parts)
+
+
+def _open(points: Sequence[str]) -> list[RenderableType]:
+    """The open points of the sources behind a `possible`, said with the status."""
+    return [marked([(Text("?", "bold yellow"), Text(point, "bold"))], 2) for point in points]
 
 
 ADVICE = {
@@ -291,7 +299,7 @@ ADVICE = {
 }
 ADVICE_MEANING = {
     "recommended": "one of the reasons the source gives applies",
-    "possible": "none applies so far; the facts it names would decide",
+    "possible": "not settled: the facts it names, or an open point of the sources, would decide",
     "not_indicated": NONE_APPLIES,
 }
 
@@ -306,11 +314,12 @@ def _referral(
     parts: list[RenderableType] = [
         title,
         marked([("", Text(f"({ADVICE_MEANING[result['status']]})", style="dim"))], 13),
+        *_open(result["open"]),
         marked([("", Text(f"The reasons as given by {catalog.attribution(referral)}", "dim"))], 13),
         marked(_criteria_rows(result["reasons"], facts), 2),
     ]
     if result["missing"]:
-        wanted = "; ".join(FACTS[name].how for name in result["missing"])
+        wanted = "; ".join(deciding_words(name)[1] for name in result["missing"])
         parts.append(marked([(ARROW, Text(f"To decide, give: {wanted}"))], 2))
     parts.append(marked([("", Text(s["text"])) for s in result["about"]], 3))
     sources = cited.named(source["id"] for source in result["sources"])

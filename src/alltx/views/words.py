@@ -9,7 +9,7 @@ from collections.abc import Collection
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from alltx.core.facts import FACTS, RULE_FACTS, Counted, Facts, InDays, Span
+from alltx.core.facts import FACTS, READING, Counted, Facts, InDays, Span, Years
 
 if TYPE_CHECKING:
     from alltx.answer.shapes import CriterionOut
@@ -43,6 +43,8 @@ def age_words(years: Fraction | InDays) -> str:
     it has not reached."""
     if isinstance(years, InDays):
         return years.words
+    if isinstance(years, Years):  # completed years, as given: 0 years is under one year
+        return f"{int(years)} {'year' if years == 1 else 'years'}"
     if years < 2:
         months = _cut(years * 12, 10)
         return f"{months} {'month' if months == '1' else 'months'}"
@@ -100,6 +102,11 @@ def value_words(criterion: CriterionOut, facts: Facts) -> str:
     """What a test in an answer was tested on, in words (criterion_words): its `value` and
     `bound` from the answer, an age exactly from the facts (the answer's numbers are JSON's
     floats); the unit from the test's declaration (its id ends with the fact the rule reads)."""
-    spec = RULE_FACTS[str(criterion["id"]).rpartition(".")[2]]
-    age = getattr(facts, spec.source) if spec.unit in ("years", "months") else None
-    return criterion_words(spec.source, criterion["value"], spec.unit, age, criterion["bound"])
+    fact, unit = str(criterion["fact"]), criterion["unit"] or ""
+    if fact == READING:  # no fact settles it (facts.READING)
+        return "open: the sources do not settle it"
+    age = getattr(facts, fact) if unit in ("years", "months") else None
+    words = criterion_words(fact, criterion["value"], unit, age, criterion["bound"])
+    if isinstance(age, Years) and unit == "months" and criterion["result"] == "unknown":
+        words += f", {fact_words(fact, criterion['value'])} completed months"  # which is open
+    return words
