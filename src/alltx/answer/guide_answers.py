@@ -3,9 +3,11 @@ shape from `alltx.answer.shapes`, as `alltx.answer.answers` does."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from alltx.answer.answers import DISCLAIMER, VERSION, plain, source_json, statement_json
+from alltx.core.facts import Counted, Facts
 from alltx.core.grading import Grading
 from alltx.model.catalog import Catalog, Statement, Therapy
 from alltx.model.guide import Guide, Practice, SideEffect, Term
@@ -76,8 +78,8 @@ def terms_answer(guide: Guide, terms: tuple[Term, ...]) -> TermsAnswer:
     return {"version": VERSION, "terms": [term_json(t) for t in terms], **_frame(guide)}
 
 
-def questions_answer(guide: Guide, topic: str | None) -> QuestionsAnswer:
-    return {"version": VERSION, "questions": questions_json(guide, topic), **_frame(guide)}
+def questions_answer(guide: Guide, topics: Collection[str] | None) -> QuestionsAnswer:
+    return {"version": VERSION, "questions": questions_json(guide, topics), **_frame(guide)}
 
 
 def transplant_json(guide: Guide, catalog: Catalog) -> TransplantOut:
@@ -94,7 +96,7 @@ def transplant_json(guide: Guide, catalog: Catalog) -> TransplantOut:
         "steps": _statements(t.steps),
         "first_visit": _statements(t.first_visit),
         "relapse_risk": _statements(t.relapse_risk),
-        "questions": questions_json(guide, "transplant"),
+        "questions": questions_json(guide, ("transplant",)),
     }
 
 
@@ -128,6 +130,7 @@ def grading_json(grading: Grading) -> GradingOut:
         "would_decide": [feature.id for feature in grading.deciding],
         "open": [f.feature.id for f in grading.open],
         "age_note": _optional(grading.age_note),
+        "assumed": _optional(grading.assumed),
         "ungraded": _optional(grading.ungraded),
         "findings": [
             {
@@ -201,22 +204,32 @@ def term_json(term: Term) -> TermOut:
     }
 
 
-def questions_json(guide: Guide, topic: str | None) -> list[QuestionOut]:
+def questions_json(guide: Guide, topics: Collection[str] | None) -> list[QuestionOut]:
+    """The questions of these topics (None: every one)."""
     return [
         {"for": q.topic, "text": q.text, "sources": list(q.source)}
         for q in guide.questions
-        if topic is None or q.topic == topic
+        if topics is None or q.topic in topics
     ]
 
 
-def fitting_questions(answer: OptionsOut, catalog: Catalog, guide: Guide) -> list[str]:
+def fitting_questions(
+    answer: OptionsOut, catalog: Catalog, guide: Guide, for_child: bool = False
+) -> list[str]:
     """The questions to ask that fit one patient's answer: the general ones, those about each
     therapy that could be given (and its groups: car-t), and about transplant where a
-    referral is not ruled out."""
+    referral is not ruled out; in a parent's words where the patient is a child."""
     fitting = {"general"}
     for option in answer["options"]:
         if option["status"] != "not_eligible":
             fitting |= {option["therapy"], *catalog.by_id(option["therapy"]).groups}
     if any(referral["status"] != "not_indicated" for referral in answer["referrals"]):
         fitting.add("transplant")
-    return [q.text for q in guide.questions if q.topic in fitting]
+    return [q.asked(for_child) for q in guide.questions if q.topic in fitting]
+
+
+def surely_child(facts: Facts) -> bool:
+    """Whether the patient is surely under 18 (completed years), for the page's voice."""
+    years = facts.rule_values().get("age_years")
+    most = years.high if isinstance(years, Counted) else years
+    return isinstance(most, int) and most < 18

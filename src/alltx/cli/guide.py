@@ -262,15 +262,15 @@ def explain(
                 lambda one, out: _views().term(one, guide, out))  # fmt: skip
 
 
-def _therapy_topic(ctx: typer.Context, name: str, topics: list[str]) -> str | None:
-    """The topic of a therapy named any way: its id, or a word that covers it (car-t)."""
+def _therapy_topics(ctx: typer.Context, name: str, topics: list[str]) -> tuple[str, ...]:
+    """The topics of a therapy named any way: its id, and the words that cover it (car-t)."""
     from alltx.model.catalog import UnknownTherapy
 
     try:
         therapy = catalog_in_use(ctx).therapy(name)
     except UnknownTherapy:
-        return None
-    return next((t for t in (therapy.id, *therapy.groups) if t in topics), None)
+        return ()
+    return tuple(t for t in (therapy.id, *therapy.groups) if t in topics)
 
 
 @guide_app.command(epilog=epilog("questions"))
@@ -289,12 +289,11 @@ def questions(
     """Questions to ask the doctor, by topic: a topic, or a therapy by any of its names
     (Kymriah, blina, Besponsa)."""
     guide = guide_in_use(ctx)
+    chosen: tuple[str, ...] | None = None
     if topic is not None:
         wanted = topic.strip().lower()
-        if wanted not in guide.topics:
-            wanted = _therapy_topic(ctx, topic, guide.topics) or ""
-        if wanted not in guide.topics:
+        chosen = (wanted,) if wanted in guide.topics else _therapy_topics(ctx, topic, guide.topics)
+        if not chosen:
             fail(f"--for: no questions about {topic!r}; topics: {', '.join(guide.topics)}")
-        topic = wanted
-    show(ctx, output is DocFormat.json, lambda: _answers().questions_answer(guide, topic),
-         lambda out: _views().questions(guide, topic, out))  # fmt: skip
+    show(ctx, output is DocFormat.json, lambda: _answers().questions_answer(guide, chosen),
+         lambda out: _views().questions(guide, chosen, out))  # fmt: skip

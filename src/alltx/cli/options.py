@@ -344,10 +344,10 @@ def _both(ctx: typer.Context, facts: Facts, catalogs: list[Catalog], output: For
 
 
 def _write_handout(ctx: typer.Context, answer: OptionsOut, facts: Facts, catalog: Catalog) -> None:
-    from alltx.answer.guide_answers import fitting_questions
+    from alltx.answer.guide_answers import fitting_questions, surely_child
     from alltx.views import handout
 
-    questions = fitting_questions(answer, catalog, guide_in_use(ctx))
+    questions = fitting_questions(answer, catalog, guide_in_use(ctx), surely_child(facts))
     sys.stdout.write(handout.page(answer, facts, catalog, questions, __version__, _today()))
 
 

@@ -43,6 +43,7 @@ class Grading:
     features: tuple[FeatureGrade, ...]
     deciding: tuple[Feature, ...] = ()  # findings not given that decide whether it applies
     age_note: Statement | None = None  # why both tools of an age split count, where they do
+    assumed: Statement | None = None  # whom a grade assumes where no age is given (H24)
 
     @property
     def ungraded(self) -> Statement | None:
@@ -81,6 +82,11 @@ def grade(scale: Scale, findings: dict[str, object], age: Fraction | None = None
     """Grade `findings` (feature id -> parsed value; absent = unknown) on `scale`; `age` in
     years, for a scale whose tools depend on it."""
     unused, age_note = _tools(scale, findings, age)
+    split = scale.by_age
+    # The adults' tool graded with no age assumes a patient past the split (labels.md H24).
+    assumed = None
+    if split is not None and age is None and _given(scale.feature(split.over), findings):
+        assumed = split.assumed if not _given(scale.feature(split.under), findings) else None
     features = tuple(
         _feature_grade(f, findings, f.id not in unused) for f in scale.features if f.levels
     )
@@ -98,7 +104,7 @@ def grade(scale: Scale, findings: dict[str, object], age: Fraction | None = None
         low = 0  # it may not be this side effect at all
     elif applies != MET:
         low = high = 0
-    return Grading(scale, applies, low, high, features, deciding, age_note)
+    return Grading(scale, applies, low, high, features, deciding, age_note, assumed)
 
 
 def _given(feature: Feature, findings: dict[str, object]) -> bool:

@@ -178,6 +178,9 @@ class ByAge:
     older: Statement | None = key(
         "why the `under` tool may still be given past the age", default=None
     )
+    assumed: Statement | None = key(
+        "what a grade from the `over` tool assumes where no age is given", default=None
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -249,7 +252,12 @@ class Term:
 class Question:
     topic: Text = key(alias="for")
     text: Text
+    child: Text | None = key("the question in a parent's words, for a child's page", default=None)
     source: SourceIds
+
+    def asked(self, for_child: bool) -> str:
+        """The question as this page asks it: a parent's words on a child's page."""
+        return self.child if for_child and self.child else self.text
 
 
 GUIDE_FORMAT = 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from alltx.answer.shapes import FindingOut, GradingOut, StatementOut
 
 from alltx.answer.answers import DISCLAIMER
-from alltx.model.catalog import Catalog, Statement, Therapy
+from alltx.core.facts import READING
+from alltx.model.catalog import Catalog, Node, Statement, Therapy
 from alltx.model.guide import Guide, Practice, Scale, SideEffect, Term
 from alltx.views.render import Citations, Part, Row, cited_rows, marked, show, therapy_names
 
@@ -49,12 +50,12 @@ def transplant(guide: Guide, catalog: Catalog, out: Console) -> None:
     parts += [_cite(t.what, cited, "")]
     referral = catalog.referral("transplant")
     if referral is not None:
-        reasons: list[Row] = [("•", Text(reason.text)) for reason in referral.reasons]
         parts += ["", _heading("See a transplant doctor early if any of these applies")]
         parts += [Text(f"The reasons as given by {catalog.attribution(referral)}", "dim")]
-        parts += [marked(reasons, 0), _cite(referral.about, cited, "")]
-        hint = "Which apply to a patient: alltx options with --induction-failure, --refractory, "
-        parts += [Text(hint + "--high-risk, --relapsed, --remission, --age-at-diagnosis.", "dim")]
+        parts += [marked(_reason_rows(referral.reasons), 0), _cite(referral.about, cited, "")]
+        hint = "Which apply to a patient: alltx options with --age, --induction-failure, "
+        parts += [Text(hint + "--refractory, --high-risk, --relapsed, --remission, "
+                       "--age-at-diagnosis.", "dim")]  # fmt: skip
     parts += ["", _heading("What happens"), _cite(t.steps, cited)]
     parts += [
         "",
@@ -66,6 +67,18 @@ def transplant(guide: Guide, catalog: Catalog, out: Console) -> None:
     parts += [_cite([Statement(q.text, q.source) for q in guide.questions
                      if q.topic == "transplant"], cited, "?")]  # fmt: skip
     show(out, [*parts, *_footer(guide, cited)])
+
+
+def _reason_rows(reasons: Sequence[Node], depth: int = 0) -> list[Row]:
+    """A referral's reasons as the tree they are: each group's members under it. A test on an
+    open point of the sources is left out: its group's words say what is open."""
+    rows: list[Row] = []
+    for reason in reasons:
+        if getattr(reason, "fact", None) == READING:
+            continue
+        rows.append(("•", Text(reason.text), depth))
+        rows += _reason_rows(getattr(reason, "children", ()), depth + 1)  # a group's members
+    return rows
 
 
 def _therapy_names(ids: Sequence[str], catalog: Catalog) -> str:
@@ -134,6 +147,8 @@ def grading(answer: GradingOut, guide: Guide, out: Console) -> None:
         ]  # fmt: skip
         headline = f"Grade {answer['lowest']} to {answer['highest']}: {' and '.join(why)}"
         parts += [Text(headline, style="bold cyan")]
+    if answer["assumed"]:  # with the grade: whom it holds for
+        parts.append(_cite([_statement(answer["assumed"])], cited, ""))
     if answer["set_by"] and answer["applies"] != "unmet":
         shown = "; ".join(str(findings[f]["text"]) for f in answer["set_by"] if findings[f]["text"])
         parts.append(Text.assemble(("Set by: ", "bold"), shown))
@@ -281,15 +296,15 @@ def term(entry: Term, guide: Guide, out: Console) -> None:
     show(out, [*parts, *_footer(guide, cited)])
 
 
-def questions(guide: Guide, topic: str | None, out: Console) -> None:
+def questions(guide: Guide, topics: Collection[str] | None, out: Console) -> None:
     cited = Citations(guide.sources)
     parts: list[Part] = [_heading("Questions to ask the doctor")]
     for name in guide.topics:
-        if topic is not None and name != topic:
+        if topics is not None and name not in topics:
             continue
         chosen = [Statement(q.text, q.source) for q in guide.questions if q.topic == name]
         parts += ["", Text(f"About {name}", "bold underline"), _cite(chosen, cited, "?")]
-    if topic is None:
+    if topics is None:
         parts += [
             "",
             Text(f"Only one topic: alltx questions --for {'|'.join(guide.topics)}", "dim"),
