@@ -33,7 +33,7 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_options_text_reads_as_an_answer() -> None:
     code, out, err = run("options", "--age", "19", "--relapsed")
     assert code == 0, err
-    assert out.count("POSSIBLE") == 5
+    assert out.count("POSSIBLE") == 6  # five therapies, and the referral at 19 (H20)
     assert "To decide, give: --lineage b|t" in out
     assert f"release {INFO.release}, updated {INFO.updated.isoformat()}" in out
     assert "not medical advice" in out

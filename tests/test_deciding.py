@@ -8,8 +8,9 @@ is still possible with F unknown and some value of F turns it eligible or not el
 are given through `facts_from`, so what they imply about each other (and what they rule out) is
 applied as for a user; a fact the others imply is no longer unknown. A fact that could change
 the answer only by implying another (a first remission implies not refractory) is not named:
-the open criterion names the fact to give. The search shares nothing with `alltx.core.deciding`
-but the assessment.
+the open criterion names the fact to give. An open point of the sources (`facts.READING`, no
+fact a person gives) is named where settling it the wider way would decide the answer. The
+search shares nothing with `alltx.core.deciding` but the assessment.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 
 from alltx.core.assess import assess_therapy, refer
-from alltx.core.facts import FACTS, RULE_FACTS, FactError, facts_from
+from alltx.core.facts import FACTS, READING, RULE_FACTS, FactError, facts_from
 from alltx.core.rules import UNMET, Atom, Evaluation, Node, evaluate
 from alltx.model.catalog import Catalog
 from alltx.model.data_files import load_catalog
@@ -50,7 +51,8 @@ def sources(roots: list[Node]) -> set[str]:
     def atoms(node: Node) -> list[Atom]:
         return [node] if isinstance(node, Atom) else [a for c in node.children for a in atoms(c)]
 
-    return {RULE_FACTS[a.fact].source for root in roots for a in atoms(root)}
+    # the facts a person gives: an open point of the sources is none
+    return {RULE_FACTS[a.fact].source for root in roots for a in atoms(root)} - {READING}
 
 
 def open_facts(roots: list[Node], values: dict[str, object]) -> set[str]:
@@ -104,6 +106,8 @@ class Oracle:
                 if any((then := self.judge({**partial, name: v})) is not None
                        and then[0] != "possible" for v in values(name)):  # fmt: skip
                     found.add(name)
+        if self.status({**facts_from(given).rule_values(), READING: True}) != "possible":
+            found.add(READING)  # the point alone keeps it open: settled, it would decide
         return found
 
 

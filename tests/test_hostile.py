@@ -128,14 +128,14 @@ def test_markup_in_a_data_file_prints_as_text(
     ("old", "new", "says"),
     [
         # A line feed would end the SQL comment the release is printed in (issue 25, 1).
-        ('release = "2026.12.1"', 'release = "2026.12.1\\nDROP TABLE IF EXISTS patients;\\n--"',
+        ('release = "2026.12.2"', 'release = "2026.12.2\\nDROP TABLE IF EXISTS patients;\\n--"',
          "U+000A"),
         ('scope = "US FDA', 'scope = "US\\u202eFDA', "U+202E"),  # a bidi override
         ('short = "US label"', 'short = "US\\u200b label"', "U+200B"),  # a zero-width space
         # Ids and the release reach SQL as names and literals: a backslash would end a Spark
         # literal (issue 25, 2).
         ('id = "blinatumomab-r-r"', 'id = "blinatumomab-r-r\\\\"', "indications[1].id"),
-        ('release = "2026.12.1"', 'release = "2026.12.1\'"', "release"),
+        ('release = "2026.12.2"', 'release = "2026.12.2\'"', "release"),
         # Only an http(s) address is a link (issue 25, 3).
         ('url = "https://www.fda.gov/vaccines',
          'url = "javascript:document.title=1;//www.fda.gov/vaccines', "url"),
@@ -492,7 +492,7 @@ def test_an_input_that_cannot_be_read_is_the_inputs_error() -> None:
 
 
 def test_a_date_written_as_a_toml_date_is_read(tmp_path: Path) -> None:
-    path = data_file(tmp_path, 'updated = "2026-12-02"', "updated = 2026-12-02")
+    path = data_file(tmp_path, 'updated = "2026-12-07"', "updated = 2026-12-02")
     for command in (["data", "check", str(path)], ["--data", str(path), "options", "--age", "3"]):
         done = alltx(*command)
         assert done.returncode == 0 and b"2026-12-02" in done.stdout

@@ -22,7 +22,8 @@ RR_B: dict[str, Any] = {"lineage": "b", "refractory": True, "cd19": "+", "cd22":
 ROWS: list[tuple[str, dict[str, Any], str, str]] = [
     # --- ages (labels count completed years; blinatumomab counts months) ---
     ("under one month", {**RR_B, "age": "0.5m"}, BLINA, "not_eligible"),
-    ("newborn", {**RR_B, "age": 0}, BLINA, "not_eligible"),
+    ("newborn, 0 months", {**RR_B, "age": "0m"}, BLINA, "not_eligible"),
+    ("0 years: 0 to 11 months, so one month is open (H21)", {**RR_B, "age": 0}, BLINA, "possible"),
     ("exactly one month", {**RR_B, "age": "1m"}, BLINA, "eligible"),
     ("one month, for inotuzumab", {**RR_B, "age": "1m"}, INO, "not_eligible"),
     ("11 months, for inotuzumab", {**RR_B, "age": "11m"}, INO, "not_eligible"),
@@ -172,7 +173,8 @@ def test_t_cell_all_is_never_eligible_or_possible(catalog: Catalog) -> None:
 def test_no_facts_makes_everything_possible_with_the_deciding_facts(catalog: Catalog) -> None:
     options = options_for(catalog)
     assert {o.status for o in options.values()} == {"possible"}
-    assert options[TISA].missing == ("age", "lineage", "refractory", "relapse")
+    # the remission number too: in a third remission the label's words are open (H22)
+    assert options[TISA].missing == ("age", "lineage", "refractory", "relapse", "remission")
     assert options[INO].missing == ("age", "lineage", "cd22", "relapsed", "refractory")
 
 

@@ -1,6 +1,7 @@
 """Differential test: alltx against an oracle written straight from the US label table in
-shared/reference/labels.md (section B, and notes H3, H6, H9, H11 for the cautions), in plain
-if/else, sharing no code with alltx's facts or rules.
+shared/reference/labels.md (section B, and notes H3, H6, H9, H11 for the cautions; H21 for an age
+of 0 years, H22 for leukemia in remission now after relapses), in plain if/else, sharing no
+code with alltx's facts or rules. An open reading (H22) is `possible`, as an unknown fact is.
 
 The grid: for each therapy, every combination of the facts its label reads (known values at and
 around every boundary, and unknown), with the facts it does not read cycled through all their
@@ -64,6 +65,28 @@ def age_in_years(age: object) -> Fraction | None:
     return Fraction(str(age))
 
 
+def one_month_or_older(age: object) -> str:
+    """'One month and older' (H21): an age in whole years is completed years, so 0 years may
+    be 0 to 11 months: open, never no. Months (8m) and decimals of a year are exact."""
+    years = age_in_years(age)
+    if years is None:
+        return UNKNOWN
+    whole_years = not (isinstance(age, str) and age.endswith("m")) and years == int(years)
+    if whole_years:
+        return YES if years >= 1 else UNKNOWN
+    return YES if math.floor(years * 12) >= 1 else NO
+
+
+def remission_at_least(given: dict[str, Any], number: int) -> str:
+    """Whether the leukemia is now in the Nth or a later complete remission: unknown until the
+    remission number is given, unless a relapse or refractory disease now rules it out."""
+    remission = given.get("remission")
+    if remission is not None:
+        return YES if remission >= number else NO
+    now = given.get("relapsed") is True or given.get("refractory") is True
+    return NO if now or (given.get("relapse") or 0) >= 1 else UNKNOWN
+
+
 def read(given: dict[str, Any]) -> dict[str, Any] | None:
     """The oracle's own reading of the facts; None when they contradict each other."""
     relapsed, relapse = given.get("relapsed"), given.get("relapse")
@@ -85,7 +108,10 @@ def read(given: dict[str, Any]) -> dict[str, Any] | None:
     years = age_in_years(given.get("age"))
     return {
         "years": None if years is None else math.floor(years),
-        "months": None if years is None else math.floor(years * 12),
+        "one_month": one_month_or_older(given.get("age")),
+        # in remission now after relapses: whether the label's words cover it is open (H22)
+        "cr3_or_later": remission_at_least(given, 3),
+        "cr2_or_later": remission_at_least(given, 2),
         "relapsed": relapsed,
         "refractory": refractory,
         # second or later relapse: known only from the relapse number, or ruled out
@@ -106,17 +132,21 @@ def oracle(therapy: str, f: dict[str, Any]) -> str:
     relapsed_or_refractory = either(is_(f["relapsed"], True), is_(f["refractory"], True))
     if therapy == "tisagenlecleucel":
         # up to 25 years; B-cell precursor; refractory or in second or later relapse
-        disease = either(is_(f["refractory"], True), f["later_relapse"])
+        # (in remission after two or more relapses: an open reading, H22)
+        open_reading = both(f["cr3_or_later"], UNKNOWN)
+        disease = either(is_(f["refractory"], True), f["later_relapse"], open_reading)
         answer = both(at_most(f["years"], 25), b_cell, disease)
     elif therapy in ("brexucabtagene-autoleucel", "obecabtagene-autoleucel"):
-        # adults; relapsed or refractory B-cell precursor
-        answer = both(at_least(f["years"], 18), b_cell, relapsed_or_refractory)
+        # adults; relapsed or refractory B-cell precursor (in remission now after a relapse:
+        # an open reading, H22)
+        disease = either(relapsed_or_refractory, both(f["cr2_or_later"], UNKNOWN))
+        answer = both(at_least(f["years"], 18), b_cell, disease)
     elif therapy == "blinatumomab":
         # one month and older; CD19-positive B-cell precursor; in one of three settings
         consolidation = both(is_(f["ph"], "negative"), is_(f["phase"], "consolidation"))
         mrd = both(f["cr1_or_cr2"], at_least(f["mrd"], Fraction(1, 10)))
         setting = either(consolidation, mrd, relapsed_or_refractory)
-        answer = both(at_least(f["months"], 1), b_cell, is_(f["cd19"], "positive"), setting)
+        answer = both(f["one_month"], b_cell, is_(f["cd19"], "positive"), setting)
     else:
         # inotuzumab: 1 year and older; relapsed or refractory CD22-positive B-cell precursor
         answer = both(

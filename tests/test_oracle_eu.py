@@ -1,7 +1,9 @@
 """Differential test: alltx --regulator ema against an oracle written straight from the EU
 indication table in shared/reference/labels.md (section C, and notes H1, H4, H5, H6, H8, H10),
 in plain if/else, sharing no code with alltx's facts or rules, nor with the US oracle (the
-loop that runs both, tests/conftest.disagreements, is the only thing shared).
+loop that runs both, tests/conftest.disagreements, is the only thing shared). An open reading of
+the wording (H8; H22, leukemia in remission now after relapses) is `possible`, as an unknown
+fact is; an age of 0 in whole years may be 0 to 11 months (H21).
 
 The facts the EU wording needs are read here as alltx documents them (README, "Choosing the
 regulator"): a relapse after transplant is a relapse now with an allogeneic transplant before
@@ -59,6 +61,16 @@ def years_of(age: object) -> Fraction | None:
     return Fraction(str(age))
 
 
+def at_least_a_month(age: object) -> str:
+    """'1 month or older': whole years are completed years, so 0 of them leaves it open (H21)."""
+    years = years_of(age)
+    if years is None:
+        return U
+    if not (isinstance(age, str) and age.endswith("m")) and years == int(years):
+        return Y if years >= 1 else U
+    return Y if math.floor(years * 12) >= 1 else N
+
+
 def understood(given: dict[str, Any]) -> dict[str, Any] | None:
     """The oracle's own reading of one patient; None for facts that contradict each other."""
     g = given.get
@@ -103,7 +115,15 @@ def understood(given: dict[str, Any]) -> dict[str, Any] | None:
     years = years_of(g("age"))
     return {
         "years": None if years is None else math.floor(years),
-        "months": None if years is None else math.floor(years * 12),
+        "a_month_or_older": at_least_a_month(g("age")),
+        # in the Nth or a later complete remission now (H22): unknown until given, unless the
+        # leukemia is back or refractory now, or newly diagnosed (no relapse so far)
+        "cr2_or_later": Y if (remission or 0) >= 2
+        else N if remission is not None or now or refractory or new
+        else U,
+        "cr3_or_later": Y if (remission or 0) >= 3
+        else N if remission is not None or now or refractory or new
+        else U,
         "relapsed": now,
         "refractory": refractory,
         "second_relapse": Y if (relapse or 0) >= 2
@@ -113,6 +133,8 @@ def understood(given: dict[str, Any]) -> dict[str, Any] | None:
         else N if remission is not None or now or refractory
         else U,
         "after_transplant": after,
+        "transplant_before": any_of(equals(transplant, True),
+                                    equals(g("prior_autologous_transplant"), True)),
         "after_own_cells": all_of(equals(now, True),
                                   equals(g("prior_autologous_transplant"), True)),
         "newly_diagnosed": new,
@@ -130,22 +152,34 @@ def eu(therapy: str, f: dict[str, Any]) -> str:
     cd19 = equals(f["cd19"], "positive")
     adult, child = (
         at_least(f["years"], 18),
-        all_of(at_least(f["months"], 1), at_most(f["years"], 17)),
+        all_of(f["a_month_or_older"], at_most(f["years"], 17)),
     )
     if therapy == "tisagenlecleucel":
         # up to and including 25; refractory, in relapse post-transplant, or 2nd or later relapse
         post_transplant = any_of(equals(f["after_transplant"], True), f["after_own_cells"])
-        disease = any_of(equals(f["refractory"], True), post_transplant, f["second_relapse"])
+        # in remission now after two or more relapses, or after a relapse with a transplant
+        # before: whether the wording covers it is open (H22)
+        open_readings = any_of(all_of(f["cr3_or_later"], U),
+                               all_of(f["cr2_or_later"], f["transplant_before"], U))  # fmt: skip
+        disease = any_of(equals(f["refractory"], True), post_transplant, f["second_relapse"],
+                         open_readings)  # fmt: skip
         answer = all_of(at_most(f["years"], 25), b_cell, disease)
     elif therapy in ("brexucabtagene-autoleucel", "obecabtagene-autoleucel"):
-        answer = all_of(at_least(f["years"], 26), b_cell, back)  # adults 26 and above
+        # adults 26 and above; in remission now after a relapse: an open reading (H22)
+        answer = all_of(
+            at_least(f["years"], 26), b_cell, any_of(back, all_of(f["cr2_or_later"], U))
+        )
     elif therapy == "blinatumomab":
         ph_positive_ok = all_of(at_least(f["tkis_failed"], 2), equals(f["no_alternative"], True))
         adult_rr = all_of(adult, b_cell, cd19, back, any_of(ph_negative, ph_positive_ok))
         adult_mrd = all_of(adult, b_cell, ph_negative, cd19, f["cr1_or_cr2"],
                            at_least(f["mrd"], Fraction(1, 10)))  # fmt: skip
         after_two = all_of(equals(f["relapsed"], True), at_least(f["prior_therapies"], 2))
-        disease = any_of(equals(f["refractory"], True), after_two,
+        # H8: refractory after at least two prior therapies fits both readings; after fewer
+        # (or their number unknown), only the wider one: open
+        refractory = equals(f["refractory"], True)
+        disease = any_of(all_of(refractory, at_least(f["prior_therapies"], 2)),
+                         all_of(refractory, U), after_two,
                          equals(f["after_transplant"], True))  # fmt: skip
         child_rr = all_of(child, b_cell, ph_negative, cd19, disease)
         consolidation = equals(f["phase"], "consolidation")
@@ -162,19 +196,13 @@ def eu(therapy: str, f: dict[str, Any]) -> str:
 
 
 def eu_cautions(therapy: str, f: dict[str, Any], status: str) -> list[str]:
-    """H6: no CAR-T indication (US or EU) states CD19: CD19-negative disease is a caution.
-    H8: whether "after at least two prior therapies" governs "refractory" in the children's
-    blinatumomab wording is open: said for a refractory child after fewer than two."""
+    """H6: no CAR-T indication (US or EU) states CD19: CD19-negative disease is a caution. (H8's
+    open reading is in the status, `possible`, not a caution.)"""
     if status == "not_eligible":
         return []
     if therapy.endswith("leucel"):
         return ["the leukemia cells are CD19-negative"] if f["cd19"] == "negative" else []
-    reading = (therapy == "blinatumomab" and f["years"] is not None and f["years"] <= 17
-               and f["refractory"] is True and f["prior_therapies"] is not None
-               and f["prior_therapies"] <= 1)  # fmt: skip
-    return (
-        ["a child with refractory disease after fewer than two prior therapies"] if reading else []
-    )
+    return []
 
 
 # --- the grids -------------------------------------------------------------------------------
@@ -182,7 +210,7 @@ def eu_cautions(therapy: str, f: dict[str, Any], status: str) -> list[str]:
 STATES = [
     dict(zip(("relapsed", "relapse", "refractory", "remission"), values, strict=True))
     for values in itertools.product(
-        [None, True, False], [None, 0, 1, 2], [None, True], [None, 1, 2]
+        [None, True, False], [None, 0, 1, 2], [None, True], [None, 1, 2, 3]
     )
 ]
 VALUES: dict[str, list[Any]] = {
@@ -210,7 +238,7 @@ GRIDS: dict[str, list[tuple[list[Any], list[str]]]] = {  # (ages, facts read in 
     "blinatumomab": [
         ([None, 17, 18], ["ph", "cd19", "tkis_failed", "no_alternative", "prior_therapies",
                           "relapse_after_transplant"]),
-        ([None, "0.5m", "1m", "215m", 18, 80], ["ph", "mrd", "phase", "high_risk_first_relapse",
+        ([None, 0, "0.5m", "1m", "215m", 18, 80], ["ph", "mrd", "phase", "high_risk_first_relapse",
                                                 "newly_diagnosed"]),
     ],
     "inotuzumab-ozogamicin": [([None, 1, 17, "215m", 18, 80], ["lineage", "cd22", "ph",

@@ -1,0 +1,311 @@
+"""The fourth clinical audit's findings (issue 41), each held as behaviour in the views a person
+reads (text, page, JSON) and on the roads a cohort takes, from shared/reference/labels.md:
+H20 (the transplant referral by age band), H21 (0 years of age), H22 (in remission after
+relapses), H8 (the EU children's blinatumomab wording), H24 (an ICE score without an age),
+section F (ALCANTARA, pediatric inotuzumab safety), section E2 (Aucatzyl's second infusion) and
+section A (sources a clinician can open).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from alltx.cli.app import app
+from alltx.core.assess import assess, referrals
+from alltx.core.facts import READING, facts_from
+from alltx.model.catalog import Catalog
+from alltx.model.data_files import load_catalog, load_guide
+
+runner = CliRunner()
+KYM, TEC, AUC, BLINA, INO = (
+    "tisagenlecleucel",
+    "brexucabtagene-autoleucel",
+    "obecabtagene-autoleucel",
+    "blinatumomab",
+    "inotuzumab-ozogamicin",
+)
+
+
+@pytest.fixture(scope="module")
+def catalogs() -> dict[str, Catalog]:
+    return {regulator: load_catalog(regulator=regulator) for regulator in ("fda", "ema")}
+
+
+def statuses(catalog: Catalog, **given: Any) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Each therapy's status and the facts named to decide it."""
+    return {o.therapy.id: (o.status, o.missing) for o in assess(facts_from(given), catalog)}
+
+
+def referral(catalog: Catalog, **given: Any) -> tuple[str, tuple[str, ...]]:
+    [result] = referrals(facts_from(given), catalog)
+    return result.status, result.missing
+
+
+def json_answer(*args: str) -> dict[str, Any]:
+    result = runner.invoke(app, ["options", *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def text_answer(*args: str) -> str:
+    result = runner.invoke(app, ["options", *args])
+    assert result.exit_code == 0, result.output
+    return " ".join(result.stdout.split())  # the words, whatever the wrapping
+
+
+# --- 1. the transplant referral follows the current guideline by age band (H20) -------------
+
+# The audit's patient: an adult in first remission with MRD 0.5%, no other reason on the 2017 list.
+CR1_MRD = dict(remission=1, mrd=0.5, high_risk=False, induction_failure=False)
+
+
+@pytest.mark.parametrize("age", [40, 55, 80])
+def test_forty_and_over_is_always_recommended(catalogs: dict[str, Catalog], age: int) -> None:
+    for catalog in catalogs.values():  # the referral reads no label: the same under each
+        assert referral(catalog, age=age, age_at_diagnosis=age - 1, **CR1_MRD)[0] == "recommended"
+        assert referral(catalog, age=age, lineage="t", remission=1)[0] == "recommended"  # any ALL
+
+
+@pytest.mark.parametrize("age", [1, 7, 17, 18, 25, 39])
+def test_under_forty_is_never_a_bare_not_indicated(catalogs: dict[str, Catalog], age: int) -> None:
+    status, missing = referral(catalogs["fda"], age=age, age_at_diagnosis=age, **CR1_MRD)
+    assert status == "possible"
+    assert missing == (READING,)  # no fact decides it: the guideline's criteria were not read
+
+
+def test_a_child_of_0_years_was_diagnosed_as_an_infant(catalogs: dict[str, Catalog]) -> None:
+    # the age at diagnosis is at most the age now: an infant, a reason of the 2017 page
+    assert referral(catalogs["fda"], age=0, **CR1_MRD)[0] == "recommended"
+
+
+def test_a_child_with_a_reason_of_the_2017_page_is_recommended_by_that_page(
+    catalogs: dict[str, Catalog],
+) -> None:
+    assert referral(catalogs["fda"], age=7, relapsed=True)[0] == "recommended"
+    # an adult under 40 is not settled even with the 2017 page's reasons (H20: 18 to 39)
+    assert referral(catalogs["fda"], age=25, relapsed=True)[0] == "possible"
+
+
+def test_no_known_age_ever_gives_not_indicated(catalogs: dict[str, Catalog]) -> None:
+    states = [{}, CR1_MRD, {"relapsed": True}, {"remission": 2}, {"newly_diagnosed": True}]
+    for age in range(0, 100):
+        for state in states:
+            assert referral(catalogs["fda"], age=age, **state)[0] != "not_indicated", (age, state)
+    # the age not given: it decides
+    assert "age" in referral(catalogs["fda"], **CR1_MRD)[1]
+
+
+def test_the_referral_cites_both_documents_dated(catalogs: dict[str, Catalog]) -> None:
+    [transplant] = catalogs["fda"].referrals
+    dated = {s: catalogs["fda"].sources[s].date or "" for s in transplant.source}
+    assert "2024-01-19" in dated["nmdp-referral-guideline"]
+    assert "2017" in dated["nmdp-all-transplant"]
+    assert "Guideline Central" in (
+        catalogs["fda"].sources["nmdp-referral-guideline"].publisher or ""
+    )
+
+
+AUDIT = ["--age", "40", "--remission", "1", "--mrd", "0.5", "--not-high-risk",
+         "--no-induction-failure", "--age-at-diagnosis", "39"]  # fmt: skip
+
+
+def test_the_audit_patient_in_every_view() -> None:
+    answer = json_answer(*AUDIT)
+    [referred] = answer["referrals"]
+    assert referred["status"] == "recommended"
+    assert any(r["result"] == "met" and "40 or older" in r["text"] for r in referred["reasons"])
+    assert "NOT INDICATED" not in text_answer(*AUDIT)
+    assert "RECOMMENDED See a transplant doctor early" in text_answer(*AUDIT)
+    page = runner.invoke(app, ["options", *AUDIT, "--format", "html"]).stdout
+    assert 'class="recommended">Recommended' in page or "recommended" in page
+    young = text_answer("--age", "30", "--remission", "1", "--not-high-risk")
+    assert "POSSIBLE See a transplant doctor early" in young
+    assert "Not settled: the current NMDP/ASTCT guideline" in young  # said with the status
+
+
+# --- 2. 0 years leaves a one-month bound open (H21) ------------------------------------------
+
+
+@pytest.mark.parametrize("age", [0, "0", "0y", 0.0])
+def test_zero_years_leaves_blinatumomab_open(catalogs: dict[str, Catalog], age: object) -> None:
+    status, missing = statuses(catalogs["fda"], age=age, relapsed=True, lineage="b",
+                               cd19="positive")[BLINA]  # fmt: skip
+    assert status == "possible"
+    assert missing == ("age",)
+    # the EU's children's wording: 1 month or older too
+    child = dict(refractory=True, lineage="b", cd19="positive", ph="negative", prior_therapies=2)
+    assert statuses(catalogs["ema"], age=age, **child)[BLINA][0] == "possible"
+
+
+def test_zero_months_and_a_year_are_decided(catalogs: dict[str, Catalog]) -> None:
+    given = dict(relapsed=True, lineage="b", cd19="positive")
+    assert statuses(catalogs["fda"], age="0m", **given)[BLINA][0] == "not_eligible"
+    assert statuses(catalogs["fda"], age="1m", **given)[BLINA][0] == "eligible"
+    assert statuses(catalogs["fda"], age=1, **given)[BLINA][0] == "eligible"
+    # Besponsa's "1 year and older" is not met at 0 years, however many months (H21)
+    assert statuses(catalogs["fda"], age=0, **given, cd22="positive")[INO][0] == "not_eligible"
+
+
+def test_zero_years_is_said_as_years_with_its_months_open() -> None:
+    said = text_answer("--age", "0", "--relapsed", "--lineage", "b", "--cd19", "positive")
+    assert "age 0 years" in said
+    assert "0 to 11 completed months" in said
+    answer = json_answer("--age", "0", "--relapsed", "--lineage", "b", "--cd19", "positive")
+    assert answer["patient"]["age_months"] == "0 to 11"
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_zero_years_on_the_cohort_roads(tmp_path: Path, engine: str) -> None:
+    pytest.importorskip("duckdb")
+    cohort = tmp_path / "c.csv"
+    cohort.write_text("id,age,relapsed,lineage,cd19\na,0,yes,b,pos\nb,0y,yes,b,pos\n"
+                      "c,0m,yes,b,pos\nd,0.0,yes,b,pos\ne,19,yes,b,pos\n")  # fmt: skip
+    result = runner.invoke(app, ["options", "-i", str(cohort), "-f", "jsonl", "--engine", engine])
+    assert result.exit_code == 0, result.output
+    got = {
+        r["id"]: r["options"][BLINA]["status"]
+        for r in map(json.loads, result.stdout.split("\n")[:-1])
+    }
+    assert got == {"a": "possible", "b": "possible", "c": "not_eligible", "d": "possible",
+                   "e": "eligible"}  # fmt: skip
+
+
+# --- 4. in remission now after relapses: an open reading, never ruled out (H22) ----------------
+
+
+def test_kymriah_in_a_third_remission_is_open_under_both(catalogs: dict[str, Catalog]) -> None:
+    for catalog in catalogs.values():
+        status, missing = statuses(catalog, age=10, remission=3, lineage="b")[KYM]
+        assert (status, missing) == ("possible", (READING,))
+    # CR2 after one relapse has had only one relapse: the US count is not met (arithmetic)
+    assert statuses(catalogs["fda"], age=10, remission=2, lineage="b")[KYM][0] == "not_eligible"
+
+
+@pytest.mark.parametrize("therapy", [TEC, AUC])
+def test_adult_car_ts_in_a_second_remission_are_open(
+    catalogs: dict[str, Catalog], therapy: str
+) -> None:
+    assert statuses(catalogs["fda"], age=30, remission=2, lineage="b")[therapy][0] == "possible"
+    assert statuses(catalogs["ema"], age=30, remission=2, lineage="b")[therapy][0] == "possible"
+    # in a first remission there was no relapse: ruled out as before
+    assert statuses(catalogs["fda"], age=30, remission=1, lineage="b")[therapy][0] == "not_eligible"
+
+
+def test_the_open_reading_is_said_where_the_status_is() -> None:
+    said = text_answer("--age", "10", "--remission", "3", "--lineage", "b")
+    at = said.index("POSSIBLE tisagenlecleucel")
+    assert said.index("Open reading: the label's words describe the leukemia", at) < said.index(
+        "Patients up to 25 years", at
+    )
+    answer = json_answer("--age", "10", "--remission", "3", "--lineage", "b")
+    [kymriah] = [o for o in answer["options"] if o["therapy"] == KYM]
+    assert kymriah["missing"] == [READING]
+    page = runner.invoke(app, ["options", "--age", "10", "--remission", "3", "--lineage", "b",
+                               "--format", "html"]).stdout  # fmt: skip
+    assert '<p class="open"><b>Open reading:' in page
+
+
+# --- 5. the EU children's blinatumomab wording (H8) -------------------------------------------
+
+CHILD = dict(age=8, refractory=True, lineage="b", cd19="positive", ph="negative")
+
+
+def test_the_eu_childrens_reading_is_the_status(catalogs: dict[str, Catalog]) -> None:
+    ema = catalogs["ema"]
+    status, missing = statuses(ema, **CHILD)[BLINA]
+    assert status == "possible"  # not the wider reading's plain eligible
+    assert missing[:2] == ("prior_therapies", READING)  # named to decide, with the reading
+    assert statuses(ema, **CHILD, prior_therapies=2)[BLINA] == ("eligible", ())
+    status, missing = statuses(ema, **CHILD, prior_therapies=1)[BLINA]
+    assert status == "possible" and READING in missing and "prior_therapies" not in missing
+    # the old caution that took the wider reading is gone: the reading is in the rule
+    assert all(c.id != "refractory-reading" for t in ema.therapies for c in t.cautions)
+
+
+# --- 3, 11. figures as the trials give them, efficacy beside toxicity (F) ---------------------
+
+
+def test_alcantara_is_cr_crh_and_relapse_free_survival(catalogs: dict[str, Catalog]) -> None:
+    figures = [f.text for f in catalogs["fda"].therapy(BLINA).figures]
+    alcantara = [text for text in figures if "ALCANTARA" in text]
+    assert alcantara and all("CR/CRh" in text for text in alcantara)
+    assert all("relapse-free survival" in text for text in alcantara)
+    assert all("Grade 3 or higher" in text or "grade 3 or higher" in text for text in alcantara)
+    assert not any("complete remission 36%" in text for text in figures)
+
+
+def test_pediatric_besponsa_gives_its_safety_beside_its_efficacy(
+    catalogs: dict[str, Catalog],
+) -> None:
+    figures = [f.text for f in catalogs["fda"].therapy(INO).figures]
+    [safety] = [text for text in figures if "thrombocytopenia" in text]
+    assert "children" in safety and "boxed warning" in safety
+
+
+# --- 7, 8, 9. drug pages and explanations say no more than the sources ------------------------
+
+
+def test_aucatzyls_second_infusion_is_not_said_to_be_postponed(
+    catalogs: dict[str, Catalog],
+) -> None:
+    given = " ".join(s.text for s in catalogs["fda"].therapy(AUC).given)
+    assert "is postponed" not in given
+    assert "may be postponed" in given and "not all in alltx's checked sources" in given
+
+
+@pytest.mark.parametrize("therapy", [KYM, TEC, AUC, BLINA, INO])
+def test_every_eu_drug_page_says_how_it_is_given(
+    catalogs: dict[str, Catalog], therapy: str
+) -> None:
+    said = [s.text for s in catalogs["ema"].therapy(therapy).given]
+    assert said, f"{therapy}: no 'how it is given' under the EU"
+    if therapy in (KYM, TEC, AUC):
+        assert any("given back as an infusion into a vein" in text for text in said)
+
+
+def test_car_t_explained_sets_no_trials_side_by_side() -> None:
+    [term] = [t for t in load_guide().terms if t.id == "car-t"]
+    assert "%" not in term.text  # no rates of several trials together, no review figure
+
+
+# --- 10. an ICE score without an age says whom it assumes (H24) ------------------------------
+
+
+def test_ice_without_an_age_says_whom_the_grade_assumes() -> None:
+    said = " ".join(runner.invoke(app, ["grade", "icans", "--ice", "5"]).stdout.split())
+    assert "assumes a patient aged 12 or over" in said and "CAPD" in said
+    with_age = " ".join(
+        runner.invoke(app, ["grade", "icans", "--ice", "5", "--age", "30"]).stdout.split()
+    )
+    assert "assumes a patient" not in with_age
+
+
+# --- 12. the questions follow the patient ------------------------------------------------------
+
+
+def test_a_childs_page_asks_in_a_parents_voice_about_what_is_still_open() -> None:
+    child = runner.invoke(app, ["options", "--age", "7", "--relapsed", "--lineage", "b",
+                                "--format", "html"]).stdout  # fmt: skip
+    assert "my child" in child.replace("&#x27;", "'")
+    assert "my chances" not in child and "when I should not" not in child
+    assert "obecabtagene autoleucel (Aucatzyl): how long" not in child  # adults only
+    adult = runner.invoke(app, ["options", "--age", "30", "--relapsed", "--lineage", "b",
+                                "--format", "html"]).stdout  # fmt: skip
+    assert "my chances" in adult and "obecabtagene autoleucel (Aucatzyl): how long" in adult
+
+
+# --- 13. every source is one a clinician can open and trust ------------------------------------
+
+
+def test_no_test_server_stock_news_or_internal_id_is_cited(catalogs: dict[str, Catalog]) -> None:
+    sources = [*catalogs["fda"].sources.values(), *load_guide().sources.values()]
+    for source in sources:
+        assert "qa01" not in (source.url or "") and "seekingalpha" not in (source.url or "")
+        assert not any(i.startswith("alltx seed") for i in source.identifiers), source.id
+    copies = [s for s in sources if "streetinsider" in (s.url or "")]
+    assert copies and all("copy" in s.title for s in copies)  # a copy, said to be one
