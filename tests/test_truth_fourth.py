@@ -175,6 +175,44 @@ def test_zero_years_on_the_cohort_roads(tmp_path: Path, engine: str) -> None:
                    "e": "eligible"}  # fmt: skip
 
 
+# --- 6. completed months at a month's end: the count of a month decides (H23) -------------
+
+MONTH_ENDS = [  # born, as of, blinatumomab's "one month and older"
+    ("2026-01-31", "2026-02-27", "not_eligible"),  # day 27: under a month by every count
+    ("2026-01-31", "2026-02-28", "possible"),  # the month's last day: the count decides
+    ("2026-01-31", "2026-03-01", "eligible"),  # every count: one month
+    ("2024-01-31", "2024-02-28", "possible"),  # day 28 of a leap February (ICH E11: 28 days)
+    ("2026-01-29", "2026-02-26", "possible"),  # day 28, before the month's end
+    ("2026-01-29", "2026-02-25", "not_eligible"),  # day 27
+    ("2026-01-15", "2026-02-12", "not_eligible"),  # day 28, but the 15th exists in February
+]
+
+
+@pytest.mark.parametrize(("born", "at", "status"), MONTH_ENDS)
+def test_a_month_end_leaves_one_month_open(
+    catalogs: dict[str, Catalog], born: str, at: str, status: str
+) -> None:
+    given = dict(birth_date=born, as_of=at, relapsed=True, lineage="b", cd19="positive")
+    assert statuses(catalogs["fda"], **given)[BLINA][0] == status
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_month_ends_on_the_cohort_roads(tmp_path: Path, engine: str) -> None:
+    pytest.importorskip("duckdb")
+    cohort = tmp_path / "c.csv"
+    rows = [f"r{n},{born},{at},yes,b,pos" for n, (born, at, _) in enumerate(MONTH_ENDS)]
+    cohort.write_text("id,birth_date,as_of,relapsed,lineage,cd19\n" + "\n".join(rows) + "\n")
+    result = runner.invoke(app, ["options", "-i", str(cohort), "-f", "jsonl", "--engine", engine])
+    assert result.exit_code == 0, result.output
+    got = [json.loads(line)["options"][BLINA]["status"] for line in result.stdout.splitlines()]
+    assert got == [status for _, _, status in MONTH_ENDS]
+
+
+def test_a_month_end_is_said_with_the_age() -> None:
+    said = text_answer("--born", "2026-01-31", "--as-of", "2026-02-28", "--relapsed")
+    assert "age 0 or 1 months" in said and "no source settles which" in said
+
+
 # --- 4. in remission now after relapses: an open reading, never ruled out (H22) ----------------
 
 

@@ -238,6 +238,8 @@ def _reading(fact: Fact, dialect: Dialect, dated: bool = False) -> tuple[list[st
             in_days = f"born_months IS NULL AND {in_days}"
         then.append(f"CASE WHEN {in_days} THEN 0 WHEN {from_dates}{w} IS NOT NULL AND {ends} "
                     f"THEN 12 ELSE 1 END AS {name}_per")  # fmt: skip
+        # from dates at a month's end, one month more by another count (facts.MonthEnd)
+        then.append(f"{'born_end' if dated else 'FALSE'} AS {name}_end")
         if dated:  # given at all (an age beside a birth date is refused)
             then.append(f"(({w} IS NOT NULL AND NOT {blank}) OR v_{name} IS NOT NULL "
                         f"OR tbad_{name}) AS given_{name}")  # fmt: skip
@@ -311,12 +313,17 @@ def _dates(
     def part(text: str, start: int, length: int) -> str:
         return f"CAST(SUBSTR({text}, {start}, {length}) AS {dialect.integer})"
 
+    def month_days(text: str) -> str:
+        """The days of a valid date's month."""
+        y, m = part(text, 1, 4), part(text, 6, 2)
+        leap = f"({y} % 4 = 0 AND ({y} % 100 <> 0 OR {y} % 400 = 0))"
+        return (f"CASE WHEN {m} = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END "
+                f"WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END")  # fmt: skip
+
     def valid(text: str) -> str:
         """A date as parse_date takes it (its text trimmed): the form, then a day that is."""
         y, m, d = part(text, 1, 4), part(text, 6, 2), part(text, 9, 2)
-        leap = f"({y} % 4 = 0 AND ({y} % 100 <> 0 OR {y} % 400 = 0))"
-        days = (f"CASE WHEN {m} = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END "
-                f"WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END")  # fmt: skip
+        days = month_days(text)
         form = dialect.matches.format(text, dialect.text_literal(DATE_PATTERN))
         # the form first, in a CASE: no engine casts the parts of a text that is not a date
         return (f"(CASE WHEN {form} THEN {y} >= 1 AND {m} BETWEEN 1 AND 12 "
@@ -334,14 +341,23 @@ def _dates(
         f"AS bad_{name}"
         for name in DATE_FIELDS
     ]
+    both_valid = f"NOT {blank('x_birth_date')} AND {valid(born)} AND {valid(at)}"
+    completed = f"{months(at)} - {months(born)} - ({later_day})"
+    # facts.Dated.month_end: the birth day's number past the end of as_of's month, and as_of
+    # that month's last day, or in the first month 28 days or more after birth (as_of is then
+    # in the month after the birth's, so the days are those left of it and as_of's day)
+    born_day, at_day = part(born, 9, 2), part(at, 9, 2)
+    first_days = f"{month_days(born)} - {born_day} + {at_day}"
+    month_end = (f"{born_day} > {month_days(at)} AND ({at_day} = {month_days(at)} "
+                 f"OR ({completed} = 0 AND {first_days} >= 28))")  # fmt: skip
     dated += [
         f"{at} AS at_text",
         f"(xbad_{BIRTH_DATE} OR NOT {blank('x_birth_date')}) AS born_given",
-        f"CASE WHEN NOT {blank('x_birth_date')} AND {valid(born)} AND {valid(at)} "
-        f"THEN {months(at)} - {months(born)} - ({later_day}) END AS born_months",
+        f"CASE WHEN {both_valid} THEN {completed} END AS born_months",
+        f"COALESCE(CASE WHEN {both_valid} THEN {month_end} END, FALSE) AS born_end",
     ]
     carried = [f"{column}_{name}" for column in ("bad", "x", "xbad") for name in DATE_FIELDS]
-    carried += ["at_text", "born_given", "born_months"]
+    carried += ["at_text", "born_given", "born_months", "born_end"]
     # date_refusal's words, with the text given; then dated_age's, with the day
     checks = [(f"bad_{name}", _refused(name, DATE_WANTS, f"x_{name}")) for name in DATE_FIELDS]
     born_is = f"{BIRTH_DATE}: the birth date is "
@@ -470,7 +486,7 @@ def literal(value: object) -> str:
 
 # The ages that must be in order (facts.NOT_AFTER), carried past the tests: the facts to decide
 # check a chosen age against the row's.
-_AGES = ", ".join(f"{age}, {age}_per" for age in
+_AGES = ", ".join(f"{age}, {age}_per, {age}_end" for age in
                   dict.fromkeys(rule.source for pair in AGE_PAIRS for rule in pair))  # fmt: skip
 
 
@@ -523,6 +539,10 @@ def _age_at_least(column: str, years: Fraction) -> str:
     # of that year, so a bound within the year is open for it: 0 years and one month.
     within = (f"WHEN {column}_per = 1 AND {column} = {months // 12} THEN NULL "
               if months % 12 else "")  # fmt: skip
+    # An age from dates at a month's end is one month more by another count (facts.MonthEnd):
+    # a bound at that month is open for it.
+    if months:
+        within += f"WHEN {column}_end AND {column} = {months - 1} THEN NULL "
     return (f"CASE WHEN {column}_per = 0 THEN {in_days} {within}"
             f"ELSE {column} >= {_threshold(column, years)} END")  # fmt: skip
 
@@ -952,10 +972,11 @@ def _compiled(
         elif is_dated:  # the age from the dates alone
             reading += [f"{dialect.cast('born_months', 'double')} AS age",
                         "CASE WHEN born_months IS NOT NULL THEN 12 ELSE 1 END AS age_per",
-                        "FALSE AS given_age"]  # fmt: skip
+                        "born_end AS age_end", "FALSE AS given_age"]  # fmt: skip
         else:
             reading.append(f"{dialect.cast('NULL', column.read_as)} AS {column.name}")
-            reading += [f"1 AS {column.name}_per"] if column.kind == "age" else []
+            reading += ([f"1 AS {column.name}_per", f"FALSE AS {column.name}_end"]
+                        if column.kind == "age" else [])  # fmt: skip
             if column.kind == "percent":
                 reading += [f"FALSE AS {column.name}_span",
                             f"{dialect.cast('NULL', 'double')} AS {column.name}_high",
@@ -1033,7 +1054,7 @@ def _compiled(
         f"checked AS (\n  SELECT *,\n    {error} AS error\n  FROM given\n),\n"
         f"derived AS (\n  SELECT id, error{line}, "
         + ", ".join(c.name for c in facts if c.name not in derived)
-        + "".join(f", {c.name}_per" for c in facts if c.kind == "age")
+        + "".join(f", {c.name}_per, {c.name}_end" for c in facts if c.kind == "age")
         + "".join(
             f", {c.name}_span, {c.name}_high, {c.name}_open" for c in facts if c.kind == "percent"
         )

@@ -17,6 +17,7 @@ from alltx.core.facts import (
     RULE_FACTS,
     Facts,
     InDays,
+    MonthEnd,
     Value,
     Years,
     completed_months,
@@ -116,7 +117,7 @@ def patient_json(facts: Facts) -> PatientOut:
         patient[name] = plain(value)
         if FACTS[name].months:  # (days are said as given: they are no exact number of months)
             # whole years: the months of that year (0 years: 0 to 11); days: as given
-            if isinstance(value, Years):
+            if isinstance(value, Years | MonthEnd):
                 in_months: object = completed_months(value)
             else:
                 in_months = value if value is None or isinstance(value, InDays) else value * 12  # type: ignore[operator]

@@ -65,6 +65,7 @@ from alltx.core.facts import (
     STATE,
     FactError,
     Facts,
+    MonthEnd,
     dated_age,
     derive,
     facts_from,
@@ -159,7 +160,7 @@ class Answering(Generic[S]):
         # without exact arithmetic (core.facts.quick_months, quick_percent): their classes are
         # kept by those, a few hundred whatever the cohort's distinct values.
         self.quick: dict[str, Callable[[object], object]] = {}
-        self.sides: dict[tuple[str, int], object] = {}
+        self.sides: dict[tuple[str, object], object] = {}
         for name, fact in FACTS.items():
             sources = [r for r in RULE_FACTS.values() if r.source == name]
             if name in STATE or not sources:
@@ -241,7 +242,8 @@ class Answering(Generic[S]):
                 known = _bounded_set(classes, cell, self._classify(name, value), MAX_CELLS)
             values[name] = known
         if age is not None:  # (a blank age beside it is unknown: this is its value)
-            values["age"] = self._months_class("age", age.months)
+            values["age"] = (self._month_end_class("age", age.months) if age.month_end
+                             else self._months_class("age", age.months))  # fmt: skip
         state = self.state(values)
         derived = self.states.get(state)
         if derived is None:
@@ -280,6 +282,15 @@ class Answering(Generic[S]):
         known = self.sides.get((name, months))
         if known is None:
             known = self.sides[(name, months)] = self._reduce(name, Fraction(months, 12))
+        return known
+
+    def _month_end_class(self, name: str, months: int) -> object:
+        """The class of an age from dates at a month's end (facts.MonthEnd): `months`, or one
+        more by another count of a month."""
+        known = self.sides.get((name, ("end", months)))
+        if known is None:
+            known = self._reduce(name, MonthEnd(months, 12))
+            self.sides[(name, ("end", months))] = known
         return known
 
     def _percent_class(self, name: str, bounds: list[float], value: object) -> object:

@@ -13,6 +13,7 @@ What facts imply about each other is declared once too (`IMPLICATIONS`, `NOT_AFT
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import functools
 import itertools
@@ -150,6 +151,15 @@ class Years(Fraction):
     birth to 11 months and some days (labels.md H21): its completed months are 0 to 11, and a
     one-month bound is open for it, never unmet. A Fraction in every other way (comparisons,
     arithmetic); an age in months (8m, 25y11m) or from a birth date is an exact Fraction."""
+
+    __slots__ = ()
+
+
+class MonthEnd(Fraction):
+    """An age from a birth date on a day where the counts of a month differ (Dated.month_end,
+    labels.md H23): this value is the calendar's completed months (born 31 January, on 28
+    February: 0), and one more month is as right by a count that ends a month on its last day
+    or after 28 days. Its completed months are both: a bound at the later one is open."""
 
     __slots__ = ()
 
@@ -524,8 +534,31 @@ class Dated:
     at: date
 
     @property
+    def month_end(self) -> bool:
+        """Whether the conventions for counting a month differ on this day by one month
+        (labels.md H23): the birth day's number is past the end of `at`'s month (born on the
+        31st, on 28 February), and `at` is that month's last day, or, for the first month, at
+        least 28 days after birth (ICH E11 counts 28 days). No source settles which count a
+        label means."""
+        last = calendar.monthrange(self.at.year, self.at.month)[1]
+        if self.born.day <= last:
+            return False
+        return self.at.day == last or (self.months == 0 and (self.at - self.born).days >= 28)
+
+    @property
+    def age(self) -> Fraction:
+        """The age in years: the completed months by the calendar, open by one where the
+        conventions differ (MonthEnd)."""
+        return (MonthEnd if self.month_end else Fraction)(self.months, 12)
+
+    @property
     def words(self) -> str:
-        return f"from the birth date {self.born.isoformat()}, at {self.at.isoformat()}"
+        said = f"from the birth date {self.born.isoformat()}, at {self.at.isoformat()}"
+        if self.month_end:  # which count of a month is meant decides: say so with the age
+            said += (f"; {self.months} completed months by the calendar, {self.months + 1} "
+                     "by a count that ends a month on its last day or after 28 days: no "
+                     "source settles which, so the care team's count decides")  # fmt: skip
+        return said
 
 
 def dated_age(
@@ -737,6 +770,9 @@ def completed_years(age: Fraction | InDays) -> int | Counted:
     """Completed years of an age in years, as labels count them (cached: ages repeat)."""
     if isinstance(age, InDays):
         return _counted(age.low // 12, age.high // 12)
+    if isinstance(age, MonthEnd):  # one month more may complete a year
+        months = int(age * 12)
+        return _counted(months // 12, (months + 1) // 12)
     return math.floor(age)
 
 
@@ -748,6 +784,9 @@ def completed_months(age: Fraction | InDays) -> int | Counted:
     if isinstance(age, Years):
         low = int(age) * 12
         return Counted(low, low + 11, f"{low} to {low + 11}")
+    if isinstance(age, MonthEnd):
+        months = int(age * 12)
+        return Counted(months, months + 1, f"{months} or {months + 1}")
     return math.floor(age * 12)
 
 
@@ -1268,7 +1307,7 @@ def facts_from(raw: Mapping[str, object], as_of: date | None = None) -> Facts:
     parsed = parse_facts(raw)
     if dated is None:
         return Facts(derive(parsed))
-    parsed["age"] = Fraction(dated.months, 12)
+    parsed["age"] = dated.age
     return Facts(derive(parsed), {"age": dated.words})
 
 

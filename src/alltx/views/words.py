@@ -9,7 +9,7 @@ from collections.abc import Collection
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from alltx.core.facts import FACTS, READING, Counted, Facts, InDays, Span, Years
+from alltx.core.facts import FACTS, READING, Counted, Facts, InDays, MonthEnd, Span, Years
 
 if TYPE_CHECKING:
     from alltx.answer.shapes import CriterionOut
@@ -45,6 +45,9 @@ def age_words(years: Fraction | InDays) -> str:
         return years.words
     if isinstance(years, Years):  # completed years, as given: 0 years is under one year
         return f"{int(years)} {'year' if years == 1 else 'years'}"
+    if isinstance(years, MonthEnd) and years * 12 < 23:  # by the count: one month open
+        completed = int(years * 12)
+        return f"{completed} or {completed + 1} months"
     if years < 2:
         months = _cut(years * 12, 10)
         return f"{months} {'month' if months == '1' else 'months'}"
@@ -107,6 +110,6 @@ def value_words(criterion: CriterionOut, facts: Facts) -> str:
         return "open: the sources do not settle it"
     age = getattr(facts, fact) if unit in ("years", "months") else None
     words = criterion_words(fact, criterion["value"], unit, age, criterion["bound"])
-    if isinstance(age, Years) and unit == "months" and criterion["result"] == "unknown":
+    if isinstance(age, Years | MonthEnd) and unit == "months" and criterion["result"] == "unknown":
         words += f", {fact_words(fact, criterion['value'])} completed months"  # which is open
     return words
