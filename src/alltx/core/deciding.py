@@ -47,7 +47,17 @@ from alltx.core.facts import (
     READING,
     RULE_FACTS,
 )
-from alltx.core.rules import MET, UNKNOWN, UNMET, Atom, Counted, Node, atom_result, result_of
+from alltx.core.rules import (
+    MET,
+    UNKNOWN,
+    UNMET,
+    Atom,
+    Counted,
+    Node,
+    Result,
+    atom_result,
+    result_of,
+)
 
 # A value just below a bound, for a test `at least` it: far below any step that matters (a
 # day is 1/365 of a year), so the value has the same completed years and months as any other
@@ -118,11 +128,10 @@ def values_of(source: str, value: object) -> dict[str, object]:
 
 def _candidates(source: str, tests: Sequence[Atom]) -> list[object]:
     """Input values of a fact that fall on every side of every bound its tests compare with."""
-    if source == READING:  # an open point: met under one reading, not under the other
+    # an open point (facts.READING) is met under one reading, not under the other
+    if source == READING or FACTS[source].form == "bool":
         return [True, False]
     fact = FACTS[source]
-    if fact.form == "bool":
-        return [True, False]
     if fact.form == "category":
         return list(fact.values)
     bounds: list[Fraction] = [Fraction(0)]
@@ -216,14 +225,27 @@ def _meets(tests: Sequence[Atom], values: Values) -> bool:
     return all(atom_result(t, values.get(t.fact)) == MET for t in tests)
 
 
-def deciding(roots: Sequence[Node], values: Values) -> tuple[str, ...]:
-    """The input facts not given whose value can still change the status of these rules, in
-    the order the rules test them; () when the status is decided."""
+def _state(
+    roots: Sequence[Node], values: Values
+) -> tuple[Plan, dict[Atom, Result], list[Branch]] | None:
+    """The rules' plan, each test's result for these values and the branches still alive
+    (none of their tests unmet); None once a branch is complete: the status is decided."""
     rules = plan(tuple(roots))
     results = {t: result_of(t, values) for b in rules.branches for t in b.tests}
     live = [b for b in rules.branches if all(results[t] != UNMET for t in b.tests)]
     if any(all(results[t] == MET for t in b.tests) for b in live):
+        return None
+    return rules, results, live
+
+
+def deciding(roots: Sequence[Node], values: Values) -> tuple[str, ...]:
+    """The input facts not given whose value can still change the status of these rules, in
+    the order the rules test them (and `reading` where an open point alone keeps them open);
+    () when the status is decided."""
+    state = _state(roots, values)
+    if state is None:
         return ()
+    rules, results, live = state
     unknown = {RULE_FACTS[t.fact].source for t, r in results.items() if r == UNKNOWN}
     found = {w.fact for w in rules.witnesses
              if w.fact in unknown and _holds(w, live, results, values)}  # fmt: skip
@@ -236,11 +258,10 @@ def open_points(roots: Sequence[Node], values: Values) -> tuple[Atom, ...]:
     """The open points of the sources (tests on facts.READING) that alone keep these rules
     open: each in a live branch whose every other test is met; none once the status is
     decided. In the rules' order, once each."""
-    rules = plan(tuple(roots))
-    results = {t: result_of(t, values) for b in rules.branches for t in b.tests}
-    live = [b for b in rules.branches if all(results[t] != UNMET for t in b.tests)]
-    if any(all(results[t] == MET for t in b.tests) for b in live):
+    state = _state(roots, values)
+    if state is None:
         return ()
+    _, results, live = state
     return tuple(dict.fromkeys(t for b in _open(live, results) for t in b.tests
                                if t.fact == READING))  # fmt: skip
 
