@@ -270,3 +270,14 @@ def test_every_fact_is_asked_in_plain_words_without_a_drugs_name() -> None:
         asked = ask.question(name).lower()
         assert not any(drug in asked for drug in drugs), name
         assert "--" not in asked and " n;" not in asked  # no flag, no metavar
+
+
+def test_zero_said_as_the_age_leaves_one_month_open() -> None:
+    """'0' to the age question is 0 completed years, any of months 0 to 11 (labels.md H21):
+    blinatumomab stays possible, its one-month bound open, as --age 0 has it."""
+    _, said, prompt = interviewer({"How old": ["0"], "Has the leukemia come back": ["yes"],
+                                       "Which kind of ALL": ["b"],
+                                       "Do the leukemia cells carry CD19": ["yes"]})  # fmt: skip
+    given = ask.interview(CATALOG, prompt, said.append)  # type: ignore[arg-type]
+    [blina] = [o for o in assess(facts_from(given), CATALOG) if o.therapy.id == "blinatumomab"]
+    assert blina.status == "possible" and blina.missing == ("age",)
