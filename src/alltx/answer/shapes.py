@@ -477,7 +477,8 @@ class CompactOptionOut(TypedDict):
     failed: NotRequired[list[str]]
     """when not eligible: ids of the criteria not met"""
     decide: NotRequired[list[str]]
-    """when possible: the facts that would decide"""
+    """when possible: the facts that would decide; `reading` where an open point of the
+    sources (an open reading of the label's words) alone keeps it open"""
     cautions: NotRequired[list[str]]
     """ids of the cautions that apply, if any"""
 
@@ -487,7 +488,8 @@ class CompactReferralOut(TypedDict):
     met: NotRequired[list[str]]
     """when recommended: ids of the reasons met"""
     decide: NotRequired[list[str]]
-    """when possible: the facts that would decide"""
+    """when possible: the facts that would decide; `reading` where an open point of the
+    sources alone keeps it open (under 40, the current guideline's criteria were not read)"""
 
 
 class RecordOut(TypedDict):
