@@ -208,9 +208,24 @@ def test_month_ends_on_the_cohort_roads(tmp_path: Path, engine: str) -> None:
     assert got == [status for _, _, status in MONTH_ENDS]
 
 
-def test_a_month_end_is_said_with_the_age() -> None:
+def test_a_month_end_is_said_with_the_age(tmp_path: Path) -> None:
     said = text_answer("--born", "2026-01-31", "--as-of", "2026-02-28", "--relapsed")
     assert "age 0 or 1 months" in said and "no source settles which" in said
+    # from a FHIR Patient's birthDate too: the records' words, and the note kept
+    bundle = tmp_path / "b.json"
+    bundle.write_text(
+        json.dumps(
+            {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [
+                    {"resource": {"resourceType": "Patient", "id": "p1", "birthDate": "2026-01-31"}}
+                ],
+            }
+        )
+    )
+    fhir = text_answer("--fhir", str(bundle), "--as-of", "2026-02-28")
+    assert "from Patient/p1 birthDate 2026-01-31" in fhir and "no source settles which" in fhir
 
 
 # --- 4. in remission now after relapses: an open reading, never ruled out (H22) ----------------

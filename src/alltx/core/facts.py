@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from alltx.core.rules import Counted as Counted  # views name these from here (they do not
 from alltx.core.rules import Span as Span  # import the rules)
@@ -551,13 +551,16 @@ class Dated:
         conventions differ (MonthEnd)."""
         return (MonthEnd if self.month_end else Fraction)(self.months, 12)
 
+    NOTE: ClassVar[str] = "; "  # what stands before the note a month's end adds to the words
+
     @property
     def words(self) -> str:
         said = f"from the birth date {self.born.isoformat()}, at {self.at.isoformat()}"
         if self.month_end:  # which count of a month is meant decides: say so with the age
-            said += (f"; {self.months} completed months by the calendar, {self.months + 1} "
-                     "by a count that ends a month on its last day or after 28 days: no "
-                     "source settles which, so the care team's count decides")  # fmt: skip
+            said += (f"{self.NOTE}{self.months} completed months by the calendar, "
+                     f"{self.months + 1} by a count that ends a month on its last day or "
+                     "after 28 days: no source settles which, so the care team's count "
+                     "decides")  # fmt: skip
         return said
 
 
@@ -1191,8 +1194,11 @@ class Facts:
 
     def told(self, origins: Mapping[str, str], unread: Iterable[str]) -> Facts:
         """These facts with where they came from (records', before the facts' own words for an
-        age from dates) and what the records held and alltx did not read."""
-        return dataclasses.replace(self, origins={**self.origins, **origins}, unread=tuple(unread))
+        age from dates, whose note a month's end adds is kept: Dated.words) and what the
+        records held and alltx did not read."""
+        said = {name: words + "".join(self.origins.get(name, "").partition(Dated.NOTE)[1:])
+                for name, words in origins.items()}  # fmt: skip
+        return dataclasses.replace(self, origins={**self.origins, **said}, unread=tuple(unread))
 
 
 def rule_values(facts: Mapping[str, object]) -> dict[str, object]:
