@@ -302,7 +302,9 @@ def test_white_space_around_a_row_is_read_as_json_loads_reads_it() -> None:
 
 
 def test_an_id_survives_a_bad_row() -> None:
-    code, out, err = run(["options", "-i", "-", "-f", "jsonl"], jsonl({"id": "P9", "cd22": "?"}))
+    code, out, err = run(
+        ["options", "-i", "-", "-f", "jsonl"], jsonl({"id": "P9", "cd22": "maybe"})
+    )
     assert code == 1 and records(out)[0]["id"] == "P9" and "(id 'P9')" in err
 
 

@@ -193,7 +193,10 @@ def _cell(draw: Any, name: str) -> str:
     fact = FACTS[name]
     words = list(written_words(fact))
     prefix = written_prefix(fact)
-    wrong = draw(st.sampled_from(["x", "unknown", "n/a", "-1", "1.5", "200", "abc"]))
+    wrong = draw(st.sampled_from(["x", "-1", "1.5", "200", "abc", "unknow", "n/a/"]))
+    # how registries write "not known" (issue 42, 3): unknown on every road, as blank is
+    unknown = _case(draw, draw(st.sampled_from(["unknown", "unk", "not known", "not done",
+                                                "pending", "n/a", "-", "?"])))  # fmt: skip
     if fact.form in ("bool", "category"):
         right = _case(draw, draw(st.sampled_from(words)))
         if prefix and draw(st.booleans()):
@@ -250,7 +253,9 @@ def _cell(draw: Any, name: str) -> str:
             right = _case(draw, prefix) + draw(st.sampled_from(["", " "])) + right
     space = draw(st.sampled_from(["", "", " ", "\t"]))
     roll = draw(st.integers(0, 99))  # most facts missing, a few wrong, as in a registry
-    return "" if roll < 55 else wrong if roll < 58 else f"{space}{right}{space}"
+    if roll < 55:
+        return "" if roll < 45 else f"{space}{unknown}{space}"
+    return wrong if roll < 58 else f"{space}{right}{space}"
 
 
 @st.composite

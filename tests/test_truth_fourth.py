@@ -362,3 +362,39 @@ def test_no_test_server_stock_news_or_internal_id_is_cited(catalogs: dict[str, C
         assert not any(i.startswith("alltx seed") for i in source.identifiers), source.id
     copies = [s for s in sources if "streetinsider" in (s.url or "")]
     assert copies and all("copy" in s.title for s in copies)  # a copy, said to be one
+
+
+# --- issue 42, 3: a registry's "not known" is unknown, not an error --------------------------
+
+REGISTRY_UNKNOWNS = ["Unknown", "UNK", "not done", "Pending", "N/A", "n/a", "-", "?", " unk "]
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_registry_spellings_of_not_known_lose_no_row(tmp_path: Path, engine: str) -> None:
+    pytest.importorskip("duckdb")
+    header = "id,age,relapsed,lineage,cd22,mrd,remission,birth_date"
+    # (a marker reads '-' as negative: that column gets the others; see the next test)
+    rows = [f"u{n},{w},{w},b,{'' if w == '-' else w},{w},{w},{w}"
+            for n, w in enumerate(REGISTRY_UNKNOWNS)]  # fmt: skip
+    blank = "blank,,,b,,,,"
+    cohort = tmp_path / "c.csv"
+    cohort.write_text("\n".join([header, *rows, blank]) + "\n")
+    result = runner.invoke(app, ["options", "-i", str(cohort), "-f", "jsonl", "--engine", engine])
+    assert result.exit_code == 0, result.output  # no row refused
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert all("error" not in r for r in records)
+    answers = [{k: v for k, v in r.items() if k not in ("id", "line")} for r in records]
+    # relapsed '-' is unknown too: only a marker reads '-' as a value (negative)
+    assert all(a == answers[-1] for a in answers), "each is read as a blank cell is"
+
+
+def test_a_marker_keeps_minus_as_negative(catalogs: dict[str, Catalog]) -> None:
+    given = dict(age=30, relapsed=True, lineage="b")
+    assert statuses(catalogs["fda"], **given, cd22="-")[INO][0] == "not_eligible"
+    assert statuses(catalogs["fda"], **given, cd22="?")[INO][0] == "possible"
+
+
+def test_the_input_schema_takes_the_spellings_of_not_known() -> None:
+    schema = json.loads(runner.invoke(app, ["schema", "input"]).stdout)
+    text = json.dumps(schema)
+    assert "[Pp][Ee][Nn][Dd][Ii][Nn][Gg]" in text and "[Nn]/[Aa]" in text

@@ -56,6 +56,7 @@ from alltx.core.facts import (
     NotAfter,
     month_days,
     text_pattern,
+    unknown_pattern,
     wants,
     written_prefix,
     written_words,
@@ -219,7 +220,7 @@ def _reading(fact: Fact, dialect: Dialect, dated: bool = False) -> tuple[list[st
     low = f"LOWER({dialect.trim.format(w, spaces)})"
     pattern = dialect.text_literal(text_pattern(fact))
     takes = dialect.matches.format(w, pattern)
-    blank = _blank(w, dialect)
+    blank = _blank(w, dialect, name)
     value = _text_value(fact, dialect, low)
     read = f"CASE WHEN {w} IS NULL THEN v_{name} WHEN {takes} AND NOT {blank} THEN {value} END"
     if dated:
@@ -255,9 +256,10 @@ def _reading(fact: Fact, dialect: Dialect, dated: bool = False) -> tuple[list[st
     return first, then
 
 
-def _blank(text: str, dialect: Dialect) -> str:
-    """Whether a text is empty or white space: an unknown value, as a blank CSV cell is."""
-    return dialect.matches.format(text, dialect.text_literal(f"^[{SPACE}]*$"))
+def _blank(text: str, dialect: Dialect, name: str) -> str:
+    """Whether a text means unknown for this field, as a blank CSV cell does: empty or white
+    space, or a spelling of "not known" (facts.unknown_pattern: the Python reader's own)."""
+    return dialect.matches.format(text, dialect.text_literal(unknown_pattern(name)))
 
 
 # What stands around a level in a Span's text (negative at 0.01%, <0.01%): trimmed off it, the
@@ -304,8 +306,8 @@ def _dates(
             f"({column} IS NOT NULL AND NOT {readable}) AS xbad_{name}",
         ]
 
-    def blank(text: str) -> str:
-        return f"({text} IS NULL OR {_blank(text, dialect)})"
+    def blank(text: str) -> str:  # x_birth_date, x_as_of: the date field's own unknowns
+        return f"({text} IS NULL OR {_blank(text, dialect, text.removeprefix('x_'))})"
 
     def trimmed(text: str) -> str:
         return dialect.trim.format(text, spaces)

@@ -25,8 +25,8 @@ from alltx.core.facts import (
     MAX_COUNT,
     PARSERS,
     Fact,
-    is_blank,
     text_pattern,
+    unknown_cell,
 )
 from alltx.model.catalog import DATA_TITLE, Data
 from alltx.model.checking import model_of
@@ -62,7 +62,7 @@ def _given(fact: Fact) -> dict[str, Any]:
 def _parse(cls: type, value: object, info: ValidationInfo) -> object:
     """The same parser as the flag and the batch reader; blank means unknown."""
     assert info.field_name is not None
-    return None if is_blank(value) else PARSERS[info.field_name](value)
+    return None if unknown_cell(info.field_name, value) else PARSERS[info.field_name](value)
 
 
 # One patient's facts: a field per fact, from the facts' declarations.
