@@ -453,3 +453,20 @@ def test_a_cohorts_full_records_name_the_resources_as_one_patients_answer_does(
     first = json.loads(out.splitlines()[0])
     assert code == 0 and first["id"] == "adult-1"
     assert (first["facts_from"], first["patient"]) == (one["facts_from"], one["patient"])
+
+
+def test_a_result_with_a_data_absent_reason_is_unknown_said_so(tmp_path: Path, site: str) -> None:
+    """An Observation with no value and a dataAbsentReason: the fact is unknown, and the
+    records' reason is said (issue 42, 3), not that its value is one alltx does not read."""
+    me = "urn:uuid:00000000-0000-4000-8000-000000000000"
+    absent = {"dataAbsentReason": {"coding": [{
+        "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        "code": "not-performed"}]}}  # fmt: skip
+    records = bundle(patient("p", "1980-06-15"),
+                     result("cd19", me, "CD19-BLAST", "2024-03-02", **absent),
+                     uuids=True)  # fmt: skip
+    answer = answer_of("--fhir", write(tmp_path, "b.json", records), "--fhir-codes", site)
+    assert answer["patient"]["cd19"] is None
+    [said] = answer["not_read"]
+    assert said.startswith(f"Observation/cd19 ({LAB} CD19-BLAST): no value (")
+    assert "not-performed" in said and said.endswith("so the CD19 stays unknown")

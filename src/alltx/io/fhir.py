@@ -293,8 +293,11 @@ class _Index:
             code = _named([coding])
             text = coded.value if coded.value is not None else self._value(resource, coded.fact)
             if text is None:
-                unread.append(f"{label} ({code}): its value is not one alltx reads for "
-                              f"{FACTS[coded.fact].short}")  # fmt: skip
+                absent = resource.get("dataAbsentReason")  # "not known", as the record says
+                short = FACTS[coded.fact].short
+                why = (f"no value ({_named(_codings(absent))}), so the {short} stays unknown"
+                       if absent else f"its value is not one alltx reads for {short}")  # fmt: skip
+                unread.append(f"{label} ({code}): {why}")
                 continue
             try:
                 value = parse_fact(coded.fact, text)
