@@ -5,7 +5,8 @@ new outputs with
     ALLTX_SNAPSHOTS=update .venv/bin/python -m pytest tests/test_snapshots.py -n 0
 
 and commit them with the change that made them. Each file holds the command, its exit status,
-its stdout and its stderr; the checkout's own folder is written as <repo>."""
+its stdout and its stderr; the checkout's own folder is written as <repo>, and the data files'
+folder as <repo>/data, installed or not."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ import pytest
 from typer.testing import CliRunner
 
 from alltx.cli.app import app
+from alltx.model.data_files import bundled_path
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 REPO = str(Path(__file__).parents[1])
+DATA = str(bundled_path().parent)
 UPDATE = os.environ.get("ALLTX_SNAPSHOTS") == "update"
 
 COMMANDS = [
@@ -69,7 +72,9 @@ def _run(command: str) -> str:
     done = runner.invoke(app, ["--no-pager", *shlex.split(command)], env=env)
     said = (f"$ alltx {command}\nexit {done.exit_code}\n--- stdout\n{done.stdout}"
             f"--- stderr\n{done.stderr}")  # fmt: skip
-    return said.replace(REPO, "<repo>")
+    # the data files' folder as <repo>/data wherever alltx is installed (a wheel keeps them in
+    # alltx/data: an installed package passes as a checkout does, issue 42, 18)
+    return said.replace(DATA, "<repo>/data").replace(REPO, "<repo>")
 
 
 @pytest.mark.parametrize("command", COMMANDS)
