@@ -484,7 +484,8 @@ def test_a_column_named_twice_in_two_cases_is_refused_in_parquet_as_in_csv(
     assert (status, out) == (2, "")
     assert (
         error
-        == "alltx: error: Parquet columns: column 'age' is named twice; give each column once\n"
+        == "alltx: error: Parquet columns: column 'AGE' is named twice (as 'age' too); give each "
+        "column once\n"  # each as written (issue 42, 15)
     )
     csv_file = tmp_path / "both.csv"
     csv_file.write_text("id,age,AGE\nA,19,40\n")

@@ -398,3 +398,22 @@ def test_the_input_schema_takes_the_spellings_of_not_known() -> None:
     schema = json.loads(runner.invoke(app, ["schema", "input"]).stdout)
     text = json.dumps(schema)
     assert "[Pp][Ee][Nn][Dd][Ii][Nn][Gg]" in text and "[Nn]/[Aa]" in text
+
+
+# --- issue 42, 15: messages in the user's words, nothing written before a refusal -------------
+
+
+def test_a_refused_header_is_named_as_written_and_nothing_is_written() -> None:
+    result = runner.invoke(app, ["options", "-i", "-", "--input-format", "csv", "-f", "csv"],
+                           input="id,Agee\n1,3\n")  # fmt: skip
+    assert result.exit_code == 2 and result.stdout == ""  # no header before the refusal
+    assert "unknown field 'Agee'; did you mean 'age'?" in result.stderr
+    twice = runner.invoke(app, ["options", "-i", "-", "--input-format", "csv", "-f", "csv"],
+                          input="id,age,Age\n1,3,4\n")  # fmt: skip
+    assert "column 'Age' is named twice (as 'age' too)" in twice.stderr
+
+
+def test_sql_offers_no_flag_it_does_not_have() -> None:
+    result = runner.invoke(app, ["sql", "--columns", "id,agee"])
+    assert result.exit_code == 2 and "did you mean 'age'?" in result.stderr
+    assert "--ignore-unknown-fields" not in result.stderr

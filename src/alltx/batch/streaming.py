@@ -22,6 +22,7 @@ Memory stays flat: each memo drops its older half when full.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import re
 from bisect import bisect
@@ -795,8 +796,14 @@ def stream(
     report each failure; stop after the first with `fail_fast`. `whole`: with what begins and
     ends the output (a worker answering part of a cohort writes the records alone). One loop:
     this runs per row."""
+    # The first row first: reading it reads the input's own header, which may be refused, and
+    # nothing is written before it is (issue 42, 15).
+    rows = iter(rows)
+    first = next(rows, None)
     if whole:
         write(fmt.header)
+    if first is not None:
+        rows = itertools.chain((first,), rows)
     answer, text, failure = answering.answer, fmt.answer, fmt.failure
     pending: list[str] = []
     try:

@@ -75,7 +75,7 @@ def sql_query(
     elif columns is not None:
         from alltx.io.input_rows import header_names
 
-        given = set(header_names(columns.split(","), False, "--columns"))
+        given = set(header_names(columns.split(","), False, "--columns", offer_ignore=False))
         if "id" not in given:  # allowed (a table may have no id), but never silently
             sys.stderr.write("alltx: note: --columns names no id: every row's id is NULL\n")
     query = compile_query(catalog_in_use(ctx, regulator), DIALECTS[dialect.value], table,

@@ -272,22 +272,30 @@ def csv_header(records: Iterator[Record | Failure], ignore_unknown: bool) -> lis
     return None
 
 
-def header_names(cells: list[str], ignore_unknown: bool, what: str = "CSV header") -> list[str]:
+def header_names(
+    cells: list[str], ignore_unknown: bool, what: str = "CSV header", offer_ignore: bool = True
+) -> list[str]:
     """The fields a table's column names (a CSV header, a Parquet file's columns) stand for,
     read without regard to case or spaces around them; "" for a column to skip. Raises
     InputError for a name given twice, for an unknown one unless `ignore_unknown`, and for
-    unknown ones that leave no known field (every row would be read as all unknown)."""
-    names = [cell.strip().lstrip("\ufeff").strip().lower() for cell in cells]
-    seen = set()
-    for name in names:
+    unknown ones that leave no known field (every row would be read as all unknown). The
+    errors name the columns as written; `offer_ignore`: the command takes
+    --ignore-unknown-fields, so the error may suggest it."""
+    written = [cell.strip().lstrip("\ufeff").strip() for cell in cells]
+    names = [name.lower() for name in written]
+    seen: dict[str, str] = {}
+    for name, as_written in zip(names, written, strict=True):
         if name in seen:
-            raise InputError(f"{what}: column {name!r} is named twice; give each column once")
-        seen.add(name)
+            also = "" if seen[name] == as_written else f" (as {seen[name]!r} too)"
+            raise InputError(f"{what}: column {as_written!r} is named twice{also}; give each "
+                             "column once")  # fmt: skip
+        seen[name] = as_written
     unknown = [name for name in names if name != "id" and name not in FIELDS]
     if unknown and not ignore_unknown:
-        raise InputError(_unknown_columns(unknown, what))
+        shown_as = [w for w, name in zip(written, names, strict=True) if name in unknown]
+        raise InputError(_unknown_columns(shown_as, what, offer_ignore))
     if unknown and not [name for name in names if name in FIELDS]:
-        shown = ", ".join(repr(name) for name in names[:SHOWN])
+        shown = ", ".join(repr(name) for name in written[:SHOWN])
         more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
         raise InputError(f"{what}: no column is a known field ({shown}{more}), so every row "
                          "would be all unknown; alltx schema input lists the fields (and for a "
@@ -298,12 +306,14 @@ def header_names(cells: list[str], ignore_unknown: bool, what: str = "CSV header
 SHOWN = 3  # unknown columns named in the error; more is not a typo but another kind of file
 
 
-def _unknown_columns(unknown: list[str], what: str) -> str:
-    """One line for a header's unknown columns: each with its likely typo, else the fields."""
-    if len(unknown) == 1 and (close := likely_field(unknown[0])):
-        return (f"{what}: unknown field {unknown[0]!r}; did you mean {close!r}? (or pass "
-                "--ignore-unknown-fields)")  # fmt: skip
-    named = [f"{name!r}" + (f" (did you mean {close!r}?)" if (close := likely_field(name)) else "")
+def _unknown_columns(unknown: list[str], what: str, offer_ignore: bool = True) -> str:
+    """One line for a header's unknown columns (as written): each with its likely typo, else
+    the fields; and, where the command takes it, --ignore-unknown-fields."""
+    ignore = " (or pass --ignore-unknown-fields)" if offer_ignore else ""
+    if len(unknown) == 1 and (close := likely_field(unknown[0].lower())):
+        return f"{what}: unknown field {unknown[0]!r}; did you mean {close!r}?{ignore}"
+    named = [f"{name!r}" + (f" (did you mean {close!r}?)"
+                            if (close := likely_field(name.lower())) else "")
              for name in unknown[:SHOWN]]  # fmt: skip
     more = f" and {len(unknown) - SHOWN} more" if len(unknown) > SHOWN else ""
     count = f"{len(unknown)} unknown fields:" if len(unknown) > 1 else "unknown field"
@@ -311,7 +321,7 @@ def _unknown_columns(unknown: list[str], what: str) -> str:
     # of all would make the line long: say where the fields are.
     fields = (f"the fields are {', '.join(FIELDS)}" if len(unknown) == 1
               else "alltx schema input lists the fields")  # fmt: skip
-    return f"{what}: {count} {', '.join(named)}{more}; {fields} (or pass --ignore-unknown-fields)"
+    return f"{what}: {count} {', '.join(named)}{more}; {fields}{ignore}"
 
 
 def _csv_id(header: list[str], cells: list[str]) -> object:
