@@ -417,3 +417,19 @@ def test_sql_offers_no_flag_it_does_not_have() -> None:
     result = runner.invoke(app, ["sql", "--columns", "id,agee"])
     assert result.exit_code == 2 and "did you mean 'age'?" in result.stderr
     assert "--ignore-unknown-fields" not in result.stderr
+
+
+# --- issue 42, 7: findings that cannot both be true are refused -------------------------------
+
+
+@pytest.mark.parametrize("awake", ["normal", "spontaneous", "voice", "touch"])
+def test_ice_unable_beside_a_rousable_patient_is_refused(awake: str) -> None:
+    result = runner.invoke(app, ["grade", "icans", "--ice", "unable", "--consciousness", awake])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "cannot both be true" in result.stderr
+
+
+@pytest.mark.parametrize("unroused", ["vigorous", "unarousable"])
+def test_ice_unable_beside_an_unroused_patient_is_grade_4(unroused: str) -> None:
+    result = runner.invoke(app, ["grade", "icans", "--ice", "unable", "--consciousness", unroused])
+    assert result.exit_code == 0 and "Grade 4" in result.stdout

@@ -201,6 +201,22 @@ def _grades(levels: tuple[Level, ...]) -> tuple[int, ...]:
     return tuple(sorted({grade for level in levels for grade in level.allowed}))
 
 
+def _consistent(scale: Scale, findings: dict[str, object]) -> None:
+    """Refuse findings that cannot both be true, as the levels declare them (`excludes`: ICE
+    'unable' is a patient who cannot be roused, not one awake or roused by touch)."""
+    for feature in scale.features:
+        value = findings.get(feature.id)
+        for level in feature.levels:
+            if value is None or level.excludes is None or level.is_ != value:
+                continue
+            for other, words in level.excludes.items():
+                if findings.get(other) in words:
+                    raise GradingError(
+                        f"--{feature.id} {value} ({level.text}) and --{other} {findings[other]} "
+                        "cannot both be true; give the one that is"
+                    )
+
+
 def parse_findings(scale: Scale, given: dict[str, object]) -> dict[str, object]:
     """Findings as given on the command line (strings, numbers, booleans; None = not given),
     checked against the scale's features and parts; one GradingError says what is wrong."""
@@ -223,6 +239,7 @@ def parse_findings(scale: Scale, given: dict[str, object]) -> dict[str, object]:
             findings[name] = word if word in feature.values else _number(value, feature)
         else:
             findings[name] = bool(value)
+    _consistent(scale, findings)
     return findings
 
 

@@ -7,7 +7,7 @@ the bundled file is checked against the schema derived from them in CI, any othe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any, Literal, NamedTuple
@@ -71,6 +71,12 @@ class Level:
     is_: str | None = key(alias="is", default=None)
     at_least: float | None = None
     at_most: float | None = None
+    excludes: Mapping[str, tuple[str, ...]] | None = key(
+        "other findings' values this level cannot stand beside (an unarousable patient is not "
+        "awake): given together, they are refused",
+        default=None,
+        compare=False,  # a mapping: the level stays hashable
+    )
     # One grade; several, in order, where the sources leave the point open.
     allowed: tuple[int, ...] = derived()
 
