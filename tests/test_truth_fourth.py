@@ -9,6 +9,8 @@ section A (sources a clinician can open).
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -433,3 +435,49 @@ def test_ice_unable_beside_a_rousable_patient_is_refused(awake: str) -> None:
 def test_ice_unable_beside_an_unroused_patient_is_grade_4(unroused: str) -> None:
     result = runner.invoke(app, ["grade", "icans", "--ice", "unable", "--consciousness", unroused])
     assert result.exit_code == 0 and "Grade 4" in result.stdout
+
+
+# --- issue 42, 1: -o writes only a regular file, never the input, and follows a link ----------
+
+
+@pytest.fixture
+def small_cohort(tmp_path: Path) -> Path:
+    cohort = tmp_path / "c.csv"
+    cohort.write_text("id,age,relapsed,lineage\n1,19,yes,b\n2,30,yes,b\n")
+    return cohort
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_output_is_never_a_fifo_a_folder_or_the_input(
+    tmp_path: Path, small_cohort: Path, engine: str
+) -> None:
+    pytest.importorskip("duckdb")
+    fifo, folder = tmp_path / "out.fifo", tmp_path / "folder"
+    os.mkfifo(fifo)
+    folder.mkdir()
+    for target, said in ((fifo, "not a regular file"), (folder, "a folder")):
+        result = runner.invoke(app, ["options", "-i", str(small_cohort), "-f", "parquet", "-o",
+                                     str(target), "--engine", engine])  # fmt: skip
+        assert result.exit_code == 2 and said in result.stderr
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and folder.is_dir()  # left as they were
+    made = tmp_path / "made.parquet"
+    args = ["options", "-f", "parquet", "--engine", engine]
+    assert runner.invoke(app, [*args, "-i", str(small_cohort), "-o", str(made)]).exit_code == 0
+    before = made.read_bytes()
+    again = runner.invoke(app, [*args, "-i", str(made), "-o", str(made)])
+    assert again.exit_code == 2 and "is the input file" in again.stderr
+    assert made.read_bytes() == before
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_output_through_a_link_writes_its_file_and_keeps_the_link(
+    tmp_path: Path, small_cohort: Path, engine: str
+) -> None:
+    pytest.importorskip("duckdb")
+    real, link = tmp_path / "real.parquet", tmp_path / "link.parquet"
+    real.write_bytes(b"")
+    link.symlink_to(real)
+    result = runner.invoke(app, ["options", "-i", str(small_cohort), "-f", "parquet", "-o",
+                                 str(link), "--engine", engine])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and real.stat().st_size > 0

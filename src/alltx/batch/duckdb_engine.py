@@ -119,8 +119,9 @@ class Prepared:
     def to_parquet(self, path: str) -> tuple[int, int]:
         """Write the results to the Parquet file named `path`, whole or not at all: written
         beside it under a name of its own, then renamed over it, so a run stopped halfway (a
-        full disk, a signal) leaves no partial file. The rows written and the rows refused."""
-        target = Path(path).absolute()
+        full disk, a signal) leaves no partial file; through a symbolic link, the file it points
+        to (the link is kept). The rows written and the rows refused."""
+        target = Path(path).resolve()
         try:
             beside = Path(tempfile.mkdtemp(prefix=".alltx-", dir=target.parent))
         except OSError as error:

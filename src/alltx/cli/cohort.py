@@ -58,6 +58,7 @@ def run_cohort(
 ) -> None:
     from alltx.io import input_files
 
+    _not_the_input(settings.output_file, name)
     catalog = catalog_in_use(ctx, settings.regulator)
     settings = _jobs_within_cores(settings)
     output = _cohort_format(output, settings)
@@ -277,13 +278,39 @@ def _python_to_parquet(
     return 1 if tally.failed else 0
 
 
+def _not_the_input(output_file: str | None, name: str) -> None:
+    """The output is never the input file itself (-o cohort.parquet -i cohort.parquet would
+    replace what is being read): refused before anything is read."""
+    if output_file is None or name == "-":
+        return
+    try:
+        same = os.path.samefile(output_file, name)
+    except OSError:  # the output is not there yet (or the input is not): not the same file
+        return
+    if same:
+        fail(f"--output {output_file} is the input file; write the answers to another file")
+
+
 def _output_writable(settings: CohortSettings) -> None:
     """A folder that is not there, or not writable: the output's fault, said as such, before
     any row is read, and without touching a file already there (a run that fails leaves it
-    as it was)."""
+    as it was). alltx writes only a regular file, new or replaced whole: a device, a FIFO or a
+    folder at the path is refused (as root, /dev/null was replaced by a file: issue 42, 1);
+    through a symbolic link, the file it points to is written and the link kept."""
+    import stat
     import tempfile
 
-    target = Path(str(settings.output_file)).absolute()
+    target = Path(str(settings.output_file)).resolve()
+    try:
+        mode: int | None = target.stat().st_mode
+    except FileNotFoundError:
+        mode = None  # a new file
+    except OSError as error:
+        output_failed(error)
+    if mode is not None and not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a device or a FIFO)"
+        fail(f"--output {settings.output_file}: {kind}; alltx writes its output only to a "
+             "regular file, new or one it replaces whole")  # fmt: skip
     try:
         if target.is_dir():
             raise IsADirectoryError(21, "Is a directory")
