@@ -13,7 +13,6 @@ What facts imply about each other is declared once too (`IMPLICATIONS`, `NOT_AFT
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
 import functools
 import itertools
@@ -540,6 +539,8 @@ class Dated:
         31st, on 28 February), and `at` is that month's last day, or, for the first month, at
         least 28 days after birth (ICH E11 counts 28 days). No source settles which count a
         label means."""
+        import calendar  # here, not at start-up: it loads locale (2.4 ms), for dated ages only
+
         last = calendar.monthrange(self.at.year, self.at.month)[1]
         if self.born.day <= last:
             return False
