@@ -312,8 +312,6 @@ def _output_writable(settings: CohortSettings) -> None:
         fail(f"--output {settings.output_file}: {kind}; alltx writes its output only to a "
              "regular file, new or one it replaces whole")  # fmt: skip
     try:
-        if target.is_dir():
-            raise IsADirectoryError(21, "Is a directory")
         tempfile.TemporaryFile(dir=target.parent).close()
     except OSError as error:
         output_failed(error)
