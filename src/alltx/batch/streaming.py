@@ -161,7 +161,7 @@ class Answering(Generic[S]):
         # without exact arithmetic (core.facts.quick_months, quick_percent): their classes are
         # kept by those, a few hundred whatever the cohort's distinct values.
         self.quick: dict[str, Callable[[object], object]] = {}
-        self.sides: dict[tuple[str, object], object] = {}
+        self.sides: dict[tuple[object, ...], object] = {}
         for name, fact in FACTS.items():
             sources = [r for r in RULE_FACTS.values() if r.source == name]
             if name in STATE or not sources:
@@ -243,8 +243,7 @@ class Answering(Generic[S]):
                 known = _bounded_set(classes, cell, self._classify(name, value), MAX_CELLS)
             values[name] = known
         if age is not None:  # (a blank age beside it is unknown: this is its value)
-            values["age"] = (self._month_end_class("age", age.months) if age.month_end
-                             else self._months_class("age", age.months))  # fmt: skip
+            values["age"] = self._months_class("age", age.months, age.month_end)
         state = self.state(values)
         derived = self.states.get(state)
         if derived is None:
@@ -278,20 +277,14 @@ class Answering(Generic[S]):
         months = quick_months(value)
         return _MISSING if months is None else self._months_class(name, months)
 
-    def _months_class(self, name: str, months: int) -> object:
-        """The class of an age of `months` completed months."""
-        known = self.sides.get((name, months))
+    def _months_class(self, name: str, months: int, month_end: bool = False) -> object:
+        """The class of an age of `months` completed months; `month_end`: from dates at a
+        month's end, one more by another count of a month (facts.MonthEnd)."""
+        key = (name, months, month_end)
+        known = self.sides.get(key)
         if known is None:
-            known = self.sides[(name, months)] = self._reduce(name, Fraction(months, 12))
-        return known
-
-    def _month_end_class(self, name: str, months: int) -> object:
-        """The class of an age from dates at a month's end (facts.MonthEnd): `months`, or one
-        more by another count of a month."""
-        known = self.sides.get((name, ("end", months)))
-        if known is None:
-            known = self._reduce(name, MonthEnd(months, 12))
-            self.sides[(name, ("end", months))] = known
+            age = (MonthEnd if month_end else Fraction)(months, 12)
+            known = self.sides[key] = self._reduce(name, age)
         return known
 
     def _percent_class(self, name: str, bounds: list[float], value: object) -> object:
