@@ -277,7 +277,7 @@ def test_outside_text_is_plain_in_duckdb_output_too(tmp_path: Path) -> None:
     [
         (["--input-format", "parquet", "-i", "-"], "not stdin"),
         (["-f", "parquet"], "give --output FILE"),
-        (["-f", "csv", "-o", "x.parquet"], "--output is for --format parquet"),
+        (["-f", "csv", "-o", "x.parquet"], "names a parquet file and --format is csv"),
         (["--explain"], "--explain answers in Python"),
         (["-j", "2", "-f", "jsonl"], "drop --jobs"),
         (["--fail-fast", "-f", "parquet", "-o", "x.parquet"], "drop one"),

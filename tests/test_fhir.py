@@ -424,8 +424,8 @@ def test_a_sites_codes_file_that_cannot_be_right_is_refused_with_its_place(tmp_p
       "--fhir-codes says how to read FHIR records: give them with --fhir PATH"),
      (["--fhir", "{brian}", "--engine", "duckdb"],
       "--engine and --jobs are for --input files; FHIR records are answered in Python"),
-     (["--fhir", "{brian}", "--output", "out.parquet"],
-      "--output is for --format parquet; send other formats to a file with >"),
+     (["--fhir", "{brian}", "--format", "parquet"],
+      "--format parquet writes a file: give --output FILE"),
      (["--fhir", "{two}", "--age", "3"],
       "facts as flags go with one patient's answer; {two} is answered as a cohort, a record "
       "per Patient")],

@@ -465,7 +465,7 @@ def test_output_is_never_a_fifo_a_folder_or_the_input(
     assert runner.invoke(app, [*args, "-i", str(small_cohort), "-o", str(made)]).exit_code == 0
     before = made.read_bytes()
     again = runner.invoke(app, [*args, "-i", str(made), "-o", str(made)])
-    assert again.exit_code == 2 and "is the input file" in again.stderr
+    assert again.exit_code == 2 and "is the file alltx reads (--input)" in again.stderr
     assert made.read_bytes() == before
 
 
@@ -481,3 +481,138 @@ def test_output_through_a_link_writes_its_file_and_keeps_the_link(
                                  str(link), "--engine", engine])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert link.is_symlink() and real.stat().st_size > 0
+
+
+# --- issue 42, 2: -o writes any format, whole or not at all; flags checked before reading ----
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["-i", "{cohort}", "-f", "csv"], ["-i", "{cohort}", "-f", "jsonl"],
+     ["-i", "{cohort}", "-f", "text"], ["--age", "19", "--relapsed", "-f", "json"],
+     ["--age", "19", "--relapsed", "-f", "html"], ["--age", "7", "--relapsed", "-f", "text"],
+     ["--age", "7", "--relapsed", "-f", "csv"], ["--age", "40", "--regulator", "both"]],
+)  # fmt: skip
+def test_output_writes_what_stdout_would_get_in_every_format(
+    tmp_path: Path, small_cohort: Path, args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1796601600")  # the page's date, the same twice
+    given = ["options", *(arg.format(cohort=small_cohort) for arg in args)]
+    shown = runner.invoke(app, given)
+    assert shown.exit_code == 0 and shown.stdout
+    out = tmp_path / "answer.out"
+    out.write_text("what was there before")
+    written = runner.invoke(app, [*given, "-o", str(out)])
+    assert (written.exit_code, written.stdout) == (0, "")
+    assert out.read_text(encoding="utf-8") == shown.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answer.out", "c.csv"]  # no leftovers
+
+
+@pytest.mark.parametrize(
+    ("name", "starts"),
+    [("a.csv", "id,line,"), ("a.jsonl", '{"id":'), ("a.ndjson", '{"id":'),
+     ("a.txt", "alltx"), ("A.CSV", "id,line,")],
+)  # fmt: skip
+def test_the_output_files_name_gives_its_format(
+    tmp_path: Path, small_cohort: Path, name: str, starts: str
+) -> None:
+    out = tmp_path / name
+    result = runner.invoke(app, ["options", "-i", str(small_cohort), "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert out.read_text().startswith(starts)
+    page = tmp_path / "page.html"
+    result = runner.invoke(app, ["options", "--age", "19", "-o", str(page)])
+    assert result.exit_code == 0 and page.read_text().startswith("<!doctype html>")
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"), [("a.csv", "json"), ("a.parquet", "csv"), ("a.html", "text"), ("a.json", "csv")]
+)
+def test_a_name_that_says_another_format_is_refused(tmp_path: Path, name: str, fmt: str) -> None:
+    result = runner.invoke(app, ["options", "--age", "19", "-f", fmt, "-o", str(tmp_path / name)])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert f"names a {Path(name).suffix[1:]} file and --format is {fmt}" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_that_fails_leaves_the_output_as_it_was(tmp_path: Path, small_cohort: Path) -> None:
+    out = tmp_path / "answers.csv"
+    out.write_text("kept\n")
+    out.chmod(0o640)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,age\n1,19\n2,x\n")
+    # --fail-fast stops at the bad row (status 1): the answers so far are not a whole output
+    result = runner.invoke(app, ["options", "-i", str(bad), "--fail-fast", "-o", str(out)])
+    assert result.exit_code == 1 and out.read_text() == "kept\n"
+    # a bad row answered as an error row is a whole output (status 1): written, mode kept
+    result = runner.invoke(app, ["options", "-i", str(bad), "-q", "-o", str(out)])
+    assert result.exit_code == 1 and len(out.read_text().splitlines()) == 3
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.csv", "bad.csv", "c.csv"]
+
+
+def test_output_inside_a_fhir_folder_or_over_a_data_file_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    data = tmp_path / "therapies.toml"
+    from alltx.model.data_files import bundled_path
+
+    data.write_bytes(bundled_path().read_bytes())
+    for args, flag in (
+        (["options", "--fhir", str(folder), "-o", str(folder / "Answers.ndjson")], "--fhir"),
+        (["--data", str(data), "options", "--age", "3", "-o", str(data)], "--data"),
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and f"alltx reads ({flag})" in result.stderr
+    assert list(folder.iterdir()) == [] and data.read_bytes() == bundled_path().read_bytes()
+
+
+def test_a_signal_leaves_the_output_as_it_was_and_says_so(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "rows.fifo"
+    os.mkfifo(fifo)
+    out = tmp_path / "answers.csv"
+    out.write_text("kept\n")
+    run = subprocess.Popen([sys.executable, "-m", "alltx", "options", "-i", str(fifo), "-o",
+                            str(out)], stderr=subprocess.PIPE, text=True)  # fmt: skip
+    with fifo.open("w") as rows:  # opened once alltx opens it to read
+        rows.write("id,age,relapsed\n1,19,yes\n")
+        rows.flush()
+        # the state the signal needs: alltx writing its answer beside the output
+        while not [p for p in tmp_path.iterdir() if p.name.startswith(".answers.csv.")]:
+            assert run.poll() is None
+        run.send_signal(signal.SIGTERM)
+        _, error = run.communicate(timeout=60)
+    assert run.returncode == 143
+    assert error == ("alltx: error: stopped by SIGTERM; nothing was written to "
+                     f"{out} (it is as it was)\n")  # fmt: skip
+    assert out.read_text() == "kept\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.csv", "rows.fifo"]
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [(["-f", "parquet"], "give --output FILE"),
+     (["-f", "parquet", "-o", "{out}", "--fail-fast"], "drop one"),
+     (["-o", "{fifo}"], "not a regular file"),
+     (["--explain", "-f", "csv"], "--explain writes JSON")],
+)  # fmt: skip
+@pytest.mark.parametrize("road", ["--fhir", "--input"])
+def test_flags_are_checked_before_any_input_is_read(
+    tmp_path: Path, args: list[str], said: str, road: str
+) -> None:
+    import subprocess
+    import sys
+
+    # The input is a FIFO no one writes to: reading it would wait for ever.
+    never = tmp_path / "never.fifo"
+    os.mkfifo(never)
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    given = [arg.format(out=tmp_path / "o.parquet", fifo=fifo) for arg in args]
+    done = subprocess.run([sys.executable, "-m", "alltx", "options", road, str(never), *given],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2 and said in done.stderr and done.stderr.count("\n") == 1

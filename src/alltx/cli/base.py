@@ -38,6 +38,16 @@ class Format(StrEnum):
     html = "html"
     parquet = "parquet"
 
+    @classmethod
+    def of_file(cls, path: str) -> Format | None:
+        """The format a file's name asks for (answers.csv: csv), None where it names none."""
+        return _SUFFIXES.get(Path(path).suffix.lower())
+
+
+_SUFFIXES = {".txt": Format.text, ".json": Format.json, ".jsonl": Format.jsonl,
+             ".ndjson": Format.jsonl, ".csv": Format.csv, ".html": Format.html,
+             ".htm": Format.html, ".parquet": Format.parquet}  # fmt: skip
+
 
 class InputFormat(StrEnum):
     jsonl = "jsonl"
@@ -149,14 +159,14 @@ def interrupt(signum: int) -> NoReturn:
 def stopped(error: BaseException | None) -> NoReturn:
     """The one line for a run a signal ended, and its exit status (128 + the signal)."""
     signum = getattr(error, "signum", 2)  # SIGINT, Ctrl-C
-    said = "interrupted" if signum == 2 else f"stopped by {_signal_name(signum)}"
-    fail(f"{said}; the records written before are complete lines", 128 + signum)
+    fail(f"{stop_message(signum)}; the records written before are complete lines", 128 + signum)
 
 
-def _signal_name(signum: int) -> str:
+def stop_message(signum: int) -> str:
+    """How a run a signal ended is said: interrupted (Ctrl-C), stopped by SIGTERM."""
     import signal
 
-    return signal.Signals(signum).name
+    return "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from itertools import islice
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -26,7 +25,6 @@ from alltx.cli.base import (
     console,
     fail,
     interrupt,
-    output_failed,
 )
 from alltx.cli.base import settings as settings_of
 from alltx.core.facts import FIELDS, FactError, facts_from
@@ -58,7 +56,6 @@ def run_cohort(
 ) -> None:
     from alltx.io import input_files
 
-    _not_the_input(settings.output_file, name)
     catalog = catalog_in_use(ctx, settings.regulator)
     settings = _jobs_within_cores(settings)
     output = _cohort_format(output, settings)
@@ -200,12 +197,6 @@ def _cohort_format(output: Format | None, settings: CohortSettings) -> Format:
         fail("--explain writes JSON; use it with --format json or jsonl")
     if settings.jobs > 1 and output not in (Format.jsonl, Format.csv):
         fail("--jobs writes records as they come: use it with --format jsonl or csv")
-    if output is Format.parquet and not settings.output_file:
-        fail("--format parquet writes a file: give --output FILE")
-    if settings.output_file and output is not Format.parquet:
-        fail("--output is for --format parquet; send other formats to a file with >")
-    if output is Format.parquet and settings.fail_fast:
-        fail("--fail-fast stops a stream, and --format parquet writes every row: drop one")
     return output
 
 
@@ -241,7 +232,6 @@ def _engine_cohort(
     from alltx.io.input_rows import Failure
 
     reporter = Reporter(settings.quiet, settings.max_errors)
-    _output_writable(settings)
     written, refused = prepared.to_parquet(str(settings.output_file))
     if refused and not settings.quiet:
         for line, row_id, message in prepared.errors():
@@ -258,7 +248,6 @@ def _python_to_parquet(
     from alltx.batch import duckdb_engine, streaming
     from alltx.batch.progress import Reporter
 
-    _output_writable(settings)
     reporter = Reporter(settings.quiet, settings.max_errors)
     tally = streaming.Tally()
     fmt = streaming.Csv(catalog, streaming.as_is)
@@ -276,45 +265,6 @@ def _python_to_parquet(
     prepared.to_parquet(str(settings.output_file))
     reporter.close(tally)
     return 1 if tally.failed else 0
-
-
-def _not_the_input(output_file: str | None, name: str) -> None:
-    """The output is never the input file itself (-o cohort.parquet -i cohort.parquet would
-    replace what is being read): refused before anything is read."""
-    if output_file is None or name == "-":
-        return
-    try:
-        same = os.path.samefile(output_file, name)
-    except OSError:  # the output is not there yet (or the input is not): not the same file
-        return
-    if same:
-        fail(f"--output {output_file} is the input file; write the answers to another file")
-
-
-def _output_writable(settings: CohortSettings) -> None:
-    """A folder that is not there, or not writable: the output's fault, said as such, before
-    any row is read, and without touching a file already there (a run that fails leaves it
-    as it was). alltx writes only a regular file, new or replaced whole: a device, a FIFO or a
-    folder at the path is refused (as root, /dev/null was replaced by a file: issue 42, 1);
-    through a symbolic link, the file it points to is written and the link kept."""
-    import stat
-    import tempfile
-
-    target = Path(str(settings.output_file)).resolve()
-    try:
-        mode: int | None = target.stat().st_mode
-    except FileNotFoundError:
-        mode = None  # a new file
-    except OSError as error:
-        output_failed(error)
-    if mode is not None and not stat.S_ISREG(mode):
-        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a device or a FIFO)"
-        fail(f"--output {settings.output_file}: {kind}; alltx writes its output only to a "
-             "regular file, new or one it replaces whole")  # fmt: skip
-    try:
-        tempfile.TemporaryFile(dir=target.parent).close()
-    except OSError as error:
-        output_failed(error)
 
 
 def write_cohort(

@@ -28,6 +28,7 @@ from alltx.cli.base import (
     guide_in_use,
     show,
 )
+from alltx.cli.base import settings as settings_of
 from alltx.cli.cohort import (
     COHORT_PANEL,
     CohortSettings,
@@ -36,6 +37,7 @@ from alltx.cli.cohort import (
     run_cohort,
     write_cohort,
 )
+from alltx.cli.output_file import WHOLE, written_to
 from alltx.core.facts import (
     AS_OF,
     DATE_FIELDS,
@@ -95,7 +97,7 @@ def given_facts(ctx: typer.Context) -> dict[str, object]:
 HELP_FORMAT = (
     "text for people; html for a page to print and bring to an appointment (one patient); "
     "json, jsonl or csv for scripts; parquet (a cohort, with --output). For a cohort the "
-    "default is text on a terminal and jsonl otherwise."
+    "default is text on a terminal and jsonl otherwise; with --output, the file's name says."
 )
 
 
@@ -191,7 +193,9 @@ def options(
             "--output",
             "-o",
             metavar="FILE",
-            help="The file --format parquet writes (other formats go to stdout: use >).",
+            help="Write the answer to FILE instead of stdout, in any format (its name gives the "
+            "format where --format is not given: answers.csv, page.html), whole or not at all: "
+            "a run that fails leaves FILE as it was. Needed by --format parquet.",
             rich_help_panel=OUTPUT_PANEL,
         ),
     ] = None,
@@ -219,59 +223,106 @@ def options(
     """Which therapies fit these facts: each label criterion met, unmet or unknown."""
     given = given_facts(ctx)
     as_of = as_of_day(given.pop(AS_OF, None)) or date.today()
+    output = _format_for(output, output_file)
+    # Every check on the flags alone comes before any input is read.
     if explain and output is Format.csv:
         fail("--explain writes JSON; use it with --format json or jsonl")
     if fhir_codes is not None and fhir is None:
         fail("--fhir-codes says how to read FHIR records: give them with --fhir PATH")
+    if output is Format.parquet and output_file is None:
+        fail("--format parquet writes a file: give --output FILE")
+    if output is Format.parquet and fail_fast:
+        fail("--fail-fast stops a stream, and --format parquet writes every row: drop one")
     if fhir is not None:
         if input_file is not None:
             fail("--fhir and --input are two kinds of input: give one")
         if engine is not None or jobs > 1:
             fail("--engine and --jobs are for --input files; FHIR records are answered in Python")
-        from alltx.cli import fhir as records
-
-        charts = records.charts(fhir, fhir_codes, as_of)
-        if len(charts) > 1 or output is Format.parquet:  # a cohort: one record per Patient
-            if output in (Format.html, Format.json):
-                fail(f"{fhir} holds {len(charts)} Patients: --format {output.value} answers one; "
-                     "for several use jsonl, csv, text or parquet")  # fmt: skip
-            if given:
-                fail(f"facts as flags go with one patient's answer; {fhir} is answered as a "
-                     "cohort, a record per Patient")  # fmt: skip
-            _one_regulator(regulator)
-            settings = CohortSettings(explain=explain, quiet=quiet, max_errors=max_errors,
-                                      output_file=output_file, regulator=regulator,
-                                      as_of=as_of)  # fmt: skip
-            raise typer.Exit(answer_rows(ctx, records.rows(charts), output, settings))
-        if output_file is not None:
-            fail("--output is for --format parquet; send other formats to a file with >")
-        facts, given = records.one_chart(charts[0], given, as_of)
-        _one(ctx, facts, given, charts[0].id, output, explain, regulator, as_of)
-        return
-    if input_file is None and not given and _piped_stdin():
+    if input_file is None and fhir is None and not given and _piped_stdin():
         input_file = "-"  # as jq and csvkit do: a piped stdin is the input
-    if input_file is not None and output is Format.html and not given:
-        # one patient kept in a file (alltx ask --save): the page to print, as from flags
-        given = one_patient(input_file, input_format and input_format.value,
-                            ignore_unknown_fields, as_of)  # fmt: skip
-        input_file = None
-    if input_file is not None:
-        if given:
-            fail("give one patient's facts as flags, or a cohort with --input, not both")
-        _one_regulator(regulator)
+    run = settings_of(ctx)
+    read = {"--input": input_file, "--fhir": fhir, "--fhir-codes": fhir_codes,
+            "--data": run.data, "--guide": run.guide}
+    whole_when = (0, None) if fail_fast else WHOLE  # --fail-fast: a refused row stops the run
+    with written_to(output_file, read, output is not Format.parquet, whole_when):
         settings = CohortSettings(ignore_unknown=ignore_unknown_fields, fail_fast=fail_fast,
                                   explain=explain, quiet=quiet, max_errors=max_errors, jobs=jobs,
                                   engine=engine, output_file=output_file,
                                   regulator=regulator, as_of=as_of)  # fmt: skip
+        if fhir is not None:
+            _from_records(ctx, fhir, fhir_codes, given, output, settings)
+        else:
+            _from_facts(ctx, given, input_file, input_format, output, settings)
+
+
+def _format_for(output: Format | None, output_file: str | None) -> Format | None:
+    """The format asked for, or where none is, the one --output's name gives (answers.csv:
+    csv); a name that says another kind of file than --format asks for is refused."""
+    named = None if output_file is None else Format.of_file(output_file)
+    if output is None:
+        return named
+    kinds = {Format.csv, Format.parquet, Format.html}  # files no other format reads as
+    if named is not None and named is not output and {named, output} & kinds:
+        fail(
+            f"--output {output_file} names a {named.value} file and --format is "
+            f"{output.value}: give a name that agrees, or leave --format out"
+        )
+    return output
+
+
+def _from_records(
+    ctx: typer.Context,
+    fhir: str,
+    fhir_codes: str | None,
+    given: dict[str, object],
+    output: Format | None,
+    settings: CohortSettings,
+) -> None:
+    """The answers to FHIR records: a cohort, a record per Patient, or one patient's."""
+    from alltx.cli import fhir as records
+
+    charts = records.charts(fhir, fhir_codes, settings.as_of or date.today())
+    if len(charts) > 1 or output is Format.parquet:  # a cohort: one record per Patient
+        if output in (Format.html, Format.json):
+            fail(f"{fhir} holds {len(charts)} Patients: --format {output.value} answers one; "
+                 "for several use jsonl, csv, text or parquet")  # fmt: skip
+        if given:
+            fail(f"facts as flags go with one patient's answer; {fhir} is answered as a "
+                 "cohort, a record per Patient")  # fmt: skip
+        _one_regulator(settings.regulator)
+        raise typer.Exit(answer_rows(ctx, records.rows(charts), output, settings))
+    facts, given = records.one_chart(charts[0], given, settings.as_of or date.today())
+    _one(ctx, facts, given, charts[0].id, output, settings)
+
+
+def _from_facts(
+    ctx: typer.Context,
+    given: dict[str, object],
+    input_file: str | None,
+    input_format: InputFormat | None,
+    output: Format | None,
+    settings: CohortSettings,
+) -> None:
+    """The answer to facts given as flags, or kept in a file: a cohort, or one patient's."""
+    as_of = settings.as_of or date.today()
+    if input_file is not None and output is Format.html and not given:
+        # one patient kept in a file (alltx ask --save): the page to print, as from flags
+        given = one_patient(input_file, input_format and input_format.value,
+                            settings.ignore_unknown, as_of)  # fmt: skip
+        input_file = None
+    if input_file is not None:
+        if given:
+            fail("give one patient's facts as flags, or a cohort with --input, not both")
+        _one_regulator(settings.regulator)
         run_cohort(ctx, input_file, input_format, output, settings)
         return
-    if output is Format.parquet or engine is not None or output_file is not None:
-        fail("--engine, --output and --format parquet are for a cohort: give --input FILE")
+    if output is Format.parquet or settings.engine is not None:
+        fail("--engine and --format parquet are for a cohort: give --input FILE")
     try:
         facts = facts_from(given, as_of)
     except FactError as error:
         fail(f"{flag_of(error.field)}: {error}" if error.field else str(error))
-    _one(ctx, facts, given, None, output, explain, regulator, as_of)
+    _one(ctx, facts, given, None, output, settings)
 
 
 def _one_regulator(regulator: str) -> None:
@@ -287,14 +338,13 @@ def _one(
     given: dict[str, object],
     row_id: str | None,
     output: Format | None,
-    explain: bool,
-    regulator: str,
-    as_of: date,
+    settings: CohortSettings,
 ) -> None:
     """One patient's answer, in the format asked for (`given`: the facts as a row gives them,
     for a record; `row_id` its id)."""
+    regulator = settings.regulator
     if regulator == "both":
-        if output not in (None, Format.text, Format.json) or explain:
+        if output not in (None, Format.text, Format.json) or settings.explain:
             fail("--regulator both answers as text or --format json; for a record, give "
                  "--regulator fda or ema")  # fmt: skip
         _both(ctx, facts, catalogs_in_use(ctx, regulator), output)
@@ -304,9 +354,9 @@ def _one(
         from alltx.io.input_rows import Row
 
         # One patient, one record: the cohort road, the patient as a row without a line.
-        settings = CohortSettings(explain=explain, quiet=True, regulator=regulator,
-                                  as_of=as_of)  # fmt: skip
-        write_cohort(ctx, catalog, output, iter([Row(None, row_id, given)]), settings)
+        one = CohortSettings(explain=settings.explain, quiet=True, regulator=regulator,
+                             as_of=settings.as_of)  # fmt: skip
+        write_cohort(ctx, catalog, output, iter([Row(None, row_id, given)]), one)
         return
 
     answer = answer_of(facts, catalog)
