@@ -526,7 +526,8 @@ def test_the_output_files_name_gives_its_format(
 
 
 @pytest.mark.parametrize(
-    ("name", "fmt"), [("a.csv", "json"), ("a.parquet", "csv"), ("a.html", "text"), ("a.json", "csv")]
+    ("name", "fmt"),
+    [("a.csv", "json"), ("a.parquet", "csv"), ("a.html", "text"), ("a.json", "csv")],
 )
 def test_a_name_that_says_another_format_is_refused(tmp_path: Path, name: str, fmt: str) -> None:
     result = runner.invoke(app, ["options", "--age", "19", "-f", fmt, "-o", str(tmp_path / name)])

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from alltx.core.facts import FIELDS
 from alltx.io.input_rows import Failure, Row, header_names
@@ -53,6 +53,13 @@ DUCKDB = DIALECTS["duckdb"]
 
 class EngineError(Exception):
     """DuckDB is missing, or could not read the input: one line, exit 2."""
+
+
+class _Cancelled(Exception):
+    """A statement a signal cancelled; the signal itself follows (Prepared._run)."""
+
+
+_T = TypeVar("_T")
 
 
 # What DuckDB may hold in memory; past it, it spills to alltx's temporary folder. Unbounded,
@@ -98,14 +105,46 @@ class Prepared:
     def _ready(self) -> None:
         """Run the statements the query reads the results of (temporary tables), once."""
         while self.setup:
-            self.connection.execute(self.setup.pop(0))
+            self._run(self.connection.execute, self.setup.pop(0))
+
+    def _run(self, call: Callable[..., _T], *args: Any) -> _T:
+        """`call` into DuckDB with Ctrl-C, SIGTERM and SIGHUP cancelling the statement, then
+        delivered again once DuckDB has returned: DuckDB runs the signals' Python handlers from
+        inside its own code, where the exception a handler raises (alltx's Stopped) is lost
+        ("Exception ignored ... Stopped: 15") and the query ends in a traceback of its own
+        (issue 42, 10). Outside the main thread (alltx used from a thread), the call as it is."""
+        import signal
+
+        caught: list[int] = []
+
+        def cancel(signum: int, frame: object) -> None:
+            caught.append(signum)
+            self.connection.interrupt()
+
+        stopping = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        try:  # a signal ignored (SIGHUP under nohup) stays ignored
+            held = [signum for signum in stopping if signal.getsignal(signum) != signal.SIG_IGN]
+            previous = {signum: signal.signal(signum, cancel) for signum in held}
+        except ValueError:  # not the main thread: the signals are not alltx's to take
+            return call(*args)
+        try:
+            return call(*args)
+        except self.error:
+            if not caught:
+                raise
+            raise _Cancelled from None
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            if caught:  # the handler it was meant for: alltx's stops, or the system's default
+                signal.raise_signal(caught[0])
 
     def results(self) -> Iterator[tuple[Any, ...]]:
         """The query's result rows, in input order, a batch at a time (memory stays flat)."""
         try:
             self._ready()
-            cursor = self.connection.execute(self.query)
-            while batch := cursor.fetchmany(BATCH):
+            cursor = self._run(self.connection.execute, self.query)
+            while batch := self._run(cursor.fetchmany, BATCH):
                 yield from batch
         except self.error as error:
             raise EngineError(self._said(error)) from None
@@ -132,10 +171,10 @@ class Prepared:
             # The compact CSV's columns in its order: the line after the id
             records = f"SELECT id, line, * EXCLUDE (id, line) FROM ({self.query})"
             self._ready()
-            self.connection.execute(f"COPY ({records}) TO {literal(written)} (FORMAT parquet)")
-            [(rows, errors)] = self.connection.execute(
-                f"SELECT count(*), count(error) FROM read_parquet({literal(written)})"
-            ).fetchall()
+            self._run(self.connection.execute,
+                      f"COPY ({records}) TO {literal(written)} (FORMAT parquet)")  # fmt: skip
+            counted = f"SELECT count(*), count(error) FROM read_parquet({literal(written)})"
+            [(rows, errors)] = self._run(self.connection.execute, counted).fetchall()
             os.replace(beside / "cohort.parquet", target)
         except OSError as error:  # the rename
             raise _output_error(error) from None
@@ -151,11 +190,12 @@ class Prepared:
     def errors(self) -> Iterator[tuple[int, Any, str]]:
         """The refused rows of the Parquet output to_parquet wrote, in order: (line, id,
         error)."""
-        cursor = self.connection.execute(
+        cursor = self._run(
+            self.connection.execute,
             f"SELECT line, id, error FROM read_parquet({literal(self.written)}) "
-            "WHERE error IS NOT NULL"
+            "WHERE error IS NOT NULL",
         )
-        while batch := cursor.fetchmany(BATCH):
+        while batch := self._run(cursor.fetchmany, BATCH):
             yield from batch
 
     def _link(self, name: str, to: Path) -> str:
