@@ -241,8 +241,13 @@ def options(
     if input_file is None and fhir is None and not given and _piped_stdin():
         input_file = "-"  # as jq and csvkit do: a piped stdin is the input
     run = settings_of(ctx)
-    read = {"--input": input_file, "--fhir": fhir, "--fhir-codes": fhir_codes,
-            "--data": run.data, "--guide": run.guide}
+    read = {
+        "--input": input_file,
+        "--fhir": fhir,
+        "--fhir-codes": fhir_codes,
+        "--data": run.data,
+        "--guide": run.guide,
+    }
     whole_when = (0, None) if fail_fast else WHOLE  # --fail-fast: a refused row stops the run
     with written_to(output_file, read, output is not Format.parquet, whole_when):
         settings = CohortSettings(ignore_unknown=ignore_unknown_fields, fail_fast=fail_fast,
