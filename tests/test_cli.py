@@ -168,9 +168,9 @@ def test_version() -> None:
     ("args", "says"),
     [
         (("drug", "blinatumumab"), "did you mean blinatumomab?"),
-        (("options", "--age", "-3"), "--age: must be an age from 0 to 130 years"),
-        (("options", "--age", "131"), "from 0 to 130 years"),
-        (("options", "--mrd", "101"), "--mrd: must be a percent from 0 to 100"),
+        (("options", "--age", "-3"), "--age: must be an age of 0 to 130 years"),
+        (("options", "--age", "131"), "of 0 to 130 years"),
+        (("options", "--mrd", "101"), "--mrd: must be a percent of 0 to 100"),
         (("options", "--lineage", "x"), "--lineage: must be b or t"),
         (("options", "--cd19", "maybe"), "--cd19: must be positive or negative"),
         (("options", "--relapse", "two"), "--relapse: must be a whole number"),

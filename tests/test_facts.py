@@ -187,15 +187,16 @@ def test_the_row_schema_parses_like_the_flags(row: dict[str, object]) -> None:
 
 
 AGE = (
-    "must be an age from 0 to 130 years: years (19, 2.5), months with m (8m), both (25y11m), "
-    "or whole days or weeks (30d, 3w)"
+    "must be an age of 0 to 130 years written as years, with at most 11 decimals (19, 2.5), "
+    "months with m (8m), years and under 12 months (25y11m), or whole days or weeks (30d, 3w)"
 )
 YES_NO = "must be yes or no (true, false, y, n, 1, 0 also work)"
 COUNT = "must be a whole number from 0, of at most 15 digits"
 MARKER = "must be positive or negative (pos, neg, +, -, CD19+ also work)"
 PERCENT = (
-    "must be a percent from 0 to 100 (0.1 or 0.1%), or as a lab reports a level its test "
-    "cannot measure: negative, negative at 0.01%, <0.01%, positive, not quantifiable"
+    "must be a percent of 0 to 100, with at most 12 decimals (0.1 or 0.1%), or as a lab "
+    "reports a level its test cannot measure: negative, negative at 0.01%, <0.01%, positive, "
+    "not quantifiable"
 )
 # Every way a value can be wrong, with the exact words the user reads after the field name, on
 # every road (the SQL query writes the same): what it must be, and the text given where it was

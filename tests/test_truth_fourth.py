@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from alltx.cli.app import app
@@ -617,3 +619,84 @@ def test_flags_are_checked_before_any_input_is_read(
     done = subprocess.run([sys.executable, "-m", "alltx", "options", road, str(never), *given],
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 2 and said in done.stderr and done.stderr.count("\n") == 1
+
+
+# --- issue 42, 4 and 13: a JSON number read from its text; a refusal that says each rule -----
+
+
+def _records(fmt: str, rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The JSON Lines records for `rows` (each value written as JSON's number text), given as
+    JSON Lines (`fmt` jsonl) or CSV; each without its line, which the formats count apart."""
+    if fmt == "jsonl":
+        text = "".join("{" + ", ".join(f'"{k}": {v}' for k, v in row.items()) + "}\n"
+                       for row in rows)  # fmt: skip
+    else:
+        names = list(rows[0])
+        text = ",".join(names) + "\n" + "".join(",".join(row[n] for n in names) + "\n"
+                                                 for row in rows)  # fmt: skip
+    result = runner.invoke(app, ["options", "-i", "-", "--input-format", fmt, "-f", "jsonl",
+                                 "-q"], input=text)  # fmt: skip
+    assert result.exit_code in (0, 1), result.output
+    return [{k: v for k, v in json.loads(line).items() if k != "line"}
+            for line in result.stdout.splitlines()]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("row", "kymriah", "blincyto"),
+    [({"id": "1", "age": "25.99999999999999999", "relapse": "2"}, None, None),
+     ({"id": "2", "age": "25.99999999999", "relapse": "2", "lineage": "\"b\""}, "eligible", None),
+     ({"id": "3", "age": "8", "remission": "1", "mrd": "0.09999999999999999999"}, None, None),
+     ({"id": "4", "age": "8", "remission": "1", "mrd": "0.099999999999"}, None, "possible")],
+)  # fmt: skip
+def test_a_json_number_is_read_from_its_text_as_a_cell_is(
+    row: dict[str, str], kymriah: str | None, blincyto: str | None
+) -> None:
+    # A double held 25.99999999999999999 as 26 (Kymriah not eligible) and
+    # 0.09999999999999999999 as 0.1 (Blincyto's MRD indication met); CSV refuses both.
+    cells = {k: v.strip('"') for k, v in row.items()}
+    [from_json] = _records("jsonl", [row])
+    [from_csv] = _records("csv", [cells])
+    from_json["id"] = str(from_json["id"])
+    assert from_json == from_csv
+    if kymriah is None and blincyto is None:
+        assert "error" in from_json and "at most" in from_json["error"]
+        number = row.get("mrd", row["age"])
+        assert from_json["error"].endswith(f"; got '{number}'")
+    else:
+        statuses = {therapy: o["status"] for therapy, o in from_json["options"].items()}
+        assert kymriah is None or statuses[KYM] == kymriah
+        assert blincyto is None or statuses[BLINA] == blincyto
+
+
+_DIGITS = st.text("0123456789", min_size=1, max_size=3)
+_NUMBER_TEXT = st.builds(
+    lambda whole, fraction, power: whole.lstrip("0").rjust(1, "0") + "." + fraction + power,
+    _DIGITS,
+    st.text("0123456789", min_size=1, max_size=24),
+    st.sampled_from(["", "", "", "e-1", "E-05", "e2", "e+1"]),
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(_NUMBER_TEXT, _NUMBER_TEXT), min_size=1, max_size=20))
+def test_json_and_csv_give_one_record_for_any_number_text(pairs: list[tuple[str, str]]) -> None:
+    rows = [{"id": str(n), "age": age, "mrd": mrd, "remission": "1", "lineage": "1"}
+            for n, (age, mrd) in enumerate(pairs)]  # fmt: skip
+    for row in rows:
+        row["lineage"] = '"b"'
+    from_json = _records("jsonl", rows)
+    from_csv = _records("csv", [{k: v.strip('"') for k, v in row.items()} for row in rows])
+    for record in from_json:
+        record["id"] = str(record["id"])
+    assert from_json == from_csv
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [("25y13m", "years and under 12 months"), ("19.123456789012", "at most 11 decimals"),
+     ("200", "0 to 130 years")],
+)  # fmt: skip
+def test_an_age_refused_is_told_the_rule_it_breaks(value: str, rule: str) -> None:
+    result = runner.invoke(app, ["options", "--age", value])
+    assert result.exit_code == 2 and rule in result.stderr
+    assert "from 0 to 130" not in result.stderr  # an age in range is not told it is out of it

@@ -136,6 +136,27 @@ _LINEAGE_WORDS = {
 }
 
 
+class JsonNumber(float):
+    """A JSON number with a fraction or an exponent, kept with the text the JSON wrote it as
+    (json's parse_float): a float where a float is read (a yes/no 1.0, a count 2.0), and read
+    from its text, by the grammar a cell's text is read by, where the number must be exact (an
+    age, a percent). A double holds about 16 digits: 25.99999999999999999 years was read as
+    26, which CSV and flags refuse (issue 42, 4)."""
+
+    __slots__ = ("text",)
+    text: str
+
+    def __new__(cls, text: str) -> JsonNumber:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
+def _written(value: object) -> object:
+    """A JSON number as its text (JsonNumber); any other value as it is."""
+    return value.text if value.__class__ is JsonNumber else value
+
+
 def _exact(value: int | float | str) -> Fraction:
     """An exact number: 0.1 stays one tenth, so label bounds compare exactly. Infinity and NaN
     raise ValueError, which each caller turns into its own message."""
@@ -168,6 +189,7 @@ def parse_age(value: object) -> Fraction | InDays:
     days or weeks (30d, 3w) are an InDays, whose completed months the calendar may leave
     open. A whole number of years is Years: completed years, the months within it unsaid."""
     hint = "give years (19, 2.5), months with m (8m), both (25y11m), or days or weeks (30d, 3w)"
+    value = _written(value)
     if isinstance(value, bool):
         raise ValueError(f"must be a number, not true/false; {hint}")
     in_years = True  # given in years, not months: a whole number of them is completed years
@@ -303,6 +325,7 @@ def quick_months(value: object) -> int | None:
     value parse_age refuses: the exact parser decides those. A faster road to the same
     answer, held equal to it by a property test: exact parsing of every distinct age was 45%
     of a cohort's time (benchmarks/bench.py, the registry cohort)."""
+    value = _written(value)
     if isinstance(value, bool | int):  # a whole number of years is Years: the exact parser's
         return None
     if isinstance(value, float):
@@ -332,6 +355,7 @@ def quick_months(value: object) -> int | None:
 def quick_percent(value: object) -> float | None:
     """A percent parse_percent takes, as a float (its side of a bound is then decided as
     exactly, away from the bound: see NEAR); None for a value it refuses or may refuse."""
+    value = _written(value)
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -444,7 +468,7 @@ def parse_percent(value: object) -> Fraction | Span:
     """MRD as a percent of cells, 0 to 100; `0.1` and `0.1%` both mean 0.1%. Or as a lab
     reports a level its test cannot measure (`mrd_span`): negative, negative at 0.01%, <0.01%,
     positive, not quantifiable."""
-    given = value
+    given = value = _written(value)
     if isinstance(value, str) and (span := mrd_span(value)) is not None:
         return span
     if isinstance(value, str):
@@ -1293,13 +1317,16 @@ SHOWN_CHARACTERS = 40  # of a refused text, in its message: enough to find it in
 def wants(fact: Fact) -> str:
     """What a fact's value must be, in the words of the error for one that is not: the same
     on every road (the SQL query writes them too)."""
+    # Each rule of the form is said, so that a value in range that breaks another (25y13m,
+    # an age of 12 decimals) is not told it is out of range (issue 42, 13).
     if fact.form == "age":
-        return (f"must be an age from 0 to {MAX_AGE_YEARS} years: years (19, 2.5), months "
-                "with m (8m), both (25y11m), or whole days or weeks (30d, 3w)")  # fmt: skip
+        return (f"must be an age of 0 to {MAX_AGE_YEARS} years written as years, with at most "
+                f"{AGE_DECIMALS} decimals (19, 2.5), months with m (8m), years and under 12 "
+                "months (25y11m), or whole days or weeks (30d, 3w)")  # fmt: skip
     if fact.form == "percent":
-        return ("must be a percent from 0 to 100 (0.1 or 0.1%), or as a lab reports a level "
-                "its test cannot measure: negative, negative at 0.01%, <0.01%, positive, not "
-                "quantifiable")  # fmt: skip
+        return (f"must be a percent of 0 to 100, with at most {PERCENT_DECIMALS} decimals (0.1 "
+                "or 0.1%), or as a lab reports a level its test cannot measure: negative, "
+                "negative at 0.01%, <0.01%, positive, not quantifiable")  # fmt: skip
     if fact.form == "bool":
         return "must be yes or no (true, false, y, n, 1, 0 also work)"
     if fact.form == "count":
@@ -1319,7 +1346,9 @@ def refusal(fact: Fact, value: object) -> str:
 
 
 def _got(value: object) -> str:
-    """The text given, in a refusal (cut to SHOWN_CHARACTERS); nothing for another value."""
+    """The text given, in a refusal (cut to SHOWN_CHARACTERS), a JSON number's as written;
+    nothing for another value."""
+    value = _written(value)
     if not isinstance(value, str):
         return ""
     shown = value if len(value) <= SHOWN_CHARACTERS else value[:SHOWN_CHARACTERS] + "..."

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from alltx.core.facts import FIELDS, likely_field
+from alltx.core.facts import FIELDS, JsonNumber, likely_field
 
 
 class InputError(ValueError):
@@ -91,9 +91,10 @@ def _once(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return value
 
 
-# json.loads's own decoder, with duplicate keys refused (one decoder made once: json.loads
-# with a hook would make one per line).
-_DECODER = json.JSONDecoder(object_pairs_hook=_once)
+# json.loads's own decoder, with duplicate keys refused and a number with a fraction kept
+# with its text (JsonNumber) (one decoder made once: json.loads with a hook would make one per
+# line).
+_DECODER = json.JSONDecoder(object_pairs_hook=_once, parse_float=JsonNumber)
 
 
 def strict_loads(text: str) -> object:

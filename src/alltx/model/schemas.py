@@ -18,12 +18,14 @@ from pydantic import (
 )
 
 from alltx.core.facts import (
+    AGE_DECIMALS,
     DATE_FIELDS,
     DATE_PATTERN,
     FACTS,
     MAX_AGE_YEARS,
     MAX_COUNT,
     PARSERS,
+    PERCENT_DECIMALS,
     Fact,
     text_pattern,
     unknown_cell,
@@ -44,8 +46,20 @@ def _fact(schema: dict[str, Any], description: str) -> Any:
 _NUMBERS: dict[str, dict[str, Any]] = {
     "bool": {"anyOf": [{"type": "boolean"}, {"enum": [0, 1]}]},
     "count": {"type": "integer", "minimum": 0, "maximum": MAX_COUNT},
-    "age": {"type": "number", "minimum": 0, "maximum": MAX_AGE_YEARS},
-    "percent": {"type": "number", "minimum": 0, "maximum": 100},
+    # A JSON number is read from its text (facts.JsonNumber), with the decimals a text may
+    # have: a rule JSON Schema cannot hold exactly (multipleOf is floating point), so said.
+    "age": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": MAX_AGE_YEARS,
+        "description": f"at most {AGE_DECIMALS} decimals, as written",
+    },
+    "percent": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 100,
+        "description": f"at most {PERCENT_DECIMALS} decimals, as written",
+    },
 }
 
 
