@@ -417,10 +417,13 @@ def test_a_refused_header_is_named_as_written_and_nothing_is_written() -> None:
     assert "column 'Age' is named twice (as 'age' too)" in twice.stderr
 
 
-def test_sql_offers_no_flag_it_does_not_have() -> None:
+def test_sql_offers_only_a_flag_it_has() -> None:
     result = runner.invoke(app, ["sql", "--columns", "id,agee"])
     assert result.exit_code == 2 and "did you mean 'age'?" in result.stderr
-    assert "--ignore-unknown-fields" not in result.stderr
+    assert "(or pass --ignore-unknown-fields)" in result.stderr
+    skipped = runner.invoke(app, ["sql", "--columns", "id,agee,relapsed",
+                                  "--ignore-unknown-fields"])  # fmt: skip
+    assert skipped.exit_code == 0 and "Reads the columns id, relapsed;" in skipped.stdout
 
 
 # --- issue 42, 7: findings that cannot both be true are refused -------------------------------
@@ -700,3 +703,50 @@ def test_an_age_refused_is_told_the_rule_it_breaks(value: str, rule: str) -> Non
     result = runner.invoke(app, ["options", "--age", value])
     assert result.exit_code == 2 and rule in result.stderr
     assert "from 0 to 130" not in result.stderr  # an age in range is not told it is out of it
+
+
+# --- issue 42, 5 and 8: alltx sql reads a file by its name, and a table of some columns ---------
+
+
+def _run_printed(query: str, cwd: Path) -> list[tuple[Any, ...]]:
+    duckdb = pytest.importorskip("duckdb")
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return duckdb.connect().execute(query).fetchall()  # type: ignore[no-any-return]
+    finally:
+        os.chdir(here)
+
+
+@pytest.mark.parametrize("name", ["p[12].parquet", "p*.parquet", "p?.parquet", "q[!x].parquet"])
+def test_sql_reads_the_file_named_and_no_other(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    connection = duckdb.connect()
+    for file, age in ((name, 19), ("p1.parquet", 70)):  # p1.parquet: what a pattern would read
+        connection.execute(f"COPY (SELECT 'x' AS id, {age} AS age, 2 AS relapse, 'b' AS lineage) "
+                           f"TO '{tmp_path / file}' (FORMAT parquet)")  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    printed = runner.invoke(app, ["sql", "--table", name])
+    assert printed.exit_code == 0, printed.output
+    [record] = _run_printed(printed.stdout, tmp_path)
+    answered = runner.invoke(app, ["options", "-i", name, "-f", "csv", "-q"])
+    [_, row] = answered.stdout.splitlines()
+    assert ",".join("" if v is None else str(v) for v in record) == row.replace(",1,", ",", 1)
+
+
+def test_sql_over_a_table_expression_of_some_columns_reads_the_rest_as_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    duckdb.connect().execute("COPY (SELECT 'a' AS id, 19 AS age, 'b' AS lineage, 'pos' AS cd19) "
+                             f"TO '{tmp_path / 'cohort.parquet'}' (FORMAT parquet)")  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    printed = runner.invoke(app, ["sql", "--table", "read_parquet('cohort.parquet')"])
+    assert printed.exit_code == 0
+    assert "a column the table lacks is read as unknown" in printed.stdout
+    [record] = _run_printed(printed.stdout, tmp_path)
+    answered = runner.invoke(app, ["options", "-i", "cohort.parquet", "-f", "csv", "-q"])
+    [_, row] = answered.stdout.splitlines()
+    assert ",".join("" if v is None else str(v) for v in record) == row.replace(",1,", ",", 1)

@@ -106,6 +106,9 @@ class Dialect:
     # The whole part of a number (at least 0, or a little under: see _after). SQLite has FLOOR
     # only in some builds; its CAST to INTEGER cuts toward 0, which is the floor from 0 up.
     floor: str = "FLOOR({})"
+    # Whether the engine can read a table by its columns' names, filling those it lacks with
+    # NULL (DuckDB's UNION ALL BY NAME): a table named without --columns may then lack facts.
+    by_name: bool = False
 
     def name_of(self, column: str) -> str:
         """A column name as an identifier: quoted, its own quote characters doubled (the
@@ -134,7 +137,7 @@ DIALECTS = {
     for d in (
         Dialect("duckdb", "DOUBLE", "VARCHAR", "BOOLEAN", "BIGINT", '"', materialized="",
                 texts=("VARCHAR",), numbers=_DUCKDB_NUMBERS,
-                booleans=("BOOLEAN",), decimal="DECIMAL", dates=("DATE",)),
+                booleans=("BOOLEAN",), decimal="DECIMAL", dates=("DATE",), by_name=True),
         Dialect("postgres", "DOUBLE PRECISION", "TEXT", "BOOLEAN", "BIGINT", '"',
                 type_of="CAST(pg_typeof({}) AS TEXT)",
                 texts=("text", "character varying", "character"),
@@ -1037,13 +1040,20 @@ def _compiled(
             for cell, name in zip(cells, names, strict=True)
         )
 
+    read = sorted(has, key=_column_order)
+    lacking = "for a table without some, name those it has: alltx sql --columns LIST"
+    if given is None and dialect.by_name and not engine:
+        # A table of some of the columns (the help's read_parquet('cohort.parquet') of a file
+        # without a relapse column failed to bind: issue 42, 8): the others are NULL, unknown.
+        nulls = ", ".join(f"NULL AS {q(name)}" for name in read)
+        table = f"(SELECT * FROM (SELECT {nulls} LIMIT 0) UNION ALL BY NAME SELECT * FROM {table})"
+        lacking = "a column the table lacks is read as unknown"
     ctes = (
         f"-- alltx data release {catalog.info.release} (updated "
         f"{catalog.info.updated.isoformat()}): {catalog.info.authority.scope}. "
         f"{dialect.name} dialect.\n"
         "-- Information from the labels named in `alltx data show`, not medical advice.\n"
-        f"-- Reads the columns {', '.join(sorted(has, key=_column_order))}; for a table "
-        "without some, name those it has: alltx sql --columns LIST.\n"
+        f"-- Reads the columns {', '.join(read)}; {lacking}.\n"
         "WITH written AS (\n  SELECT "
         + ",\n    ".join(written)
         + f"\n  FROM {table} AS patients\n),\n"

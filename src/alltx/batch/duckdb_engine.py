@@ -356,14 +356,23 @@ def _parquet_names(connection: Any, read: str) -> list[str]:
     return names
 
 
-def file_table(path: str, kind: str) -> tuple[str, set[str]]:
+def file_table(path: str, kind: str, ignore_unknown: bool = False) -> tuple[str, set[str]]:
     """`alltx sql --table FILE`: the table over the file as the printed query reads it (by
-    the name given), and the facts it has, as DuckDB finds its columns."""
+    the name given, and only that file), and the facts it has, as DuckDB finds its columns."""
     duckdb = _duckdb()
     named, folder = as_named(path, kind, "--table")
     with folder:
-        table, given = table_over(duckdb.connect(), duckdb.Error, named, path, kind, False)
-    return table.replace(literal(named), literal(path)), given
+        table, given = table_over(duckdb.connect(), duckdb.Error, named, path, kind,
+                                  ignore_unknown)  # fmt: skip
+    return table.replace(literal(named), literal(only_itself(path))), given
+
+
+def only_itself(path: str) -> str:
+    """A path as a DuckDB pattern that matches that file and no other: DuckDB reads `*`, `?`
+    and `[` in a path as a pattern (`p[12].parquet` read p1.parquet, issue 42, 5), and each,
+    in a class of its own (`[*]`), matches only itself. For the query alltx prints, which is
+    run elsewhere, where the link alltx reads through (as_named) is not."""
+    return re.sub(r"([*?\[])", r"[\1]", path)
 
 
 def _output_error(cause: str | OSError) -> OSError:

@@ -79,6 +79,12 @@ RegulatorsOption = Annotated[
 ]
 
 
+def ignore_unknown_option(panel: str | None = None) -> Any:
+    """--ignore-unknown-fields, as every command that reads a table's columns takes it."""
+    said = "Skip fields alltx does not know, instead of refusing them."
+    return typer.Option("--ignore-unknown-fields", help=said, rich_help_panel=panel)
+
+
 FormatOption = Annotated[
     DocFormat,
     typer.Option(

@@ -26,6 +26,7 @@ from alltx.cli.base import (
     catalogs_in_use,
     fail,
     guide_in_use,
+    ignore_unknown_option,
     show,
 )
 from alltx.cli.base import settings as settings_of
@@ -123,13 +124,7 @@ def options(
             rich_help_panel=COHORT_PANEL,
         ),
     ] = None,
-    ignore_unknown_fields: Annotated[
-        bool,
-        typer.Option(
-            help="Skip fields alltx does not know, instead of refusing them.",
-            rich_help_panel=COHORT_PANEL,
-        ),
-    ] = False,
+    ignore_unknown_fields: Annotated[bool, ignore_unknown_option(COHORT_PANEL)] = False,
     fail_fast: Annotated[
         bool,
         typer.Option(help="Stop at the first row that fails.", rich_help_panel=COHORT_PANEL),

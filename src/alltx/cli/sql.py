@@ -10,7 +10,13 @@ from typing import Annotated
 
 import typer
 
-from alltx.cli.base import RegulatorOption, as_of_day, catalog_in_use, fail
+from alltx.cli.base import (
+    RegulatorOption,
+    as_of_day,
+    catalog_in_use,
+    fail,
+    ignore_unknown_option,
+)
 from alltx.cli.examples import epilog
 from alltx.sql import DIALECTS, compile_query
 
@@ -45,6 +51,7 @@ def sql_query(
             "Name birth_date (and as_of) where the age is given as dates.",
         ),
     ] = None,
+    ignore_unknown_fields: Annotated[bool, ignore_unknown_option()] = False,
     as_of: Annotated[
         str | None,
         typer.Option(
@@ -71,11 +78,12 @@ def sql_query(
             fail("--columns is for a table alltx cannot see; a file's columns are read from it")
         from alltx.batch.duckdb_engine import file_table
 
-        table, given = file_table(table, kind)
+        table, given = file_table(table, kind, ignore_unknown_fields)
     elif columns is not None:
         from alltx.io.input_rows import header_names
 
-        given = set(header_names(columns.split(","), False, "--columns", offer_ignore=False))
+        named = header_names(columns.split(","), ignore_unknown_fields, "--columns")
+        given = {name for name in named if name}
         if "id" not in given:  # allowed (a table may have no id), but never silently
             sys.stderr.write("alltx: note: --columns names no id: every row's id is NULL\n")
     query = compile_query(catalog_in_use(ctx, regulator), DIALECTS[dialect.value], table,

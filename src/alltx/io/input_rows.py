@@ -273,15 +273,12 @@ def csv_header(records: Iterator[Record | Failure], ignore_unknown: bool) -> lis
     return None
 
 
-def header_names(
-    cells: list[str], ignore_unknown: bool, what: str = "CSV header", offer_ignore: bool = True
-) -> list[str]:
+def header_names(cells: list[str], ignore_unknown: bool, what: str = "CSV header") -> list[str]:
     """The fields a table's column names (a CSV header, a Parquet file's columns) stand for,
     read without regard to case or spaces around them; "" for a column to skip. Raises
     InputError for a name given twice, for an unknown one unless `ignore_unknown`, and for
     unknown ones that leave no known field (every row would be read as all unknown). The
-    errors name the columns as written; `offer_ignore`: the command takes
-    --ignore-unknown-fields, so the error may suggest it."""
+    errors name the columns as written."""
     written = [cell.strip().lstrip("\ufeff").strip() for cell in cells]
     names = [name.lower() for name in written]
     seen: dict[str, str] = {}
@@ -294,7 +291,7 @@ def header_names(
     unknown = [name for name in names if name != "id" and name not in FIELDS]
     if unknown and not ignore_unknown:
         shown_as = [w for w, name in zip(written, names, strict=True) if name in unknown]
-        raise InputError(_unknown_columns(shown_as, what, offer_ignore))
+        raise InputError(_unknown_columns(shown_as, what))
     if unknown and not [name for name in names if name in FIELDS]:
         shown = ", ".join(repr(name) for name in written[:SHOWN])
         more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
@@ -307,10 +304,10 @@ def header_names(
 SHOWN = 3  # unknown columns named in the error; more is not a typo but another kind of file
 
 
-def _unknown_columns(unknown: list[str], what: str, offer_ignore: bool = True) -> str:
+def _unknown_columns(unknown: list[str], what: str) -> str:
     """One line for a header's unknown columns (as written): each with its likely typo, else
-    the fields; and, where the command takes it, --ignore-unknown-fields."""
-    ignore = " (or pass --ignore-unknown-fields)" if offer_ignore else ""
+    the fields; and --ignore-unknown-fields, which every command that reads columns takes."""
+    ignore = " (or pass --ignore-unknown-fields)"
     if len(unknown) == 1 and (close := likely_field(unknown[0].lower())):
         return f"{what}: unknown field {unknown[0]!r}; did you mean {close!r}?{ignore}"
     named = [f"{name!r}" + (f" (did you mean {close!r}?)"
