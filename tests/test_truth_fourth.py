@@ -8,6 +8,8 @@ section A (sources a clinician can open).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import stat
@@ -750,3 +752,75 @@ def test_sql_over_a_table_expression_of_some_columns_reads_the_rest_as_unknown(
     answered = runner.invoke(app, ["options", "-i", "cohort.parquet", "-f", "csv", "-q"])
     [_, row] = answered.stdout.splitlines()
     assert ",".join("" if v is None else str(v) for v in record) == row.replace(",1,", ",", 1)
+
+
+# --- issue 42, 6 and 12: a DataFrame's columns read as the command reads a table's -----------
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [["id", "age", "age"], ["id", "age", "AGE"], ["id", "age", "relapsd"], ["id", "foo", "bar"]],
+)
+def test_a_dataframe_is_refused_where_the_command_refuses_its_table(
+    tmp_path: Path, columns: list[str]
+) -> None:
+    pandas = pytest.importorskip("pandas")
+    import alltx
+
+    frame = pandas.DataFrame([[f"p{n}", 19, True][: len(columns)] for n in range(3)],
+                             columns=columns)  # fmt: skip
+    table = tmp_path / "t.csv"
+    table.write_text(",".join(columns) + "\n" + "p1,19,yes\n")
+    command = runner.invoke(app, ["options", "-i", str(table), "-f", "csv"])
+    assert command.exit_code == 2 and command.stdout == ""
+    said = command.stderr.removeprefix("alltx: error: ").strip()
+    with pytest.raises(ValueError) as refused:
+        alltx.cohort(frame)
+    assert str(refused.value) == said.replace("CSV header", "DataFrame columns").replace(
+        "--ignore-unknown-fields", "ignore_unknown_fields=True"
+    )
+
+
+def test_a_dataframe_reads_numpy_values_dates_and_any_case_as_the_command_reads_a_file(
+    tmp_path: Path,
+) -> None:
+    pandas = pytest.importorskip("pandas")
+    numpy = pytest.importorskip("numpy")
+    from decimal import Decimal
+
+    import alltx
+
+    frame = pandas.DataFrame({
+        "ID": ["a", "b", "c"],
+        "Age": [numpy.int64(19), None, None],
+        "Birth_Date": pandas.to_datetime([None, "2019-05-31 00:00", "2001-02-03 13:45"]),
+        "relapsed": [numpy.bool_(True), numpy.bool_(False), True],
+        "MRD": [None, Decimal("0.05"), None],
+        "lineage": ["b", "B-ALL", "b"],
+        "extra": [1, 2, 3],
+    })  # fmt: skip
+    got = alltx.cohort(frame, ignore_unknown_fields=True, as_of="2026-12-07")
+    table = tmp_path / "t.csv"
+    table.write_text("id,age,birth_date,relapsed,mrd,lineage,extra\n"
+                     "a,19,,yes,,b,1\nb,,2019-05-31,no,0.05,B-ALL,2\n"
+                     "c,,2001-02-03,yes,,b,3\n")  # fmt: skip
+    command = runner.invoke(app, ["options", "-i", str(table), "-f", "csv", "--as-of",
+                                  "2026-12-07", "--ignore-unknown-fields"])  # fmt: skip
+    expected = list(csv.DictReader(io.StringIO(command.stdout)))
+    assert got["error"].isna().all()
+    for record, row in zip(got.to_dict("records"), expected, strict=True):
+        assert {k: "" if v is None else str(v) for k, v in record.items() if k != "line"} == {
+            k: v for k, v in row.items() if k != "line"
+        }
+
+
+def test_a_dataframe_with_columns_of_two_levels_or_no_names_is_one_error() -> None:
+    pandas = pytest.importorskip("pandas")
+    import alltx
+
+    levels = pandas.DataFrame([[1, 19]], columns=pandas.MultiIndex.from_tuples(
+        [("p", "id"), ("p", "age")]))  # fmt: skip
+    with pytest.raises(ValueError, match="2 levels"):
+        alltx.cohort(levels)
+    with pytest.raises(ValueError, match="0 is not a name"):
+        alltx.cohort(pandas.DataFrame([[19]]))

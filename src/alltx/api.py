@@ -14,7 +14,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date
+from datetime import date, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,7 @@ def _frame(frame: Any, catalog: Catalog, ignore_unknown: bool, as_of: date) -> A
 
     from alltx.batch.streaming import Answering, Csv, Tally, as_is, stream
 
+    frame = _named_columns(frame, ignore_unknown)
     rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
     fmt = Csv(catalog, as_is)
     out = io.StringIO()
@@ -125,6 +126,32 @@ def _frame(frame: Any, catalog: Catalog, ignore_unknown: bool, as_of: date) -> A
     # Text columns hold objects (None where empty; pandas would make an empty column NaN)
     answers = pandas.DataFrame(cells, columns=header, dtype=object)
     return answers.astype({"line": "int64", "version": "int64"})
+
+
+def _named_columns(frame: Any, ignore_unknown: bool) -> Any:
+    """A DataFrame's columns read as a CSV header or a Parquet file's columns are on the
+    command's road (input_rows.header_names): in any case, each once, an unknown one refused
+    unless `ignore_unknown` (then left out), all before any row is read, in the command's
+    words (a DataFrame with a column given twice used the last; one unknown column gave an
+    error record for every row: issue 42, 6). Columns of more than one level, or that are
+    not names, are refused (issue 42, 12: a MultiIndex raised TypeError)."""
+    from alltx.io.input_rows import InputError, header_names
+
+    if getattr(frame.columns, "nlevels", 1) > 1:
+        raise ValueError(f"columns: these have {frame.columns.nlevels} levels (a MultiIndex); "
+                         "name each column by its fact, in one level")  # fmt: skip
+    written = list(frame.columns)
+    not_named = [column for column in written if not isinstance(column, str)]
+    if not_named:
+        raise ValueError(f"columns: {not_named[0]!r} is not a name; name each column by its "
+                         "fact (alltx schema input lists them)")  # fmt: skip
+    try:
+        names = header_names(written, ignore_unknown, "DataFrame columns")
+    except InputError as error:  # in the command's words, the option as it is named here
+        said = str(error).replace("--ignore-unknown-fields", "ignore_unknown_fields=True")
+        raise ValueError(said) from None
+    kept = [at for at, name in enumerate(names) if name]
+    return frame.iloc[:, kept].set_axis([names[at] for at in kept], axis=1)
 
 
 def _rows(rows: Iterable[Mapping[str, object]]) -> Iterator[Any]:
@@ -143,8 +170,16 @@ def _plain(row: object) -> object:
 
 
 def _value(value: object) -> object:
-    """A value json cannot write as it is: a NumPy scalar as its Python value; anything else
-    (a Decimal, a date) as its text, which the fact's parser reads or refuses as a cell's."""
+    """A value json cannot write as it is: a date (a datetime, a pandas Timestamp, a NumPy
+    datetime64: the day it falls on) as YYYY-MM-DD; a NumPy scalar as its Python value;
+    anything else (a Decimal) as its text, which the fact's parser reads or refuses as a
+    cell's."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if type(value).__name__ == "datetime64":  # its item() may be nanoseconds, not a date
+        return str(value.astype("datetime64[D]"))  # type: ignore[attr-defined]
     item = getattr(value, "item", None)
     return item() if callable(item) else str(value)
 
