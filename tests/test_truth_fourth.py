@@ -824,3 +824,61 @@ def test_a_dataframe_with_columns_of_two_levels_or_no_names_is_one_error() -> No
         alltx.cohort(levels)
     with pytest.raises(ValueError, match="0 is not a name"):
         alltx.cohort(pandas.DataFrame([[19]]))
+
+
+# --- issue 42, 9: a drug one regulator's documents do not show authorised --------------------
+
+
+@pytest.fixture
+def without_eu_aucatzyl(tmp_path: Path) -> Path:
+    """The bundled data without Aucatzyl's EU indication: a drug one regulator has not
+    authorised, as a new regulator or drug makes one."""
+    from alltx.model.data_files import bundled_path
+
+    text = bundled_path().read_text(encoding="utf-8")
+    start = text.index('[[therapies.indications]]\nid = "obecabtagene-autoleucel-eu-r-r-b-all"')
+    end = text.index("[[therapies.cautions]]", start)
+    data = tmp_path / "therapies.toml"
+    data.write_text(text[:start] + text[end:], encoding="utf-8")
+    return data
+
+
+def test_a_drug_not_shown_authorised_is_said_so_never_unknown(without_eu_aucatzyl: Path) -> None:
+    data = ["--data", str(without_eu_aucatzyl)]
+    alone = runner.invoke(app, [*data, "drug", "aucatzyl", "--regulator", "ema"])
+    assert alone.exit_code == 2 and "no therapy called" not in alone.stderr
+    assert "obecabtagene-autoleucel is not shown to be authorised by the European Commission" \
+        in alone.stderr  # fmt: skip
+    for fmt in ("text", "json"):
+        both = runner.invoke(app, [*data, "drug", "aucatzyl", "--regulator", "both", "-f", fmt])
+        assert both.exit_code == 0, both.output
+        assert "Aucatzyl" in both.stdout and "not shown to be authorised" in both.stderr
+    answers = json.loads(both.stdout)["answers"]  # the JSON: the US answer alone
+    assert [a["data"]["regulator_id"] for a in answers] == ["fda"]
+    side = runner.invoke(app, [*data, "options", "--age", "30", "--relapsed", "--regulator",
+                               "both"])  # fmt: skip
+    assert side.exit_code == 0
+    assert "not shown to be authorised there in alltx's sources" in " ".join(side.stdout.split())
+    assert "not authorised there" not in side.stdout
+
+
+def test_a_test_with_an_id_of_its_own_is_drawn_in_every_view(tmp_path: Path) -> None:
+    # The data file's header invites an `id` on a test; the text and page views recovered the
+    # fact from the id, and crashed.
+    from alltx.model.data_files import bundled_path
+
+    text = bundled_path().read_text(encoding="utf-8")
+    test = '{ fact = "age_years", at_most = 25,'
+    assert test in text
+    data = tmp_path / "therapies.toml"
+    data.write_text(text.replace(test, '{ id = "young-enough", fact = "age_years", at_most = 25,',
+                                 1), encoding="utf-8")  # fmt: skip
+    for fmt in ("text", "html", "json", "csv"):
+        result = runner.invoke(app, ["--data", str(data), "options", "--age", "30", "--relapse",
+                                     "2", "--lineage", "b", "-f", fmt])  # fmt: skip
+        assert result.exit_code == 0, (fmt, result.output)
+        words = " ".join(result.stdout.split())
+        if fmt in ("text", "html"):
+            assert "age: 30 years" in words
+        if fmt == "csv":
+            assert "tisagenlecleucel-bcp-all-refractory-or-second-relapse.young-enough" in words

@@ -28,7 +28,7 @@ from alltx.cli.base import (
 )
 from alltx.cli.examples import epilog
 from alltx.core.plain import visible
-from alltx.model.catalog import Catalog, DataError
+from alltx.model.catalog import Catalog, DataError, NotShown
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -89,10 +89,19 @@ def drug(
         _drugs(ctx, catalogs[0], output, group)
         return
     guide = guide_in_use(ctx)
-    drugs = []  # the drug under each regulator that has authorised it
+    drugs = []  # the drug under each regulator whose documents in the data authorise it
+    not_shown: list[NotShown] = []
     for catalog in catalogs:
-        therapy = catalog.therapy(name)
+        try:
+            therapy = catalog.therapy(name)
+        except NotShown as elsewhere:
+            not_shown.append(elsewhere)
+            continue
         drugs.append((catalog, therapy, guide.practice_for(therapy.id, catalog.info.authority.id)))
+    if not drugs:
+        raise not_shown[0]
+    for unshown in not_shown:  # (--regulator both) said, and the others answered
+        sys.stderr.write(f"alltx: note: {visible(unshown.said)}\n")
 
     def answer() -> object:
         from alltx.answer.answers import VERSION, drug_json

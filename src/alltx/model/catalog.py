@@ -314,6 +314,9 @@ class Catalog:
     # Every regulator the file holds, the first the default. A catalog as read holds every
     # regulator's indications; `under` gives one regulator's, which is what answers read.
     regulators: tuple[Regulator, ...] = ()
+    # Under one regulator (`under`): the therapies the file holds that this regulator's
+    # documents in it do not authorise, so that a name of one is said as such, not unknown.
+    elsewhere: tuple[Therapy, ...] = ()
 
     def under(self, regulator: str) -> Catalog:
         """The catalog as one regulator authorises it: each therapy's indications, cautions
@@ -326,7 +329,8 @@ class Catalog:
                               [r.id for r in self.regulators])  # fmt: skip
         info = replace(self.info, authority=chosen)
         therapies = tuple(t.under(regulator) for t in self.therapies)
-        return replace(self, info=info, therapies=tuple(t for t in therapies if t.indications))
+        return replace(self, info=info, therapies=tuple(t for t in therapies if t.indications),
+                       elsewhere=tuple(t for t in therapies if not t.indications))  # fmt: skip
 
     def rules(self) -> list[Node]:
         """Every rule in the data: the referrals', then each therapy's."""
@@ -356,9 +360,24 @@ class Catalog:
         return [t for t in self.therapies if wanted in {_key(g) for g in t.groups}]
 
     def therapy(self, name: str) -> Therapy:
-        """Find a therapy by id, generic name, brand or short name; or say what was meant."""
+        """Find a therapy by id, generic name, brand or short name; or say what was meant, or
+        that the regulator's documents in the data do not show it authorised (never "not
+        authorised": alltx's sources may not be all there are)."""
         named = [(t.id, t.names, t) for t in self.therapies]
-        return find(name, named, "therapy", "known therapies", UnknownTherapy)
+        try:
+            return find(name, named, "therapy", "known therapies", UnknownTherapy)
+        except UnknownTherapy as unknown:
+            other = [(t.id, t.names, t) for t in self.elsewhere]
+            try:
+                therapy = find(name, other, "therapy", "known therapies", UnknownTherapy)
+            except UnknownTherapy:
+                raise unknown from None
+            said = (f"{therapy.id} is not shown to be authorised by the "
+                    f"{self.info.authority.name} in alltx's sources (data release "
+                    f"{self.info.release})")  # fmt: skip
+            shown = [t.id for t in self.therapies]
+            raise NotShown(f"{said}; the therapies they show: {', '.join(shown)}", shown,
+                           said) from None  # fmt: skip
 
 
 class UnknownName(LookupError):
@@ -371,6 +390,15 @@ class UnknownName(LookupError):
 
 class UnknownTherapy(UnknownName):
     pass
+
+
+class NotShown(UnknownTherapy):
+    """A therapy the data holds that one regulator's documents in it do not authorise; `said`
+    is the sentence that says so."""
+
+    def __init__(self, message: str, suggestions: list[str], said: str) -> None:
+        super().__init__(message, suggestions)
+        self.said = said
 
 
 Found = TypeVar("Found")

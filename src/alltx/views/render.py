@@ -705,7 +705,9 @@ def compared(answer: ComparedOut, facts: Facts, catalogs: Sequence[Catalog], out
         parts.append(Text(names_of[difference["therapy"]], style="bold"))
         for catalog in catalogs:
             info = catalog.info
-            because = difference["because"].get(info.authority.id, "not authorised there")
+            because = difference["because"].get(
+                info.authority.id, "not shown to be authorised there in alltx's sources"
+            )
             status = difference["statuses"].get(info.authority.id)
             said = STATUS[status][0].lower() if status else "-"
             parts.append(marked([("·", Text(f"{info.authority.short}: {said}; {because}"))], 2))
