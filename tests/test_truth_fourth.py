@@ -882,3 +882,31 @@ def test_a_test_with_an_id_of_its_own_is_drawn_in_every_view(tmp_path: Path) -> 
             assert "age: 30 years" in words
         if fmt == "csv":
             assert "tisagenlecleucel-bcp-all-refractory-or-second-relapse.young-enough" in words
+
+
+# --- issue 42, 14: data check knows each data file alltx ships by its tables ------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [("fhir_codes.toml", "FHIR codes file: "), ("guide.toml", "Guide file: "),
+     ("therapies.toml", "Valid:")],
+)  # fmt: skip
+def test_data_check_checks_each_shipped_file_as_what_it_is(name: str, said: str) -> None:
+    from alltx.model.data_files import bundled_path
+
+    path = bundled_path(name)
+    result = runner.invoke(app, ["data", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"{said}{path}" in result.stdout or (said == "Valid:" and said in result.stdout)
+
+
+def test_data_check_finds_a_broken_site_codes_file(tmp_path: Path) -> None:
+    from alltx.model.data_files import bundled_path
+
+    broken = tmp_path / "site.toml"
+    text = bundled_path("fhir_codes.toml").read_text(encoding="utf-8")
+    broken.write_text(text.replace('fact = "lineage"', 'fact = "lineag"', 1), encoding="utf-8")
+    result = runner.invoke(app, ["data", "check", str(broken)])
+    assert result.exit_code == 1
+    assert "codes[0]: fact 'lineag' is not a fact alltx reads" in result.stderr

@@ -170,20 +170,33 @@ def data_check(
     ctx: typer.Context,
     file: Annotated[
         Path | None,
-        typer.Argument(help="The therapies file to check; the one in use if left out."),
+        typer.Argument(
+            help="A data file to check (therapies, guide or FHIR codes, known by "
+            "its tables); the therapies file in use if left out."
+        ),
     ] = None,
 ) -> None:
-    """Check a therapies file in full, and the guide file in use: exit 0 with a summary, or 1
+    """Check a data file in full (a therapies file, a guide file or a FHIR codes file, as
+    alltx ships them), and the therapies and guide files in use: exit 0 with a summary, or 1
     listing every problem."""
-    from alltx.model.data_files import load_catalog, load_guide
+    from alltx.model.data_files import kind_of, load_catalog, load_guide, load_site_codes
 
+    kind = "therapies file" if file is None else kind_of(file)
+    therapies = file if kind == "therapies file" else None
+    guide_file = file if kind == "guide file" else settings(ctx).guide
     problems: list[str] = []
+    codes = None
+    if file is not None and kind == "FHIR codes file":
+        try:
+            codes = load_site_codes(file)
+        except DataError as error:
+            problems += error.problems
     try:
-        catalog = load_catalog(file or settings(ctx).data, check=True, regulator="*")
+        catalog = load_catalog(therapies or settings(ctx).data, check=True, regulator="*")
     except DataError as error:
         problems += error.problems
     try:
-        guide = load_guide(settings(ctx).guide, check=True)
+        guide = load_guide(guide_file, check=True)
     except DataError as error:
         problems += error.problems
     if problems:
@@ -199,6 +212,9 @@ def data_check(
         f"{len(guide.scales)} grading scales, {len(guide.terms)} terms, "
         f"{len(guide.questions)} questions, release {guide.info.release}\n"
     )
+    if codes is not None:
+        sys.stdout.write(f"FHIR codes file: {visible(codes.origin)}\nValid: {len(codes.codes)} "
+                         f"codes, {len(codes.answers)} coded answers\n")  # fmt: skip
 
 
 @data_app.command("show", epilog=epilog("data show"))

@@ -42,6 +42,24 @@ def _read(path: Path, what: str) -> str:
         raise DataError(f"{path}: cannot read the {what}: {said}") from None
 
 
+# The data files alltx ships, each known by the tables only it has (`alltx data check FILE`
+# checks a file as what it is: a site's FHIR codes file was checked as a therapies file).
+KINDS = {"therapies file": {"therapies", "regulators"}, "guide file": {"side_effects", "terms"},
+         "FHIR codes file": {"codes", "answers"}}  # fmt: skip
+
+
+def kind_of(path: Path) -> str:
+    """Which of the data files alltx ships `path` is, by its tables; a therapies file where
+    it cannot tell (its check then says what is wrong)."""
+    import tomllib
+
+    try:
+        tables = set(tomllib.loads(_read(path, "data file")))
+    except (DataError, tomllib.TOMLDecodeError):
+        return "therapies file"
+    return next((kind for kind, own in KINDS.items() if tables & own), "therapies file")
+
+
 def load_catalog(
     path: Path | None = None, *, check: bool = False, regulator: str | None = None
 ) -> Catalog:
@@ -74,4 +92,11 @@ def load_fhir_codes(site: Path | None = None) -> FhirCodes:
     codes = parse_codes(_read(path, "FHIR codes file"), str(path), checked=True)
     if site is None:
         return codes
-    return codes.with_site(parse_codes(_read(site, "FHIR codes file"), str(site)))
+    return codes.with_site(load_site_codes(site))
+
+
+def load_site_codes(site: Path) -> FhirCodes:
+    """A FHIR codes file other than the bundled one, checked in full."""
+    from alltx.model.fhir_codes import parse_codes
+
+    return parse_codes(_read(site, "FHIR codes file"), str(site))
