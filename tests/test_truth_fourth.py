@@ -910,3 +910,29 @@ def test_data_check_finds_a_broken_site_codes_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["data", "check", str(broken)])
     assert result.exit_code == 1
     assert "codes[0]: fact 'lineag' is not a fact alltx reads" in result.stderr
+
+
+# --- issue 42, 11: a Parquet cell is bounded as a CSV cell is -----------------------------------
+
+
+def test_a_parquet_cell_over_the_csv_limit_is_its_rows_error(tmp_path: Path) -> None:
+    import csv as csv_module
+
+    duckdb = pytest.importorskip("duckdb")
+    from alltx.io.input_rows import CELL_TOO_LONG, MAX_CELL
+
+    assert MAX_CELL == csv_module.field_size_limit()  # the CSV road's own bound
+    cohort = tmp_path / "cohort.parquet"
+    # A cell of 20 million characters (one of 200 million took 39 s and 9.3 GB in the query);
+    # one at the bound is read as any other cell
+    duckdb.connect().execute(
+        f"COPY (SELECT 'a' AS id, repeat('1', 20000000) AS age, 'b' AS lineage UNION ALL "
+        f"SELECT 'b', '19', repeat(' ', {MAX_CELL - 1}) || 'b' UNION ALL "
+        f"SELECT repeat('i', {MAX_CELL + 1}), '19', 'b') TO '{cohort}' (FORMAT parquet)"
+    )
+    result = runner.invoke(app, ["options", "-i", str(cohort), "-f", "jsonl", "-q"])
+    assert result.exit_code == 1
+    first, second, third = (json.loads(line) for line in result.stdout.splitlines())
+    assert (first["id"], first["error"]) == ("a", CELL_TOO_LONG)
+    assert "error" not in second and second["options"]
+    assert (third["id"], third["error"]) == (None, CELL_TOO_LONG)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from alltx.core.facts import FIELDS
-from alltx.io.input_rows import Failure, Row, header_names
+from alltx.io.input_rows import CELL_TOO_LONG, MAX_CELL, Failure, Row, header_names
 from alltx.model.catalog import Catalog
 from alltx.sql import DIALECTS, engine_statements, literal
 
@@ -327,15 +327,26 @@ def table_over(
     found = [row[0] for row in described]  # DuckDB's names, unique: `AGE` beside `age` is AGE_1
     given = _parquet_names(connection, read) if kind == "parquet" else found
     names = header_names(given, ignore_unknown, NAMES[kind])
-    chosen = ", ".join(
-        f"{DUCKDB.name_of(column)} AS {DUCKDB.name_of(name)}"
-        for column, name in zip(found, names, strict=True)
-        if name
-    )
-    chosen = chosen or "NULL AS id"
+    kept = [(DUCKDB.name_of(column), name, row[1] == "VARCHAR")
+            for column, name, row in zip(found, names, described, strict=True) if name]  # fmt: skip
     if numbered:
-        chosen += ", file_row_number + 1 AS line, NULL AS read_error"
+        # A text cell is bounded as the csv module bounds a CSV's (a Parquet cell of 200 MB
+        # took 39 s and 9.3 GB in the query's regular expressions: issue 42, 11): one over it
+        # is read as NULL, and its row refused in the CSV's words.
+        over = [f"length({column}) > {MAX_CELL}" for column, _, text in kept if text]
+        chosen = ", ".join(
+            f"CASE WHEN length({column}) > {MAX_CELL} THEN NULL ELSE {column} END AS "
+            f"{DUCKDB.name_of(name)}" if text else f"{column} AS {DUCKDB.name_of(name)}"
+            for column, name, text in kept
+        )  # fmt: skip
+        refused = "NULL"
+        if over:
+            refused = f"CASE WHEN {' OR '.join(over)} THEN {literal(CELL_TOO_LONG)} END"
+        chosen = f"{chosen or 'NULL AS id'}, file_row_number + 1 AS line, {refused} AS read_error"
         source = f"read_parquet({literal(read)}, file_row_number = true)"
+    else:
+        chosen = ", ".join(f"{column} AS {DUCKDB.name_of(name)}" for column, name, _ in kept)
+        chosen = chosen or "NULL AS id"
     return f"(SELECT {chosen} FROM {source})", {name for name in names if name}
 
 

@@ -152,12 +152,15 @@ def _loads(number: int, text: str) -> object:
         return Failure(number, None, "a number with thousands of digits; check the line")
 
 
+# The most characters a cell may have: the csv module's own limit (csv.field_size_limit()),
+# which a Parquet cell is held to as well (duckdb_engine.table_over).
+MAX_CELL = 131_072
+CELL_TOO_LONG = "a cell over 128 KiB, which no cohort cell is"
 # The csv module's messages (strict mode), in the user's terms.
 _CSV_PROBLEMS = {
     "unexpected end of data": 'a quote (") is left open to the end of the file; close it',
     "expected after": 'text after a closing quote ("); a quoted cell ends at its quote',
-    "field larger than field limit": "a cell over 128 KiB, which no cohort cell is; check the "
-    'quotes (")',
+    "field larger than field limit": f'{CELL_TOO_LONG}; check the quotes (")',
 }
 
 
