@@ -49,14 +49,16 @@ KINDS = {"therapies file": {"therapies", "regulators"}, "guide file": {"side_eff
 
 
 def kind_of(path: Path) -> str:
-    """Which of the data files alltx ships `path` is, by its tables; a therapies file where
-    it cannot tell (its check then says what is wrong)."""
-    import tomllib
+    """Which of the data files alltx ships `path` is, by the tables its lines open (`[[codes]]`,
+    `[[side_effects]]` ...), read without parsing it (the reader that checks it guards against
+    hostile TOML); a therapies file where it cannot tell (its check then says what is wrong)."""
+    import re
 
     try:
-        tables = set(tomllib.loads(_read(path, "data file")))
-    except (DataError, tomllib.TOMLDecodeError):
+        text = _read(path, "data file")
+    except DataError:
         return "therapies file"
+    tables = set(re.findall(r"^[ \t]*\[\[?[ \t]*([A-Za-z_]+)", text, re.MULTILINE))
     return next((kind for kind, own in KINDS.items() if tables & own), "therapies file")
 
 
