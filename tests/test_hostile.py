@@ -195,10 +195,8 @@ def test_a_hostile_data_file_is_one_line_and_quick(tmp_path: Path, make: Any, sa
     path = tmp_path / "therapies.toml"
     path.write_text(make(bundled_path().read_text(encoding="utf-8")), encoding="utf-8")
     for command in (["data", "check", str(path)], ["--data", str(path), "drugs"]):
-        started = time.monotonic()
-        done = alltx(*command)
+        done = alltx(*command)  # within LIMIT: a file that takes minutes fails, not a slow CI
         assert done.returncode == 1 and says in one_error_line(done)
-        assert time.monotonic() - started < 5
 
 
 @pytest.mark.parametrize("option", ["--data", "--guide"])
@@ -214,12 +212,10 @@ def test_dev_zero_and_a_fifo_are_no_data_files(tmp_path: Path, option: str) -> N
 
 
 def test_an_input_with_no_line_ends_is_refused_in_bounded_memory() -> None:
-    started = time.monotonic()
     gib = 2**30
     done = alltx("options", "--input", "/dev/zero", "--input-format", "jsonl",
                  preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (gib, gib)))  # fmt: skip
     assert done.returncode == 2 and "not a cohort file" in one_error_line(done)
-    assert time.monotonic() - started < 10
 
 
 def test_an_over_long_line_is_one_error_row() -> None:
@@ -271,7 +267,8 @@ def test_few_file_descriptors_lose_no_row(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("number", ["1e-999999999", "1e999999999", "1e-9999999", "0." + "0" * 9999])
 def test_a_number_that_would_take_minutes_is_refused_at_once(number: str) -> None:
-    started = time.monotonic()
+    # Each run within LIMIT (alltx()'s timeout): minutes of arithmetic fail the test, and a
+    # loaded machine's slower seconds do not (issue 42, 17).
     done = alltx("options", "--mrd", number)
     assert done.returncode == 2 and "--mrd" in one_error_line(done)
     rows = f'{{"mrd": "{number}"}}\n'.encode()
@@ -279,7 +276,6 @@ def test_a_number_that_would_take_minutes_is_refused_at_once(number: str) -> Non
     assert done.returncode == 1 and "mrd" in records(done.stdout)[0]["error"]
     done = alltx("options", "-i", "-", "-f", "jsonl", stdin=f"id,mrd\nA,{number}\n".encode())
     assert done.returncode == 1 and records(done.stdout)[0]["id"] == "A"
-    assert time.monotonic() - started < 10
 
 
 # --- 11, 12: what a spreadsheet would run, and line breaks inside a cell -------------------------
@@ -413,7 +409,11 @@ def test_a_signal_leaves_whole_lines_and_says_so(
     with written.open("wb") as output:
         child = subprocess.Popen([*ALLTX, "options", "-i", str(big_jsonl), "-f", "jsonl"],
                                  stdout=output, stderr=subprocess.PIPE)  # fmt: skip
-        time.sleep(1.5)
+        # The state the signal needs: records being written (not a time: issue 42, 17)
+        deadline = time.monotonic() + LIMIT
+        while written.stat().st_size == 0 and time.monotonic() < deadline:
+            assert child.poll() is None
+            time.sleep(0.01)  # a poll's pause, so the run has the cores
         child.send_signal(signum)
         _, err = child.communicate(timeout=LIMIT)
     out = written.read_bytes()

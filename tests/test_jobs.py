@@ -135,7 +135,11 @@ def test_ctrl_c_stops_the_workers_and_leaves_whole_lines(tmp_path: Path) -> None
         child.stdin.write("".join(json.dumps({"id": n, "age": n % 90}) + "\n"
                                   for n in range(20_000)).encode())  # fmt: skip
         child.stdin.flush()
-        time.sleep(3)
+        # The state Ctrl-C needs: two chunks' records written (not a time: issue 42, 17)
+        deadline = time.monotonic() + LIMIT
+        while written.read_bytes().count(b"\n") < 2 * jobs.CHUNK and time.monotonic() < deadline:
+            assert child.poll() is None
+            time.sleep(0.01)  # a poll's pause, so the run has the cores
         os.killpg(child.pid, signal.SIGINT)
         _, err = child.communicate(timeout=LIMIT)
     out = written.read_bytes()

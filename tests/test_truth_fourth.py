@@ -921,7 +921,7 @@ def test_a_parquet_cell_over_the_csv_limit_is_its_rows_error(tmp_path: Path) -> 
     duckdb = pytest.importorskip("duckdb")
     from alltx.io.input_rows import CELL_TOO_LONG, MAX_CELL
 
-    assert MAX_CELL == csv_module.field_size_limit()  # the CSV road's own bound
+    assert csv_module.field_size_limit() == MAX_CELL  # the CSV road's own bound
     cohort = tmp_path / "cohort.parquet"
     # A cell of 20 million characters (one of 200 million took 39 s and 9.3 GB in the query);
     # one at the bound is read as any other cell
