@@ -322,7 +322,7 @@ def test_a_bulk_data_folder_gives_one_record_per_patient(tmp_path: Path, site: s
 def test_a_bundle_of_several_patients_is_a_cohort(tmp_path: Path) -> None:
     records = bundle(patient("a", "2000-01-01"), patient("b", "2010-01-01"))
     path = write(tmp_path, "two.json", records)
-    code, out, _ = run("--fhir", path, "--format", "jsonl")
+    code, out, _ = run("--fhir", path, "--format", "jsonl", "--all-patients")
     assert code == 0 and [json.loads(line)["id"] for line in out.splitlines()] == ["a", "b"]
     for one_patients_format in ("json", "html"):
         code, _, err = run("--fhir", path, "--format", one_patients_format)

@@ -327,8 +327,9 @@ def options_json(
     # beside the patient: where a value not given as itself came from; what was not read
     told: dict[str, object] = {"facts_from": dict(facts.origins)} if facts.origins else {}
     told |= {"not_read": list(facts.unread)} if facts.unread else {}
-    if told:
-        front = {"version": answer["version"], "patient": answer["patient"], **told}
+    if told or facts.caveat:
+        first = {"caveat": facts.caveat} if facts.caveat else {}
+        front = {"version": answer["version"], **first, "patient": answer["patient"], **told}
         answer = cast("OptionsOut", front | dict(answer))
     return answer
 

@@ -145,6 +145,9 @@ class DataOut(TypedDict):
 
 class OptionsOut(TypedDict):
     version: int
+    caveat: NotRequired[str]
+    """what the records given (--fhir) say that bears on every answer, said before it: that
+    they hold no ALL diagnosis; left out where there is nothing to say"""
     patient: PatientOut
     facts_from: NotRequired[dict[str, str]]
     """where a fact's value came from, in words, where it was not given as itself (an age

@@ -13,7 +13,7 @@ from alltx.core.facts import FACTS, FactError, Facts, facts_from, flag_of
 
 if TYPE_CHECKING:
     from alltx.io.fhir import Chart
-    from alltx.io.input_rows import Row
+    from alltx.io.input_rows import Failure, Row
 
 
 def charts(path: str, codes: str | None, as_of: date) -> list[Chart]:
@@ -29,7 +29,11 @@ def one_chart(
     chart: Chart, given: dict[str, object], as_of: date
 ) -> tuple[Facts, dict[str, object]]:
     """One Patient's facts: the records', and the flags' for facts the records do not give
-    (a fact given in both is refused: it belongs in one place); each with where it came from."""
+    (a fact given in both is refused: it belongs in one place); each with where it came from.
+    A deceased Patient is not answered (one line); records without an ALL diagnosis are,
+    with that said before anything else (NO_DIAGNOSIS)."""
+    if chart.deceased:
+        fail(deceased(chart), 1)
     for name in given:
         read = "age" if name == "birth_date" else name
         if read in chart.origins or name in chart.fields:
@@ -42,12 +46,43 @@ def one_chart(
     except FactError as error:
         where = f"{error.field}: " if error.field else ""
         fail(f"Patient/{chart.id}: {where}{error}")
-    return facts.told(chart.origins, chart.unread), fields
+    caveat = "" if chart.diagnosis else NO_DIAGNOSIS.format(id=chart.id)
+    return facts.told(chart.origins, chart.unread, caveat), fields
 
 
-def rows(charts: list[Chart]) -> list[Row]:
-    """A cohort's rows: one per Patient, its id the Patient's, its line its place among them."""
-    from alltx.io.input_rows import RecordRow
+NO_DIAGNOSIS = (
+    "No ALL diagnosis was found in the records of Patient/{id} (no Condition with an ALL code "
+    "alltx reads, current or past): what follows assumes ALL, which these records do not show."
+)
 
-    return [RecordRow(number, chart.id, chart.fields, chart.origins, tuple(chart.unread))
+
+def deceased(chart: Chart) -> str:
+    """The one line for a Patient the records say has died."""
+    return (f"Patient/{chart.id} is recorded as deceased ({chart.deceased}); alltx gives no "
+            "treatment options for them")  # fmt: skip
+
+
+def with_diagnosis(charts: list[Chart], everyone: bool) -> list[Chart]:
+    """The Patients a cohort answers: those whose records hold an ALL diagnosis, the others
+    counted on stderr; every one with `everyone` (--all-patients)."""
+    import sys
+
+    if everyone:
+        return charts
+    kept = [chart for chart in charts if chart.diagnosis]
+    left = len(charts) - len(kept)
+    if left:
+        sys.stderr.write(f"alltx: note: {left} of {len(charts)} Patients have no ALL diagnosis "
+                         "in the records and are not answered (--all-patients answers "
+                         "them)\n")  # fmt: skip
+    return kept
+
+
+def rows(charts: list[Chart]) -> list[Row | Failure]:
+    """A cohort's rows: one per Patient, its id the Patient's, its line its place among them;
+    a deceased Patient's is an error row saying so."""
+    from alltx.io.input_rows import Failure, RecordRow
+
+    return [Failure(number, chart.id, deceased(chart)) if chart.deceased else
+            RecordRow(number, chart.id, chart.fields, chart.origins, tuple(chart.unread))
             for number, chart in enumerate(charts, 1)]  # fmt: skip

@@ -205,6 +205,14 @@ def options(
             rich_help_panel=FHIR_PANEL,
         ),
     ] = None,
+    all_patients: Annotated[
+        bool,
+        typer.Option(
+            help="Answer every Patient in the records, those without an ALL diagnosis too (by "
+            "default a cohort answers only those with one, and counts the others).",
+            rich_help_panel=FHIR_PANEL,
+        ),
+    ] = False,
     fhir_codes: Annotated[
         str | None,
         typer.Option(
@@ -228,6 +236,8 @@ def options(
         fail("--format parquet writes a file: give --output FILE")
     if output is Format.parquet and fail_fast:
         fail("--fail-fast stops a stream, and --format parquet writes every row: drop one")
+    if all_patients and fhir is None:
+        fail("--all-patients says which FHIR records to answer: give them with --fhir PATH")
     if fhir is not None:
         if input_file is not None:
             fail("--fhir and --input are two kinds of input: give one")
@@ -250,7 +260,7 @@ def options(
                                   engine=engine, output_file=output_file,
                                   regulator=regulator, as_of=as_of)  # fmt: skip
         if fhir is not None:
-            _from_records(ctx, fhir, fhir_codes, given, output, settings)
+            _from_records(ctx, fhir, fhir_codes, given, output, settings, all_patients)
         else:
             _from_facts(ctx, given, input_file, input_format, output, settings)
 
@@ -277,8 +287,10 @@ def _from_records(
     given: dict[str, object],
     output: Format | None,
     settings: CohortSettings,
+    all_patients: bool,
 ) -> None:
-    """The answers to FHIR records: a cohort, a record per Patient, or one patient's."""
+    """The answers to FHIR records: a cohort, a record per Patient (by default those with an
+    ALL diagnosis), or one patient's."""
     from alltx.cli import fhir as records
 
     charts = records.charts(fhir, fhir_codes, settings.as_of or date.today())
@@ -290,6 +302,7 @@ def _from_records(
             fail(f"facts as flags go with one patient's answer; {fhir} is answered as a "
                  "cohort, a record per Patient")  # fmt: skip
         _one_regulator(settings.regulator)
+        charts = records.with_diagnosis(charts, all_patients)
         raise typer.Exit(answer_rows(ctx, records.rows(charts), output, settings))
     facts, given = records.one_chart(charts[0], given, settings.as_of or date.today())
     _one(ctx, facts, given, charts[0].id, output, settings)

@@ -1253,6 +1253,9 @@ class Facts:
     # What the records held that alltx does not read (a free-text report, a result not final,
     # two that disagree on the same day), in words: said with the facts, in every view.
     unread: tuple[str, ...] = ()
+    # What the records say that bears on every answer, said before any of it: that they hold
+    # no ALL diagnosis, where the answers assume one.
+    caveat: str = ""
 
     def __post_init__(self) -> None:
         given = self.values
@@ -1266,13 +1269,14 @@ class Facts:
     def rule_values(self) -> dict[str, object]:
         return rule_values(self.values)
 
-    def told(self, origins: Mapping[str, str], unread: Iterable[str]) -> Facts:
+    def told(self, origins: Mapping[str, str], unread: Iterable[str], caveat: str = "") -> Facts:
         """These facts with where they came from (records', before the facts' own words for an
         age from dates, whose note a month's end adds is kept: Dated.words) and what the
-        records held and alltx did not read."""
+        records held and alltx did not read; `caveat`, what bears on every answer."""
         said = {name: words + "".join(self.origins.get(name, "").partition(Dated.NOTE)[1:])
                 for name, words in origins.items()}  # fmt: skip
-        return dataclasses.replace(self, origins={**self.origins, **said}, unread=tuple(unread))
+        return dataclasses.replace(self, origins={**self.origins, **said}, unread=tuple(unread),
+                                   caveat=caveat)  # fmt: skip
 
 
 def rule_values(facts: Mapping[str, object]) -> dict[str, object]:

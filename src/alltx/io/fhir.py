@@ -54,12 +54,16 @@ class FhirError(ValueError):
 @dataclass
 class Chart:
     """One Patient as read: the facts as a row gives them (the flags' spellings), where each
-    came from, and the reports found that alltx does not read."""
+    came from, and the reports found that alltx does not read; the ALL diagnosis the records
+    hold (the Condition and code, "" where none), and why the Patient is not to be answered
+    at all ("" where they are): deceased."""
 
     id: str
     fields: dict[str, object] = field(default_factory=dict)
     origins: dict[str, str] = field(default_factory=dict)
     unread: list[str] = field(default_factory=list)
+    diagnosis: str = ""
+    deceased: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,13 +97,13 @@ def read_records(path: Path, codes: FhirCodes, as_of: date) -> list[Chart]:
         raise FhirError(f"{path}: no Patient resource; alltx answers for a Patient and the "
                         "records that name them")  # fmt: skip
     said: dict[str, dict[str, list[_Said]]] = {id: {} for id in charts}
-    index = _Index(codes)
+    index = _Index(codes, as_of)
     for _, resource in entries:
         kind = resource.get("resourceType")
         if kind not in ("Condition", "Observation", "Procedure"):
             continue  # FamilyMemberHistory (another person's) and the rest: never a fact
         patient = _patient_of(resource, charts, urls, path)
-        for fact, value in index.facts_of(resource, charts[patient].unread):
+        for fact, value in index.facts_of(resource, charts[patient]):
             said[patient].setdefault(fact, []).append(value)
     for patient, facts in said.items():
         for fact, values in facts.items():
@@ -226,6 +230,11 @@ def _patient(resource: Mapping[str, Any], as_of: date) -> Chart:
     if not isinstance(id, str):
         raise FhirError("a Patient has no id; each Patient needs one (it is the record's id)")
     chart = Chart(id)
+    died = resource.get("deceasedDateTime")
+    if resource.get("deceasedBoolean") is True:
+        chart.deceased = "deceasedBoolean true"
+    elif isinstance(died, str) and died[:10] <= as_of.isoformat():  # (after --as-of: alive then)
+        chart.deceased = f"deceasedDateTime {died[:10]}"
     born = resource.get("birthDate")
     if isinstance(born, str):
         if len(born) == 10:
@@ -258,26 +267,34 @@ def _patient_of(
     return str(found)
 
 
-class _Index:
-    """The codes file as look-ups by (system, code)."""
+# Facts that say how the leukemia is today: a Condition says them only while it is current at
+# --as-of (_not_current); one resolved, in remission by its status, abated or not yet begun
+# says nothing of today (a C91.02 "in relapse" resolved in 2018 was read as a relapse now).
+# Its other codes (the lineage) hold for the disease whatever its status.
+NOW = frozenset({"relapsed", "remission", "refractory"})
+CURRENT = {"active", "recurrence", "relapse"}  # Condition.clinicalStatus: the disease is there
 
-    def __init__(self, codes: FhirCodes) -> None:
+
+class _Index:
+    """The codes file as look-ups by (system, code), and the day the records are read at."""
+
+    def __init__(self, codes: FhirCodes, as_of: date) -> None:
+        self.as_of = as_of
         self.codes: dict[tuple[str, str], list[Coded]] = {}
         for coded in codes.codes:
             self.codes.setdefault((coded.system, coded.code), []).append(coded)
         self.answers: dict[tuple[str, str], Answer] = {(a.system, a.code): a for a in codes.answers}
 
-    def facts_of(
-        self, resource: Mapping[str, Any], unread: list[str]
-    ) -> Iterator[tuple[str, _Said]]:
+    def facts_of(self, resource: Mapping[str, Any], chart: Chart) -> Iterator[tuple[str, _Said]]:
         """The facts a resource sets, each as _Said; what it holds and alltx does not read, in
-        `unread`."""
-        kind, label = resource["resourceType"], _label(resource)
+        the chart's `unread`; an ALL diagnosis it records, as the chart's `diagnosis`."""
+        kind, label, unread = resource["resourceType"], _label(resource), chart.unread
         matched = self._matched(resource.get("code"))
         if kind == "Condition":  # its histology is a code of the Condition too
             matched += self._matched(*_histology(resource))
+        status: list[tuple[tuple[str, str, str], Coded]] = []
         if kind == "Condition" and matched:  # the status of the leukemia, not of another disease
-            matched += self._matched(resource.get("clinicalStatus"))
+            status = self._matched(resource.get("clinicalStatus"))
         free = kind == "Observation" and isinstance(resource.get("valueString"), str)
         if not matched:
             if free:
@@ -288,8 +305,21 @@ class _Index:
         if why:
             unread.append(f"{label} ({_named([matched[0][0]])}): {why}")
             return
+        if kind == "Condition":
+            named = next((_named([c]) for c, coded in matched if coded.diagnosis), "")
+            if named and not chart.diagnosis:
+                chart.diagnosis = f"{label}: {named}"
+            gone = _not_current(resource, self.as_of)
+            if gone:
+                for coding, coded in matched:
+                    if coded.fact in NOW:
+                        unread.append(f"{label} ({_named([coding])}): {gone}, so it says "
+                                      f"nothing of the {FACTS[coded.fact].short} now")  # fmt: skip
+                matched = [(c, coded) for c, coded in matched if coded.fact not in NOW]
+                if not gone.startswith("clinicalStatus"):  # abated, or not yet: nor its status
+                    status = []
         day = _day(resource)
-        for coding, coded in matched:
+        for coding, coded in matched + status:
             code = _named([coding])
             text = coded.value if coded.value is not None else self._value(resource, coded.fact)
             if text is None:
@@ -384,6 +414,29 @@ def _not_read(resource: Mapping[str, Any]) -> str | None:
         verified = {code for _, code, _ in _codings(resource.get("verificationStatus"))}
         if verified & NOT_CONFIRMED:
             return f"verification {', '.join(sorted(verified & NOT_CONFIRMED))}"
+    return None
+
+
+def _not_current(condition: Mapping[str, Any], as_of: date) -> str | None:
+    """Why a Condition does not say how the disease is at `as_of` (None where it does): its
+    clinicalStatus is not one of CURRENT (resolved, inactive, remission), it abated on or
+    before that day, or it began after it. One without a clinicalStatus (FHIR R4 requires one
+    only on a problem-list item: an encounter's diagnosis may have none) stands as recorded."""
+    day = as_of.isoformat()
+    statuses = [code for _, code, _ in _codings(condition.get("clinicalStatus"))]
+    if statuses and not set(statuses) & CURRENT:
+        return f"clinicalStatus {statuses[0]}"
+    period = condition.get("abatementPeriod")
+    ended = condition.get("abatementDateTime") or (
+        period.get("end") if isinstance(period, dict) else None)  # fmt: skip
+    if isinstance(ended, str) and ended[:10] <= day:
+        return f"abated {ended[:10]}"
+    for key in ("abatementBoolean", "abatementAge", "abatementRange", "abatementString"):
+        if condition.get(key) not in (None, False):
+            return f"{key} given (abated)"
+    onset = condition.get("onsetDateTime")
+    if isinstance(onset, str) and onset[:10] > day:
+        return f"onset {onset[:10]}, after {day}"
     return None
 
 

@@ -42,6 +42,11 @@ class Coded:
         default=None,
     )
     source: Text = key("where the code and its meaning were read: a title and an address")
+    diagnosis: bool = key(
+        "whether the code names a diagnosis of ALL (a Condition's code or histology), so that "
+        "the records hold one: a patient without one is not answered as an ALL patient",
+        default=False,
+    )
 
     def __post_init__(self) -> None:
         if self.fact not in FACTS:

@@ -152,13 +152,15 @@ def page(answer: OptionsOut, patient: Facts, catalog: Catalog,
         listed.append(f"<li value='{number}'>{_e(named)}{link}</li>")
 
     given = "; ".join(f"{_e(label)}: {_e(value)}" for label, value in facts) or "none given"
+    first = answer.get("caveat")
+    caveat = f'\n<p class="note"><strong>{_e(first)}</strong></p>' if first else ""
     asks = "".join(f"<li>{_e(q)}</li>" for q in questions)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>alltx: treatment options to talk about with the care team</title>
 <style>{STYLE}</style></head><body>
-<h1>Immunotherapies for ALL: what the labels say for this patient</h1>
+<h1>Immunotherapies for ALL: what the labels say for this patient</h1>{caveat}
 <p>Patient: <span class="blank"></span> &nbsp; Made on {_e(made)} by alltx</p>
 <p class="note">{_e(answer["disclaimer"])}</p>
 <p class="dim">{_e(data["scope"])}. Data: {_e(data["regulator"])}, release

@@ -382,7 +382,9 @@ def options(answer: OptionsOut, facts: Facts, catalog: Catalog, out: Console) ->
     """One patient's answer (answers.options_json) as text; `facts` as given, for the ages
     exactly (the answer's JSON numbers are floats), `catalog` the one answered from."""
     cited = Citations(catalog.sources)
+    caveat = answer.get("caveat")
     parts: list[Part] = [
+        *([Text(caveat, style="bold")] if caveat else []),  # before anything else
         Text(f"alltx: {catalog.info.authority.scope}", style="bold"),
         # in the first lines, before any status: what this is (issue 29)
         Text(answer["disclaimer"], style="bold"),

@@ -1,0 +1,168 @@
+"""FHIR records read as a clinician reads the chart (issue 43): a Condition says how the disease
+is today only while it is current; the dead get no options; records without an ALL diagnosis
+are said so before anything else, and a cohort answers only the patients with one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .test_fhir import ICD10, SCT, answer_of, bundle, condition, patient, run, status, write
+
+pytest.importorskip("fhir.resources")
+
+SYNTHEA = Path(__file__).parent / "fixtures" / "synthea-bulk-10"  # its README says whence
+CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+
+
+def clinical(code: str) -> dict[str, Any]:
+    return {"coding": [{"system": CLINICAL, "code": code}]}
+
+
+def relapsed_once(tmp_path: Path, **more: Any) -> str:
+    """A 30-year-old whose chart holds ALL "in relapse" (ICD-10-CM C91.02), with `more` on the
+    Condition (its clinicalStatus, abatement, onset)."""
+    me = "http://example.org/fhir/Patient/p1"
+    return write(tmp_path, "p1.json", bundle(
+        patient("p1", "1994-06-15"),
+        condition("c1", me, ICD10, "C91.02", "2018-01-10", **more),
+    ))  # fmt: skip
+
+
+# --- 1: a Condition says how the disease is today only while it is current ------------------
+
+
+@pytest.mark.parametrize(
+    ("more", "why"),
+    [({"clinicalStatus": clinical("resolved"), "abatementDateTime": "2018-05-01"},
+      "clinicalStatus resolved"),
+     ({"clinicalStatus": clinical("inactive")}, "clinicalStatus inactive"),
+     ({"clinicalStatus": clinical("active"), "abatementDateTime": "2019-03-04T10:00:00Z"},
+      "abated 2019-03-04"),
+     ({"clinicalStatus": clinical("active"), "onsetDateTime": "2027-01-01"},
+      "onset 2027-01-01, after 2026-12-07")],
+)  # fmt: skip
+def test_a_condition_no_longer_current_says_nothing_of_today(
+    tmp_path: Path, more: dict[str, Any], why: str
+) -> None:
+    answer = answer_of("--fhir", relapsed_once(tmp_path, **more), "--as-of", "2026-12-07")
+    assert answer["patient"]["relapsed"] is None  # not "relapsed now"
+    [note] = [n for n in answer["not_read"] if n.startswith("Condition/c1")]
+    assert why in note and "says nothing of the relapsed now" in note
+    # the diagnosis still stands: ALL was diagnosed, so no caveat is said
+    assert "caveat" not in answer
+    # and the referral is not recommended on a relapse the chart closed
+    [referral] = answer["referrals"]
+    assert referral["status"] != "recommended" or "relapse" not in json.dumps(referral["met"])
+
+
+@pytest.mark.parametrize("current", ["active", "relapse", "recurrence"])
+def test_a_current_condition_says_the_relapse_now(tmp_path: Path, current: str) -> None:
+    more = {"clinicalStatus": clinical(current), "abatementDateTime": "2030-01-01"}
+    answer = answer_of("--fhir", relapsed_once(tmp_path, **more), "--as-of", "2026-12-07")
+    assert answer["patient"]["relapsed"] is True
+    assert answer["facts_from"]["relapsed"].startswith("from Condition/c1: ")
+
+
+def test_a_refuted_or_mistaken_condition_is_no_diagnosis(tmp_path: Path) -> None:
+    for verification in ("refuted", "entered-in-error"):
+        status_ = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
+                               "condition-ver-status", "code": verification}]}  # fmt: skip
+        path = relapsed_once(tmp_path, clinicalStatus=clinical("active"),
+                             verificationStatus=status_)  # fmt: skip
+        answer = answer_of("--fhir", path, "--as-of", "2026-12-07")
+        assert answer["patient"]["relapsed"] is None
+        assert answer["caveat"].startswith("No ALL diagnosis was found in the records")
+
+
+# --- 2: the dead are not answered ------------------------------------------------------------
+
+
+def test_a_deceased_patient_gets_one_line_and_no_options(tmp_path: Path) -> None:
+    dead = {**patient("p1", "1950-01-01"), "deceasedDateTime": "1971-03-02T08:00:00Z"}
+    path = write(tmp_path, "dead.json", bundle(dead))
+    for fmt in ("text", "json", "html", "csv"):
+        code, out, err = run("--fhir", path, "-f", fmt, "--as-of", "2026-12-07")
+        assert (code, out) == (1, "")
+        assert err == ("alltx: error: Patient/p1 is recorded as deceased (deceasedDateTime "
+                       "1971-03-02); alltx gives no treatment options for them\n")  # fmt: skip
+    # alive on the day asked about: answered
+    code, out, _ = run("--fhir", path, "-f", "json", "--as-of", "1970-01-01")
+    assert code == 0 and json.loads(out)["options"]
+
+
+def test_a_deceased_patient_in_a_cohort_is_an_error_row(tmp_path: Path) -> None:
+    me = "http://example.org/fhir/Patient/"
+    records = bundle(
+        {**patient("dead", "1950-01-01"), "deceasedBoolean": True},
+        patient("alive", "1990-01-01"),
+        condition("c1", me + "dead", SCT, "277571004", "2020-01-01"),
+        condition("c2", me + "alive", SCT, "277571004", "2020-01-01"),
+    )
+    code, out, _ = run("--fhir", write(tmp_path, "two.json", records), "-f", "jsonl")
+    dead, alive = (json.loads(line) for line in out.splitlines())
+    assert code == 1 and dead["id"] == "dead" and "deceased (deceasedBoolean true)" in dead["error"]
+    assert alive["id"] == "alive" and "options" in alive
+
+
+# --- 3: records without an ALL diagnosis ---------------------------------------------------------
+
+
+def test_one_patient_without_an_all_diagnosis_is_told_so_first(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.json", bundle(patient("p1", "2010-01-01")))
+    answer = answer_of("--fhir", path)
+    assert list(answer)[:2] == ["version", "caveat"]
+    assert answer["caveat"].startswith("No ALL diagnosis was found in the records of Patient/p1")
+    code, text, _ = run("--fhir", path)
+    assert code == 0 and text.startswith("No ALL diagnosis was found")
+    code, page, _ = run("--fhir", path, "-f", "html")
+    heading = page.index("<h1>")
+    assert code == 0 and "No ALL diagnosis was found" in page[heading : heading + 400]
+
+
+def test_the_synthea_export_is_answered_as_its_charts_say() -> None:
+    # 13 patients, none with ALL, 3 deceased: by default none is answered, and said so
+    code, out, err = run("--fhir", str(SYNTHEA), "-f", "jsonl", "--as-of", "2026-12-07")
+    assert (code, out) == (0, "")
+    assert "13 of 13 Patients have no ALL diagnosis in the records" in err
+    code, out, _ = run("--fhir", str(SYNTHEA), "-f", "jsonl", "--all-patients", "--as-of",
+                       "2026-12-07")  # fmt: skip
+    records = [json.loads(line) for line in out.splitlines()]
+    dead = [r for r in records if "deceased" in r.get("error", "")]
+    assert code == 1 and len(records) == 13 and len(dead) == 3
+    born = {}
+    for line in (SYNTHEA / "Patient.000.ndjson").read_text().splitlines():
+        resource = json.loads(line)
+        born[resource["id"]] = "deceasedDateTime" in resource
+    assert {r["id"] for r in dead} == {id for id, died in born.items() if died}
+
+
+def test_a_cohort_answers_the_patients_with_a_diagnosis(tmp_path: Path) -> None:
+    me = "http://example.org/fhir/Patient/"
+    records = bundle(patient("a", "1990-01-01"), patient("b", "1991-01-01"),
+                     patient("c", "1992-01-01"),
+                     condition("c1", me + "b", ICD10, "C91.00", "2024-01-01",
+                               clinicalStatus=clinical("active")))  # fmt: skip
+    path = write(tmp_path, "three.json", records)
+    code, out, err = run("--fhir", path, "-f", "jsonl")
+    assert code == 0 and [json.loads(line)["id"] for line in out.splitlines()] == ["b"]
+    assert "2 of 3 Patients have no ALL diagnosis" in err
+    code, out, _ = run("--fhir", path, "-f", "jsonl", "--all-patients")
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["a", "b", "c"]
+    one = answer_of(
+        "--fhir",
+        write(
+            tmp_path,
+            "b.json",
+            bundle(records["entry"][1]["resource"], records["entry"][3]["resource"]),
+        ),
+    )
+    assert "caveat" not in one and status(one, "blinatumomab")
+
+
+def test_all_patients_goes_with_fhir_records_only() -> None:
+    code, _, err = run("--age", "3", "--all-patients")
+    assert code == 2 and "--all-patients says which FHIR records to answer" in err
