@@ -166,3 +166,112 @@ def test_a_cohort_answers_the_patients_with_a_diagnosis(tmp_path: Path) -> None:
 def test_all_patients_goes_with_fhir_records_only() -> None:
     code, _, err = run("--age", "3", "--all-patients")
     assert code == 2 and "--all-patients says which FHIR records to answer" in err
+
+
+# --- 4: units; 5: the latest result by its moment, none after --as-of; 9: shapes of values ------
+
+
+def quantity(value: Any, unit: str, **more: Any) -> dict[str, Any]:
+    return {"valueQuantity": {"value": value, "system": "http://unitsofmeasure.org",
+                              "code": unit, **more}}  # fmt: skip
+
+
+SITE = """format = 1
+
+[[codes]]
+system = "http://hospital.example.org/lab"
+code = "{code}"
+display = "{code}"
+fact = "{fact}"
+source = "the hospital's lab catalogue: https://hospital.example.org/lab/{code}"
+"""
+
+
+def lab_answer(tmp_path: Path, fact: str, *results: dict[str, Any], as_of: str = "2026-12-07"
+               ) -> dict[str, Any]:  # fmt: skip
+    """One patient with an ALL diagnosis and lab results of the site's code for `fact`."""
+    from .test_fhir import result
+
+    me = "http://example.org/fhir/Patient/p1"
+    site = tmp_path / "site.toml"
+    site.write_text(SITE.format(code=fact.upper(), fact=fact))
+    made = [result(f"r{n}", me, fact.upper(), r.pop("day"), **r) for n, r in enumerate(results)]
+    records = bundle(patient("p1", "1990-01-01"),
+                     condition("c1", me, SCT, "277571004", "2020-01-01"), *made)  # fmt: skip
+    path = Path(write(tmp_path, "p1.json", records))
+    # a number as a lab's JSON writes it ("0.00001"), which json.dumps would write 1e-05
+    path.write_text(path.read_text().replace('"value": "0.00001"', '"value": 0.00001'))
+    return answer_of("--fhir", str(path), "--fhir-codes", str(site), "--as-of", as_of)
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "years"),
+    [(30, "mo", 2.5), (2, "a", 2), (6, "wk", "6 weeks"), (400, "d", "400 days"),
+     (2.5, "a", 2.5)],
+)  # fmt: skip
+def test_an_age_is_read_in_its_unit(
+    tmp_path: Path, value: Any, unit: str, years: float | str
+) -> None:
+    # "30 mo" was read as 30 years: a toddler shown eligible for adult-only CAR-Ts
+    given = {"day": "2024-01-01", **quantity(value, unit)}
+    answer = lab_answer(tmp_path, "age_at_diagnosis", given)
+    said = answer["facts_from"]["age_at_diagnosis"]
+    assert said.startswith("from Observation/r0")
+    assert answer["patient"]["age_at_diagnosis"] == years
+
+
+def test_an_age_in_a_unit_alltx_does_not_know_stays_unknown_and_named(tmp_path: Path) -> None:
+    answer = lab_answer(tmp_path, "age_at_diagnosis", {"day": "2024-01-01", **quantity(30, "h")})
+    assert answer["patient"]["age_at_diagnosis"] is None
+    assert any("an age in 'h'" in note for note in answer["not_read"])
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "percent"), [(0.001, "1", 0.1), (0.5, "%", 0.5), ("0.00001", "%", None)]
+)
+def test_mrd_is_read_as_a_percent_of_cells(
+    tmp_path: Path, value: Any, unit: str, percent: float | None
+) -> None:
+    if percent is None:  # under the test's reach, as the lab writes it
+        answer = lab_answer(
+            tmp_path, "mrd", {"day": "2024-01-01", **quantity(value, unit, comparator="<")}
+        )
+        assert answer["patient"]["mrd"] == "under 0.00001%"
+        assert "1e-05" not in json.dumps(answer)
+        return
+    answer = lab_answer(tmp_path, "mrd", {"day": "2024-01-01", **quantity(value, unit)})
+    assert answer["patient"]["mrd"] == percent
+
+
+def test_the_latest_result_is_the_latest_moment_and_none_after_as_of(tmp_path: Path) -> None:
+    from .test_fhir import NEGATIVE, POSITIVE
+
+    # 23:00 at UTC-5 is 04:00 the next day in UTC: after 01:00 UTC of that day
+    answer = lab_answer(
+        tmp_path, "cd19",
+        {"day": "2024-03-02T23:00:00-05:00", **NEGATIVE},
+        {"day": "2024-03-03T01:00:00+00:00", **POSITIVE},
+        {"day": "2030-01-01", **POSITIVE},
+    )  # fmt: skip
+    assert answer["patient"]["cd19"] == "negative"
+    assert "the latest (earlier, Observation/r1" in answer["facts_from"]["cd19"]
+    assert any("Observation/r2" in n and "after 2026-12-07 (--as-of)" in n
+               for n in answer["not_read"])  # fmt: skip
+
+
+def test_a_relapse_number_written_2_0_is_2(tmp_path: Path) -> None:
+    answer = lab_answer(tmp_path, "relapse", {"day": "2024-01-01", **quantity(2.0, "1")})
+    assert answer["patient"]["relapse"] == 2
+
+
+def test_a_byte_order_mark_and_deep_extensions_are_one_line_or_read(tmp_path: Path) -> None:
+    records = bundle(patient("p1", "1990-01-01"))
+    marked = tmp_path / "bom.json"
+    marked.write_bytes(b"\xef\xbb\xbf" + json.dumps(records).encode())
+    assert answer_of("--fhir", str(marked))["caveat"]
+    deep: dict[str, Any] = {"url": "http://example.org/x", "valueString": "x"}
+    for _ in range(200):
+        deep = {"url": "http://example.org/x", "extension": [deep]}
+    nested = bundle({**patient("p1", "1990-01-01"), "extension": [deep]})
+    code, out, err = run("--fhir", write(tmp_path, "deep.json", nested))
+    assert (code, out) == (2, "") and err.count("\n") == 1 and "nested too deeply" in err

@@ -157,6 +157,11 @@ def _written(value: object) -> object:
     return value.text if value.__class__ is JsonNumber else value
 
 
+def number_text(value: object) -> str:
+    """A number as text: a JSON number as the JSON wrote it, another as str writes it."""
+    return str(_written(value))
+
+
 def _exact(value: int | float | str) -> Fraction:
     """An exact number: 0.1 stays one tenth, so label bounds compare exactly. Infinity and NaN
     raise ValueError, which each caller turns into its own message."""

@@ -20,11 +20,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from alltx.core.facts import BIRTH_DATE, FACTS, FactError, parse_fact
+from alltx.core.facts import BIRTH_DATE, FACTS, FactError, number_text, parse_fact
 from alltx.core.plain import one_line
 from alltx.io.input_rows import KeyTwice, strict_loads
 from alltx.model.fhir_codes import SYSTEMS, Answer, Coded, FhirCodes
@@ -75,6 +76,7 @@ class _Said:
     resource: str  # Observation/cd19-a
     code: str  # SNOMED CT 277571004
     day: str | None  # its date (YYYY-MM-DD), None where it has none
+    instant: datetime | None = None  # its moment in UTC, where it has a time and a zone
 
     @property
     def words(self) -> str:
@@ -177,7 +179,7 @@ def _json(data: bytes, where: str) -> Any:
     """The JSON, read as a row's is (alltx.io.input_rows.strict_loads): a key given twice is
     refused, not read as its last value (two birthDates would give either age)."""
     try:
-        return strict_loads(data.decode("utf-8"))
+        return strict_loads(data.decode("utf-8-sig"))  # a byte-order mark before it: skipped
     except UnicodeDecodeError:
         raise FhirError(f"{where}: not UTF-8 text; FHIR JSON is UTF-8") from None
     except json.JSONDecodeError as error:
@@ -211,6 +213,9 @@ def _validated(entries: list[tuple[str | None, dict[str, Any]]]) -> None:
             continue
         try:
             get_fhir_model_class(kind).model_validate(resource)
+        except RecursionError:  # extensions nested 150 deep: a traceback, where one line is due
+            raise FhirError(f"{_label(resource)}: nested too deeply to be a FHIR resource; fix "
+                            "the resource") from None  # fmt: skip
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "the resource"
@@ -318,10 +323,19 @@ class _Index:
                 matched = [(c, coded) for c, coded in matched if coded.fact not in NOW]
                 if not gone.startswith("clinicalStatus"):  # abated, or not yet: nor its status
                     status = []
-        day = _day(resource)
+        day, instant = _moment(resource)
+        if day is not None and day > self.as_of.isoformat():  # not known on the day asked about
+            unread.append(f"{label} ({_named([matched[0][0]])}): dated {day}, after "
+                          f"{self.as_of.isoformat()} (--as-of), so not read")  # fmt: skip
+            return
         for coding, coded in matched + status:
             code = _named([coding])
-            text = coded.value if coded.value is not None else self._value(resource, coded.fact)
+            try:
+                text = coded.value if coded.value is not None else self._value(resource, coded.fact)
+            except _Unread as unit:
+                unread.append(f"{label} ({code}): {unit}, so the {FACTS[coded.fact].short} "
+                              "stays unknown")  # fmt: skip
+                continue
             if text is None:
                 absent = resource.get("dataAbsentReason")  # "not known", as the record says
                 short = FACTS[coded.fact].short
@@ -334,7 +348,7 @@ class _Index:
             except FactError as error:
                 unread.append(f"{label} ({code}): {FACTS[coded.fact].short} {error}")
                 continue
-            yield coded.fact, _Said(text, value, label, code, day)
+            yield coded.fact, _Said(text, value, label, code, day, instant)
 
     def _matched(self, *concepts: Any) -> list[tuple[tuple[str, str, str], Coded]]:
         return [(coding, coded) for coding in _codings(*concepts)
@@ -351,15 +365,13 @@ class _Index:
             return "yes" if resource["valueBoolean"] else "no"
         quantity = resource.get("valueQuantity")
         if isinstance(quantity, dict) and "value" in quantity:
-            unit = quantity.get("code") or quantity.get("unit")
-            if form == "percent" and unit != "%":
-                return None  # MRD as a percent of cells only
+            number = _quantity(quantity, form)
             comparator = quantity.get("comparator")
             if comparator == "<" and form == "percent":  # under the test's reach: <0.01%
-                return f"<{quantity['value']}%"
+                return f"<{number}%"
             if comparator is not None:  # <=, >=, >: a bound alltx does not read as a value
                 return None
-            return str(quantity["value"])
+            return number
         if isinstance(resource.get("valueInteger"), int) and form == "count":
             return str(resource["valueInteger"])
         interpretation = resource.get("interpretation")
@@ -372,6 +384,37 @@ class _Index:
             if answer is not None:
                 return answer.means
         return None
+
+
+class _Unread(Exception):
+    """Why an Observation's value is not read (a unit alltx does not know), in words."""
+
+
+# UCUM units (http://unitsofmeasure.org) an age is read in, as the age's own spellings write
+# them: years, months, weeks, days (issue 43, 4: "30 mo" was read as 30 years).
+AGE_UNITS = {"a": "", "mo": "m", "wk": "w", "d": "d"}
+# A percent of cells: "%", or the fraction "1" (0.001 of the cells is 0.1%).
+PERCENT_UNITS = {"%": 0, "1": 2}  # the power of ten that makes it a percent
+
+
+def _quantity(quantity: Mapping[str, Any], form: str) -> str:
+    """A valueQuantity as the fact's spellings write it, from the number's text as the JSON
+    wrote it (facts.number_text), in its UCUM unit (the code, else the unit as written); a unit
+    the fact is not read in raises _Unread, naming it."""
+    number = number_text(quantity["value"])
+    unit = quantity.get("code") or quantity.get("unit")
+    if form == "percent":
+        if unit not in PERCENT_UNITS:
+            raise _Unread(f"MRD in {unit!r}, not a percent of cells (% or the fraction 1)")
+        shift = PERCENT_UNITS[str(unit)]
+        return format(Decimal(number).scaleb(shift), "f") if shift else number
+    if form == "age":
+        if unit not in AGE_UNITS:
+            raise _Unread(f"an age in {unit!r}, which is not a, mo, wk or d (UCUM)")
+        return number + AGE_UNITS[str(unit)]
+    if form == "count" and isinstance(quantity["value"], float) and quantity["value"].is_integer():
+        return str(int(quantity["value"]))  # a count written 2.0 is 2
+    return number
 
 
 def _histology(condition: Mapping[str, Any]) -> list[Any]:
@@ -440,25 +483,43 @@ def _not_current(condition: Mapping[str, Any], as_of: date) -> str | None:
     return None
 
 
-def _day(resource: Mapping[str, Any]) -> str | None:
-    """The day a resource speaks of: when observed, recorded or performed (a whole date)."""
-    for key in ("effectiveDateTime", "effectiveInstant", "performedDateTime", "recordedDate",
-                "onsetDateTime", "issued"):  # fmt: skip
+def _moment(resource: Mapping[str, Any]) -> tuple[str | None, datetime | None]:
+    """When a resource speaks of (observed, recorded or performed): its day (a whole date, as
+    written) and, where it has a time with a zone, its instant in UTC, so that two results of
+    one day compare by the moment, whatever zone each was written in."""
+    keys = (
+        "effectiveDateTime",
+        "effectiveInstant",
+        "performedDateTime",
+        "recordedDate",
+        "onsetDateTime",
+        "issued",
+        "effectivePeriod",
+        "performedPeriod",
+        "onsetPeriod",
+    )
+    for key in keys:
         value = resource.get(key)
-        if isinstance(value, str):
-            return value[:10] if len(value) >= 10 else None
-    for key in ("effectivePeriod", "performedPeriod", "onsetPeriod"):
-        period = resource.get(key)
-        start = period.get("start") if isinstance(period, dict) else None
-        if isinstance(start, str):
-            return start[:10] if len(start) >= 10 else None
-    return None
+        if isinstance(value, dict):  # a Period: its start
+            value = value.get("start")
+        if not isinstance(value, str):
+            continue
+        if len(value) < 10:
+            return None, None
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value[:10], None
+        if moment.tzinfo is None or len(value) == 10:
+            return value[:10], None
+        return value[:10], moment.astimezone(UTC)  # the day as written; the moment in UTC
+    return None, None
 
 
 def _settle(chart: Chart, fact: str, said: list[_Said]) -> None:
     """One value for a fact the records give: theirs where they agree; where they differ, the
     latest, the others named; unknown on the same day or where a date is missing."""
-    said = sorted(said, key=lambda s: s.day or "")
+    said = sorted(said, key=_when)
     if len({s.value for s in said}) == 1:
         latest = said[-1]
         chart.fields[fact] = latest.text
@@ -467,7 +528,7 @@ def _settle(chart: Chart, fact: str, said: list[_Said]) -> None:
         return
     latest = said[-1]
     others = [s for s in said if s.value != latest.value]
-    if latest.day is None or any(s.day is None or s.day >= latest.day for s in others):
+    if latest.day is None or any(not _before(s, latest) for s in others):
         named = "; ".join(f"{s.words} says {s.text}" for s in said)
         chart.unread.append(f"{FACTS[fact].short}: the records disagree ({named}) with no later "
                             "one, so it is unknown")  # fmt: skip
@@ -475,3 +536,21 @@ def _settle(chart: Chart, fact: str, said: list[_Said]) -> None:
     chart.fields[fact] = latest.text
     earlier = "; ".join(f"{s.words} said {s.text}" for s in others)
     chart.origins[fact] = f"from {latest.words}, the latest (earlier, {earlier})"
+
+
+def _when(said: _Said) -> tuple[str, datetime]:
+    """The order of results in time: by the moment where there is one (a day's results without
+    one first), by the day as written otherwise."""
+    moment = said.instant or datetime.min.replace(tzinfo=UTC)
+    return (moment.date().isoformat() if said.instant else said.day or ""), moment
+
+
+def _before(earlier: _Said, later: _Said) -> bool:
+    """Whether a result is surely before another: both with a moment, an earlier one (their
+    zones taken into account); else an earlier day as written. On one day, a result without a
+    time is before none of that day, nor after."""
+    if earlier.instant is not None and later.instant is not None:
+        return earlier.instant < later.instant
+    if earlier.day is None or later.day is None:
+        return False
+    return earlier.day < later.day
