@@ -282,13 +282,20 @@ def test_an_infant_born_2026_10_20_is_one_month_old_on_2026_12_01(tmp_path: Path
     assert (answer["patient"]["age_months"], answer["patient"]["age"]) == (1, 1 / 12)
 
 
-def test_a_flag_adds_a_fact_the_records_do_not_give_but_not_one_they_do() -> None:
+def test_a_flag_adds_a_fact_the_records_do_not_give_and_corrects_one_they_do() -> None:
     answer = answer_of("--fhir", str(BRIAN), "--as-of", "2024-01-12", "--cd19", "pos")
     assert answer["patient"]["cd19"] == "positive"
     assert "cd19" not in answer["facts_from"]
-    code, _, err = run("--fhir", str(BRIAN), "--lineage", "t")
-    assert code == 2
-    assert err.startswith("alltx: error: --lineage: the records give the lineage (from Condition/")
+    # Issue 43, 8: a wrong fact in the chart could not be corrected ("give it in one place")
+    answer = answer_of("--fhir", str(BRIAN), "--as-of", "2024-01-12", "--lineage", "t")
+    assert answer["patient"]["lineage"] == "t"
+    assert answer["facts_from"]["lineage"].startswith(
+        "given on the command line, over the records (from Condition/primary-cancer-condition"
+    )
+    answer = answer_of("--fhir", str(BRIAN), "--as-of", "2024-01-12", "--age", "4")
+    assert answer["patient"]["age"] == 4
+    assert answer["facts_from"]["age"].startswith("given on the command line, over the records "
+                                                  "(from Patient/")  # fmt: skip
 
 
 # --- a cohort: several Patients, a Bulk Data folder ----------------------------------------------

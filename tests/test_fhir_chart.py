@@ -275,3 +275,40 @@ def test_a_byte_order_mark_and_deep_extensions_are_one_line_or_read(tmp_path: Pa
     nested = bundle({**patient("p1", "1990-01-01"), "extension": [deep]})
     code, out, err = run("--fhir", write(tmp_path, "deep.json", nested))
     assert (code, out) == (2, "") and err.count("\n") == 1 and "nested too deeply" in err
+
+
+# --- 6: a reference names this file's Patient, by type and server ------------------------------
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "RelatedPatient/p1",
+        "http://other.example.org/fhir/Patient/p1",
+        "urn:uuid:0000",
+        "Patient/p1/x",
+    ],
+)
+def test_a_reference_to_another_kind_or_server_is_no_patient_of_the_file(
+    tmp_path: Path, reference: str
+) -> None:
+    records = bundle(patient("p1", "1990-01-01"),
+                     condition("c1", reference, SCT, "277571004", "2020-01-01"))  # fmt: skip
+    code, out, err = run("--fhir", write(tmp_path, "r.json", records))
+    assert (code, out) == (2, "")
+    assert f"subject {reference!r} is not a Patient in" in err and err.count("\n") == 1
+
+
+def test_two_entries_with_one_full_url_are_refused(tmp_path: Path) -> None:
+    records = bundle(patient("p1", "1990-01-01"), patient("p2", "1991-01-01"))
+    records["entry"][1]["fullUrl"] = records["entry"][0]["fullUrl"]
+    code, _, err = run("--fhir", write(tmp_path, "two.json", records))
+    assert code == 2 and "is given to two entries (Patient/p1 and Patient/p2)" in err
+
+
+def test_a_reference_by_this_servers_full_url_or_patient_id_is_read(tmp_path: Path) -> None:
+    for reference in ("http://example.org/fhir/Patient/p1", "Patient/p1"):
+        records = bundle(patient("p1", "1990-01-01"),
+                         condition("c1", reference, SCT, "277571004", "2020-01-01"))  # fmt: skip
+        answer = answer_of("--fhir", write(tmp_path, "r.json", records))
+        assert answer["patient"]["lineage"] == "b" and "caveat" not in answer

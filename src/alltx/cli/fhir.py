@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alltx.cli.base import fail
-from alltx.core.facts import FACTS, FactError, Facts, facts_from, flag_of
+from alltx.core.facts import FactError, Facts, facts_from
 
 if TYPE_CHECKING:
     from alltx.io.fhir import Chart
@@ -28,26 +28,31 @@ def charts(path: str, codes: str | None, as_of: date) -> list[Chart]:
 def one_chart(
     chart: Chart, given: dict[str, object], as_of: date
 ) -> tuple[Facts, dict[str, object]]:
-    """One Patient's facts: the records', and the flags' for facts the records do not give
-    (a fact given in both is refused: it belongs in one place); each with where it came from.
-    A deceased Patient is not answered (one line); records without an ALL diagnosis are,
-    with that said before anything else (NO_DIAGNOSIS)."""
+    """One Patient's facts: the records', and the flags': a flag gives a fact the records do
+    not, or corrects one they give (a chart can be wrong), and the answer says it did ("given
+    on the command line, over Condition/c1 ..."); each with where it came from. A deceased
+    Patient is not answered (one line); records without an ALL diagnosis are, with that said
+    before anything else (NO_DIAGNOSIS)."""
     if chart.deceased:
         fail(deceased(chart), 1)
+    records = dict(chart.fields)
+    origins = dict(chart.origins)
     for name in given:
         read = "age" if name == "birth_date" else name
-        if read in chart.origins or name in chart.fields:
-            came = chart.origins.get(read, "")
-            fail(f"{flag_of(name)}: the records give the {FACTS[read].short} ({came}); give it "
-                 "in one place")  # fmt: skip
-    fields = {**chart.fields, **given}
+        came = origins.get(read)
+        if came is None and name not in records:
+            continue
+        if read == "age":  # an age or a birth date given replaces the records' birth date
+            records.pop("birth_date", None)
+        origins[read] = f"given on the command line, over the records ({came or 'as read'})"
+    fields = {**records, **given}
     try:
         facts = facts_from(fields, as_of)
     except FactError as error:
         where = f"{error.field}: " if error.field else ""
         fail(f"Patient/{chart.id}: {where}{error}")
     caveat = "" if chart.diagnosis else NO_DIAGNOSIS.format(id=chart.id)
-    return facts.told(chart.origins, chart.unread, caveat), fields
+    return facts.told(origins, chart.unread, caveat), fields
 
 
 NO_DIAGNOSIS = (

@@ -87,7 +87,14 @@ def read_records(path: Path, codes: FhirCodes, as_of: date) -> list[Chart]:
     """Every Patient in `path` (a Bundle file or a Bulk Data folder), in the order found."""
     entries = list(_entries(path))
     _validated(entries)
-    urls = {url: r for url, r in entries if url}
+    urls: dict[str, dict[str, Any]] = {}
+    twice: list[str] = []  # which entry would a reference to one name? (the last, silently)
+    for url, resource in entries:
+        if url and url in urls:
+            twice.append(f"{url} is given to two entries ({_label(urls[url])} and "
+                         f"{_label(resource)})")  # fmt: skip
+        if url:
+            urls[url] = resource
     charts: dict[str, Chart] = {}
     for _, resource in entries:
         if resource.get("resourceType") == "Patient":
@@ -95,6 +102,8 @@ def read_records(path: Path, codes: FhirCodes, as_of: date) -> list[Chart]:
             if chart.id in charts:
                 raise FhirError(f"Patient/{chart.id} is in {path} twice; give each Patient once")
             charts[chart.id] = chart
+    if twice:
+        raise FhirError(f"{path}: the fullUrl {twice[0]}; give each entry its own")
     if not charts:
         raise FhirError(f"{path}: no Patient resource; alltx answers for a Patient and the "
                         "records that name them")  # fmt: skip
@@ -263,9 +272,11 @@ def _patient_of(
     target = urls.get(reference)
     if isinstance(target, dict) and target.get("resourceType") == "Patient":
         found = target.get("id")
-    else:
-        kind, _, found = reference.split("/_history/")[0].rpartition("/")
-        found = found if kind.endswith("Patient") else None
+    elif ":" in reference:  # another server's address, or a urn no entry has: not this file's
+        found = None
+    else:  # Patient/ID exactly (RelatedPatient/ID is another kind of resource)
+        kind, _, found = reference.split("/_history/")[0].partition("/")
+        found = found if kind == "Patient" and "/" not in found else None
     if found not in charts:
         raise FhirError(f"{label}: subject {reference!r} is not a Patient in {path}; check the "
                         "reference")  # fmt: skip
