@@ -312,3 +312,45 @@ def test_a_reference_by_this_servers_full_url_or_patient_id_is_read(tmp_path: Pa
                          condition("c1", reference, SCT, "277571004", "2020-01-01"))  # fmt: skip
         answer = answer_of("--fhir", write(tmp_path, "r.json", records))
         assert answer["patient"]["lineage"] == "b" and "caveat" not in answer
+
+
+# --- 7: nothing skipped without a word ---------------------------------------------------------
+
+
+def test_a_bulk_folder_reads_gzip_and_any_case_and_names_what_it_cannot_read(
+    tmp_path: Path,
+) -> None:
+    import gzip
+    import os
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    me = "Patient/p1"
+    lines = [json.dumps(patient("p1", "1990-01-01"))]
+    (folder / "Patient.NDJSON").write_text("\n".join(lines) + "\n")
+    with gzip.open(folder / "Condition.000.ndjson.gz", "wt") as zipped:
+        zipped.write(json.dumps(condition("c1", me, ICD10, "C91.02", "2024-01-01",
+                                          clinicalStatus=clinical("active"))) + "\n")  # fmt: skip
+    (folder / "Other.ndjson").write_text(
+        json.dumps({**condition("c2", me, SCT, "91857003", "2024-01-01"),
+                    "resourceType": "condition"}) + "\n"
+        + json.dumps({"resourceType": 5}) + "\n" + json.dumps({"id": "x"}) + "\n"
+        + json.dumps(condition("c3", me, SCT, "91857003", "2024-01-01",
+                               clinicalStatus=clinical("active"))) + "\n"
+    )  # fmt: skip
+    (folder / "Observation.ndjson").mkdir()
+    os.mkfifo(folder / "Procedure.ndjson")
+    (folder / "Loop.ndjson").symlink_to(folder / "Loop.ndjson")
+    answer = answer_of("--fhir", str(folder), "--as-of", "2026-12-07")
+    assert answer["patient"]["relapsed"] is True  # from the gzipped file
+    notes = " | ".join(answer["not_read"])
+    for said in (
+        "Observation.ndjson: a folder, not read",
+        "Procedure.ndjson: not a regular file",
+        "Loop.ndjson: not a regular file",
+        "Other.ndjson line 1: resourceType 'condition' is not FHIR's spelling",
+        "Other.ndjson line 2: resourceType 5, not a name",
+        "Other.ndjson line 3: no resourceType",
+        "Condition/c3 (SNOMED CT 91857003): names ALL by a code alltx does not map",
+    ):
+        assert said in notes, said

@@ -4,6 +4,7 @@ rows are. Loaded only when --fhir is given."""
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +23,13 @@ def charts(path: str, codes: str | None, as_of: date) -> list[Chart]:
     from alltx.model.data_files import load_fhir_codes
 
     table = load_fhir_codes(None if codes is None else Path(codes))
-    return read_records(Path(path), table, as_of)
+    found, notes = read_records(Path(path), table, as_of)
+    if len(found) == 1:  # one patient's: said with their answer
+        found[0].unread = [*notes, *found[0].unread]
+    else:  # a cohort's: belongs to no one record
+        for note in notes:
+            sys.stderr.write(f"alltx: note: in the records, not read: {note}\n")
+    return found
 
 
 def one_chart(
@@ -70,8 +77,6 @@ def deceased(chart: Chart) -> str:
 def with_diagnosis(charts: list[Chart], everyone: bool) -> list[Chart]:
     """The Patients a cohort answers: those whose records hold an ALL diagnosis, the others
     counted on stderr; every one with `everyone` (--all-patients)."""
-    import sys
-
     if everyone:
         return charts
     kept = [chart for chart in charts if chart.diagnosis]

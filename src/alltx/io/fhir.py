@@ -18,6 +18,7 @@ Nothing is half-answered: any problem refuses the whole file.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -83,9 +84,12 @@ class _Said:
         return f"{self.resource}: {self.code}" + (f", {self.day}" if self.day else "")
 
 
-def read_records(path: Path, codes: FhirCodes, as_of: date) -> list[Chart]:
-    """Every Patient in `path` (a Bundle file or a Bulk Data folder), in the order found."""
-    entries = list(_entries(path))
+def read_records(path: Path, codes: FhirCodes, as_of: date) -> tuple[list[Chart], list[str]]:
+    """Every Patient in `path` (a Bundle file or a Bulk Data folder), in the order found, and
+    what in the file or folder was not read and belongs to no one Patient (a file, an entry
+    with no resource type alltx knows), in words."""
+    notes: list[str] = []
+    entries = [entry for entry in _entries(path, notes) if _typed(entry[1], notes)]
     _validated(entries)
     urls: dict[str, dict[str, Any]] = {}
     twice: list[str] = []  # which entry would a reference to one name? (the last, silently)
@@ -122,16 +126,34 @@ def read_records(path: Path, codes: FhirCodes, as_of: date) -> list[Chart]:
     for chart in charts.values():  # outside text (ids, displays): never raw on a terminal
         chart.origins = {fact: one_line(words) for fact, words in chart.origins.items()}
         chart.unread = [one_line(words) for words in chart.unread]
-    return list(charts.values())
+    return list(charts.values()), [one_line(words) for words in _counted(notes)]
 
 
 # --- reading the file --------------------------------------------------------------------------
 
 
-def _entries(path: Path) -> Iterator[tuple[str | None, dict[str, Any]]]:
-    """Each resource with its fullUrl (a Bundle's entries; a Bulk Data file's have none)."""
+# The files of a Bulk Data folder alltx reads: NDJSON, gzipped or not, in any case.
+BULK_FILES = (".ndjson", ".ndjson.gz")
+
+
+def _entries(path: Path, notes: list[str]) -> Iterator[tuple[str | None, dict[str, Any]]]:
+    """Each resource with its fullUrl (a Bundle's entries; a Bulk Data file's have none); what
+    is in a folder and not read (a FIFO, a folder, a link to nothing), said in `notes`."""
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.name.endswith(".ndjson") and p.is_file())
+        files = []
+        for found in sorted(path.iterdir()):
+            if not found.name.lower().endswith(BULK_FILES):
+                continue
+            try:
+                regular = found.is_file()
+            except OSError:  # a symbolic link that loops
+                regular = False
+            if regular:
+                files.append(found)
+            else:
+                what = "a folder" if found.is_dir() else "not a regular file (a FIFO, or a " \
+                    "link to nothing)"  # fmt: skip
+                notes.append(f"{found.name}: {what}, not read")
         if not files:
             raise FhirError(f"{path}: no .ndjson file here; a Bulk Data export folder holds "
                             "a file of resources per type (Patient.ndjson ...)")  # fmt: skip
@@ -156,17 +178,55 @@ def _entries(path: Path) -> Iterator[tuple[str | None, dict[str, Any]]]:
 
 
 def _ndjson(file: Path) -> Iterator[tuple[None, dict[str, Any]]]:
+    import gzip
+
+    opened = gzip.open if file.name.lower().endswith(".gz") else open
     try:
-        with file.open("rb") as lines:
+        with opened(file, "rb") as lines:
             for number, line in enumerate(lines, 1):
                 if line.strip():
                     resource = _json(line, f"{file} line {number}")
                     if not isinstance(resource, dict):
                         raise FhirError(f"{file} line {number}: not a FHIR resource (a JSON "
                                         "object with a resourceType)")  # fmt: skip
+                    resource.setdefault(_WHERE, f"{file.name} line {number}")
                     yield None, resource
-    except OSError as error:
-        raise FhirError(f"{file}: cannot read it: {error.strerror or error}") from None
+    except (OSError, EOFError) as error:  # (a gzip file cut short, or not gzip)
+        said = getattr(error, "strerror", None) or error
+        raise FhirError(f"{file}: cannot read it: {said}") from None
+
+
+_WHERE = "\x00alltx-where"  # a key no resource has: where an NDJSON line was read
+
+
+def _typed(resource: dict[str, Any], notes: list[str]) -> bool:
+    """Whether an entry has a resource type at all (a text); one that has none, or a type
+    alltx reads miswritten (condition), is said in `notes`. The types alltx does not read
+    (Encounter ...) pass, to be skipped where they are read."""
+    where = resource.pop(_WHERE, None) or _label(resource)
+    kind = resource.get("resourceType")
+    if not isinstance(kind, str):
+        said = "no resourceType" if kind is None else f"resourceType {kind!r}, not a name"
+        notes.append(f"{where}: {said}, not read")
+        return False
+    if kind not in READ and kind.lower() in {name.lower() for name in READ}:
+        notes.append(f"{where}: resourceType {kind!r} is not FHIR's spelling of a type alltx "
+                     "reads, not read")  # fmt: skip
+        return False
+    return True
+
+
+def _counted(notes: list[str]) -> list[str]:
+    """Notes, each once: one said of many lines of a file (a Bulk export's log) is said once,
+    with how many."""
+    first: dict[str, str] = {}  # by the file and what is said, the first note of them
+    counts: dict[str, int] = {}
+    for note in notes:
+        key = note.split(" line ", 1)[0] + ": " + note.split(": ", 1)[-1] if " line " in note \
+            else note  # fmt: skip
+        first.setdefault(key, note)
+        counts[key] = counts.get(key, 0) + 1
+    return [first[key] if n == 1 else f"{key} ({n} lines)" for key, n in counts.items()]
 
 
 def _text(path: Path) -> bytes:
@@ -313,6 +373,9 @@ class _Index:
             status = self._matched(resource.get("clinicalStatus"))
         free = kind == "Observation" and isinstance(resource.get("valueString"), str)
         if not matched:
+            if kind == "Condition" and (named := _all_looking(resource)):
+                unread.append(f"{label} ({named}): names ALL by a code alltx does not map (no "
+                              "source it holds maps it), so it sets nothing")  # fmt: skip
             if free:
                 unread.append(f"{label} ({_named(_codings(resource.get('code')))}): a free-text "
                               "report")  # fmt: skip
@@ -426,6 +489,23 @@ def _quantity(quantity: Mapping[str, Any], form: str) -> str:
     if form == "count" and isinstance(quantity["value"], float) and quantity["value"].is_integer():
         return str(int(quantity["value"]))  # a count written 2.0 is 2
     return number
+
+
+# A Condition that names ALL by a code the codes file does not map: said, never silently
+# dropped (issue 43, 7). SNOMED CT 91857003 (acute lymphoid leukemia) has no citable source
+# that names it cleanly (README, "From the records"); other codes by the words of their name.
+UNMAPPED_ALL = {("http://snomed.info/sct", "91857003")}
+
+
+def _all_looking(condition: Mapping[str, Any]) -> str:
+    """The first code of a Condition that looks like ALL (UNMAPPED_ALL, or "lymphoblastic" or
+    "ALL" in its name), by its system's name; "" where none does."""
+    for coding in _codings(condition.get("code"), *_histology(condition)):
+        system, code, display = coding
+        if (system, code) in UNMAPPED_ALL or "lymphoblastic" in display.lower() \
+                or re.search(r"\bALL\b", display):  # fmt: skip
+            return _named([coding])
+    return ""
 
 
 def _histology(condition: Mapping[str, Any]) -> list[Any]:
