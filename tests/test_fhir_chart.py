@@ -354,3 +354,15 @@ def test_a_bulk_folder_reads_gzip_and_any_case_and_names_what_it_cannot_read(
         "Condition/c3 (SNOMED CT 91857003): names ALL by a code alltx does not map",
     ):
         assert said in notes, said
+
+
+def test_one_patients_record_keeps_its_line_and_where_its_facts_came_from() -> None:
+    from .test_fhir import BRIAN
+
+    full = answer_of("--fhir", str(BRIAN), "--as-of", "2024-01-12")
+    code, out, _ = run("--fhir", str(BRIAN), "--as-of", "2024-01-12", "-f", "jsonl", "--explain")
+    [record] = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and record["line"] == 1
+    assert (record["facts_from"], record["not_read"]) == (full["facts_from"], full["not_read"])
+    code, out, _ = run("--fhir", str(BRIAN), "--as-of", "2024-01-12", "-f", "csv")
+    assert code == 0 and out.splitlines()[1].startswith("cancer-patient-brian-l,1,")

@@ -364,12 +364,16 @@ def _one(
         return
     catalog = catalog_in_use(ctx, regulator)
     if output in (Format.jsonl, Format.csv):
-        from alltx.io.input_rows import Row
+        from alltx.io.input_rows import RecordRow, Row
 
-        # One patient, one record: the cohort road, the patient as a row without a line.
+        # One patient, one record: the cohort road, the patient as a row without a line; one
+        # patient's records (--fhir) as the first of a cohort's, with where each fact came
+        # from and what was not read (--explain says them), as JSON does (issue 43, 9).
         one = CohortSettings(explain=settings.explain, quiet=True, regulator=regulator,
                              as_of=settings.as_of)  # fmt: skip
-        write_cohort(ctx, catalog, output, iter([Row(None, row_id, given)]), one)
+        row = Row(None, row_id, given) if row_id is None else \
+            RecordRow(1, row_id, given, facts.origins, facts.unread)  # fmt: skip
+        write_cohort(ctx, catalog, output, iter([row]), one)
         return
 
     answer = answer_of(facts, catalog)
