@@ -89,6 +89,11 @@ def test_a_deceased_patient_gets_one_line_and_no_options(tmp_path: Path) -> None
         assert (code, out) == (1, "")
         assert err == ("alltx: error: Patient/p1 is recorded as deceased (deceasedDateTime "
                        "1971-03-02); alltx gives no treatment options for them\n")  # fmt: skip
+    # with --output, the file is left as it was: a deceased Patient's one line is no answer
+    kept = tmp_path / "answer.json"
+    kept.write_text("kept")
+    code, _, _ = run("--fhir", path, "-o", str(kept), "--as-of", "2026-12-07")
+    assert code == 1 and kept.read_text() == "kept"
     # alive on the day asked about: answered
     code, out, _ = run("--fhir", path, "-f", "json", "--as-of", "1970-01-01")
     assert code == 0 and json.loads(out)["options"]

@@ -182,7 +182,12 @@ def fail(message: str, code: int = 2) -> NoReturn:
     from alltx.core.plain import one_line
 
     sys.stderr.write(f"alltx: error: {one_line(_shortened(message))}\n")
-    sys.exit(code)
+    raise Failed(code)
+
+
+class Failed(SystemExit):
+    """The exit of a run that failed in one line (fail): whatever its status, its output is
+    not a whole one (a deceased Patient's status is 1, as a refused row's)."""
 
 
 LONGEST_WORD = 200  # characters without a space (a path) shown whole in an error line

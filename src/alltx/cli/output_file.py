@@ -22,7 +22,7 @@ from pathlib import Path
 
 import typer
 
-from alltx.cli.base import Stopped, fail, output_failed, stop_message
+from alltx.cli.base import Failed, Stopped, fail, output_failed, stop_message
 
 # What a run's exit status says of its output: 0 an answer, 1 every row answered and some
 # refused, each in its place (README, "For scripts"); anything else is a run that did not
@@ -94,8 +94,8 @@ def written_to(path: str | None, inputs: Mapping[str, str | os.PathLike[str] | N
             try:
                 yield
                 whole = True
-            except SystemExit as leaving:
-                whole = leaving.code in whole_when
+            except SystemExit as leaving:  # a run that failed in one line is never whole
+                whole = not isinstance(leaving, Failed) and leaving.code in whole_when
                 raise
             except typer.Exit as leaving:  # click's: not a SystemExit
                 whole = leaving.exit_code in whole_when
