@@ -371,3 +371,11 @@ def test_one_patients_record_keeps_its_line_and_where_its_facts_came_from() -> N
     assert (record["facts_from"], record["not_read"]) == (full["facts_from"], full["not_read"])
     code, out, _ = run("--fhir", str(BRIAN), "--as-of", "2024-01-12", "-f", "csv")
     assert code == 0 and out.splitlines()[1].startswith("cancer-patient-brian-l,1,")
+
+
+def test_a_condition_recorded_after_as_of_is_no_diagnosis_then(tmp_path: Path) -> None:
+    more = {"clinicalStatus": clinical("resolved")}
+    path = relapsed_once(tmp_path, **more)
+    answer = answer_of("--fhir", path, "--as-of", "2017-01-01")  # recorded 2018-01-10
+    assert answer["caveat"].startswith("No ALL diagnosis was found")
+    assert any("dated 2018-01-10, after 2017-01-01 (--as-of)" in n for n in answer["not_read"])

@@ -384,6 +384,11 @@ class _Index:
         if why:
             unread.append(f"{label} ({_named([matched[0][0]])}): {why}")
             return
+        day, instant = _moment(resource)
+        if day is not None and day > self.as_of.isoformat():  # not known on the day asked about
+            unread.append(f"{label} ({_named([matched[0][0]])}): dated {day}, after "
+                          f"{self.as_of.isoformat()} (--as-of), so not read")  # fmt: skip
+            return
         if kind == "Condition":
             named = next((_named([c]) for c, coded in matched if coded.diagnosis), "")
             if named and not chart.diagnosis:
@@ -397,11 +402,6 @@ class _Index:
                 matched = [(c, coded) for c, coded in matched if coded.fact not in NOW]
                 if not gone.startswith("clinicalStatus"):  # abated, or not yet: nor its status
                     status = []
-        day, instant = _moment(resource)
-        if day is not None and day > self.as_of.isoformat():  # not known on the day asked about
-            unread.append(f"{label} ({_named([matched[0][0]])}): dated {day}, after "
-                          f"{self.as_of.isoformat()} (--as-of), so not read")  # fmt: skip
-            return
         for coding, coded in matched + status:
             code = _named([coding])
             try:
