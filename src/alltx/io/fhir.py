@@ -197,6 +197,7 @@ def _ndjson(file: Path) -> Iterator[tuple[None, dict[str, Any]]]:
 
 
 _WHERE = "\x00alltx-where"  # a key no resource has: where an NDJSON line was read
+_READ_ANY_CASE = {name.lower() for name in READ}  # (made once: _typed sees every resource)
 
 
 def _typed(resource: dict[str, Any], notes: list[str]) -> bool:
@@ -209,7 +210,7 @@ def _typed(resource: dict[str, Any], notes: list[str]) -> bool:
         said = "no resourceType" if kind is None else f"resourceType {kind!r}, not a name"
         notes.append(f"{where}: {said}, not read")
         return False
-    if kind not in READ and kind.lower() in {name.lower() for name in READ}:
+    if kind not in READ and kind.lower() in _READ_ANY_CASE:
         notes.append(f"{where}: resourceType {kind!r} is not FHIR's spelling of a type alltx "
                      "reads, not read")  # fmt: skip
         return False
