@@ -346,9 +346,12 @@ def test_a_bulk_folder_reads_gzip_and_any_case_and_names_what_it_cannot_read(
     (folder / "Observation.ndjson").mkdir()
     os.mkfifo(folder / "Procedure.ndjson")
     (folder / "Loop.ndjson").symlink_to(folder / "Loop.ndjson")
-    answer = answer_of("--fhir", str(folder), "--as-of", "2026-12-07")
-    assert answer["patient"]["relapsed"] is True  # from the gzipped file
-    notes = " | ".join(answer["not_read"])
+    # a Bulk folder is a cohort: what belongs to no one record is said on stderr
+    code, out, err = run("--fhir", str(folder), "--as-of", "2026-12-07", "-f", "jsonl",
+                         "--explain")  # fmt: skip
+    [record] = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and record["patient"]["relapsed"] is True  # from the gzipped file
+    notes = " | ".join([*record["not_read"], *err.splitlines()])
     for said in (
         "Observation.ndjson: a folder, not read",
         "Procedure.ndjson: not a regular file",
@@ -379,3 +382,73 @@ def test_a_condition_recorded_after_as_of_is_no_diagnosis_then(tmp_path: Path) -
     answer = answer_of("--fhir", path, "--as-of", "2017-01-01")  # recorded 2018-01-10
     assert answer["caveat"].startswith("No ALL diagnosis was found")
     assert any("dated 2018-01-10, after 2017-01-01 (--as-of)" in n for n in answer["not_read"])
+
+
+# --- a Bulk export streamed: the ALL patients first, then only their resources ----------------
+
+
+def _hospital_export(folder: Path, patients: int, with_all: set[int]) -> dict[int, list[Any]]:
+    """A Bulk Data export shaped like a hospital's: every patient has routine labs and other
+    diagnoses; those in `with_all` an ALL diagnosis (one as an escaped ICD-O-3 histology) and
+    the results a site reads. Their resources, by patient, to make each a Bundle of its own."""
+    from .test_fhir import NEGATIVE, POSITIVE, result
+
+    files: dict[str, list[str]] = {"Patient": [], "Condition": [], "Observation": []}
+    theirs: dict[int, list[Any]] = {}
+    for n in range(patients):
+        me = f"Patient/p{n:05d}"
+        own: list[Any] = [{**patient(f"p{n:05d}", f"{1950 + n % 60}-0{1 + n % 9}-15")}]
+        own.append(condition(f"htn{n}", me, SCT, "38341003", "2019-05-01",
+                             clinicalStatus=clinical("active")))  # fmt: skip
+        own.append({"resourceType": "Observation", "id": f"glu{n}", "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7"}]},
+                    "subject": {"reference": me}, "effectiveDateTime": "2024-02-01",
+                    "valueQuantity": {"value": 5.4, "unit": "mmol/L"}})  # fmt: skip
+        if n in with_all:
+            own.append(condition(f"all{n}", me, ICD10, "C91.02", "2024-01-05",
+                                 clinicalStatus=clinical("active")))  # fmt: skip
+            own.append(result(f"cd19-{n}", me, "CD19-BLAST", "2024-01-06",
+                              **(POSITIVE if n % 2 else NEGATIVE)))  # fmt: skip
+            theirs[n] = own
+        for resource in own:
+            files[resource["resourceType"]].append(json.dumps(resource))
+    if with_all:  # one diagnosis only as a histology written with JSON's escaped slash
+        n = max(with_all)
+        histology = {"url": "http://hl7.org/fhir/us/mcode/StructureDefinition/"
+                     "mcode-histology-morphology-behavior", "valueCodeableConcept": {"coding": [
+                     {"system": "http://terminology.hl7.org/CodeSystem/icd-o-3",
+                      "code": "9811/3"}]}}  # fmt: skip
+        theirs[n][3] = {**theirs[n][3], "extension": [histology]}
+        theirs[n][3]["code"] = {"coding": [{"system": SCT, "code": "38341003"}]}
+        files["Condition"] = [line for line in files["Condition"] if f'"all{n}"' not in line]
+        files["Condition"].append(json.dumps(theirs[n][3]).replace("9811/3", "9811\\/3"))
+    for kind, lines in files.items():
+        (folder / f"{kind}.000.ndjson").write_text("\n".join(lines) + "\n")
+    return theirs
+
+
+def test_an_all_patient_in_a_hospital_export_is_answered_as_their_bundle_alone(
+    tmp_path: Path,
+) -> None:
+    from .test_fhir import SITE_CODES
+
+    site = tmp_path / "site.toml"
+    site.write_text(SITE_CODES)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    theirs = _hospital_export(folder, 400, {7, 150, 399})
+    args = ["--fhir-codes", str(site), "--as-of", "2026-12-07", "-f", "jsonl", "--explain"]
+    code, out, err = run("--fhir", str(folder), *args)
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [r["id"] for r in records] == ["p00007", "p00150", "p00399"]
+    assert "397 of 400 Patients have no ALL diagnosis" in err
+    for record, n in zip(records, sorted(theirs), strict=True):
+        alone = write(tmp_path, f"p{n}.json", bundle(*theirs[n]))
+        code, out, _ = run("--fhir", alone, *args)
+        [expected] = [json.loads(line) for line in out.splitlines()]
+        assert code == 0
+        for key in ("options", "referrals", "patient"):
+            assert record[key] == expected[key], (n, key)
+        # the same facts from the same resources (the names of the files aside)
+        assert record["facts_from"] == expected["facts_from"]
+    assert records[2]["patient"]["lineage"] == "b"  # the escaped histology was found

@@ -13,23 +13,29 @@ from alltx.cli.base import fail
 from alltx.core.facts import FactError, Facts, facts_from
 
 if TYPE_CHECKING:
-    from alltx.io.fhir import Chart
+    from alltx.io.fhir import Chart, Records
     from alltx.io.input_rows import Failure, Row
 
 
-def charts(path: str, codes: str | None, as_of: date) -> list[Chart]:
-    """Every Patient in the records, with the bundled codes and the site's (--fhir-codes)."""
+def records(path: str, codes: str | None, as_of: date, everyone: bool) -> Records:
+    """The Patients in the records, with the bundled codes and the site's (--fhir-codes); a
+    Bulk Data folder is a cohort, streamed for the Patients with an ALL diagnosis unless
+    `everyone` (--all-patients)."""
     from alltx.io.fhir import read_records
     from alltx.model.data_files import load_fhir_codes
 
     table = load_fhir_codes(None if codes is None else Path(codes))
-    found, notes = read_records(Path(path), table, as_of)
-    if len(found) == 1:  # one patient's: said with their answer
-        found[0].unread = [*notes, *found[0].unread]
-    else:  # a cohort's: belongs to no one record
-        for note in notes:
-            sys.stderr.write(f"alltx: note: in the records, not read: {note}\n")
-    return found
+    return read_records(Path(path), table, as_of, diagnosed_only=not everyone)
+
+
+def said_apart(found: Records, one: bool) -> None:
+    """What belongs to no one Patient and was not read: with one patient's answer (`one`), else
+    on stderr, once for the cohort."""
+    if one and found.charts:
+        found.charts[0].unread = [*found.notes, *found.charts[0].unread]
+        return
+    for note in found.notes:
+        sys.stderr.write(f"alltx: note: in the records, not read: {note}\n")
 
 
 def one_chart(
@@ -74,17 +80,18 @@ def deceased(chart: Chart) -> str:
             "treatment options for them")  # fmt: skip
 
 
-def with_diagnosis(charts: list[Chart], everyone: bool) -> list[Chart]:
+def with_diagnosis(found: Records, everyone: bool) -> list[Chart]:
     """The Patients a cohort answers: those whose records hold an ALL diagnosis, the others
-    counted on stderr; every one with `everyone` (--all-patients)."""
+    (of all the records hold, those a streamed folder did not read too) counted on stderr;
+    every one with `everyone` (--all-patients)."""
     if everyone:
-        return charts
-    kept = [chart for chart in charts if chart.diagnosis]
-    left = len(charts) - len(kept)
+        return found.charts
+    kept = [chart for chart in found.charts if chart.diagnosis]
+    left = found.patients - len(kept)
     if left:
-        sys.stderr.write(f"alltx: note: {left} of {len(charts)} Patients have no ALL diagnosis "
-                         "in the records and are not answered (--all-patients answers "
-                         "them)\n")  # fmt: skip
+        sys.stderr.write(f"alltx: note: {left} of {found.patients} Patients have no ALL "
+                         "diagnosis in the records and are not answered (--all-patients "
+                         "answers them)\n")  # fmt: skip
     return kept
 
 

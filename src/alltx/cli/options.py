@@ -8,6 +8,7 @@ import functools
 import sys
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -243,6 +244,10 @@ def options(
             fail("--fhir and --input are two kinds of input: give one")
         if engine is not None or jobs > 1:
             fail("--engine and --jobs are for --input files; FHIR records are answered in Python")
+        if output in (Format.html, Format.json) and Path(fhir).is_dir():
+            fail(f"{fhir} is a Bulk Data folder, answered as a cohort: --format {output.value} "
+                 "answers one patient (give their Bundle); for a folder use jsonl, csv, text or "
+                 "parquet")  # fmt: skip
     if input_file is None and fhir is None and not given and _piped_stdin():
         input_file = "-"  # as jq and csvkit do: a piped stdin is the input
     run = settings_of(ctx)
@@ -293,19 +298,23 @@ def _from_records(
     ALL diagnosis), or one patient's."""
     from alltx.cli import fhir as records
 
-    charts = records.charts(fhir, fhir_codes, settings.as_of or date.today())
-    if len(charts) > 1 or output is Format.parquet:  # a cohort: one record per Patient
+    found = records.records(fhir, fhir_codes, settings.as_of or date.today(), all_patients)
+    # a cohort: one record per Patient (a Bulk Data folder is one, whatever it holds)
+    cohort = found.patients > 1 or output is Format.parquet or Path(fhir).is_dir()
+    records.said_apart(found, not cohort)
+    if cohort:
         if output in (Format.html, Format.json):
-            fail(f"{fhir} holds {len(charts)} Patients: --format {output.value} answers one; "
-                 "for several use jsonl, csv, text or parquet")  # fmt: skip
+            fail(f"{fhir} holds {found.patients} Patients: --format {output.value} answers "
+                 "one; for several use jsonl, csv, text or parquet")  # fmt: skip
         if given:
             fail(f"facts as flags go with one patient's answer; {fhir} is answered as a "
                  "cohort, a record per Patient")  # fmt: skip
         _one_regulator(settings.regulator)
-        charts = records.with_diagnosis(charts, all_patients)
+        charts = records.with_diagnosis(found, all_patients)
         raise typer.Exit(answer_rows(ctx, records.rows(charts), output, settings))
-    facts, given = records.one_chart(charts[0], given, settings.as_of or date.today())
-    _one(ctx, facts, given, charts[0].id, output, settings)
+    [chart] = found.charts
+    facts, given = records.one_chart(chart, given, settings.as_of or date.today())
+    _one(ctx, facts, given, chart.id, output, settings)
 
 
 def _from_facts(

@@ -84,12 +84,37 @@ class _Said:
         return f"{self.resource}: {self.code}" + (f", {self.day}" if self.day else "")
 
 
-def read_records(path: Path, codes: FhirCodes, as_of: date) -> tuple[list[Chart], list[str]]:
-    """Every Patient in `path` (a Bundle file or a Bulk Data folder), in the order found, and
-    what in the file or folder was not read and belongs to no one Patient (a file, an entry
-    with no resource type alltx knows), in words."""
+@dataclass
+class Records:
+    """What `read_records` found: the Patients read (charts), what belongs to no one Patient
+    and was not read (notes), and how many Patients the records hold (read or not)."""
+
+    charts: list[Chart]
+    notes: list[str]
+    patients: int
+
+
+def read_records(path: Path, codes: FhirCodes, as_of: date, diagnosed_only: bool = False
+                 ) -> Records:  # fmt: skip
+    """Every Patient in `path` (a Bundle file or a Bulk Data folder), in the order found (a
+    folder's by id), and what in the file or folder was not read and belongs to no one
+    Patient (a file, an entry with no resource type alltx knows), in words.
+
+    A Bulk Data folder with `diagnosed_only` is streamed: a first pass finds the Patients with
+    an ALL diagnosis (a line is parsed only where its raw text holds a diagnosis code), a
+    second keeps only their resources, so memory holds the ALL patients, not the export
+    (20,000 patients took 994 MB held whole: issue 43). The others are counted."""
     notes: list[str] = []
-    entries = [entry for entry in _entries(path, notes) if _typed(entry[1], notes)]
+    index = _Index(codes, as_of)
+    if path.is_dir() and diagnosed_only:
+        wanted = _diagnosed(path, index)
+        seen = [0]
+        entries = [entry for entry in _entries(path, notes) if _typed(entry[1], notes)
+                   and _kept(entry[1], wanted, seen)]  # fmt: skip
+        patients = seen[0]
+    else:
+        entries = [entry for entry in _entries(path, notes) if _typed(entry[1], notes)]
+        patients = sum(resource.get("resourceType") == "Patient" for _, resource in entries)
     _validated(entries)
     urls: dict[str, dict[str, Any]] = {}
     twice: list[str] = []  # which entry would a reference to one name? (the last, silently)
@@ -108,11 +133,10 @@ def read_records(path: Path, codes: FhirCodes, as_of: date) -> tuple[list[Chart]
             charts[chart.id] = chart
     if twice:
         raise FhirError(f"{path}: the fullUrl {twice[0]}; give each entry its own")
-    if not charts:
+    if not patients:
         raise FhirError(f"{path}: no Patient resource; alltx answers for a Patient and the "
                         "records that name them")  # fmt: skip
     said: dict[str, dict[str, list[_Said]]] = {id: {} for id in charts}
-    index = _Index(codes, as_of)
     for _, resource in entries:
         kind = resource.get("resourceType")
         if kind not in ("Condition", "Observation", "Procedure"):
@@ -126,7 +150,50 @@ def read_records(path: Path, codes: FhirCodes, as_of: date) -> tuple[list[Chart]
     for chart in charts.values():  # outside text (ids, displays): never raw on a terminal
         chart.origins = {fact: one_line(words) for fact, words in chart.origins.items()}
         chart.unread = [one_line(words) for words in chart.unread]
-    return list(charts.values()), [one_line(words) for words in _counted(notes)]
+    found = sorted(charts.values(), key=lambda c: c.id) if path.is_dir() else list(charts.values())
+    return Records(found, [one_line(words) for words in _counted(notes)], patients)
+
+
+def _diagnosed(folder: Path, index: _Index) -> set[str]:
+    """The Patients (ids) of a Bulk folder with an ALL diagnosis: the Conditions whose raw line
+    holds a diagnosis code (index.diagnosis_text) are parsed and read as any Condition is (a
+    refuted one, or one dated after --as-of, is none). A code written with JSON escapes (\\u)
+    is not found here: its Patient is counted, not answered, never answered wrongly."""
+    found: set[str] = set()
+    notes: list[str] = []  # said on the second pass
+    for _, resource in _entries(folder, notes, index.diagnosis_text):
+        if resource.get("resourceType") != "Condition":
+            continue
+        subject = resource.get("subject")
+        reference = subject.get("reference") if isinstance(subject, dict) else None
+        patient = _relative_patient(reference) if isinstance(reference, str) else None
+        if patient is not None and patient not in found:
+            chart = Chart(patient)
+            for _ in index.facts_of(resource, chart):
+                pass
+            if chart.diagnosis:
+                found.add(patient)
+    return found
+
+
+def _kept(resource: Mapping[str, Any], wanted: set[str], seen: list[int]) -> bool:
+    """Whether a resource of a streamed folder is kept: a wanted Patient, or one about one;
+    the Patients seen counted in `seen`."""
+    if resource.get("resourceType") == "Patient":
+        seen[0] += 1
+        return resource.get("id") in wanted
+    subject = resource.get("subject")
+    reference = subject.get("reference") if isinstance(subject, dict) else None
+    return isinstance(reference, str) and _relative_patient(reference) in wanted
+
+
+def _relative_patient(reference: str) -> str | None:
+    """The id a `Patient/ID` reference names (a Bulk file's references are relative), else
+    None: RelatedPatient/ID, another server's address."""
+    if ":" in reference:
+        return None
+    kind, _, found = reference.split("/_history/")[0].partition("/")
+    return found if kind == "Patient" and found and "/" not in found else None
 
 
 # --- reading the file --------------------------------------------------------------------------
@@ -136,9 +203,12 @@ def read_records(path: Path, codes: FhirCodes, as_of: date) -> tuple[list[Chart]
 BULK_FILES = (".ndjson", ".ndjson.gz")
 
 
-def _entries(path: Path, notes: list[str]) -> Iterator[tuple[str | None, dict[str, Any]]]:
+def _entries(
+    path: Path, notes: list[str], wanted: re.Pattern[bytes] | None = None
+) -> Iterator[tuple[str | None, dict[str, Any]]]:
     """Each resource with its fullUrl (a Bundle's entries; a Bulk Data file's have none); what
-    is in a folder and not read (a FIFO, a folder, a link to nothing), said in `notes`."""
+    is in a folder and not read (a FIFO, a folder, a link to nothing), said in `notes`. With
+    `wanted`, a folder's lines whose raw text it does not find are not parsed."""
     if path.is_dir():
         files = []
         for found in sorted(path.iterdir()):
@@ -158,7 +228,7 @@ def _entries(path: Path, notes: list[str]) -> Iterator[tuple[str | None, dict[st
             raise FhirError(f"{path}: no .ndjson file here; a Bulk Data export folder holds "
                             "a file of resources per type (Patient.ndjson ...)")  # fmt: skip
         for file in files:
-            yield from _ndjson(file)
+            yield from _ndjson(file, wanted)
         return
     bundle = _json(_text(path), str(path))
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
@@ -177,14 +247,16 @@ def _entries(path: Path, notes: list[str]) -> Iterator[tuple[str | None, dict[st
         yield (url if isinstance(url, str) else None), resource
 
 
-def _ndjson(file: Path) -> Iterator[tuple[None, dict[str, Any]]]:
+def _ndjson(
+    file: Path, wanted: re.Pattern[bytes] | None = None
+) -> Iterator[tuple[None, dict[str, Any]]]:
     import gzip
 
     opened = gzip.open if file.name.lower().endswith(".gz") else open
     try:
         with opened(file, "rb") as lines:
             for number, line in enumerate(lines, 1):
-                if line.strip():
+                if line.strip() and (wanted is None or wanted.search(line)):
                     resource = _json(line, f"{file} line {number}")
                     if not isinstance(resource, dict):
                         raise FhirError(f"{file} line {number}: not a FHIR resource (a JSON "
@@ -333,11 +405,8 @@ def _patient_of(
     target = urls.get(reference)
     if isinstance(target, dict) and target.get("resourceType") == "Patient":
         found = target.get("id")
-    elif ":" in reference:  # another server's address, or a urn no entry has: not this file's
-        found = None
-    else:  # Patient/ID exactly (RelatedPatient/ID is another kind of resource)
-        kind, _, found = reference.split("/_history/")[0].partition("/")
-        found = found if kind == "Patient" and "/" not in found else None
+    else:  # Patient/ID exactly: not RelatedPatient/ID, nor another server's, nor a urn
+        found = _relative_patient(reference)
     if found not in charts:
         raise FhirError(f"{label}: subject {reference!r} is not a Patient in {path}; check the "
                         "reference")  # fmt: skip
@@ -361,6 +430,13 @@ class _Index:
         for coded in codes.codes:
             self.codes.setdefault((coded.system, coded.code), []).append(coded)
         self.answers: dict[tuple[str, str], Answer] = {(a.system, a.code): a for a in codes.answers}
+        # The diagnosis codes as a JSON line may write them ("9811/3", or "9811\\/3"): a line
+        # without one holds no ALL diagnosis (_diagnosed's first pass parses only the others).
+        written = {json.dumps(c.code)[1:-1] for c in codes.codes if c.diagnosis}
+        forms = {form for code in written for form in (code, code.replace("/", "\\/"))}
+        self.diagnosis_text = re.compile(
+            b'"(?:' + b"|".join(re.escape(f.encode()) for f in sorted(forms)) + b')"'
+        )
 
     def facts_of(self, resource: Mapping[str, Any], chart: Chart) -> Iterator[tuple[str, _Said]]:
         """The facts a resource sets, each as _Said; what it holds and alltx does not read, in
