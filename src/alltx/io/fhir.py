@@ -164,9 +164,8 @@ def _diagnosed(folder: Path, index: _Index) -> set[str]:
     for _, resource in _entries(folder, notes, index.diagnosis_text):
         if resource.get("resourceType") != "Condition":
             continue
-        subject = resource.get("subject")
-        reference = subject.get("reference") if isinstance(subject, dict) else None
-        patient = _relative_patient(reference) if isinstance(reference, str) else None
+        reference = _subject(resource)
+        patient = None if reference is None else _relative_patient(reference)
         if patient is not None and patient not in found:
             chart = Chart(patient)
             for _ in index.facts_of(resource, chart):
@@ -182,9 +181,15 @@ def _kept(resource: Mapping[str, Any], wanted: set[str], seen: list[int]) -> boo
     if resource.get("resourceType") == "Patient":
         seen[0] += 1
         return resource.get("id") in wanted
+    reference = _subject(resource)
+    return reference is not None and _relative_patient(reference) in wanted
+
+
+def _subject(resource: Mapping[str, Any]) -> str | None:
+    """The reference a resource's subject gives, where it gives one as text."""
     subject = resource.get("subject")
     reference = subject.get("reference") if isinstance(subject, dict) else None
-    return isinstance(reference, str) and _relative_patient(reference) in wanted
+    return reference if isinstance(reference, str) else None
 
 
 def _relative_patient(reference: str) -> str | None:
@@ -398,9 +403,8 @@ def _patient_of(
 ) -> str:
     """The Patient a resource is about (its subject), by `Patient/ID` or a Bundle's fullUrl."""
     label = _label(resource)
-    subject = resource.get("subject")
-    reference = subject.get("reference") if isinstance(subject, dict) else None
-    if not isinstance(reference, str):
+    reference = _subject(resource)
+    if reference is None:
         raise FhirError(f"{label}: no subject reference; it must name its Patient")
     target = urls.get(reference)
     if isinstance(target, dict) and target.get("resourceType") == "Patient":
