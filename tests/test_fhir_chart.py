@@ -452,3 +452,13 @@ def test_an_all_patient_in_a_hospital_export_is_answered_as_their_bundle_alone(
         # the same facts from the same resources (the names of the files aside)
         assert record["facts_from"] == expected["facts_from"]
     assert records[2]["patient"]["lineage"] == "b"  # the escaped histology was found
+
+
+def test_a_malformed_diagnosis_in_a_streamed_folder_is_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "Patient.ndjson").write_text(json.dumps(patient("p1", "1990-01-01")) + "\n")
+    bad = {**condition("c1", "Patient/p1", ICD10, "C91.02", "2024-01-01"), "extension": 5}
+    (folder / "Condition.ndjson").write_text(json.dumps(bad) + "\n")
+    code, out, err = run("--fhir", str(folder), "-f", "jsonl")
+    assert (code, out) == (2, "") and err.count("\n") == 1 and "Condition/c1" in err

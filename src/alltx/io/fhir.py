@@ -167,6 +167,8 @@ def _diagnosed(folder: Path, index: _Index) -> set[str]:
         reference = _subject(resource)
         patient = None if reference is None else _relative_patient(reference)
         if patient is not None and patient not in found:
+            resource.pop(_WHERE, None)
+            _validated([(None, resource)])  # of the right shape before it is read (one line)
             chart = Chart(patient)
             for _ in index.facts_of(resource, chart):
                 pass
