@@ -162,17 +162,16 @@ def interrupt(signum: int) -> NoReturn:
     raise Stopped(signum)
 
 
-def stopped(error: BaseException | None) -> NoReturn:
-    """The one line for a run a signal ended, and its exit status (128 + the signal)."""
-    signum = getattr(error, "signum", 2)  # SIGINT, Ctrl-C
-    fail(f"{stop_message(signum)}; the records written before are complete lines", 128 + signum)
-
-
-def stop_message(signum: int) -> str:
-    """How a run a signal ended is said: interrupted (Ctrl-C), stopped by SIGTERM."""
+def stopped(
+    error: BaseException | None, output: str = "the records written before are complete lines"
+) -> NoReturn:
+    """The one line for a run a signal ended (interrupted, stopped by SIGTERM), with what it
+    left of the `output`, and its exit status (128 + the signal)."""
     import signal
 
-    return "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+    signum = getattr(error, "signum", signal.SIGINT)  # Ctrl-C
+    said = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+    fail(f"{said}; {output}", 128 + signum)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

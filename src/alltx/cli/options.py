@@ -298,7 +298,8 @@ def _from_records(
     ALL diagnosis), or one patient's."""
     from alltx.cli import fhir as records
 
-    found = records.records(fhir, fhir_codes, settings.as_of or date.today(), all_patients)
+    as_of = settings.as_of or date.today()
+    found = records.records(fhir, fhir_codes, as_of, all_patients)
     # a cohort: one record per Patient (a Bulk Data folder is one, whatever it holds)
     cohort = found.patients > 1 or output is Format.parquet or Path(fhir).is_dir()
     records.said_apart(found, not cohort)
@@ -313,7 +314,7 @@ def _from_records(
         charts = records.with_diagnosis(found, all_patients)
         raise typer.Exit(answer_rows(ctx, records.rows(charts), output, settings))
     [chart] = found.charts
-    facts, given = records.one_chart(chart, given, settings.as_of or date.today())
+    facts, given = records.one_chart(chart, given, as_of)
     _one(ctx, facts, given, chart.id, output, settings)
 
 

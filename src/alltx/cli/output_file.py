@@ -22,7 +22,7 @@ from pathlib import Path
 
 import typer
 
-from alltx.cli.base import Failed, Stopped, fail, output_failed, stop_message
+from alltx.cli.base import Failed, Stopped, fail, output_failed, stopped
 
 # What a run's exit status says of its output: 0 an answer, 1 every row answered and some
 # refused, each in its place (README, "For scripts"); anything else is a run that did not
@@ -142,6 +142,4 @@ def _said_if_stopped(path: str) -> Iterator[None]:
     try:
         yield
     except (KeyboardInterrupt, Stopped) as error:
-        signum = getattr(error, "signum", 2)
-        fail(f"{stop_message(signum)}; nothing was written to {path} (it is as it was)",
-             128 + signum)  # fmt: skip
+        stopped(error, f"nothing was written to {path} (it is as it was)")
