@@ -395,6 +395,7 @@ def _hospital_export(folder: Path, patients: int, with_all: set[int]) -> dict[in
 
     files: dict[str, list[str]] = {"Patient": [], "Condition": [], "Observation": []}
     theirs: dict[int, list[Any]] = {}
+    ways = 0
     for n in range(patients):
         me = f"Patient/p{n:05d}"
         own: list[Any] = [{**patient(f"p{n:05d}", f"{1950 + n % 60}-0{1 + n % 9}-15")}]
@@ -410,8 +411,9 @@ def _hospital_export(folder: Path, patients: int, with_all: set[int]) -> dict[in
             own.append(result(f"cd19-{n}", me, "CD19-BLAST", "2024-01-06",
                               **(POSITIVE if n % 2 else NEGATIVE)))  # fmt: skip
             theirs[n] = own
-        for resource in own:
-            files[resource["resourceType"]].append(json.dumps(resource))
+        for resource in own:  # each way of writing a line, on the ALL patients' lines too
+            ways = (ways + 1) % 6 if n in with_all else n % 6
+            files[resource["resourceType"]].append(_written(resource, ways))
     if with_all:  # one diagnosis only as a histology written with JSON's escaped slash
         n = max(with_all)
         histology = {"url": "http://hl7.org/fhir/us/mcode/StructureDefinition/"
@@ -425,6 +427,27 @@ def _hospital_export(folder: Path, patients: int, with_all: set[int]) -> dict[in
     for kind, lines in files.items():
         (folder / f"{kind}.000.ndjson").write_text("\n".join(lines) + "\n")
     return theirs
+
+
+def _written(resource: dict[str, Any], way: int) -> str:
+    """A resource as a line of a Bulk file, in one of the ways JSON allows, which a raw
+    prefilter must not miss: as json.dumps writes it, the resourceType last, spaces around
+    the colons, a reference with an escaped slash, a \\u escape, or a version."""
+    line = json.dumps(resource)
+    if way == 1:
+        resource = {**resource}
+        kind = resource.pop("resourceType")
+        line = json.dumps({**resource, "resourceType": kind})
+    elif way == 2:
+        line = json.dumps(resource, separators=(" , ", " : "))
+    elif way == 3:
+        line = line.replace('"Patient/', '"Patient\\/')
+    elif way == 4:
+        line = line.replace('"Patient/p', '"Patient/\\u0070')
+    elif way == 5 and "subject" in resource:
+        line = json.dumps({**resource, "subject": {"reference": resource["subject"]["reference"]
+                                                   + "/_history/2"}})  # fmt: skip
+    return line
 
 
 def test_an_all_patient_in_a_hospital_export_is_answered_as_their_bundle_alone(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -100,58 +100,99 @@ def read_records(path: Path, codes: FhirCodes, as_of: date, diagnosed_only: bool
     folder's by id), and what in the file or folder was not read and belongs to no one
     Patient (a file, an entry with no resource type alltx knows), in words.
 
-    A Bulk Data folder with `diagnosed_only` is streamed: a first pass finds the Patients with
-    an ALL diagnosis (a line is parsed only where its raw text holds a diagnosis code), a
-    second keeps only their resources, so memory holds the ALL patients, not the export
-    (20,000 patients took 994 MB held whole: issue 43). The others are counted."""
+    A Bulk Data folder is read a resource at a time, each kept only as the facts it gives, so
+    memory holds the Patients answered, not the export. With `diagnosed_only` a first pass
+    finds the Patients with an ALL diagnosis (a line is parsed only where its raw text holds a
+    diagnosis code), and the second parses only the lines that may be about them (_Wanted);
+    the others are counted. (20,000 patients took 994 MB held whole: issue 43.)"""
     notes: list[str] = []
-    index = _Index(codes, as_of)
-    if path.is_dir() and diagnosed_only:
-        wanted = _diagnosed(path, index)
-        seen = [0]
-        entries = [entry for entry in _entries(path, notes) if _typed(entry[1], notes)
-                   and _kept(entry[1], wanted, seen)]  # fmt: skip
-        patients = seen[0]
+    reading = _Reading(path, _Index(codes, as_of))
+    if path.is_dir():
+        wanted = _Wanted(_diagnosed(path, reading.index)) if diagnosed_only else None
+        for _, resource in _entries(path, notes, wanted):
+            if _typed(resource, notes) and (wanted is None or wanted.kept(resource)):
+                _validated(resource)
+                reading.read(resource)
+        patients = reading.patients if wanted is None else wanted.patients
     else:
         entries = [entry for entry in _entries(path, notes) if _typed(entry[1], notes)]
-        patients = sum(resource.get("resourceType") == "Patient" for _, resource in entries)
-    _validated(entries)
+        for _, resource in entries:
+            _validated(resource)
+        reading.urls, twice = _urls(entries)
+        for patient in (True, False):  # the Patients first: a Bundle is in their order
+            if not patient and twice:  # (a Patient given twice is said first: the cause)
+                raise FhirError(f"{path}: the fullUrl {twice}; give each entry its own")
+            for _, resource in entries:
+                if (resource["resourceType"] == "Patient") == patient:
+                    reading.read(resource)
+        patients = reading.patients
+    return Records(reading.charts(patients), [one_line(words) for words in _counted(notes)],
+                   patients)  # fmt: skip
+
+
+class _Reading:
+    """The Patients of a file or folder as its resources are read, in any order: a resource
+    about a Patient not yet read opens their chart, which the Patient fills in when found."""
+
+    def __init__(self, path: Path, index: _Index) -> None:
+        self.path, self.index = path, index
+        self.urls: dict[str, dict[str, Any]] = {}  # a Bundle's entries by fullUrl
+        self.found: dict[str, Chart] = {}
+        self.patients = 0  # Patient resources read
+        self.named: dict[str, str] = {}  # a chart opened by a reference, not by its Patient
+        self.said: dict[str, dict[str, list[_Said]]] = {}
+
+    def read(self, resource: Mapping[str, Any]) -> None:
+        kind = resource.get("resourceType")
+        if kind == "Patient":
+            id = resource.get("id")
+            if not isinstance(id, str):
+                raise FhirError("a Patient has no id; each Patient needs one (it is the "
+                                "record's id)")  # fmt: skip
+            if id in self.found and id not in self.named:
+                raise FhirError(f"Patient/{id} is in {self.path} twice; give each Patient once")
+            self.patients += 1
+            self.named.pop(id, None)
+            _patient(resource, self.index.as_of, self.found.setdefault(id, Chart(id)))
+        elif kind in ("Condition", "Observation", "Procedure"):  # never FamilyMemberHistory
+            id, reference = _patient_of(resource, self.urls)  # (another person's) and the rest
+            if id is None:
+                raise FhirError(f"{reference} is not a Patient in {self.path}; check the "
+                                "reference")  # fmt: skip
+            if id not in self.found:
+                self.found[id] = Chart(id)
+                self.named[id] = reference
+            said = self.said.setdefault(id, {})
+            for fact, value in self.index.facts_of(resource, self.found[id]):
+                said.setdefault(fact, []).append(value)
+
+    def charts(self, patients: int) -> list[Chart]:
+        if not patients:
+            raise FhirError(f"{self.path}: no Patient resource; alltx answers for a Patient "
+                            "and the records that name them")  # fmt: skip
+        for named in self.named.values():
+            raise FhirError(f"{named} is not a Patient in {self.path}; check the reference")
+        for id, facts in self.said.items():
+            for fact, values in facts.items():
+                _settle(self.found[id], fact, values)
+        for chart in self.found.values():  # outside text (ids, displays): never raw on a terminal
+            chart.origins = {fact: one_line(words) for fact, words in chart.origins.items()}
+            chart.unread = [one_line(words) for words in chart.unread]
+        charts = list(self.found.values())
+        return sorted(charts, key=lambda c: c.id) if self.path.is_dir() else charts
+
+
+def _urls(entries: list[tuple[str | None, dict[str, Any]]]) -> tuple[dict[str, Any], str]:
+    """A Bundle's resources by fullUrl, and a fullUrl given to two entries, in words ("" where
+    none is: a reference to one would name the last, silently)."""
     urls: dict[str, dict[str, Any]] = {}
-    twice: list[str] = []  # which entry would a reference to one name? (the last, silently)
+    twice = ""
     for url, resource in entries:
-        if url and url in urls:
-            twice.append(f"{url} is given to two entries ({_label(urls[url])} and "
-                         f"{_label(resource)})")  # fmt: skip
+        if url and url in urls and not twice:
+            twice = f"{url} is given to two entries ({_label(urls[url])} and {_label(resource)})"
         if url:
             urls[url] = resource
-    charts: dict[str, Chart] = {}
-    for _, resource in entries:
-        if resource.get("resourceType") == "Patient":
-            chart = _patient(resource, as_of)
-            if chart.id in charts:
-                raise FhirError(f"Patient/{chart.id} is in {path} twice; give each Patient once")
-            charts[chart.id] = chart
-    if twice:
-        raise FhirError(f"{path}: the fullUrl {twice[0]}; give each entry its own")
-    if not patients:
-        raise FhirError(f"{path}: no Patient resource; alltx answers for a Patient and the "
-                        "records that name them")  # fmt: skip
-    said: dict[str, dict[str, list[_Said]]] = {id: {} for id in charts}
-    for _, resource in entries:
-        kind = resource.get("resourceType")
-        if kind not in ("Condition", "Observation", "Procedure"):
-            continue  # FamilyMemberHistory (another person's) and the rest: never a fact
-        patient = _patient_of(resource, charts, urls, path)
-        for fact, value in index.facts_of(resource, charts[patient]):
-            said[patient].setdefault(fact, []).append(value)
-    for patient, facts in said.items():
-        for fact, values in facts.items():
-            _settle(charts[patient], fact, values)
-    for chart in charts.values():  # outside text (ids, displays): never raw on a terminal
-        chart.origins = {fact: one_line(words) for fact, words in chart.origins.items()}
-        chart.unread = [one_line(words) for words in chart.unread]
-    found = sorted(charts.values(), key=lambda c: c.id) if path.is_dir() else list(charts.values())
-    return Records(found, [one_line(words) for words in _counted(notes)], patients)
+    return urls, twice
 
 
 def _diagnosed(folder: Path, index: _Index) -> set[str]:
@@ -161,14 +202,14 @@ def _diagnosed(folder: Path, index: _Index) -> set[str]:
     is not found here: its Patient is counted, not answered, never answered wrongly."""
     found: set[str] = set()
     notes: list[str] = []  # said on the second pass
-    for _, resource in _entries(folder, notes, index.diagnosis_text):
+    for _, resource in _entries(folder, notes, index.diagnosis_text.search):
         if resource.get("resourceType") != "Condition":
             continue
         reference = _subject(resource)
         patient = None if reference is None else _relative_patient(reference)
         if patient is not None and patient not in found:
             resource.pop(_WHERE, None)
-            _validated([(None, resource)])  # of the right shape before it is read (one line)
+            _validated(resource)  # of the right shape before it is read (one line)
             chart = Chart(patient)
             for _ in index.facts_of(resource, chart):
                 pass
@@ -177,14 +218,56 @@ def _diagnosed(folder: Path, index: _Index) -> set[str]:
     return found
 
 
-def _kept(resource: Mapping[str, Any], wanted: set[str], seen: list[int]) -> bool:
-    """Whether a resource of a streamed folder is kept: a wanted Patient, or one about one;
-    the Patients seen counted in `seen`."""
-    if resource.get("resourceType") == "Patient":
-        seen[0] += 1
-        return resource.get("id") in wanted
-    reference = _subject(resource)
-    return reference is not None and _relative_patient(reference) in wanted
+class _Wanted:
+    """The second pass over a streamed Bulk folder: which lines to parse, by their raw text,
+    and which resources to keep, with the Patients counted.
+
+    A line is parsed only where it may be about a wanted Patient: it names `Patient/ID` with a
+    wanted ID, or it is a Patient holding a wanted ID as an "id", or its raw text cannot be
+    trusted to show that (it does not begin with its resourceType, it writes a \\u or \\/
+    escape, or its type is a miswritten one alltx reads, which is then said). A line parsed
+    that is not wanted after all is dropped by `kept`, so the prefilter only ever saves time:
+    it never changes what is kept. Parsing every line took 0.34x the json.loads floor's rate
+    at 100,000 patients (benchmarks/bench_fhir.py); a line about another Patient is not
+    parsed, so one that is malformed is not refused."""
+
+    # A line's own type is the first key of its object, as Bulk exports write it (Synthea,
+    # HAPI): "resourceType" first. Any other line is parsed.
+    _LEADING_TYPE = re.compile(rb'\s*\{\s*"resourceType"\s*:\s*"([A-Za-z]+)"')
+    _PATIENT_REFERENCE = re.compile(rb'Patient/([^"\\/]+)')
+    _ID = re.compile(rb'"id"\s*:\s*"([^"\\]*)"')
+    _ESCAPE = re.compile(rb"\\[u/]")
+
+    def __init__(self, ids: set[str]) -> None:
+        self.ids = ids
+        self.raw = {id.encode() for id in ids}
+        # An id JSON may write in another way ("a\\"b") is looked for by parsing every line.
+        self.trusted = all(not set(id) & {'"', "\\", "/"} and id.isprintable() for id in ids)
+        self.patients = 0  # Patients seen, parsed or not
+        self._skipped_patients = 0
+
+    def __call__(self, line: bytes) -> bool:
+        """Whether to parse a line (bytes of a Bulk file)."""
+        leading = self._LEADING_TYPE.match(line)
+        if not self.trusted or leading is None or self._ESCAPE.search(line):
+            return True
+        kind = leading[1].decode()
+        if kind not in READ and kind.lower() in _READ_ANY_CASE:
+            return True  # to be said as not read (_typed)
+        if kind == "Patient":
+            if any(id in self.raw for id in self._ID.findall(line)):
+                return True
+            self.patients += 1
+            return False
+        return any(id in self.raw for id in self._PATIENT_REFERENCE.findall(line))
+
+    def kept(self, resource: Mapping[str, Any]) -> bool:
+        """Whether a parsed resource is kept: a wanted Patient, or one about one."""
+        if resource.get("resourceType") == "Patient":
+            self.patients += 1
+            return resource.get("id") in self.ids
+        reference = _subject(resource)
+        return reference is not None and _relative_patient(reference) in self.ids
 
 
 def _subject(resource: Mapping[str, Any]) -> str | None:
@@ -211,11 +294,11 @@ BULK_FILES = (".ndjson", ".ndjson.gz")
 
 
 def _entries(
-    path: Path, notes: list[str], wanted: re.Pattern[bytes] | None = None
+    path: Path, notes: list[str], wanted: Callable[[bytes], object] | None = None
 ) -> Iterator[tuple[str | None, dict[str, Any]]]:
     """Each resource with its fullUrl (a Bundle's entries; a Bulk Data file's have none); what
     is in a folder and not read (a FIFO, a folder, a link to nothing), said in `notes`. With
-    `wanted`, a folder's lines whose raw text it does not find are not parsed."""
+    `wanted`, a folder's lines it is false for (given their raw bytes) are not parsed."""
     if path.is_dir():
         files = []
         for found in sorted(path.iterdir()):
@@ -255,7 +338,7 @@ def _entries(
 
 
 def _ndjson(
-    file: Path, wanted: re.Pattern[bytes] | None = None
+    file: Path, wanted: Callable[[bytes], object] | None = None
 ) -> Iterator[tuple[None, dict[str, Any]]]:
     import gzip
 
@@ -263,7 +346,7 @@ def _ndjson(
     try:
         with opened(file, "rb") as lines:
             for number, line in enumerate(lines, 1):
-                if line.strip() and (wanted is None or wanted.search(line)):
+                if line.strip() and (wanted is None or wanted(line)):
                     resource = _json(line, f"{file} line {number}")
                     if not isinstance(resource, dict):
                         raise FhirError(f"{file} line {number}: not a FHIR resource (a JSON "
@@ -349,41 +432,39 @@ def _label(resource: Mapping[str, Any]) -> str:
     return f"{kind}/{id}" if isinstance(id, str) else f"{kind} (no id)"
 
 
-def _validated(entries: list[tuple[str | None, dict[str, Any]]]) -> None:
-    """Each resource alltx reads, against its FHIR R4B model: the first problem, one line."""
+def _validated(resource: Mapping[str, Any]) -> None:
+    """A resource alltx reads, against its FHIR R4B model: the first problem, one line."""
+    kind = resource.get("resourceType")
+    if kind not in READ:
+        return
     try:
         from fhir.resources.R4B import get_fhir_model_class
         from pydantic import ValidationError
     except ImportError:
         raise FhirError(NEEDED) from None
-    for _, resource in entries:
-        kind = resource.get("resourceType")
-        if kind not in READ:
-            continue
-        try:
-            get_fhir_model_class(kind).model_validate(resource)
-        except RecursionError:  # extensions nested 150 deep: a traceback, where one line is due
-            raise FhirError(f"{_label(resource)}: nested too deeply to be a FHIR resource; fix "
-                            "the resource") from None  # fmt: skip
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "the resource"
-            # an element of the wrong kind (a text where a CodeableConcept belongs) is, in
-            # fhir.resources' words, "Invalid JSON"
-            said = ("not of the kind FHIR R4 gives this element" if first["type"] == "json_invalid"
-                    else first["msg"])  # fmt: skip
-            raise FhirError(f"{_label(resource)}: {where}: {said} (FHIR R4); fix the "
-                            "resource") from None  # fmt: skip
+    try:
+        get_fhir_model_class(kind).model_validate(resource)
+    except RecursionError:  # extensions nested 150 deep: a traceback, where one line is due
+        raise FhirError(f"{_label(resource)}: nested too deeply to be a FHIR resource; fix "
+                        "the resource") from None  # fmt: skip
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the resource"
+        # an element of the wrong kind (a text where a CodeableConcept belongs) is, in
+        # fhir.resources' words, "Invalid JSON"
+        said = ("not of the kind FHIR R4 gives this element" if first["type"] == "json_invalid"
+                else first["msg"])  # fmt: skip
+        raise FhirError(f"{_label(resource)}: {where}: {said} (FHIR R4); fix the "
+                        "resource") from None  # fmt: skip
 
 
 # --- what each resource says -----------------------------------------------------------------
 
 
-def _patient(resource: Mapping[str, Any], as_of: date) -> Chart:
-    id = resource.get("id")
-    if not isinstance(id, str):
-        raise FhirError("a Patient has no id; each Patient needs one (it is the record's id)")
-    chart = Chart(id)
+def _patient(resource: Mapping[str, Any], as_of: date, chart: Chart) -> None:
+    """What a Patient says, into their chart (its other resources may have been read first:
+    what the Patient leaves unread is said before theirs)."""
+    id = chart.id
     died = resource.get("deceasedDateTime")
     if resource.get("deceasedBoolean") is True:
         chart.deceased = "deceasedBoolean true"
@@ -395,15 +476,15 @@ def _patient(resource: Mapping[str, Any], as_of: date) -> Chart:
             chart.fields[BIRTH_DATE] = born
             chart.origins["age"] = f"from Patient/{id} birthDate {born}, at {as_of.isoformat()}"
         else:
-            chart.unread.append(f"Patient/{id}: birthDate {born} is not a whole date, so the "
-                                "age is not read")  # fmt: skip
-    return chart
+            chart.unread.insert(0, f"Patient/{id}: birthDate {born} is not a whole date, so "
+                                "the age is not read")  # fmt: skip
 
 
 def _patient_of(
-    resource: Mapping[str, Any], charts: Mapping[str, Chart], urls: Mapping[str, Any], path: Path
-) -> str:
-    """The Patient a resource is about (its subject), by `Patient/ID` or a Bundle's fullUrl."""
+    resource: Mapping[str, Any], urls: Mapping[str, Any]
+) -> tuple[str | None, str]:
+    """The Patient a resource is about (its subject), by `Patient/ID` or a Bundle's fullUrl:
+    their id (None where it names no Patient), and the reference in words."""
     label = _label(resource)
     reference = _subject(resource)
     if reference is None:
@@ -413,10 +494,7 @@ def _patient_of(
         found = target.get("id")
     else:  # Patient/ID exactly: not RelatedPatient/ID, nor another server's, nor a urn
         found = _relative_patient(reference)
-    if found not in charts:
-        raise FhirError(f"{label}: subject {reference!r} is not a Patient in {path}; check the "
-                        "reference")  # fmt: skip
-    return str(found)
+    return (found if isinstance(found, str) else None), f"{label}: subject {reference!r}"
 
 
 # Facts that say how the leukemia is today: a Condition says them only while it is current at
