@@ -480,9 +480,7 @@ def _patient(resource: Mapping[str, Any], as_of: date, chart: Chart) -> None:
                                 "the age is not read")  # fmt: skip
 
 
-def _patient_of(
-    resource: Mapping[str, Any], urls: Mapping[str, Any]
-) -> tuple[str | None, str]:
+def _patient_of(resource: Mapping[str, Any], urls: Mapping[str, Any]) -> tuple[str | None, str]:
     """The Patient a resource is about (its subject), by `Patient/ID` or a Bundle's fullUrl:
     their id (None where it names no Patient), and the reference in words."""
     label = _label(resource)
