@@ -485,3 +485,53 @@ def test_a_malformed_diagnosis_in_a_streamed_folder_is_one_line(tmp_path: Path) 
     (folder / "Condition.ndjson").write_text(json.dumps(bad) + "\n")
     code, out, err = run("--fhir", str(folder), "-f", "jsonl")
     assert (code, out) == (2, "") and err.count("\n") == 1 and "Condition/c1" in err
+
+
+def _near_misses() -> list[dict[str, Any]]:
+    """Six Patients: one with an ALL diagnosis, one whose diagnosis code is written with a \\u
+    escape (still one), three whose Condition names ALL without being one (a code alltx does
+    not map, refuted, recorded after --as-of), and one with none."""
+    resources = [patient(id, "1990-01-01") for id in "abcdef"]
+    for id, code, more in (
+        ("a", (ICD10, "C91.00"), {}),
+        ("b", (ICD10, "C91.0\\u0030"), {}),
+        ("c", (SCT, "91857003"), {}),
+        ("d", (ICD10, "C91.02"), {"verificationStatus": {"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+            "code": "refuted"}]}}),
+        ("e", (ICD10, "C91.00"), {"recordedDate": "2027-02-01"}),
+        ("f", (SCT, "38341003"), {}),
+    ):  # fmt: skip
+        resources.append({**condition(f"c{id}", f"Patient/{id}", *code, "2024-01-01",
+                                      clinicalStatus=clinical("active")), **more})  # fmt: skip
+    return resources
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_a_cohort_counts_the_records_naming_all_that_are_no_diagnosis_and_explain_names_them(
+    tmp_path: Path, bulk: bool
+) -> None:
+    resources = _near_misses()
+    if bulk:  # a Bulk folder, streamed
+        path = tmp_path / "export"
+        path.mkdir()
+        for kind in ("Patient", "Condition"):
+            lines = [json.dumps(r).replace("\\\\u", "\\u") for r in resources
+                     if r["resourceType"] == kind]  # fmt: skip
+            (path / f"{kind}.ndjson").write_text("\n".join(lines) + "\n")
+        where = str(path)
+    else:
+        text = json.dumps(bundle(*resources)).replace("\\\\u", "\\u")
+        where = write(tmp_path, "six.json", json.loads(text))
+    args = ["--fhir", where, "-f", "jsonl", "--as-of", "2026-12-07"]
+    code, out, err = run(*args)
+    assert code == 0 and [json.loads(line)["id"] for line in out.splitlines()] == ["a", "b"]
+    assert ("4 of 6 Patients have no ALL diagnosis in the records and are not answered "
+            "(--all-patients answers them); 3 of them have a Condition naming ALL that is not "
+            "read as a diagnosis (--explain names them)") in err  # fmt: skip
+    assert "Patient/c" not in err
+    code, out, err = run(*args, "--explain")
+    named = [line for line in err.splitlines() if "not answered:" in line]
+    assert [line.split()[2] for line in named] == ["Patient/c", "Patient/d", "Patient/e"]
+    assert "SNOMED CT 91857003" in named[0] and "does not map" in named[0]
+    assert "refuted" in named[1] and "after 2026-12-07" in named[2]

@@ -80,18 +80,29 @@ def deceased(chart: Chart) -> str:
             "treatment options for them")  # fmt: skip
 
 
-def with_diagnosis(found: Records, everyone: bool) -> list[Chart]:
+def with_diagnosis(found: Records, everyone: bool, explain: bool) -> list[Chart]:
     """The Patients a cohort answers: those whose records hold an ALL diagnosis, the others
-    (of all the records hold, those a streamed folder did not read too) counted on stderr;
-    every one with `everyone` (--all-patients)."""
+    (of all the records hold, those a streamed folder did not read too) counted on stderr,
+    with how many of them have records naming ALL that are not a diagnosis, which `explain`
+    (--explain) names; every one with `everyone` (--all-patients)."""
     if everyone:
         return found.charts
     kept = [chart for chart in found.charts if chart.diagnosis]
     left = found.patients - len(kept)
     if left:
-        sys.stderr.write(f"alltx: note: {left} of {found.patients} Patients have no ALL "
-                         "diagnosis in the records and are not answered (--all-patients "
-                         "answers them)\n")  # fmt: skip
+        missed = len(found.missed)
+        named = (
+            f"; {missed:,} of them have a Condition naming ALL that is not read as a "
+            f"diagnosis{'' if explain else ' (--explain names them)'}"
+            if missed
+            else ""
+        )
+        sys.stderr.write(f"alltx: note: {left:,} of {found.patients:,} Patients have no ALL "
+                         f"diagnosis in the records and are not answered (--all-patients "
+                         f"answers them){named}\n")  # fmt: skip
+        if explain:
+            for id, why in found.missed.items():
+                sys.stderr.write(f"alltx: note: Patient/{id} not answered: {why}\n")
     return kept
 
 

@@ -311,7 +311,7 @@ def _from_records(
             fail(f"facts as flags go with one patient's answer; {fhir} is answered as a "
                  "cohort, a record per Patient")  # fmt: skip
         _one_regulator(settings.regulator)
-        charts = records.with_diagnosis(found, all_patients)
+        charts = records.with_diagnosis(found, all_patients, settings.explain)
         raise typer.Exit(answer_rows(ctx, records.rows(charts), output, settings))
     [chart] = found.charts
     facts, given = records.one_chart(chart, given, as_of)

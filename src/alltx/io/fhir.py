@@ -66,6 +66,9 @@ class Chart:
     unread: list[str] = field(default_factory=list)
     diagnosis: str = ""
     deceased: str = ""
+    # the first Condition naming ALL not read as a diagnosis, and why ("" where none is): a
+    # code alltx does not map, refuted or entered in error, recorded after --as-of
+    not_diagnosis: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,9 @@ class Records:
     charts: list[Chart]
     notes: list[str]
     patients: int
+    # the Patients without an ALL diagnosis whose records name ALL, and why it is not one (a
+    # streamed folder's too, though it keeps no chart for them): Chart.not_diagnosis
+    missed: dict[str, str] = field(default_factory=dict)
 
 
 def read_records(path: Path, codes: FhirCodes, as_of: date, diagnosed_only: bool = False
@@ -107,8 +113,12 @@ def read_records(path: Path, codes: FhirCodes, as_of: date, diagnosed_only: bool
     the others are counted. (20,000 patients took 994 MB held whole: issue 43.)"""
     notes: list[str] = []
     reading = _Reading(path, _Index(codes, as_of))
+    missed: dict[str, str] = {}
     if path.is_dir():
-        wanted = _Wanted(_diagnosed(path, reading.index)) if diagnosed_only else None
+        wanted = None
+        if diagnosed_only:
+            found, missed = _diagnosed(path, reading.index)
+            wanted = _Wanted(found)
         for _, resource in _entries(path, notes, wanted):
             if _typed(resource, notes) and (wanted is None or wanted.kept(resource)):
                 _validated(resource)
@@ -126,8 +136,10 @@ def read_records(path: Path, codes: FhirCodes, as_of: date, diagnosed_only: bool
                 if (resource["resourceType"] == "Patient") == patient:
                     reading.read(resource)
         patients = reading.patients
-    return Records(reading.charts(patients), [one_line(words) for words in _counted(notes)],
-                   patients)  # fmt: skip
+    charts = reading.charts(patients)
+    missed.update((c.id, c.not_diagnosis) for c in charts if c.not_diagnosis and not c.diagnosis)
+    return Records(charts, [one_line(words) for words in _counted(notes)], patients,
+                   {id: one_line(words) for id, words in sorted(missed.items())})  # fmt: skip
 
 
 class _Reading:
@@ -195,14 +207,15 @@ def _urls(entries: list[tuple[str | None, dict[str, Any]]]) -> tuple[dict[str, A
     return urls, twice
 
 
-def _diagnosed(folder: Path, index: _Index) -> set[str]:
-    """The Patients (ids) of a Bulk folder with an ALL diagnosis: the Conditions whose raw line
-    holds a diagnosis code (index.diagnosis_text) are parsed and read as any Condition is (a
-    refuted one, or one dated after --as-of, is none). A code written with JSON escapes (\\u)
-    is not found here: its Patient is counted, not answered, never answered wrongly."""
+def _diagnosed(folder: Path, index: _Index) -> tuple[set[str], dict[str, str]]:
+    """The Patients (ids) of a Bulk folder with an ALL diagnosis, and those whose Conditions
+    name ALL without one, with why (Chart.not_diagnosis). Only the lines whose raw text may
+    name ALL (index.may_name_all) are parsed: Conditions among them are read as any is (a
+    refuted one, or one dated after --as-of, is none)."""
     found: set[str] = set()
+    missed: dict[str, str] = {}
     notes: list[str] = []  # said on the second pass
-    for _, resource in _entries(folder, notes, index.diagnosis_text.search):
+    for _, resource in _entries(folder, notes, index.may_name_all.search):
         if resource.get("resourceType") != "Condition":
             continue
         reference = _subject(resource)
@@ -215,7 +228,10 @@ def _diagnosed(folder: Path, index: _Index) -> set[str]:
                 pass
             if chart.diagnosis:
                 found.add(patient)
-    return found
+                missed.pop(patient, None)
+            elif chart.not_diagnosis:
+                missed.setdefault(patient, chart.not_diagnosis)
+    return found, missed
 
 
 class _Wanted:
@@ -512,12 +528,15 @@ class _Index:
         for coded in codes.codes:
             self.codes.setdefault((coded.system, coded.code), []).append(coded)
         self.answers: dict[tuple[str, str], Answer] = {(a.system, a.code): a for a in codes.answers}
-        # The diagnosis codes as a JSON line may write them ("9811/3", or "9811\\/3"): a line
-        # without one holds no ALL diagnosis (_diagnosed's first pass parses only the others).
+        # The diagnosis codes as a JSON line may write them ("9811/3", or "9811\\/3"), what
+        # _all_looking finds and any \\u escape (which may hide either): a line without one
+        # names no ALL (_diagnosed's first pass parses only the others).
         written = {json.dumps(c.code)[1:-1] for c in codes.codes if c.diagnosis}
+        written |= {json.dumps(code)[1:-1] for _, code in UNMAPPED_ALL}
         forms = {form for code in written for form in (code, code.replace("/", "\\/"))}
-        self.diagnosis_text = re.compile(
+        self.may_name_all = re.compile(
             b'"(?:' + b"|".join(re.escape(f.encode()) for f in sorted(forms)) + b')"'
+            rb"|(?i:lymphoblastic)|\bALL\b|\\u"
         )
 
     def facts_of(self, resource: Mapping[str, Any], chart: Chart) -> Iterator[tuple[str, _Said]]:
@@ -535,18 +554,19 @@ class _Index:
             if kind == "Condition" and (named := _all_looking(resource)):
                 unread.append(f"{label} ({named}): names ALL by a code alltx does not map (no "
                               "source it holds maps it), so it sets nothing")  # fmt: skip
+                chart.not_diagnosis = chart.not_diagnosis or unread[-1]
             if free:
                 unread.append(f"{label} ({_named(_codings(resource.get('code')))}): a free-text "
                               "report")  # fmt: skip
             return
         why = _not_read(resource)
+        day, instant = _moment(resource)
+        if not why and day is not None and day > self.as_of.isoformat():  # not known then
+            why = f"dated {day}, after {self.as_of.isoformat()} (--as-of), so not read"
         if why:
             unread.append(f"{label} ({_named([matched[0][0]])}): {why}")
-            return
-        day, instant = _moment(resource)
-        if day is not None and day > self.as_of.isoformat():  # not known on the day asked about
-            unread.append(f"{label} ({_named([matched[0][0]])}): dated {day}, after "
-                          f"{self.as_of.isoformat()} (--as-of), so not read")  # fmt: skip
+            if kind == "Condition" and any(coded.diagnosis for _, coded in matched):
+                chart.not_diagnosis = chart.not_diagnosis or unread[-1]
             return
         if kind == "Condition":
             named = next((_named([c]) for c, coded in matched if coded.diagnosis), "")
