@@ -535,3 +535,23 @@ def test_a_cohort_counts_the_records_naming_all_that_are_no_diagnosis_and_explai
     assert [line.split()[2] for line in named] == ["Patient/c", "Patient/d", "Patient/e"]
     assert "SNOMED CT 91857003" in named[0] and "does not map" in named[0]
     assert "refuted" in named[1] and "after 2026-12-07" in named[2]
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_bulk_folder_read_on_a_terminal_shows_a_progress_bar(tmp_path: Path, quiet: bool) -> None:
+    from .conftest import Terminal
+    from .test_fhir import SITE_CODES
+
+    site = tmp_path / "site.toml"
+    site.write_text(SITE_CODES)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    _hospital_export(folder, 2000, {7, 1500})
+    out = tmp_path / "answers.jsonl"
+    terminal = Terminal("options", "--fhir", str(folder), "--fhir-codes", str(site),
+                        "-o", str(out), *(["-q"] if quiet else []))  # fmt: skip
+    if not quiet:
+        terminal.until("Reading the FHIR records")
+    assert terminal.end() == 0
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["p00007", "p01500"]
+    assert ("Reading the FHIR records" in terminal.seen) is not quiet

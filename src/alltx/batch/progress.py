@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from alltx.batch.streaming import Tally, error_line
@@ -63,3 +64,26 @@ class Reporter:
                 f"alltx: {tally.read:,} rows read, {tally.answered:,} answered, "
                 f"{tally.failed:,} errors\n"
             )
+
+
+@contextmanager
+def reading(what: str, quiet: bool, terminal: bool | None = None
+            ) -> Iterator[Callable[[int, int], None] | None]:  # fmt: skip
+    """On a terminal (not --quiet), a bar on stderr while `what` is read, and the function to
+    tell it how far (done, total; in bytes) the reading has come; None elsewhere."""
+    if quiet or not (sys.stderr.isatty() if terminal is None else terminal):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = [TextColumn(what), BarColumn(), TaskProgressColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(what, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

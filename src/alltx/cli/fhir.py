@@ -17,15 +17,17 @@ if TYPE_CHECKING:
     from alltx.io.input_rows import Failure, Row
 
 
-def records(path: str, codes: str | None, as_of: date, everyone: bool) -> Records:
+def records(path: str, codes: str | None, as_of: date, everyone: bool, quiet: bool) -> Records:
     """The Patients in the records, with the bundled codes and the site's (--fhir-codes); a
     Bulk Data folder is a cohort, streamed for the Patients with an ALL diagnosis unless
-    `everyone` (--all-patients)."""
+    `everyone` (--all-patients), with a progress bar on a terminal unless `quiet`."""
+    from alltx.batch.progress import reading
     from alltx.io.fhir import read_records
     from alltx.model.data_files import load_fhir_codes
 
     table = load_fhir_codes(None if codes is None else Path(codes))
-    return read_records(Path(path), table, as_of, diagnosed_only=not everyone)
+    with reading("Reading the FHIR records", quiet or not Path(path).is_dir()) as progress:
+        return read_records(Path(path), table, as_of, not everyone, progress)
 
 
 def said_apart(found: Records, one: bool) -> None:

@@ -299,7 +299,7 @@ def _from_records(
     from alltx.cli import fhir as records
 
     as_of = settings.as_of or date.today()
-    found = records.records(fhir, fhir_codes, as_of, all_patients)
+    found = records.records(fhir, fhir_codes, as_of, all_patients, settings.quiet)
     # a cohort: one record per Patient (a Bulk Data folder is one, whatever it holds)
     cohort = found.patients > 1 or output is Format.parquet or Path(fhir).is_dir()
     records.said_apart(found, not cohort)

@@ -100,8 +100,13 @@ class Records:
     missed: dict[str, str] = field(default_factory=dict)
 
 
-def read_records(path: Path, codes: FhirCodes, as_of: date, diagnosed_only: bool = False
-                 ) -> Records:  # fmt: skip
+def read_records(
+    path: Path,
+    codes: FhirCodes,
+    as_of: date,
+    diagnosed_only: bool = False,
+    progress: Callable[[int, int], object] | None = None,
+) -> Records:
     """Every Patient in `path` (a Bundle file or a Bulk Data folder), in the order found (a
     folder's by id), and what in the file or folder was not read and belongs to no one
     Patient (a file, an entry with no resource type alltx knows), in words.
@@ -110,22 +115,25 @@ def read_records(path: Path, codes: FhirCodes, as_of: date, diagnosed_only: bool
     memory holds the Patients answered, not the export. With `diagnosed_only` a first pass
     finds the Patients with an ALL diagnosis (a line is parsed only where its raw text holds a
     diagnosis code), and the second parses only the lines that may be about them (_Wanted);
-    the others are counted. (20,000 patients took 994 MB held whole: issue 43.)"""
+    the others are counted. (20,000 patients took 994 MB held whole: issue 43.) A folder's
+    reading calls `progress` with the bytes read so far and all its passes will read."""
     notes: list[str] = []
     reading = _Reading(path, _Index(codes, as_of))
     missed: dict[str, str] = {}
     if path.is_dir():
+        files = _files(path, notes)
+        read = _Read(files, 2 if diagnosed_only else 1, progress)
         wanted = None
         if diagnosed_only:
-            found, missed = _diagnosed(path, reading.index)
+            found, missed = _diagnosed(files, reading.index, read)
             wanted = _Wanted(found)
-        for _, resource in _entries(path, notes, wanted):
+        for _, resource in _ndjson_files(files, wanted, read):
             if _typed(resource, notes) and (wanted is None or wanted.kept(resource)):
                 _validated(resource)
                 reading.read(resource)
         patients = reading.patients if wanted is None else wanted.patients
     else:
-        entries = [entry for entry in _entries(path, notes) if _typed(entry[1], notes)]
+        entries = [entry for entry in _entries(path) if _typed(entry[1], notes)]
         for _, resource in entries:
             _validated(resource)
         reading.urls, twice = _urls(entries)
@@ -207,15 +215,14 @@ def _urls(entries: list[tuple[str | None, dict[str, Any]]]) -> tuple[dict[str, A
     return urls, twice
 
 
-def _diagnosed(folder: Path, index: _Index) -> tuple[set[str], dict[str, str]]:
+def _diagnosed(files: list[Path], index: _Index, read: _Read) -> tuple[set[str], dict[str, str]]:
     """The Patients (ids) of a Bulk folder with an ALL diagnosis, and those whose Conditions
     name ALL without one, with why (Chart.not_diagnosis). Only the lines whose raw text may
     name ALL (index.may_name_all) are parsed: Conditions among them are read as any is (a
     refuted one, or one dated after --as-of, is none)."""
     found: set[str] = set()
     missed: dict[str, str] = {}
-    notes: list[str] = []  # said on the second pass
-    for _, resource in _entries(folder, notes, index.may_name_all.search):
+    for _, resource in _ndjson_files(files, index.may_name_all.search, read):
         if resource.get("resourceType") != "Condition":
             continue
         reference = _subject(resource)
@@ -309,33 +316,31 @@ def _relative_patient(reference: str) -> str | None:
 BULK_FILES = (".ndjson", ".ndjson.gz")
 
 
-def _entries(
-    path: Path, notes: list[str], wanted: Callable[[bytes], object] | None = None
-) -> Iterator[tuple[str | None, dict[str, Any]]]:
-    """Each resource with its fullUrl (a Bundle's entries; a Bulk Data file's have none); what
-    is in a folder and not read (a FIFO, a folder, a link to nothing), said in `notes`. With
-    `wanted`, a folder's lines it is false for (given their raw bytes) are not parsed."""
-    if path.is_dir():
-        files = []
-        for found in sorted(path.iterdir()):
-            if not found.name.lower().endswith(BULK_FILES):
-                continue
-            try:
-                regular = found.is_file()
-            except OSError:  # a symbolic link that loops
-                regular = False
-            if regular:
-                files.append(found)
-            else:
-                what = "a folder" if found.is_dir() else "not a regular file (a FIFO, or a " \
-                    "link to nothing)"  # fmt: skip
-                notes.append(f"{found.name}: {what}, not read")
-        if not files:
-            raise FhirError(f"{path}: no .ndjson file here; a Bulk Data export folder holds "
-                            "a file of resources per type (Patient.ndjson ...)")  # fmt: skip
-        for file in files:
-            yield from _ndjson(file, wanted)
-        return
+def _files(folder: Path, notes: list[str]) -> list[Path]:
+    """A Bulk Data folder's files alltx reads; what is in it and not read (a FIFO, a folder, a
+    link to nothing), said in `notes`."""
+    files = []
+    for found in sorted(folder.iterdir()):
+        if not found.name.lower().endswith(BULK_FILES):
+            continue
+        try:
+            regular = found.is_file()
+        except OSError:  # a symbolic link that loops
+            regular = False
+        if regular:
+            files.append(found)
+        else:
+            what = "a folder" if found.is_dir() else "not a regular file (a FIFO, or a link " \
+                "to nothing)"  # fmt: skip
+            notes.append(f"{found.name}: {what}, not read")
+    if not files:
+        raise FhirError(f"{folder}: no .ndjson file here; a Bulk Data export folder holds a "
+                        "file of resources per type (Patient.ndjson ...)")  # fmt: skip
+    return files
+
+
+def _entries(path: Path) -> Iterator[tuple[str | None, dict[str, Any]]]:
+    """Each resource of a Bundle file with its fullUrl."""
     bundle = _json(_text(path), str(path))
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         kind = bundle.get("resourceType") if isinstance(bundle, dict) else None
@@ -353,15 +358,46 @@ def _entries(
         yield (url if isinstance(url, str) else None), resource
 
 
+class _Read:
+    """How far the reading of a folder's files has come, for a progress bar: the bytes read
+    (on disk: a gzipped file's compressed), of all `passes` will read."""
+
+    EVERY = 4096  # lines between reports: a report costs more than a line
+
+    def __init__(self, files: list[Path], passes: int,
+                 progress: Callable[[int, int], object] | None) -> None:  # fmt: skip
+        self.progress = progress
+        self.total = passes * sum(file.stat().st_size for file in files) if progress else 0
+        self.done = 0
+
+    def advance(self, size: int) -> None:
+        if self.progress is not None:
+            self.done += size
+            self.progress(self.done, self.total)
+
+
+def _ndjson_files(
+    files: list[Path], wanted: Callable[[bytes], object] | None, read: _Read
+) -> Iterator[tuple[None, dict[str, Any]]]:
+    """Each resource of a folder's files; with `wanted`, only of the lines it is true for
+    (given their raw bytes)."""
+    for file in files:
+        yield from _ndjson(file, wanted, read)
+
+
 def _ndjson(
-    file: Path, wanted: Callable[[bytes], object] | None = None
+    file: Path, wanted: Callable[[bytes], object] | None, read: _Read
 ) -> Iterator[tuple[None, dict[str, Any]]]:
     import gzip
 
-    opened = gzip.open if file.name.lower().endswith(".gz") else open
     try:
-        with opened(file, "rb") as lines:
+        with file.open("rb") as raw:
+            lines = gzip.GzipFile(fileobj=raw) if file.name.lower().endswith(".gz") else raw
+            told = 0
             for number, line in enumerate(lines, 1):
+                if number % read.EVERY == 0:
+                    read.advance(raw.tell() - told)
+                    told = raw.tell()
                 if line.strip() and (wanted is None or wanted(line)):
                     resource = _json(line, f"{file} line {number}")
                     if not isinstance(resource, dict):
@@ -369,6 +405,7 @@ def _ndjson(
                                         "object with a resourceType)")  # fmt: skip
                     resource.setdefault(_WHERE, f"{file.name} line {number}")
                     yield None, resource
+            read.advance(raw.tell() - told)
     except (OSError, EOFError) as error:  # (a gzip file cut short, or not gzip)
         said = getattr(error, "strerror", None) or error
         raise FhirError(f"{file}: cannot read it: {said}") from None
