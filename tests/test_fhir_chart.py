@@ -555,3 +555,67 @@ def test_a_bulk_folder_read_on_a_terminal_shows_a_progress_bar(tmp_path: Path, q
     assert terminal.end() == 0
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["p00007", "p01500"]
     assert ("Reading the FHIR records" in terminal.seen) is not quiet
+
+
+# --- a Bulk export where it lives: the API, and Spark ------------------------------------------
+
+
+def _folder_records(folder: Path, site: Path, *more: str) -> list[dict[str, Any]]:
+    code, out, _ = run("--fhir", str(folder), "--fhir-codes", str(site), "--as-of",
+                       "2026-12-07", "-f", "jsonl", *more)  # fmt: skip
+    assert code in (0, 1)
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def _without_line(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(({k: v for k, v in r.items() if k != "line"} for r in records),
+                  key=lambda r: r["id"])  # fmt: skip
+
+
+def test_the_api_answers_an_exports_lines_as_the_folder_is_answered(tmp_path: Path) -> None:
+    import alltx
+
+    from .test_fhir import SITE_CODES
+
+    site = tmp_path / "site.toml"
+    site.write_text(SITE_CODES)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    _hospital_export(folder, 300, {7, 150, 299})
+    lines = [line for file in sorted(folder.iterdir()) for line in file.read_bytes().splitlines()]
+    kept = dict(fhir_codes=site, as_of="2026-12-07")
+    for more, everyone in (((), False), (("--all-patients",), True)):
+        expected = _folder_records(folder, site, *more)
+        assert list(alltx.fhir_cohort(lines, all_patients=everyone, **kept)) == expected
+        by_patient: dict[str | None, list[bytes]] = {}
+        for line in reversed(lines):  # in any order
+            by_patient.setdefault(alltx.fhir_patient(line), []).append(line)
+        assert None not in by_patient and len(by_patient) == 300
+        answered = (alltx.fhir_cohort(group, all_patients=everyone, **kept)
+                    for group in by_patient.values())  # fmt: skip
+        grouped = [record for records in answered for record in records]
+        assert _without_line(grouped) == _without_line(expected)
+    with pytest.raises(ValueError, match=r"^line 2: not JSON"):
+        list(alltx.fhir_cohort([lines[0], b"{oops"], **kept))
+
+
+def test_the_readmes_spark_job_gives_the_folders_records(tmp_path: Path, spark: Any) -> None:
+    import re
+
+    from .test_fhir import SITE_CODES
+    from .test_readme import README
+
+    (tmp_path / "site.toml").write_text(SITE_CODES)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    _hospital_export(folder, 300, {7, 150, 299})
+    blocks = re.findall(r"^```python\n(.*?)^```", README.read_text(), re.M | re.S)
+    [job] = [block for block in blocks if "alltx.fhir_cohort" in block]
+    # its paths, in this folder (Spark reads a relative path from where its JVM started)
+    for name in ("export/", "site.toml", "alltx-answers"):
+        job = job.replace(f'"{name}', f'"{tmp_path}/{name}')
+    exec(job, {"spark": spark})  # the README's own code, as a reader runs it
+    written = spark.read.parquet(str(tmp_path / "alltx-answers")).collect()
+    records = [json.loads(row.record) for row in written]
+    assert [row.id for row in sorted(written)] == ["p00007", "p00150", "p00299"]
+    assert _without_line(records) == _without_line(_folder_records(folder, tmp_path / "site.toml"))

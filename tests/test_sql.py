@@ -593,26 +593,6 @@ def test_postgres_reads_ages_in_days_as_python_does(postgres: Any) -> None:
 # --- Spark SQL -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    """A local Spark session (two threads, on loopback, no web UI), stopped after the tests."""
-    pytest.importorskip("pyspark")
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    try:
-        yield session
-    finally:
-        session.stop()
-
-
 def test_spark_gives_the_python_answers_over_part_of_the_grid(
     catalog: Catalog, the_grid: Grid, spark: Any
 ) -> None:

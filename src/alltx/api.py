@@ -1,11 +1,13 @@
 """alltx from Python: the answers the commands print, as Python values.
 
 `options(age=19, relapsed=True)` is the dict `alltx options --age 19 --relapsed --format json`
-prints, and `cohort(rows)` yields the records `alltx options --input FILE --format jsonl`
-writes, error records included. Each takes the road its command takes (the same parsing, rules
-and answer builders), and each answer is the command's JSON read back, so that no value here
-can differ from the command's. A fact that cannot be right raises ValueError in the command's
-words, naming the fact as a row does (`age: must be ...`).
+prints, `cohort(rows)` yields the records `alltx options --input FILE --format jsonl` writes,
+error records included, and `fhir_cohort(lines)` those `alltx options --fhir FOLDER --format
+jsonl` writes for the Patients of some NDJSON lines (a Spark job's group of them). Each takes
+the road its command takes (the same parsing, rules and answer builders), and each answer is
+the command's JSON read back, so that no value here can differ from the command's. A fact
+that cannot be right raises ValueError in the command's words, naming the fact as a row does
+(`age: must be ...`).
 """
 
 from __future__ import annotations
@@ -69,17 +71,63 @@ def cohort(
     where the row has no as_of (today where not given), as `alltx options --as-of`."""
     if regulator not in OFFERED:
         raise ValueError(f"regulator: must be fda or ema; got {regulator!r}")
-    try:
-        day = date.today() if as_of is None else parse_date(as_of)
-    except ValueError:
-        raise ValueError(f"as_of: {date_refusal(as_of)}") from None
+    day = _day(as_of)
     catalog = _catalog(regulator, data)
     if _is_frame(rows):
         if explain:
             raise ValueError("explain: a DataFrame holds the compact records; give the rows "
                              "as mappings for the full answers")  # fmt: skip
         return _frame(rows, catalog, ignore_unknown_fields, day)
-    return _records(rows, catalog, explain, ignore_unknown_fields, day)
+    return _answered(_rows(rows), catalog, explain, ignore_unknown_fields, day)
+
+
+def fhir_cohort(
+    lines: Iterable[str | bytes],
+    *,
+    regulator: str = "fda",
+    explain: bool = False,
+    all_patients: bool = False,
+    fhir_codes: str | Path | None = None,
+    data: str | Path | None = None,
+    as_of: str | date | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The records `alltx options --fhir FOLDER --format jsonl` writes for the Patients whose
+    resources are `lines` (NDJSON lines of a Bulk export, in any order; a Patient's lines all
+    here): those with an ALL diagnosis unless `all_patients`, in the order of their ids, each
+    `line` its place among them; a deceased Patient's is an error record. The lines are read
+    as a folder's are (alltx.io.fhir); a resource alltx cannot read raises ValueError in the
+    command's words, as the command refuses the folder. `fhir_patient(line)` is the key to
+    group an export's lines by."""
+    from alltx.io.fhir import FhirError, cohort_rows, read_lines
+    from alltx.model.data_files import load_fhir_codes
+
+    if regulator not in OFFERED:
+        raise ValueError(f"regulator: must be fda or ema; got {regulator!r}")
+    day = _day(as_of)
+    catalog = _catalog(regulator, data)
+    table = load_fhir_codes(None if fhir_codes is None else Path(fhir_codes))
+    try:
+        found = read_lines(lines, table, day)
+    except FhirError as error:
+        raise ValueError(str(error)) from None
+    return _answered(iter(cohort_rows(found.answered(all_patients))), catalog, explain, False,
+                     day)  # fmt: skip
+
+
+def fhir_patient(line: str | bytes) -> str | None:
+    """The id of the Patient an NDJSON line of a Bulk export is about (a Patient's own id, or
+    the `Patient/ID` its subject names), None where it names none: the key to group an
+    export's lines by for `fhir_cohort`, where the export lives (a Spark job)."""
+    from alltx.io.fhir import patient_of_line
+
+    return patient_of_line(line)
+
+
+def _day(as_of: str | date | None) -> date:
+    try:
+        return date.today() if as_of is None else parse_date(as_of)
+    except ValueError:
+        raise ValueError(f"as_of: {date_refusal(as_of)}") from None
 
 
 def _catalog(regulator: str, data: str | Path | None) -> Catalog:
@@ -88,8 +136,8 @@ def _catalog(regulator: str, data: str | Path | None) -> Catalog:
     return load_catalog(None if data is None else Path(data), regulator=regulator)
 
 
-def _records(
-    rows: Iterable[Mapping[str, object]],
+def _answered(
+    read: Iterator[Any],
     catalog: Catalog,
     explain: bool,
     ignore_unknown: bool,
@@ -101,7 +149,6 @@ def _records(
     answering = Answering(catalog, fmt, ignore_unknown, as_of)
     written: list[str] = []
     tally = Tally()
-    read = _rows(rows)
     while batch := list(islice(read, _BATCH)):
         stream(batch, answering, fmt, written.append, _unreported, False, tally, whole=False)
         lines = "".join(written).split("\n")  # a record is one line (U+2028 stays inside)

@@ -14,7 +14,6 @@ from alltx.core.facts import FactError, Facts, facts_from
 
 if TYPE_CHECKING:
     from alltx.io.fhir import Chart, Records
-    from alltx.io.input_rows import Failure, Row
 
 
 def records(path: str, codes: str | None, as_of: date, everyone: bool, quiet: bool) -> Records:
@@ -49,6 +48,8 @@ def one_chart(
     Patient is not answered (one line); records without an ALL diagnosis are, with that said
     before anything else (NO_DIAGNOSIS)."""
     if chart.deceased:
+        from alltx.io.fhir import deceased
+
         fail(deceased(chart), 1)
     records = dict(chart.fields)
     origins = dict(chart.origins)
@@ -76,22 +77,14 @@ NO_DIAGNOSIS = (
 )
 
 
-def deceased(chart: Chart) -> str:
-    """The one line for a Patient the records say has died."""
-    return (f"Patient/{chart.id} is recorded as deceased ({chart.deceased}); alltx gives no "
-            "treatment options for them")  # fmt: skip
-
-
 def with_diagnosis(found: Records, everyone: bool, explain: bool) -> list[Chart]:
     """The Patients a cohort answers: those whose records hold an ALL diagnosis, the others
     (of all the records hold, those a streamed folder did not read too) counted on stderr,
     with how many of them have records naming ALL that are not a diagnosis, which `explain`
     (--explain) names; every one with `everyone` (--all-patients)."""
-    if everyone:
-        return found.charts
-    kept = [chart for chart in found.charts if chart.diagnosis]
+    kept = found.answered(everyone)
     left = found.patients - len(kept)
-    if left:
+    if left and not everyone:
         missed = len(found.missed)
         named = (
             f"; {missed:,} of them have a Condition naming ALL that is not read as a "
@@ -106,13 +99,3 @@ def with_diagnosis(found: Records, everyone: bool, explain: bool) -> list[Chart]
             for id, why in found.missed.items():
                 sys.stderr.write(f"alltx: note: Patient/{id} not answered: {why}\n")
     return kept
-
-
-def rows(charts: list[Chart]) -> list[Row | Failure]:
-    """A cohort's rows: one per Patient, its id the Patient's, its line its place among them;
-    a deceased Patient's is an error row saying so."""
-    from alltx.io.input_rows import Failure, RecordRow
-
-    return [Failure(number, chart.id, deceased(chart)) if chart.deceased else
-            RecordRow(number, chart.id, chart.fields, chart.origins, tuple(chart.unread))
-            for number, chart in enumerate(charts, 1)]  # fmt: skip

@@ -312,7 +312,9 @@ def _from_records(
                  "cohort, a record per Patient")  # fmt: skip
         _one_regulator(settings.regulator)
         charts = records.with_diagnosis(found, all_patients, settings.explain)
-        raise typer.Exit(answer_rows(ctx, records.rows(charts), output, settings))
+        from alltx.io.fhir import cohort_rows
+
+        raise typer.Exit(answer_rows(ctx, cohort_rows(charts), output, settings))
     [chart] = found.charts
     facts, given = records.one_chart(chart, given, as_of)
     _one(ctx, facts, given, chart.id, output, settings)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -28,7 +28,7 @@ from typing import Any
 
 from alltx.core.facts import BIRTH_DATE, FACTS, FactError, number_text, parse_fact
 from alltx.core.plain import one_line
-from alltx.io.input_rows import KeyTwice, strict_loads
+from alltx.io.input_rows import Failure, KeyTwice, RecordRow, Row, strict_loads
 from alltx.model.fhir_codes import SYSTEMS, Answer, Coded, FhirCodes
 
 NEEDED = (
@@ -87,6 +87,20 @@ class _Said:
         return f"{self.resource}: {self.code}" + (f", {self.day}" if self.day else "")
 
 
+def deceased(chart: Chart) -> str:
+    """The one line for a Patient the records say has died."""
+    return (f"Patient/{chart.id} is recorded as deceased ({chart.deceased}); alltx gives no "
+            "treatment options for them")  # fmt: skip
+
+
+def cohort_rows(charts: list[Chart]) -> list[Row | Failure]:
+    """A cohort's rows: one per Patient, its id the Patient's, its line its place among them;
+    a deceased Patient's is an error row saying so."""
+    return [Failure(number, chart.id, deceased(chart)) if chart.deceased else
+            RecordRow(number, chart.id, chart.fields, chart.origins, tuple(chart.unread))
+            for number, chart in enumerate(charts, 1)]  # fmt: skip
+
+
 @dataclass
 class Records:
     """What `read_records` found: the Patients read (charts), what belongs to no one Patient
@@ -98,6 +112,10 @@ class Records:
     # the Patients without an ALL diagnosis whose records name ALL, and why it is not one (a
     # streamed folder's too, though it keeps no chart for them): Chart.not_diagnosis
     missed: dict[str, str] = field(default_factory=dict)
+
+    def answered(self, everyone: bool) -> list[Chart]:
+        """The Patients a cohort answers: those with an ALL diagnosis, or `everyone`."""
+        return self.charts if everyone else [chart for chart in self.charts if chart.diagnosis]
 
 
 def read_records(
@@ -118,7 +136,7 @@ def read_records(
     the others are counted. (20,000 patients took 994 MB held whole: issue 43.) A folder's
     reading calls `progress` with the bytes read so far and all its passes will read."""
     notes: list[str] = []
-    reading = _Reading(path, _Index(codes, as_of))
+    reading = _Reading(path, _Index(codes, as_of), by_id=path.is_dir())
     missed: dict[str, str] = {}
     if path.is_dir():
         files = _files(path, notes)
@@ -144,18 +162,60 @@ def read_records(
                 if (resource["resourceType"] == "Patient") == patient:
                     reading.read(resource)
         patients = reading.patients
+    return _records(reading, patients, notes, missed)
+
+
+def read_lines(lines: Iterable[str | bytes], codes: FhirCodes, as_of: date) -> Records:
+    """The Patients of NDJSON lines (resources of a Bulk export, in any order), read as a Bulk
+    folder's are, each line parsed: the lines of some Patients, grouped where the export
+    lives (a Spark job's), answered as `--fhir FOLDER --all-patients` reads them."""
+    notes: list[str] = []
+    reading = _Reading("the lines", _Index(codes, as_of), by_id=True)
+    for number, line in enumerate(lines, 1):
+        text = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
+        if text.strip():
+            resource = _json(text, f"line {number}")
+            if not isinstance(resource, dict):
+                raise FhirError(f"line {number}: not a FHIR resource (a JSON object with a "
+                                "resourceType)")  # fmt: skip
+            resource[_WHERE] = f"line {number}"
+            if _typed(resource, notes):
+                _validated(resource)
+                reading.read(resource)
+    return _records(reading, reading.patients, notes, {})
+
+
+def _records(reading: _Reading, patients: int, notes: list[str], missed: dict[str, str]
+             ) -> Records:  # fmt: skip
     charts = reading.charts(patients)
     missed.update((c.id, c.not_diagnosis) for c in charts if c.not_diagnosis and not c.diagnosis)
     return Records(charts, [one_line(words) for words in _counted(notes)], patients,
                    {id: one_line(words) for id, words in sorted(missed.items())})  # fmt: skip
 
 
+def patient_of_line(line: str | bytes) -> str | None:
+    """The id of the Patient an NDJSON line is about (a Patient's own, or the one its subject
+    names as `Patient/ID`), None where it names none or is not a resource: the key a Spark
+    job groups an export's lines by, for `read_lines`."""
+    try:
+        resource = json.loads(line)
+    except (ValueError, RecursionError):
+        return None  # (read_lines, given it, says what is wrong)
+    if not isinstance(resource, dict):
+        return None
+    if resource.get("resourceType") == "Patient":
+        id = resource.get("id")
+        return id if isinstance(id, str) else None
+    reference = _subject(resource)
+    return None if reference is None else _relative_patient(reference)
+
+
 class _Reading:
     """The Patients of a file or folder as its resources are read, in any order: a resource
     about a Patient not yet read opens their chart, which the Patient fills in when found."""
 
-    def __init__(self, path: Path, index: _Index) -> None:
-        self.path, self.index = path, index
+    def __init__(self, path: Path | str, index: _Index, by_id: bool) -> None:
+        self.path, self.index, self.by_id = path, index, by_id  # (a folder's order: by id)
         self.urls: dict[str, dict[str, Any]] = {}  # a Bundle's entries by fullUrl
         self.found: dict[str, Chart] = {}
         self.patients = 0  # Patient resources read
@@ -199,7 +259,7 @@ class _Reading:
             chart.origins = {fact: one_line(words) for fact, words in chart.origins.items()}
             chart.unread = [one_line(words) for words in chart.unread]
         charts = list(self.found.values())
-        return sorted(charts, key=lambda c: c.id) if self.path.is_dir() else charts
+        return sorted(charts, key=lambda c: c.id) if self.by_id else charts
 
 
 def _urls(entries: list[tuple[str | None, dict[str, Any]]]) -> tuple[dict[str, Any], str]:
