@@ -387,15 +387,18 @@ def test_a_condition_recorded_after_as_of_is_no_diagnosis_then(tmp_path: Path) -
 # --- a Bulk export streamed: the ALL patients first, then only their resources ----------------
 
 
-def _hospital_export(folder: Path, patients: int, with_all: set[int]) -> dict[int, list[Any]]:
+def _hospital_export(
+    folder: Path, patients: int, with_all: set[int], ways: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
+) -> dict[int, list[Any]]:
     """A Bulk Data export shaped like a hospital's: every patient has routine labs and other
-    diagnoses; those in `with_all` an ALL diagnosis (one as an escaped ICD-O-3 histology) and
-    the results a site reads. Their resources, by patient, to make each a Bundle of its own."""
+    diagnoses; those in `with_all` an ALL diagnosis (one as an ICD-O-3 histology) and the
+    results a site reads. Their resources, by patient, to make each a Bundle of its own. Its
+    lines are written in the `ways` of _written, in turn (an escaped histology with way 3)."""
     from .test_fhir import NEGATIVE, POSITIVE, result
 
     files: dict[str, list[str]] = {"Patient": [], "Condition": [], "Observation": []}
     theirs: dict[int, list[Any]] = {}
-    ways = 0
+    turn = 0
     for n in range(patients):
         me = f"Patient/p{n:05d}"
         own: list[Any] = [{**patient(f"p{n:05d}", f"{1950 + n % 60}-0{1 + n % 9}-15")}]
@@ -412,9 +415,9 @@ def _hospital_export(folder: Path, patients: int, with_all: set[int]) -> dict[in
                               **(POSITIVE if n % 2 else NEGATIVE)))  # fmt: skip
             theirs[n] = own
         for resource in own:  # each way of writing a line, on the ALL patients' lines too
-            ways = (ways + 1) % 6 if n in with_all else n % 6
-            files[resource["resourceType"]].append(_written(resource, ways))
-    if with_all:  # one diagnosis only as a histology written with JSON's escaped slash
+            turn = turn + 1 if n in with_all else n
+            files[resource["resourceType"]].append(_written(resource, ways[turn % len(ways)]))
+    if with_all:  # one diagnosis only as a histology (written with JSON's escaped slash)
         n = max(with_all)
         histology = {"url": "http://hl7.org/fhir/us/mcode/StructureDefinition/"
                      "mcode-histology-morphology-behavior", "valueCodeableConcept": {"coding": [
@@ -423,7 +426,8 @@ def _hospital_export(folder: Path, patients: int, with_all: set[int]) -> dict[in
         theirs[n][3] = {**theirs[n][3], "extension": [histology]}
         theirs[n][3]["code"] = {"coding": [{"system": SCT, "code": "38341003"}]}
         files["Condition"] = [line for line in files["Condition"] if f'"all{n}"' not in line]
-        files["Condition"].append(json.dumps(theirs[n][3]).replace("9811/3", "9811\\/3"))
+        line = json.dumps(theirs[n][3])
+        files["Condition"].append(line.replace("9811/3", "9811\\/3") if 3 in ways else line)
     for kind, lines in files.items():
         (folder / f"{kind}.000.ndjson").write_text("\n".join(lines) + "\n")
     return theirs
@@ -450,16 +454,27 @@ def _written(resource: dict[str, Any], way: int) -> str:
     return line
 
 
+@pytest.mark.parametrize(
+    ("ways", "block"),
+    [((0, 1, 2, 3, 4, 5), None),  # lines the prefilter judges one by one
+     ((0, 2, 5), None),  # lines it can search a block of at once
+     ((0, 2, 5), 700),  # blocks of a few lines, cut inside lines
+     ((0, 2, 5), 64)],  # every line longer than a block
+)  # fmt: skip
 def test_an_all_patient_in_a_hospital_export_is_answered_as_their_bundle_alone(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ways: tuple[int, ...], block: int | None
 ) -> None:
+    from alltx.io import fhir
+
     from .test_fhir import SITE_CODES
 
+    if block is not None:
+        monkeypatch.setattr(fhir, "BLOCK", block)
     site = tmp_path / "site.toml"
     site.write_text(SITE_CODES)
     folder = tmp_path / "export"
     folder.mkdir()
-    theirs = _hospital_export(folder, 400, {7, 150, 399})
+    theirs = _hospital_export(folder, 400, {7, 150, 399}, ways)
     args = ["--fhir-codes", str(site), "--as-of", "2026-12-07", "-f", "jsonl", "--explain"]
     code, out, err = run("--fhir", str(folder), *args)
     records = [json.loads(line) for line in out.splitlines()]
@@ -597,6 +612,10 @@ def test_the_api_answers_an_exports_lines_as_the_folder_is_answered(tmp_path: Pa
         assert _without_line(grouped) == _without_line(expected)
     with pytest.raises(ValueError, match=r"^line 2: not JSON"):
         list(alltx.fhir_cohort([lines[0], b"{oops"], **kept))
+    for line, said in ((b"{oops", "a line: not JSON"), (b"[1]", "a line: not a FHIR resource")):
+        with pytest.raises(ValueError, match=f"^{said}"):  # never a key that leaves it out
+            alltx.fhir_patient(line)
+    assert alltx.fhir_patient(b'{"resourceType": "Organization", "id": "o1"}') is None
 
 
 def test_the_readmes_spark_job_gives_the_folders_records(tmp_path: Path, spark: Any) -> None:
@@ -619,3 +638,29 @@ def test_the_readmes_spark_job_gives_the_folders_records(tmp_path: Path, spark: 
     records = [json.loads(row.record) for row in written]
     assert [row.id for row in sorted(written)] == ["p00007", "p00150", "p00299"]
     assert _without_line(records) == _without_line(_folder_records(folder, tmp_path / "site.toml"))
+
+
+@pytest.mark.parametrize("block", [None, 64, 200])
+def test_a_broken_line_about_an_all_patient_is_one_line_with_its_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int | None
+) -> None:
+    from alltx.io import fhir
+
+    if block is not None:
+        monkeypatch.setattr(fhir, "BLOCK", block)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    people = [patient(f"p{n}", "1990-01-01") for n in range(5)]
+    (folder / "Patient.ndjson").write_text("".join(json.dumps(p) + "\n" for p in people))
+    (folder / "Condition.ndjson").write_text(
+        json.dumps(condition("c1", "Patient/p3", ICD10, "C91.02", "2024-01-01")) + "\n"
+    )
+    labs = [json.dumps({"resourceType": "Observation", "id": f"o{n}", "status": "final",
+                        "subject": {"reference": f"Patient/p{3 if n == 1 else n}"},
+                        "code": {"text": "glucose"}}) for n in range(5)]  # fmt: skip
+    labs[3] = labs[3][:-1] + ', "oops"}'  # p3's, broken on line 5, after one of theirs read
+    labs[0] = labs[0][:-1] + ', "oops"}'  # p0's: never parsed, so not refused
+    (folder / "Observation.ndjson").write_text("\n\n".join(labs[:2]) + "\n" + "\n".join(labs[2:]))
+    code, out, err = run("--fhir", str(folder), "-f", "jsonl")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"alltx: error: {folder / 'Observation.ndjson'} line 5: not JSON")

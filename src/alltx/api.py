@@ -116,11 +116,16 @@ def fhir_cohort(
 
 def fhir_patient(line: str | bytes) -> str | None:
     """The id of the Patient an NDJSON line of a Bulk export is about (a Patient's own id, or
-    the `Patient/ID` its subject names), None where it names none: the key to group an
-    export's lines by for `fhir_cohort`, where the export lives (a Spark job)."""
-    from alltx.io.fhir import patient_of_line
+    the `Patient/ID` its subject names), None where it names none (the export's log, an
+    Organization): the key to group an export's lines by for `fhir_cohort`, where the export
+    lives (a Spark job). A line that is not a JSON object raises ValueError, in the command's
+    words."""
+    from alltx.io.fhir import FhirError, patient_of_line
 
-    return patient_of_line(line)
+    try:
+        return patient_of_line(line)
+    except FhirError as error:
+        raise ValueError(str(error)) from None
 
 
 def _day(as_of: str | date | None) -> date:

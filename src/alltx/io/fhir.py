@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from alltx.core.facts import BIRTH_DATE, FACTS, FactError, number_text, parse_fact
 from alltx.core.plain import one_line
@@ -195,14 +195,16 @@ def _records(reading: _Reading, patients: int, notes: list[str], missed: dict[st
 
 def patient_of_line(line: str | bytes) -> str | None:
     """The id of the Patient an NDJSON line is about (a Patient's own, or the one its subject
-    names as `Patient/ID`), None where it names none or is not a resource: the key a Spark
-    job groups an export's lines by, for `read_lines`."""
+    names as `Patient/ID`), None where it names none (the export's log, an Organization): the
+    key a Spark job groups an export's lines by, for `read_lines`. A line that is not a JSON
+    object is refused (FhirError), as a folder's is: never left out unsaid."""
+    text = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
     try:
-        resource = json.loads(line)
+        resource = json.loads(text)
     except (ValueError, RecursionError):
-        return None  # (read_lines, given it, says what is wrong)
+        resource = _json(text, "a line")  # the line alltx says for it (if json.loads was wrong)
     if not isinstance(resource, dict):
-        return None
+        raise FhirError("a line: not a FHIR resource (a JSON object with a resourceType)")
     if resource.get("resourceType") == "Patient":
         id = resource.get("id")
         return id if isinstance(id, str) else None
@@ -278,11 +280,11 @@ def _urls(entries: list[tuple[str | None, dict[str, Any]]]) -> tuple[dict[str, A
 def _diagnosed(files: list[Path], index: _Index, read: _Read) -> tuple[set[str], dict[str, str]]:
     """The Patients (ids) of a Bulk folder with an ALL diagnosis, and those whose Conditions
     name ALL without one, with why (Chart.not_diagnosis). Only the lines whose raw text may
-    name ALL (index.may_name_all) are parsed: Conditions among them are read as any is (a
+    name ALL (_Index.starts) are parsed: Conditions among them are read as any is (a
     refuted one, or one dated after --as-of, is none)."""
     found: set[str] = set()
     missed: dict[str, str] = {}
-    for _, resource in _ndjson_files(files, index.may_name_all.search, read):
+    for _, resource in _ndjson_files(files, index, read):
         if resource.get("resourceType") != "Condition":
             continue
         reference = _subject(resource)
@@ -310,9 +312,11 @@ class _Wanted:
     trusted to show that (it does not begin with its resourceType, it writes a \\u or \\/
     escape, or its type is a miswritten one alltx reads, which is then said). A line parsed
     that is not wanted after all is dropped by `kept`, so the prefilter only ever saves time:
-    it never changes what is kept. Parsing every line took 0.34x the json.loads floor's rate
-    at 100,000 patients (benchmarks/bench_fhir.py); a line about another Patient is not
-    parsed, so one that is malformed is not refused."""
+    it never changes what is kept. A block of lines is searched at once (`starts`), each line
+    alone only where the block holds one that cannot be trusted so. At 100,000 patients
+    (benchmarks/bench_fhir.py), parsing every line ran at 0.34x the json.loads floor's rate,
+    judging each line in Python 0.56x; a line about another Patient is not parsed, so one that
+    is malformed is not refused."""
 
     # A line's own type is the first key of its object, as Bulk exports write it (Synthea,
     # HAPI): "resourceType" first. Any other line is parsed.
@@ -320,6 +324,9 @@ class _Wanted:
     _PATIENT_REFERENCE = re.compile(rb'Patient/([^"\\/]+)')
     _ID = re.compile(rb'"id"\s*:\s*"([^"\\]*)"')
     _ESCAPE = re.compile(rb"\\[u/]")
+    # in a block (after a newline put before it): each line's type, and the Patients' lines
+    _LINE_TYPE = re.compile(rb'\n[ \t\r]*\{[ \t\r]*"resourceType"[ \t\r]*:[ \t\r]*"([A-Za-z]+)"')
+    _PATIENT_LINE = re.compile(rb'\n[ \t\r]*\{[ \t\r]*"resourceType"[ \t\r]*:[ \t\r]*"Patient"')
 
     def __init__(self, ids: set[str]) -> None:
         self.ids = ids
@@ -327,7 +334,34 @@ class _Wanted:
         # An id JSON may write in another way ("a\\"b") is looked for by parsing every line.
         self.trusted = all(not set(id) & {'"', "\\", "/"} and id.isprintable() for id in ids)
         self.patients = 0  # Patients seen, parsed or not
-        self._skipped_patients = 0
+
+    def starts(self, block: bytes) -> list[int] | None:
+        """The lines of a block to parse (_Lines), found in the block as a whole; None (each
+        line by itself) where a line of it cannot be trusted as the block is searched: an
+        escape, a line not beginning with its type (or empty), a miswritten type."""
+        if not self.trusted or b"\\u" in block or b"\\/" in block:
+            return None
+        lined = b"\n" + block
+        types = self._LINE_TYPE.findall(lined)
+        if len(types) != block.count(b"\n") or any(
+            kind.decode() not in READ and kind.decode().lower() in _READ_ANY_CASE
+            for kind in set(types)
+        ):
+            return None
+        starts = {block.rfind(b"\n", 0, match.start()) + 1
+                  for match in self._PATIENT_REFERENCE.finditer(block)
+                  if match[1] in self.raw}  # fmt: skip
+        patients = types.count(b"Patient")
+        if patients:
+            for match in self._PATIENT_LINE.finditer(lined):
+                at = match.start()  # (the newline before it: the line's offset in the block)
+                ids = self._ID.findall(block, at, block.index(b"\n", at))
+                if any(id in self.raw for id in ids):
+                    starts.add(at)
+        # the Patients parsed are counted as they are kept
+        parsed = [self._LINE_TYPE.match(lined, at) for at in starts]
+        self.patients += patients - sum(m is not None and m[1] == b"Patient" for m in parsed)
+        return sorted(starts)
 
     def __call__(self, line: bytes) -> bool:
         """Whether to parse a line (bytes of a Bulk file)."""
@@ -422,8 +456,6 @@ class _Read:
     """How far the reading of a folder's files has come, for a progress bar: the bytes read
     (on disk: a gzipped file's compressed), of all `passes` will read."""
 
-    EVERY = 4096  # lines between reports: a report costs more than a line
-
     def __init__(self, files: list[Path], passes: int,
                  progress: Callable[[int, int], object] | None) -> None:  # fmt: skip
         self.progress = progress
@@ -436,39 +468,79 @@ class _Read:
             self.progress(self.done, self.total)
 
 
+class _Lines(Protocol):
+    """Which lines of a Bulk file to parse, by their raw bytes: in a block of whole lines, the
+    offsets where they begin (None: judge each line of this block alone)."""
+
+    def starts(self, block: bytes) -> list[int] | None: ...
+
+    def __call__(self, line: bytes) -> bool: ...
+
+
 def _ndjson_files(
-    files: list[Path], wanted: Callable[[bytes], object] | None, read: _Read
+    files: list[Path], wanted: _Lines | None, read: _Read
 ) -> Iterator[tuple[None, dict[str, Any]]]:
-    """Each resource of a folder's files; with `wanted`, only of the lines it is true for
-    (given their raw bytes)."""
+    """Each resource of a folder's files; with `wanted`, only of the lines it picks."""
     for file in files:
         yield from _ndjson(file, wanted, read)
 
 
+BLOCK = 1 << 20  # bytes read at a time: a prefilter searches a block, not each line, in C
+
+
 def _ndjson(
-    file: Path, wanted: Callable[[bytes], object] | None, read: _Read
+    file: Path, wanted: _Lines | None, read: _Read
 ) -> Iterator[tuple[None, dict[str, Any]]]:
     import gzip
 
     try:
         with file.open("rb") as raw:
             lines = gzip.GzipFile(fileobj=raw) if file.name.lower().endswith(".gz") else raw
-            told = 0
-            for number, line in enumerate(lines, 1):
-                if number % read.EVERY == 0:
-                    read.advance(raw.tell() - told)
-                    told = raw.tell()
-                if line.strip() and (wanted is None or wanted(line)):
-                    resource = _json(line, f"{file} line {number}")
+            number = told = 0  # lines before the block; bytes of the file told of
+            rest = b""
+            while True:
+                data = lines.read(BLOCK)
+                if data:
+                    data = rest + data
+                    cut = data.rfind(b"\n") + 1
+                    block, rest = data[:cut], data[cut:]
+                elif rest:
+                    block, rest = rest + b"\n", b""  # the last line, with no newline
+                else:
+                    break
+                counted = 0  # the block's offset its lines are counted to, in `number`
+                for at, line in _picked(block, wanted):
+                    number += block.count(b"\n", counted, at)
+                    counted = at
+                    where = number + 1
+                    resource = _json(line, f"{file} line {where}")
                     if not isinstance(resource, dict):
-                        raise FhirError(f"{file} line {number}: not a FHIR resource (a JSON "
+                        raise FhirError(f"{file} line {where}: not a FHIR resource (a JSON "
                                         "object with a resourceType)")  # fmt: skip
-                    resource.setdefault(_WHERE, f"{file.name} line {number}")
+                    resource.setdefault(_WHERE, f"{file.name} line {where}")
                     yield None, resource
-            read.advance(raw.tell() - told)
+                number += block.count(b"\n", counted)
+                read.advance(raw.tell() - told)
+                told = raw.tell()
     except (OSError, EOFError) as error:  # (a gzip file cut short, or not gzip)
         said = getattr(error, "strerror", None) or error
         raise FhirError(f"{file}: cannot read it: {said}") from None
+
+
+def _picked(block: bytes, wanted: _Lines | None) -> Iterator[tuple[int, bytes]]:
+    """The lines of a block (whole lines) to parse, each with its offset, in order."""
+    starts = None if wanted is None else wanted.starts(block)
+    if starts is None:
+        at = 0
+        for line in block.split(b"\n")[:-1]:
+            if line.strip() and (wanted is None or wanted(line)):
+                yield at, line
+            at += len(line) + 1
+        return
+    for at in starts:
+        line = block[at : block.index(b"\n", at)]
+        if line.strip():
+            yield at, line
 
 
 _WHERE = "\x00alltx-where"  # a key no resource has: where an NDJSON line was read
@@ -625,16 +697,30 @@ class _Index:
         for coded in codes.codes:
             self.codes.setdefault((coded.system, coded.code), []).append(coded)
         self.answers: dict[tuple[str, str], Answer] = {(a.system, a.code): a for a in codes.answers}
-        # The diagnosis codes as a JSON line may write them ("9811/3", or "9811\\/3"), what
-        # _all_looking finds and any \\u escape (which may hide either): a line without one
+        # The diagnosis codes as a JSON line may write them ("9811/3", or "9811\\/3"): a line
+        # without one, nor what _all_looking finds, nor a \\u escape (which may hide either),
         # names no ALL (_diagnosed's first pass parses only the others).
         written = {json.dumps(c.code)[1:-1] for c in codes.codes if c.diagnosis}
         written |= {json.dumps(code)[1:-1] for _, code in UNMAPPED_ALL}
         forms = {form for code in written for form in (code, code.replace("/", "\\/"))}
-        self.may_name_all = re.compile(
+        self._codes_text = re.compile(
             b'"(?:' + b"|".join(re.escape(f.encode()) for f in sorted(forms)) + b')"'
-            rb"|(?i:lymphoblastic)|\bALL\b|\\u"
         )
+
+    def starts(self, block: bytes) -> list[int]:
+        """The lines of a block whose raw text may name ALL (_Lines). Searched for in the
+        block, each word by itself: a pattern holding the words too (case-insensitive) took 10
+        times the codes' alone, and a search line by line, in Python, more again."""
+        found = [match.start() for match in self._codes_text.finditer(block)]
+        for word in (b"\\u", *_ALL_WORDS):
+            at = block.find(word)
+            while at >= 0:
+                found.append(at)
+                at = block.find(word, at + 1)
+        return sorted({block.rfind(b"\n", 0, at) + 1 for at in found})
+
+    def __call__(self, line: bytes) -> bool:
+        return bool(self.starts(line + b"\n"))
 
     def facts_of(self, resource: Mapping[str, Any], chart: Chart) -> Iterator[tuple[str, _Said]]:
         """The facts a resource sets, each as _Said; what it holds and alltx does not read, in
@@ -771,15 +857,18 @@ def _quantity(quantity: Mapping[str, Any], form: str) -> str:
 # dropped (issue 43, 7). SNOMED CT 91857003 (acute lymphoid leukemia) has no citable source
 # that names it cleanly (README, "From the records"); other codes by the words of their name.
 UNMAPPED_ALL = {("http://snomed.info/sct", "91857003")}
+# A name that looks like ALL: "lymphoblastic" as it is written in a sentence, a title or
+# capitals, or ALL as a word; the first pass looks for these words in the raw line.
+_ALL_LOOKING = r"[lL]ymphoblastic|LYMPHOBLASTIC|\bALL\b"
+_ALL_WORDS = (b"ymphoblastic", b"YMPHOBLASTIC", b"ALL")
 
 
 def _all_looking(condition: Mapping[str, Any]) -> str:
-    """The first code of a Condition that looks like ALL (UNMAPPED_ALL, or "lymphoblastic" or
-    "ALL" in its name), by its system's name; "" where none does."""
+    """The first code of a Condition that looks like ALL (UNMAPPED_ALL, or a name _ALL_LOOKING
+    finds), by its system's name; "" where none does."""
     for coding in _codings(condition.get("code"), *_histology(condition)):
         system, code, display = coding
-        if (system, code) in UNMAPPED_ALL or "lymphoblastic" in display.lower() \
-                or re.search(r"\bALL\b", display):  # fmt: skip
+        if (system, code) in UNMAPPED_ALL or re.search(_ALL_LOOKING, display):
             return _named([coding])
     return ""
 
