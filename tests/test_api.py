@@ -4,6 +4,7 @@ the same facts, rows and regulator; a bad fact is a ValueError in the command's 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import date
@@ -91,11 +92,22 @@ def test_a_bad_fact_is_a_value_error_in_the_commands_words(
     assert json.loads(row.stdout)["error"] == said  # a row with the same fact says the same
 
 
-def test_a_regulator_alltx_does_not_know_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match="regulator: must be fda, ema or both; got 'fdaa'"):
-        alltx.options(regulator="fdaa", age=19)
-    with pytest.raises(ValueError, match="regulator: must be fda or ema; got 'both'"):
-        list(alltx.cohort([{"age": 19}], regulator="both"))
+@pytest.mark.parametrize("regulator", ["fdaa", "fda,", "both,all"])
+def test_a_regulator_the_data_does_not_hold_is_a_value_error_in_the_commands_words(
+    regulator: str,
+) -> None:
+    said = command("options", "--age", "19", "--regulator", regulator).stderr.decode()
+    assert said.startswith("alltx: error: --regulator: the data holds no regulator")
+    words = said.removeprefix("alltx: error: --regulator: ").strip()
+    with pytest.raises(ValueError, match=f"^regulator: {re.escape(words)}$"):
+        alltx.options(regulator=regulator, age=19)
+
+
+def test_a_cohort_is_answered_under_one_regulator() -> None:
+    with pytest.raises(ValueError, match=r"^regulator: a cohort is answered under one regulator"):
+        list(alltx.cohort([{"age": 19}], regulator="all"))
+    said = command("options", "-i", "-", "--regulator", "all", stdin=b'{"age": 19}').stderr
+    assert b"a cohort is answered under one regulator" in said
 
 
 ROWS = [

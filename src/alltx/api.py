@@ -23,40 +23,37 @@ from typing import Any
 
 from alltx.core.facts import FactError, date_refusal, facts_from, parse_date
 from alltx.model.catalog import Catalog
-from alltx.model.declared import OFFERED
 
 _BATCH = 256  # rows answered at a time: records are yielded as they are made
 
 
 def options(
-    *, regulator: str = "fda", data: str | Path | None = None, **facts: object
+    *, regulator: str | None = None, data: str | Path | None = None, **facts: object
 ) -> dict[str, Any]:
     """One patient's answer, as `alltx options --format json` prints it: the facts by their
     names (`age=19`, `lineage="B-ALL"`, `relapsed=True`; None or a fact left out is unknown;
     an age may be `birth_date="2019-05-31"`, taken at `as_of`, today where not given),
-    under `regulator` (fda, ema, or both: the two side by side), from the data file `data`
-    (the bundled one by default)."""
+    under `regulator` (as --regulator takes it: one the data lists, the data's first where
+    None; several with commas, or all: side by side), from the data file `data` (the bundled
+    one by default)."""
     from alltx.answer.answers import compared, patient_answer
 
-    if regulator not in (*OFFERED, "both"):
-        raise ValueError(f"regulator: must be fda, ema or both; got {regulator!r}")
+    catalogs = _catalogs(regulator, data)
     try:
         parsed = facts_from(facts, date.today())
     except FactError as error:
         raise ValueError(f"{error.field}: {error}" if error.field else str(error)) from None
-    if regulator == "both":
-        whole = _catalog("*", data)
-        catalogs = [whole.under(r.id) for r in whole.regulators]
+    if len(catalogs) > 1:
         answer: object = compared([patient_answer(parsed, c) for c in catalogs])
     else:
-        answer = patient_answer(parsed, _catalog(regulator, data))
+        answer = patient_answer(parsed, catalogs[0])
     return json.loads(json.dumps(answer))  # type: ignore[no-any-return]
 
 
 def cohort(
     rows: Iterable[Mapping[str, object]] | Any,  # or a pandas DataFrame
     *,
-    regulator: str = "fda",
+    regulator: str | None = None,
     explain: bool = False,
     ignore_unknown_fields: bool = False,
     data: str | Path | None = None,
@@ -69,10 +66,8 @@ def cohort(
     `--format parquet` writes them: text, but `line` and `version`; None where empty); a
     missing value (NaN, None) is unknown. `as_of` is the day a row's birth_date is taken at
     where the row has no as_of (today where not given), as `alltx options --as-of`."""
-    if regulator not in OFFERED:
-        raise ValueError(f"regulator: must be fda or ema; got {regulator!r}")
+    catalog = _one(regulator, data)
     day = _day(as_of)
-    catalog = _catalog(regulator, data)
     if _is_frame(rows):
         if explain:
             raise ValueError("explain: a DataFrame holds the compact records; give the rows "
@@ -84,7 +79,7 @@ def cohort(
 def fhir_cohort(
     lines: Iterable[str | bytes],
     *,
-    regulator: str = "fda",
+    regulator: str | None = None,
     explain: bool = False,
     all_patients: bool = False,
     fhir_codes: str | Path | None = None,
@@ -101,10 +96,8 @@ def fhir_cohort(
     from alltx.io.fhir import FhirError, cohort_rows, read_lines
     from alltx.model.data_files import load_fhir_codes
 
-    if regulator not in OFFERED:
-        raise ValueError(f"regulator: must be fda or ema; got {regulator!r}")
+    catalog = _one(regulator, data)
     day = _day(as_of)
-    catalog = _catalog(regulator, data)
     table = load_fhir_codes(None if fhir_codes is None else Path(fhir_codes))
     try:
         found = read_lines(lines, table, day)
@@ -135,10 +128,26 @@ def _day(as_of: str | date | None) -> date:
         raise ValueError(f"as_of: {date_refusal(as_of)}") from None
 
 
-def _catalog(regulator: str, data: str | Path | None) -> Catalog:
+def _catalogs(regulator: str | None, data: str | Path | None) -> list[Catalog]:
+    """The data as each regulator chosen authorises, as the command's --regulator reads the
+    choice (model.catalog.regulators_named)."""
+    from alltx.model.catalog import UnknownRegulator, regulators_named
     from alltx.model.data_files import load_catalog
 
-    return load_catalog(None if data is None else Path(data), regulator=regulator)
+    whole = load_catalog(None if data is None else Path(data), regulator="*")
+    try:
+        return [whole.under(id) for id in regulators_named(regulator, whole.regulators)]
+    except UnknownRegulator as unknown:
+        raise ValueError(f"regulator: {unknown}") from None
+
+
+def _one(regulator: str | None, data: str | Path | None) -> Catalog:
+    """One regulator's data: a cohort's records each name the one their answer comes from."""
+    catalogs = _catalogs(regulator, data)
+    if len(catalogs) > 1:
+        ids = ", ".join(c.info.authority.id for c in catalogs)
+        raise ValueError(f"regulator: a cohort is answered under one regulator; give one ({ids})")
+    return catalogs[0]
 
 
 def _answered(

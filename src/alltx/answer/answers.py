@@ -54,15 +54,17 @@ if TYPE_CHECKING:  # the shapes are types only here: their module is off the run
 VERSION = 2
 
 
-def disclaimer(labels: str) -> str:
-    """What every answer says of itself, naming the documents its statuses come from."""
-    return (f"Information from {labels} and the sources named, not medical advice: "
-            "only the care team can say which treatment is right. Ask them about anything "
-            "here.")  # fmt: skip
+def disclaimer(labels: str | None) -> str:
+    """What every answer says of itself, naming the documents its statuses come from (`labels`;
+    None where it has no statuses, only the sources it names)."""
+    documents = "the sources named" if labels is None else f"{labels} and the sources named"
+    return (f"Information from {documents}, not medical advice: only the care team can say "
+            "which treatment is right. Ask them about anything here.")  # fmt: skip
 
 
-# The guide's answers (transplant, side effects, grading) rest on the guide's own sources.
-DISCLAIMER = disclaimer("US FDA labels")
+# The guide's answers (transplant, side effects, grading) rest on the guide's own sources, not
+# on one regulator's labels.
+DISCLAIMER = disclaimer(None)
 
 NONE_APPLIES = "none of the reasons the source gives applies"
 
@@ -553,7 +555,7 @@ def columns(catalog: Catalog) -> list[tuple[str, str]]:
     names += [
         ("error", "why the row could not be answered; empty for an answer"),
         ("data_release", "the data release the answer comes from"),
-        ("regulator", "the regulator the statuses come from: fda or ema"),
+        ("regulator", "the regulator the statuses come from, by its id in the data"),
         ("version", "the record format version"),
     ]
     return names

@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
-from alltx.answer.answers import DISCLAIMER, VERSION, plain, source_json, statement_json
+from alltx.answer.answers import (
+    DISCLAIMER,
+    VERSION,
+    disclaimer,
+    plain,
+    source_json,
+    statement_json,
+)
 from alltx.core.facts import Counted, Facts
 from alltx.core.grading import Grading
 from alltx.model.catalog import Catalog, Statement, Therapy
@@ -41,7 +48,7 @@ def _optional(statement: Statement | None) -> StatementOut | None:
     return None if statement is None else statement_json(statement)
 
 
-def _frame(guide: Guide) -> GuideFrame:
+def _frame(guide: Guide, labels: str | None = None) -> GuideFrame:
     """What follows a guide answer's body: the sources the guide has, its date, the
     disclaimer."""
     info = guide.info
@@ -52,7 +59,7 @@ def _frame(guide: Guide) -> GuideFrame:
             "updated": info.updated.isoformat(),
             "file": guide.origin,
         },
-        "disclaimer": DISCLAIMER,
+        "disclaimer": DISCLAIMER if labels is None else disclaimer(labels),
     }
 
 
@@ -69,9 +76,12 @@ def grading_answer(guide: Guide, grading: Grading) -> GradingAnswer:
     return {"version": VERSION, "grading": grading_json(grading), **_frame(guide)}
 
 
-def compare_answer(guide: Guide, therapies: list[Therapy], regulator: str) -> CompareAnswer:
-    body = compare_json(therapies, guide, regulator)
-    return {"version": VERSION, "regulator": regulator, "therapies": body, **_frame(guide)}
+def compare_answer(guide: Guide, therapies: list[Therapy], catalog: Catalog) -> CompareAnswer:
+    """The therapies side by side, as one regulator authorises them (its labels named)."""
+    authority = catalog.info.authority
+    body = compare_json(therapies, guide, authority.id)
+    return {"version": VERSION, "regulator": authority.id, "therapies": body,
+            **_frame(guide, authority.labels)}  # fmt: skip
 
 
 def terms_answer(guide: Guide, terms: tuple[Term, ...]) -> TermsAnswer:

@@ -140,7 +140,7 @@ class DataOut(TypedDict):
     file: str
     """the therapies file the answer came from"""
     regulator_id: str
-    """the regulator as --regulator and cohort records name it: fda or ema"""
+    """the regulator as --regulator and cohort records name it: its id in the data"""
 
 
 class OptionsOut(TypedDict):
@@ -164,7 +164,7 @@ class OptionsOut(TypedDict):
 class DifferenceOut(TypedDict):
     therapy: str
     statuses: dict[str, Status]
-    """by regulator (fda, ema); a regulator that has not authorised it is left out"""
+    """by regulator (its id); a regulator that has not authorised it is left out"""
     because: dict[str, str]
     """by regulator: the indication met, the criteria not met, or the facts that would decide"""
 

@@ -51,7 +51,7 @@ class Job:
     kind: str  # the input format: jsonl, csv or tsv
     header: list[str] | None  # a CSV input's columns, read by the main process
     fail_fast: bool
-    regulator: str = "fda"  # whose authorisations the answers come from
+    regulator: str | None = None  # whose authorisations: the data's first where None
     as_of: date | None = None  # the day an age from a birth date is taken at, where a row has none
 
 

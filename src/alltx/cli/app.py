@@ -134,8 +134,8 @@ app = typer.Typer(
     context_settings=HELP,
     name="alltx",
     help="Which immunotherapies for acute lymphoblastic leukemia (ALL) fit a patient's facts "
-    "under the US FDA labels (or the EU's: --regulator ema), and why. Information, not medical "
-    "advice.",
+    "under each regulator's authorisations the data holds (alltx data show lists them; "
+    "--regulator chooses), and why. Information, not medical advice.",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,

@@ -15,7 +15,7 @@ from alltx.core.facts import facts_from
 
 def ask(
     ctx: typer.Context,
-    regulator: RegulatorOption = "fda",
+    regulator: RegulatorOption = None,
     save: Annotated[
         str | None,
         typer.Option(
@@ -59,8 +59,8 @@ def ask(
     render.options(answer_of(facts, catalog), facts, catalog, out)
     # on one line however long, so that it can be copied
     again = questionnaire.command_line(given)
-    if regulator != "fda":
-        again += f" --regulator {regulator}"
+    if regulator is not None:
+        again += f" --regulator {catalog.info.authority.id}"
     out.print(f"\nThe same answer again: {again}", soft_wrap=True)
     if save is not None:
         _keep(save, given)

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from alltx.model.catalog import Catalog
-from alltx.model.declared import Offered
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -66,17 +65,21 @@ class DocFormat(StrEnum):
     json = "json"
 
 
-def _regulator(both: str = "") -> Any:
+def _regulator(several: bool) -> Any:
+    said = (
+        "one the data lists (alltx data show), several with commas (side by side, what "
+        "differs first), or all"
+        if several
+        else "one the data lists (alltx data show)"
+    )
     return typer.Option("--regulator", envvar="ALLTX_REGULATOR", rich_help_panel=OUTPUT_PANEL,
-                        help="Whose authorisations to answer from: fda (the US labels) or ema "
-                        f"(the European Union's).{both}")  # fmt: skip
+                        help=f"Whose authorisations to answer from: {said}; the data's first "
+                        "by default.")  # fmt: skip
 
 
-RegulatorOption = Annotated[Offered, _regulator()]
-RegulatorsOption = Annotated[
-    Literal[Offered, "both"],
-    _regulator(" both: the two side by side, with what makes them differ."),
-]
+# Regulators are the data's (model.catalog.regulators_named reads the choice): no id here.
+RegulatorOption = Annotated[str | None, _regulator(several=False)]
+RegulatorsOption = Annotated[str | None, _regulator(several=True)]
 
 
 def ignore_unknown_option(panel: str | None = None) -> Any:
@@ -233,21 +236,27 @@ def exit_status(error: BaseException) -> int | None:
     return next((status for kind, status in statuses.items() if isinstance(error, kind)), None)
 
 
-def catalog_in_use(ctx: typer.Context, regulator: str = "fda") -> Catalog:
-    """The therapies data in use (--data), as `regulator` authorises."""
+def catalog_in_use(ctx: typer.Context, regulator: str | None = None, one: str = "") -> Catalog:
+    """The therapies data in use (--data), as the regulator chosen authorises (the data's
+    first where none is); `one` says why this command takes only one, where it is asked for
+    several."""
+    catalogs = catalogs_in_use(ctx, regulator)
+    if len(catalogs) > 1:
+        fail(f"--regulator {regulator}: {one or 'this command answers under one regulator'}; "
+             f"give one ({', '.join(c.info.authority.id for c in catalogs)})")  # fmt: skip
+    return catalogs[0]
+
+
+def catalogs_in_use(ctx: typer.Context, regulator: str | None) -> list[Catalog]:
+    """The data as each regulator chosen authorises (--regulator: one, several, all)."""
+    from alltx.model.catalog import UnknownRegulator, regulators_named
     from alltx.model.data_files import load_catalog
 
-    return load_catalog(settings(ctx).data, regulator=regulator)
-
-
-def catalogs_in_use(ctx: typer.Context, regulator: str) -> list[Catalog]:
-    """The data as one regulator authorises, or as each does (both)."""
-    from alltx.model.data_files import load_catalog
-
-    if regulator != "both":
-        return [catalog_in_use(ctx, regulator)]
     whole = load_catalog(settings(ctx).data, regulator="*")
-    return [whole.under(r.id) for r in whole.regulators]
+    try:
+        return [whole.under(id) for id in regulators_named(regulator, whole.regulators)]
+    except UnknownRegulator as unknown:
+        fail(f"--regulator: {unknown}")
 
 
 def guide_in_use(ctx: typer.Context) -> Guide:

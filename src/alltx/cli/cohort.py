@@ -43,7 +43,7 @@ class CohortSettings:
     jobs: int = 1
     engine: Engine | None = None
     output_file: str | None = None
-    regulator: str = "fda"
+    regulator: str | None = None  # as --regulator gives it: the data's first by default
     as_of: date | None = None  # the day an age from a birth date is taken at, where a row has none
 
 
@@ -321,7 +321,7 @@ def _write_jobs(
     header, work = jobs.prepare(lines, kind, settings.ignore_unknown)
     job = jobs.Job(settings_of(ctx).data, output.value, settings.explain,
                    settings.ignore_unknown, kind, header, settings.fail_fast,
-                   settings.regulator, settings.as_of)  # fmt: skip
+                   catalog.info.authority.id, settings.as_of)  # fmt: skip
     fmt = streaming.output_format(output.value, catalog, settings.explain)
     with _WholeLines() as out:
         out.write(fmt.header)

@@ -79,7 +79,7 @@ def drug(
         str, typer.Argument(help="Generic name, brand or short name: Kymriah, tisa-cel.")
     ],
     output: FormatOption = DocFormat.text,
-    regulator: RegulatorsOption = "fda",
+    regulator: RegulatorsOption = None,
 ) -> None:
     """One drug: what it is, how it is given, who it is approved for, its side effects. A word
     that covers several (car-t) lists them."""
@@ -100,7 +100,7 @@ def drug(
         drugs.append((catalog, therapy, guide.practice_for(therapy.id, catalog.info.authority.id)))
     if not drugs:
         raise not_shown[0]
-    for unshown in not_shown:  # (--regulator both) said, and the others answered
+    for unshown in not_shown:  # (--regulator fda,ema) said, and the others answered
         sys.stderr.write(f"alltx: note: {visible(unshown.said)}\n")
 
     def answer() -> object:
@@ -109,7 +109,7 @@ def drug(
 
         made = [drug_json(t, catalog, practice_json(p)) for catalog, t, p in drugs]
         both: DrugBothOut = {"version": VERSION, "answers": made}
-        return both if regulator == "both" else made[0]
+        return both if len(catalogs) > 1 else made[0]
 
     def draw(out: Console) -> None:
         from alltx.views import render, render_guide
@@ -129,7 +129,7 @@ def drug(
 def drugs(
     ctx: typer.Context,
     output: FormatOption = DocFormat.text,
-    regulator: RegulatorOption = "fda",
+    regulator: RegulatorOption = None,
 ) -> None:
     """One line per therapy alltx knows."""
     catalog = catalog_in_use(ctx, regulator)
@@ -221,7 +221,7 @@ def data_check(
 def data_show(
     ctx: typer.Context,
     output: FormatOption = DocFormat.text,
-    regulator: RegulatorOption = "fda",
+    regulator: RegulatorOption = None,
 ) -> None:
     """Where the data in use comes from: its file, release, date, regulator and sources. As
     JSON, also every therapy, indication, criterion, caution and referral reason with its id:

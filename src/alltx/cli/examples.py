@@ -12,7 +12,7 @@ EXAMPLES: dict[str, list[str]] = {
         "alltx options --age 19 --relapsed",
         "alltx options --age 8 --lineage b --remission 1 --mrd 0.5 --cd19 positive",
         "alltx options --age 30 --relapsed --ph Ph+ --format json",
-        "alltx options --age 19 --relapse 1 --prior-transplant --regulator both",
+        "alltx options --age 19 --relapse 1 --prior-transplant --regulator all",
         "alltx options --input cohort.csv --format csv > results.csv",
         "alltx options --born 2026-10-20 --as-of 2026-12-01 --relapsed",
         "alltx options --fhir patient-bundle.json --fhir-codes our-lab-codes.toml",
@@ -51,7 +51,7 @@ EXAMPLES: dict[str, list[str]] = {
     "compare": [
         "alltx compare",
         "alltx compare kymriah blincyto",
-        "alltx compare besponsa --regulator both",
+        "alltx compare besponsa --regulator all",
     ],
     "explain": ["alltx explain", "alltx explain mrd"],
     "questions": ["alltx questions", "alltx questions --for blinatumomab"],

@@ -226,7 +226,7 @@ def compare(
         typer.Argument(help="Therapies by any name (Kymriah, blina ...); all five if left out."),
     ] = None,
     output: FormatOption = DocFormat.text,
-    regulator: RegulatorsOption = "fda",
+    regulator: RegulatorsOption = None,
 ) -> None:
     """The therapies side by side: target, approval, how and where given, side effects."""
     guide, catalogs = guide_in_use(ctx), catalogs_in_use(ctx, regulator)
@@ -238,10 +238,10 @@ def compare(
     def answer() -> object:
         from alltx.answer.answers import VERSION
 
-        made = [_answers().compare_answer(guide, chosen, c.info.authority.id)
+        made = [_answers().compare_answer(guide, chosen, c)
                 for c, chosen in compared]  # fmt: skip
         both: CompareBothOut = {"version": VERSION, "answers": made}
-        return both if regulator == "both" else made[0]
+        return both if len(catalogs) > 1 else made[0]
 
     def draw(out: Console) -> None:
         for catalog, chosen in compared:

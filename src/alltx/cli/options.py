@@ -195,7 +195,7 @@ def options(
             rich_help_panel=OUTPUT_PANEL,
         ),
     ] = None,
-    regulator: RegulatorsOption = "fda",
+    regulator: RegulatorsOption = None,
     fhir: Annotated[
         str | None,
         typer.Option(
@@ -310,7 +310,7 @@ def _from_records(
         if given:
             fail(f"facts as flags go with one patient's answer; {fhir} is answered as a "
                  "cohort, a record per Patient")  # fmt: skip
-        _one_regulator(settings.regulator)
+        _one_regulator(ctx, settings.regulator)
         charts = records.with_diagnosis(found, all_patients, settings.explain)
         from alltx.io.fhir import cohort_rows
 
@@ -338,7 +338,7 @@ def _from_facts(
     if input_file is not None:
         if given:
             fail("give one patient's facts as flags, or a cohort with --input, not both")
-        _one_regulator(settings.regulator)
+        _one_regulator(ctx, settings.regulator)
         run_cohort(ctx, input_file, input_format, output, settings)
         return
     if output is Format.parquet or settings.engine is not None:
@@ -350,11 +350,10 @@ def _from_facts(
     _one(ctx, facts, given, None, output, settings)
 
 
-def _one_regulator(regulator: str) -> None:
-    """A cohort's records name the one regulator each answer comes from: not both."""
-    if regulator == "both":
-        fail("a cohort is answered under one regulator: --regulator fda or ema (each record "
-             "names it)")  # fmt: skip
+def _one_regulator(ctx: typer.Context, regulator: str | None) -> None:
+    """A cohort's records name the one regulator each answer comes from: not several."""
+    catalog_in_use(ctx, regulator, "a cohort is answered under one regulator (each record "
+                   "names it)")  # fmt: skip
 
 
 def _one(
@@ -368,13 +367,14 @@ def _one(
     """One patient's answer, in the format asked for (`given`: the facts as a row gives them,
     for a record; `row_id` its id)."""
     regulator = settings.regulator
-    if regulator == "both":
+    catalogs = catalogs_in_use(ctx, regulator)
+    if len(catalogs) > 1:
         if output not in (None, Format.text, Format.json) or settings.explain:
-            fail("--regulator both answers as text or --format json; for a record, give "
-                 "--regulator fda or ema")  # fmt: skip
-        _both(ctx, facts, catalogs_in_use(ctx, regulator), output)
+            fail(f"--regulator {regulator} answers as text or --format json; for a record, "
+                 "give one regulator")  # fmt: skip
+        _both(ctx, facts, catalogs, output)
         return
-    catalog = catalog_in_use(ctx, regulator)
+    [catalog] = catalogs
     if output in (Format.jsonl, Format.csv):
         from alltx.io.input_rows import RecordRow, Row
 
@@ -409,7 +409,7 @@ def answer_of(facts: Facts, catalog: Catalog) -> OptionsOut:
 
 
 def _both(ctx: typer.Context, facts: Facts, catalogs: list[Catalog], output: Format | None) -> None:
-    """One patient under each regulator, side by side (--regulator both)."""
+    """One patient under each regulator chosen, side by side (--regulator fda,ema)."""
     from alltx.answer.answers import compared
 
     answer = compared([answer_of(facts, catalog) for catalog in catalogs])

@@ -32,7 +32,7 @@ DUCKDB = Dialect("duckdb")
 @sql_app.command("sql", epilog=epilog("sql"))
 def sql_query(
     ctx: typer.Context,
-    regulator: RegulatorOption = "fda",
+    regulator: RegulatorOption = None,
     dialect: Annotated[Dialect, typer.Option(help="The engine the query is written for.")] = DUCKDB,
     table: Annotated[
         str,
@@ -86,8 +86,8 @@ def sql_query(
         given = {name for name in named if name}
         if "id" not in given:  # allowed (a table may have no id), but never silently
             sys.stderr.write("alltx: note: --columns names no id: every row's id is NULL\n")
-    query = compile_query(catalog_in_use(ctx, regulator), DIALECTS[dialect.value], table,
-                          given, as_of=as_of_day(as_of))  # fmt: skip
+    catalog = catalog_in_use(ctx, regulator, "a query answers under one regulator")
+    query = compile_query(catalog, DIALECTS[dialect.value], table, given, as_of=as_of_day(as_of))
     sys.stdout.write(query + ";\n")
 
 

@@ -254,9 +254,9 @@ class Referral:
 @dataclass(frozen=True, kw_only=True)
 class Regulator:
     """A regulator whose authorisations the data holds: `id` as the data and --regulator name
-    it (fda, ema), `name` as answers say it."""
+    it, `name` as answers say it."""
 
-    id: RegulatorId = key("as indications and --regulator name it: fda, ema")
+    id: RegulatorId = key("as indications and --regulator name it (lower-case letters)")
     name: Text = key("as answers name it: US FDA")
     region: Text
     scope: Text
@@ -325,8 +325,8 @@ class Catalog:
         chosen = next((r for r in self.regulators if r.id == regulator), None)
         if chosen is None:
             known = ", ".join(r.id for r in self.regulators)
-            raise UnknownName(f"the data holds no regulator {regulator!r}; it holds {known}",
-                              [r.id for r in self.regulators])  # fmt: skip
+            raise UnknownRegulator(f"the data holds no regulator {regulator!r}; it holds "
+                                   f"{known}", [r.id for r in self.regulators])  # fmt: skip
         info = replace(self.info, authority=chosen)
         therapies = tuple(t.under(regulator) for t in self.therapies)
         return replace(self, info=info, therapies=tuple(t for t in therapies if t.indications),
@@ -390,6 +390,38 @@ class UnknownName(LookupError):
 
 class UnknownTherapy(UnknownName):
     pass
+
+
+class UnknownRegulator(UnknownName):
+    pass
+
+
+def regulators_named(said: str | None, held: Sequence[Regulator]) -> list[str]:
+    """The regulators a choice names, as --regulator and the API take it: one the data holds
+    (its id, any case), several with commas (in the order given), `all`, or `both` where the
+    data holds two; none (None) is the data's first. Nothing here names a regulator: the data
+    file lists them."""
+    ids = [regulator.id for regulator in held]
+    listed = ", ".join(ids)
+    if said is None:
+        return ids[:1]
+    words = [word.strip().lower() for word in said.split(",")]
+    if words == ["all"]:
+        return ids
+    if words == ["both"]:
+        if len(ids) == 2:
+            return ids
+        raise UnknownRegulator(f"both names two regulators, and the data holds {len(ids)} "
+                               f"({listed}); name them with commas, or give all", ids)  # fmt: skip
+    chosen: list[str] = []
+    for word in words:
+        if word not in ids:
+            said_as = repr(word) if word else "an empty name"
+            raise UnknownRegulator(f"the data holds no regulator {said_as}; it holds {listed} "
+                                   "(several with commas, or all)", ids)  # fmt: skip
+        if word not in chosen:
+            chosen.append(word)
+    return chosen
 
 
 class NotShown(UnknownTherapy):

@@ -47,10 +47,6 @@ Text = Annotated[str, Key(min_length=1)]
 # lower-case letters, digits and hyphens only, so no quote or backslash can end a literal.
 Id = Annotated[str, Key(pattern=r"^[a-z0-9][a-z0-9-]*$")]
 RegulatorId = Annotated[str, Key(pattern=r"^[a-z]+$")]
-# The regulators whose answers alltx offers (--regulator's choices, the API's): the shipped
-# data's. A data file may name others, which no command can choose.
-Offered = Literal["fda", "ema"]
-OFFERED: tuple[str, ...] = get_args(Offered)
 Release = Annotated[str, Key(pattern=r"^[0-9A-Za-z][0-9A-Za-z.+-]*$")]
 # An address is a link in every view: only http(s), so no javascript: or file: can run.
 Address = Annotated[str, Key(pattern=r"^https?://[^\s]+$")]

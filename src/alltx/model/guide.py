@@ -289,7 +289,7 @@ class Guide:
         declared.check_format(self.format, GUIDE_FORMAT)
         object.__setattr__(self, "sources", {s.id: s for s in self.listed})
 
-    def practice_for(self, therapy_id: str, regulator: str = "fda") -> Practice | None:
+    def practice_for(self, therapy_id: str, regulator: str) -> Practice | None:
         """How a therapy is given, as the documents of `regulator` describe it (a US REMS
         change is no EU fact); None where the guide has nothing for it."""
         return next((p for p in self.practice if p.therapy == therapy_id

@@ -29,7 +29,7 @@ from alltx.answer.answers import (
 from alltx.core.facts import READING, Facts, deciding_words
 from alltx.core.plain import utf8, visible, web_address
 from alltx.model.catalog import Catalog, Source, Statement, Therapy
-from alltx.views.words import facts_words, value_words
+from alltx.views.words import facts_words, listed, value_words
 
 if TYPE_CHECKING:  # the cohort modules load only for a cohort, not for one patient's answer
     from alltx.answer.shapes import (
@@ -494,14 +494,20 @@ def drug(
 def drug_compared(
     drugs: Sequence[tuple[Therapy, Catalog, RenderableType | None]], out: Console
 ) -> None:
-    """One drug under each regulator on one page (--regulator both): what a section says under
-    each is said once; what only one regulator's documents say follows, under its name."""
+    """One drug under each regulator chosen on one page (--regulator fda,ema): what a section
+    says under each is said once; what not every regulator's documents say follows, under each
+    one's name."""
     first, catalogs = drugs[0][0], [catalog for _, catalog, _ in drugs]
-    names = " and ".join(c.info.authority.name for c in catalogs)
+    names = listed([c.info.authority.name for c in catalogs])
+    two = len(catalogs) == 2
     cited = Citations({k: v for c in catalogs for k, v in c.sources.items()})
     parts: list[Part] = [
         Text(therapy_names(first), style="bold"),
-        Text(f"Under {names}: what both say, then what only one says", "dim"),
+        Text(
+            f"Under {names}: what {'both' if two else 'all'} say, then what only "
+            f"{'one says' if two else 'some say'}",
+            "dim",
+        ),
     ]
     # "Approved for (US FDA label)": compared by what follows the title's first words
     each = [_sections(therapy, catalog.info.authority.label) for therapy, catalog, _ in drugs]
@@ -517,8 +523,10 @@ def drug_compared(
         for (_, catalog, _), items in zip(drugs, sections, strict=True):
             own = [item for item in items if item not in common]
             if own:
-                parts += [Text(f"  Only in the {catalog.info.authority.label}:", style="italic"),
-                          _items(own, cited, 4)]  # fmt: skip
+                label = catalog.info.authority.label
+                where = f"Only in the {label}" if two else \
+                    f"In the {label}, not in all {len(catalogs)}"  # fmt: skip
+                parts += [Text(f"  {where}:", style="italic"), _items(own, cited, 4)]
     pictures = [(c, picture) for _, c, picture in drugs if picture is not None]
     for catalog, picture in pictures:
         heading = f"\nHow it is given, as a timeline ({catalog.info.authority.short})"
@@ -658,7 +666,7 @@ def _system(system: str) -> str:
 def compared(answer: ComparedOut, facts: Facts, catalogs: Sequence[Catalog], out: Console) -> None:
     """One patient under each regulator, side by side (answers.compared_json): each therapy's
     status under each, then what makes each difference."""
-    names = " and ".join(c.info.authority.name for c in catalogs)
+    names = listed([c.info.authority.name for c in catalogs])
     read = {name for catalog in catalogs for name in catalog.facts_read()}
     parts: list[Part] = [
         Text(f"alltx: {names}, side by side", style="bold"),
@@ -713,7 +721,7 @@ def compared(answer: ComparedOut, facts: Facts, catalogs: Sequence[Catalog], out
             status = difference["statuses"].get(info.authority.id)
             said = STATUS[status][0].lower() if status else "-"
             parts.append(marked([("·", Text(f"{info.authority.short}: {said}; {because}"))], 2))
-    each = " or ".join(c.info.authority.id for c in catalogs)
+    each = listed([c.info.authority.id for c in catalogs], "or")
     parts += ["", Text(f"Each answer in full: alltx options ... --regulator {each}", style="dim")]
     for catalog in catalogs:
         info = catalog.info

@@ -13,7 +13,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     from alltx.answer.shapes import FindingOut, GradingOut, StatementOut
 
-from alltx.answer.answers import DISCLAIMER
+from alltx.answer.answers import DISCLAIMER, disclaimer
 from alltx.core.facts import READING
 from alltx.model.catalog import Catalog, Node, Statement, Therapy
 from alltx.model.guide import Guide, Practice, Scale, SideEffect, Term
@@ -32,15 +32,16 @@ def _heading(text: str) -> Text:
     return Text(text, style="bold")
 
 
-def _footer(guide: Guide, cited: Citations | None = None) -> list[Part]:
+def _footer(guide: Guide, cited: Citations | None = None, labels: str | None = None
+            ) -> list[Part]:  # fmt: skip
     """The sources an answer cited, with their addresses; then the data's date and the
-    disclaimer."""
+    disclaimer (naming `labels`, where the answer rests on a regulator's)."""
     info = guide.info
     return [
         *(cited.parts() if cited else []),
         "",
         Text(f"Guide data: release {info.release}, updated {info.updated.isoformat()}.", "dim"),
-        Text(DISCLAIMER, style="bold"),
+        Text(DISCLAIMER if labels is None else disclaimer(labels), style="bold"),
     ]
 
 
@@ -275,7 +276,7 @@ def compare(therapies: list[Therapy], guide: Guide, catalog: Catalog, out: Conso
                 table.add_row(label, Text(text) if text else unknown)
             parts += ["", Text(therapy_names(therapy), "bold underline"), table]
     parts += ["", Text("Sources: alltx drug NAME cites each statement, with addresses.", "dim")]
-    show(out, [*parts, *_footer(guide)])
+    show(out, [*parts, *_footer(guide, labels=catalog.info.authority.labels)])
 
 
 def terms(guide: Guide, out: Console) -> None:

@@ -113,3 +113,9 @@ def value_words(criterion: CriterionOut, facts: Facts) -> str:
     if isinstance(age, Years | MonthEnd) and unit == "months" and criterion["result"] == "unknown":
         words += f", {fact_words(fact, criterion['value'])} completed months"  # which is open
     return words
+
+
+def listed(words: Collection[str], last: str = "and") -> str:
+    """Words as a sentence lists them: "A", "A and B", "A, B and C" (`last`: or)."""
+    *rest, final = words
+    return f"{', '.join(rest)} {last} {final}" if rest else final
