@@ -180,10 +180,11 @@ def test_the_readme_example_is_real_output() -> None:
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## From Python") :].split("\n## ", 1)[0]
+    from .test_readme import page
+
+    section = page("python")
     [example] = re.findall(r"```python\n(.*?)```", section, re.S)
-    test = doctest.DocTestParser().get_doctest(example, {}, "README", "README.md", 0)
+    test = doctest.DocTestParser().get_doctest(example, {}, "python", "docs/python.md", 0)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     runner.run(test)
     assert runner.summarize(verbose=False) == (0, 6)

@@ -622,18 +622,18 @@ def test_the_readmes_spark_job_gives_the_folders_records(tmp_path: Path, spark: 
     import re
 
     from .test_fhir import SITE_CODES
-    from .test_readme import README
+    from .test_readme import page
 
     (tmp_path / "site.toml").write_text(SITE_CODES)
     folder = tmp_path / "export"
     folder.mkdir()
     _hospital_export(folder, 300, {7, 150, 299})
-    blocks = re.findall(r"^```python\n(.*?)^```", README.read_text(), re.M | re.S)
+    blocks = re.findall(r"^```python\n(.*?)^```", page("fhir"), re.M | re.S)
     [job] = [block for block in blocks if "alltx.fhir_cohort" in block]
     # its paths, in this folder (Spark reads a relative path from where its JVM started)
     for name in ("export/", "site.toml", "alltx-answers"):
         job = job.replace(f'"{name}', f'"{tmp_path}/{name}')
-    exec(job, {"spark": spark})  # the README's own code, as a reader runs it
+    exec(job, {"spark": spark})  # the page's own code, as a reader runs it
     written = spark.read.parquet(str(tmp_path / "alltx-answers")).collect()
     records = [json.loads(row.record) for row in written]
     assert [row.id for row in sorted(written)] == ["p00007", "p00150", "p00299"]

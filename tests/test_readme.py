@@ -1,4 +1,5 @@
-"""The README's examples are real output: each `$ alltx ...` command in a fenced block is run,
+"""The README's and the documentation's (docs/*.md) examples are real output: each `$ alltx ...`
+command in a fenced block is run,
 and what the block shows under it must appear in the output, in order. A line `...` marks text
 left out, so an example may show excerpts; everything it does show must be there as shown.
 
@@ -19,13 +20,21 @@ from typer.testing import CliRunner
 from alltx.cli.app import app
 
 README = Path(__file__).parents[1] / "README.md"
+DOCS = Path(__file__).parents[1] / "docs"
+PAGES = [README, *sorted(DOCS.glob("*.md"))]  # every page a reader runs examples from
+
+
+def page(name: str) -> str:
+    """A documentation page's text (docs/NAME.md)."""
+    return (DOCS / f"{name}.md").read_text(encoding="utf-8")
 SHELL = re.compile(r"[|<>;&`$\\]")
 
 
 def sessions() -> list[tuple[str, list[str]]]:
-    """(command, the lines shown under it) for every `$ ` line in the README's blocks."""
+    """(command, the lines shown under it) for every `$ ` line in the pages' blocks."""
     found = []
-    blocks = re.findall(r"^```[a-z]*\n(.*?)^```", README.read_text(encoding="utf-8"), re.M | re.S)
+    text = "\n".join(path.read_text(encoding="utf-8") for path in PAGES)
+    blocks = re.findall(r"^```[a-z]*\n(.*?)^```", text, re.M | re.S)
     for block in blocks:
         command, shown = None, []
         for line in [*block.splitlines(), "$ end"]:

@@ -114,7 +114,7 @@ def settings(ctx: typer.Context) -> Settings:
     return Settings() if found is None else found
 
 
-# Exit statuses (README, "For scripts"): 0 an answer; 1 a row could not be answered, or the
+# Exit statuses (docs/cohorts.md, "For scripts"): 0 an answer; 1 a row could not be answered, or the
 # data file is broken; 2 bad usage or bad facts; 74 the output could not be written; 128 + the
 # signal when stopped by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), as a shell reports a
 # program it killed; 141 the reader closed the pipe (128 + SIGPIPE).

@@ -166,7 +166,7 @@ def options(
             metavar="N",
             help="Answer a cohort in N processes (records still in input order), with --format "
             "jsonl or csv; at most one a core (asked for more, alltx uses the cores and says "
-            "so). Pays on big inputs with spare cores: see the README's Performance.",
+            "so). Pays on big inputs with spare cores: see docs/performance.md.",
             rich_help_panel=COHORT_PANEL,
         ),
     ] = 1,

@@ -25,7 +25,7 @@ import typer
 from alltx.cli.base import Failed, Stopped, fail, output_failed, stopped
 
 # What a run's exit status says of its output: 0 an answer, 1 every row answered and some
-# refused, each in its place (README, "For scripts"); anything else is a run that did not
+# refused, each in its place (docs/cohorts.md, "For scripts"); anything else is a run that did not
 # finish its writing, and the path keeps what it held.
 WHOLE = (0, 1, None)
 

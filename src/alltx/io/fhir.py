@@ -855,7 +855,7 @@ def _quantity(quantity: Mapping[str, Any], form: str) -> str:
 
 # A Condition that names ALL by a code the codes file does not map: said, never silently
 # dropped (issue 43, 7). SNOMED CT 91857003 (acute lymphoid leukemia) has no citable source
-# that names it cleanly (README, "From the records"); other codes by the words of their name.
+# that names it cleanly (docs/fhir.md); other codes by the words of their name.
 UNMAPPED_ALL = {("http://snomed.info/sct", "91857003")}
 # A name that looks like ALL: "lymphoblastic" as it is written in a sentence, a title or
 # capitals, or ALL as a word; the first pass looks for these words in the raw line.
