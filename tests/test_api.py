@@ -178,7 +178,6 @@ def test_importing_alltx_loads_neither_the_api_nor_the_rules() -> None:
 def test_the_readme_example_is_real_output() -> None:
     import doctest
     import re
-    from pathlib import Path
 
     from .test_readme import page
 

@@ -27,6 +27,8 @@ PAGES = [README, *sorted(DOCS.glob("*.md"))]  # every page a reader runs example
 def page(name: str) -> str:
     """A documentation page's text (docs/NAME.md)."""
     return (DOCS / f"{name}.md").read_text(encoding="utf-8")
+
+
 SHELL = re.compile(r"[|<>;&`$\\]")
 
 
