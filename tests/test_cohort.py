@@ -124,6 +124,7 @@ def full_ids(option: dict[str, Any]) -> dict[str, Any]:
     return brief
 
 
+@pytest.mark.slow
 def test_compact_records_agree_with_the_full_answers(catalog: Catalog) -> None:
     rows = grid_rows()
     records_out = answer_rows(catalog, rows)
@@ -140,6 +141,7 @@ def test_compact_records_agree_with_the_full_answers(catalog: Catalog) -> None:
     assert len(rows) == math.prod(len(values) for values in GRID.values())
 
 
+@pytest.mark.slow
 def test_explain_records_are_the_one_patient_json(catalog: Catalog) -> None:
     rows = grid_rows()[::3]
     for row, record in zip(rows, answer_rows(catalog, rows, explain=True), strict=True):
@@ -148,6 +150,7 @@ def test_explain_records_are_the_one_patient_json(catalog: Catalog) -> None:
         assert {k: v for k, v in record.items() if k not in ("id", "line")} == one, row
 
 
+@pytest.mark.slow
 def test_answers_stay_the_same_when_the_memos_overflow(
     catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -546,6 +549,7 @@ def test_a_record_stays_one_line_whatever_its_id_holds() -> None:
     assert [r["id"] for r in found] == ["a\u0085b\u2028c\u2029d", "\u2028"]
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None)
 @given(st.one_of(st.text(), st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126)),
                  st.integers(), st.none(), st.lists(st.text(), max_size=2)))  # fmt: skip

@@ -129,6 +129,7 @@ def patients(catalog: Catalog, seed: int, count: int, most_open: int) -> list[di
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("regulator", ["fda", "ema"])
 def test_to_decide_is_exactly_the_facts_that_can_change_the_answer(regulator: str) -> None:
     catalog = load_catalog(regulator=regulator)
@@ -183,6 +184,7 @@ STATE_FACTS = ["high_risk_first_relapse", "newly_diagnosed", "prior_transplant",
                "relapse_after_transplant", "prior_autologous_transplant"]  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("regulator", ["fda", "ema"])
 def test_where_facts_imply_each_other_every_fact_named_can_change_the_answer(
     regulator: str,

@@ -117,6 +117,7 @@ def _paths(raw: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None)
 @given(st.lists(_mutations(), min_size=1, max_size=3))
 def test_a_file_the_schema_passes_builds_or_is_refused_in_words(changes: list[Any]) -> None:

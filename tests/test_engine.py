@@ -256,6 +256,7 @@ def test_values_of_the_wrong_kind_are_errors_of_their_rows(tmp_path: Path) -> No
     assert len(error.splitlines()) == 4  # one line a row
 
 
+@pytest.mark.slow
 def test_outside_text_is_plain_in_duckdb_output_too(tmp_path: Path) -> None:
     rows = [{"id": "=cmd|' /C calc'!A0", "age": 19}, {"id": "\x1b[31mred", "age": 19}]
     parquet = write_parquet(tmp_path / "cohort.parquet", rows)
@@ -320,6 +321,7 @@ def full_disk(tmp_path: Path) -> Any:
         subprocess.run(["umount", str(folder)], check=True)
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_the_outputs_error_and_leaves_no_file(
     tmp_path: Path, full_disk: Path
 ) -> None:
@@ -350,6 +352,7 @@ def test_a_full_disk_is_the_outputs_error_and_leaves_no_file(
         assert not out.exists()
 
 
+@pytest.mark.slow
 def test_a_csv_of_ten_thousand_columns_is_read_by_its_header_on_the_engine(
     tmp_path: Path,
 ) -> None:
@@ -386,6 +389,7 @@ def test_duckdb_memory_is_bounded_and_spills_into_alltx_own_folder(tmp_path: Pat
     assert prepared.connection.execute(bar).fetchall() == [(False,)]
 
 
+@pytest.mark.slow
 def test_a_large_cohort_keeps_its_order_on_the_engine(tmp_path: Path) -> None:
     # The records are read from a table sorted by line, not from joins, which need not keep
     # the order of their rows (sql.engine_statements). Over rows enough for DuckDB to share
@@ -504,6 +508,7 @@ def test_without_duckdb_one_line_says_how_to_install_it(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     rows = [{"id": f"p{n}", "age": n % 90, "relapsed": True} for n in range(200_000)]
     parquet = write_parquet(tmp_path / "big.parquet", rows)
@@ -577,6 +582,7 @@ class _Stop(BaseException):
     """What alltx's own SIGTERM handler raises (cli.base.Stopped), for a test of the engine."""
 
 
+@pytest.mark.slow
 def test_a_signal_during_a_duckdb_statement_cancels_it_and_reaches_its_handler(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
@@ -614,6 +620,7 @@ def test_a_signal_during_a_duckdb_statement_cancels_it_and_reaches_its_handler(
     assert connection.execute("SELECT 42").fetchall() == [(42,)]  # the connection still works
 
 
+@pytest.mark.slow
 def test_sigterm_while_duckdb_writes_parquet_is_one_line_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:

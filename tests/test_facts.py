@@ -491,6 +491,7 @@ def test_near_each_bound_of_the_labels_the_table_is_the_calendar(months: int) ->
     assert months_in_days(most - 1)[0] == months - 1 and months_in_days(most)[0] == months
 
 
+@pytest.mark.slow
 def test_the_bounds_the_order_check_uses_hold_for_every_number_of_months() -> None:
     # facts.age_after and the SQL query refuse two ages out of order by these bounds, which
     # must hold for every count of months to 130 years (and one more, for MAX_AGE_DAYS)

@@ -587,6 +587,7 @@ def _without_line(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                   key=lambda r: r["id"])  # fmt: skip
 
 
+@pytest.mark.slow
 def test_the_api_answers_an_exports_lines_as_the_folder_is_answered(tmp_path: Path) -> None:
     import alltx
 
@@ -618,6 +619,7 @@ def test_the_api_answers_an_exports_lines_as_the_folder_is_answered(tmp_path: Pa
     assert alltx.fhir_patient(b'{"resourceType": "Organization", "id": "o1"}') is None
 
 
+@pytest.mark.slow
 def test_the_readmes_spark_job_gives_the_folders_records(tmp_path: Path, spark: Any) -> None:
     import re
 

@@ -9,6 +9,7 @@ import json
 import string
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
@@ -44,6 +45,7 @@ def survived(result: Result) -> None:
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
 
 
+@pytest.mark.slow
 @FUZZ
 @given(arguments, st.binary(max_size=200))
 def test_any_arguments(args: list[str], stdin: bytes) -> None:
@@ -71,6 +73,7 @@ def accounted(data: bytes, output: str) -> None:
         assert ("options" in record) != ("error" in record)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.binary(max_size=300))
 def test_any_bytes_as_json_lines(data: bytes) -> None:
@@ -99,6 +102,7 @@ rows = st.lists(
 )
 
 
+@pytest.mark.slow
 @FUZZ
 @given(rows)
 def test_any_lines_of_near_json(lines: list[str]) -> None:
@@ -112,6 +116,7 @@ def test_any_lines_of_near_json(lines: list[str]) -> None:
     assert result.stderr.count("\n") == failed  # one line on stderr per failed row
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.binary(max_size=300), st.sampled_from(["csv", "jsonl", "text", "json"]))
 def test_any_bytes_as_csv(data: bytes, output: str) -> None:
@@ -164,6 +169,7 @@ hostile_line = st.one_of(
 ends = st.sampled_from(["\n", "\r\n", "\r", "\n\n"])
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.lists(st.tuples(hostile_line, ends), max_size=6))
 def test_hostile_lines_are_each_answered_or_reported(lines: list[tuple[str, str]]) -> None:
@@ -182,6 +188,7 @@ def test_hostile_lines_are_each_answered_or_reported(lines: list[tuple[str, str]
             assert not any(c.startswith(("=", "+", "@", "\t", "\r")) for c in cells)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.lists(st.lists(hostile_text, min_size=2, max_size=2), max_size=5), ends)
 def test_hostile_csv_cells_never_merge_rows(cells: list[list[str]], end: str) -> None:
@@ -252,6 +259,7 @@ PLACES = ["json id", "json field", "json value", "csv id", "csv header", "input 
           "data path", "regulator", "drug name"]  # fmt: skip
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.sampled_from(PLACES), hidden, st.sampled_from(["text", "csv", "jsonl"]))
 def test_hidden_characters_in_any_outside_text_are_never_shown_raw(
@@ -296,6 +304,7 @@ def test_only_web_addresses_pass_the_data_check_and_become_links(
         assert links and all(link.startswith(("https://", "http://", "#")) for link in links)
 
 
+@pytest.mark.slow
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.sampled_from([signal.SIGINT, signal.SIGTERM, signal.SIGHUP]),
        st.floats(0.3, 1.5), st.sampled_from(["jsonl", "csv"]))  # fmt: skip
@@ -324,6 +333,7 @@ def test_a_signal_at_any_moment_leaves_whole_lines(
         assert err.decode().count("\n") == 1 and b"records written before" in err
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.sampled_from([("PYTHONIOENCODING", "ascii"), ("PYTHONIOENCODING", "latin-1"),
                         ("PYTHONIOENCODING", "cp1252"), ("LC_ALL", "POSIX"), ("LC_ALL", "C")]),
@@ -353,6 +363,7 @@ HUGE = {
 COMMANDS = [["options", "--age", "19", "--relapsed"], ["drugs"], ["drug", "blinatumomab"]]
 
 
+@pytest.mark.slow
 @settings(max_examples=24, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.sampled_from(sorted(HUGE)), st.sampled_from(COMMANDS))
 def test_huge_environment_values_are_one_line_or_an_answer(recipe: str, args: list[str]) -> None:

@@ -83,6 +83,7 @@ def test_every_text_is_escaped() -> None:
 NEEDS = "needs Debian's chromium and poppler-utils: .ci/run installs them"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(BROWSER is None or shutil.which("pdftotext") is None, reason=NEEDS)
 @pytest.mark.parametrize("paper", ["letter", "A4"])
 @pytest.mark.parametrize("args", [["--age", "19", "--relapsed"], ["--relapsed"],

@@ -98,6 +98,7 @@ def test_jobs_stop_at_the_same_row_with_fail_fast(inputs: dict[str, Path]) -> No
     assert two.stdout == one.stdout and "error" in json.loads(one.stdout.splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_jobs_keep_explain_and_max_errors(inputs: dict[str, Path]) -> None:
     args = ["options", "-i", str(inputs["jsonl"]), "-f", "jsonl", "--explain", "--max-errors", "3"]
     one, two = alltx(*args), alltx(*args, "-j", "2")

@@ -80,6 +80,7 @@ def test_a_skip_of_unknown_fields_that_leaves_none_known_is_an_error() -> None:
     assert done.stderr.decode().count("\n") == 1
 
 
+@pytest.mark.slow
 def test_a_file_is_read_as_named_on_every_road(tmp_path: Path) -> None:
     pytest.importorskip("duckdb")
     (tmp_path / "a.csv").write_text("id,age\nA,3\n")
@@ -115,6 +116,7 @@ def test_a_folder_a_fifo_or_a_pattern_is_one_line_on_the_duckdb_road(
     assert done.stderr.decode().count("\n") == 1, done.stderr
 
 
+@pytest.mark.slow
 def test_the_engine_reads_a_csv_stream_as_the_python_path_does(tmp_path: Path) -> None:
     # Python's csv module reads a text file on every road, so a pipe (stdin, a FIFO) is
     # answered in DuckDB too, where DuckDB itself could only read a file it can seek in.
@@ -169,6 +171,7 @@ def row_schema() -> Any:
     return jsonschema.Draft202012Validator(schema_of("input"))
 
 
+@pytest.mark.slow
 @settings(max_examples=3000, deadline=None)
 @given(st.sampled_from(sorted(FACTS)), st.one_of(TEXT, JSON))
 def test_the_input_schema_takes_exactly_what_the_parser_takes(
@@ -313,6 +316,7 @@ def _query_records(rows: list[tuple[Any, ...]], header: list[str]) -> str:
     return out.getvalue()
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None)
 @given(_COHORT, st.sampled_from(["fda", "ema"]))
 def test_every_road_gives_the_same_records_for_a_cohort_of_real_spellings(

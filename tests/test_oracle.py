@@ -224,6 +224,7 @@ def grid(therapy: str) -> list[dict[str, Any]]:
     return patients
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("therapy", list(READS))
 def test_alltx_agrees_with_the_label_table(catalog: Catalog, therapy: str) -> None:
     [entry] = [t for t in catalog.therapies if t.id == therapy]

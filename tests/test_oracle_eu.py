@@ -264,6 +264,7 @@ def eu_catalog() -> Catalog:
     return load_catalog(regulator="ema")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("therapy", list(GRIDS))
 def test_alltx_agrees_with_the_eu_table(eu_catalog: Catalog, therapy: str) -> None:
     [entry] = [t for t in eu_catalog.therapies if t.id == therapy]

@@ -7,6 +7,7 @@ import io
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -66,6 +67,7 @@ def statuses(given: dict[str, Any], catalog: Catalog = CATALOG) -> dict[str, str
     return found | {f"referral_{r.referral.id}": r.status for r in referrals(facts, catalog)}
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(patients(), st.data())
 def test_more_knowledge_never_reverses_an_answer(full: dict[str, Any], data: st.DataObject) -> None:
@@ -93,6 +95,7 @@ def test_with_every_fact_known_nothing_is_possible(full: dict[str, Any]) -> None
         assert answer.missing, "a possible answer names what would decide it"
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(patients(), st.data())
 def test_safety_invariants(full: dict[str, Any], data: st.DataObject) -> None:
@@ -130,6 +133,7 @@ NOT = {
 }
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(patients(), st.data())
 def test_json_jsonl_and_csv_say_the_same(full: dict[str, Any], data: st.DataObject) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -46,6 +47,7 @@ def _exact_months(value: object) -> int | None:
         return None
 
 
+@pytest.mark.slow
 @settings(max_examples=3000, deadline=None)
 @given(AGE)
 @example("0.08333333333")
@@ -82,6 +84,7 @@ _ANSWERING = {r: Answering(load_catalog(regulator=r), JsonLines(load_catalog(reg
               for r in ("fda", "ema")}  # fmt: skip
 
 
+@pytest.mark.slow
 @settings(max_examples=2000, deadline=None)
 @given(st.sampled_from(["fda", "ema"]), st.one_of(AGE.map(lambda v: ("age", v)),
                                                    PERCENT.map(lambda v: ("mrd", v))))  # fmt: skip

@@ -205,6 +205,7 @@ def the_grid(catalog: Catalog) -> Grid:
     return rows, python_says(catalog, rows)
 
 
+@pytest.mark.slow
 def test_the_grid_is_the_oracles_and_holds_refused_rows(
     the_grid: Grid,
 ) -> None:
@@ -219,6 +220,7 @@ def test_the_grid_is_the_oracles_and_holds_refused_rows(
                         for n in range(4)} - {"contradictory facts: remission 0"}  # fmt: skip
 
 
+@pytest.mark.slow
 def test_duckdb_gives_the_python_answers_over_the_oracle_grid(
     catalog: Catalog, the_grid: Grid
 ) -> None:
@@ -245,6 +247,7 @@ def _duckdb_over(connection: Any, catalog: Catalog, rows: list[dict[str, Any]]) 
     return connection.execute(query).fetchall()  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow
 def test_sqlite_gives_the_python_answers_over_the_oracle_grid(
     catalog: Catalog, the_grid: Grid
 ) -> None:
@@ -252,6 +255,7 @@ def test_sqlite_gives_the_python_answers_over_the_oracle_grid(
     assert_agree(rows, expected, query_says(in_sqlite(catalog, rows), rows))
 
 
+@pytest.mark.slow
 def test_the_engines_give_the_python_answers_under_the_eu_authorisations() -> None:
     """The EU oracle's grids (tests/test_oracle_eu.py: every EU boundary and the EU facts), a
     third of their rows, through DuckDB and SQLite with the query compiled from the EU view."""
@@ -311,6 +315,7 @@ def _value(column: sql.Column) -> st.SearchStrategy[Any]:
 ROW = st.fixed_dictionaries({c.name: _value(c) for c in sql.table_columns()})
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(ROW, min_size=1, max_size=40), st.sampled_from(["fda", "ema"]))
 def test_fuzzed_tables_agree_between_engines_and_python(
@@ -362,6 +367,7 @@ def _dated_row(draw: Any) -> dict[str, Any]:
 DATED_COLUMNS = ["id", "birth_date", "as_of", "age", "relapsed", "lineage", "cd19"]
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_dated_row(), min_size=1, max_size=40), st.sampled_from(["fda", "ema"]))
 def test_ages_from_dates_agree_between_engines_and_python(
@@ -504,6 +510,7 @@ POSTGRES_TYPES = {"double": "DOUBLE PRECISION", "integer": "BIGINT", "boolean": 
                   "text": "TEXT"}  # fmt: skip
 
 
+@pytest.mark.slow
 def test_postgres_gives_the_python_answers_over_part_of_the_grid(
     catalog: Catalog, the_grid: Grid, postgres: Any
 ) -> None:
@@ -593,6 +600,7 @@ def test_postgres_reads_ages_in_days_as_python_does(postgres: Any) -> None:
 # --- Spark SQL -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_spark_gives_the_python_answers_over_part_of_the_grid(
     catalog: Catalog, the_grid: Grid, spark: Any
 ) -> None:
@@ -613,6 +621,7 @@ def test_spark_gives_the_python_answers_over_part_of_the_grid(
     assert_agree(rows, expected, query_says(got, rows))
 
 
+@pytest.mark.slow
 def test_spark_reads_dates_mrd_and_days_as_python_does(spark: Any) -> None:
     # One table and one query for the three forms of issue 28 (Spark takes some 20 s to plan
     # each query): ages from dates, MRD as labs report it, ages in days; all text, as exports

@@ -682,6 +682,7 @@ _NUMBER_TEXT = st.builds(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.tuples(_NUMBER_TEXT, _NUMBER_TEXT), min_size=1, max_size=20))
 def test_json_and_csv_give_one_record_for_any_number_text(pairs: list[tuple[str, str]]) -> None:
