@@ -239,46 +239,95 @@ def main() -> None:
     # which the text answer draws with.
     data = DATA_FILES.format(folder=Path(__file__).resolve().parent.parent / "data")
     base, start, text, parsed, with_rich = median_of_each(
-        [[sys.executable, "-c", "import typer"], [*answer, "--format", "json"], answer,
-         [sys.executable, "-c", data], [sys.executable, "-c", RICH]],
+        [
+            [sys.executable, "-c", "import typer"],
+            [*answer, "--format", "json"],
+            answer,
+            [sys.executable, "-c", data],
+            [sys.executable, "-c", RICH],
+        ],
         args.starts,
-    )  # fmt: skip
+    )
 
-    targets = {"compact jsonl": ">= 0.70", "compact csv": ">= 0.70",
-               "continuous jsonl": ">= 0.50", "continuous csv": ">= 0.50",
-               "realistic jsonl": ">= 0.50", "realistic csv": ">= 0.50",
-               "dated jsonl": "(none)",
-               "--explain jsonl": "(none)", "jsonl --jobs 2": "(none)"}  # fmt: skip
+    targets = {
+        "compact jsonl": ">= 0.70",
+        "compact csv": ">= 0.70",
+        "continuous jsonl": ">= 0.50",
+        "continuous csv": ">= 0.50",
+        "realistic jsonl": ">= 0.50",
+        "realistic csv": ">= 0.50",
+        "dated jsonl": "(none)",
+        "--explain jsonl": "(none)",
+        "jsonl --jobs 2": "(none)",
+    }
     table = []
     for label, (path, _) in measures.items():
         rows = EXPLAINED if path == explained else args.rows
         rate = rows / times[label]
         against = args.rows / times[path if path in floors else big]
-        table.append((label, f"{rate:,.0f} patients/s", f"floor {against:,.0f} rows/s",
-                      f"{rate / against:.2f}", targets[label]))  # fmt: skip
+        table.append(
+            (
+                label,
+                f"{rate:,.0f} patients/s",
+                f"floor {against:,.0f} rows/s",
+                f"{rate / against:.2f}",
+                targets[label],
+            )
+        )
     small_rss = peaks["small"]
     big_rss, smooth_rss = peaks["compact jsonl"], peaks["continuous jsonl"]
     table += [
-        ("peak memory", f"{big_rss / 1024:.1f} MiB ({args.rows:,} rows)",
-         f"{small_rss / 1024:.1f} MiB (10,000 rows)", f"{big_rss / small_rss:.2f}", "<= 1.10"),
-        ("  continuous", f"{smooth_rss / 1024:.1f} MiB ({args.rows:,} rows)",
-         f"{small_rss / 1024:.1f} MiB (10,000 rows)", f"{smooth_rss / small_rss:.2f}",
-         "<= 1.10"),
-        ("start, json", f"{start * 1000:.0f} ms", f"import typer {base * 1000:.0f} ms",
-         f"{start / base:.2f}", "<= 1.40"),
-        ("start, text", f"{text * 1000:.0f} ms", f"import typer {base * 1000:.0f} ms",
-         f"{text / base:.2f}", "<= 2.00"),
-        ("  ceiling: data", f"{parsed * 1000:.0f} ms", "typer, the data files parsed",
-         f"{parsed / base:.2f}", "(below json)"),
-        ("  ceiling: rich", f"{with_rich * 1000:.0f} ms", "typer, rich imported",
-         f"{with_rich / base:.2f}", "(below text)"),
-    ]  # fmt: skip
+        (
+            "peak memory",
+            f"{big_rss / 1024:.1f} MiB ({args.rows:,} rows)",
+            f"{small_rss / 1024:.1f} MiB (10,000 rows)",
+            f"{big_rss / small_rss:.2f}",
+            "<= 1.10",
+        ),
+        (
+            "  continuous",
+            f"{smooth_rss / 1024:.1f} MiB ({args.rows:,} rows)",
+            f"{small_rss / 1024:.1f} MiB (10,000 rows)",
+            f"{smooth_rss / small_rss:.2f}",
+            "<= 1.10",
+        ),
+        (
+            "start, json",
+            f"{start * 1000:.0f} ms",
+            f"import typer {base * 1000:.0f} ms",
+            f"{start / base:.2f}",
+            "<= 1.40",
+        ),
+        (
+            "start, text",
+            f"{text * 1000:.0f} ms",
+            f"import typer {base * 1000:.0f} ms",
+            f"{text / base:.2f}",
+            "<= 2.00",
+        ),
+        (
+            "  ceiling: data",
+            f"{parsed * 1000:.0f} ms",
+            "typer, the data files parsed",
+            f"{parsed / base:.2f}",
+            "(below json)",
+        ),
+        (
+            "  ceiling: rich",
+            f"{with_rich * 1000:.0f} ms",
+            "typer, rich imported",
+            f"{with_rich / base:.2f}",
+            "(below text)",
+        ),
+    ]
     if args.sql_rows:  # the DuckDB road, against its own floor run, in the same run
         from bench_sql import engine_rows
 
         table += engine_rows(args.sql_rows, 1)
-    print(f"alltx benchmarks, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}")  # fmt: skip
+    print(
+        f"alltx benchmarks, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print(f"{'measure':<22}{'alltx':<30}{'against':<34}{'ratio':>6}  target")
     for name, ours, floor, ratio, target in table:
         print(f"{name:<22}{ours:<30}{floor:<34}{ratio:>6}  {target}")

@@ -57,19 +57,30 @@ print(duckdb.connect().execute(
 
 
 def _condition(n: int, k: int, me: str, system: str, code: str, status: str) -> str:
-    return json.dumps({
-        "resourceType": "Condition", "id": f"c{n}-{k}", "subject": {"reference": me},
-        "clinicalStatus": {"coding": [{"system": CLINICAL, "code": status}]},
-        "code": {"coding": [{"system": system, "code": code}]}, "recordedDate": "2023-05-01",
-    })  # fmt: skip
+    return json.dumps(
+        {
+            "resourceType": "Condition",
+            "id": f"c{n}-{k}",
+            "subject": {"reference": me},
+            "clinicalStatus": {"coding": [{"system": CLINICAL, "code": status}]},
+            "code": {"coding": [{"system": system, "code": code}]},
+            "recordedDate": "2023-05-01",
+        }
+    )
 
 
 def _lab(n: int, k: int, me: str, system: str, code: str, value: dict[str, object]) -> str:
-    return json.dumps({
-        "resourceType": "Observation", "id": f"o{n}-{k}", "status": "final", "subject":
-        {"reference": me}, "code": {"coding": [{"system": system, "code": code}]},
-        "effectiveDateTime": f"2024-0{1 + k % 9}-1{k % 10}T08:30:00+01:00", **value,
-    })  # fmt: skip
+    return json.dumps(
+        {
+            "resourceType": "Observation",
+            "id": f"o{n}-{k}",
+            "status": "final",
+            "subject": {"reference": me},
+            "code": {"coding": [{"system": system, "code": code}]},
+            "effectiveDateTime": f"2024-0{1 + k % 9}-1{k % 10}T08:30:00+01:00",
+            **value,
+        }
+    )
 
 
 def export(folder: Path, patients: int, seed: int = 43) -> tuple[int, int]:
@@ -77,27 +88,55 @@ def export(folder: Path, patients: int, seed: int = 43) -> tuple[int, int]:
     patients)."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    files = {kind: (folder / f"{kind}.000.ndjson").open("w") for kind in
-             ("Patient", "Condition", "Observation")}  # fmt: skip
+    files = {
+        kind: (folder / f"{kind}.000.ndjson").open("w")
+        for kind in ("Patient", "Condition", "Observation")
+    }
     written = with_all = 0
     for n in range(patients):
         me = f"Patient/p{n:07d}"
         born = f"{rng.randint(1930, 2022)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-        lines = {"Patient": [json.dumps({"resourceType": "Patient", "id": f"p{n:07d}",
-                                         "birthDate": born, "gender": "female"})],
-                 "Condition": [_condition(n, 0, me, SCT, "38341003", "active"),
-                               _condition(n, 1, me, SCT, "44054006", "resolved")],
-                 "Observation": [_lab(n, k, me, LOINC, code, {"valueQuantity": {
-                     "value": round(rng.uniform(1, 9), 2), "unit": "mmol/L"}})
-                     for k, code in enumerate(("2345-7", "2160-0", "718-7"))]}  # fmt: skip
+        lines = {
+            "Patient": [
+                json.dumps(
+                    {
+                        "resourceType": "Patient",
+                        "id": f"p{n:07d}",
+                        "birthDate": born,
+                        "gender": "female",
+                    }
+                )
+            ],
+            "Condition": [
+                _condition(n, 0, me, SCT, "38341003", "active"),
+                _condition(n, 1, me, SCT, "44054006", "resolved"),
+            ],
+            "Observation": [
+                _lab(
+                    n,
+                    k,
+                    me,
+                    LOINC,
+                    code,
+                    {"valueQuantity": {"value": round(rng.uniform(1, 9), 2), "unit": "mmol/L"}},
+                )
+                for k, code in enumerate(("2345-7", "2160-0", "718-7"))
+            ],
+        }
         if rng.random() < 0.02:
             with_all += 1
             code = rng.choice([(ICD10, "C91.02"), (SCT, "277571004")])
             lines["Condition"].append(_condition(n, 2, me, *code, "active"))
             lines["Observation"] += [
-                _lab(n, 3, me, "http://hospital.example.org/lab", "CD19-BLAST",
-                     {"valueCodeableConcept": {"coding": [{"system": SCT, "code": "10828004"}]}}),
-            ]  # fmt: skip
+                _lab(
+                    n,
+                    3,
+                    me,
+                    "http://hospital.example.org/lab",
+                    "CD19-BLAST",
+                    {"valueCodeableConcept": {"coding": [{"system": SCT, "code": "10828004"}]}},
+                ),
+            ]
         for kind, made in lines.items():
             files[kind].write("".join(line + "\n" for line in made))
             written += len(made)
@@ -108,8 +147,9 @@ def export(folder: Path, patients: int, seed: int = 43) -> tuple[int, int]:
 
 def timed(command: list[str]) -> tuple[float, float]:
     """Seconds and peak RSS (MiB) of a command, by /usr/bin/time."""
-    done = subprocess.run(["/usr/bin/time", "-f", "%e %M", *command], capture_output=True,
-                          text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%e %M", *command], capture_output=True, text=True, check=True
+    )
     seconds, kib = done.stderr.strip().splitlines()[-1].split()
     return float(seconds), int(kib) / 1024
 

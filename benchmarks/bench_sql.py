@@ -131,19 +131,44 @@ def engine_rows(rows: int, repeat: int) -> list[tuple[str, str, str, str, str]]:
     floor = FLOOR_ROWS / times["floor"]
     targets = {"duckdb -> parquet": ">= 10", "realistic -> parquet": ">= 10"}
     table = []
-    for label in ("duckdb -> parquet", "duckdb -> csv", "realistic -> parquet",
-                  "alltx sql in duckdb", "ceiling"):  # fmt: skip
+    for label in (
+        "duckdb -> parquet",
+        "duckdb -> csv",
+        "realistic -> parquet",
+        "alltx sql in duckdb",
+        "ceiling",
+    ):
         rate = rows / times[label]
-        table.append((label, f"{rate:,.0f} rows/s ({rows:,})", f"floor {floor:,.0f} rows/s",
-                      f"{rate / floor:.2f}", targets.get(label, "(none)")))  # fmt: skip
+        table.append(
+            (
+                label,
+                f"{rate:,.0f} rows/s ({rows:,})",
+                f"floor {floor:,.0f} rows/s",
+                f"{rate / floor:.2f}",
+                targets.get(label, "(none)"),
+            )
+        )
         if label == "ceiling":
             table[-1] = ("  ceiling: copy", *table[-1][1:4], "(DuckDB copying the answers)")
             continue
-        table.append(("  peak memory", f"{peaks[label] / 1024:.0f} MiB", "", "",
-                      "<= 1024 MiB" if label in targets else "(none)"))  # fmt: skip
-    table.append(("  flat: realistic", f"{peaks['realistic -> parquet'] / 1024:.0f} MiB "
-                  f"({rows:,})", f"{peaks['small'] / 1024:.0f} MiB ({SMALL:,} rows)",
-                  f"{peaks['realistic -> parquet'] / peaks['small']:.2f}", "(flat)"))  # fmt: skip
+        table.append(
+            (
+                "  peak memory",
+                f"{peaks[label] / 1024:.0f} MiB",
+                "",
+                "",
+                "<= 1024 MiB" if label in targets else "(none)",
+            )
+        )
+    table.append(
+        (
+            "  flat: realistic",
+            f"{peaks['realistic -> parquet'] / 1024:.0f} MiB ({rows:,})",
+            f"{peaks['small'] / 1024:.0f} MiB ({SMALL:,} rows)",
+            f"{peaks['realistic -> parquet'] / peaks['small']:.2f}",
+            "(flat)",
+        )
+    )
     return table
 
 
@@ -157,8 +182,10 @@ def main() -> None:
         canonical_parquet(cohort(FLOOR_ROWS, 1), args.rows)
         realistic_parquet(args.rows)
         return
-    print(f"alltx sql benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}")  # fmt: skip
+    print(
+        f"alltx sql benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     for name, ours, floor, ratio, target in engine_rows(args.rows, args.repeat):
         print(f"{name:<22}{ours:<30}{floor:<34}{ratio:>6}  {target}")
 

@@ -105,9 +105,14 @@ class Terminal:
         fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
         quiet = ["--no-pager"] if args else []  # alone, alltx is its start screen
-        self.child = subprocess.Popen([sys.executable, "-m", "alltx", *quiet, *args],
-                                      stdin=follower, stdout=follower, stderr=follower,
-                                      env=env, start_new_session=True)  # fmt: skip
+        self.child = subprocess.Popen(
+            [sys.executable, "-m", "alltx", *quiet, *args],
+            stdin=follower,
+            stdout=follower,
+            stderr=follower,
+            env=env,
+            start_new_session=True,
+        )
         os.close(follower)
         self.seen = ""
 

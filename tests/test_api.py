@@ -75,13 +75,18 @@ def test_options_is_what_the_command_prints_as_json(
     [
         ({"age": 200}, f"age: {AGE}"),
         ({"age": "old"}, f"age: {AGE}; got 'old'"),
-        ({"birth_date": "2040-01-01"}, "birth_date: the birth date is after the as-of date "
-                                       f"({date.today().isoformat()}); check both"),
+        (
+            {"birth_date": "2040-01-01"},
+            "birth_date: the birth date is after the as-of date "
+            f"({date.today().isoformat()}); check both",
+        ),
         ({"agee": 19}, "agee: unknown field 'agee'; did you mean 'age'?"),
-        ({"lineage": "x"}, "lineage: must be b or t (b-cell, t-cell, B-ALL, pre-B, T-ALL also "
-                           "work); got 'x'"),
+        (
+            {"lineage": "x"},
+            "lineage: must be b or t (b-cell, t-cell, B-ALL, pre-B, T-ALL also work); got 'x'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_fact_is_a_value_error_in_the_commands_words(
     facts: dict[str, object], said: str
 ) -> None:
@@ -125,8 +130,7 @@ ROWS = [
 def test_cohort_yields_the_records_the_command_writes(regulator: str, explain: bool) -> None:
     text = "".join(json.dumps(row) + "\n" for row in ROWS).encode()
     more = ["--explain"] if explain else []
-    done = command("options", "-i", "-", "-f", "jsonl", "--regulator", regulator, *more,
-                   stdin=text)  # fmt: skip
+    done = command("options", "-i", "-", "-f", "jsonl", "--regulator", regulator, *more, stdin=text)
     expected = [json.loads(line) for line in done.stdout.decode().split("\n") if line]
     got = alltx.cohort(ROWS, regulator=regulator, explain=explain)
     assert iter(got) is got  # yielded as made, not a list
@@ -156,8 +160,10 @@ def test_a_dataframe_in_gives_the_compact_records_as_a_dataframe(tmp_path: Any) 
     got = alltx.cohort(frame)
     assert isinstance(got, pandas.DataFrame) and len(got) == 4
     # the same rows, given as JSON Lines with the missing values left out, to --format parquet
-    rows = [{k: v for k, v in row.items() if v is not None and v == v}
-            for row in frame.astype(object).to_dict("records")]  # fmt: skip
+    rows = [
+        {k: v for k, v in row.items() if v is not None and v == v}
+        for row in frame.astype(object).to_dict("records")
+    ]
     source, out = tmp_path / "rows.jsonl", tmp_path / "out.parquet"
     source.write_text("".join(json.dumps(row) + "\n" for row in rows))
     command("options", "-i", str(source), "-f", "parquet", "-o", str(out))
@@ -193,13 +199,21 @@ def test_an_age_from_a_birth_date_is_taken_at_as_of_in_python_as_on_the_command_
     answer = alltx.options(birth_date="2026-10-20", as_of="2026-12-01", relapsed=True)
     assert answer["patient"]["age_months"] == 1
     assert answer["facts_from"] == {"age": "from the birth date 2026-10-20, at 2026-12-01"}
-    rows = [{"id": "a", "birth_date": "2026-10-20"}, {"id": "b", "birth_date": "2026-10-20",
-                                                       "as_of": "2026-11-19"}]  # fmt: skip
+    rows = [
+        {"id": "a", "birth_date": "2026-10-20"},
+        {"id": "b", "birth_date": "2026-10-20", "as_of": "2026-11-19"},
+    ]
     got = [r["options"]["blinatumomab"]["status"] for r in alltx.cohort(rows, as_of="2026-12-01")]
-    command = [json.loads(line)["options"]["blinatumomab"]["status"] for line in subprocess.run(
-        [*ALLTX, "options", "-i", "-", "-f", "jsonl", "--as-of", "2026-12-01"],
-        input="".join(json.dumps(r) + "\n" for r in rows), capture_output=True, text=True,
-        check=True).stdout.splitlines()]  # fmt: skip
+    command = [
+        json.loads(line)["options"]["blinatumomab"]["status"]
+        for line in subprocess.run(
+            [*ALLTX, "options", "-i", "-", "-f", "jsonl", "--as-of", "2026-12-01"],
+            input="".join(json.dumps(r) + "\n" for r in rows),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+    ]
     assert got == command
     with pytest.raises(ValueError, match=r"^as_of: must be a date as YYYY-MM-DD \(2019-05-31\)"):
         alltx.cohort(rows, as_of="1 December")

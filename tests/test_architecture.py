@@ -22,8 +22,11 @@ def test_no_private_name_is_imported_from_another_module() -> None:
     for name, path in modules().items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("alltx"):
-                private = [a.name for a in node.names if a.name.startswith("_")
-                           and not a.name.startswith("__")]  # fmt: skip
+                private = [
+                    a.name
+                    for a in node.names
+                    if a.name.startswith("_") and not a.name.startswith("__")
+                ]
                 found += [f"{name}: {node.module}.{item}" for item in private]
     assert not found, found
 
@@ -42,8 +45,9 @@ def imports() -> dict[str, set[str]]:
                     inner = f"{module}.{item.name}" if module else item.name
                     found.add(inner if inner in known else module)
             elif isinstance(node, ast.Import):
-                found |= {a.name.removeprefix("alltx.") for a in node.names
-                          if a.name.startswith("alltx.")}  # fmt: skip
+                found |= {
+                    a.name.removeprefix("alltx.") for a in node.names if a.name.startswith("alltx.")
+                }
         # Importing `cli.app` runs `cli/__init__.py` first: a module depends on its package.
         package = name.rpartition(".")[0]
         graph[name] = (found | ({package} if package else set())) - {name, "", "alltx"}
@@ -79,8 +83,11 @@ def test_the_walk_sees_imports_inside_functions_and_in_packages() -> None:
 def test_the_contributing_page_lists_every_module() -> None:
     section = (SOURCE.parents[1] / "docs" / "contributing.md").read_text(encoding="utf-8")
     named = [path.relative_to(SOURCE).as_posix() for path in modules().values()]
-    missing = [name for name in named if not name.endswith("__init__.py")
-               and name != "__main__.py" and f"`{name}`" not in section]  # fmt: skip
+    missing = [
+        name
+        for name in named
+        if not name.endswith("__init__.py") and name != "__main__.py" and f"`{name}`" not in section
+    ]
     assert missing == [], f"modules docs/contributing.md does not list: {missing}"
 
 
@@ -116,14 +123,34 @@ def test_each_package_imports_only_what_comes_before_it_in_the_flow() -> None:
 
 
 def test_the_core_imports_no_io_no_rich_and_no_typer() -> None:
-    outside = ("rich", "typer", "click", "pydantic", "duckdb", "os", "sys", "subprocess",
-               "pathlib", "io", "csv", "json", "tomllib", "shutil", "tempfile")  # fmt: skip
+    outside = (
+        "rich",
+        "typer",
+        "click",
+        "pydantic",
+        "duckdb",
+        "os",
+        "sys",
+        "subprocess",
+        "pathlib",
+        "io",
+        "csv",
+        "json",
+        "tomllib",
+        "shutil",
+        "tempfile",
+    )
     found = []
     for name, path in modules().items():
         if not name.startswith("core."):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
-                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])  # fmt: skip
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             found += [f"{name}: {n}" for n in names if n.partition(".")[0] in outside]
     assert found == []

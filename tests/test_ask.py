@@ -52,9 +52,13 @@ def test_a_family_answers_in_plain_words_and_gets_the_answer_and_its_command() -
     assert "--lineage B-ALL" in command.group(1) and "--cd19 CD19+" in command.group(1)
     assert len(asked) == len(set(asked))  # never the same question twice
     # the command gives the same answer: its glance lines are the ones ask showed
-    again = subprocess.run([sys.executable, "-m", "alltx", *shlex.split(command.group(1))[1:]],
-                           capture_output=True, text=True, timeout=LIMIT,
-                           env={**os.environ, "COLUMNS": "80"})  # fmt: skip
+    again = subprocess.run(
+        [sys.executable, "-m", "alltx", *shlex.split(command.group(1))[1:]],
+        capture_output=True,
+        text=True,
+        timeout=LIMIT,
+        env={**os.environ, "COLUMNS": "80"},
+    )
     glance = again.stdout.split("At a glance\n")[1].split("\n\n")[0].splitlines()
     plain = re.sub(r"\x1b\[[0-9;]*m", "", out).replace("\r", "")
     assert len(glance) == 6 and all(line in plain for line in glance)
@@ -147,8 +151,9 @@ def test_ask_keeps_the_patient_for_the_page_to_print(tmp_path: Path) -> None:
     flags = shlex.split(command.group(1))[2:]
     run = [sys.executable, "-m", "alltx", "options"]
     by_flags = subprocess.run([*run, *flags, "-f", "jsonl"], capture_output=True, text=True)
-    from_file = subprocess.run([*run, "-i", str(kept), "-f", "jsonl"], capture_output=True,
-                               text=True)  # fmt: skip
+    from_file = subprocess.run(
+        [*run, "-i", str(kept), "-f", "jsonl"], capture_output=True, text=True
+    )
     strip = lambda text: {k: v for k, v in json.loads(text).items() if k not in ("line", "id")}  # noqa: E731
     assert strip(by_flags.stdout) == strip(from_file.stdout)
     page = subprocess.run([*run, "-i", str(kept), "-f", "html"], capture_output=True, text=True)
@@ -157,29 +162,54 @@ def test_ask_keeps_the_patient_for_the_page_to_print(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("fact", "reply", "read"),
-    [("age", "she's 19", "19"), ("age", "19 years old", "19"), ("age", "8 months", "8m"),
-     ("age", "8 mo", "8m"), ("relapse", "twice", "2"), ("relapse", "came back twice", "2"),
-     ("relapse", "second", "2"), ("relapse", "2nd", "2"), ("relapse", "never", "0"),
-     ("remission", "first", "1"), ("cd22", "yes", "positive"), ("cd19", "No.", "negative"),
-     ("relapsed", "yeah", True), ("relapsed", "nope", False), ("lineage", "B cell", "B cell"),
-     ("age", "8mo", "8m"), ("age", "she is 19 now", "19"), ("relapse", "2 times", "2"),
-     # years and months, as the flags read them (1y6m): 18 months, not 1 year
-     ("age", "1 year 6 months", "1 year 6 months"),
-     # whole weeks or days, as the flags read them (issue 28): a newborn's age
-     ("age", "3 weeks", "3w"), ("age", "she's 10 days old", "10d"), ("age", "3w", "3w")],
-)  # fmt: skip
+    [
+        ("age", "she's 19", "19"),
+        ("age", "19 years old", "19"),
+        ("age", "8 months", "8m"),
+        ("age", "8 mo", "8m"),
+        ("relapse", "twice", "2"),
+        ("relapse", "came back twice", "2"),
+        ("relapse", "second", "2"),
+        ("relapse", "2nd", "2"),
+        ("relapse", "never", "0"),
+        ("remission", "first", "1"),
+        ("cd22", "yes", "positive"),
+        ("cd19", "No.", "negative"),
+        ("relapsed", "yeah", True),
+        ("relapsed", "nope", False),
+        ("lineage", "B cell", "B cell"),
+        ("age", "8mo", "8m"),
+        ("age", "she is 19 now", "19"),
+        ("relapse", "2 times", "2"),
+        # years and months, as the flags read them (1y6m): 18 months, not 1 year
+        ("age", "1 year 6 months", "1 year 6 months"),
+        # whole weeks or days, as the flags read them (issue 28): a newborn's age
+        ("age", "3 weeks", "3w"),
+        ("age", "she's 10 days old", "10d"),
+        ("age", "3w", "3w"),
+    ],
+)
 def test_a_reply_is_read_as_people_say_it(fact: str, reply: str, read: object) -> None:
     assert ask.understood(fact, reply) == read
 
 
 @pytest.mark.parametrize(
     ("fact", "reply"),
-    [("age", "1 and a half"), ("age", "1 year and 6 months"), ("relapse", "2 or 3"),
-     ("relapse", "lots"), ("relapsed", "perhaps"), ("cd22", "maybe"),
-     # a time is not a count; part of a week is no whole number of days
-     ("age", "2.5 weeks"), ("age", "3 weeks 2 days"), ("relapse", "2 weeks ago"),
-     ("relapse", "two weeks ago"), ("remission", "since 2023")],
-)  # fmt: skip
+    [
+        ("age", "1 and a half"),
+        ("age", "1 year and 6 months"),
+        ("relapse", "2 or 3"),
+        ("relapse", "lots"),
+        ("relapsed", "perhaps"),
+        ("cd22", "maybe"),
+        # a time is not a count; part of a week is no whole number of days
+        ("age", "2.5 weeks"),
+        ("age", "3 weeks 2 days"),
+        ("relapse", "2 weeks ago"),
+        ("relapse", "two weeks ago"),
+        ("remission", "since 2023"),
+    ],
+)
 def test_a_reply_that_could_be_read_two_ways_is_asked_again(fact: str, reply: str) -> None:
     # `1 and a half` read as 1 would be 12 completed months, not 18: asked again, plainly
     with pytest.raises(ask.NotUnderstood, match=r"^that answer was not understood; answer "):
@@ -192,8 +222,13 @@ def test_every_way_of_not_knowing_is_not_knowing(reply: str) -> None:
 
 
 def test_off_a_terminal_ask_refuses_in_one_line() -> None:
-    done = subprocess.run([sys.executable, "-m", "alltx", "ask"], capture_output=True,
-                          text=True, stdin=subprocess.DEVNULL, timeout=LIMIT)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "alltx", "ask"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=LIMIT,
+    )
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "alltx options --age 19 --relapsed" in done.stderr and not done.stdout
 
@@ -202,8 +237,11 @@ def test_the_next_question_is_the_fact_most_open_answers_wait_for() -> None:
     facts = facts_from({})
     answers = [*assess(facts, CATALOG), *referrals(facts, CATALOG)]
     first = ask.next_fact(answers, set())
-    waiting = {name: sum(name in a.missing for a in answers if a.status == "possible")
-               for a in answers for name in a.missing}  # fmt: skip
+    waiting = {
+        name: sum(name in a.missing for a in answers if a.status == "possible")
+        for a in answers
+        for name in a.missing
+    }
     assert first is not None and waiting[first] == max(waiting.values())
     everything = {name for a in answers for name in a.missing}
     assert ask.next_fact(answers, everything) is None  # nothing left worth asking
@@ -213,12 +251,18 @@ def test_the_next_question_is_the_fact_most_open_answers_wait_for() -> None:
 
 @pytest.mark.parametrize(
     ("given", "command"),
-    [({"age": "8m", "relapsed": True, "cd19": "pos"},
-      "alltx options --age 8m --relapsed --cd19 pos"),
-     ({"prior_transplant": False, "mrd": "0.1"},
-      "alltx options --no-prior-transplant --mrd 0.1"),
-     ({"lineage": "b cell"}, "alltx options --lineage 'b cell'")],
-)  # fmt: skip
+    [
+        (
+            {"age": "8m", "relapsed": True, "cd19": "pos"},
+            "alltx options --age 8m --relapsed --cd19 pos",
+        ),
+        (
+            {"prior_transplant": False, "mrd": "0.1"},
+            "alltx options --no-prior-transplant --mrd 0.1",
+        ),
+        ({"lineage": "b cell"}, "alltx options --lineage 'b cell'"),
+    ],
+)
 def test_the_command_gives_the_same_answer(given: dict[str, object], command: str) -> None:
     assert ask.command_line(given) == command
 
@@ -244,8 +288,9 @@ def test_an_interview_asks_only_what_can_still_change_an_answer() -> None:
     given = ask.interview(CATALOG, prompt, said.append)  # type: ignore[arg-type]
     assert given == {"lineage": "t"} and not said
     after = asked[next(i for i, q in enumerate(asked) if q.startswith("Which kind of ALL")) + 1 :]
-    referral = {ask.question(name) for a in referrals(facts_from(given), CATALOG)
-                for name in a.missing}  # fmt: skip
+    referral = {
+        ask.question(name) for a in referrals(facts_from(given), CATALOG) for name in a.missing
+    }
     assert after and all(q in referral for q in after)
     assert len(asked) == len(set(asked))
 
@@ -275,9 +320,14 @@ def test_every_fact_is_asked_in_plain_words_without_a_drugs_name() -> None:
 def test_zero_said_as_the_age_leaves_one_month_open() -> None:
     """'0' to the age question is 0 completed years, any of months 0 to 11 (labels.md H21):
     blinatumomab stays possible, its one-month bound open, as --age 0 has it."""
-    _, said, prompt = interviewer({"How old": ["0"], "Has the leukemia come back": ["yes"],
-                                       "Which kind of ALL": ["b"],
-                                       "Do the leukemia cells carry CD19": ["yes"]})  # fmt: skip
+    _, said, prompt = interviewer(
+        {
+            "How old": ["0"],
+            "Has the leukemia come back": ["yes"],
+            "Which kind of ALL": ["b"],
+            "Do the leukemia cells carry CD19": ["yes"],
+        }
+    )
     given = ask.interview(CATALOG, prompt, said.append)  # type: ignore[arg-type]
     [blina] = [o for o in assess(facts_from(given), CATALOG) if o.therapy.id == "blinatumomab"]
     assert blina.status == "possible" and blina.missing == ("age",)

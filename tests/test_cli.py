@@ -94,12 +94,22 @@ def test_options_json_contract() -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["options", "--age", "19"], ["options", "--age", "19", "--regulator", "both"],
-     ["drug", "blinatumomab"], ["drug", "car-t"], ["drugs"], ["data", "show"], ["compare"],
-     ["explain", "mrd"], ["transplant"], ["side-effects", "crs"], ["questions"],
-     ["grade", "crs", "--temperature", "39"]],
+    [
+        ["options", "--age", "19"],
+        ["options", "--age", "19", "--regulator", "both"],
+        ["drug", "blinatumomab"],
+        ["drug", "car-t"],
+        ["drugs"],
+        ["data", "show"],
+        ["compare"],
+        ["explain", "mrd"],
+        ["transplant"],
+        ["side-effects", "crs"],
+        ["questions"],
+        ["grade", "crs", "--temperature", "39"],
+    ],
     ids=" ".join,
-)  # fmt: skip
+)
 def test_json_path_does_not_import_rich(args: list[str]) -> None:
     # Every command writes its answer through one helper (cli.base.show), which builds the
     # JSON or draws the text, never both: the JSON answer costs no rich import.
@@ -314,8 +324,9 @@ def test_the_answer_opens_with_every_status_at_a_glance_in_80_columns(args: list
     assert len(glance) == len(details) == len(CATALOG.therapies)
     for line, detail, therapy in zip(glance, details, CATALOG.therapies, strict=True):
         assert len(line) <= 80 and line.startswith(therapy.brands[0])
-        status = next(s for s in ("not eligible", "eligible", "possible")
-                      if detail.lower().startswith(s))  # fmt: skip
+        status = next(
+            s for s in ("not eligible", "eligible", "possible") if detail.lower().startswith(s)
+        )
         assert f" {status} " in line
         why = {"eligible": "meets:", "possible": "to decide:", "not eligible": "not met:"}
         assert why[status] in line
@@ -326,15 +337,32 @@ def test_the_answer_opens_with_every_status_at_a_glance_in_80_columns(args: list
 # --- an age from dates (issue 28) --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("as_of", "months", "status"),
-                         [("2026-11-19", 0, "not_eligible"), ("2026-11-20", 1, "eligible"),
-                          ("2026-12-01", 1, "eligible")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("as_of", "months", "status"),
+    [
+        ("2026-11-19", 0, "not_eligible"),
+        ("2026-11-20", 1, "eligible"),
+        ("2026-12-01", 1, "eligible"),
+    ],
+)
 def test_an_infant_from_a_birth_date_is_one_month_old_on_the_day_a_month_is_completed(
     as_of: str, months: int, status: str
 ) -> None:
     # blinatumomab: "one month and older"; born 2026-10-20 (issue 28)
-    code, out, _ = run("options", "--born", "2026-10-20", "--as-of", as_of, "--relapsed",
-                       "--lineage", "b", "--cd19", "pos", "--format", "json")  # fmt: skip
+    code, out, _ = run(
+        "options",
+        "--born",
+        "2026-10-20",
+        "--as-of",
+        as_of,
+        "--relapsed",
+        "--lineage",
+        "b",
+        "--cd19",
+        "pos",
+        "--format",
+        "json",
+    )
     assert code == 0
     answer = json.loads(out)
     validate(OptionsOut, answer)
@@ -348,14 +376,25 @@ def test_an_infant_from_a_birth_date_is_one_month_old_on_the_day_a_month_is_comp
 
 @pytest.mark.parametrize(
     ("args", "said"),
-    [(["--born", "2026-02-30"],
-      "--born: must be a date as YYYY-MM-DD (2019-05-31); got '2026-02-30'"),
-     (["--born", "2026-10-20", "--as-of", "1/12/2026"],
-      "--as-of: must be a date as YYYY-MM-DD (2019-05-31); got '1/12/2026'"),
-     (["--born", "2026-12-02", "--as-of", "2026-12-01"],
-      "--born: the birth date is after the as-of date (2026-12-01); check both"),
-     (["--born", "2020-01-01", "--age", "6"], "--born: give the age or the birth date, not both")],
-)  # fmt: skip
+    [
+        (
+            ["--born", "2026-02-30"],
+            "--born: must be a date as YYYY-MM-DD (2019-05-31); got '2026-02-30'",
+        ),
+        (
+            ["--born", "2026-10-20", "--as-of", "1/12/2026"],
+            "--as-of: must be a date as YYYY-MM-DD (2019-05-31); got '1/12/2026'",
+        ),
+        (
+            ["--born", "2026-12-02", "--as-of", "2026-12-01"],
+            "--born: the birth date is after the as-of date (2026-12-01); check both",
+        ),
+        (
+            ["--born", "2020-01-01", "--age", "6"],
+            "--born: give the age or the birth date, not both",
+        ),
+    ],
+)
 def test_a_date_that_cannot_be_right_is_one_line_naming_its_flag(
     args: list[str], said: str
 ) -> None:
@@ -365,12 +404,17 @@ def test_a_date_that_cannot_be_right_is_one_line_naming_its_flag(
 
 def test_a_cohort_takes_birth_dates_and_the_runs_as_of_day(tmp_path: Path) -> None:
     cohort = tmp_path / "cohort.csv"
-    cohort.write_text("id,birth_date,as_of,relapsed,lineage,cd19\n"
-                      "A,2026-10-20,,yes,b,pos\nB,2026-10-20,2026-11-19,yes,b,pos\n"
-                      "C,2026-13-01,,yes,b,pos\n")  # fmt: skip
+    cohort.write_text(
+        "id,birth_date,as_of,relapsed,lineage,cd19\n"
+        "A,2026-10-20,,yes,b,pos\nB,2026-10-20,2026-11-19,yes,b,pos\n"
+        "C,2026-13-01,,yes,b,pos\n"
+    )
     code, out, _ = run("options", "-i", str(cohort), "--as-of", "2026-12-01", "-f", "jsonl", "-q")
     records = [json.loads(line) for line in out.splitlines()]
     assert code == 1  # a row refused
     assert [r.get("options", {}).get("blinatumomab", {}).get("status") for r in records] == [
-        "eligible", "not_eligible", None]  # fmt: skip
+        "eligible",
+        "not_eligible",
+        None,
+    ]
     assert records[2]["field"] == "birth_date"

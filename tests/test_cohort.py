@@ -178,10 +178,12 @@ def test_each_answer_is_the_ordinary_one_for_that_row(catalog: Catalog) -> None:
         assert not isinstance(parts, Failure)
         text = "{" + "".join(parts)  # type: ignore[arg-type]
         record = json.loads(text + "}" if not text.endswith("}") else text)
-        assert record["options"] == {o.therapy.id: compact_option(o)
-                                     for o in assess(facts, catalog)}  # fmt: skip
-        assert record["referrals"] == {r.referral.id: compact_referral(r)
-                                       for r in referrals(facts, catalog)}  # fmt: skip
+        assert record["options"] == {
+            o.therapy.id: compact_option(o) for o in assess(facts, catalog)
+        }
+        assert record["referrals"] == {
+            r.referral.id: compact_referral(r) for r in referrals(facts, catalog)
+        }
 
 
 def test_a_value_class_is_kept_apart_from_equal_values(catalog: Catalog) -> None:
@@ -245,7 +247,9 @@ def test_jsonl_round_trip_keeps_ids_order_and_release() -> None:
     assert {r["data_release"] for r in got} == {RELEASE} and {r["version"] for r in got} == {2}
     assert list(got[0]["options"]) == THERAPIES
     assert got[1]["options"]["brexucabtagene-autoleucel"] == {
-        "status": "eligible", "met": ["brexucabtagene-autoleucel-adult-r-r-bcp-all"]}  # fmt: skip
+        "status": "eligible",
+        "met": ["brexucabtagene-autoleucel-adult-r-r-bcp-all"],
+    }
     assert got[1]["options"]["tisagenlecleucel"] == {
         "status": "not_eligible",
         "failed": ["tisagenlecleucel-bcp-all-refractory-or-second-relapse.age_years"],
@@ -329,8 +333,9 @@ def test_ignore_unknown_fields() -> None:
     stdin = jsonl({"age": 19, "site": "north", "relapsed": True})
     code, out, _ = run(["options", "-i", "-", "-f", "jsonl", "--ignore-unknown-fields"], stdin)
     assert code == 0 and records(out)[0]["referrals"]["transplant"]["decide"] == ["reading"]
-    code, out, _ = run(["options", "-i", "-", "-f", "jsonl", "--ignore-unknown-fields",
-                        "--explain"], stdin)  # fmt: skip
+    code, out, _ = run(
+        ["options", "-i", "-", "-f", "jsonl", "--ignore-unknown-fields", "--explain"], stdin
+    )
     assert code == 0 and records(out)[0]["patient"]["relapsed"] is True
 
 
@@ -367,8 +372,9 @@ def test_csv_in_csv_out() -> None:
 
 def test_csv_in_jsonl_out_matches_csv_out() -> None:
     _, as_csv, _ = run(["options", "-i", "-", "-f", "csv"], CSV_IN.encode())
-    _, as_jsonl, _ = run(["options", "-i", "-", "-f", "jsonl", "--input-format", "csv"],
-                         CSV_IN.encode())  # fmt: skip
+    _, as_jsonl, _ = run(
+        ["options", "-i", "-", "-f", "jsonl", "--input-format", "csv"], CSV_IN.encode()
+    )
     for row, record in zip(csv.DictReader(io.StringIO(as_csv)), records(as_jsonl), strict=True):
         for therapy, option in record.get("options", {}).items():
             name = answers.csv_name(therapy)
@@ -382,8 +388,10 @@ def test_csv_unknown_column_is_refused_naming_it() -> None:
     assert code == 2 and out == ""
     assert "unknown field 'relpased'; did you mean 'relapsed'?" in err
     assert "--ignore-unknown-fields" in err and err.count("\n") == 1
-    code, out, _ = run(["options", "-i", "-", "-f", "csv", "--ignore-unknown-fields"],
-                       b"id,age,relpased\n1,19,yes\n")  # fmt: skip
+    code, out, _ = run(
+        ["options", "-i", "-", "-f", "csv", "--ignore-unknown-fields"],
+        b"id,age,relpased\n1,19,yes\n",
+    )
     assert code == 0 and next(iter(csv.DictReader(io.StringIO(out))))["id"] == "1"
 
 
@@ -464,8 +472,12 @@ def test_data_show_names_every_id_a_record_uses() -> None:
 
 def test_schemas_validate_real_rows_and_results() -> None:
     # an age in days is said as given, and its months as the two it may be (issue 28)
-    rows = [{"id": "A", "age": "8m", "cd19": "+"}, {"age": 30, "relapse": 2},
-            {"age": "30 days", "relapsed": "yes"}, {"age": "x"}]  # fmt: skip
+    rows = [
+        {"id": "A", "age": "8m", "cd19": "+"},
+        {"age": 30, "relapse": 2},
+        {"age": "30 days", "relapsed": "yes"},
+        {"age": "x"},
+    ]
     _, out, _ = run(["options", "-i", "-", "-f", "jsonl"], jsonl(*rows))
     output = schema_of("output")
     for record in records(out):
@@ -551,8 +563,15 @@ def test_a_record_stays_one_line_whatever_its_id_holds() -> None:
 
 @pytest.mark.slow
 @settings(max_examples=500, deadline=None)
-@given(st.one_of(st.text(), st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126)),
-                 st.integers(), st.none(), st.lists(st.text(), max_size=2)))  # fmt: skip
+@given(
+    st.one_of(
+        st.text(),
+        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126)),
+        st.integers(),
+        st.none(),
+        st.lists(st.text(), max_size=2),
+    )
+)
 def test_an_id_is_written_as_json_dumps_writes_it(found: object) -> None:
     """JSON Lines writes a plain ASCII id between quotes itself (4.8 times as fast): held
     to json.dumps, through _one_line, for every id."""
@@ -591,8 +610,11 @@ def test_tsv_by_extension_option_or_first_line(tmp_path: Path) -> None:
     tsv = b"id\tage\tlineage\tcd19\tcd22\trelapsed\nA, one\t30\tb\t+\t+\tyes\n"
     path = tmp_path / "cohort.tsv"
     path.write_bytes(tsv)
-    for args, stdin in ((["-i", str(path)], None), (["-i", "-", "--input-format", "tsv"], tsv),
-                        (["-i", "-"], tsv)):  # fmt: skip
+    for args, stdin in (
+        (["-i", str(path)], None),
+        (["-i", "-", "--input-format", "tsv"], tsv),
+        (["-i", "-"], tsv),
+    ):
         code, out, err = run(["options", *args, "-f", "jsonl"], stdin)
         assert code == 0, err
         assert records(out)[0]["id"] == "A, one"
@@ -603,8 +625,13 @@ def test_csv_columns_are_snake_case_and_described_by_a_table_schema() -> None:
     code, out, _ = run(["options", "-i", "-", "-f", "csv"], CSV_IN.encode())
     header = next(csv.reader(io.StringIO(out)))
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*", name) for name in header)
-    assert {"brexucabtagene_autoleucel", "decide_blinatumomab", "cautions_tisagenlecleucel",
-            "referral_transplant", "data_release"} <= set(header)  # fmt: skip
+    assert {
+        "brexucabtagene_autoleucel",
+        "decide_blinatumomab",
+        "cautions_tisagenlecleucel",
+        "referral_transplant",
+        "data_release",
+    } <= set(header)
     code, schema, _ = run(["schema", "csv"])
     table = json.loads(schema)
     assert code == 0 and [f["name"] for f in table["fields"]] == header
@@ -652,10 +679,14 @@ def test_a_cohort_of_one_says_one_patient() -> None:
 
     from alltx.cli.app import app
 
-    one = CliRunner().invoke(app, ["options", "-i", "-", "--input-format", "csv", "-f", "text"],
-                             input="id,age\nA,19\n")  # fmt: skip
-    two = CliRunner().invoke(app, ["options", "-i", "-", "--input-format", "csv", "-f", "text"],
-                             input="id,age\nA,19\nB,20\n")  # fmt: skip
+    one = CliRunner().invoke(
+        app, ["options", "-i", "-", "--input-format", "csv", "-f", "text"], input="id,age\nA,19\n"
+    )
+    two = CliRunner().invoke(
+        app,
+        ["options", "-i", "-", "--input-format", "csv", "-f", "text"],
+        input="id,age\nA,19\nB,20\n",
+    )
     assert one.stdout.startswith("alltx: 1 patient\n") and two.stdout.startswith(
         "alltx: 2 patients"
     )

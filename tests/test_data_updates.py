@@ -32,8 +32,12 @@ def local_file(tmp_path: Path, old: str = "", new: str = "") -> Path:
 
 def test_every_command_answers_from_the_file_given(tmp_path: Path) -> None:
     local = local_file(tmp_path, f'release = "{RELEASE}"', 'release = "clinic-7"')
-    for args in (["options", "--age", "19", "-f", "json"], ["drug", "blinatumomab", "-f", "json"],
-                 ["drugs", "-f", "json"], ["data", "show", "-f", "json"]):  # fmt: skip
+    for args in (
+        ["options", "--age", "19", "-f", "json"],
+        ["drug", "blinatumomab", "-f", "json"],
+        ["drugs", "-f", "json"],
+        ["data", "show", "-f", "json"],
+    ):
         by_flag = runner.invoke(app, ["--data", str(local), *args])
         by_env = runner.invoke(app, args, env={"ALLTX_DATA": str(local)})
         for result in (by_flag, by_env):
@@ -65,8 +69,9 @@ def test_data_check_summarises_a_good_file() -> None:
     )
     assert counts in result.stdout
     assert f"updated {catalog.info.updated.isoformat()}" in result.stdout
-    assert ("Regulators: fda (US FDA, 7 indications), ema (European Commission (EMA), 9 "
-            "indications)") in " ".join(result.stdout.split())  # fmt: skip
+    assert (
+        "Regulators: fda (US FDA, 7 indications), ema (European Commission (EMA), 9 indications)"
+    ) in " ".join(result.stdout.split())
 
 
 def test_data_check_lists_every_problem(tmp_path: Path) -> None:

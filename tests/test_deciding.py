@@ -103,8 +103,10 @@ class Oracle:
             if now is None or now[0] != "possible":
                 continue
             for name in (now[1] & tested) - found:
-                if any((then := self.judge({**partial, name: v})) is not None
-                       and then[0] != "possible" for v in values(name)):  # fmt: skip
+                if any(
+                    (then := self.judge({**partial, name: v})) is not None and then[0] != "possible"
+                    for v in values(name)
+                ):
                     found.add(name)
         if self.status({**facts_from(given).rule_values(), READING: True}) != "possible":
             found.add(READING)  # the point alone keeps it open: settled, it would decide
@@ -163,8 +165,14 @@ def test_to_decide_is_exactly_the_facts_that_can_change_the_answer(regulator: st
 def test_the_referral_names_only_facts_that_can_change_it() -> None:
     catalog = load_catalog()
     [referral] = catalog.referrals
-    oracle = Oracle(lambda v: refer(referral, v).status.replace("recommended", "eligible")
-                    .replace("not_indicated", "not_eligible"), [referral.rule])  # fmt: skip
+    oracle = Oracle(
+        lambda v: (
+            refer(referral, v)
+            .status.replace("recommended", "eligible")
+            .replace("not_indicated", "not_eligible")
+        ),
+        [referral.rule],
+    )
     for given in patients(catalog, seed=5, count=150, most_open=4):
         result = refer(referral, facts_from(given).rule_values())
         if result.status == "possible" and len(oracle.judge(given)[1]) <= 5:  # type: ignore[index]
@@ -210,8 +218,10 @@ def test_where_facts_imply_each_other_every_fact_named_can_change_the_answer(
             option = assess_therapy(therapy, facts.rule_values())
             if option.status != "possible":
                 continue
-            oracle = Oracle(lambda v, t=therapy: assess_therapy(t, v).status,
-                            [i.rule for i in therapy.indications])  # fmt: skip
+            oracle = Oracle(
+                lambda v, t=therapy: assess_therapy(t, v).status,
+                [i.rule for i in therapy.indications],
+            )
             if len(oracle.judge(given)[1]) > 6:  # type: ignore[index]
                 continue
             checked += 1

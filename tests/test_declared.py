@@ -40,10 +40,12 @@ def test_the_schema_check_has_exactly_the_declared_keys(top: type) -> None:
         model = model_of(entity)
         keys = {info.alias or name for name, info in model.model_fields.items()}
         assert keys == {slot.key for slot in declared.slots(entity)}, entity.__name__
-        required = {info.alias or name for name, info in model.model_fields.items()
-                    if info.is_required()}  # fmt: skip
-        declared_required = {slot.key for slot in declared.slots(entity)
-                             if slot.default is dataclasses.MISSING}  # fmt: skip
+        required = {
+            info.alias or name for name, info in model.model_fields.items() if info.is_required()
+        }
+        declared_required = {
+            slot.key for slot in declared.slots(entity) if slot.default is dataclasses.MISSING
+        }
         assert required == declared_required, entity.__name__
 
 

@@ -227,8 +227,10 @@ def test_a_wrong_value_is_an_error_record_in_its_place(tmp_path: Path) -> None:
     assert status == 1
     records = [json.loads(line) for line in out.splitlines()]
     assert [(r["id"], r["line"], r.get("field")) for r in records] == [
-        ("x", 1, "age"), ("y", 2, None), ("z", 3, None)
-    ]  # fmt: skip
+        ("x", 1, "age"),
+        ("y", 2, None),
+        ("z", 3, None),
+    ]
     assert records[0]["error"] == f"age: {AGE}"
     assert "options" in records[1] and "options" in records[2]  # B-ALL is b, as on the flags
     assert error.splitlines()[0] == f"alltx: line 1 (id 'x'): age: {AGE}"
@@ -311,8 +313,9 @@ def full_disk(tmp_path: Path) -> Any:
     root only): a real full disk."""
     folder = tmp_path / "small"
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(folder)],
-                             capture_output=True)  # fmt: skip
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(folder)], capture_output=True
+    )
     if mounted.returncode != 0:
         pytest.skip("cannot mount a small tmpfs here (needs root)")
     try:
@@ -330,12 +333,27 @@ def test_a_full_disk_is_the_outputs_error_and_leaves_no_file(
     rows = [{"id": f"p{n}", "age": n % 90, "relapsed": n % 3 == 0} for n in range(30_000)]
     jsonl = write_jsonl(tmp_path / "cohort.jsonl", rows)
     parquet = write_parquet(tmp_path / "cohort.parquet", rows)
-    said = ("alltx: error: cannot write the output: No space left on device; check the disk "
-            "or where the output goes\n")  # fmt: skip
+    said = (
+        "alltx: error: cannot write the output: No space left on device; check the disk "
+        "or where the output goes\n"
+    )
     for given in (jsonl, parquet):  # answered in Python, and in DuckDB
-        done = subprocess.run([sys.executable, "-m", "alltx", "options", "-i", str(given),
-                               "-f", "parquet", "-o", str(full_disk / "out.parquet")],
-                              capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "alltx",
+                "options",
+                "-i",
+                str(given),
+                "-f",
+                "parquet",
+                "-o",
+                str(full_disk / "out.parquet"),
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert (done.returncode, done.stderr) == (74, said)
         assert list(full_disk.iterdir()) == []
     # The temporary folder full: the records DuckDB writes (answered in Python), or the rows
@@ -344,11 +362,29 @@ def test_a_full_disk_is_the_outputs_error_and_leaves_no_file(
     table.write_text("id,age,relapsed\n" + "".join(f"p{n},{n % 90},yes\n" for n in range(30_000)))
     out = tmp_path / "out.parquet"
     for given, more, what in ((jsonl, [], "records"), (table, ["--engine", "duckdb"], "rows")):
-        done = subprocess.run([sys.executable, "-m", "alltx", "options", "-i", str(given),
-                               "-f", "parquet", "-o", str(out), *more], capture_output=True,
-                              text=True, env={**os.environ, "TMPDIR": str(full_disk)})  # fmt: skip
-        assert (done.returncode, done.stderr) == (74, f"alltx: error: cannot write the {what} "
-            "for DuckDB in the temporary folder: No space left on device\n")  # fmt: skip
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "alltx",
+                "options",
+                "-i",
+                str(given),
+                "-f",
+                "parquet",
+                "-o",
+                str(out),
+                *more,
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TMPDIR": str(full_disk)},
+        )
+        assert (done.returncode, done.stderr) == (
+            74,
+            f"alltx: error: cannot write the {what} "
+            "for DuckDB in the temporary folder: No space left on device\n",
+        )
         assert not out.exists()
 
 
@@ -405,10 +441,13 @@ def test_a_large_cohort_keeps_its_order_on_the_engine(tmp_path: Path) -> None:
         f"COPY (SELECT p.* REPLACE (p.id || '-' || c.copy AS id) FROM read_parquet('{source}') "
         f"AS p, range({copies}) AS c(copy) ORDER BY c.copy, p.id) TO '{parquet}' (FORMAT parquet)"
     )
-    ids = [i for (i,) in duckdb.connect().execute(f"SELECT id FROM read_parquet('{parquet}')")
-           .fetchall()]  # fmt: skip
-    _, python, _ = run(["options", "-i", str(write_jsonl(tmp_path / "p.jsonl", PATIENTS)),
-                        "-f", "csv", "-q"])  # fmt: skip
+    ids = [
+        i
+        for (i,) in duckdb.connect().execute(f"SELECT id FROM read_parquet('{parquet}')").fetchall()
+    ]
+    _, python, _ = run(
+        ["options", "-i", str(write_jsonl(tmp_path / "p.jsonl", PATIENTS)), "-f", "csv", "-q"]
+    )
     answers = {r[0]: r[2:] for r in list(csv.reader(io.StringIO(python)))[1:]}
     out = tmp_path / "answers.parquet"
     for way in ("parquet", "rows"):
@@ -420,8 +459,9 @@ def test_a_large_cohort_keeps_its_order_on_the_engine(tmp_path: Path) -> None:
         else:
             got = [(row[0], row[-1], *row[1:-1]) for row in prepared.results()]  # line last
         assert [(row[0], row[1]) for row in got] == [(i, n) for n, i in enumerate(ids, 1)]
-        assert all(["" if v is None else str(v) for v in row[2:]] == answers[row[0][:1]]
-                   for row in got)  # fmt: skip
+        assert all(
+            ["" if v is None else str(v) for v in row[2:]] == answers[row[0][:1]] for row in got
+        )
 
 
 def test_engine_flags_need_a_cohort() -> None:
@@ -459,8 +499,11 @@ def test_a_record_the_csv_module_refuses_is_that_rows_error_on_the_engine_too(
         assert engine == python and python[0] == 1
     records = [json.loads(line) for line in python_jsonl(ragged)]
     assert [(r["id"], r["line"]) for r in records[-4:]] == [
-        ("b", 3002), ("c\nd", 3004), (None, 3006), ("f", 3007)
-    ]  # fmt: skip
+        ("b", 3002),
+        ("c\nd", 3004),
+        (None, 3006),
+        ("f", 3007),
+    ]
     assert "4 cells where the header has 2" in records[-4]["error"]
     assert "not valid CSV" in records[-2]["error"]
 
@@ -476,8 +519,9 @@ def test_a_column_named_twice_in_two_cases_is_refused_in_parquet_as_in_csv(
     # unknown field 'age_1' that the file does not have. Another writer can name them so: the
     # file is written with `zzz`, and the name's bytes swapped (same length, no checksum).
     written = tmp_path / "written.parquet"
-    duckdb.connect().execute(f"COPY (SELECT 'A' AS id, '19' AS age, '40' AS zzz) TO "
-                             f"'{written}' (FORMAT parquet)")  # fmt: skip
+    duckdb.connect().execute(
+        f"COPY (SELECT 'A' AS id, '19' AS age, '40' AS zzz) TO '{written}' (FORMAT parquet)"
+    )
     both = tmp_path / "both.parquet"
     both.write_bytes(written.read_bytes().replace(b"zzz", b"AGE"))
     status, out, error = run(["options", "-i", str(both), "-f", "jsonl"])
@@ -636,14 +680,30 @@ def test_sigterm_while_duckdb_writes_parquet_is_one_line_and_leaves_nothing(
     temporary.mkdir()
     out.mkdir()
     answers = out / "answers.parquet"
-    run = subprocess.Popen([sys.executable, "-m", "alltx", "options", "-i", str(big), "--engine",
-                            "duckdb", "-o", str(answers)], stderr=subprocess.PIPE, text=True,
-                           env={**os.environ, "TMPDIR": str(temporary)})  # fmt: skip
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "alltx",
+            "options",
+            "-i",
+            str(big),
+            "--engine",
+            "duckdb",
+            "-o",
+            str(answers),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(temporary)},
+    )
     # The state the signal needs: DuckDB's COPY under way, its file begun beside the output
     while not any(folder.is_dir() and any(folder.iterdir()) for folder in out.iterdir()):
         assert run.poll() is None, run.stderr and run.stderr.read()
     run.send_signal(signal.SIGTERM)
     _, error = run.communicate(timeout=120)
-    assert (run.returncode, error) == (143, "alltx: error: stopped by SIGTERM; nothing was "
-                                       f"written to {answers} (it is as it was)\n")  # fmt: skip
+    assert (run.returncode, error) == (
+        143,
+        f"alltx: error: stopped by SIGTERM; nothing was written to {answers} (it is as it was)\n",
+    )
     assert list(out.iterdir()) == [] and list(temporary.iterdir()) == []

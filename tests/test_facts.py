@@ -61,9 +61,27 @@ def test_age_in_years_or_months(given: object, years: Fraction) -> None:
 
 @pytest.mark.parametrize(
     "given",
-    [-1, "-3", 131, "200", "abc", "", True, "8.5 weeks", "47508d", "6787w", float("nan"), "1y12m",
-     "130y1m", "2.5y3m", "3m2y", "25y-1m", "30d2w", "-3d"],
-)  # fmt: skip
+    [
+        -1,
+        "-3",
+        131,
+        "200",
+        "abc",
+        "",
+        True,
+        "8.5 weeks",
+        "47508d",
+        "6787w",
+        float("nan"),
+        "1y12m",
+        "130y1m",
+        "2.5y3m",
+        "3m2y",
+        "25y-1m",
+        "30d2w",
+        "-3d",
+    ],
+)
 def test_impossible_or_unreadable_ages_are_refused(given: object) -> None:
     with pytest.raises(ValueError, match="years"):
         parse_age(given)
@@ -265,8 +283,7 @@ def test_each_input_fact_has_a_short_name_and_a_flag() -> None:
     assert set(FACTS) == set(PARSERS)
     shorts = {name: fact.short for name, fact in FACTS.items()}
     assert shorts["cd19"] == "CD19" and shorts["age"] == "age"
-    assert all(fact.how.startswith("--" + name.replace("_", "-")) for name, fact in
-               FACTS.items())  # fmt: skip
+    assert all(fact.how.startswith("--" + name.replace("_", "-")) for name, fact in FACTS.items())
 
 
 @pytest.mark.parametrize(
@@ -274,13 +291,18 @@ def test_each_input_fact_has_a_short_name_and_a_flag() -> None:
     [
         ({"relapse": 2, "relapsed": False}, "relapse 2 means a relapse now, but relapsed is no"),
         ({"relapse": 0, "relapsed": True}, "relapse 0 means no relapse now, but relapsed is yes"),
-        ({"remission": 1, "relapsed": True},
-         "remission 1 means in complete remission now, but the facts say relapsed (come back now)"),
-        ({"remission": 2, "refractory": True},
-         "remission 2 means in complete remission now, but refractory says not responding to "
-         "treatment"),
+        (
+            {"remission": 1, "relapsed": True},
+            "remission 1 means in complete remission now, but the facts say relapsed "
+            "(come back now)",
+        ),
+        (
+            {"remission": 2, "refractory": True},
+            "remission 2 means in complete remission now, but refractory says not responding to "
+            "treatment",
+        ),
     ],
-)  # fmt: skip
+)
 def test_contradictions_say_which_facts_disagree(given: dict[str, object], message: str) -> None:
     with pytest.raises(FactError) as caught:
         facts_from(given)
@@ -402,24 +424,45 @@ def test_as_of_comes_from_the_row_or_else_from_the_caller() -> None:
 @pytest.mark.parametrize(
     ("row", "field", "message"),
     [
-        ({"birth_date": "2026-02-30"}, "birth_date",
-         "must be a date as YYYY-MM-DD (2019-05-31); got '2026-02-30'"),
-        ({"birth_date": "20/10/2026"}, "birth_date",
-         "must be a date as YYYY-MM-DD (2019-05-31); got '20/10/2026'"),
+        (
+            {"birth_date": "2026-02-30"},
+            "birth_date",
+            "must be a date as YYYY-MM-DD (2019-05-31); got '2026-02-30'",
+        ),
+        (
+            {"birth_date": "20/10/2026"},
+            "birth_date",
+            "must be a date as YYYY-MM-DD (2019-05-31); got '20/10/2026'",
+        ),
         ({"birth_date": 20261020}, "birth_date", "must be a date as YYYY-MM-DD (2019-05-31)"),
-        ({"birth_date": "2026-10-20", "as_of": "0000-01-01"}, "as_of",
-         "must be a date as YYYY-MM-DD (2019-05-31); got '0000-01-01'"),
-        ({"birth_date": "2026-12-02"}, "birth_date",
-         "the birth date is after the as-of date (2026-12-01); check both"),
-        ({"birth_date": "1890-01-01"}, "birth_date",
-         "the birth date is more than 130 years before the as-of date (2026-12-01); check both"),
-        ({"birth_date": "2020-01-01", "age": "6"}, "birth_date",
-         "give the age or the birth date, not both"),
+        (
+            {"birth_date": "2026-10-20", "as_of": "0000-01-01"},
+            "as_of",
+            "must be a date as YYYY-MM-DD (2019-05-31); got '0000-01-01'",
+        ),
+        (
+            {"birth_date": "2026-12-02"},
+            "birth_date",
+            "the birth date is after the as-of date (2026-12-01); check both",
+        ),
+        (
+            {"birth_date": "1890-01-01"},
+            "birth_date",
+            "the birth date is more than 130 years before the as-of date (2026-12-01); check both",
+        ),
+        (
+            {"birth_date": "2020-01-01", "age": "6"},
+            "birth_date",
+            "give the age or the birth date, not both",
+        ),
         # the dates stand for the age, the first fact: their error comes before the others'
-        ({"birth_date": "x", "relapsed": "maybe"}, "birth_date",
-         "must be a date as YYYY-MM-DD (2019-05-31); got 'x'"),
+        (
+            {"birth_date": "x", "relapsed": "maybe"},
+            "birth_date",
+            "must be a date as YYYY-MM-DD (2019-05-31); got 'x'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_dates_that_cannot_be_right_are_refused_with_the_field(
     row: dict[str, object], field: str, message: str
 ) -> None:
@@ -438,14 +481,16 @@ def test_a_blank_age_beside_a_birth_date_is_no_age_given() -> None:
 
 @pytest.mark.parametrize(
     ("given", "words", "against_01"),
-    [("negative at 0.01%", "negative at 0.01%", "unmet"),  # under 0.01%: under 0.1% too
-     ("neg at 0.1", "negative at 0.1%", "unmet"),  # under 0.1%: not 0.1% or more
-     ("<0.01%", "under 0.01%", "unmet"),
-     ("negative at 0.5%", "negative at 0.5%", "unknown"),  # 0.2% is under 0.5%
-     ("< 1", "under 1%", "unknown"),
-     ("negative", "negative (the test's sensitivity not given)", "unknown"),
-     ("positive, not quantifiable", "positive, not quantifiable", "unknown")],
-)  # fmt: skip
+    [
+        ("negative at 0.01%", "negative at 0.01%", "unmet"),  # under 0.01%: under 0.1% too
+        ("neg at 0.1", "negative at 0.1%", "unmet"),  # under 0.1%: not 0.1% or more
+        ("<0.01%", "under 0.01%", "unmet"),
+        ("negative at 0.5%", "negative at 0.5%", "unknown"),  # 0.2% is under 0.5%
+        ("< 1", "under 1%", "unknown"),
+        ("negative", "negative (the test's sensitivity not given)", "unknown"),
+        ("positive, not quantifiable", "positive, not quantifiable", "unknown"),
+    ],
+)
 def test_mrd_as_a_lab_reports_it_is_tested_against_the_labels_level(
     given: str, words: str, against_01: str
 ) -> None:
@@ -504,14 +549,20 @@ def test_the_bounds_the_order_check_uses_hold_for_every_number_of_months() -> No
 
 @pytest.mark.parametrize(
     ("given", "words", "months"),
-    [("21d", "21 days", 0),  # three weeks: under a month whatever the month
-     ("3w", "3 weeks", 0),
-     ("30 days", "30 days", Counted(0, 1, "0 or 1")),  # a month from 1 February, not from 1 January
-     ("31D", "31 days", 1),  # a month from any day
-     ("1 week", "1 week", 0),
-     ("365 days", "365 days", Counted(11, 12, "11 or 12")),  # a year, but over a 29 February
-     ("047507d", "47507 days", 1560)],
-)  # fmt: skip
+    [
+        ("21d", "21 days", 0),  # three weeks: under a month whatever the month
+        ("3w", "3 weeks", 0),
+        (
+            "30 days",
+            "30 days",
+            Counted(0, 1, "0 or 1"),
+        ),  # a month from 1 February, not from 1 January
+        ("31D", "31 days", 1),  # a month from any day
+        ("1 week", "1 week", 0),
+        ("365 days", "365 days", Counted(11, 12, "11 or 12")),  # a year, but over a 29 February
+        ("047507d", "47507 days", 1560),
+    ],
+)
 def test_an_age_in_days_is_known_as_its_completed_months_allow(
     given: str, words: str, months: object
 ) -> None:
@@ -543,13 +594,15 @@ def test_thirty_days_leaves_one_month_open_and_names_the_age_to_decide() -> None
 
 @pytest.mark.parametrize(
     ("row", "refused"),
-    [({"age": "10d", "age_at_diagnosis": "11d"}, True),  # both in days: by the days
-     ({"age": "10d", "age_at_diagnosis": "10d"}, False),
-     ({"age": "40d", "age_at_diagnosis": "2m"}, True),  # 40 days: never 2 months
-     ({"age": "60d", "age_at_diagnosis": "2m"}, False),  # 2 months are 59 to 62 days
-     ({"age": "2m", "age_at_diagnosis": "96d"}, True),  # 96 days: 3 months, whatever the month
-     ({"age": "2m", "age_at_diagnosis": "60d"}, False)],
-)  # fmt: skip
+    [
+        ({"age": "10d", "age_at_diagnosis": "11d"}, True),  # both in days: by the days
+        ({"age": "10d", "age_at_diagnosis": "10d"}, False),
+        ({"age": "40d", "age_at_diagnosis": "2m"}, True),  # 40 days: never 2 months
+        ({"age": "60d", "age_at_diagnosis": "2m"}, False),  # 2 months are 59 to 62 days
+        ({"age": "2m", "age_at_diagnosis": "96d"}, True),  # 96 days: 3 months, whatever the month
+        ({"age": "2m", "age_at_diagnosis": "60d"}, False),
+    ],
+)
 def test_ages_in_days_are_refused_out_of_order_only_where_every_calendar_has_them_so(
     row: dict[str, object], refused: bool
 ) -> None:

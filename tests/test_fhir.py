@@ -75,15 +75,26 @@ def patient(id: str, born: str) -> dict[str, Any]:
 def condition(
     id: str, subject: str, system: str, code: str, day: str, **more: Any
 ) -> dict[str, Any]:
-    return {"resourceType": "Condition", "id": id, "subject": {"reference": subject},
-            "code": {"coding": [{"system": system, "code": code}]}, "recordedDate": day,
-            **more}  # fmt: skip
+    return {
+        "resourceType": "Condition",
+        "id": id,
+        "subject": {"reference": subject},
+        "code": {"coding": [{"system": system, "code": code}]},
+        "recordedDate": day,
+        **more,
+    }
 
 
 def result(id: str, subject: str, code: str, day: str, **value: Any) -> dict[str, Any]:
-    return {"resourceType": "Observation", "id": id, "status": value.pop("status", "final"),
-            "code": {"coding": [{"system": LAB, "code": code}]},
-            "subject": {"reference": subject}, "effectiveDateTime": day, **value}  # fmt: skip
+    return {
+        "resourceType": "Observation",
+        "id": id,
+        "status": value.pop("status", "final"),
+        "code": {"coding": [{"system": LAB, "code": code}]},
+        "subject": {"reference": subject},
+        "effectiveDateTime": day,
+        **value,
+    }
 
 
 def coded(code: str) -> dict[str, Any]:
@@ -97,8 +108,11 @@ def bundle(*resources: dict[str, Any], uuids: bool = False) -> dict[str, Any]:
     """A Bundle; with `uuids`, each entry's fullUrl a urn:uuid, as transaction Bundles have."""
     entries = []
     for number, resource in enumerate(resources):
-        url = (f"urn:uuid:00000000-0000-4000-8000-{number:012d}" if uuids else
-               f"http://example.org/fhir/{resource['resourceType']}/{resource['id']}")  # fmt: skip
+        url = (
+            f"urn:uuid:00000000-0000-4000-8000-{number:012d}"
+            if uuids
+            else f"http://example.org/fhir/{resource['resourceType']}/{resource['id']}"
+        )
         entries.append({"fullUrl": url, "resource": resource})
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
@@ -113,12 +127,18 @@ def adult(tmp_path: Path, *more: dict[str, Any]) -> str:
     """An adult in relapse (ICD-10-CM C91.02) with two CD19 results by a site code, referring
     to the Patient by urn:uuid as a transaction Bundle does."""
     me = "urn:uuid:00000000-0000-4000-8000-000000000000"
-    return write(tmp_path, "adult.json", bundle(
-        patient("adult-1", "1980-06-15"),
-        condition("all-1", me, ICD10, "C91.02", "2024-02-20"),
-        result("cd19-old", me, "CD19-BLAST", "2024-01-05", **NEGATIVE),
-        result("cd19-new", me, "CD19-BLAST", "2024-03-02", **POSITIVE),
-        *more, uuids=True))  # fmt: skip
+    return write(
+        tmp_path,
+        "adult.json",
+        bundle(
+            patient("adult-1", "1980-06-15"),
+            condition("all-1", me, ICD10, "C91.02", "2024-02-20"),
+            result("cd19-old", me, "CD19-BLAST", "2024-01-05", **NEGATIVE),
+            result("cd19-new", me, "CD19-BLAST", "2024-03-02", **POSITIVE),
+            *more,
+            uuids=True,
+        ),
+    )
 
 
 @pytest.fixture
@@ -139,7 +159,10 @@ def test_brian_l_is_three_with_b_all_and_cd19_unknown() -> None:
     assert (facts["age"], facts["age_months"], facts["lineage"]) == (3, 36, "b")
     assert facts["cd19"] is None and facts["cd22"] is None
     assert [name for name, value in facts.items() if value is not None] == [
-        "age", "age_months", "lineage"]  # fmt: skip
+        "age",
+        "age_months",
+        "lineage",
+    ]
     assert answer["facts_from"] == {
         "age": "from Patient/cancer-patient-brian-l birthDate 2021-01-01, at 2024-01-12",
         "lineage": "from Condition/primary-cancer-condition-brian-l: SNOMED CT 277571004 B-cell "
@@ -174,7 +197,8 @@ def test_the_later_of_two_results_is_taken_and_the_earlier_named(tmp_path: Path,
     assert (facts["age_months"], facts["relapsed"], facts["cd19"]) == (525, True, "positive")
     assert answer["facts_from"]["cd19"] == (
         f"from Observation/cd19-new: {LAB} CD19-BLAST, 2024-03-02, the latest (earlier, "
-        f"Observation/cd19-old: {LAB} CD19-BLAST, 2024-01-05 said negative)")  # fmt: skip
+        f"Observation/cd19-old: {LAB} CD19-BLAST, 2024-01-05 said negative)"
+    )
     assert answer["facts_from"]["relapsed"].startswith("from Condition/all-1: ICD-10-CM C91.02")
     assert status(answer, "blinatumomab") == "possible"  # lineage not given: to decide
 
@@ -198,24 +222,36 @@ def test_two_results_on_the_same_day_that_disagree_leave_the_fact_unknown(
 
 @pytest.mark.parametrize(
     ("changed", "why"),
-    [({"status": "preliminary"}, "status preliminary"),
-     ({"status": "entered-in-error"}, "status entered-in-error")],
-)  # fmt: skip
+    [
+        ({"status": "preliminary"}, "status preliminary"),
+        ({"status": "entered-in-error"}, "status entered-in-error"),
+    ],
+)
 def test_a_result_not_final_sets_no_fact(
     tmp_path: Path, site: str, changed: dict[str, str], why: str
 ) -> None:
     me = "urn:uuid:00000000-0000-4000-8000-000000000000"
-    records = bundle(patient("p", "1980-06-15"),
-                     result("cd19", me, "CD19-BLAST", "2024-03-02", **POSITIVE, **changed),
-                     uuids=True)  # fmt: skip
+    records = bundle(
+        patient("p", "1980-06-15"),
+        result("cd19", me, "CD19-BLAST", "2024-03-02", **POSITIVE, **changed),
+        uuids=True,
+    )
     answer = answer_of("--fhir", write(tmp_path, "b.json", records), "--fhir-codes", site)
     assert answer["patient"]["cd19"] is None
     assert answer["not_read"] == [f"Observation/cd19 ({LAB} CD19-BLAST): {why}"]
 
 
 def test_a_condition_entered_in_error_sets_no_fact(tmp_path: Path) -> None:
-    wrong = {"verificationStatus": {"coding": [{"code": "entered-in-error", "system":
-             "http://terminology.hl7.org/CodeSystem/condition-ver-status"}]}}  # fmt: skip
+    wrong = {
+        "verificationStatus": {
+            "coding": [
+                {
+                    "code": "entered-in-error",
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                }
+            ]
+        }
+    }
     error = condition("c", "Patient/p", ICD10, "C91.02", "2024-02-20", **wrong)
     records = bundle(patient("p", "1980-06-15"), error)
     answer = answer_of("--fhir", write(tmp_path, "b.json", records))
@@ -235,25 +271,43 @@ def test_an_icd_o_3_histology_in_mcodes_extension_gives_the_lineage(tmp_path: Pa
     # A Condition coded with a code alltx does not read (acute lymphoid leukemia, lineage not
     # said), its histology the ICD-O-3 morphology of B-ALL: the lineage, and, the Condition
     # being the leukemia's, its clinical status.
-    relapse = {"clinicalStatus": {"coding": [{"code": "relapse", "system":
-               "http://terminology.hl7.org/CodeSystem/condition-clinical"}]}}  # fmt: skip
-    leukemia = condition("all-1", "Patient/p", SCT, "91857003", "2024-02-20",
-                         **histology("9811/3"), **relapse)  # fmt: skip
-    answer = answer_of("--fhir", write(tmp_path, "b.json", bundle(patient("p", "1990-01-01"),
-                                                                  leukemia)))  # fmt: skip
+    relapse = {
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "code": "relapse",
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                }
+            ]
+        }
+    }
+    leukemia = condition(
+        "all-1", "Patient/p", SCT, "91857003", "2024-02-20", **histology("9811/3"), **relapse
+    )
+    answer = answer_of(
+        "--fhir", write(tmp_path, "b.json", bundle(patient("p", "1990-01-01"), leukemia))
+    )
     assert (answer["patient"]["lineage"], answer["patient"]["relapsed"]) == ("b", True)
     assert answer["facts_from"]["lineage"] == ("from Condition/all-1: ICD-O-3 9811/3, 2024-02-20")
     # no source here names a T-lymphoblastic morphology cleanly: not read, so not T
-    other = condition("all-1", "Patient/p", SCT, "91857003", "2024-02-20",
-                      **histology("9837/3"), **relapse)  # fmt: skip
-    answer = answer_of("--fhir", write(tmp_path, "t.json", bundle(patient("p", "1990-01-01"),
-                                                                  other)))  # fmt: skip
+    other = condition(
+        "all-1", "Patient/p", SCT, "91857003", "2024-02-20", **histology("9837/3"), **relapse
+    )
+    answer = answer_of(
+        "--fhir", write(tmp_path, "t.json", bundle(patient("p", "1990-01-01"), other))
+    )
     assert (answer["patient"]["lineage"], answer["patient"]["relapsed"]) == (None, None)
 
 
 def test_mrd_as_a_percent_quantity_is_read(tmp_path: Path, site: str) -> None:
-    percent = {"valueQuantity": {"value": 0.5, "unit": "%", "system": "http://unitsofmeasure.org",
-                                 "code": "%"}}  # fmt: skip
+    percent = {
+        "valueQuantity": {
+            "value": 0.5,
+            "unit": "%",
+            "system": "http://unitsofmeasure.org",
+            "code": "%",
+        }
+    }
     records = bundle(
         patient("p", "1980-06-15"), result("mrd", "Patient/p", "MRD-FLOW", "2024-03-02", **percent)
     )
@@ -266,12 +320,21 @@ def test_mrd_under_a_level_is_read_as_under_it_never_as_the_level(
 ) -> None:
     # valueQuantity {value 0.01, comparator <}: under 0.01%, so not 0.1% or more; read as 0.01
     # it would be a number the lab did not find
-    under = {"valueQuantity": {"value": 0.01, "comparator": "<", "unit": "%",
-                               "system": "http://unitsofmeasure.org", "code": "%"}}  # fmt: skip
+    under = {
+        "valueQuantity": {
+            "value": 0.01,
+            "comparator": "<",
+            "unit": "%",
+            "system": "http://unitsofmeasure.org",
+            "code": "%",
+        }
+    }
     at_least = {"valueQuantity": {**under["valueQuantity"], "comparator": ">="}}
     for value, said in ((under, "under 0.01%"), (at_least, None)):
-        records = bundle(patient("p", "1980-06-15"),
-                         result("mrd", "Patient/p", "MRD-FLOW", "2024-03-02", **value))  # fmt: skip
+        records = bundle(
+            patient("p", "1980-06-15"),
+            result("mrd", "Patient/p", "MRD-FLOW", "2024-03-02", **value),
+        )
         answer = answer_of("--fhir", write(tmp_path, "b.json", records), "--fhir-codes", site)
         assert answer["patient"]["mrd"] == said
 
@@ -294,8 +357,9 @@ def test_a_flag_adds_a_fact_the_records_do_not_give_and_corrects_one_they_do() -
     )
     answer = answer_of("--fhir", str(BRIAN), "--as-of", "2024-01-12", "--age", "4")
     assert answer["patient"]["age"] == 4
-    assert answer["facts_from"]["age"].startswith("given on the command line, over the records "
-                                                  "(from Patient/")  # fmt: skip
+    assert answer["facts_from"]["age"].startswith(
+        "given on the command line, over the records (from Patient/"
+    )
 
 
 # --- a cohort: several Patients, a Bulk Data folder ----------------------------------------------
@@ -306,18 +370,26 @@ def test_a_bulk_data_folder_gives_one_record_per_patient(tmp_path: Path, site: s
     folder.mkdir()
     lines = {
         "Patient.ndjson": [patient("p1", "2015-03-01"), patient("p2", "1970-01-31")],
-        "Condition.ndjson": [condition("c1", "Patient/p1", SCT, "277571004", "2024-01-01"),
-                             condition("c2", "Patient/p2", ICD10, "C91.02", "2024-05-01")],
-        "Observation.ndjson": [result("o1", "Patient/p1", "CD19-BLAST", "2024-01-02",
-                                      **POSITIVE)],
-        "FamilyMemberHistory.ndjson": [{"resourceType": "FamilyMemberHistory", "id": "f",
-                                        "status": "completed", "patient": {"reference":
-                                        "Patient/p1"}, "relationship": {"text": "grandmother"}}],
-    }  # fmt: skip
+        "Condition.ndjson": [
+            condition("c1", "Patient/p1", SCT, "277571004", "2024-01-01"),
+            condition("c2", "Patient/p2", ICD10, "C91.02", "2024-05-01"),
+        ],
+        "Observation.ndjson": [result("o1", "Patient/p1", "CD19-BLAST", "2024-01-02", **POSITIVE)],
+        "FamilyMemberHistory.ndjson": [
+            {
+                "resourceType": "FamilyMemberHistory",
+                "id": "f",
+                "status": "completed",
+                "patient": {"reference": "Patient/p1"},
+                "relationship": {"text": "grandmother"},
+            }
+        ],
+    }
     for name, resources in lines.items():
         (folder / name).write_text("".join(json.dumps(r) + "\n" for r in resources))
-    code, out, err = run("--fhir", str(folder), "--fhir-codes", site, "--as-of", "2024-06-01",
-                         "--format", "jsonl")  # fmt: skip
+    code, out, err = run(
+        "--fhir", str(folder), "--fhir-codes", site, "--as-of", "2024-06-01", "--format", "jsonl"
+    )
     assert code == 0, err
     records = [json.loads(line) for line in out.splitlines()]
     assert [(r["id"], r["line"]) for r in records] == [("p1", 1), ("p2", 2)]
@@ -334,8 +406,10 @@ def test_a_bundle_of_several_patients_is_a_cohort(tmp_path: Path) -> None:
     for one_patients_format in ("json", "html"):
         code, _, err = run("--fhir", path, "--format", one_patients_format)
         assert code == 2
-        assert err == (f"alltx: error: {path} holds 2 Patients: --format {one_patients_format} "
-                       "answers one; for several use jsonl, csv, text or parquet\n")  # fmt: skip
+        assert err == (
+            f"alltx: error: {path} holds 2 Patients: --format {one_patients_format} "
+            "answers one; for several use jsonl, csv, text or parquet\n"
+        )
 
 
 # --- bad records: one line each, nothing half-answered -------------------------------------------
@@ -343,30 +417,57 @@ def test_a_bundle_of_several_patients_is_a_cohort(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("records", "said"),
-    [("{not json", "{path}: not JSON (Expecting property name enclosed in double quotes at line "
-                   "1 column 2)"),
-     ({"resourceType": "Patient", "id": "x"},
-      "{path}: a FHIR Bundle (resourceType Bundle) or a Bulk Data folder is read, not "
-      "resourceType 'Patient'"),
-     ([1, 2], "{path}: a FHIR Bundle (resourceType Bundle) or a Bulk Data folder is read, not "
-              "no resourceType"),
-     (bundle(condition("c", "Patient/p", ICD10, "C91.02", "2024-01-01")),
-      "{path}: no Patient resource; alltx answers for a Patient and the records that name them"),
-     (bundle(patient("p", "2000-01-01"),
-             condition("c", "Patient/q", ICD10, "C91.02", "2024-01-01")),
-      "Condition/c: subject 'Patient/q' is not a Patient in {path}; check the reference"),
-     (bundle(patient("p", "2000-01-01"), {**condition("c", "Patient/p", ICD10, "C91.02",
-                                                      "2024-01-01"), "code": "C91.02"}),
-      "Condition/c: code: "),
-     (bundle(patient("p", "2000-01-01"), patient("p", "2001-01-01")),
-      "Patient/p is in {path} twice; give each Patient once"),
-     # a key given twice: read as its last value, two birthDates would give either age
-     ('{"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", "id": "p", '
-      '"birthDate": "2020-01-01", "birthDate": "1950-01-01"}}]}',
-      "{path}: the key 'birthDate' is given twice in an object; give each once"),
-     ('{"resourceType": "Bundle", "total": ' + "9" * 5000 + "}",
-      "{path}: a number with thousands of digits; check the file")],
-)  # fmt: skip
+    [
+        (
+            "{not json",
+            "{path}: not JSON (Expecting property name enclosed in double quotes at line "
+            "1 column 2)",
+        ),
+        (
+            {"resourceType": "Patient", "id": "x"},
+            "{path}: a FHIR Bundle (resourceType Bundle) or a Bulk Data folder is read, not "
+            "resourceType 'Patient'",
+        ),
+        (
+            [1, 2],
+            "{path}: a FHIR Bundle (resourceType Bundle) or a Bulk Data folder is read, not "
+            "no resourceType",
+        ),
+        (
+            bundle(condition("c", "Patient/p", ICD10, "C91.02", "2024-01-01")),
+            "{path}: no Patient resource; alltx answers for a Patient and the records that "
+            "name them",
+        ),
+        (
+            bundle(
+                patient("p", "2000-01-01"),
+                condition("c", "Patient/q", ICD10, "C91.02", "2024-01-01"),
+            ),
+            "Condition/c: subject 'Patient/q' is not a Patient in {path}; check the reference",
+        ),
+        (
+            bundle(
+                patient("p", "2000-01-01"),
+                {**condition("c", "Patient/p", ICD10, "C91.02", "2024-01-01"), "code": "C91.02"},
+            ),
+            "Condition/c: code: ",
+        ),
+        (
+            bundle(patient("p", "2000-01-01"), patient("p", "2001-01-01")),
+            "Patient/p is in {path} twice; give each Patient once",
+        ),
+        # a key given twice: read as its last value, two birthDates would give either age
+        (
+            '{"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", '
+            '"id": "p", "birthDate": "2020-01-01", "birthDate": "1950-01-01"}}]}',
+            "{path}: the key 'birthDate' is given twice in an object; give each once",
+        ),
+        (
+            '{"resourceType": "Bundle", "total": ' + "9" * 5000 + "}",
+            "{path}: a number with thousands of digits; check the file",
+        ),
+    ],
+)
 def test_a_record_alltx_cannot_read_is_one_line(tmp_path: Path, records: Any, said: str) -> None:
     path = tmp_path / "bad.json"
     path.write_text(records if isinstance(records, str) else json.dumps(records))
@@ -391,12 +492,18 @@ def test_without_fhir_resources_fhir_says_how_to_install_it(tmp_path: Path) -> N
     blocked.write_text(
         "import sys\nsys.modules['fhir'] = None\nsys.modules['fhir.resources'] = None\n"
     )
-    done = subprocess.run([sys.executable, "-m", "alltx", "options", "--fhir", str(BRIAN)],
-                          capture_output=True, text=True, env={"PYTHONPATH": str(tmp_path)},
-                          timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "alltx", "options", "--fhir", str(BRIAN)],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(tmp_path)},
+        timeout=60,
+    )
     assert done.returncode == 2
-    assert done.stderr.startswith("alltx: error: --fhir needs fhir.resources, an optional part "
-                                  "of alltx: pip install 'alltx[fhir]'")  # fmt: skip
+    assert done.stderr.startswith(
+        "alltx: error: --fhir needs fhir.resources, an optional part "
+        "of alltx: pip install 'alltx[fhir]'"
+    )
 
 
 # --- the codes file ---------------------------------------------------------------------------
@@ -425,18 +532,30 @@ def test_a_sites_codes_file_that_cannot_be_right_is_refused_with_its_place(tmp_p
 
 @pytest.mark.parametrize(
     ("args", "said"),
-    [(["--fhir", "{brian}", "--input", "x.csv"],
-      "--fhir and --input are two kinds of input: give one"),
-     (["--fhir-codes", "{site}", "--age", "3"],
-      "--fhir-codes says how to read FHIR records: give them with --fhir PATH"),
-     (["--fhir", "{brian}", "--engine", "duckdb"],
-      "--engine and --jobs are for --input files; FHIR records are answered in Python"),
-     (["--fhir", "{brian}", "--format", "parquet"],
-      "--format parquet writes a file: give --output FILE"),
-     (["--fhir", "{two}", "--age", "3"],
-      "facts as flags go with one patient's answer; {two} is answered as a cohort, a record "
-      "per Patient")],
-)  # fmt: skip
+    [
+        (
+            ["--fhir", "{brian}", "--input", "x.csv"],
+            "--fhir and --input are two kinds of input: give one",
+        ),
+        (
+            ["--fhir-codes", "{site}", "--age", "3"],
+            "--fhir-codes says how to read FHIR records: give them with --fhir PATH",
+        ),
+        (
+            ["--fhir", "{brian}", "--engine", "duckdb"],
+            "--engine and --jobs are for --input files; FHIR records are answered in Python",
+        ),
+        (
+            ["--fhir", "{brian}", "--format", "parquet"],
+            "--format parquet writes a file: give --output FILE",
+        ),
+        (
+            ["--fhir", "{two}", "--age", "3"],
+            "facts as flags go with one patient's answer; {two} is answered as a cohort, a record "
+            "per Patient",
+        ),
+    ],
+)
 def test_options_that_do_not_go_with_fhir_records_are_one_line(
     tmp_path: Path, site: str, args: list[str], said: str
 ) -> None:
@@ -453,10 +572,22 @@ def test_a_cohorts_full_records_name_the_resources_as_one_patients_answer_does(
 ) -> None:
     path = adult(tmp_path)
     one = answer_of("--fhir", path, "--fhir-codes", site, "--as-of", "2024-04-01")
-    records = bundle(*[entry["resource"] for entry in json.loads(Path(path).read_text())["entry"]],
-                     patient("other", "2000-01-01"), uuids=True)  # fmt: skip
-    code, out, _ = run("--fhir", write(tmp_path, "two.json", records), "--fhir-codes", site,
-                       "--as-of", "2024-04-01", "--format", "jsonl", "--explain")  # fmt: skip
+    records = bundle(
+        *[entry["resource"] for entry in json.loads(Path(path).read_text())["entry"]],
+        patient("other", "2000-01-01"),
+        uuids=True,
+    )
+    code, out, _ = run(
+        "--fhir",
+        write(tmp_path, "two.json", records),
+        "--fhir-codes",
+        site,
+        "--as-of",
+        "2024-04-01",
+        "--format",
+        "jsonl",
+        "--explain",
+    )
     first = json.loads(out.splitlines()[0])
     assert code == 0 and first["id"] == "adult-1"
     assert (first["facts_from"], first["patient"]) == (one["facts_from"], one["patient"])
@@ -466,12 +597,21 @@ def test_a_result_with_a_data_absent_reason_is_unknown_said_so(tmp_path: Path, s
     """An Observation with no value and a dataAbsentReason: the fact is unknown, and the
     records' reason is said (issue 42, 3), not that its value is one alltx does not read."""
     me = "urn:uuid:00000000-0000-4000-8000-000000000000"
-    absent = {"dataAbsentReason": {"coding": [{
-        "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
-        "code": "not-performed"}]}}  # fmt: skip
-    records = bundle(patient("p", "1980-06-15"),
-                     result("cd19", me, "CD19-BLAST", "2024-03-02", **absent),
-                     uuids=True)  # fmt: skip
+    absent = {
+        "dataAbsentReason": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                    "code": "not-performed",
+                }
+            ]
+        }
+    }
+    records = bundle(
+        patient("p", "1980-06-15"),
+        result("cd19", me, "CD19-BLAST", "2024-03-02", **absent),
+        uuids=True,
+    )
     answer = answer_of("--fhir", write(tmp_path, "b.json", records), "--fhir-codes", site)
     assert answer["patient"]["cd19"] is None
     [said] = answer["not_read"]

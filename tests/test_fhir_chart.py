@@ -26,10 +26,14 @@ def relapsed_once(tmp_path: Path, **more: Any) -> str:
     """A 30-year-old whose chart holds ALL "in relapse" (ICD-10-CM C91.02), with `more` on the
     Condition (its clinicalStatus, abatement, onset)."""
     me = "http://example.org/fhir/Patient/p1"
-    return write(tmp_path, "p1.json", bundle(
-        patient("p1", "1994-06-15"),
-        condition("c1", me, ICD10, "C91.02", "2018-01-10", **more),
-    ))  # fmt: skip
+    return write(
+        tmp_path,
+        "p1.json",
+        bundle(
+            patient("p1", "1994-06-15"),
+            condition("c1", me, ICD10, "C91.02", "2018-01-10", **more),
+        ),
+    )
 
 
 # --- 1: a Condition says how the disease is today only while it is current ------------------
@@ -37,14 +41,22 @@ def relapsed_once(tmp_path: Path, **more: Any) -> str:
 
 @pytest.mark.parametrize(
     ("more", "why"),
-    [({"clinicalStatus": clinical("resolved"), "abatementDateTime": "2018-05-01"},
-      "clinicalStatus resolved"),
-     ({"clinicalStatus": clinical("inactive")}, "clinicalStatus inactive"),
-     ({"clinicalStatus": clinical("active"), "abatementDateTime": "2019-03-04T10:00:00Z"},
-      "abated 2019-03-04"),
-     ({"clinicalStatus": clinical("active"), "onsetDateTime": "2027-01-01"},
-      "onset 2027-01-01, after 2026-12-07")],
-)  # fmt: skip
+    [
+        (
+            {"clinicalStatus": clinical("resolved"), "abatementDateTime": "2018-05-01"},
+            "clinicalStatus resolved",
+        ),
+        ({"clinicalStatus": clinical("inactive")}, "clinicalStatus inactive"),
+        (
+            {"clinicalStatus": clinical("active"), "abatementDateTime": "2019-03-04T10:00:00Z"},
+            "abated 2019-03-04",
+        ),
+        (
+            {"clinicalStatus": clinical("active"), "onsetDateTime": "2027-01-01"},
+            "onset 2027-01-01, after 2026-12-07",
+        ),
+    ],
+)
 def test_a_condition_no_longer_current_says_nothing_of_today(
     tmp_path: Path, more: dict[str, Any], why: str
 ) -> None:
@@ -69,10 +81,17 @@ def test_a_current_condition_says_the_relapse_now(tmp_path: Path, current: str) 
 
 def test_a_refuted_or_mistaken_condition_is_no_diagnosis(tmp_path: Path) -> None:
     for verification in ("refuted", "entered-in-error"):
-        status_ = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
-                               "condition-ver-status", "code": verification}]}  # fmt: skip
-        path = relapsed_once(tmp_path, clinicalStatus=clinical("active"),
-                             verificationStatus=status_)  # fmt: skip
+        status_ = {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "code": verification,
+                }
+            ]
+        }
+        path = relapsed_once(
+            tmp_path, clinicalStatus=clinical("active"), verificationStatus=status_
+        )
         answer = answer_of("--fhir", path, "--as-of", "2026-12-07")
         assert answer["patient"]["relapsed"] is None
         assert answer["caveat"].startswith("No ALL diagnosis was found in the records")
@@ -87,8 +106,10 @@ def test_a_deceased_patient_gets_one_line_and_no_options(tmp_path: Path) -> None
     for fmt in ("text", "json", "html", "csv"):
         code, out, err = run("--fhir", path, "-f", fmt, "--as-of", "2026-12-07")
         assert (code, out) == (1, "")
-        assert err == ("alltx: error: Patient/p1 is recorded as deceased (deceasedDateTime "
-                       "1971-03-02); alltx gives no treatment options for them\n")  # fmt: skip
+        assert err == (
+            "alltx: error: Patient/p1 is recorded as deceased (deceasedDateTime "
+            "1971-03-02); alltx gives no treatment options for them\n"
+        )
     # with --output, the file is left as it was: a deceased Patient's one line is no answer
     kept = tmp_path / "answer.json"
     kept.write_text("kept")
@@ -133,8 +154,9 @@ def test_the_synthea_export_is_answered_as_its_charts_say() -> None:
     code, out, err = run("--fhir", str(SYNTHEA), "-f", "jsonl", "--as-of", "2026-12-07")
     assert (code, out) == (0, "")
     assert "13 of 13 Patients have no ALL diagnosis in the records" in err
-    code, out, _ = run("--fhir", str(SYNTHEA), "-f", "jsonl", "--all-patients", "--as-of",
-                       "2026-12-07")  # fmt: skip
+    code, out, _ = run(
+        "--fhir", str(SYNTHEA), "-f", "jsonl", "--all-patients", "--as-of", "2026-12-07"
+    )
     records = [json.loads(line) for line in out.splitlines()]
     dead = [r for r in records if "deceased" in r.get("error", "")]
     assert code == 1 and len(records) == 13 and len(dead) == 3
@@ -147,10 +169,12 @@ def test_the_synthea_export_is_answered_as_its_charts_say() -> None:
 
 def test_a_cohort_answers_the_patients_with_a_diagnosis(tmp_path: Path) -> None:
     me = "http://example.org/fhir/Patient/"
-    records = bundle(patient("a", "1990-01-01"), patient("b", "1991-01-01"),
-                     patient("c", "1992-01-01"),
-                     condition("c1", me + "b", ICD10, "C91.00", "2024-01-01",
-                               clinicalStatus=clinical("active")))  # fmt: skip
+    records = bundle(
+        patient("a", "1990-01-01"),
+        patient("b", "1991-01-01"),
+        patient("c", "1992-01-01"),
+        condition("c1", me + "b", ICD10, "C91.00", "2024-01-01", clinicalStatus=clinical("active")),
+    )
     path = write(tmp_path, "three.json", records)
     code, out, err = run("--fhir", path, "-f", "jsonl")
     assert code == 0 and [json.loads(line)["id"] for line in out.splitlines()] == ["b"]
@@ -177,8 +201,14 @@ def test_all_patients_goes_with_fhir_records_only() -> None:
 
 
 def quantity(value: Any, unit: str, **more: Any) -> dict[str, Any]:
-    return {"valueQuantity": {"value": value, "system": "http://unitsofmeasure.org",
-                              "code": unit, **more}}  # fmt: skip
+    return {
+        "valueQuantity": {
+            "value": value,
+            "system": "http://unitsofmeasure.org",
+            "code": unit,
+            **more,
+        }
+    }
 
 
 SITE = """format = 1
@@ -192,8 +222,9 @@ source = "the hospital's lab catalogue: https://hospital.example.org/lab/{code}"
 """
 
 
-def lab_answer(tmp_path: Path, fact: str, *results: dict[str, Any], as_of: str = "2026-12-07"
-               ) -> dict[str, Any]:  # fmt: skip
+def lab_answer(
+    tmp_path: Path, fact: str, *results: dict[str, Any], as_of: str = "2026-12-07"
+) -> dict[str, Any]:
     """One patient with an ALL diagnosis and lab results of the site's code for `fact`."""
     from .test_fhir import result
 
@@ -201,8 +232,9 @@ def lab_answer(tmp_path: Path, fact: str, *results: dict[str, Any], as_of: str =
     site = tmp_path / "site.toml"
     site.write_text(SITE.format(code=fact.upper(), fact=fact))
     made = [result(f"r{n}", me, fact.upper(), r.pop("day"), **r) for n, r in enumerate(results)]
-    records = bundle(patient("p1", "1990-01-01"),
-                     condition("c1", me, SCT, "277571004", "2020-01-01"), *made)  # fmt: skip
+    records = bundle(
+        patient("p1", "1990-01-01"), condition("c1", me, SCT, "277571004", "2020-01-01"), *made
+    )
     path = Path(write(tmp_path, "p1.json", records))
     # a number as a lab's JSON writes it ("0.00001"), which json.dumps would write 1e-05
     path.write_text(path.read_text().replace('"value": "0.00001"', '"value": 0.00001'))
@@ -211,9 +243,8 @@ def lab_answer(tmp_path: Path, fact: str, *results: dict[str, Any], as_of: str =
 
 @pytest.mark.parametrize(
     ("value", "unit", "years"),
-    [(30, "mo", 2.5), (2, "a", 2), (6, "wk", "6 weeks"), (400, "d", "400 days"),
-     (2.5, "a", 2.5)],
-)  # fmt: skip
+    [(30, "mo", 2.5), (2, "a", 2), (6, "wk", "6 weeks"), (400, "d", "400 days"), (2.5, "a", 2.5)],
+)
 def test_an_age_is_read_in_its_unit(
     tmp_path: Path, value: Any, unit: str, years: float | str
 ) -> None:
@@ -253,15 +284,17 @@ def test_the_latest_result_is_the_latest_moment_and_none_after_as_of(tmp_path: P
 
     # 23:00 at UTC-5 is 04:00 the next day in UTC: after 01:00 UTC of that day
     answer = lab_answer(
-        tmp_path, "cd19",
+        tmp_path,
+        "cd19",
         {"day": "2024-03-02T23:00:00-05:00", **NEGATIVE},
         {"day": "2024-03-03T01:00:00+00:00", **POSITIVE},
         {"day": "2030-01-01", **POSITIVE},
-    )  # fmt: skip
+    )
     assert answer["patient"]["cd19"] == "negative"
     assert "the latest (earlier, Observation/r1" in answer["facts_from"]["cd19"]
-    assert any("Observation/r2" in n and "after 2026-12-07 (--as-of)" in n
-               for n in answer["not_read"])  # fmt: skip
+    assert any(
+        "Observation/r2" in n and "after 2026-12-07 (--as-of)" in n for n in answer["not_read"]
+    )
 
 
 def test_a_relapse_number_written_2_0_is_2(tmp_path: Path) -> None:
@@ -297,8 +330,9 @@ def test_a_byte_order_mark_and_deep_extensions_are_one_line_or_read(tmp_path: Pa
 def test_a_reference_to_another_kind_or_server_is_no_patient_of_the_file(
     tmp_path: Path, reference: str
 ) -> None:
-    records = bundle(patient("p1", "1990-01-01"),
-                     condition("c1", reference, SCT, "277571004", "2020-01-01"))  # fmt: skip
+    records = bundle(
+        patient("p1", "1990-01-01"), condition("c1", reference, SCT, "277571004", "2020-01-01")
+    )
     code, out, err = run("--fhir", write(tmp_path, "r.json", records))
     assert (code, out) == (2, "")
     assert f"subject {reference!r} is not a Patient in" in err and err.count("\n") == 1
@@ -313,8 +347,9 @@ def test_two_entries_with_one_full_url_are_refused(tmp_path: Path) -> None:
 
 def test_a_reference_by_this_servers_full_url_or_patient_id_is_read(tmp_path: Path) -> None:
     for reference in ("http://example.org/fhir/Patient/p1", "Patient/p1"):
-        records = bundle(patient("p1", "1990-01-01"),
-                         condition("c1", reference, SCT, "277571004", "2020-01-01"))  # fmt: skip
+        records = bundle(
+            patient("p1", "1990-01-01"), condition("c1", reference, SCT, "277571004", "2020-01-01")
+        )
         answer = answer_of("--fhir", write(tmp_path, "r.json", records))
         assert answer["patient"]["lineage"] == "b" and "caveat" not in answer
 
@@ -334,21 +369,33 @@ def test_a_bulk_folder_reads_gzip_and_any_case_and_names_what_it_cannot_read(
     lines = [json.dumps(patient("p1", "1990-01-01"))]
     (folder / "Patient.NDJSON").write_text("\n".join(lines) + "\n")
     with gzip.open(folder / "Condition.000.ndjson.gz", "wt") as zipped:
-        zipped.write(json.dumps(condition("c1", me, ICD10, "C91.02", "2024-01-01",
-                                          clinicalStatus=clinical("active"))) + "\n")  # fmt: skip
+        zipped.write(
+            json.dumps(
+                condition(
+                    "c1", me, ICD10, "C91.02", "2024-01-01", clinicalStatus=clinical("active")
+                )
+            )
+            + "\n"
+        )
     (folder / "Other.ndjson").write_text(
-        json.dumps({**condition("c2", me, SCT, "91857003", "2024-01-01"),
-                    "resourceType": "condition"}) + "\n"
-        + json.dumps({"resourceType": 5}) + "\n" + json.dumps({"id": "x"}) + "\n"
-        + json.dumps(condition("c3", me, SCT, "91857003", "2024-01-01",
-                               clinicalStatus=clinical("active"))) + "\n"
-    )  # fmt: skip
+        json.dumps(
+            {**condition("c2", me, SCT, "91857003", "2024-01-01"), "resourceType": "condition"}
+        )
+        + "\n"
+        + json.dumps({"resourceType": 5})
+        + "\n"
+        + json.dumps({"id": "x"})
+        + "\n"
+        + json.dumps(
+            condition("c3", me, SCT, "91857003", "2024-01-01", clinicalStatus=clinical("active"))
+        )
+        + "\n"
+    )
     (folder / "Observation.ndjson").mkdir()
     os.mkfifo(folder / "Procedure.ndjson")
     (folder / "Loop.ndjson").symlink_to(folder / "Loop.ndjson")
     # a Bulk folder is a cohort: what belongs to no one record is said on stderr
-    code, out, err = run("--fhir", str(folder), "--as-of", "2026-12-07", "-f", "jsonl",
-                         "--explain")  # fmt: skip
+    code, out, err = run("--fhir", str(folder), "--as-of", "2026-12-07", "-f", "jsonl", "--explain")
     [record] = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and record["patient"]["relapsed"] is True  # from the gzipped file
     notes = " | ".join([*record["not_read"], *err.splitlines()])
@@ -402,27 +449,48 @@ def _hospital_export(
     for n in range(patients):
         me = f"Patient/p{n:05d}"
         own: list[Any] = [{**patient(f"p{n:05d}", f"{1950 + n % 60}-0{1 + n % 9}-15")}]
-        own.append(condition(f"htn{n}", me, SCT, "38341003", "2019-05-01",
-                             clinicalStatus=clinical("active")))  # fmt: skip
-        own.append({"resourceType": "Observation", "id": f"glu{n}", "status": "final",
-                    "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7"}]},
-                    "subject": {"reference": me}, "effectiveDateTime": "2024-02-01",
-                    "valueQuantity": {"value": 5.4, "unit": "mmol/L"}})  # fmt: skip
+        own.append(
+            condition(
+                f"htn{n}", me, SCT, "38341003", "2019-05-01", clinicalStatus=clinical("active")
+            )
+        )
+        own.append(
+            {
+                "resourceType": "Observation",
+                "id": f"glu{n}",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7"}]},
+                "subject": {"reference": me},
+                "effectiveDateTime": "2024-02-01",
+                "valueQuantity": {"value": 5.4, "unit": "mmol/L"},
+            }
+        )
         if n in with_all:
-            own.append(condition(f"all{n}", me, ICD10, "C91.02", "2024-01-05",
-                                 clinicalStatus=clinical("active")))  # fmt: skip
-            own.append(result(f"cd19-{n}", me, "CD19-BLAST", "2024-01-06",
-                              **(POSITIVE if n % 2 else NEGATIVE)))  # fmt: skip
+            own.append(
+                condition(
+                    f"all{n}", me, ICD10, "C91.02", "2024-01-05", clinicalStatus=clinical("active")
+                )
+            )
+            own.append(
+                result(
+                    f"cd19-{n}", me, "CD19-BLAST", "2024-01-06", **(POSITIVE if n % 2 else NEGATIVE)
+                )
+            )
             theirs[n] = own
         for resource in own:  # each way of writing a line, on the ALL patients' lines too
             turn = turn + 1 if n in with_all else n
             files[resource["resourceType"]].append(_written(resource, ways[turn % len(ways)]))
     if with_all:  # one diagnosis only as a histology (written with JSON's escaped slash)
         n = max(with_all)
-        histology = {"url": "http://hl7.org/fhir/us/mcode/StructureDefinition/"
-                     "mcode-histology-morphology-behavior", "valueCodeableConcept": {"coding": [
-                     {"system": "http://terminology.hl7.org/CodeSystem/icd-o-3",
-                      "code": "9811/3"}]}}  # fmt: skip
+        histology = {
+            "url": "http://hl7.org/fhir/us/mcode/StructureDefinition/"
+            "mcode-histology-morphology-behavior",
+            "valueCodeableConcept": {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/icd-o-3", "code": "9811/3"}
+                ]
+            },
+        }
         theirs[n][3] = {**theirs[n][3], "extension": [histology]}
         theirs[n][3]["code"] = {"coding": [{"system": SCT, "code": "38341003"}]}
         files["Condition"] = [line for line in files["Condition"] if f'"all{n}"' not in line]
@@ -449,18 +517,21 @@ def _written(resource: dict[str, Any], way: int) -> str:
     elif way == 4:
         line = line.replace('"Patient/p', '"Patient/\\u0070')
     elif way == 5 and "subject" in resource:
-        line = json.dumps({**resource, "subject": {"reference": resource["subject"]["reference"]
-                                                   + "/_history/2"}})  # fmt: skip
+        line = json.dumps(
+            {**resource, "subject": {"reference": resource["subject"]["reference"] + "/_history/2"}}
+        )
     return line
 
 
 @pytest.mark.parametrize(
     ("ways", "block"),
-    [((0, 1, 2, 3, 4, 5), None),  # lines the prefilter judges one by one
-     ((0, 2, 5), None),  # lines it can search a block of at once
-     ((0, 2, 5), 700),  # blocks of a few lines, cut inside lines
-     ((0, 2, 5), 64)],  # every line longer than a block
-)  # fmt: skip
+    [
+        ((0, 1, 2, 3, 4, 5), None),  # lines the prefilter judges one by one
+        ((0, 2, 5), None),  # lines it can search a block of at once
+        ((0, 2, 5), 700),  # blocks of a few lines, cut inside lines
+        ((0, 2, 5), 64),
+    ],  # every line longer than a block
+)
 def test_an_all_patient_in_a_hospital_export_is_answered_as_their_bundle_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ways: tuple[int, ...], block: int | None
 ) -> None:
@@ -511,14 +582,35 @@ def _near_misses() -> list[dict[str, Any]]:
         ("a", (ICD10, "C91.00"), {}),
         ("b", (ICD10, "C91.0\\u0030"), {}),
         ("c", (SCT, "91857003"), {}),
-        ("d", (ICD10, "C91.02"), {"verificationStatus": {"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
-            "code": "refuted"}]}}),
+        (
+            "d",
+            (ICD10, "C91.02"),
+            {
+                "verificationStatus": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                            "code": "refuted",
+                        }
+                    ]
+                }
+            },
+        ),
         ("e", (ICD10, "C91.00"), {"recordedDate": "2027-02-01"}),
         ("f", (SCT, "38341003"), {}),
-    ):  # fmt: skip
-        resources.append({**condition(f"c{id}", f"Patient/{id}", *code, "2024-01-01",
-                                      clinicalStatus=clinical("active")), **more})  # fmt: skip
+    ):
+        resources.append(
+            {
+                **condition(
+                    f"c{id}",
+                    f"Patient/{id}",
+                    *code,
+                    "2024-01-01",
+                    clinicalStatus=clinical("active"),
+                ),
+                **more,
+            }
+        )
     return resources
 
 
@@ -531,8 +623,11 @@ def test_a_cohort_counts_the_records_naming_all_that_are_no_diagnosis_and_explai
         path = tmp_path / "export"
         path.mkdir()
         for kind in ("Patient", "Condition"):
-            lines = [json.dumps(r).replace("\\\\u", "\\u") for r in resources
-                     if r["resourceType"] == kind]  # fmt: skip
+            lines = [
+                json.dumps(r).replace("\\\\u", "\\u")
+                for r in resources
+                if r["resourceType"] == kind
+            ]
             (path / f"{kind}.ndjson").write_text("\n".join(lines) + "\n")
         where = str(path)
     else:
@@ -541,9 +636,11 @@ def test_a_cohort_counts_the_records_naming_all_that_are_no_diagnosis_and_explai
     args = ["--fhir", where, "-f", "jsonl", "--as-of", "2026-12-07"]
     code, out, err = run(*args)
     assert code == 0 and [json.loads(line)["id"] for line in out.splitlines()] == ["a", "b"]
-    assert ("4 of 6 Patients have no ALL diagnosis in the records and are not answered "
-            "(--all-patients answers them); 3 of them have a Condition naming ALL that is not "
-            "read as a diagnosis (--explain names them)") in err  # fmt: skip
+    assert (
+        "4 of 6 Patients have no ALL diagnosis in the records and are not answered "
+        "(--all-patients answers them); 3 of them have a Condition naming ALL that is not "
+        "read as a diagnosis (--explain names them)"
+    ) in err
     assert "Patient/c" not in err
     code, out, err = run(*args, "--explain")
     named = [line for line in err.splitlines() if "not answered:" in line]
@@ -563,8 +660,16 @@ def test_a_bulk_folder_read_on_a_terminal_shows_a_progress_bar(tmp_path: Path, q
     folder.mkdir()
     _hospital_export(folder, 2000, {7, 1500})
     out = tmp_path / "answers.jsonl"
-    terminal = Terminal("options", "--fhir", str(folder), "--fhir-codes", str(site),
-                        "-o", str(out), *(["-q"] if quiet else []))  # fmt: skip
+    terminal = Terminal(
+        "options",
+        "--fhir",
+        str(folder),
+        "--fhir-codes",
+        str(site),
+        "-o",
+        str(out),
+        *(["-q"] if quiet else []),
+    )
     if not quiet:
         terminal.until("Reading the FHIR records")
     assert terminal.end() == 0
@@ -576,15 +681,25 @@ def test_a_bulk_folder_read_on_a_terminal_shows_a_progress_bar(tmp_path: Path, q
 
 
 def _folder_records(folder: Path, site: Path, *more: str) -> list[dict[str, Any]]:
-    code, out, _ = run("--fhir", str(folder), "--fhir-codes", str(site), "--as-of",
-                       "2026-12-07", "-f", "jsonl", *more)  # fmt: skip
+    code, out, _ = run(
+        "--fhir",
+        str(folder),
+        "--fhir-codes",
+        str(site),
+        "--as-of",
+        "2026-12-07",
+        "-f",
+        "jsonl",
+        *more,
+    )
     assert code in (0, 1)
     return [json.loads(line) for line in out.splitlines()]
 
 
 def _without_line(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(({k: v for k, v in r.items() if k != "line"} for r in records),
-                  key=lambda r: r["id"])  # fmt: skip
+    return sorted(
+        ({k: v for k, v in r.items() if k != "line"} for r in records), key=lambda r: r["id"]
+    )
 
 
 @pytest.mark.slow
@@ -607,8 +722,9 @@ def test_the_api_answers_an_exports_lines_as_the_folder_is_answered(tmp_path: Pa
         for line in reversed(lines):  # in any order
             by_patient.setdefault(alltx.fhir_patient(line), []).append(line)
         assert None not in by_patient and len(by_patient) == 300
-        answered = (alltx.fhir_cohort(group, all_patients=everyone, **kept)
-                    for group in by_patient.values())  # fmt: skip
+        answered = (
+            alltx.fhir_cohort(group, all_patients=everyone, **kept) for group in by_patient.values()
+        )
         grouped = [record for records in answered for record in records]
         assert _without_line(grouped) == _without_line(expected)
     with pytest.raises(ValueError, match=r"^line 2: not JSON"):
@@ -657,9 +773,18 @@ def test_a_broken_line_about_an_all_patient_is_one_line_with_its_number(
     (folder / "Condition.ndjson").write_text(
         json.dumps(condition("c1", "Patient/p3", ICD10, "C91.02", "2024-01-01")) + "\n"
     )
-    labs = [json.dumps({"resourceType": "Observation", "id": f"o{n}", "status": "final",
-                        "subject": {"reference": f"Patient/p{3 if n == 1 else n}"},
-                        "code": {"text": "glucose"}}) for n in range(5)]  # fmt: skip
+    labs = [
+        json.dumps(
+            {
+                "resourceType": "Observation",
+                "id": f"o{n}",
+                "status": "final",
+                "subject": {"reference": f"Patient/p{3 if n == 1 else n}"},
+                "code": {"text": "glucose"},
+            }
+        )
+        for n in range(5)
+    ]
     labs[3] = labs[3][:-1] + ', "oops"}'  # p3's, broken on line 5, after one of theirs read
     labs[0] = labs[0][:-1] + ', "oops"}'  # p0's: never parsed, so not refused
     (folder / "Observation.ndjson").write_text("\n\n".join(labs[:2]) + "\n" + "\n".join(labs[2:]))

@@ -77,8 +77,9 @@ def accounted(data: bytes, output: str) -> None:
 @FUZZ
 @given(st.binary(max_size=300))
 def test_any_bytes_as_json_lines(data: bytes) -> None:
-    result = runner.invoke(app, ["options", "-i", "-", "--input-format", "jsonl", "-f", "jsonl"],
-                           input=data)  # fmt: skip
+    result = runner.invoke(
+        app, ["options", "-i", "-", "--input-format", "jsonl", "-f", "jsonl"], input=data
+    )
     survived(result)
     assert result.exit_code in (0, 1)
     accounted(data, result.stdout)
@@ -107,8 +108,9 @@ rows = st.lists(
 @given(rows)
 def test_any_lines_of_near_json(lines: list[str]) -> None:
     data = "\n".join(lines).encode()
-    result = runner.invoke(app, ["options", "-i", "-", "--input-format", "jsonl", "-f", "jsonl"],
-                           input=data)  # fmt: skip
+    result = runner.invoke(
+        app, ["options", "-i", "-", "--input-format", "jsonl", "-f", "jsonl"], input=data
+    )
     survived(result)
     accounted(data, result.stdout)
     failed = sum("error" in json.loads(line) for line in result.stdout.splitlines())
@@ -120,8 +122,9 @@ def test_any_lines_of_near_json(lines: list[str]) -> None:
 @FUZZ
 @given(st.binary(max_size=300), st.sampled_from(["csv", "jsonl", "text", "json"]))
 def test_any_bytes_as_csv(data: bytes, output: str) -> None:
-    result = runner.invoke(app, ["options", "-i", "-", "--input-format", "csv", "-f", output],
-                           input=data)  # fmt: skip
+    result = runner.invoke(
+        app, ["options", "-i", "-", "--input-format", "csv", "-f", output], input=data
+    )
     survived(result)
 
 
@@ -194,8 +197,9 @@ def test_hostile_lines_are_each_answered_or_reported(lines: list[tuple[str, str]
 def test_hostile_csv_cells_never_merge_rows(cells: list[list[str]], end: str) -> None:
     body = "".join(",".join(row) + end for row in cells)
     data = ("id,age" + end + body).encode("utf-8", "surrogatepass")
-    result = runner.invoke(app, ["options", "-i", "-", "--input-format", "csv", "-f", "jsonl"],
-                           input=data)  # fmt: skip
+    result = runner.invoke(
+        app, ["options", "-i", "-", "--input-format", "csv", "-f", "jsonl"], input=data
+    )
     survived(result)
     for record in (json.loads(line) for line in result.stdout.splitlines()):
         # one row's error never carries another row's data: its id is its own line's cell
@@ -298,16 +302,20 @@ def test_only_web_addresses_pass_the_data_check_and_become_links(
     survived(check)
     assert (check.exit_code == 0) == web, check.stderr
     if web:
-        page = runner.invoke(app, ["--data", str(path), "options", "--age", "19", "--relapsed",
-                                   "--format", "html"])  # fmt: skip
+        page = runner.invoke(
+            app, ["--data", str(path), "options", "--age", "19", "--relapsed", "--format", "html"]
+        )
         links = re.findall(r'href="([^"]*)"', page.stdout)
         assert links and all(link.startswith(("https://", "http://", "#")) for link in links)
 
 
 @pytest.mark.slow
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.sampled_from([signal.SIGINT, signal.SIGTERM, signal.SIGHUP]),
-       st.floats(0.3, 1.5), st.sampled_from(["jsonl", "csv"]))  # fmt: skip
+@given(
+    st.sampled_from([signal.SIGINT, signal.SIGTERM, signal.SIGHUP]),
+    st.floats(0.3, 1.5),
+    st.sampled_from(["jsonl", "csv"]),
+)
 def test_a_signal_at_any_moment_leaves_whole_lines(
     tmp_path_factory: Any, signum: int, delay: float, output: str
 ) -> None:
@@ -319,8 +327,9 @@ def test_a_signal_at_any_moment_leaves_whole_lines(
     big.write_text("".join(json.dumps({"id": n, "age": n % 90}) + "\n" for n in range(200_000)))
     written = folder / f"out.{output}"
     with written.open("wb") as out:
-        child = subprocess.Popen([*ALLTX, "options", "-i", str(big), "-f", output],
-                                 stdout=out, stderr=subprocess.PIPE)  # fmt: skip
+        child = subprocess.Popen(
+            [*ALLTX, "options", "-i", str(big), "-f", output], stdout=out, stderr=subprocess.PIPE
+        )
         time.sleep(delay)
         child.send_signal(signum)
         _, err = child.communicate(timeout=60)
@@ -335,9 +344,19 @@ def test_a_signal_at_any_moment_leaves_whole_lines(
 
 @pytest.mark.slow
 @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.sampled_from([("PYTHONIOENCODING", "ascii"), ("PYTHONIOENCODING", "latin-1"),
-                        ("PYTHONIOENCODING", "cp1252"), ("LC_ALL", "POSIX"), ("LC_ALL", "C")]),
-       hidden, st.sampled_from(["text", "csv", "jsonl", "json"]))  # fmt: skip
+@given(
+    st.sampled_from(
+        [
+            ("PYTHONIOENCODING", "ascii"),
+            ("PYTHONIOENCODING", "latin-1"),
+            ("PYTHONIOENCODING", "cp1252"),
+            ("LC_ALL", "POSIX"),
+            ("LC_ALL", "C"),
+        ]
+    ),
+    hidden,
+    st.sampled_from(["text", "csv", "jsonl", "json"]),
+)
 def test_any_output_encoding_is_written_without_a_traceback(
     encoding: tuple[str, str], text: str, output: str
 ) -> None:
@@ -345,9 +364,13 @@ def test_any_output_encoding_is_written_without_a_traceback(
     name, value = encoding
     env = {**os.environ, name: value, "PYTHONUTF8": "0"}
     row = json.dumps({"id": text + "\u00e9\u2713\ud800", "age": 19, "lineage": text})
-    done = subprocess.run([*ALLTX, "--no-pager", "options", "-i", "-", "--input-format",
-                           "jsonl", "-f", output], input=row.encode("utf-8", "surrogatepass"),
-                          capture_output=True, env=env, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [*ALLTX, "--no-pager", "options", "-i", "-", "--input-format", "jsonl", "-f", output],
+        input=row.encode("utf-8", "surrogatepass"),
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
     assert done.returncode in (0, 1), done.stderr
     assert b"Traceback" not in done.stderr and done.stdout
 
@@ -369,8 +392,12 @@ COMMANDS = [["options", "--age", "19", "--relapsed"], ["drugs"], ["drug", "blina
 def test_huge_environment_values_are_one_line_or_an_answer(recipe: str, args: list[str]) -> None:
     # Issue 25, item 10: COLUMNS=99999999 laid out lines for seconds; a hang fails here.
     name, value = recipe.strip(), HUGE[recipe]()
-    done = subprocess.run([*ALLTX, "--no-pager", *args], capture_output=True, timeout=20,
-                          env={**os.environ, name: value})  # fmt: skip
+    done = subprocess.run(
+        [*ALLTX, "--no-pager", *args],
+        capture_output=True,
+        timeout=20,
+        env={**os.environ, name: value},
+    )
     assert done.returncode in (0, 1, 2) and b"Traceback" not in done.stderr
     assert done.returncode == 0 or done.stderr.count(b"\n") == 1
     shows_nothing_hidden(done.stderr.decode("utf-8", "replace"))

@@ -207,15 +207,25 @@ def answer_of(shape: object, *args: str) -> dict[str, Any]:
 
 
 def test_grade_command_json_and_text() -> None:
-    value = answer_of(shapes.GradingAnswer, "grade", "crs", "--temperature", "38.2",
-                      "--blood-pressure", "one-vasopressor", "--oxygen", "low-flow")  # fmt: skip
+    value = answer_of(
+        shapes.GradingAnswer,
+        "grade",
+        "crs",
+        "--temperature",
+        "38.2",
+        "--blood-pressure",
+        "one-vasopressor",
+        "--oxygen",
+        "low-flow",
+    )
     assert (value["grading"]["grade"], value["grading"]["set_by"]) == (3, ["blood_pressure"])
     code, out, _ = run("grade", "icans", "--ice", "5", "--consciousness", "voice")
     assert code == 0
     assert "Grade 2 to 4: not all findings are known" in out
     assert "--seizure none|brief|eeg|prolonged|repetitive" in " ".join(out.split())
-    code, out, _ = run("grade", "crs", "--temperature", "37.5", "--blood-pressure", "fluids",
-                       "--oxygen", "none")  # fmt: skip
+    code, out, _ = run(
+        "grade", "crs", "--temperature", "37.5", "--blood-pressure", "fluids", "--oxygen", "none"
+    )
     flat = " ".join(out.split())
     assert "Grade 0 to 2" in flat and "decides whether it is graded at all" in flat
     assert "(--treated / --not-treated)" in flat and "no longer needed" in flat
@@ -224,8 +234,11 @@ def test_grade_command_json_and_text() -> None:
 
 
 def test_grade_errors_are_one_line_exit_2() -> None:
-    for args in (["grade", "icans", "--age", "8", "--ice", "5"],
-                 ["grade", "crs", "--oxygen", "lots"], ["grade", "bp"]):  # fmt: skip
+    for args in (
+        ["grade", "icans", "--age", "8", "--ice", "5"],
+        ["grade", "crs", "--oxygen", "lots"],
+        ["grade", "bp"],
+    ):
         code, _, err = run(*args)
         assert code == 2, args
         assert err.count("\n") == 1 and err.startswith("alltx: error:"), err
@@ -285,10 +298,15 @@ def test_compare() -> None:
 
 @pytest.mark.parametrize(
     ("asked", "found"),
-    [("MRD", "mrd"), ("car t", "car-t"), ("Philadelphia chromosome", "ph"),
-     ("leuka", "leukapheresis"), ("sinusoidal obstruction syndrome", "vod"),
-     ("bone marrow transplant", "allogeneic-transplant")],
-)  # fmt: skip
+    [
+        ("MRD", "mrd"),
+        ("car t", "car-t"),
+        ("Philadelphia chromosome", "ph"),
+        ("leuka", "leukapheresis"),
+        ("sinusoidal obstruction syndrome", "vod"),
+        ("bone marrow transplant", "allogeneic-transplant"),
+    ],
+)
 def test_explain_finds_a_term(asked: str, found: str) -> None:
     [term] = answer_of(shapes.TermsAnswer, "explain", asked)["terms"]
     assert term["id"] == found
@@ -319,7 +337,10 @@ def test_drug_shows_its_timeline_in_plain_text() -> None:
     assert "Timeline (not to scale)" in out and "Leukapheresis: a few hours" in out
     value = answer_of(shapes.DrugOut, "drug", "besponsa")
     assert [s["label"] for s in value["practice"]["timeline"] if s["kind"] == "dose"] == [
-        "Dose 1", "Dose 2", "Dose 3"]  # fmt: skip
+        "Dose 1",
+        "Dose 2",
+        "Dose 3",
+    ]
 
 
 def test_every_graded_feature_has_a_flag(guide: Guide) -> None:
@@ -352,10 +373,13 @@ def test_a_broken_guide_is_one_line_and_data_check_lists_it(tmp_path: Path) -> N
     [
         ('under = "capd"', 'under = "capx"', "unknown feature 'capx'"),
         ("{ grades = [0, 1], text", "{ grades = [0, 1], why_not = 1, text", "unknown key"),
-        ('  { grades = [0, 1], text = "CAPD score 0", why = { text',
-         '  { grade = 0, grades = [0, 1], text = "CAPD score 0", why = { text', "not both"),
+        (
+            '  { grades = [0, 1], text = "CAPD score 0", why = { text',
+            '  { grade = 0, grades = [0, 1], text = "CAPD score 0", why = { text',
+            "not both",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_broken_scale_is_refused(tmp_path: Path, old: str, new: str, problem: str) -> None:
     text = bundled_path("guide.toml").read_text(encoding="utf-8")
     assert old in text
@@ -377,14 +401,20 @@ def test_explain_knows_every_fact_the_tool_asks_for(guide: Guide) -> None:
 
 @pytest.mark.parametrize(
     ("given", "grade_", "shown"),
-    [("100.4F", 1, "38 C"), ("100.3F", 0, "37.9 C"), ("101°F", 1, "38.3 C"), ("38.0 C", 1, "38 C"),
-     ("38", 1, "38 C")],
-)  # fmt: skip
+    [
+        ("100.4F", 1, "38 C"),
+        ("100.3F", 0, "37.9 C"),
+        ("101°F", 1, "38.3 C"),
+        ("38.0 C", 1, "38 C"),
+        ("38", 1, "38 C"),
+    ],
+)
 def test_fahrenheit_is_converted_and_the_celsius_value_shown(
     given: str, grade_: int, shown: str
 ) -> None:
-    code, out, _ = run("grade", "crs", "--temperature", given, "--blood-pressure", "none",
-                       "--oxygen", "none")  # fmt: skip
+    code, out, _ = run(
+        "grade", "crs", "--temperature", given, "--blood-pressure", "none", "--oxygen", "none"
+    )
     assert code == 0 and f"{grade_} temperature {shown}:" in out
     code, _, err = run("grade", "crs", "--temperature", "38x")
     assert code == 2 and "expected a number" in err
@@ -413,8 +443,9 @@ def test_compare_is_a_table_of_columns_on_a_wide_terminal(columns: str, times: i
     if times == 1:  # every therapy named in the header, before the first row
         first = next(i for i, line in enumerate(lines) if line.startswith("Class, target"))
         header = " ".join(" ".join(lines[:first]).split())
-        assert all(brand in header for brand in ("Kymriah", "Tecartus", "Aucatzyl", "Blincyto",
-                                                 "Besponsa"))  # fmt: skip
+        assert all(
+            brand in header for brand in ("Kymriah", "Tecartus", "Aucatzyl", "Blincyto", "Besponsa")
+        )
 
 
 # Names, not terms: regulators, trials and organisations, which the sources name.
@@ -455,10 +486,12 @@ def test_a_grading_age_is_read_and_refused_as_every_age_is() -> None:
 
 @pytest.mark.parametrize(
     ("age", "said"),
-    [("3w", "the ICE score is for patients 12 and older"),  # 0 years, whatever the calendar
-     ("4382 days", "--age: 4382 days may be 11 or 12 completed years"),  # a birthday's eve
-     ("4383d", None)],  # 12 years from any birth day: both tools count, as at 12
-)  # fmt: skip
+    [
+        ("3w", "the ICE score is for patients 12 and older"),  # 0 years, whatever the calendar
+        ("4382 days", "--age: 4382 days may be 11 or 12 completed years"),  # a birthday's eve
+        ("4383d", None),
+    ],  # 12 years from any birth day: both tools count, as at 12
+)
 def test_a_grading_age_in_days_counts_the_years_it_surely_is(age: str, said: str | None) -> None:
     # Issue 28: an age in days reached the ICANS scale's age split as no number (a traceback).
     result = CliRunner().invoke(app, ["grade", "icans", "--age", age, "--ice", "10"])
@@ -487,8 +520,11 @@ def test_a_finding_declared_in_the_guide_is_an_option_of_grade(tmp_path: Path) -
     shown = runner.invoke(app, ["grade", "crs", "--help"], env=env)
     assert shown.exit_code == 0 and "--vomiting none|severe" in shown.stdout
     assert "Oxygen support at this site" in shown.stdout
-    done = runner.invoke(app, ["grade", "crs", "--temperature", "39", "--vomiting", "severe",
-                               "--format", "json"], env=env)  # fmt: skip
+    done = runner.invoke(
+        app,
+        ["grade", "crs", "--temperature", "39", "--vomiting", "severe", "--format", "json"],
+        env=env,
+    )
     assert done.exit_code == 0, done.output
     grading = json.loads(done.stdout)["grading"]
     assert grading["grade"] is None or grading["lowest"] == 4

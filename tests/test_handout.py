@@ -36,9 +36,16 @@ def page(*args: str) -> str:
 def test_the_page_holds_the_answer_and_fetches_nothing() -> None:
     html = page("--age", "19", "--relapsed", "--cd19", "negative")
     text = re.sub(r"<[^>]+>", " ", html)
-    for expected in ("At a glance", "Kymriah", "CAUTION: the leukemia cells are CD19-negative",
-                     "Questions to ask", "Sources", "not medical advice", "release\n2026",
-                     "https://dailymed.nlm.nih.gov/"):  # fmt: skip
+    for expected in (
+        "At a glance",
+        "Kymriah",
+        "CAUTION: the leukemia cells are CD19-negative",
+        "Questions to ask",
+        "Sources",
+        "not medical advice",
+        "release\n2026",
+        "https://dailymed.nlm.nih.gov/",
+    ):
         assert expected in text, expected
     glance = html.split("At a glance")[1].split("</table>")[0]
     rows = {re.sub(r"<[^>]+>", "", row).split(" (")[0]: row for row in glance.split("<tr>")[1:]}
@@ -57,9 +64,19 @@ def test_the_page_holds_the_answer_and_fetches_nothing() -> None:
 
 
 def test_questions_fit_the_answer() -> None:
-    ruled_out = page("--age", "30", "--lineage", "t", "--not-relapsed", "--remission", "1",
-                     "--no-induction-failure", "--not-high-risk",
-                     "--age-at-diagnosis", "29")  # fmt: skip
+    ruled_out = page(
+        "--age",
+        "30",
+        "--lineage",
+        "t",
+        "--not-relapsed",
+        "--remission",
+        "1",
+        "--no-induction-failure",
+        "--not-high-risk",
+        "--age-at-diagnosis",
+        "29",
+    )
     open_ = page("--age", "19", "--relapsed")
     assert "CAR-T" not in ruled_out.split("Questions to ask")[1].split("Sources")[0]
     assert "transplant" in open_.split("Questions to ask")[1].split("Sources")[0].lower()
@@ -86,9 +103,16 @@ NEEDS = "needs Debian's chromium and poppler-utils: .ci/run installs them"
 @pytest.mark.slow
 @pytest.mark.skipif(BROWSER is None or shutil.which("pdftotext") is None, reason=NEEDS)
 @pytest.mark.parametrize("paper", ["letter", "A4"])
-@pytest.mark.parametrize("args", [["--age", "19", "--relapsed"], ["--relapsed"],
-                                  ["--lineage", "b"], ["--not-relapsed"],
-                                  ["--age", "40", "--remission", "1", "--mrd", "0.2"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--age", "19", "--relapsed"],
+        ["--relapsed"],
+        ["--lineage", "b"],
+        ["--not-relapsed"],
+        ["--age", "40", "--remission", "1", "--mrd", "0.2"],
+    ],
+)
 def test_it_prints_in_at_most_three_pages(tmp_path: Path, args: list[str], paper: str) -> None:
     # Issue 29: the page forced A4 for a US-label tool whose users print on Letter; it takes
     # the printer's paper now, and fits both (the browser prints Letter unless told otherwise).
@@ -99,14 +123,24 @@ def test_it_prints_in_at_most_three_pages(tmp_path: Path, args: list[str], paper
     source, pdf = tmp_path / "handout.html", tmp_path / "handout.pdf"
     source.write_text(html, encoding="utf-8")
     assert BROWSER is not None
-    subprocess.run([BROWSER, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-                    f"--print-to-pdf={pdf}", source.as_uri()],
-                   capture_output=True, timeout=120, check=True)  # fmt: skip
+    subprocess.run(
+        [
+            BROWSER,
+            *FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--print-to-pdf={pdf}",
+            source.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
     pages = int(re.search(r"Pages:\s+(\d+)", info.stdout).group(1))  # type: ignore[union-attr]
     assert paper.lower() in info.stdout.lower()  # printed on the paper asked for
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout  # fmt: skip
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert 1 <= pages <= 3, pages
     flat = " ".join(text.split())
     assert "Immunotherapies for ALL" in flat and "not medical advice" in flat
@@ -121,9 +155,13 @@ def test_it_prints_in_at_most_three_pages(tmp_path: Path, args: list[str], paper
 
 @pytest.mark.parametrize(
     ("rows", "says"),
-    [('{"age": 3}\n{"age": 4}\n', "holds more than one patient"), ("", "holds no patient"),
-     ('{"agee": 3}\n', "line 1: unknown field 'agee'"), ('{"age": \n', "line 1: ")],
-)  # fmt: skip
+    [
+        ('{"age": 3}\n{"age": 4}\n', "holds more than one patient"),
+        ("", "holds no patient"),
+        ('{"agee": 3}\n', "line 1: unknown field 'agee'"),
+        ('{"age": \n', "line 1: "),
+    ],
+)
 def test_a_cohort_is_not_a_handout(rows: str, says: str) -> None:
     command = [sys.executable, "-m", "alltx", "options", "-i", "-", "-f", "html"]
     done = subprocess.run(command, input=rows, capture_output=True, text=True, timeout=60)
@@ -157,8 +195,11 @@ PATIENTS = [
 def test_a_small_mrd_is_said_as_given_not_rounded_to_none() -> None:
     # 0.004% was shown as 0.0% on the terminal: read as no disease found
     html = page("--age", "40", "--remission", "1", "--mrd", "0.004")
-    text = runner.invoke(app, ["--no-pager", "options", "--age", "40", "--remission", "1",
-                               "--mrd", "0.004"], env={"COLUMNS": "1000"}).stdout  # fmt: skip
+    text = runner.invoke(
+        app,
+        ["--no-pager", "options", "--age", "40", "--remission", "1", "--mrd", "0.004"],
+        env={"COLUMNS": "1000"},
+    ).stdout
     for shown in (html, text):
         assert "MRD: 0.004%" in shown and "MRD: 0.0%" not in shown
 
@@ -170,8 +211,9 @@ def test_the_page_says_each_value_in_the_terminals_words(facts: list[str]) -> No
     html = page(*facts)
     shown = {unescape(s) for s in re.findall(r'<span class="dim">\[([^\]<]*)\]</span>', html)}
     assert shown and all(": " in words for words in shown)  # each named: `age: 19 years`
-    text = runner.invoke(app, ["--no-pager", "options", *facts, "--format", "text"],
-                         env={"COLUMNS": "1000"}).stdout  # fmt: skip
+    text = runner.invoke(
+        app, ["--no-pager", "options", *facts, "--format", "text"], env={"COLUMNS": "1000"}
+    ).stdout
     said = set(re.findall(r"\[([^\]]*)\]", text))
     assert shown <= said, shown - said
 

@@ -42,8 +42,7 @@ HELPS = sorted({path: command for path, command in commands()}.items())
 
 @pytest.mark.parametrize(("path", "command"), HELPS, ids=[p or "alltx" for p, _ in HELPS])
 def test_help_fits_80_columns_with_every_flag_and_value_whole(path: str, command: Any) -> None:
-    result = runner.invoke(app, [*path.split(), "--help"], terminal_width=80,
-                           env={"COLUMNS": "80"})  # fmt: skip
+    result = runner.invoke(app, [*path.split(), "--help"], terminal_width=80, env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
     text = result.stdout
     assert all(len(line) <= 80 for line in text.splitlines()), text
@@ -83,8 +82,12 @@ def test_every_command_has_its_examples() -> None:
 def test_alltx_alone_is_a_short_start_that_points_the_way_in() -> None:
     # Issue 29: `alltx` printed 42 lines of help and exited 2; at 80x24 its opening scrolled
     # away and nothing said "new here? try alltx ask".
-    done = subprocess.run([sys.executable, "-m", "alltx"], capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "80", "LINES": "24"})  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "alltx"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "80", "LINES": "24"},
+    )
     lines = done.stdout.splitlines()
     assert done.returncode == 0 and done.stderr == ""
     assert len(lines) <= 23 and max(map(len, lines)) <= 80  # one screen, with its prompt
@@ -92,17 +95,21 @@ def test_alltx_alone_is_a_short_start_that_points_the_way_in() -> None:
     assert "alltx --help" in done.stdout
     examples = [line.strip() for line in lines if line.startswith("  alltx ")]
     for example in examples:  # each example works as shown
-        ran = subprocess.run([sys.executable, "-m", "alltx", "--no-pager",
-                              *example.split()[1:]], capture_output=True, text=True,
-                             stdin=subprocess.DEVNULL)  # fmt: skip
+        ran = subprocess.run(
+            [sys.executable, "-m", "alltx", "--no-pager", *example.split()[1:]],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
         assert ran.returncode == 0 or example == "alltx ask", (example, ran.stderr)
 
 
 @pytest.mark.parametrize("command", [["sql"], ["explain"], ["grade", "crs"]])
 def test_a_command_built_when_asked_for_offers_no_completion_options(command: list[str]) -> None:
     # Issue 29: `alltx sql --help` alone showed --install-completion (the root installs it).
-    done = subprocess.run([sys.executable, "-m", "alltx", *command, "--help"],
-                          capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "alltx", *command, "--help"], capture_output=True, text=True
+    )
     assert done.returncode == 0 and "completion" not in done.stdout
 
 

@@ -40,9 +40,12 @@ def cohort_lines(seed: int = 7) -> list[str]:
         elif roll < 0.05:
             lines.append("not json")
         else:
-            row = {"id": f"P{number}", "age": rng.choice([0.05, 1, 19, 25.5, 30, 70, "8m"]),
-                   rng.choice(["relapse", "remission"]): rng.choice([1, 2]),
-                   "cd19": rng.choice(["positive", "negative"])}  # fmt: skip
+            row = {
+                "id": f"P{number}",
+                "age": rng.choice([0.05, 1, 19, 25.5, 30, 70, "8m"]),
+                rng.choice(["relapse", "remission"]): rng.choice([1, 2]),
+                "cd19": rng.choice(["positive", "negative"]),
+            }
             lines.append(json.dumps(row))
     return lines
 
@@ -57,8 +60,9 @@ def to_csv(lines: list[str]) -> str:
         if not isinstance(row, dict):
             out.append(line.replace(",", ";"))
             continue
-        out.append(",".join(str(row.get(k, "")) for k in ("id", "age", "relapse", "remission",
-                                                          "cd19")))  # fmt: skip
+        out.append(
+            ",".join(str(row.get(k, "")) for k in ("id", "age", "relapse", "remission", "cd19"))
+        )
     return "\n".join(out) + "\n"
 
 
@@ -66,8 +70,11 @@ def to_csv(lines: list[str]) -> str:
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     where = tmp_path_factory.mktemp("jobs")
     lines = cohort_lines()
-    paths = {"jsonl": where / "cohort.jsonl", "csv": where / "cohort.csv",
-             "tsv": where / "cohort.tsv"}  # fmt: skip
+    paths = {
+        "jsonl": where / "cohort.jsonl",
+        "csv": where / "cohort.csv",
+        "tsv": where / "cohort.tsv",
+    }
     paths["jsonl"].write_text("\n".join(lines) + "\n")
     paths["csv"].write_text("\n\n" + to_csv(lines))  # blank lines before the header
     paths["tsv"].write_text(to_csv(lines).replace(",", "\t"))
@@ -113,8 +120,18 @@ def test_jobs_need_a_record_format(inputs: dict[str, Path], output: str) -> None
 
 
 def test_a_bad_header_is_refused_before_any_worker_writes() -> None:
-    done = alltx("options", "-i", "-", "--input-format", "csv", "-f", "csv", "-j", "2",
-                 stdin=b"id,relpased\nA,true\n")  # fmt: skip
+    done = alltx(
+        "options",
+        "-i",
+        "-",
+        "--input-format",
+        "csv",
+        "-f",
+        "csv",
+        "-j",
+        "2",
+        stdin=b"id,relpased\nA,true\n",
+    )
     assert done.returncode == 2 and b"did you mean 'relapsed'" in done.stderr and not done.stdout
 
 
@@ -129,12 +146,17 @@ def test_ctrl_c_stops_the_workers_and_leaves_whole_lines(tmp_path: Path) -> None
     # nothing waits on a reader.
     written = tmp_path / "out.jsonl"
     with written.open("wb") as output:
-        child = subprocess.Popen([*ALLTX, "options", "-i", "-", "-f", "jsonl", "-j", "2"],
-                                 stdin=subprocess.PIPE, stdout=output, stderr=subprocess.PIPE,
-                                 start_new_session=True)  # fmt: skip
+        child = subprocess.Popen(
+            [*ALLTX, "options", "-i", "-", "-f", "jsonl", "-j", "2"],
+            stdin=subprocess.PIPE,
+            stdout=output,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         assert child.stdin is not None
-        child.stdin.write("".join(json.dumps({"id": n, "age": n % 90}) + "\n"
-                                  for n in range(20_000)).encode())  # fmt: skip
+        child.stdin.write(
+            "".join(json.dumps({"id": n, "age": n % 90}) + "\n" for n in range(20_000)).encode()
+        )
         child.stdin.flush()
         # The state Ctrl-C needs: two chunks' records written (not a time: issue 42, 17)
         deadline = time.monotonic() + LIMIT
@@ -171,12 +193,16 @@ def test_no_worker_outlives_its_parent(tmp_path: Path, signum: int) -> None:
     # SIGTERM stops the pool; SIGKILL cannot be caught, and the kernel kills the workers.
     written = tmp_path / "out.jsonl"
     with written.open("wb") as output:
-        child = subprocess.Popen([*ALLTX, "options", "-i", "-", "-f", "jsonl", "-j", "2"],
-                                 stdin=subprocess.PIPE, stdout=output,
-                                 stderr=subprocess.PIPE)  # fmt: skip
+        child = subprocess.Popen(
+            [*ALLTX, "options", "-i", "-", "-f", "jsonl", "-j", "2"],
+            stdin=subprocess.PIPE,
+            stdout=output,
+            stderr=subprocess.PIPE,
+        )
         assert child.stdin is not None
-        child.stdin.write("".join(json.dumps({"id": n, "age": n % 90}) + "\n"
-                                  for n in range(10_000)).encode())  # fmt: skip
+        child.stdin.write(
+            "".join(json.dumps({"id": n, "age": n % 90}) + "\n" for n in range(10_000)).encode()
+        )
         child.stdin.flush()
         deadline = time.monotonic() + LIMIT
         while len(workers := _workers(child.pid)) < 2 and time.monotonic() < deadline:

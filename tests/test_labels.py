@@ -246,8 +246,12 @@ CAUTION_ROWS: list[tuple[str, dict[str, Any], str, str, tuple[str, ...]]] = [
     ids=[row[0] for row in CAUTION_ROWS],
 )
 def test_cautions_that_apply(
-    catalog: Catalog, case: str, given: dict[str, Any], therapy: str, status: str,
+    catalog: Catalog,
+    case: str,
+    given: dict[str, Any],
+    therapy: str,
+    status: str,
     conditions: tuple[str, ...],
-) -> None:  # fmt: skip
+) -> None:
     option = options_for(catalog, **given)[therapy]
     assert (option.status, option.cautions_apply) == (status, conditions)

@@ -128,15 +128,23 @@ def eu() -> Catalog:
     return load_catalog(regulator="ema")
 
 
-@pytest.mark.parametrize(("wording", "given", "therapy", "eu_status", "us_status"), ROWS,
-                         ids=[row[0] for row in ROWS])  # fmt: skip
+@pytest.mark.parametrize(
+    ("wording", "given", "therapy", "eu_status", "us_status"), ROWS, ids=[row[0] for row in ROWS]
+)
 def test_eu_boundary(
-    eu: Catalog, catalog: Catalog, wording: str, given: dict[str, Any], therapy: str,
-    eu_status: str, us_status: str,
-) -> None:  # fmt: skip
+    eu: Catalog,
+    catalog: Catalog,
+    wording: str,
+    given: dict[str, Any],
+    therapy: str,
+    eu_status: str,
+    us_status: str,
+) -> None:
     facts = facts_from(given)
-    statuses = {name: {o.therapy.id: o.status for o in assess(facts, c)}
-                for name, c in (("eu", eu), ("us", catalog))}  # fmt: skip
+    statuses = {
+        name: {o.therapy.id: o.status for o in assess(facts, c)}
+        for name, c in (("eu", eu), ("us", catalog))
+    }
     assert (statuses["eu"][therapy], statuses["us"][therapy]) == (eu_status, us_status)
 
 

@@ -33,10 +33,17 @@ ALLTX = [sys.executable, "-m", "alltx"]
 LIMIT = 60  # seconds: far above any case's time; a hang fails instead of blocking CI
 
 
-def alltx(*args: str, stdin: bytes = b"", cwd: Path | None = None,
-          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:  # fmt: skip
-    done = subprocess.run([*ALLTX, *args], input=stdin, capture_output=True, timeout=LIMIT,
-                          cwd=cwd, env={**os.environ, **(env or {})})  # fmt: skip
+def alltx(
+    *args: str, stdin: bytes = b"", cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    done = subprocess.run(
+        [*ALLTX, *args],
+        input=stdin,
+        capture_output=True,
+        timeout=LIMIT,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
     assert b"Traceback" not in done.stderr, done.stderr.decode(errors="replace")
     return done
 
@@ -73,8 +80,17 @@ def test_no_cache_stands_between_the_data_file_and_an_answer(tmp_path: Path) -> 
 
 def test_a_skip_of_unknown_fields_that_leaves_none_known_is_an_error() -> None:
     stdin = b"id;age;lineage\nA;19;b\n"
-    done = alltx("options", "-i", "-", "--input-format", "csv", "--ignore-unknown-fields",
-                 "-f", "jsonl", stdin=stdin)  # fmt: skip
+    done = alltx(
+        "options",
+        "-i",
+        "-",
+        "--input-format",
+        "csv",
+        "--ignore-unknown-fields",
+        "-f",
+        "jsonl",
+        stdin=stdin,
+    )
     assert done.returncode == 2 and done.stdout == b""
     assert "no column is a known field" in done.stderr.decode()
     assert done.stderr.decode().count("\n") == 1
@@ -91,11 +107,16 @@ def test_a_file_is_read_as_named_on_every_road(tmp_path: Path) -> None:
         assert [r["id"] for r in records(done.stdout)] == ["Z"], (road, done.stderr)
     done = alltx("options", "-i", "[ab].csv", "-f", "parquet", "-o", "o[1].parquet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    back = alltx("options", "-i", "o[1].parquet", "-f", "jsonl", "--ignore-unknown-fields",
-                 cwd=tmp_path)  # fmt: skip
+    back = alltx(
+        "options", "-i", "o[1].parquet", "-f", "jsonl", "--ignore-unknown-fields", cwd=tmp_path
+    )
     assert back.returncode == 2  # the output's columns are no input's, but it was found
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["[ab].csv", "a.csv", "b.csv",
-                                                           "o[1].parquet"]  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "[ab].csv",
+        "a.csv",
+        "b.csv",
+        "o[1].parquet",
+    ]
 
 
 @pytest.mark.parametrize("make", ["folder", "fifo", "pattern"])
@@ -104,14 +125,16 @@ def test_a_folder_a_fifo_or_a_pattern_is_one_line_on_the_duckdb_road(
 ) -> None:
     pytest.importorskip("duckdb")
     (tmp_path / "a.csv").write_text("id,age\nA,3\n")
-    name = {"folder": str(tmp_path), "fifo": str(tmp_path / "f.csv"),
-            "pattern": str(tmp_path / "*.csv")}[make]  # fmt: skip
+    name = {
+        "folder": str(tmp_path),
+        "fifo": str(tmp_path / "f.csv"),
+        "pattern": str(tmp_path / "*.csv"),
+    }[make]
     kind = "csv"
     if make == "fifo":  # DuckDB seeks in a Parquet file; a text file is read as a stream
         os.mkfifo(name)
         kind = "parquet"
-    done = alltx("options", "-i", name, "--engine", "duckdb", "--input-format", kind,
-                 "-f", "jsonl")  # fmt: skip
+    done = alltx("options", "-i", name, "--engine", "duckdb", "--input-format", kind, "-f", "jsonl")
     assert done.returncode == 2 and done.stdout == b"", done.stdout
     assert done.stderr.decode().count("\n") == 1, done.stderr
 
@@ -123,13 +146,25 @@ def test_the_engine_reads_a_csv_stream_as_the_python_path_does(tmp_path: Path) -
     pytest.importorskip("duckdb")
     text = b"id,age,relapsed,lineage\nA,19,yes,B-ALL\nB,8m,,b\n"
     python = alltx("options", "-i", "-", "--input-format", "csv", "-f", "jsonl", stdin=text)
-    engine = alltx("options", "-i", "-", "--input-format", "csv", "-f", "jsonl",
-                   "--engine", "duckdb", stdin=text)  # fmt: skip
+    engine = alltx(
+        "options",
+        "-i",
+        "-",
+        "--input-format",
+        "csv",
+        "-f",
+        "jsonl",
+        "--engine",
+        "duckdb",
+        stdin=text,
+    )
     assert engine.stdout == python.stdout and len(records(python.stdout)) == 2
     fifo = tmp_path / "f.csv"
     os.mkfifo(fifo)
-    reader = subprocess.Popen([*ALLTX, "options", "-i", str(fifo), "--engine", "duckdb",
-                               "-f", "jsonl"], stdout=subprocess.PIPE)  # fmt: skip
+    reader = subprocess.Popen(
+        [*ALLTX, "options", "-i", str(fifo), "--engine", "duckdb", "-f", "jsonl"],
+        stdout=subprocess.PIPE,
+    )
     fifo.write_bytes(text)
     out, _ = reader.communicate(timeout=LIMIT)
     assert out == python.stdout
@@ -198,8 +233,12 @@ def _cell(draw: Any, name: str) -> str:
     prefix = written_prefix(fact)
     wrong = draw(st.sampled_from(["x", "-1", "1.5", "200", "abc", "unknow", "n/a/"]))
     # how registries write "not known" (issue 42, 3): unknown on every road, as blank is
-    unknown = _case(draw, draw(st.sampled_from(["unknown", "unk", "not known", "not done",
-                                                "pending", "n/a", "-", "?"])))  # fmt: skip
+    unknown = _case(
+        draw,
+        draw(
+            st.sampled_from(["unknown", "unk", "not known", "not done", "pending", "n/a", "-", "?"])
+        ),
+    )
     if fact.form in ("bool", "category"):
         right = _case(draw, draw(st.sampled_from(words)))
         if prefix and draw(st.booleans()):
@@ -215,9 +254,41 @@ def _cell(draw: Any, name: str) -> str:
         unit = draw(st.sampled_from(["", "", *WRITTEN_UNITS]))
         right = number + draw(st.sampled_from(["", " "])) + _case(draw, unit) if unit else number
         if draw(st.integers(0, 5)) == 0:  # whole days or weeks (issue 28), near a month's end
-            count = draw(st.one_of(st.integers(0, 400), st.sampled_from(
-                [27, 28, 29, 30, 31, 32, 58, 59, 62, 63, 364, 365, 366, 367, 6573, 6574, 6575,
-                 6576, 9130, 9132, 9133, 9495, 9497, 9498, 47507, 47508])))  # fmt: skip
+            count = draw(
+                st.one_of(
+                    st.integers(0, 400),
+                    st.sampled_from(
+                        [
+                            27,
+                            28,
+                            29,
+                            30,
+                            31,
+                            32,
+                            58,
+                            59,
+                            62,
+                            63,
+                            364,
+                            365,
+                            366,
+                            367,
+                            6573,
+                            6574,
+                            6575,
+                            6576,
+                            9130,
+                            9132,
+                            9133,
+                            9495,
+                            9497,
+                            9498,
+                            47507,
+                            47508,
+                        ]
+                    ),
+                )
+            )
             unit = draw(st.sampled_from(["d", "days", "w", "weeks", "wk"]))
             right = _case(draw, f"{count}{draw(st.sampled_from(['', ' ']))}{unit}")
         elif draw(st.integers(0, 4)) == 0:  # years and months, as a chart writes them: 25y11m
@@ -347,23 +418,35 @@ def test_every_road_gives_the_same_records_for_a_cohort_of_real_spellings(
     assert (engine.returncode, engine.stderr) == (python.returncode, python.stderr)
 
     parquet_in = folder / "cohort.parquet"  # Parquet in: the same cells, as text
-    duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{source}', all_varchar = true)) "
-                             f"TO '{parquet_in}' (FORMAT parquet)")  # fmt: skip
+    duckdb.connect().execute(
+        f"COPY (SELECT * FROM read_csv('{source}', all_varchar = true)) "
+        f"TO '{parquet_in}' (FORMAT parquet)"
+    )
     from_parquet = alltx("options", "-i", str(parquet_in), "-f", "csv", *regulate)
     assert _records(from_parquet.stdout.decode()) == expected
 
     for engine_road in ([], ["--engine", "duckdb"]):  # Parquet out, answered in either
         parquet_out = folder / "out.parquet"
-        wrote = alltx("options", "-i", str(source), "-f", "parquet", "-o", str(parquet_out),
-                      *regulate, *engine_road)  # fmt: skip
+        wrote = alltx(
+            "options",
+            "-i",
+            str(source),
+            "-f",
+            "parquet",
+            "-o",
+            str(parquet_out),
+            *regulate,
+            *engine_road,
+        )
         assert (wrote.returncode, wrote.stderr) == (python.returncode, python.stderr)
         result = duckdb.connect().execute(f"SELECT * FROM read_parquet('{parquet_out}')")
         header = [d[0] for d in result.description]
         body = [tuple("" if v is None else str(v) for v in row) for row in result.fetchall()]
         assert _records(_csv_text([header, *body]), lines=True) == numbered
 
-    query = alltx("sql", "--table", f"read_csv('{source}', all_varchar = true)", *regulate,
-                  *columns)  # fmt: skip
+    query = alltx(
+        "sql", "--table", f"read_csv('{source}', all_varchar = true)", *regulate, *columns
+    )
     result = duckdb.connect().execute(query.stdout.decode())
     header = [d[0] for d in result.description]
     assert _records(_query_records(result.fetchall(), header)) == expected
@@ -371,8 +454,9 @@ def test_every_road_gives_the_same_records_for_a_cohort_of_real_spellings(
     # the sqlite3 shell, over the CSV loaded as text
     query = alltx("sql", "--dialect", "sqlite", "--table", "patients", *regulate, *columns)
     script = f".import --csv {source} patients\n.mode csv\n.headers on\n" + query.stdout.decode()
-    shell = subprocess.run(["sqlite3", ":memory:"], input=script.encode(), capture_output=True,
-                           timeout=LIMIT)  # fmt: skip
+    shell = subprocess.run(
+        ["sqlite3", ":memory:"], input=script.encode(), capture_output=True, timeout=LIMIT
+    )
     assert shell.returncode == 0, shell.stderr
     rows = list(csv_module.reader(io.StringIO(shell.stdout.decode())))
     assert _records(_query_records([tuple(r) for r in rows[1:]], rows[0])) == expected
@@ -406,8 +490,9 @@ def test_jobs_cut_a_csv_at_records_so_a_quoted_line_break_stays_in_its_cell(
         writer = csv_module.writer(file, lineterminator="\n")
         writer.writerow(["id", "age", "lineage"])
         for number in range(4500):  # past two chunks of records, a line break every 7th
-            writer.writerow([f"P{number}\nx" if number % 7 == 0 else f"P{number}",
-                             str(number % 90), "B-ALL"])  # fmt: skip
+            writer.writerow(
+                [f"P{number}\nx" if number % 7 == 0 else f"P{number}", str(number % 90), "B-ALL"]
+            )
     one = alltx("options", "-i", str(source), "-f", "csv")
     two = alltx("options", "-i", str(source), "-f", "csv", "-j", "2")
     assert one.returncode == two.returncode == 0, two.stderr

@@ -115,16 +115,22 @@ def read(given: dict[str, Any]) -> dict[str, Any] | None:
         "relapsed": relapsed,
         "refractory": refractory,
         # second or later relapse: known only from the relapse number, or ruled out
-        "later_relapse": YES if (relapse or 0) >= 2
-        else NO if relapse is not None or relapsed is False
+        "later_relapse": YES
+        if (relapse or 0) >= 2
+        else NO
+        if relapse is not None or relapsed is False
         else UNKNOWN,
         # first or second complete remission
-        "cr1_or_cr2": YES if remission in (1, 2)
-        else NO if remission is not None or relapsed or refractory
+        "cr1_or_cr2": YES
+        if remission in (1, 2)
+        else NO
+        if remission is not None or relapsed or refractory
         else UNKNOWN,
-        **{key: given.get(key) for key in
-           ("lineage", "cd19", "cd22", "ph", "mrd", "phase", "prior_transplant")},
-    }  # fmt: skip
+        **{
+            key: given.get(key)
+            for key in ("lineage", "cd19", "cd22", "ph", "mrd", "phase", "prior_transplant")
+        },
+    }
 
 
 def oracle(therapy: str, f: dict[str, Any]) -> str:

@@ -75,7 +75,11 @@ def understood(given: dict[str, Any]) -> dict[str, Any] | None:
     """The oracle's own reading of one patient; None for facts that contradict each other."""
     g = given.get
     relapsed, relapse, refractory, remission = (
-        g("relapsed"), g("relapse"), g("refractory"), g("remission"))  # fmt: skip
+        g("relapsed"),
+        g("relapse"),
+        g("refractory"),
+        g("remission"),
+    )
     transplant, after = g("prior_transplant"), g("relapse_after_transplant")
     new, high_risk = g("newly_diagnosed"), g("high_risk_first_relapse")
     # What each fact says about relapsing now: True, False, or None (says nothing).
@@ -118,30 +122,52 @@ def understood(given: dict[str, Any]) -> dict[str, Any] | None:
         "a_month_or_older": at_least_a_month(g("age")),
         # in the Nth or a later complete remission now (H22): unknown until given, unless the
         # leukemia is back or refractory now, or newly diagnosed (no relapse so far)
-        "cr2_or_later": Y if (remission or 0) >= 2
-        else N if remission is not None or now or refractory or new
+        "cr2_or_later": Y
+        if (remission or 0) >= 2
+        else N
+        if remission is not None or now or refractory or new
         else U,
-        "cr3_or_later": Y if (remission or 0) >= 3
-        else N if remission is not None or now or refractory or new
+        "cr3_or_later": Y
+        if (remission or 0) >= 3
+        else N
+        if remission is not None or now or refractory or new
         else U,
         "relapsed": now,
         "refractory": refractory,
-        "second_relapse": Y if (relapse or 0) >= 2
-        else N if relapse is not None or now is False
+        "second_relapse": Y
+        if (relapse or 0) >= 2
+        else N
+        if relapse is not None or now is False
         else U,
-        "cr1_or_cr2": Y if remission in (1, 2)
-        else N if remission is not None or now or refractory
+        "cr1_or_cr2": Y
+        if remission in (1, 2)
+        else N
+        if remission is not None or now or refractory
         else U,
         "after_transplant": after,
-        "transplant_before": any_of(equals(transplant, True),
-                                    equals(g("prior_autologous_transplant"), True)),
-        "after_own_cells": all_of(equals(now, True),
-                                  equals(g("prior_autologous_transplant"), True)),
+        "transplant_before": any_of(
+            equals(transplant, True), equals(g("prior_autologous_transplant"), True)
+        ),
+        "after_own_cells": all_of(
+            equals(now, True), equals(g("prior_autologous_transplant"), True)
+        ),
         "newly_diagnosed": new,
         "high_risk_first_relapse": high_risk,
-        **{k: g(k) for k in ("lineage", "cd19", "cd22", "ph", "mrd", "phase", "prior_therapies",
-                             "tkis_failed", "no_alternative")},
-    }  # fmt: skip
+        **{
+            k: g(k)
+            for k in (
+                "lineage",
+                "cd19",
+                "cd22",
+                "ph",
+                "mrd",
+                "phase",
+                "prior_therapies",
+                "tkis_failed",
+                "no_alternative",
+            )
+        },
+    }
 
 
 def eu(therapy: str, f: dict[str, Any]) -> str:
@@ -159,10 +185,12 @@ def eu(therapy: str, f: dict[str, Any]) -> str:
         post_transplant = any_of(equals(f["after_transplant"], True), f["after_own_cells"])
         # in remission now after two or more relapses, or after a relapse with a transplant
         # before: whether the wording covers it is open (H22)
-        open_readings = any_of(all_of(f["cr3_or_later"], U),
-                               all_of(f["cr2_or_later"], f["transplant_before"], U))  # fmt: skip
-        disease = any_of(equals(f["refractory"], True), post_transplant, f["second_relapse"],
-                         open_readings)  # fmt: skip
+        open_readings = any_of(
+            all_of(f["cr3_or_later"], U), all_of(f["cr2_or_later"], f["transplant_before"], U)
+        )
+        disease = any_of(
+            equals(f["refractory"], True), post_transplant, f["second_relapse"], open_readings
+        )
         answer = all_of(at_most(f["years"], 25), b_cell, disease)
     elif therapy in ("brexucabtagene-autoleucel", "obecabtagene-autoleucel"):
         # adults 26 and above; in remission now after a relapse: an open reading (H22)
@@ -172,26 +200,36 @@ def eu(therapy: str, f: dict[str, Any]) -> str:
     elif therapy == "blinatumomab":
         ph_positive_ok = all_of(at_least(f["tkis_failed"], 2), equals(f["no_alternative"], True))
         adult_rr = all_of(adult, b_cell, cd19, back, any_of(ph_negative, ph_positive_ok))
-        adult_mrd = all_of(adult, b_cell, ph_negative, cd19, f["cr1_or_cr2"],
-                           at_least(f["mrd"], Fraction(1, 10)))  # fmt: skip
+        adult_mrd = all_of(
+            adult, b_cell, ph_negative, cd19, f["cr1_or_cr2"], at_least(f["mrd"], Fraction(1, 10))
+        )
         after_two = all_of(equals(f["relapsed"], True), at_least(f["prior_therapies"], 2))
         # H8: refractory after at least two prior therapies fits both readings; after fewer
         # (or their number unknown), only the wider one: open
         refractory = equals(f["refractory"], True)
-        disease = any_of(all_of(refractory, at_least(f["prior_therapies"], 2)),
-                         all_of(refractory, U), after_two,
-                         equals(f["after_transplant"], True))  # fmt: skip
+        disease = any_of(
+            all_of(refractory, at_least(f["prior_therapies"], 2)),
+            all_of(refractory, U),
+            after_two,
+            equals(f["after_transplant"], True),
+        )
         child_rr = all_of(child, b_cell, ph_negative, cd19, disease)
         consolidation = equals(f["phase"], "consolidation")
         high_risk = equals(f["high_risk_first_relapse"], True)
         child_high_risk = all_of(child, b_cell, ph_negative, cd19, high_risk, consolidation)
-        adult_new = all_of(adult, b_cell, ph_negative, cd19, equals(f["newly_diagnosed"], True),
-                           consolidation)  # fmt: skip
+        adult_new = all_of(
+            adult, b_cell, ph_negative, cd19, equals(f["newly_diagnosed"], True), consolidation
+        )
         answer = any_of(adult_rr, adult_mrd, child_rr, child_high_risk, adult_new)
     else:
         # inotuzumab: adults; CD22-positive; Ph-positive only after at least 1 failed TKI
-        answer = all_of(adult, b_cell, equals(f["cd22"], "positive"), back,
-                        any_of(ph_negative, at_least(f["tkis_failed"], 1)))  # fmt: skip
+        answer = all_of(
+            adult,
+            b_cell,
+            equals(f["cd22"], "positive"),
+            back,
+            any_of(ph_negative, at_least(f["tkis_failed"], 1)),
+        )
     return {Y: "eligible", U: "possible", N: "not_eligible"}[answer]
 
 

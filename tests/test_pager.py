@@ -25,9 +25,14 @@ def on_terminal(args: list[str], env: dict[str, str], rows: int = 24) -> str:
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, 80, 0, 0))
     clean = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "PAGER")}
-    child = subprocess.Popen([sys.executable, "-m", "alltx", *args], stdin=follower,
-                             stdout=follower, stderr=follower, env={**clean, **env},
-                             close_fds=True)  # fmt: skip
+    child = subprocess.Popen(
+        [sys.executable, "-m", "alltx", *args],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env={**clean, **env},
+        close_fds=True,
+    )
     os.close(follower)
     shown = b""
     while True:
@@ -68,9 +73,13 @@ def test_no_pager_and_a_short_answer_print_straight(tmp_path: Path) -> None:
 
 def test_piped_output_never_pages(tmp_path: Path) -> None:
     kept = tmp_path / "paged.txt"
-    done = subprocess.run([sys.executable, "-m", "alltx", "options", "--age", "19", "--relapsed"],
-                          capture_output=True, text=True, timeout=LIMIT,
-                          env={**os.environ, "PAGER": pager_into(kept)})  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "alltx", "options", "--age", "19", "--relapsed"],
+        capture_output=True,
+        text=True,
+        timeout=LIMIT,
+        env={**os.environ, "PAGER": pager_into(kept)},
+    )
     assert "At a glance" in done.stdout and not kept.exists()
 
 
@@ -86,8 +95,12 @@ def test_a_pager_that_fails_does_not_lose_the_answer(failing: str) -> None:
 
 
 def test_a_huge_terminal_width_is_clamped() -> None:
-    done = subprocess.run([sys.executable, "-m", "alltx", "--no-pager", "options", "--age", "19",
-                           "--relapsed"], capture_output=True, text=True, timeout=LIMIT,
-                          env={**os.environ, "COLUMNS": "99999999"})  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "alltx", "--no-pager", "options", "--age", "19", "--relapsed"],
+        capture_output=True,
+        text=True,
+        timeout=LIMIT,
+        env={**os.environ, "COLUMNS": "99999999"},
+    )
     assert done.returncode == 0 and "At a glance" in done.stdout
     assert max(map(len, done.stdout.splitlines())) <= 1000

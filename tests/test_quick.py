@@ -86,8 +86,10 @@ _ANSWERING = {r: Answering(load_catalog(regulator=r), JsonLines(load_catalog(reg
 
 @pytest.mark.slow
 @settings(max_examples=2000, deadline=None)
-@given(st.sampled_from(["fda", "ema"]), st.one_of(AGE.map(lambda v: ("age", v)),
-                                                   PERCENT.map(lambda v: ("mrd", v))))  # fmt: skip
+@given(
+    st.sampled_from(["fda", "ema"]),
+    st.one_of(AGE.map(lambda v: ("age", v)), PERCENT.map(lambda v: ("mrd", v))),
+)
 def test_a_quick_class_is_the_exact_class(regulator: str, cell: tuple[str, object]) -> None:
     answering = _ANSWERING[regulator]
     name, value = cell
@@ -114,8 +116,16 @@ def test_the_quick_classes_stay_few_whatever_the_cohort() -> None:
 
 def test_a_refused_value_is_never_classed_quickly() -> None:
     answering = _ANSWERING["fda"]
-    refused = [("age", "-1.5"), ("age", "131.5"), ("age", "1.5x"), ("age", True),
-               ("mrd", "101.5"), ("mrd", "-0.5"), ("mrd", "abc"), ("mrd", 10**400)]  # fmt: skip
+    refused = [
+        ("age", "-1.5"),
+        ("age", "131.5"),
+        ("age", "1.5x"),
+        ("age", True),
+        ("mrd", "101.5"),
+        ("mrd", "-0.5"),
+        ("mrd", "abc"),
+        ("mrd", 10**400),
+    ]
     for name, value in refused:
         assert answering.quick[name](value) is MISSING, (name, value)
         try:

@@ -139,12 +139,18 @@ def test_a_bad_referral_flag_is_one_line() -> None:
 
 
 def test_cohort_csv_has_a_referral_column() -> None:
-    rows = ('{"id": "a", "age": 10, "induction_failure": true}\n{"id": "b", "high_risk": "no"}\n'
-            '{"id": "c", "age": 50}\n')  # fmt: skip
-    result = runner.invoke(app, ["options", "-i", "-", "--input-format", "jsonl", "-f", "csv"],
-                           input=rows)  # fmt: skip
+    rows = (
+        '{"id": "a", "age": 10, "induction_failure": true}\n{"id": "b", "high_risk": "no"}\n'
+        '{"id": "c", "age": 50}\n'
+    )
+    result = runner.invoke(
+        app, ["options", "-i", "-", "--input-format", "jsonl", "-f", "csv"], input=rows
+    )
     lines = result.stdout.splitlines()
     header = lines[0].split(",")
     column = header.index("referral_transplant")
-    assert [line.split(",")[column] for line in lines[1:]] == ["recommended", "possible",
-                                                               "recommended"]  # fmt: skip
+    assert [line.split(",")[column] for line in lines[1:]] == [
+        "recommended",
+        "possible",
+        "recommended",
+    ]

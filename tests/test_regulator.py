@@ -34,8 +34,12 @@ def test_both_says_which_criterion_makes_each_difference() -> None:
     validate(ComparedOut, answer)
     assert [a["data"]["regulator_id"] for a in answer["answers"]] == ["fda", "ema"]
     differences = {d["therapy"]: d for d in answer["differences"]}
-    assert set(differences) == {"tisagenlecleucel", "brexucabtagene-autoleucel",
-                                "obecabtagene-autoleucel", "blinatumomab"}  # fmt: skip
+    assert set(differences) == {
+        "tisagenlecleucel",
+        "brexucabtagene-autoleucel",
+        "obecabtagene-autoleucel",
+        "blinatumomab",
+    }
     tecartus = differences["brexucabtagene-autoleucel"]
     assert tecartus["statuses"] == {"fda": "eligible", "ema": "not_eligible"}
     assert tecartus["because"]["ema"].startswith("not met: 26 years old or older")
@@ -53,8 +57,15 @@ def test_both_as_text_names_both_regulators_and_the_difference() -> None:
 
 
 def test_the_regulator_is_in_every_record_and_the_environment_chooses_it(tmp_path: Path) -> None:
-    code, out, _ = run("options", "--age", "30", "--refractory", "--format", "jsonl",
-                       env={"ALLTX_REGULATOR": "ema"})  # fmt: skip
+    code, out, _ = run(
+        "options",
+        "--age",
+        "30",
+        "--refractory",
+        "--format",
+        "jsonl",
+        env={"ALLTX_REGULATOR": "ema"},
+    )
     assert code == 0
     record = json.loads(out)
     validate(RecordOut, record)
@@ -67,13 +78,30 @@ def test_the_regulator_is_in_every_record_and_the_environment_chooses_it(tmp_pat
 def cohort_file(tmp_path: Path) -> Path:
     patients = [
         {"id": "a", "age": 19, "relapse": 1, "prior_transplant": True, "lineage": "b"},
-        {"id": "b", "age": 40, "refractory": True, "lineage": "b", "ph": "+", "tkis_failed": 2,
-         "no_alternative": True, "cd19": "+", "cd22": "+"},
-        {"id": "c", "age": "8m", "lineage": "b", "ph": "-", "cd19": "+", "remission": 2,
-         "high_risk_first_relapse": True, "phase": "consolidation"},
+        {
+            "id": "b",
+            "age": 40,
+            "refractory": True,
+            "lineage": "b",
+            "ph": "+",
+            "tkis_failed": 2,
+            "no_alternative": True,
+            "cd19": "+",
+            "cd22": "+",
+        },
+        {
+            "id": "c",
+            "age": "8m",
+            "lineage": "b",
+            "ph": "-",
+            "cd19": "+",
+            "remission": 2,
+            "high_risk_first_relapse": True,
+            "phase": "consolidation",
+        },
         {"id": "d", "age": 30, "relapse_after_transplant": True, "relapsed": False},
         {"id": "e", "age": 25, "refractory": True, "lineage": "b", "cd19": "-"},
-    ]  # fmt: skip
+    ]
     path = tmp_path / "cohort.jsonl"
     path.write_text("".join(json.dumps(p) + "\n" for p in patients), encoding="utf-8")
     return path
@@ -82,8 +110,18 @@ def cohort_file(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_cohort_gets_the_one_patient_answers_under_the_eu(tmp_path: Path, jobs: str) -> None:
     path = cohort_file(tmp_path)
-    code, out, _ = run("options", "--input", str(path), "--regulator", "ema", "--format",
-                       "jsonl", "--jobs", jobs, "--quiet")  # fmt: skip
+    code, out, _ = run(
+        "options",
+        "--input",
+        str(path),
+        "--regulator",
+        "ema",
+        "--format",
+        "jsonl",
+        "--jobs",
+        jobs,
+        "--quiet",
+    )
     assert code == 1  # patient d's facts contradict each other
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["id"] for r in records] == ["a", "b", "c", "d", "e"]
@@ -92,11 +130,15 @@ def test_a_cohort_gets_the_one_patient_answers_under_the_eu(tmp_path: Path, jobs
     for given, record in zip(patients, records, strict=True):
         if "error" in record:
             continue
-        flags = [word for name, value in given.items() if name != "id"
-                 for word in _flag(name, value)]  # fmt: skip
+        flags = [
+            word for name, value in given.items() if name != "id" for word in _flag(name, value)
+        ]
         one = json.loads(run("options", *flags, "--regulator", "ema", "-f", "jsonl")[1])
         assert (one["options"], one["referrals"], one["regulator"]) == (
-            record["options"], record["referrals"], "ema")  # fmt: skip
+            record["options"],
+            record["referrals"],
+            "ema",
+        )
 
 
 def _flag(name: str, value: Any) -> list[str]:
@@ -164,18 +206,26 @@ def test_sql_and_data_show_answer_under_the_regulator_asked() -> None:
 @pytest.mark.parametrize(
     ("given", "said"),
     [
-        ({"relapse_after_transplant": True, "prior_transplant": False},
-         "relapse_after_transplant means a transplant before, but no prior transplant is given"),
-        ({"relapsed": True, "prior_transplant": True, "relapse_after_transplant": False},
-         "relapsed and prior_transplant mean a relapse after transplant, but "
-         "relapse_after_transplant is no"),
-        ({"newly_diagnosed": True, "relapse": 1},
-         "newly_diagnosed means no relapse so far, but the facts say relapsed (come back now)"),
+        (
+            {"relapse_after_transplant": True, "prior_transplant": False},
+            "relapse_after_transplant means a transplant before, but no prior transplant is given",
+        ),
+        (
+            {"relapsed": True, "prior_transplant": True, "relapse_after_transplant": False},
+            "relapsed and prior_transplant mean a relapse after transplant, but "
+            "relapse_after_transplant is no",
+        ),
+        (
+            {"newly_diagnosed": True, "relapse": 1},
+            "newly_diagnosed means no relapse so far, but the facts say relapsed (come back now)",
+        ),
         ({"newly_diagnosed": True, "remission": 2}, "remission 2 means a relapse before"),
-        ({"relapse": 2, "high_risk_first_relapse": True},
-         "relapse 2 means a second or later relapse, but high_risk_first_relapse is yes"),
+        (
+            {"relapse": 2, "high_risk_first_relapse": True},
+            "relapse 2 means a second or later relapse, but high_risk_first_relapse is yes",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_eu_facts_refuse_what_contradicts(given: dict[str, Any], said: str) -> None:
     with pytest.raises(
         FactError, match="contradictory facts: " + said.split(" means")[0]
@@ -196,8 +246,18 @@ def test_the_eu_facts_follow_from_the_others() -> None:
 
 
 def test_the_page_to_print_names_the_eu_when_asked() -> None:
-    code, out, _ = run("options", "--age", "30", "--refractory", "--lineage", "b", "--regulator",
-                       "ema", "--format", "html")  # fmt: skip
+    code, out, _ = run(
+        "options",
+        "--age",
+        "30",
+        "--refractory",
+        "--lineage",
+        "b",
+        "--regulator",
+        "ema",
+        "--format",
+        "html",
+    )
     assert code == 0
     assert "Data: European Commission (EMA), release" in out
     assert "the EU product information (EMA)" in out and "US FDA" not in out
@@ -208,16 +268,20 @@ def test_drug_both_is_one_page_that_says_once_what_both_say(name: str) -> None:
     # issue 29: it was the two pages glued, the EU half under the US disclaimer, same title
     code, out, _ = run("drug", name, "--regulator", "both", env={"COLUMNS": "1000"})
     assert code == 0
-    each = [json.loads(run("drug", name, "--regulator", r, "--format", "json")[1])["therapy"]
-            for r in ("fda", "ema")]  # fmt: skip
+    each = [
+        json.loads(run("drug", name, "--regulator", r, "--format", "json")[1])["therapy"]
+        for r in ("fda", "ema")
+    ]
     assert out.count("not medical advice") == 1 and out.count("\nWhat it is\n") == 1
     lines = out.splitlines()
     for field in ("given", "serious_side_effects", "common_side_effects"):
         texts = [{s["text"] for s in one[field]} for one in each]
         for text in texts[0] & texts[1]:  # said by both: once
             assert sum(text in line for line in lines) == 1, text
-        for only, label in ((texts[0] - texts[1], "US FDA label"),
-                            (texts[1] - texts[0], "EU product information")):  # fmt: skip
+        for only, label in (
+            (texts[0] - texts[1], "US FDA label"),
+            (texts[1] - texts[0], "EU product information"),
+        ):
             for text in only:  # said by one: under its name
                 at = next(n for n, line in enumerate(lines) if text in line)
                 above = [line for line in lines[:at] if line.strip().startswith("Only in the")]

@@ -90,8 +90,9 @@ def test_the_made_up_regulator_answers_as_the_indications_it_copies(
 def test_all_and_a_comma_list_give_every_regulator_side_by_side(data: Path) -> None:
     every = json.loads(alltx(data, "options", *PATIENTS[1], "--regulator", "all", "-f", "json"))
     assert [a["data"]["regulator_id"] for a in every["answers"]] == ["fda", "ema", "xyz"]
-    chosen = json.loads(alltx(data, "options", *PATIENTS[1], "--regulator", "xyz,fda", "-f",
-                              "json"))  # fmt: skip
+    chosen = json.loads(
+        alltx(data, "options", *PATIENTS[1], "--regulator", "xyz,fda", "-f", "json")
+    )
     assert [a["data"]["regulator_id"] for a in chosen["answers"]] == ["xyz", "fda"]
     for difference in every["differences"]:
         assert set(difference["statuses"]) <= {"fda", "ema", "xyz"}
@@ -129,8 +130,11 @@ def test_cohorts_sql_and_the_api_take_the_made_up_regulator(data: Path, tmp_path
 
     rows = [{"id": "a", "age": 7, "lineage": "b", "relapse": 2}, {"id": "b", "age": 40}]
     given = "\n".join(json.dumps(row) for row in rows) + "\n"
-    result = runner.invoke(app, ["--data", str(data), "options", "-i", "-", "-f", "jsonl",
-                                 "--regulator", "xyz"], input=given)  # fmt: skip
+    result = runner.invoke(
+        app,
+        ["--data", str(data), "options", "-i", "-", "-f", "jsonl", "--regulator", "xyz"],
+        input=given,
+    )
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert result.exit_code == 0 and {r["regulator"] for r in records} == {"xyz"}
     copied = list(api.cohort(rows, regulator=COPIED, data=data))
@@ -154,7 +158,18 @@ def test_duckdb_answers_the_made_up_regulator_as_python_does(data: Path, tmp_pat
     cohort = tmp_path / "cohort.csv"
     cohort.write_text("id,age,lineage,relapse,ph\na,7,b,2,\nb,40,b,1,neg\nc,19,,,\n")
     python = alltx(data, "options", "-i", str(cohort), "-f", "jsonl", "--regulator", "xyz")
-    duckdb = alltx(data, "options", "-i", str(cohort), "-f", "jsonl", "--regulator", "xyz",
-                   "--engine", "duckdb")  # fmt: skip
-    assert [json.loads(line) for line in duckdb.splitlines()] == \
-        [json.loads(line) for line in python.splitlines()]  # fmt: skip
+    duckdb = alltx(
+        data,
+        "options",
+        "-i",
+        str(cohort),
+        "-f",
+        "jsonl",
+        "--regulator",
+        "xyz",
+        "--engine",
+        "duckdb",
+    )
+    assert [json.loads(line) for line in duckdb.splitlines()] == [
+        json.loads(line) for line in python.splitlines()
+    ]

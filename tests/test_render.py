@@ -48,8 +48,14 @@ def _grid(rows: list[tuple[str, Text, int]], indent: int) -> Group:
 
 
 def _drawn(renderable: object, width: int, color: bool) -> str:
-    console = Console(width=width, force_terminal=color, color_system="standard" if color else None,
-                      highlight=False, markup=False, emoji=False)  # fmt: skip
+    console = Console(
+        width=width,
+        force_terminal=color,
+        color_system="standard" if color else None,
+        highlight=False,
+        markup=False,
+        emoji=False,
+    )
     with console.capture() as captured:
         console.print(renderable)
     # the grid pads each cell's lines with spaces to the column's width: show() strips them

@@ -190,13 +190,23 @@ def test_bounds_are_exact_numbers() -> None:
 @pytest.mark.parametrize(
     ("op", "bound", "value", "result"),
     [
-        ("is", "b", "b", MET), ("is", "b", "t", UNMET), ("is", "b", None, UNKNOWN),
-        ("is", True, True, MET), ("is", True, False, UNMET), ("is", 2, 2, MET),
-        ("in", (1, 2), 2, MET), ("in", (1, 2), 3, UNMET), ("in", (1, 2), None, UNKNOWN),
-        ("at_least", 18, 18, MET), ("at_least", 18, 17, UNMET), ("at_least", 18, None, UNKNOWN),
-        ("at_most", 25, 25, MET), ("at_most", 25, 26, UNMET), ("at_most", 25, None, UNKNOWN),
+        ("is", "b", "b", MET),
+        ("is", "b", "t", UNMET),
+        ("is", "b", None, UNKNOWN),
+        ("is", True, True, MET),
+        ("is", True, False, UNMET),
+        ("is", 2, 2, MET),
+        ("in", (1, 2), 2, MET),
+        ("in", (1, 2), 3, UNMET),
+        ("in", (1, 2), None, UNKNOWN),
+        ("at_least", 18, 18, MET),
+        ("at_least", 18, 17, UNMET),
+        ("at_least", 18, None, UNKNOWN),
+        ("at_most", 25, 25, MET),
+        ("at_most", 25, 26, UNMET),
+        ("at_most", 25, None, UNKNOWN),
     ],
-)  # fmt: skip
+)
 def test_compiled_checks_agree_with_atom_result(
     op: str, bound: object, value: object, result: str
 ) -> None:

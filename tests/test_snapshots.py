@@ -67,11 +67,17 @@ def _name(command: str) -> str:
 
 
 def _run(command: str) -> str:
-    env = {"COLUMNS": "100", "NO_COLOR": "1", "ALLTX_REGULATOR": None,
-           "SOURCE_DATE_EPOCH": "1796515200"}  # the page's date: 2026-12-06 # fmt: skip
+    env = {
+        "COLUMNS": "100",
+        "NO_COLOR": "1",
+        "ALLTX_REGULATOR": None,
+        "SOURCE_DATE_EPOCH": "1796515200",
+    }  # the page's date: 2026-12-06
     done = runner.invoke(app, ["--no-pager", *shlex.split(command)], env=env)
-    said = (f"$ alltx {command}\nexit {done.exit_code}\n--- stdout\n{done.stdout}"
-            f"--- stderr\n{done.stderr}")  # fmt: skip
+    said = (
+        f"$ alltx {command}\nexit {done.exit_code}\n--- stdout\n{done.stdout}"
+        f"--- stderr\n{done.stderr}"
+    )
     # the data files' folder as <repo>/data wherever alltx is installed (a wheel keeps them in
     # alltx/data: an installed package passes as a checkout does, issue 42, 18)
     return said.replace(DATA, "<repo>/data").replace(REPO, "<repo>")

@@ -172,8 +172,13 @@ def filled(
     return connection
 
 
-def copied(cursor: Any, table: str, columns: Sequence[str], rows: list[dict[str, Any]],
-           types: Mapping[str, str]) -> None:  # fmt: skip
+def copied(
+    cursor: Any,
+    table: str,
+    columns: Sequence[str],
+    rows: list[dict[str, Any]],
+    types: Mapping[str, str],
+) -> None:
     """A PostgreSQL table of the rows, copied in."""
     cursor.execute(f"DROP TABLE IF EXISTS {table}")
     cursor.execute(f"CREATE TABLE {table} ({', '.join(f'{c} {types[c]}' for c in columns)})")
@@ -216,8 +221,9 @@ def test_the_grid_is_the_oracles_and_holds_refused_rows(
     refused = [e for e in expected if e[0] == "error"]
     assert {e[1] for e in refused} == {None, "age_at_diagnosis"}  # contradictions, and after
     messages = {e[2].split(" means")[0] for e in refused if e[1] is None}
-    assert messages == {f"contradictory facts: {fact} {n}" for fact in ("relapse", "remission")
-                        for n in range(4)} - {"contradictory facts: remission 0"}  # fmt: skip
+    assert messages == {
+        f"contradictory facts: {fact} {n}" for fact in ("relapse", "remission") for n in range(4)
+    } - {"contradictory facts: remission 0"}
 
 
 @pytest.mark.slow
@@ -376,25 +382,36 @@ def test_ages_from_dates_agree_between_engines_and_python(
     catalog = load_catalog(regulator=regulator)
     rows = [{"id": f"r{n}", **row} for n, row in enumerate(table)]
     expected = python_says(catalog, rows, AS_OF)
-    text = {"id": "VARCHAR", "birth_date": "VARCHAR", "as_of": "VARCHAR", "age": "VARCHAR",
-            "relapsed": "BOOLEAN", "lineage": "VARCHAR", "cd19": "VARCHAR"}  # fmt: skip
+    text = {
+        "id": "VARCHAR",
+        "birth_date": "VARCHAR",
+        "as_of": "VARCHAR",
+        "age": "VARCHAR",
+        "relapsed": "BOOLEAN",
+        "lineage": "VARCHAR",
+        "cd19": "VARCHAR",
+    }
     connection = filled(duckdb.connect(), DATED_COLUMNS, rows, text)
-    query = sql.compile_query(catalog, sql.DIALECTS["duckdb"], "patients", DATED_COLUMNS,
-                              as_of=AS_OF)  # fmt: skip
+    query = sql.compile_query(
+        catalog, sql.DIALECTS["duckdb"], "patients", DATED_COLUMNS, as_of=AS_OF
+    )
     assert query_says(connection.execute(query).fetchall(), rows) == expected
     # typed dates, where every value is a day: DuckDB's DATE read as its text
     typed = [row for row in rows if all(_is_day(row.get(n)) for n in ("birth_date", "as_of"))]
-    connection.execute("CREATE TABLE typed AS SELECT id, TRY_CAST(birth_date AS DATE) AS "
-                       "birth_date, TRY_CAST(as_of AS DATE) AS as_of, age, relapsed, lineage, "
-                       "cd19 FROM patients")  # fmt: skip
+    connection.execute(
+        "CREATE TABLE typed AS SELECT id, TRY_CAST(birth_date AS DATE) AS "
+        "birth_date, TRY_CAST(as_of AS DATE) AS as_of, age, relapsed, lineage, "
+        "cd19 FROM patients"
+    )
     query = sql.compile_query(catalog, sql.DIALECTS["duckdb"], "typed", DATED_COLUMNS, as_of=AS_OF)
     got = {result[0]: result for result in connection.execute(query).fetchall()}
     assert query_says([got[row["id"]] for row in typed], typed) == python_says(
         catalog, typed, AS_OF
     )
     sqlite = filled(sqlite_connection(), DATED_COLUMNS, rows)
-    query = sql.compile_query(catalog, sql.DIALECTS["sqlite"], "patients", DATED_COLUMNS,
-                              as_of=AS_OF)  # fmt: skip
+    query = sql.compile_query(
+        catalog, sql.DIALECTS["sqlite"], "patients", DATED_COLUMNS, as_of=AS_OF
+    )
     assert query_says(sqlite.execute(query).fetchall(), rows) == expected
 
 
@@ -435,10 +452,15 @@ def day_rows() -> list[dict[str, Any]]:
     rows += [{"age": "", "age_at_diagnosis": f"{d}d"} for d in sorted(counts)]
     # an age in months or years beside one at diagnosis in days: where the completed months of
     # the days are surely more, or may be the same
-    rows += [{"age": age, "age_at_diagnosis": f"{d}d"} for age in ("2m", "1", "18")
-             for d in (59, 62, 70, 95, 96, 365, 366, 400, 6574, 6600)]  # fmt: skip
-    return [{"id": f"d{n}", **row, "relapsed": "yes", "lineage": "b", "cd19": "positive"}
-            for n, row in enumerate(rows)]  # fmt: skip
+    rows += [
+        {"age": age, "age_at_diagnosis": f"{d}d"}
+        for age in ("2m", "1", "18")
+        for d in (59, 62, 70, 95, 96, 365, 366, 400, 6574, 6600)
+    ]
+    return [
+        {"id": f"d{n}", **row, "relapsed": "yes", "lineage": "b", "cd19": "positive"}
+        for n, row in enumerate(rows)
+    ]
 
 
 DAY_COLUMNS = ["id", "age", "age_at_diagnosis", "relapsed", "lineage", "cd19"]
@@ -492,17 +514,36 @@ def postgres() -> Iterator[Any]:
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*as_user, f"{where}/initdb", "-D", str(data), "-A", "trust", "-U", "alltx"],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [*as_user, f"{where}/initdb", "-D", str(data), "-A", "trust", "-U", "alltx"],
+        check=True,
+        capture_output=True,
+    )
     options = f"-k {folder} -c listen_addresses='' -c fsync=off"
-    subprocess.run([*as_user, f"{where}/pg_ctl", "-D", str(data), "-o", options, "-w", "-l",
-                    str(folder / "log"), "start"], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            *as_user,
+            f"{where}/pg_ctl",
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-w",
+            "-l",
+            str(folder / "log"),
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         with psycopg.connect(host=str(folder), user="alltx", dbname="postgres") as connection:
             yield connection
     finally:
-        subprocess.run([*as_user, f"{where}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            [*as_user, f"{where}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -526,13 +567,31 @@ def test_postgres_gives_the_python_answers_over_part_of_the_grid(
 def dated_rows() -> list[dict[str, Any]]:
     """Birth dates and as-of days on every month end and leap day of two years, each with
     every other (some out of order), a few not days at all, and as_of left to the run's day."""
-    days = [date(y, m, d) for y in (2023, 2024) for m in range(1, 13)
-            for d in (1, calendar.monthrange(y, m)[1])]  # fmt: skip
+    days = [
+        date(y, m, d)
+        for y in (2023, 2024)
+        for m in range(1, 13)
+        for d in (1, calendar.monthrange(y, m)[1])
+    ]
     pairs = [(born.isoformat(), at.isoformat()) for born in days[::3] for at in days]
-    pairs += [("2023-02-29", "2024-01-01"), ("2024-01-31", " "), (" 2024-02-29 ", None),
-              ("2024-1-1", "2024-02-01"), ("2024-01-01", "x")]  # fmt: skip
-    rows = [{"id": f"r{n}", "birth_date": born, "as_of": at, "relapsed": True, "lineage": "b",
-             "cd19": "positive"} for n, (born, at) in enumerate(pairs)]  # fmt: skip
+    pairs += [
+        ("2023-02-29", "2024-01-01"),
+        ("2024-01-31", " "),
+        (" 2024-02-29 ", None),
+        ("2024-1-1", "2024-02-01"),
+        ("2024-01-01", "x"),
+    ]
+    rows = [
+        {
+            "id": f"r{n}",
+            "birth_date": born,
+            "as_of": at,
+            "relapsed": True,
+            "lineage": "b",
+            "cd19": "positive",
+        }
+        for n, (born, at) in enumerate(pairs)
+    ]
     return [{k: v for k, v in row.items() if v is not None} for row in rows]
 
 
@@ -555,8 +614,18 @@ def mrd_rows() -> list[dict[str, Any]]:
     for level in ("0.01", "0.1", ".1", "0.10", "0.100000000001", "0.099999999999", "0.5", "100"):
         texts += [f"negative at {level}%", f"neg at {level}", f"<{level}%", f"< {level}"]
     # Ph-positive in CR1: only blinatumomab's MRD indication is open (US), so MRD decides it
-    return [{"id": f"m{n}", "mrd": text, "age": "30", "lineage": "b", "cd19": "positive",
-             "remission": "1", "ph": "positive"} for n, text in enumerate(texts)]  # fmt: skip
+    return [
+        {
+            "id": f"m{n}",
+            "mrd": text,
+            "age": "30",
+            "lineage": "b",
+            "cd19": "positive",
+            "remission": "1",
+            "ph": "positive",
+        }
+        for n, text in enumerate(texts)
+    ]
 
 
 MRD_COLUMNS = ["id", "mrd", "age", "lineage", "cd19", "remission", "ph"]
@@ -582,8 +651,9 @@ def test_postgres_reads_ages_from_dates_as_python_does(postgres: Any) -> None:
         copied(
             cursor, "dated", columns, rows, dict.fromkeys(columns, "TEXT") | {"relapsed": "BOOLEAN"}
         )
-        cursor.execute(sql.compile_query(catalog, sql.DIALECTS["postgres"], "dated", columns,
-                                         as_of=AS_OF))  # fmt: skip
+        cursor.execute(
+            sql.compile_query(catalog, sql.DIALECTS["postgres"], "dated", columns, as_of=AS_OF)
+        )
         got = cursor.fetchall()
     assert_agree(rows, python_says(catalog, rows, AS_OF), query_says(got, rows))
 
@@ -607,8 +677,12 @@ def test_spark_gives_the_python_answers_over_part_of_the_grid(
     from pyspark.sql import types as spark_types
 
     rows, expected = part_of(the_grid, 31)  # some 16,000
-    kinds = {"double": spark_types.DoubleType(), "integer": spark_types.LongType(),
-             "boolean": spark_types.BooleanType(), "text": spark_types.StringType()}  # fmt: skip
+    kinds = {
+        "double": spark_types.DoubleType(),
+        "integer": spark_types.LongType(),
+        "boolean": spark_types.BooleanType(),
+        "text": spark_types.StringType(),
+    }
     schema = spark_types.StructType(
         [spark_types.StructField("id", spark_types.StringType())]
         + [spark_types.StructField(c.name, kinds[c.sql_type]) for c in sql.table_columns()]
@@ -627,8 +701,10 @@ def test_spark_reads_dates_mrd_and_days_as_python_does(spark: Any) -> None:
     # each query): ages from dates, MRD as labs report it, ages in days; all text, as exports
     # hold them, and ages in days beside birth dates (the query reads both).
     parts = [*dated_rows(), *mrd_rows(), *day_rows()]
-    rows = [{**{k: "yes" if v is True else v for k, v in row.items()}, "id": f"s{n}"}
-            for n, row in enumerate(parts)]  # fmt: skip
+    rows = [
+        {**{k: "yes" if v is True else v for k, v in row.items()}, "id": f"s{n}"}
+        for n, row in enumerate(parts)
+    ]
     columns = list(dict.fromkeys([*DATED_COLUMNS, *MRD_COLUMNS, *DAY_COLUMNS]))
     table = [tuple(row.get(column) for column in columns) for row in rows]
     spark.createDataFrame(table, ", ".join(f"{c} STRING" for c in columns)).createOrReplaceTempView(

@@ -104,8 +104,11 @@ REFRACTORY_CHILD = ["--age", "8", "--lineage", "b", "--cd19", "pos", "--ph", "ne
 
 
 def refractory_child(regulator: str, columns: int) -> str:
-    result = runner.invoke(app, ["--no-pager", "options", "--regulator", regulator,
-                                 *REFRACTORY_CHILD], env={"COLUMNS": str(columns)})  # fmt: skip
+    result = runner.invoke(
+        app,
+        ["--no-pager", "options", "--regulator", regulator, *REFRACTORY_CHILD],
+        env={"COLUMNS": str(columns)},
+    )
     assert result.exit_code == 0, result.stderr
     return result.stdout
 
@@ -126,8 +129,15 @@ def test_besponsa_after_a_transplant_is_cautioned_under_both(
     catalogs: dict[str, Catalog], regulator: str
 ) -> None:
     age = 40
-    inotuzumab = options(catalogs[regulator], age=age, lineage="b", cd22="+", ph="-",
-                         relapsed=True, prior_transplant=True)[INO]  # fmt: skip
+    inotuzumab = options(
+        catalogs[regulator],
+        age=age,
+        lineage="b",
+        cd22="+",
+        ph="-",
+        relapsed=True,
+        prior_transplant=True,
+    )[INO]
     assert inotuzumab.status == "eligible"
     assert [c.id for c in inotuzumab.applying] == ["prior-transplant"]
     assert any("non-relapse mortality" in c for c in inotuzumab.cautions)
@@ -179,8 +189,9 @@ def test_eu_kymriah_post_transplant_is_any_transplant(catalogs: dict[str, Catalo
 
 
 def test_no_unmet_reason_of_the_referral_denies_a_true_fact() -> None:
-    result = runner.invoke(app, ["--no-pager", "options", "--age", "19", "--relapse", "2"],
-                           env={"COLUMNS": "200"})  # fmt: skip
+    result = runner.invoke(
+        app, ["--no-pager", "options", "--age", "19", "--relapse", "2"], env={"COLUMNS": "200"}
+    )
     assert result.exit_code == 0, result.stderr
     block = result.stdout.split("See a transplant doctor early\n", 1)[1]
     crossed = [line for line in block.splitlines() if "✗" in line]
@@ -226,17 +237,39 @@ def grade_crs(*args: str) -> dict[str, Any]:
 
 
 def test_crs_after_treatment_without_hypotension_or_hypoxia_is_not_graded() -> None:
-    answer = grade_crs("--temperature", "37", "--treated", "--blood-pressure", "none",
-                       "--oxygen", "none")  # fmt: skip
+    answer = grade_crs(
+        "--temperature", "37", "--treated", "--blood-pressure", "none", "--oxygen", "none"
+    )
     assert answer["grade"] is None and "not settled" in answer["ungraded"]["text"]
-    text = runner.invoke(app, ["--no-pager", "grade", "crs", "--temperature", "37", "--treated",
-                               "--blood-pressure", "none", "--oxygen", "none"]).stdout  # fmt: skip
+    text = runner.invoke(
+        app,
+        [
+            "--no-pager",
+            "grade",
+            "crs",
+            "--temperature",
+            "37",
+            "--treated",
+            "--blood-pressure",
+            "none",
+            "--oxygen",
+            "none",
+        ],
+    ).stdout
     assert "Not settled" in text and "Grade 0" not in text
     # With hypotension, the grade is driven by it; with fever, fever grades it.
-    assert grade_crs("--temperature", "37", "--treated", "--blood-pressure", "fluids",
-                     "--oxygen", "none")["grade"] == 2  # fmt: skip
-    assert grade_crs("--temperature", "38.5", "--treated", "--blood-pressure", "none",
-                     "--oxygen", "none")["grade"] == 1  # fmt: skip
+    assert (
+        grade_crs(
+            "--temperature", "37", "--treated", "--blood-pressure", "fluids", "--oxygen", "none"
+        )["grade"]
+        == 2
+    )
+    assert (
+        grade_crs(
+            "--temperature", "38.5", "--treated", "--blood-pressure", "none", "--oxygen", "none"
+        )["grade"]
+        == 1
+    )
 
 
 def test_the_treated_flag_asks_for_crs_first_and_vasopressin_is_explained() -> None:
@@ -255,12 +288,17 @@ def test_an_age_not_given_is_at_least_the_age_at_diagnosis(catalogs: dict[str, C
     assert answer[TISA].status == "not_eligible"
     assert answer["brexucabtagene-autoleucel"].status == "eligible"
     assert answer[BLINA].missing == ("cd19",)  # one month or older is settled too
-    result = runner.invoke(app, ["options", "--age-at-diagnosis", "30", "--lineage", "b",
-                                 "--relapsed", "--format", "json"])  # fmt: skip
+    result = runner.invoke(
+        app,
+        ["options", "--age-at-diagnosis", "30", "--lineage", "b", "--relapsed", "--format", "json"],
+    )
     [kymriah] = [o for o in json.loads(result.stdout)["options"] if o["therapy"] == TISA]
     [age] = [c for c in kymriah["indications"][0]["criteria"] if c["fact"] == "age"]
     assert (age["value"], age["result"], age["bound"]) == (
-        None, "unmet", "at least the age at diagnosis")  # fmt: skip
+        None,
+        "unmet",
+        "at least the age at diagnosis",
+    )
     # Diagnosed at 20: up to 25 is still open.
     assert options(catalogs["fda"], age_at_diagnosis=20, lineage="b", relapse=2)[TISA].status == (
         "possible"

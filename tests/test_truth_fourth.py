@@ -139,8 +139,9 @@ def test_the_audit_patient_in_every_view() -> None:
 
 @pytest.mark.parametrize("age", [0, "0", "0y", 0.0])
 def test_zero_years_leaves_blinatumomab_open(catalogs: dict[str, Catalog], age: object) -> None:
-    status, missing = statuses(catalogs["fda"], age=age, relapsed=True, lineage="b",
-                               cd19="positive")[BLINA]  # fmt: skip
+    status, missing = statuses(
+        catalogs["fda"], age=age, relapsed=True, lineage="b", cd19="positive"
+    )[BLINA]
     assert status == "possible"
     assert missing == ("age",)
     # the EU's children's wording: 1 month or older too
@@ -169,16 +170,23 @@ def test_zero_years_is_said_as_years_with_its_months_open() -> None:
 def test_zero_years_on_the_cohort_roads(tmp_path: Path, engine: str) -> None:
     pytest.importorskip("duckdb")
     cohort = tmp_path / "c.csv"
-    cohort.write_text("id,age,relapsed,lineage,cd19\na,0,yes,b,pos\nb,0y,yes,b,pos\n"
-                      "c,0m,yes,b,pos\nd,0.0,yes,b,pos\ne,19,yes,b,pos\n")  # fmt: skip
+    cohort.write_text(
+        "id,age,relapsed,lineage,cd19\na,0,yes,b,pos\nb,0y,yes,b,pos\n"
+        "c,0m,yes,b,pos\nd,0.0,yes,b,pos\ne,19,yes,b,pos\n"
+    )
     result = runner.invoke(app, ["options", "-i", str(cohort), "-f", "jsonl", "--engine", engine])
     assert result.exit_code == 0, result.output
     got = {
         r["id"]: r["options"][BLINA]["status"]
         for r in map(json.loads, result.stdout.split("\n")[:-1])
     }
-    assert got == {"a": "possible", "b": "possible", "c": "not_eligible", "d": "possible",
-                   "e": "eligible"}  # fmt: skip
+    assert got == {
+        "a": "possible",
+        "b": "possible",
+        "c": "not_eligible",
+        "d": "possible",
+        "e": "eligible",
+    }
 
 
 # --- 6. completed months at a month's end: the count of a month decides (H23) -------------
@@ -264,8 +272,9 @@ def test_the_open_reading_is_said_where_the_status_is() -> None:
     answer = json_answer("--age", "10", "--remission", "3", "--lineage", "b")
     [kymriah] = [o for o in answer["options"] if o["therapy"] == KYM]
     assert kymriah["missing"] == [READING]
-    page = runner.invoke(app, ["options", "--age", "10", "--remission", "3", "--lineage", "b",
-                               "--format", "html"]).stdout  # fmt: skip
+    page = runner.invoke(
+        app, ["options", "--age", "10", "--remission", "3", "--lineage", "b", "--format", "html"]
+    ).stdout
     assert '<p class="open"><b>Open reading:' in page
 
 
@@ -348,13 +357,15 @@ def test_ice_without_an_age_says_whom_the_grade_assumes() -> None:
 
 
 def test_a_childs_page_asks_in_a_parents_voice_about_what_is_still_open() -> None:
-    child = runner.invoke(app, ["options", "--age", "7", "--relapsed", "--lineage", "b",
-                                "--format", "html"]).stdout  # fmt: skip
+    child = runner.invoke(
+        app, ["options", "--age", "7", "--relapsed", "--lineage", "b", "--format", "html"]
+    ).stdout
     assert "my child" in child.replace("&#x27;", "'")
     assert "my chances" not in child and "when I should not" not in child
     assert "obecabtagene autoleucel (Aucatzyl): how long" not in child  # adults only
-    adult = runner.invoke(app, ["options", "--age", "30", "--relapsed", "--lineage", "b",
-                                "--format", "html"]).stdout  # fmt: skip
+    adult = runner.invoke(
+        app, ["options", "--age", "30", "--relapsed", "--lineage", "b", "--format", "html"]
+    ).stdout
     assert "my chances" in adult and "obecabtagene autoleucel (Aucatzyl): how long" in adult
 
 
@@ -380,8 +391,10 @@ def test_registry_spellings_of_not_known_lose_no_row(tmp_path: Path, engine: str
     pytest.importorskip("duckdb")
     header = "id,age,relapsed,lineage,cd22,mrd,remission,birth_date"
     # (a marker reads '-' as negative: that column gets the others; see the next test)
-    rows = [f"u{n},{w},{w},b,{'' if w == '-' else w},{w},{w},{w}"
-            for n, w in enumerate(REGISTRY_UNKNOWNS)]  # fmt: skip
+    rows = [
+        f"u{n},{w},{w},b,{'' if w == '-' else w},{w},{w},{w}"
+        for n, w in enumerate(REGISTRY_UNKNOWNS)
+    ]
     blank = "blank,,,b,,,,"
     cohort = tmp_path / "c.csv"
     cohort.write_text("\n".join([header, *rows, blank]) + "\n")
@@ -410,12 +423,16 @@ def test_the_input_schema_takes_the_spellings_of_not_known() -> None:
 
 
 def test_a_refused_header_is_named_as_written_and_nothing_is_written() -> None:
-    result = runner.invoke(app, ["options", "-i", "-", "--input-format", "csv", "-f", "csv"],
-                           input="id,Agee\n1,3\n")  # fmt: skip
+    result = runner.invoke(
+        app, ["options", "-i", "-", "--input-format", "csv", "-f", "csv"], input="id,Agee\n1,3\n"
+    )
     assert result.exit_code == 2 and result.stdout == ""  # no header before the refusal
     assert "unknown field 'Agee'; did you mean 'age'?" in result.stderr
-    twice = runner.invoke(app, ["options", "-i", "-", "--input-format", "csv", "-f", "csv"],
-                          input="id,age,Age\n1,3,4\n")  # fmt: skip
+    twice = runner.invoke(
+        app,
+        ["options", "-i", "-", "--input-format", "csv", "-f", "csv"],
+        input="id,age,Age\n1,3,4\n",
+    )
     assert "column 'Age' is named twice (as 'age' too)" in twice.stderr
 
 
@@ -423,8 +440,9 @@ def test_sql_offers_only_a_flag_it_has() -> None:
     result = runner.invoke(app, ["sql", "--columns", "id,agee"])
     assert result.exit_code == 2 and "did you mean 'age'?" in result.stderr
     assert "(or pass --ignore-unknown-fields)" in result.stderr
-    skipped = runner.invoke(app, ["sql", "--columns", "id,agee,relapsed",
-                                  "--ignore-unknown-fields"])  # fmt: skip
+    skipped = runner.invoke(
+        app, ["sql", "--columns", "id,agee,relapsed", "--ignore-unknown-fields"]
+    )
     assert skipped.exit_code == 0 and "Reads the columns id, relapsed;" in skipped.stdout
 
 
@@ -463,8 +481,20 @@ def test_output_is_never_a_fifo_a_folder_or_the_input(
     os.mkfifo(fifo)
     folder.mkdir()
     for target, said in ((fifo, "not a regular file"), (folder, "a folder")):
-        result = runner.invoke(app, ["options", "-i", str(small_cohort), "-f", "parquet", "-o",
-                                     str(target), "--engine", engine])  # fmt: skip
+        result = runner.invoke(
+            app,
+            [
+                "options",
+                "-i",
+                str(small_cohort),
+                "-f",
+                "parquet",
+                "-o",
+                str(target),
+                "--engine",
+                engine,
+            ],
+        )
         assert result.exit_code == 2 and said in result.stderr
     assert stat.S_ISFIFO(fifo.stat().st_mode) and folder.is_dir()  # left as they were
     made = tmp_path / "made.parquet"
@@ -484,8 +514,10 @@ def test_output_through_a_link_writes_its_file_and_keeps_the_link(
     real, link = tmp_path / "real.parquet", tmp_path / "link.parquet"
     real.write_bytes(b"")
     link.symlink_to(real)
-    result = runner.invoke(app, ["options", "-i", str(small_cohort), "-f", "parquet", "-o",
-                                 str(link), "--engine", engine])  # fmt: skip
+    result = runner.invoke(
+        app,
+        ["options", "-i", str(small_cohort), "-f", "parquet", "-o", str(link), "--engine", engine],
+    )
     assert result.exit_code == 0, result.output
     assert link.is_symlink() and real.stat().st_size > 0
 
@@ -495,11 +527,17 @@ def test_output_through_a_link_writes_its_file_and_keeps_the_link(
 
 @pytest.mark.parametrize(
     "args",
-    [["-i", "{cohort}", "-f", "csv"], ["-i", "{cohort}", "-f", "jsonl"],
-     ["-i", "{cohort}", "-f", "text"], ["--age", "19", "--relapsed", "-f", "json"],
-     ["--age", "19", "--relapsed", "-f", "html"], ["--age", "7", "--relapsed", "-f", "text"],
-     ["--age", "7", "--relapsed", "-f", "csv"], ["--age", "40", "--regulator", "both"]],
-)  # fmt: skip
+    [
+        ["-i", "{cohort}", "-f", "csv"],
+        ["-i", "{cohort}", "-f", "jsonl"],
+        ["-i", "{cohort}", "-f", "text"],
+        ["--age", "19", "--relapsed", "-f", "json"],
+        ["--age", "19", "--relapsed", "-f", "html"],
+        ["--age", "7", "--relapsed", "-f", "text"],
+        ["--age", "7", "--relapsed", "-f", "csv"],
+        ["--age", "40", "--regulator", "both"],
+    ],
+)
 def test_output_writes_what_stdout_would_get_in_every_format(
     tmp_path: Path, small_cohort: Path, args: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -517,9 +555,14 @@ def test_output_writes_what_stdout_would_get_in_every_format(
 
 @pytest.mark.parametrize(
     ("name", "starts"),
-    [("a.csv", "id,line,"), ("a.jsonl", '{"id":'), ("a.ndjson", '{"id":'),
-     ("a.txt", "alltx"), ("A.CSV", "id,line,")],
-)  # fmt: skip
+    [
+        ("a.csv", "id,line,"),
+        ("a.jsonl", '{"id":'),
+        ("a.ndjson", '{"id":'),
+        ("a.txt", "alltx"),
+        ("A.CSV", "id,line,"),
+    ],
+)
 def test_the_output_files_name_gives_its_format(
     tmp_path: Path, small_cohort: Path, name: str, starts: str
 ) -> None:
@@ -584,8 +627,11 @@ def test_a_signal_leaves_the_output_as_it_was_and_says_so(tmp_path: Path) -> Non
     os.mkfifo(fifo)
     out = tmp_path / "answers.csv"
     out.write_text("kept\n")
-    run = subprocess.Popen([sys.executable, "-m", "alltx", "options", "-i", str(fifo), "-o",
-                            str(out)], stderr=subprocess.PIPE, text=True)  # fmt: skip
+    run = subprocess.Popen(
+        [sys.executable, "-m", "alltx", "options", "-i", str(fifo), "-o", str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     with fifo.open("w") as rows:  # opened once alltx opens it to read
         rows.write("id,age,relapsed\n1,19,yes\n")
         rows.flush()
@@ -595,19 +641,22 @@ def test_a_signal_leaves_the_output_as_it_was_and_says_so(tmp_path: Path) -> Non
         run.send_signal(signal.SIGTERM)
         _, error = run.communicate(timeout=60)
     assert run.returncode == 143
-    assert error == ("alltx: error: stopped by SIGTERM; nothing was written to "
-                     f"{out} (it is as it was)\n")  # fmt: skip
+    assert error == (
+        f"alltx: error: stopped by SIGTERM; nothing was written to {out} (it is as it was)\n"
+    )
     assert out.read_text() == "kept\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.csv", "rows.fifo"]
 
 
 @pytest.mark.parametrize(
     ("args", "said"),
-    [(["-f", "parquet"], "give --output FILE"),
-     (["-f", "parquet", "-o", "{out}", "--fail-fast"], "drop one"),
-     (["-o", "{fifo}"], "not a regular file"),
-     (["--explain", "-f", "csv"], "--explain writes JSON")],
-)  # fmt: skip
+    [
+        (["-f", "parquet"], "give --output FILE"),
+        (["-f", "parquet", "-o", "{out}", "--fail-fast"], "drop one"),
+        (["-o", "{fifo}"], "not a regular file"),
+        (["--explain", "-f", "csv"], "--explain writes JSON"),
+    ],
+)
 @pytest.mark.parametrize("road", ["--fhir", "--input"])
 def test_flags_are_checked_before_any_input_is_read(
     tmp_path: Path, args: list[str], said: str, road: str
@@ -621,8 +670,12 @@ def test_flags_are_checked_before_any_input_is_read(
     fifo = tmp_path / "out.fifo"
     os.mkfifo(fifo)
     given = [arg.format(out=tmp_path / "o.parquet", fifo=fifo) for arg in args]
-    done = subprocess.run([sys.executable, "-m", "alltx", "options", road, str(never), *given],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "alltx", "options", road, str(never), *given],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and said in done.stderr and done.stderr.count("\n") == 1
 
 
@@ -633,26 +686,33 @@ def _records(fmt: str, rows: list[dict[str, str]]) -> list[dict[str, Any]]:
     """The JSON Lines records for `rows` (each value written as JSON's number text), given as
     JSON Lines (`fmt` jsonl) or CSV; each without its line, which the formats count apart."""
     if fmt == "jsonl":
-        text = "".join("{" + ", ".join(f'"{k}": {v}' for k, v in row.items()) + "}\n"
-                       for row in rows)  # fmt: skip
+        text = "".join(
+            "{" + ", ".join(f'"{k}": {v}' for k, v in row.items()) + "}\n" for row in rows
+        )
     else:
         names = list(rows[0])
-        text = ",".join(names) + "\n" + "".join(",".join(row[n] for n in names) + "\n"
-                                                 for row in rows)  # fmt: skip
-    result = runner.invoke(app, ["options", "-i", "-", "--input-format", fmt, "-f", "jsonl",
-                                 "-q"], input=text)  # fmt: skip
+        text = (
+            ",".join(names) + "\n" + "".join(",".join(row[n] for n in names) + "\n" for row in rows)
+        )
+    result = runner.invoke(
+        app, ["options", "-i", "-", "--input-format", fmt, "-f", "jsonl", "-q"], input=text
+    )
     assert result.exit_code in (0, 1), result.output
-    return [{k: v for k, v in json.loads(line).items() if k != "line"}
-            for line in result.stdout.splitlines()]  # fmt: skip
+    return [
+        {k: v for k, v in json.loads(line).items() if k != "line"}
+        for line in result.stdout.splitlines()
+    ]
 
 
 @pytest.mark.parametrize(
     ("row", "kymriah", "blincyto"),
-    [({"id": "1", "age": "25.99999999999999999", "relapse": "2"}, None, None),
-     ({"id": "2", "age": "25.99999999999", "relapse": "2", "lineage": "\"b\""}, "eligible", None),
-     ({"id": "3", "age": "8", "remission": "1", "mrd": "0.09999999999999999999"}, None, None),
-     ({"id": "4", "age": "8", "remission": "1", "mrd": "0.099999999999"}, None, "possible")],
-)  # fmt: skip
+    [
+        ({"id": "1", "age": "25.99999999999999999", "relapse": "2"}, None, None),
+        ({"id": "2", "age": "25.99999999999", "relapse": "2", "lineage": '"b"'}, "eligible", None),
+        ({"id": "3", "age": "8", "remission": "1", "mrd": "0.09999999999999999999"}, None, None),
+        ({"id": "4", "age": "8", "remission": "1", "mrd": "0.099999999999"}, None, "possible"),
+    ],
+)
 def test_a_json_number_is_read_from_its_text_as_a_cell_is(
     row: dict[str, str], kymriah: str | None, blincyto: str | None
 ) -> None:
@@ -686,8 +746,10 @@ _NUMBER_TEXT = st.builds(
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.tuples(_NUMBER_TEXT, _NUMBER_TEXT), min_size=1, max_size=20))
 def test_json_and_csv_give_one_record_for_any_number_text(pairs: list[tuple[str, str]]) -> None:
-    rows = [{"id": str(n), "age": age, "mrd": mrd, "remission": "1", "lineage": "1"}
-            for n, (age, mrd) in enumerate(pairs)]  # fmt: skip
+    rows = [
+        {"id": str(n), "age": age, "mrd": mrd, "remission": "1", "lineage": "1"}
+        for n, (age, mrd) in enumerate(pairs)
+    ]
     for row in rows:
         row["lineage"] = '"b"'
     from_json = _records("jsonl", rows)
@@ -699,9 +761,12 @@ def test_json_and_csv_give_one_record_for_any_number_text(pairs: list[tuple[str,
 
 @pytest.mark.parametrize(
     ("value", "rule"),
-    [("25y13m", "years and under 12 months"), ("19.123456789012", "at most 11 decimals"),
-     ("200", "0 to 130 years")],
-)  # fmt: skip
+    [
+        ("25y13m", "years and under 12 months"),
+        ("19.123456789012", "at most 11 decimals"),
+        ("200", "0 to 130 years"),
+    ],
+)
 def test_an_age_refused_is_told_the_rule_it_breaks(value: str, rule: str) -> None:
     result = runner.invoke(app, ["options", "--age", value])
     assert result.exit_code == 2 and rule in result.stderr
@@ -728,8 +793,10 @@ def test_sql_reads_the_file_named_and_no_other(
     duckdb = pytest.importorskip("duckdb")
     connection = duckdb.connect()
     for file, age in ((name, 19), ("p1.parquet", 70)):  # p1.parquet: what a pattern would read
-        connection.execute(f"COPY (SELECT 'x' AS id, {age} AS age, 2 AS relapse, 'b' AS lineage) "
-                           f"TO '{tmp_path / file}' (FORMAT parquet)")  # fmt: skip
+        connection.execute(
+            f"COPY (SELECT 'x' AS id, {age} AS age, 2 AS relapse, 'b' AS lineage) "
+            f"TO '{tmp_path / file}' (FORMAT parquet)"
+        )
     monkeypatch.chdir(tmp_path)
     printed = runner.invoke(app, ["sql", "--table", name])
     assert printed.exit_code == 0, printed.output
@@ -743,8 +810,10 @@ def test_sql_over_a_table_expression_of_some_columns_reads_the_rest_as_unknown(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     duckdb = pytest.importorskip("duckdb")
-    duckdb.connect().execute("COPY (SELECT 'a' AS id, 19 AS age, 'b' AS lineage, 'pos' AS cd19) "
-                             f"TO '{tmp_path / 'cohort.parquet'}' (FORMAT parquet)")  # fmt: skip
+    duckdb.connect().execute(
+        "COPY (SELECT 'a' AS id, 19 AS age, 'b' AS lineage, 'pos' AS cd19) "
+        f"TO '{tmp_path / 'cohort.parquet'}' (FORMAT parquet)"
+    )
     monkeypatch.chdir(tmp_path)
     printed = runner.invoke(app, ["sql", "--table", "read_parquet('cohort.parquet')"])
     assert printed.exit_code == 0
@@ -768,8 +837,9 @@ def test_a_dataframe_is_refused_where_the_command_refuses_its_table(
     pandas = pytest.importorskip("pandas")
     import alltx
 
-    frame = pandas.DataFrame([[f"p{n}", 19, True][: len(columns)] for n in range(3)],
-                             columns=columns)  # fmt: skip
+    frame = pandas.DataFrame(
+        [[f"p{n}", 19, True][: len(columns)] for n in range(3)], columns=columns
+    )
     table = tmp_path / "t.csv"
     table.write_text(",".join(columns) + "\n" + "p1,19,yes\n")
     command = runner.invoke(app, ["options", "-i", str(table), "-f", "csv"])
@@ -791,22 +861,37 @@ def test_a_dataframe_reads_numpy_values_dates_and_any_case_as_the_command_reads_
 
     import alltx
 
-    frame = pandas.DataFrame({
-        "ID": ["a", "b", "c"],
-        "Age": [numpy.int64(19), None, None],
-        "Birth_Date": pandas.to_datetime([None, "2019-05-31 00:00", "2001-02-03 13:45"]),
-        "relapsed": [numpy.bool_(True), numpy.bool_(False), True],
-        "MRD": [None, Decimal("0.05"), None],
-        "lineage": ["b", "B-ALL", "b"],
-        "extra": [1, 2, 3],
-    })  # fmt: skip
+    frame = pandas.DataFrame(
+        {
+            "ID": ["a", "b", "c"],
+            "Age": [numpy.int64(19), None, None],
+            "Birth_Date": pandas.to_datetime([None, "2019-05-31 00:00", "2001-02-03 13:45"]),
+            "relapsed": [numpy.bool_(True), numpy.bool_(False), True],
+            "MRD": [None, Decimal("0.05"), None],
+            "lineage": ["b", "B-ALL", "b"],
+            "extra": [1, 2, 3],
+        }
+    )
     got = alltx.cohort(frame, ignore_unknown_fields=True, as_of="2026-12-07")
     table = tmp_path / "t.csv"
-    table.write_text("id,age,birth_date,relapsed,mrd,lineage,extra\n"
-                     "a,19,,yes,,b,1\nb,,2019-05-31,no,0.05,B-ALL,2\n"
-                     "c,,2001-02-03,yes,,b,3\n")  # fmt: skip
-    command = runner.invoke(app, ["options", "-i", str(table), "-f", "csv", "--as-of",
-                                  "2026-12-07", "--ignore-unknown-fields"])  # fmt: skip
+    table.write_text(
+        "id,age,birth_date,relapsed,mrd,lineage,extra\n"
+        "a,19,,yes,,b,1\nb,,2019-05-31,no,0.05,B-ALL,2\n"
+        "c,,2001-02-03,yes,,b,3\n"
+    )
+    command = runner.invoke(
+        app,
+        [
+            "options",
+            "-i",
+            str(table),
+            "-f",
+            "csv",
+            "--as-of",
+            "2026-12-07",
+            "--ignore-unknown-fields",
+        ],
+    )
     expected = list(csv.DictReader(io.StringIO(command.stdout)))
     assert got["error"].isna().all()
     for record, row in zip(got.to_dict("records"), expected, strict=True):
@@ -819,8 +904,9 @@ def test_a_dataframe_with_columns_of_two_levels_or_no_names_is_one_error() -> No
     pandas = pytest.importorskip("pandas")
     import alltx
 
-    levels = pandas.DataFrame([[1, 19]], columns=pandas.MultiIndex.from_tuples(
-        [("p", "id"), ("p", "age")]))  # fmt: skip
+    levels = pandas.DataFrame(
+        [[1, 19]], columns=pandas.MultiIndex.from_tuples([("p", "id"), ("p", "age")])
+    )
     with pytest.raises(ValueError, match="2 levels"):
         alltx.cohort(levels)
     with pytest.raises(ValueError, match="0 is not a name"):
@@ -848,16 +934,19 @@ def test_a_drug_not_shown_authorised_is_said_so_never_unknown(without_eu_aucatzy
     data = ["--data", str(without_eu_aucatzyl)]
     alone = runner.invoke(app, [*data, "drug", "aucatzyl", "--regulator", "ema"])
     assert alone.exit_code == 2 and "no therapy called" not in alone.stderr
-    assert "obecabtagene-autoleucel is not shown to be authorised by the European Commission" \
-        in alone.stderr  # fmt: skip
+    assert (
+        "obecabtagene-autoleucel is not shown to be authorised by the European Commission"
+        in alone.stderr
+    )
     for fmt in ("text", "json"):
         both = runner.invoke(app, [*data, "drug", "aucatzyl", "--regulator", "both", "-f", fmt])
         assert both.exit_code == 0, both.output
         assert "Aucatzyl" in both.stdout and "not shown to be authorised" in both.stderr
     answers = json.loads(both.stdout)["answers"]  # the JSON: the US answer alone
     assert [a["data"]["regulator_id"] for a in answers] == ["fda"]
-    side = runner.invoke(app, [*data, "options", "--age", "30", "--relapsed", "--regulator",
-                               "both"])  # fmt: skip
+    side = runner.invoke(
+        app, [*data, "options", "--age", "30", "--relapsed", "--regulator", "both"]
+    )
     assert side.exit_code == 0
     assert "not shown to be authorised there in alltx's sources" in " ".join(side.stdout.split())
     assert "not authorised there" not in side.stdout
@@ -872,11 +961,27 @@ def test_a_test_with_an_id_of_its_own_is_drawn_in_every_view(tmp_path: Path) -> 
     test = '{ fact = "age_years", at_most = 25,'
     assert test in text
     data = tmp_path / "therapies.toml"
-    data.write_text(text.replace(test, '{ id = "young-enough", fact = "age_years", at_most = 25,',
-                                 1), encoding="utf-8")  # fmt: skip
+    data.write_text(
+        text.replace(test, '{ id = "young-enough", fact = "age_years", at_most = 25,', 1),
+        encoding="utf-8",
+    )
     for fmt in ("text", "html", "json", "csv"):
-        result = runner.invoke(app, ["--data", str(data), "options", "--age", "30", "--relapse",
-                                     "2", "--lineage", "b", "-f", fmt])  # fmt: skip
+        result = runner.invoke(
+            app,
+            [
+                "--data",
+                str(data),
+                "options",
+                "--age",
+                "30",
+                "--relapse",
+                "2",
+                "--lineage",
+                "b",
+                "-f",
+                fmt,
+            ],
+        )
         assert result.exit_code == 0, (fmt, result.output)
         words = " ".join(result.stdout.split())
         if fmt in ("text", "html"):
@@ -890,9 +995,12 @@ def test_a_test_with_an_id_of_its_own_is_drawn_in_every_view(tmp_path: Path) -> 
 
 @pytest.mark.parametrize(
     ("name", "said"),
-    [("fhir_codes.toml", "FHIR codes file: "), ("guide.toml", "Guide file: "),
-     ("therapies.toml", "Valid:")],
-)  # fmt: skip
+    [
+        ("fhir_codes.toml", "FHIR codes file: "),
+        ("guide.toml", "Guide file: "),
+        ("therapies.toml", "Valid:"),
+    ],
+)
 def test_data_check_checks_each_shipped_file_as_what_it_is(name: str, said: str) -> None:
     from alltx.model.data_files import bundled_path
 

@@ -70,8 +70,10 @@ def cohort(
     day = _day(as_of)
     if _is_frame(rows):
         if explain:
-            raise ValueError("explain: a DataFrame holds the compact records; give the rows "
-                             "as mappings for the full answers")  # fmt: skip
+            raise ValueError(
+                "explain: a DataFrame holds the compact records; give the rows "
+                "as mappings for the full answers"
+            )
         return _frame(rows, catalog, ignore_unknown_fields, day)
     return _answered(_rows(rows), catalog, explain, ignore_unknown_fields, day)
 
@@ -103,8 +105,7 @@ def fhir_cohort(
         found = read_lines(lines, table, day)
     except FhirError as error:
         raise ValueError(str(error)) from None
-    return _answered(iter(cohort_rows(found.answered(all_patients))), catalog, explain, False,
-                     day)  # fmt: skip
+    return _answered(iter(cohort_rows(found.answered(all_patients))), catalog, explain, False, day)
 
 
 def fhir_patient(line: str | bytes) -> str | None:
@@ -180,8 +181,15 @@ def _frame(frame: Any, catalog: Catalog, ignore_unknown: bool, as_of: date) -> A
     rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
     fmt = Csv(catalog, as_is)
     out = io.StringIO()
-    stream(_rows(rows), Answering(catalog, fmt, ignore_unknown, as_of), fmt, out.write, _unreported,
-           False, Tally())  # fmt: skip
+    stream(
+        _rows(rows),
+        Answering(catalog, fmt, ignore_unknown, as_of),
+        fmt,
+        out.write,
+        _unreported,
+        False,
+        Tally(),
+    )
     header, *body = csv.reader(io.StringIO(out.getvalue()))
     cells = [[cell or None for cell in row] for row in body]
     # Text columns hold objects (None where empty; pandas would make an empty column NaN)
@@ -199,13 +207,17 @@ def _named_columns(frame: Any, ignore_unknown: bool) -> Any:
     from alltx.io.input_rows import InputError, header_names
 
     if getattr(frame.columns, "nlevels", 1) > 1:
-        raise ValueError(f"columns: these have {frame.columns.nlevels} levels (a MultiIndex); "
-                         "name each column by its fact, in one level")  # fmt: skip
+        raise ValueError(
+            f"columns: these have {frame.columns.nlevels} levels (a MultiIndex); "
+            "name each column by its fact, in one level"
+        )
     written = list(frame.columns)
     not_named = [column for column in written if not isinstance(column, str)]
     if not_named:
-        raise ValueError(f"columns: {not_named[0]!r} is not a name; name each column by its "
-                         "fact (alltx schema input lists them)")  # fmt: skip
+        raise ValueError(
+            f"columns: {not_named[0]!r} is not a name; name each column by its "
+            "fact (alltx schema input lists them)"
+        )
     try:
         names = header_names(written, ignore_unknown, "DataFrame columns")
     except InputError as error:  # in the command's words, the option as it is named here
@@ -221,8 +233,9 @@ def _rows(rows: Iterable[Mapping[str, object]]) -> Iterator[Any]:
     a row that is no mapping is that row's error, as a JSON line that is no object is."""
     from alltx.io.input_rows import jsonl_rows
 
-    lines = (json.dumps(_plain(row), default=_value).encode("utf-8", "surrogatepass")
-             for row in rows)  # fmt: skip
+    lines = (
+        json.dumps(_plain(row), default=_value).encode("utf-8", "surrogatepass") for row in rows
+    )
     return jsonl_rows(lines)
 
 

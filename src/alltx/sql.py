@@ -179,8 +179,13 @@ class Column:
     def sql_type(self) -> str:
         """The type the table holds it as (a count is read as a number, so that a fraction is
         refused, not rounded)."""
-        return {"age": "double", "percent": "double", "count": "integer", "bool": "boolean",
-                "category": "text"}[self.kind]  # fmt: skip
+        return {
+            "age": "double",
+            "percent": "double",
+            "count": "integer",
+            "bool": "boolean",
+            "category": "text",
+        }[self.kind]
 
     @property
     def read_as(self) -> str:
@@ -209,8 +214,10 @@ def _reading(fact: Fact, dialect: Dialect, dated: bool = False) -> tuple[list[st
         typed = f"CASE WHEN {number} THEN {as_number} END"
     elif form == "bool":
         boolean = dialect.is_type(column, dialect.booleans)
-        typed = (f"CASE WHEN {boolean} THEN {dialect.boolean_of.format(column)} "
-                 f"WHEN {number} AND {as_number} IN (0, 1) THEN {as_number} = 1 END")  # fmt: skip
+        typed = (
+            f"CASE WHEN {boolean} THEN {dialect.boolean_of.format(column)} "
+            f"WHEN {number} AND {as_number} IN (0, 1) THEN {as_number} = 1 END"
+        )
     else:
         typed = f"CAST(NULL AS {dialect.text})"
     first = [
@@ -240,13 +247,17 @@ def _reading(fact: Fact, dialect: Dialect, dated: bool = False) -> tuple[list[st
         from_dates = "born_months IS NOT NULL OR " if dated else ""
         if dated:  # the birth date's months stand before a text age (which is then refused)
             in_days = f"born_months IS NULL AND {in_days}"
-        then.append(f"CASE WHEN {in_days} THEN 0 WHEN {from_dates}{w} IS NOT NULL AND {ends} "
-                    f"THEN 12 ELSE 1 END AS {name}_per")  # fmt: skip
+        then.append(
+            f"CASE WHEN {in_days} THEN 0 WHEN {from_dates}{w} IS NOT NULL AND {ends} "
+            f"THEN 12 ELSE 1 END AS {name}_per"
+        )
         # from dates at a month's end, one month more by another count (facts.MonthEnd)
         then.append(f"{'born_end' if dated else 'FALSE'} AS {name}_end")
         if dated:  # given at all (an age beside a birth date is refused)
-            then.append(f"(({w} IS NOT NULL AND NOT {blank}) OR v_{name} IS NOT NULL "
-                        f"OR tbad_{name}) AS given_{name}")  # fmt: skip
+            then.append(
+                f"(({w} IS NOT NULL AND NOT {blank}) OR v_{name} IS NOT NULL "
+                f"OR tbad_{name}) AS given_{name}"
+            )
     if form == "percent":  # a level a test cannot measure (facts.mrd_span): a Span's columns
         given = f"{w} IS NOT NULL AND {takes} AND {_is_span(low, dialect)}"
         level = dialect.trim.format(low, dialect.text_literal(_SPAN_LETTERS + SPACE))
@@ -282,8 +293,11 @@ def _span_test(op: str, bound: Fraction, column: str) -> str:
     if bound < 0:
         return literal(op == "at_least")
     if bound == 0:  # at 0: met by a Span from 0, unmet (at most 0) by one above it
-        return (f"CASE WHEN NOT {column}_open THEN TRUE END" if op == "at_least"
-                else f"CASE WHEN {column}_open THEN FALSE END")  # fmt: skip
+        return (
+            f"CASE WHEN NOT {column}_open THEN TRUE END"
+            if op == "at_least"
+            else f"CASE WHEN {column}_open THEN FALSE END"
+        )
     under = f"{column}_high < {literal(lowest(bound, above=True))}"  # its level at most the bound
     return f"CASE WHEN {under} THEN {literal(op != 'at_least')} END"
 
@@ -322,8 +336,10 @@ def _dates(
         """The days of a valid date's month."""
         y, m = part(text, 1, 4), part(text, 6, 2)
         leap = f"({y} % 4 = 0 AND ({y} % 100 <> 0 OR {y} % 400 = 0))"
-        return (f"CASE WHEN {m} = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END "
-                f"WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END")  # fmt: skip
+        return (
+            f"CASE WHEN {m} = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END "
+            f"WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END"
+        )
 
     def valid(text: str) -> str:
         """A date as parse_date takes it (its text trimmed): the form, then a day that is."""
@@ -331,8 +347,10 @@ def _dates(
         days = month_days(text)
         form = dialect.matches.format(text, dialect.text_literal(DATE_PATTERN))
         # the form first, in a CASE: no engine casts the parts of a text that is not a date
-        return (f"(CASE WHEN {form} THEN {y} >= 1 AND {m} BETWEEN 1 AND 12 "
-                f"AND {d} BETWEEN 1 AND {days} ELSE FALSE END)")  # fmt: skip
+        return (
+            f"(CASE WHEN {form} THEN {y} >= 1 AND {m} BETWEEN 1 AND 12 "
+            f"AND {d} BETWEEN 1 AND {days} ELSE FALSE END)"
+        )
 
     def months(text: str) -> str:
         return f"({part(text, 1, 4)} * 12 + {part(text, 6, 2)})"
@@ -353,8 +371,10 @@ def _dates(
     # in the month after the birth's, so the days are those left of it and as_of's day)
     born_day, at_day = part(born, 9, 2), part(at, 9, 2)
     first_days = f"{month_days(born)} - {born_day} + {at_day}"
-    month_end = (f"{born_day} > {month_days(at)} AND ({at_day} = {month_days(at)} "
-                 f"OR ({completed} = 0 AND {first_days} >= 28))")  # fmt: skip
+    month_end = (
+        f"{born_day} > {month_days(at)} AND ({at_day} = {month_days(at)} "
+        f"OR ({completed} = 0 AND {first_days} >= 28))"
+    )
     dated += [
         f"{at} AS at_text",
         f"(xbad_{BIRTH_DATE} OR NOT {blank('x_birth_date')}) AS born_given",
@@ -367,12 +387,16 @@ def _dates(
     checks = [(f"bad_{name}", _refused(name, DATE_WANTS, f"x_{name}")) for name in DATE_FIELDS]
     born_is = f"{BIRTH_DATE}: the birth date is "
     checks += [
-        ("born_given AND given_age",
-         literal(f"{BIRTH_DATE}: give the age or the birth date, not both")),
+        (
+            "born_given AND given_age",
+            literal(f"{BIRTH_DATE}: give the age or the birth date, not both"),
+        ),
         ("born_months < 0", _with_day(born_is + "after the as-of date")),
-        (f"born_months > {MAX_AGE_YEARS * 12}",
-         _with_day(f"{born_is}more than {MAX_AGE_YEARS} years before the as-of date")),
-    ]  # fmt: skip
+        (
+            f"born_months > {MAX_AGE_YEARS * 12}",
+            _with_day(f"{born_is}more than {MAX_AGE_YEARS} years before the as-of date"),
+        ),
+    ]
     return written, dated, carried, checks
 
 
@@ -428,16 +452,18 @@ def _text_value(fact: Fact, dialect: Dialect, low: str) -> str:
         # in months (its _per is 12: a month's word ends it)
         y = dialect.find.format(low, literal("y"))
         years = dialect.trim.format(f"SUBSTR({low}, 1, {y} - 1)", spaces)
-        months = dialect.trim.format(dialect.trim.format(f"SUBSTR({low}, {y} + 1)", letters),
-                                     spaces)  # fmt: skip
-        both = (f"CAST({years} AS {dialect.double}) * 12 + "
-                f"CAST({months} AS {dialect.double})")  # fmt: skip
+        months = dialect.trim.format(
+            dialect.trim.format(f"SUBSTR({low}, {y} + 1)", letters), spaces
+        )
+        both = f"CAST({years} AS {dialect.double}) * 12 + CAST({months} AS {dialect.double})"
         # 3 weeks: in days (a day's word has a y too, so it is tested first)
         weeks = f"CAST({number} AS {dialect.double}) * 7"
-        return (f"CASE WHEN {_ends_in(low, DAY_UNITS, 7)} THEN {weeks} "
-                f"WHEN {_ends_in(low, DAY_UNITS, 1)} THEN CAST({number} AS {dialect.double}) "
-                f"WHEN {y} > 0 AND {_ends_in(low, WRITTEN_UNITS, 12)} THEN {both} "
-                f"ELSE CAST({number} AS {dialect.double}) END")  # fmt: skip
+        return (
+            f"CASE WHEN {_ends_in(low, DAY_UNITS, 7)} THEN {weeks} "
+            f"WHEN {_ends_in(low, DAY_UNITS, 1)} THEN CAST({number} AS {dialect.double}) "
+            f"WHEN {y} > 0 AND {_ends_in(low, WRITTEN_UNITS, 12)} THEN {both} "
+            f"ELSE CAST({number} AS {dialect.double}) END"
+        )
     return f"CAST({number} AS {dialect.double})"
 
 
@@ -542,14 +568,17 @@ def _age_at_least(column: str, years: Fraction) -> str:
     in_days = f"CASE WHEN {column} >= {most} THEN TRUE WHEN {column} < {fewest} THEN FALSE END"
     # An age given in whole years (its unit years, its value whole: facts.Years) is any month
     # of that year, so a bound within the year is open for it: 0 years and one month.
-    within = (f"WHEN {column}_per = 1 AND {column} = {months // 12} THEN NULL "
-              if months % 12 else "")  # fmt: skip
+    within = (
+        f"WHEN {column}_per = 1 AND {column} = {months // 12} THEN NULL " if months % 12 else ""
+    )
     # An age from dates at a month's end is one month more by another count (facts.MonthEnd):
     # a bound at that month is open for it.
     if months:
         within += f"WHEN {column}_end AND {column} = {months - 1} THEN NULL "
-    return (f"CASE WHEN {column}_per = 0 THEN {in_days} {within}"
-            f"ELSE {column} >= {_threshold(column, years)} END")  # fmt: skip
+    return (
+        f"CASE WHEN {column}_per = 0 THEN {in_days} {within}"
+        f"ELSE {column} >= {_threshold(column, years)} END"
+    )
 
 
 def _age_below(column: str, years: Fraction) -> str:
@@ -602,10 +631,13 @@ def _bounded(atom: Atom, per_year: int) -> str | None:
         unmet += [at_least(low, bound + 1)] if low else []
     else:  # every point outside the bounds
         outside = [
-            "(" + " OR ".join([*([at_least(low, p + 1)] if low else []),
-                               *([below(high, p)] if high else [])]) + ")"
+            "("
+            + " OR ".join(
+                [*([at_least(low, p + 1)] if low else []), *([below(high, p)] if high else [])]
+            )
+            + ")"
             for p in points
-        ]  # fmt: skip
+        ]
         unmet.append(" AND ".join(outside))
     cases = [f"WHEN {' OR '.join(met)} THEN TRUE"] if met else []
     cases += [f"WHEN {' OR '.join(unmet)} THEN FALSE"] if unmet else []
@@ -671,8 +703,9 @@ def _ids(dialect: Dialect, status: str, pieces: Sequence[tuple[str, str]]) -> st
         shown = ", ".join(f"CASE WHEN {when} THEN {literal(name)} END" for when, name in pieces)
         listed = f"CONCAT_WS(' ', {shown})"
     else:
-        shown = " || ".join(f"CASE WHEN {when} THEN {literal(' ' + name)} ELSE '' END"
-                            for when, name in pieces)  # fmt: skip
+        shown = " || ".join(
+            f"CASE WHEN {when} THEN {literal(' ' + name)} ELSE '' END" for when, name in pieces
+        )
         listed = f"SUBSTR({shown}, 2)"
     return f"CASE WHEN {status} THEN NULLIF({listed}, '') END"
 
@@ -701,8 +734,9 @@ def _deciding(compiled: _Compiled, roots: Sequence[Node]) -> list[tuple[str, str
     # (deciding._open; its own test is NULL in every row, so the branch is alive).
     for branch in rules.branches:
         if READING in branch.sources:
-            others = [f"COALESCE({compiled.tests[t]}, FALSE)" for t in branch.tests
-                      if t.fact != READING]  # fmt: skip
+            others = [
+                f"COALESCE({compiled.tests[t]}, FALSE)" for t in branch.tests if t.fact != READING
+            ]
             by_fact.setdefault(READING, []).append("(" + _all(others) + ")")
     return [
         (f"{unknown[fact]} AND (" + " OR ".join(by_fact[fact]) + ")", fact)
@@ -800,8 +834,12 @@ class _Keyed:
     back out of the digits, took 23 s where these take 3.2 over 1,000,000 rows under the EU
     authorisations: DuckDB then computed the tests inside each digit.)"""
 
-    def __init__(self, subjects: Sequence[tuple[str, tuple[str, ...], list[str]]],
-                 dialect: Dialect, columns: Collection[str]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        subjects: Sequence[tuple[str, tuple[str, ...], list[str]]],
+        dialect: Dialect,
+        columns: Collection[str],
+    ) -> None:
         self.keys: list[str] = []  # per row: each key, "expression AS name"
         self.tables: list[tuple[str, str]] = []  # per subject: its lists by its keys (name, body)
         self.joins: list[str] = []
@@ -819,17 +857,21 @@ class _Keyed:
             read = sorted(found, key=_column_number)
             digits = [_digit(status, values), *(_digit(c, (True, False)) for c in read)]
             names = [f"k{number}_{at}" for at in range(-(-len(digits) // DIGITS))]
-            keys = [f"{_key(digits[at * DIGITS : (at + 1) * DIGITS], dialect)} AS {name}"
-                    for at, name in enumerate(names)]  # fmt: skip
+            keys = [
+                f"{_key(digits[at * DIGITS : (at + 1) * DIGITS], dialect)} AS {name}"
+                for at, name in enumerate(names)
+            ]
             self.keys += keys
             self.read += [c for c in (status, *read) if c not in self.read]
             listed = [f"x{number}_{at}" for at in range(len(lists))]
             made = ",\n    ".join(f"{m} AS {n}" for m, n in zip(lists, listed, strict=True))
-            self.tables.append((
-                f"lists{number}",
-                f"SELECT {', '.join(keys)},\n    {made}\n"
-                f"  FROM (SELECT DISTINCT {', '.join([status, *read])} FROM keyed) AS one",
-            ))  # fmt: skip
+            self.tables.append(
+                (
+                    f"lists{number}",
+                    f"SELECT {', '.join(keys)},\n    {made}\n"
+                    f"  FROM (SELECT DISTINCT {', '.join([status, *read])} FROM keyed) AS one",
+                )
+            )
             self.statuses.append(status)
             self.listed.append(listed)
             on = " AND ".join(f"keyed.{name} = lists{number}.{name}" for name in names)
@@ -862,9 +904,12 @@ def _column_number(column: str) -> tuple[str, int]:
 
 def _digit(column: str, values: Sequence[object]) -> str:
     """A column's value as a digit: 0 for NULL, then 1, 2 ... in the order of `values`."""
-    cases = " ".join(f"WHEN {column} = {literal(v)} THEN {at}" if not isinstance(v, bool) else
-                     f"WHEN {'' if v else 'NOT '}{column} THEN {at}"
-                     for at, v in enumerate(values, 1))  # fmt: skip
+    cases = " ".join(
+        f"WHEN {column} = {literal(v)} THEN {at}"
+        if not isinstance(v, bool)
+        else f"WHEN {'' if v else 'NOT '}{column} THEN {at}"
+        for at, v in enumerate(values, 1)
+    )
     return f"CASE {cases} ELSE 0 END"
 
 
@@ -920,10 +965,13 @@ def engine_statements(
     for at, ((name, body), status, listed) in enumerate(
         zip(keyed.tables, keyed.statuses, keyed.listed, strict=True)
     ):
-        setup.append(f"CREATE TEMPORARY TABLE {name} AS SELECT row_number() OVER () AS place, "
-                     f"* FROM (\n  {body}\n) AS made")  # fmt: skip
-        setup += [f"SET VARIABLE {x} = (SELECT list({x} ORDER BY place) FROM {name})"
-                  for x in listed]  # fmt: skip
+        setup.append(
+            f"CREATE TEMPORARY TABLE {name} AS SELECT row_number() OVER () AS place, "
+            f"* FROM (\n  {body}\n) AS made"
+        )
+        setup += [
+            f"SET VARIABLE {x} = (SELECT list({x} ORDER BY place) FROM {name})" for x in listed
+        ]
         numbered.append(f"{name}.place AS p{at}")
         cells += [status, *(f"getvariable({literal(x)})[p{at}]" for x in listed)]
     setup.append(
@@ -975,17 +1023,25 @@ def _compiled(
             written += first
             reading += then
         elif is_dated:  # the age from the dates alone
-            reading += [f"{dialect.cast('born_months', 'double')} AS age",
-                        "CASE WHEN born_months IS NOT NULL THEN 12 ELSE 1 END AS age_per",
-                        "born_end AS age_end", "FALSE AS given_age"]  # fmt: skip
+            reading += [
+                f"{dialect.cast('born_months', 'double')} AS age",
+                "CASE WHEN born_months IS NOT NULL THEN 12 ELSE 1 END AS age_per",
+                "born_end AS age_end",
+                "FALSE AS given_age",
+            ]
         else:
             reading.append(f"{dialect.cast('NULL', column.read_as)} AS {column.name}")
-            reading += ([f"1 AS {column.name}_per", f"FALSE AS {column.name}_end"]
-                        if column.kind == "age" else [])  # fmt: skip
+            reading += (
+                [f"1 AS {column.name}_per", f"FALSE AS {column.name}_end"]
+                if column.kind == "age"
+                else []
+            )
             if column.kind == "percent":
-                reading += [f"FALSE AS {column.name}_span",
-                            f"{dialect.cast('NULL', 'double')} AS {column.name}_high",
-                            f"FALSE AS {column.name}_open"]  # fmt: skip
+                reading += [
+                    f"FALSE AS {column.name}_span",
+                    f"{dialect.cast('NULL', 'double')} AS {column.name}_high",
+                    f"FALSE AS {column.name}_open",
+                ]
 
     derived, conflicts = _derivation()
     checks = _checks(facts, has, conflicts, dialect)
@@ -993,8 +1049,11 @@ def _compiled(
     if engine:  # the reader's refusal first: that row's cells are not facts
         checks.insert(0, ("read_error IS NOT NULL", "read_error"))
     line = ", line" if engine else ""
-    error = "CASE\n" + "".join(f"      WHEN {when}\n        THEN {message}\n"
-                                for when, message in checks) + "    END"  # fmt: skip
+    error = (
+        "CASE\n"
+        + "".join(f"      WHEN {when}\n        THEN {message}\n" for when, message in checks)
+        + "    END"
+    )
 
     state = [f"{expression} AS {name}" for name, expression in derived.items()]
     tests = [f"{_atom(atom)} AS {column}" for atom, column in compiled.tests.items()]
@@ -1109,8 +1168,9 @@ def _derivation() -> tuple[dict[str, str], list[tuple[str, list[str], Implicatio
     now = {name: name for name in STATE}
     conflicts = []
     for rule in IMPLICATIONS:
-        when = " AND ".join(f"{_term(now[name])} {op} {literal(bound)}"
-                            for name, op, bound in rule.when)  # fmt: skip
+        when = " AND ".join(
+            f"{_term(now[name])} {op} {literal(bound)}" for name, op, bound in rule.when
+        )
         then, value = now[rule.then], literal(rule.value)
         if rule.but:
             values = [now[name] for name, _, _ in rule.when]
@@ -1148,15 +1208,19 @@ def _checks(
         wrong = _wrong(column)
         if wrong:
             checks.append((f"{name} IS NOT NULL AND ({wrong})", refused))
-    checks += [(_after(pair.earlier, pair.later, dialect), literal(out_of_order(pair)))
-               for pair in NOT_AFTER]  # fmt: skip
+    checks += [
+        (_after(pair.earlier, pair.later, dialect), literal(out_of_order(pair)))
+        for pair in NOT_AFTER
+    ]
     for condition, values, rule in conflicts:
         # The Python path's words, with each count's number in them (a yes/no fact is named
         # without its value).
         pieces = rule.contradiction(["\0"] * len(values)).split("\0")
-        numbers = [f"CAST(CAST({value} AS {dialect.integer}) AS {dialect.text})"
-                   for value, (_, _, bound) in zip(values, rule.when, strict=True)
-                   if not isinstance(bound, bool)]  # fmt: skip
+        numbers = [
+            f"CAST(CAST({value} AS {dialect.integer}) AS {dialect.text})"
+            for value, (_, _, bound) in zip(values, rule.when, strict=True)
+            if not isinstance(bound, bool)
+        ]
         message = literal(pieces[0])
         for number, piece in zip(numbers, pieces[1:], strict=True):
             message += f" || {number} || {literal(piece)}"
@@ -1171,10 +1235,12 @@ def _after(earlier: str, later: str, dialect: Dialect) -> str:
     first, then = _in_months(earlier), _in_months(later)
     most = dialect.floor.format(f"(4800 * {later} + {FEWER}) / {CYCLE}.0")
     least = dialect.floor.format(f"(4800 * {earlier} - {MORE}) / {CYCLE}.0")
-    return (f"(CASE WHEN {earlier}_per = 0 AND {later}_per = 0 THEN {earlier} > {later} "
-            f"WHEN {later}_per = 0 THEN {first} >= {most} + 1 "
-            f"WHEN {earlier}_per = 0 THEN {least} > {then} "
-            f"ELSE {first} > {then} END)")  # fmt: skip
+    return (
+        f"(CASE WHEN {earlier}_per = 0 AND {later}_per = 0 THEN {earlier} > {later} "
+        f"WHEN {later}_per = 0 THEN {first} >= {most} + 1 "
+        f"WHEN {earlier}_per = 0 THEN {least} > {then} "
+        f"ELSE {first} > {then} END)"
+    )
 
 
 def _in_months(age: str) -> str:
@@ -1195,8 +1261,10 @@ def _wrong(column: Column) -> str:
     DuckDB and PostgreSQL, beside none in IEEE), is refused in each."""
     name = column.name
     if column.kind == "age":
-        most = (f"CASE WHEN {name}_per = 12 THEN {MAX_AGE_YEARS * 12} WHEN {name}_per = 0 "
-                f"THEN {MAX_AGE_DAYS} ELSE {MAX_AGE_YEARS} END")  # fmt: skip
+        most = (
+            f"CASE WHEN {name}_per = 12 THEN {MAX_AGE_YEARS * 12} WHEN {name}_per = 0 "
+            f"THEN {MAX_AGE_DAYS} ELSE {MAX_AGE_YEARS} END"
+        )
         return f"NOT ({name} >= 0 AND {name} <= {most})"
     if column.kind == "percent":
         return f"NOT ({name} >= 0 AND {name} <= 100)"
@@ -1238,8 +1306,10 @@ def table_schema() -> dict[str, object]:
         elif column.kind == "count":
             entry["constraints"] = {"minimum": 0, "maximum": MAX_COUNT}
         fields.append(entry)
-    fields += [{"name": field.name, "type": "date", "description": field.described + "; a DATE "
-                "or text"} for field in DATE_FIELDS.values()]  # fmt: skip
+    fields += [
+        {"name": field.name, "type": "date", "description": field.described + "; a DATE or text"}
+        for field in DATE_FIELDS.values()
+    ]
     return {
         "title": "alltx sql: the table of patient facts",
         "description": "One row per patient; NULL is unknown. A column left out is unknown too "

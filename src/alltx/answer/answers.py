@@ -58,8 +58,10 @@ def disclaimer(labels: str | None) -> str:
     """What every answer says of itself, naming the documents its statuses come from (`labels`;
     None where it has no statuses, only the sources it names)."""
     documents = "the sources named" if labels is None else f"{labels} and the sources named"
-    return (f"Information from {documents}, not medical advice: only the care team can say "
-            "which treatment is right. Ask them about anything here.")  # fmt: skip
+    return (
+        f"Information from {documents}, not medical advice: only the care team can say "
+        "which treatment is right. Ask them about anything here."
+    )
 
 
 # The guide's answers (transplant, side effects, grading) rest on the guide's own sources, not
@@ -510,8 +512,10 @@ def differences(answers: Sequence[OptionsOut]) -> list[DifferenceOut]:
         statuses = {regulator: option["status"] for regulator, option in options.items()}
         if len(options) < len(answers) or len(set(statuses.values())) > 1:
             # an open reading is the difference itself: said in its words, with the status
-            because = {regulator: " ".join([why(option), *option["open"]])
-                       for regulator, option in options.items()}  # fmt: skip
+            because = {
+                regulator: " ".join([why(option), *option["open"]])
+                for regulator, option in options.items()
+            }
             found.append({"therapy": therapy, "statuses": statuses, "because": because})
     return found
 
@@ -548,8 +552,9 @@ def columns(catalog: Catalog) -> list[tuple[str, str]]:
         names += [(f"{p}_{name}", f"{what[p]}, space-separated") for p in OPTION_PARTS]
     for referral in catalog.referrals:
         name = f"referral_{csv_name(referral.id)}"
-        names.append((name, f"referral advice ({referral.id}): recommended, possible or "
-                            "not_indicated"))  # fmt: skip
+        names.append(
+            (name, f"referral advice ({referral.id}): recommended, possible or not_indicated")
+        )
         reasons = {"met": "ids of the reasons met", "decide": what["decide"]}
         names += [(f"{p}_{name}", f"{reasons[p]}, space-separated") for p in REFERRAL_PARTS]
     names += [

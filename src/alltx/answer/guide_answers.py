@@ -80,8 +80,12 @@ def compare_answer(guide: Guide, therapies: list[Therapy], catalog: Catalog) -> 
     """The therapies side by side, as one regulator authorises them (its labels named)."""
     authority = catalog.info.authority
     body = compare_json(therapies, guide, authority.id)
-    return {"version": VERSION, "regulator": authority.id, "therapies": body,
-            **_frame(guide, authority.labels)}  # fmt: skip
+    return {
+        "version": VERSION,
+        "regulator": authority.id,
+        "therapies": body,
+        **_frame(guide, authority.labels),
+    }
 
 
 def terms_answer(guide: Guide, terms: tuple[Term, ...]) -> TermsAnswer:

@@ -25,8 +25,10 @@ class Summary:
     failed: int = 0
 
     def __post_init__(self) -> None:
-        statuses, advice = ("eligible", "possible", "not_eligible"), ("recommended", "possible",
-                                                                       "not_indicated")  # fmt: skip
+        statuses, advice = (
+            ("eligible", "possible", "not_eligible"),
+            ("recommended", "possible", "not_indicated"),
+        )
         self.counts = {t: dict.fromkeys(statuses, 0) for t in self.therapies}
         self.advice = {r: dict.fromkeys(advice, 0) for r in self.referrals}
 

@@ -171,8 +171,9 @@ class Prepared:
             # The compact CSV's columns in its order: the line after the id
             records = f"SELECT id, line, * EXCLUDE (id, line) FROM ({self.query})"
             self._ready()
-            self._run(self.connection.execute,
-                      f"COPY ({records}) TO {literal(written)} (FORMAT parquet)")  # fmt: skip
+            self._run(
+                self.connection.execute, f"COPY ({records}) TO {literal(written)} (FORMAT parquet)"
+            )
             counted = f"SELECT count(*), count(error) FROM read_parquet({literal(written)})"
             [(rows, errors)] = self._run(self.connection.execute, counted).fetchall()
             os.replace(beside / "cohort.parquet", target)
@@ -219,8 +220,10 @@ def as_named(
     if stat.S_ISDIR(mode):
         raise EngineError(f"{flag} {path} is a folder; give one file (alltx reads no patterns)")
     if not stat.S_ISREG(mode):
-        raise EngineError(f"{flag} {path} is not a regular file; DuckDB reads a file it can "
-                          "seek in (save the stream to a file first)")  # fmt: skip
+        raise EngineError(
+            f"{flag} {path} is not a regular file; DuckDB reads a file it can "
+            "seek in (save the stream to a file first)"
+        )
     folder = tempfile.TemporaryDirectory(prefix="alltx-")
     link = Path(folder.name) / f"input.{kind}"
     link.symlink_to(Path(path).resolve())
@@ -236,8 +239,9 @@ def prepare(
     duckdb = _duckdb()
     named, folder = as_named(path, "parquet")
     connection = _connect(duckdb, folder)
-    table, given = table_over(connection, duckdb.Error, named, path, "parquet", ignore_unknown,
-                              numbered=True)  # fmt: skip
+    table, given = table_over(
+        connection, duckdb.Error, named, path, "parquet", ignore_unknown, numbered=True
+    )
     setup, query = engine_statements(catalog, table, given, as_of)
     return Prepared(connection, query, duckdb.Error, folder, names=(named, path), setup=setup)
 
@@ -266,8 +270,9 @@ def prepare_rows(
                 writer.writerow([row.line, row.message, _text(row.id), *blank])
             else:
                 fields = row.fields
-                writer.writerow([row.line, "", _text(row.id),
-                                 *(fields.get(name, "") for name in FIELDS)])  # fmt: skip
+                writer.writerow(
+                    [row.line, "", _text(row.id), *(fields.get(name, "") for name in FIELDS)]
+                )
     table = f"(SELECT * FROM {_own_csv(cells, {name: 'VARCHAR' for name in _CARRIED})})"
     setup, query = engine_statements(catalog, table, {"id", *FIELDS}, as_of)
     return Prepared(_connect(duckdb, folder), query, duckdb.Error, folder, setup=setup)
@@ -294,10 +299,14 @@ def answered(catalog: Catalog, write: Callable[[IO[str]], object]) -> Prepared:
 def _own_csv(path: Path, types: dict[str, str]) -> str:
     """DuckDB's reading of a CSV alltx's csv.writer wrote: its columns named and typed here (a
     `line` is always a number), nothing guessed, every cell as written."""
-    columns = ", ".join(f"{literal(name)}: {literal('BIGINT' if name == 'line' else kind)}"
-                        for name, kind in types.items())  # fmt: skip
-    return (f"read_csv({literal(str(path))}, header = true, auto_detect = false, delim = ',', "
-            f"quote = '\"', escape = '\"', columns = {{{columns}}})")  # fmt: skip
+    columns = ", ".join(
+        f"{literal(name)}: {literal('BIGINT' if name == 'line' else kind)}"
+        for name, kind in types.items()
+    )
+    return (
+        f"read_csv({literal(str(path))}, header = true, auto_detect = false, delim = ',', "
+        f"quote = '\"', escape = '\"', columns = {{{columns}}})"
+    )
 
 
 def _text(value: object) -> object:
@@ -327,8 +336,11 @@ def table_over(
     found = [row[0] for row in described]  # DuckDB's names, unique: `AGE` beside `age` is AGE_1
     given = _parquet_names(connection, read) if kind == "parquet" else found
     names = header_names(given, ignore_unknown, NAMES[kind])
-    kept = [(DUCKDB.name_of(column), name, row[1] == "VARCHAR")
-            for column, name, row in zip(found, names, described, strict=True) if name]  # fmt: skip
+    kept = [
+        (DUCKDB.name_of(column), name, row[1] == "VARCHAR")
+        for column, name, row in zip(found, names, described, strict=True)
+        if name
+    ]
     if numbered:
         # A text cell is bounded as the csv module bounds a CSV's (a Parquet cell of 200 MB
         # took 39 s and 9.3 GB in the query's regular expressions: issue 42, 11): one over it
@@ -336,9 +348,11 @@ def table_over(
         over = [f"length({column}) > {MAX_CELL}" for column, _, text in kept if text]
         chosen = ", ".join(
             f"CASE WHEN length({column}) > {MAX_CELL} THEN NULL ELSE {column} END AS "
-            f"{DUCKDB.name_of(name)}" if text else f"{column} AS {DUCKDB.name_of(name)}"
+            f"{DUCKDB.name_of(name)}"
+            if text
+            else f"{column} AS {DUCKDB.name_of(name)}"
             for column, name, text in kept
-        )  # fmt: skip
+        )
         refused = "NULL"
         if over:
             refused = f"CASE WHEN {' OR '.join(over)} THEN {literal(CELL_TOO_LONG)} END"
@@ -373,8 +387,7 @@ def file_table(path: str, kind: str, ignore_unknown: bool = False) -> tuple[str,
     duckdb = _duckdb()
     named, folder = as_named(path, kind, "--table")
     with folder:
-        table, given = table_over(duckdb.connect(), duckdb.Error, named, path, kind,
-                                  ignore_unknown)  # fmt: skip
+        table, given = table_over(duckdb.connect(), duckdb.Error, named, path, kind, ignore_unknown)
     return table.replace(literal(named), literal(only_itself(path))), given
 
 

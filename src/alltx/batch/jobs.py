@@ -121,8 +121,16 @@ def _answer(chunk: Chunk) -> Done:
         rows = record_rows(chunk.lines, job.header)  # type: ignore[arg-type]
     texts: list[str] = []
     done = Done("")
-    streaming.stream(rows, answering, fmt, texts.append, done.failures.append, job.fail_fast,
-                     done.tally, whole=False)  # fmt: skip
+    streaming.stream(
+        rows,
+        answering,
+        fmt,
+        texts.append,
+        done.failures.append,
+        job.fail_fast,
+        done.tally,
+        whole=False,
+    )
     done.text = "".join(texts)
     return done
 
@@ -134,9 +142,9 @@ def chunks(items: Iterable[Any], start: int = 1) -> Iterator[Chunk]:
         start += len(block)
 
 
-def prepare(lines: Iterable[bytes], kind: str, ignore_unknown: bool) -> tuple[
-    list[str] | None, Iterator[Chunk]
-]:  # fmt: skip
+def prepare(
+    lines: Iterable[bytes], kind: str, ignore_unknown: bool
+) -> tuple[list[str] | None, Iterator[Chunk]]:
     """A CSV input's header, read here so that a bad one is refused before anything is
     written (InputError), and the chunks of the records after it; a JSON Lines input's chunks
     of lines."""

@@ -42,8 +42,11 @@ class Reporter:
         from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        columns: list[Any] = [SpinnerColumn(), TextColumn("{task.completed:,} rows"),
-                              TimeElapsedColumn()]  # fmt: skip
+        columns: list[Any] = [
+            SpinnerColumn(),
+            TextColumn("{task.completed:,} rows"),
+            TimeElapsedColumn(),
+        ]
         with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
             task = bar.add_task("rows")
             count = shown = 0
@@ -67,8 +70,9 @@ class Reporter:
 
 
 @contextmanager
-def reading(what: str, quiet: bool, terminal: bool | None = None
-            ) -> Iterator[Callable[[int, int], None] | None]:  # fmt: skip
+def reading(
+    what: str, quiet: bool, terminal: bool | None = None
+) -> Iterator[Callable[[int, int], None] | None]:
     """On a terminal (not --quiet), a bar on stderr while `what` is read, and the function to
     tell it how far (done, total; in bytes) the reading has come; None elsewhere."""
     if quiet or not (sys.stderr.isatty() if terminal is None else terminal):

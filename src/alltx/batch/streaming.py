@@ -168,8 +168,9 @@ class Answering(Generic[S]):
                 continue
             if fact.form == "age" and all(r.unit in AGE_UNITS for r in sources):
                 self.quick[name] = partial(self._age_class, name)
-            elif fact.form == "percent" and all(t.op in ("at_least", "at_most")
-                                                for t in self.tests[name]):  # fmt: skip
+            elif fact.form == "percent" and all(
+                t.op in ("at_least", "at_most") for t in self.tests[name]
+            ):
                 bounds = sorted({float(cast(Fraction, t.bound)) for t in self.tests[name]})
                 self.quick[name] = partial(self._percent_class, name, bounds)
         if not fmt.keyed:
@@ -357,8 +358,11 @@ class QueryRow(Row):
 def _bounds(test: Atom) -> list[Atom]:
     """The same test on the facts that bound its fact (rules.result_of): what their value
     tells of this test where its own fact is unknown."""
-    return [replace(test, fact=name, floor="", ceiling="") for name in (test.floor, test.ceiling)
-            if name]  # fmt: skip
+    return [
+        replace(test, fact=name, floor="", ceiling="")
+        for name in (test.floor, test.ceiling)
+        if name
+    ]
 
 
 def query_rows(
@@ -646,8 +650,12 @@ class Csv(Format[str]):
     def failure(self, failure: Failure) -> str:
         blanks = [""] * (len(self.names) - 6)  # all but id, line, error and the last three
         cell = self.cell
-        cells = [cell(failure.id), "" if failure.line is None else failure.line, *blanks,
-                 cell(failure.message)]  # fmt: skip
+        cells = [
+            cell(failure.id),
+            "" if failure.line is None else failure.line,
+            *blanks,
+            cell(failure.message),
+        ]
         return self._text([*cells, self.release, self.regulator, VERSION]) + "\n"
 
 

@@ -28,17 +28,21 @@ def ask(
     """Questions in plain words, one at a time, then the answer: for people who don't know the
     flags. Each question is the one that would decide the most answers still open."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        fail("alltx ask asks its questions on a terminal; in a script or a pipe, give the "
-              "facts as flags: alltx options --age 19 --relapsed")  # fmt: skip
+        fail(
+            "alltx ask asks its questions on a terminal; in a script or a pipe, give the "
+            "facts as flags: alltx options --age 19 --relapsed"
+        )
     from rich.prompt import Prompt
 
     from alltx.core import ask as questionnaire
     from alltx.views import render
 
     catalog, out = catalog_in_use(ctx, regulator), console(ctx)
-    out.print("alltx asks about the patient, one question at a time. Answer in your own "
-              "words; ? skips a question you can't answer, done shows the answer now, Ctrl-C "
-              "stops.\n")  # fmt: skip
+    out.print(
+        "alltx asks about the patient, one question at a time. Answer in your own "
+        "words; ? skips a question you can't answer, done shows the answer now, Ctrl-C "
+        "stops.\n"
+    )
 
     def prompt(question: str) -> str:
         return Prompt.ask(
@@ -64,8 +68,11 @@ def ask(
     out.print(f"\nThe same answer again: {again}", soft_wrap=True)
     if save is not None:
         _keep(save, given)
-        out.print(f"Kept in {save}; the page to print: alltx options -i {save} --format html "
-                  "> page.html", soft_wrap=True, markup=False)  # fmt: skip
+        out.print(
+            f"Kept in {save}; the page to print: alltx options -i {save} --format html > page.html",
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 class _TypedLines:

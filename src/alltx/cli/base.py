@@ -72,9 +72,12 @@ def _regulator(several: bool) -> Any:
         if several
         else "one the data lists (alltx data show)"
     )
-    return typer.Option("--regulator", envvar="ALLTX_REGULATOR", rich_help_panel=OUTPUT_PANEL,
-                        help=f"Whose authorisations to answer from: {said}; the data's first "
-                        "by default.")  # fmt: skip
+    return typer.Option(
+        "--regulator",
+        envvar="ALLTX_REGULATOR",
+        rich_help_panel=OUTPUT_PANEL,
+        help=f"Whose authorisations to answer from: {said}; the data's first by default.",
+    )
 
 
 # Regulators are the data's (model.catalog.regulators_named reads the choice): no id here.
@@ -242,8 +245,10 @@ def catalog_in_use(ctx: typer.Context, regulator: str | None = None, one: str = 
     several."""
     catalogs = catalogs_in_use(ctx, regulator)
     if len(catalogs) > 1:
-        fail(f"--regulator {regulator}: {one or 'this command answers under one regulator'}; "
-             f"give one ({', '.join(c.info.authority.id for c in catalogs)})")  # fmt: skip
+        fail(
+            f"--regulator {regulator}: {one or 'this command answers under one regulator'}; "
+            f"give one ({', '.join(c.info.authority.id for c in catalogs)})"
+        )
     return catalogs[0]
 
 
@@ -301,8 +306,10 @@ def stop_writing(status: int) -> NoReturn:
 
 def output_failed(error: OSError) -> NoReturn:
     """Writing the answer failed (a full disk): say so in one line."""
-    sys.stderr.write(f"alltx: error: cannot write the output: {error.strerror}; check the disk "
-                     "or where the output goes\n")  # fmt: skip
+    sys.stderr.write(
+        f"alltx: error: cannot write the output: {error.strerror}; check the disk "
+        "or where the output goes\n"
+    )
     stop_writing(EXIT_OUTPUT)
 
 
@@ -374,16 +381,29 @@ class DeclaredCommand(TyperCommand):
     after = ""
 
     @staticmethod
-    def option(name: str, flags: str | None, help_text: str, metavar: str | None,
-               kind: Any, panel: str, complete: Any = None) -> TyperOption:  # fmt: skip
+    def option(
+        name: str,
+        flags: str | None,
+        help_text: str,
+        metavar: str | None,
+        kind: Any,
+        panel: str,
+        complete: Any = None,
+    ) -> TyperOption:
         """An option made from a declaration (a fact, a finding), as typer makes one from a
         parameter `name: Annotated[kind, typer.Option(flags, ...)] = None`: the same help,
         switches and completion as a written one."""
         from typer.main import get_click_param
         from typer.models import ParamMeta
 
-        info = typer.Option(None, *([flags] if flags else []), help=help_text, metavar=metavar,
-                            rich_help_panel=panel, autocompletion=complete)  # fmt: skip
+        info = typer.Option(
+            None,
+            *([flags] if flags else []),
+            help=help_text,
+            metavar=metavar,
+            rich_help_panel=panel,
+            autocompletion=complete,
+        )
         option, _ = get_click_param(ParamMeta(name=name, default=info, annotation=kind))
         assert isinstance(option, TyperOption)
         return option

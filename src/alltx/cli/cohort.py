@@ -76,8 +76,10 @@ def run_cohort(
         try:
             prepared = duckdb_engine.prepare_rows(catalog, rows, settings.as_of)
         except OSError as error:  # the rows' file could not be written: a full disk
-            fail(f"cannot write the rows for DuckDB in the temporary folder: {error.strerror}",
-                 EXIT_OUTPUT)  # fmt: skip
+            fail(
+                f"cannot write the rows for DuckDB in the temporary folder: {error.strerror}",
+                EXIT_OUTPUT,
+            )
         raise typer.Exit(_engine_cohort(ctx, catalog, prepared, output, settings))
     if output is Format.parquet:
         raise typer.Exit(_python_to_parquet(ctx, catalog, rows, settings))
@@ -155,8 +157,10 @@ def _jobs_within_cores(settings: CohortSettings) -> CohortSettings:
     if not settings.quiet:
         cpus, processes = ("core", "process") if cores == 1 else ("cores", "processes")
         shown = settings.jobs if settings.jobs < 10**6 else "so many"
-        sys.stderr.write(f"alltx: --jobs {shown} is more than the {cores} {cpus} alltx may use "
-                         f"here: answering in {cores} {processes}\n")  # fmt: skip
+        sys.stderr.write(
+            f"alltx: --jobs {shown} is more than the {cores} {cpus} alltx may use "
+            f"here: answering in {cores} {processes}\n"
+        )
     return replace(settings, jobs=cores)
 
 
@@ -177,9 +181,11 @@ def _parquet_input(name: str, given: InputFormat | None, settings: CohortSetting
 def _engine_checks(kind: str, settings: CohortSettings) -> None:
     """The options the DuckDB engine does not take, each refused in one line."""
     if kind == "jsonl":
-        fail("JSON Lines are answered in Python: a value's type (19 or \"19\", true or "
-             "\"yes\") can change from row to row, and a DuckDB column keeps one; drop "
-             "--engine duckdb")  # fmt: skip
+        fail(
+            'JSON Lines are answered in Python: a value\'s type (19 or "19", true or '
+            '"yes") can change from row to row, and a DuckDB column keeps one; drop '
+            "--engine duckdb"
+        )
     if settings.explain:
         fail("--explain answers in Python, in full: drop --engine duckdb")
     if settings.jobs > 1:
@@ -226,8 +232,9 @@ def _engine_cohort(
 
     if output is not Format.parquet:
         rows = streaming.query_rows(catalog, prepared.results(), sql.error_field)
-        return write_cohort(ctx, catalog, output, rows, settings,
-                             partial(streaming.FromQuery, catalog))  # fmt: skip
+        return write_cohort(
+            ctx, catalog, output, rows, settings, partial(streaming.FromQuery, catalog)
+        )
     from alltx.batch.progress import Reporter
     from alltx.io.input_rows import Failure
 
@@ -254,14 +261,17 @@ def _python_to_parquet(
     answering = streaming.Answering(catalog, fmt, settings.ignore_unknown, settings.as_of)
 
     def write(file: Any) -> None:
-        streaming.stream(reporter.watch(rows), answering, fmt, file.write, reporter.error, False,
-                      tally)  # fmt: skip
+        streaming.stream(
+            reporter.watch(rows), answering, fmt, file.write, reporter.error, False, tally
+        )
 
     try:
         prepared = duckdb_engine.answered(catalog, write)
     except OSError as error:  # the records' file could not be written: a full disk
-        fail(f"cannot write the records for DuckDB in the temporary folder: {error.strerror}",
-             EXIT_OUTPUT)  # fmt: skip
+        fail(
+            f"cannot write the records for DuckDB in the temporary folder: {error.strerror}",
+            EXIT_OUTPUT,
+        )
     prepared.to_parquet(str(settings.output_file))
     reporter.close(tally)
     return 1 if tally.failed else 0
@@ -284,13 +294,24 @@ def write_cohort(
     reporter = Reporter(settings.quiet, settings.max_errors)
     tally = streaming.Tally()
     if answering is None:
-        answering = partial(streaming.Answering, catalog, ignore_unknown=settings.ignore_unknown,
-                            as_of=settings.as_of)  # fmt: skip
+        answering = partial(
+            streaming.Answering,
+            catalog,
+            ignore_unknown=settings.ignore_unknown,
+            as_of=settings.as_of,
+        )
     rows = reporter.watch(rows)
     if output is Format.text:
         briefly = answering(streaming.Briefly())
-        summary = streaming.summarize(catalog, rows, settings.ignore_unknown, reporter.error,
-                                   settings.fail_fast, tally, briefly)  # fmt: skip
+        summary = streaming.summarize(
+            catalog,
+            rows,
+            settings.ignore_unknown,
+            reporter.error,
+            settings.fail_fast,
+            tally,
+            briefly,
+        )
         from alltx.views import render
 
         render.cohort(summary, catalog, console(ctx))
@@ -298,8 +319,9 @@ def write_cohort(
         fmt = streaming.output_format(output.value, catalog, settings.explain)
         answers = answering(fmt)
         with _WholeLines() as out:
-            streaming.stream(rows, answers, fmt, out.write, reporter.error, settings.fail_fast,
-                          tally)  # fmt: skip
+            streaming.stream(
+                rows, answers, fmt, out.write, reporter.error, settings.fail_fast, tally
+            )
     reporter.close(tally)
     return 1 if tally.failed else 0
 
@@ -319,14 +341,28 @@ def _write_jobs(
     reporter = Reporter(settings.quiet, settings.max_errors)
     tally = streaming.Tally()
     header, work = jobs.prepare(lines, kind, settings.ignore_unknown)
-    job = jobs.Job(settings_of(ctx).data, output.value, settings.explain,
-                   settings.ignore_unknown, kind, header, settings.fail_fast,
-                   catalog.info.authority.id, settings.as_of)  # fmt: skip
+    job = jobs.Job(
+        settings_of(ctx).data,
+        output.value,
+        settings.explain,
+        settings.ignore_unknown,
+        kind,
+        header,
+        settings.fail_fast,
+        catalog.info.authority.id,
+        settings.as_of,
+    )
     fmt = streaming.output_format(output.value, catalog, settings.explain)
     with _WholeLines() as out:
         out.write(fmt.header)
-        jobs.run(job, settings.jobs, reporter.watch(work, lambda chunk: len(chunk.lines)),
-                 out.write, reporter.error, tally)  # fmt: skip
+        jobs.run(
+            job,
+            settings.jobs,
+            reporter.watch(work, lambda chunk: len(chunk.lines)),
+            out.write,
+            reporter.error,
+            tally,
+        )
         out.write(fmt.close())
     reporter.close(tally)
     return 1 if tally.failed else 0
@@ -347,8 +383,10 @@ def one_patient(
         rows = list(islice(input_files.read_rows(lines, kind, ignore_unknown), 2))
     if len(rows) != 1:
         count = "no patient" if not rows else "more than one patient"
-        fail(f"--format html is one patient's page to print; {name} holds {count} (for a "
-             "cohort use jsonl or csv)")  # fmt: skip
+        fail(
+            f"--format html is one patient's page to print; {name} holds {count} (for a "
+            "cohort use jsonl or csv)"
+        )
     [row] = rows
     if isinstance(row, Failure):
         fail(f"line {row.line}: {row.message}")

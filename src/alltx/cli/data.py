@@ -114,9 +114,14 @@ def drug(
     def draw(out: Console) -> None:
         from alltx.views import render, render_guide
 
-        shown = [(therapy, catalog, render_guide.timeline(practice)
-                  if practice and practice.timeline else None)
-                 for catalog, therapy, practice in drugs]  # fmt: skip
+        shown = [
+            (
+                therapy,
+                catalog,
+                render_guide.timeline(practice) if practice and practice.timeline else None,
+            )
+            for catalog, therapy, practice in drugs
+        ]
         if len(shown) == 1:
             therapy, catalog, picture = shown[0]
             render.drug(therapy, catalog, out, picture)
@@ -137,8 +142,12 @@ def drugs(
 
 
 def _drugs(ctx: typer.Context, catalog: Catalog, output: DocFormat, therapies: list[Any]) -> None:
-    show(ctx, output is DocFormat.json, lambda: _answers().drugs_json(catalog, therapies),
-         lambda out: _render().drugs(catalog, out, therapies))  # fmt: skip
+    show(
+        ctx,
+        output is DocFormat.json,
+        lambda: _answers().drugs_json(catalog, therapies),
+        lambda out: _render().drugs(catalog, out, therapies),
+    )
 
 
 def _answers() -> ModuleType:
@@ -213,8 +222,10 @@ def data_check(
         f"{len(guide.questions)} questions, release {guide.info.release}\n"
     )
     if codes is not None:
-        sys.stdout.write(f"FHIR codes file: {visible(codes.origin)}\nValid: {len(codes.codes)} "
-                         f"codes, {len(codes.answers)} coded answers\n")  # fmt: skip
+        sys.stdout.write(
+            f"FHIR codes file: {visible(codes.origin)}\nValid: {len(codes.codes)} "
+            f"codes, {len(codes.answers)} coded answers\n"
+        )
 
 
 @data_app.command("show", epilog=epilog("data show"))

@@ -92,9 +92,11 @@ def with_diagnosis(found: Records, everyone: bool, explain: bool) -> list[Chart]
             if missed
             else ""
         )
-        sys.stderr.write(f"alltx: note: {left:,} of {found.patients:,} Patients have no ALL "
-                         f"diagnosis in the records and are not answered (--all-patients "
-                         f"answers them){named}\n")  # fmt: skip
+        sys.stderr.write(
+            f"alltx: note: {left:,} of {found.patients:,} Patients have no ALL "
+            f"diagnosis in the records and are not answered (--all-patients "
+            f"answers them){named}\n"
+        )
         if explain:
             for id, why in found.missed.items():
                 sys.stderr.write(f"alltx: note: Patient/{id} not answered: {why}\n")

@@ -62,8 +62,12 @@ guide_app = typer.Typer(context_settings={"help_option_names": ["-h", "--help"]}
 def transplant(ctx: typer.Context, output: FormatOption = DocFormat.text) -> None:
     """When to see a transplant doctor, what an allogeneic transplant involves, and what to ask."""
     guide, catalog = guide_in_use(ctx), catalog_in_use(ctx)
-    show(ctx, output is DocFormat.json, lambda: _answers().transplant_answer(guide, catalog),
-         lambda out: _views().transplant(guide, catalog, out))  # fmt: skip
+    show(
+        ctx,
+        output is DocFormat.json,
+        lambda: _answers().transplant_answer(guide, catalog),
+        lambda out: _views().transplant(guide, catalog, out),
+    )
 
 
 OneSideEffect = Annotated[
@@ -75,14 +79,20 @@ OneTerm = Annotated[
 
 
 @guide_app.command("side-effects", epilog=epilog("side-effects"))
-def side_effects(ctx: typer.Context, name: OneSideEffect = None,
-                 output: FormatOption = DocFormat.text) -> None:  # fmt: skip
+def side_effects(
+    ctx: typer.Context, name: OneSideEffect = None, output: FormatOption = DocFormat.text
+) -> None:
     """The serious side effects across the therapies, or one in full (symptoms, timing, grading)."""
     guide, catalog = guide_in_use(ctx), catalog_in_use(ctx)
-    _one_or_all(ctx, output, guide.side_effects, None if name is None else guide.side_effect(name),
-                lambda shown: _answers().side_effects_answer(guide, shown),
-                lambda out: _views().side_effects(guide, catalog, out),
-                lambda one, out: _views().side_effect(one, guide, catalog, out))  # fmt: skip
+    _one_or_all(
+        ctx,
+        output,
+        guide.side_effects,
+        None if name is None else guide.side_effect(name),
+        lambda shown: _answers().side_effects_answer(guide, shown),
+        lambda out: _views().side_effects(guide, catalog, out),
+        lambda one, out: _views().side_effect(one, guide, catalog, out),
+    )
 
 
 def _one_or_all(
@@ -149,10 +159,17 @@ def _finding_options(scale: Scale) -> tuple[TyperOption, ...]:
             DeclaredCommand.option(feature.id, flags, feature.help or "", metavar, kind, FINDINGS)
         )
         tool = feature.label.split(" ")[0]  # the ICE score's parts: `ICE part: naming, 0-3.`
-        options += [DeclaredCommand.option(part.id, f"--{part.id}", f"{tool} part: {part.label}, "
-                                           f"0-{part.most}.", f"0-{part.most}", str | None,
-                                           FINDINGS)
-                    for part in feature.parts]  # fmt: skip
+        options += [
+            DeclaredCommand.option(
+                part.id,
+                f"--{part.id}",
+                f"{tool} part: {part.label}, 0-{part.most}.",
+                f"0-{part.most}",
+                str | None,
+                FINDINGS,
+            )
+            for part in feature.parts
+        ]
     return tuple(options)
 
 
@@ -171,13 +188,19 @@ def _grade(
     if isinstance(years, InDays):  # the scales split by completed years: days are the years
         whole = completed_years(years)  # they surely are
         if isinstance(whole, Counted):
-            fail(f"--age: {years.words} may be {whole.words} completed years, by the months "
-                 "the days fell in; give the age in years or months")  # fmt: skip
+            fail(
+                f"--age: {years.words} may be {whole.words} completed years, by the months "
+                "the days fell in; give the age in years or months"
+            )
         years = Fraction(whole)
     result = grade(scale, parse_findings(scale, given), years)
     answer = _answers().grading_answer(guide, result)
-    show(ctx, output is DocFormat.json, lambda: answer,
-         lambda out: _views().grading(answer["grading"], guide, out))  # fmt: skip
+    show(
+        ctx,
+        output is DocFormat.json,
+        lambda: answer,
+        lambda out: _views().grading(answer["grading"], guide, out),
+    )
 
 
 @grade_app.command("crs", cls=grading("crs"), epilog=epilog("grade crs"))
@@ -238,8 +261,7 @@ def compare(
     def answer() -> object:
         from alltx.answer.answers import VERSION
 
-        made = [_answers().compare_answer(guide, chosen, c)
-                for c, chosen in compared]  # fmt: skip
+        made = [_answers().compare_answer(guide, chosen, c) for c, chosen in compared]
         both: CompareBothOut = {"version": VERSION, "answers": made}
         return both if len(catalogs) > 1 else made[0]
 
@@ -256,10 +278,15 @@ def explain(
 ) -> None:
     """What a word means, in plain language, with its source."""
     guide = guide_in_use(ctx)
-    _one_or_all(ctx, output, guide.terms, None if term is None else guide.term(term),
-                lambda shown: _answers().terms_answer(guide, shown),
-                lambda out: _views().terms(guide, out),
-                lambda one, out: _views().term(one, guide, out))  # fmt: skip
+    _one_or_all(
+        ctx,
+        output,
+        guide.terms,
+        None if term is None else guide.term(term),
+        lambda shown: _answers().terms_answer(guide, shown),
+        lambda out: _views().terms(guide, out),
+        lambda one, out: _views().term(one, guide, out),
+    )
 
 
 def _therapy_topics(ctx: typer.Context, name: str, topics: list[str]) -> tuple[str, ...]:
@@ -295,5 +322,9 @@ def questions(
         chosen = (wanted,) if wanted in guide.topics else _therapy_topics(ctx, topic, guide.topics)
         if not chosen:
             fail(f"--for: no questions about {topic!r}; topics: {', '.join(guide.topics)}")
-    show(ctx, output is DocFormat.json, lambda: _answers().questions_answer(guide, chosen),
-         lambda out: _views().questions(guide, chosen, out))  # fmt: skip
+    show(
+        ctx,
+        output is DocFormat.json,
+        lambda: _answers().questions_answer(guide, chosen),
+        lambda out: _views().questions(guide, chosen, out),
+    )

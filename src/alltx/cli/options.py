@@ -65,8 +65,10 @@ FHIR_PANEL = "Records (FHIR R4)"
 def _fact_options() -> tuple[TyperOption, ...]:
     """An option for each fact, in order: a yes/no switch, or a value (whose named values,
     b|t or positive|negative, complete in the shell)."""
-    dates = (DeclaredCommand.option(f.name, f.flag, f.help, "YYYY-MM-DD", str | None, FACTS_PANEL)
-             for f in DATE_FIELDS.values())  # fmt: skip
+    dates = (
+        DeclaredCommand.option(f.name, f.flag, f.help, "YYYY-MM-DD", str | None, FACTS_PANEL)
+        for f in DATE_FIELDS.values()
+    )
     return (*(_fact_option(fact) for fact in FACTS.values()), *dates)
 
 
@@ -79,8 +81,15 @@ def _fact_option(fact: Fact) -> TyperOption:
     def complete(incomplete: str) -> list[str]:
         return [value for value in values if value.startswith(incomplete)]
 
-    return DeclaredCommand.option(fact.name, None, fact.help, fact.metavar, str | None,
-                                  FACTS_PANEL, complete if values else None)  # fmt: skip
+    return DeclaredCommand.option(
+        fact.name,
+        None,
+        fact.help,
+        fact.metavar,
+        str | None,
+        FACTS_PANEL,
+        complete if values else None,
+    )
 
 
 class FactsCommand(DeclaredCommand):
@@ -245,9 +254,11 @@ def options(
         if engine is not None or jobs > 1:
             fail("--engine and --jobs are for --input files; FHIR records are answered in Python")
         if output in (Format.html, Format.json) and Path(fhir).is_dir():
-            fail(f"{fhir} is a Bulk Data folder, answered as a cohort: --format {output.value} "
-                 "answers one patient (give their Bundle); for a folder use jsonl, csv, text or "
-                 "parquet")  # fmt: skip
+            fail(
+                f"{fhir} is a Bulk Data folder, answered as a cohort: --format {output.value} "
+                "answers one patient (give their Bundle); for a folder use jsonl, csv, text or "
+                "parquet"
+            )
     if input_file is None and fhir is None and not given and _piped_stdin():
         input_file = "-"  # as jq and csvkit do: a piped stdin is the input
     run = settings_of(ctx)
@@ -260,10 +271,18 @@ def options(
     }
     whole_when = (0, None) if fail_fast else WHOLE  # --fail-fast: a refused row stops the run
     with written_to(output_file, read, output is not Format.parquet, whole_when):
-        settings = CohortSettings(ignore_unknown=ignore_unknown_fields, fail_fast=fail_fast,
-                                  explain=explain, quiet=quiet, max_errors=max_errors, jobs=jobs,
-                                  engine=engine, output_file=output_file,
-                                  regulator=regulator, as_of=as_of)  # fmt: skip
+        settings = CohortSettings(
+            ignore_unknown=ignore_unknown_fields,
+            fail_fast=fail_fast,
+            explain=explain,
+            quiet=quiet,
+            max_errors=max_errors,
+            jobs=jobs,
+            engine=engine,
+            output_file=output_file,
+            regulator=regulator,
+            as_of=as_of,
+        )
         if fhir is not None:
             _from_records(ctx, fhir, fhir_codes, given, output, settings, all_patients)
         else:
@@ -305,11 +324,15 @@ def _from_records(
     records.said_apart(found, not cohort)
     if cohort:
         if output in (Format.html, Format.json):
-            fail(f"{fhir} holds {found.patients} Patients: --format {output.value} answers "
-                 "one; for several use jsonl, csv, text or parquet")  # fmt: skip
+            fail(
+                f"{fhir} holds {found.patients} Patients: --format {output.value} answers "
+                "one; for several use jsonl, csv, text or parquet"
+            )
         if given:
-            fail(f"facts as flags go with one patient's answer; {fhir} is answered as a "
-                 "cohort, a record per Patient")  # fmt: skip
+            fail(
+                f"facts as flags go with one patient's answer; {fhir} is answered as a "
+                "cohort, a record per Patient"
+            )
         _one_regulator(ctx, settings.regulator)
         charts = records.with_diagnosis(found, all_patients, settings.explain)
         from alltx.io.fhir import cohort_rows
@@ -332,8 +355,9 @@ def _from_facts(
     as_of = settings.as_of or date.today()
     if input_file is not None and output is Format.html and not given:
         # one patient kept in a file (alltx ask --save): the page to print, as from flags
-        given = one_patient(input_file, input_format and input_format.value,
-                            settings.ignore_unknown, as_of)  # fmt: skip
+        given = one_patient(
+            input_file, input_format and input_format.value, settings.ignore_unknown, as_of
+        )
         input_file = None
     if input_file is not None:
         if given:
@@ -352,8 +376,9 @@ def _from_facts(
 
 def _one_regulator(ctx: typer.Context, regulator: str | None) -> None:
     """A cohort's records name the one regulator each answer comes from: not several."""
-    catalog_in_use(ctx, regulator, "a cohort is answered under one regulator (each record "
-                   "names it)")  # fmt: skip
+    catalog_in_use(
+        ctx, regulator, "a cohort is answered under one regulator (each record names it)"
+    )
 
 
 def _one(
@@ -370,8 +395,10 @@ def _one(
     catalogs = catalogs_in_use(ctx, regulator)
     if len(catalogs) > 1:
         if output not in (None, Format.text, Format.json) or settings.explain:
-            fail(f"--regulator {regulator} answers as text or --format json; for a record, "
-                 "give one regulator")  # fmt: skip
+            fail(
+                f"--regulator {regulator} answers as text or --format json; for a record, "
+                "give one regulator"
+            )
         _both(ctx, facts, catalogs, output)
         return
     [catalog] = catalogs
@@ -381,10 +408,14 @@ def _one(
         # One patient, one record: the cohort road, the patient as a row without a line; one
         # patient's records (--fhir) as the first of a cohort's, with where each fact came
         # from and what was not read (--explain says them), as JSON does (issue 43, 9).
-        one = CohortSettings(explain=settings.explain, quiet=True, regulator=regulator,
-                             as_of=settings.as_of)  # fmt: skip
-        row = Row(None, row_id, given) if row_id is None else \
-            RecordRow(1, row_id, given, facts.origins, facts.unread)  # fmt: skip
+        one = CohortSettings(
+            explain=settings.explain, quiet=True, regulator=regulator, as_of=settings.as_of
+        )
+        row = (
+            Row(None, row_id, given)
+            if row_id is None
+            else RecordRow(1, row_id, given, facts.origins, facts.unread)
+        )
         write_cohort(ctx, catalog, output, iter([row]), one)
         return
 

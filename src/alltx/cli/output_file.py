@@ -45,8 +45,10 @@ def checked(path: str, inputs: Mapping[str, str | os.PathLike[str] | None]) -> P
         output_failed(error)
     if mode is not None and not stat.S_ISREG(mode):
         kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a device or a FIFO)"
-        fail(f"--output {path}: {kind}; alltx writes its output only to a regular file, new or "
-             "one it replaces whole")  # fmt: skip
+        fail(
+            f"--output {path}: {kind}; alltx writes its output only to a regular file, new or "
+            "one it replaces whole"
+        )
     for flag, given in inputs.items():
         if given is None or str(given) in ("", "-"):
             continue
@@ -54,8 +56,10 @@ def checked(path: str, inputs: Mapping[str, str | os.PathLike[str] | None]) -> P
         inside = read.is_dir() and read in target.parents
         if inside or (mode is not None and read.exists() and os.path.samefile(target, read)):
             where = "inside the folder" if inside else "the file"
-            fail(f"--output {path} is {where} alltx reads ({flag}); write the answers to "
-                 "another file")  # fmt: skip
+            fail(
+                f"--output {path} is {where} alltx reads ({flag}); write the answers to "
+                "another file"
+            )
     try:
         tempfile.TemporaryFile(dir=target.parent).close()
     except OSError as error:  # no such folder, or not writable: the output's fault, said so
@@ -64,9 +68,12 @@ def checked(path: str, inputs: Mapping[str, str | os.PathLike[str] | None]) -> P
 
 
 @contextmanager
-def written_to(path: str | None, inputs: Mapping[str, str | os.PathLike[str] | None],
-               redirect: bool = True, whole_when: tuple[int | None, ...] = WHOLE
-               ) -> Iterator[None]:  # fmt: skip
+def written_to(
+    path: str | None,
+    inputs: Mapping[str, str | os.PathLike[str] | None],
+    redirect: bool = True,
+    whole_when: tuple[int | None, ...] = WHOLE,
+) -> Iterator[None]:
     """Run the command's body with its answer going to `path` (None: stdout, untouched).
     With `redirect`, what the body writes to stdout goes to a file beside `path`, renamed over
     it when the body ends with an exit status of `whole_when` (a whole output: WHOLE; under

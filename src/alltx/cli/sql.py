@@ -72,8 +72,10 @@ def sql_query(
     kind = _file_kind(table)
     if kind is not None:  # a file alltx can see: the query reads the columns it has
         if dialect is not DUCKDB:
-            fail(f"--table {table} is a file, which the query reads in DuckDB: use --dialect "
-                 "duckdb, or load it into a table and name its columns with --columns")  # fmt: skip
+            fail(
+                f"--table {table} is a file, which the query reads in DuckDB: use --dialect "
+                "duckdb, or load it into a table and name its columns with --columns"
+            )
         if columns is not None:
             fail("--columns is for a table alltx cannot see; a file's columns are read from it")
         from alltx.batch.duckdb_engine import file_table

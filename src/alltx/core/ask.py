@@ -128,8 +128,10 @@ def _wanted(name: str) -> str:
     if fact.form == "count":
         return "answer with a number, such as 0, 1 or 2 (once, twice or second work too)"
     if fact.form == "age":
-        return ("answer with one number: the age in years, such as 19, or in months, such as "
-                "8 months (or whole weeks or days, such as 3 weeks)")  # fmt: skip
+        return (
+            "answer with one number: the age in years, such as 19, or in months, such as "
+            "8 months (or whole weeks or days, such as 3 weeks)"
+        )
     if fact.form == "percent":
         return "answer with the percent the test found, such as 0.5"
     if "positive" in fact.spellings:
@@ -142,9 +144,13 @@ def next_fact(answers: Iterable[TherapyOption | ReferralResult], asked: set[str]
     facts are listed); None when no answer is open on a fact not asked. An open point of the
     sources (facts.READING) is no question: no reply settles it."""
     order = list(PARSERS)
-    waiting = Counter(name for answer in answers if answer.status == "possible"
-                      for name in answer.missing
-                      if name not in asked and name in order)  # fmt: skip
+    waiting = Counter(
+        name
+        for answer in answers
+        if answer.status == "possible"
+        for name in answer.missing
+        if name not in asked and name in order
+    )
     if not waiting:
         return None
     return max(waiting, key=lambda name: (waiting[name], -order.index(name)))
@@ -251,8 +257,7 @@ def interview(
             value = understood(name, reply)
             facts_from({**given, name: value})  # refused if it contradicts an earlier answer
         except (NotUnderstood, FactError) as error:
-            say(f"  {str(error)[0].upper()}{str(error)[1:]}. Answer again, or ? if you don't "
-                "know.")  # fmt: skip
+            say(f"  {str(error)[0].upper()}{str(error)[1:]}. Answer again, or ? if you don't know.")
             asked.discard(name)
             continue
         given[name] = value

@@ -198,8 +198,10 @@ def plan(roots: tuple[Node, ...]) -> Plan:
     found = [Branch(tests, _sources(tests)) for root in roots for tests in branches(root)]
     every_test = [t for branch in found for t in branch.tests]
     order = _sources([t for root in roots for t in _atoms(root)])
-    reps = {s: _representatives(s, [t for t in every_test if RULE_FACTS[t.fact].source == s])
-            for s in order}  # fmt: skip
+    reps = {
+        s: _representatives(s, [t for t in every_test if RULE_FACTS[t.fact].source == s])
+        for s in order
+    }
     witnesses: list[Witness] = []
     for branch in found:
         meeting = {s: [r for r in reps[s] if _meets(branch.on(s), r)] for s in branch.sources}
@@ -247,8 +249,9 @@ def deciding(roots: Sequence[Node], values: Values) -> tuple[str, ...]:
         return ()
     rules, results, live = state
     unknown = {RULE_FACTS[t.fact].source for t, r in results.items() if r == UNKNOWN}
-    found = {w.fact for w in rules.witnesses
-             if w.fact in unknown and _holds(w, live, results, values)}  # fmt: skip
+    found = {
+        w.fact for w in rules.witnesses if w.fact in unknown and _holds(w, live, results, values)
+    }
     if _open(live, results):
         found.add(READING)
     return tuple(s for s in rules.order if s in found)
@@ -262,14 +265,18 @@ def open_points(roots: Sequence[Node], values: Values) -> tuple[Atom, ...]:
     if state is None:
         return ()
     _, results, live = state
-    return tuple(dict.fromkeys(t for b in _open(live, results) for t in b.tests
-                               if t.fact == READING))  # fmt: skip
+    return tuple(
+        dict.fromkeys(t for b in _open(live, results) for t in b.tests if t.fact == READING)
+    )
 
 
 def _open(live: Sequence[Branch], results: Mapping[Atom, str]) -> list[Branch]:
     """The live branches an open point alone keeps open."""
-    return [b for b in live if READING in b.sources
-            and all(results[t] == MET for t in b.tests if t.fact != READING)]  # fmt: skip
+    return [
+        b
+        for b in live
+        if READING in b.sources and all(results[t] == MET for t in b.tests if t.fact != READING)
+    ]
 
 
 def _holds(
@@ -286,8 +293,9 @@ def _holds(
     ages: dict[str, object] = {}
     for chosen_values in chosen.values():
         ages.update({k: v for k, v in chosen_values.items() if values.get(k) is None})
-    if not _allowed(values, ages) or not any(_allowed(values, {**ages, **v})
-                                             for v in witness.meeting):  # fmt: skip
+    if not _allowed(values, ages) or not any(
+        _allowed(values, {**ages, **v}) for v in witness.meeting
+    ):
         return False
 
     def complete(branch: Branch) -> bool:

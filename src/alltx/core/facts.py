@@ -436,8 +436,7 @@ _SEPARATOR = f"[{MARKER_SEPARATORS}]*"
 def marker(name: str) -> Callable[[object], str]:
     """The parser of one marker, which also reads the marker's name written before the
     result, as clinicians write it: CD19+, CD19-negative, Ph+, Ph negative."""
-    written = re.compile(f"{anycase(name)}{_SEPARATOR}({words_pattern(_MARKER_WORDS)})"
-                         f"{_SEPARATOR}")  # fmt: skip
+    written = re.compile(f"{anycase(name)}{_SEPARATOR}({words_pattern(_MARKER_WORDS)}){_SEPARATOR}")
 
     def parse(value: object) -> str:
         if isinstance(value, str) and (found := written.fullmatch(value.strip(SPACE))):
@@ -451,8 +450,10 @@ def anycase(word: str) -> str:
     """A regular expression for `word` in any case, as JSON Schema's dialect (ECMA-262) and
     Python's both read it, with no flags: a letter is [Xx], a character that means something
     in a pattern is escaped."""
-    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else
-                   ("\\" + c if c in ".^$*+?()[]{}|\\" else c) for c in word)  # fmt: skip
+    return "".join(
+        f"[{c.upper()}{c.lower()}]" if c.isalpha() else ("\\" + c if c in ".^$*+?()[]{}|\\" else c)
+        for c in word
+    )
 
 
 def words_pattern(words: Iterable[str]) -> str:
@@ -587,10 +588,12 @@ class Dated:
     def words(self) -> str:
         said = f"from the birth date {self.born.isoformat()}, at {self.at.isoformat()}"
         if self.month_end:  # which count of a month is meant decides: say so with the age
-            said += (f"{self.NOTE}{self.months} completed months by the calendar, "
-                     f"{self.months + 1} by a count that ends a month on its last day or "
-                     "after 28 days: no source settles which, so the care team's count "
-                     "decides")  # fmt: skip
+            said += (
+                f"{self.NOTE}{self.months} completed months by the calendar, "
+                f"{self.months + 1} by a count that ends a month on its last day or "
+                "after 28 days: no source settles which, so the care team's count "
+                "decides"
+            )
         return said
 
 
@@ -620,11 +623,15 @@ def dated_age(
         raise FactError("give the day the age is taken at too (as_of)", BIRTH_DATE)
     months = months_between(born, at)
     if months < 0:
-        raise FactError(f"the birth date is after the as-of date ({at.isoformat()}); check both",
-                        BIRTH_DATE)  # fmt: skip
+        raise FactError(
+            f"the birth date is after the as-of date ({at.isoformat()}); check both", BIRTH_DATE
+        )
     if months > MAX_AGE_YEARS * 12:
-        raise FactError(f"the birth date is more than {MAX_AGE_YEARS} years before the as-of "
-                        f"date ({at.isoformat()}); check both", BIRTH_DATE)  # fmt: skip
+        raise FactError(
+            f"the birth date is more than {MAX_AGE_YEARS} years before the as-of "
+            f"date ({at.isoformat()}); check both",
+            BIRTH_DATE,
+        )
     return rest, Dated(months, born, at)
 
 
@@ -646,11 +653,15 @@ def _above_zero() -> str:
     most = PERCENT_DECIMALS
     fraction = rf"(?:\.[0-9]{{0,{most}}})?"
     # k zeros, a digit that is not, then at most the rest (no {0}: SQLite's REGEXP refuses it)
-    small = "|".join((f"0{{{k}}}" if k else "") + "[1-9]"
-                     + (f"[0-9]{{0,{most - 1 - k}}}" if most - 1 - k else "")
-                     for k in range(most))  # fmt: skip
-    return (f"(?:0*[1-9][0-9]?{fraction}|0*100(?:\\.0{{0,{most}}})?"
-            f"|0*\\.(?:{small})|0*0\\.(?:{small}))")  # fmt: skip
+    small = "|".join(
+        (f"0{{{k}}}" if k else "")
+        + "[1-9]"
+        + (f"[0-9]{{0,{most - 1 - k}}}" if most - 1 - k else "")
+        for k in range(most)
+    )
+    return (
+        f"(?:0*[1-9][0-9]?{fraction}|0*100(?:\\.0{{0,{most}}})?|0*\\.(?:{small})|0*0\\.(?:{small}))"
+    )
 
 
 _SP = f"[{SPACE}]"
@@ -731,9 +742,11 @@ def _age_text() -> str:
     under = f"0*{_below(years)}{space}{_units(1)}{space}{twelve}{space}{_units(12)}"
     most = f"0*{years}{space}{_units(1)}{space}0+{space}{_units(12)}"
     # 30d, 3 weeks: whole days or weeks, to 130 years whatever the calendar
-    days = "|".join(f"{_at_most(MAX_AGE_DAYS // per, '', '')}{space}"
-                    f"{words_pattern(u for u, p in DAY_UNITS.items() if p == per)}"
-                    for per in sorted(set(DAY_UNITS.values())))  # fmt: skip
+    days = "|".join(
+        f"{_at_most(MAX_AGE_DAYS // per, '', '')}{space}"
+        f"{words_pattern(u for u, p in DAY_UNITS.items() if p == per)}"
+        for per in sorted(set(DAY_UNITS.values()))
+    )
     return f"(?:{in_years}|{in_months}|{under}|{most}|{days})"
 
 
@@ -1038,8 +1051,10 @@ def deciding_words(name: str) -> tuple[str, str]:
     """What would decide, named: (a word or two, how to give it). An input fact's short name and
     flag; an open point (READING) is no fact to give, and says so."""
     if name == READING:
-        return ("an open point of the sources",
-                "no fact settles the open point said above; ask the care team")  # fmt: skip
+        return (
+            "an open point of the sources",
+            "no fact settles the open point said above; ask the care team",
+        )
     fact = FACTS[name]
     return fact.short, fact.how
 
@@ -1134,11 +1149,15 @@ class Implication:
     def contradiction(self, values: Sequence[str]) -> str:
         """The error for a `then` given otherwise; `values` are those of the `when` facts (a
         count is named with its number, a yes/no fact by its name alone)."""
-        said = [(name if bound else f"not {name}") if isinstance(bound, bool) else f"{name} {value}"
-                for (name, _, bound), value in zip(self.when, values, strict=True)]  # fmt: skip
+        said = [
+            (name if bound else f"not {name}") if isinstance(bound, bool) else f"{name} {value}"
+            for (name, _, bound), value in zip(self.when, values, strict=True)
+        ]
         verb = "means" if len(said) == 1 else "mean"
-        return (f"contradictory facts: {' and '.join(said)} {verb} {self.means}, but "
-                f"{self.but}; give only the one that is true")  # fmt: skip
+        return (
+            f"contradictory facts: {' and '.join(said)} {verb} {self.means}, but "
+            f"{self.but}; give only the one that is true"
+        )
 
 
 def when(*conditions: Condition) -> tuple[Condition, ...]:
@@ -1278,10 +1297,13 @@ class Facts:
         """These facts with where they came from (records', before the facts' own words for an
         age from dates, whose note a month's end adds is kept: Dated.words) and what the
         records held and alltx did not read; `caveat`, what bears on every answer."""
-        said = {name: words + "".join(self.origins.get(name, "").partition(Dated.NOTE)[1:])
-                for name, words in origins.items()}  # fmt: skip
-        return dataclasses.replace(self, origins={**self.origins, **said}, unread=tuple(unread),
-                                   caveat=caveat)  # fmt: skip
+        said = {
+            name: words + "".join(self.origins.get(name, "").partition(Dated.NOTE)[1:])
+            for name, words in origins.items()
+        }
+        return dataclasses.replace(
+            self, origins={**self.origins, **said}, unread=tuple(unread), caveat=caveat
+        )
 
 
 def rule_values(facts: Mapping[str, object]) -> dict[str, object]:
@@ -1309,8 +1331,10 @@ def derive(given: dict[str, object]) -> dict[str, object]:
             raise FactError(f"the {first} is after {second}; check both", pair.earlier)
     for rule in IMPLICATIONS:
         values = [given.get(name) for name, _, _ in rule.when]
-        if not all(value is not None and OPS[op](value, bound)
-                   for value, (_, op, bound) in zip(values, rule.when, strict=True)):  # fmt: skip
+        if not all(
+            value is not None and OPS[op](value, bound)
+            for value, (_, op, bound) in zip(values, rule.when, strict=True)
+        ):
             continue
         now = given.get(rule.then)
         if now is None:
@@ -1329,13 +1353,17 @@ def wants(fact: Fact) -> str:
     # Each rule of the form is said, so that a value in range that breaks another (25y13m,
     # an age of 12 decimals) is not told it is out of range (issue 42, 13).
     if fact.form == "age":
-        return (f"must be an age of 0 to {MAX_AGE_YEARS} years written as years, with at most "
-                f"{AGE_DECIMALS} decimals (19, 2.5), months with m (8m), years and under 12 "
-                "months (25y11m), or whole days or weeks (30d, 3w)")  # fmt: skip
+        return (
+            f"must be an age of 0 to {MAX_AGE_YEARS} years written as years, with at most "
+            f"{AGE_DECIMALS} decimals (19, 2.5), months with m (8m), years and under 12 "
+            "months (25y11m), or whole days or weeks (30d, 3w)"
+        )
     if fact.form == "percent":
-        return (f"must be a percent of 0 to 100, with at most {PERCENT_DECIMALS} decimals (0.1 "
-                "or 0.1%), or as a lab reports a level its test cannot measure: negative, "
-                "negative at 0.01%, <0.01%, positive, not quantifiable")  # fmt: skip
+        return (
+            f"must be a percent of 0 to 100, with at most {PERCENT_DECIMALS} decimals (0.1 "
+            "or 0.1%), or as a lab reports a level its test cannot measure: negative, "
+            "negative at 0.01%, <0.01%, positive, not quantifiable"
+        )
     if fact.form == "bool":
         return "must be yes or no (true, false, y, n, 1, 0 also work)"
     if fact.form == "count":

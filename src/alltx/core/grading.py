@@ -232,8 +232,10 @@ def parse_findings(scale: Scale, given: dict[str, object]) -> dict[str, object]:
         word = str(value).strip().lower()
         if feature.kind == "category":
             if word not in feature.values:
-                raise GradingError(f"--{name.replace('_', '-')}: expected one of "
-                                   f"{', '.join(feature.values)}; got {value!r}")  # fmt: skip
+                raise GradingError(
+                    f"--{name.replace('_', '-')}: expected one of "
+                    f"{', '.join(feature.values)}; got {value!r}"
+                )
             findings[name] = word
         elif feature.kind == "number":
             findings[name] = word if word in feature.values else _number(value, feature)

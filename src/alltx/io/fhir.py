@@ -89,16 +89,21 @@ class _Said:
 
 def deceased(chart: Chart) -> str:
     """The one line for a Patient the records say has died."""
-    return (f"Patient/{chart.id} is recorded as deceased ({chart.deceased}); alltx gives no "
-            "treatment options for them")  # fmt: skip
+    return (
+        f"Patient/{chart.id} is recorded as deceased ({chart.deceased}); alltx gives no "
+        "treatment options for them"
+    )
 
 
 def cohort_rows(charts: list[Chart]) -> list[Row | Failure]:
     """A cohort's rows: one per Patient, its id the Patient's, its line its place among them;
     a deceased Patient's is an error row saying so."""
-    return [Failure(number, chart.id, deceased(chart)) if chart.deceased else
-            RecordRow(number, chart.id, chart.fields, chart.origins, tuple(chart.unread))
-            for number, chart in enumerate(charts, 1)]  # fmt: skip
+    return [
+        Failure(number, chart.id, deceased(chart))
+        if chart.deceased
+        else RecordRow(number, chart.id, chart.fields, chart.origins, tuple(chart.unread))
+        for number, chart in enumerate(charts, 1)
+    ]
 
 
 @dataclass
@@ -176,8 +181,9 @@ def read_lines(lines: Iterable[str | bytes], codes: FhirCodes, as_of: date) -> R
         if text.strip():
             resource = _json(text, f"line {number}")
             if not isinstance(resource, dict):
-                raise FhirError(f"line {number}: not a FHIR resource (a JSON object with a "
-                                "resourceType)")  # fmt: skip
+                raise FhirError(
+                    f"line {number}: not a FHIR resource (a JSON object with a resourceType)"
+                )
             resource[_WHERE] = f"line {number}"
             if _typed(resource, notes):
                 _validated(resource)
@@ -185,12 +191,15 @@ def read_lines(lines: Iterable[str | bytes], codes: FhirCodes, as_of: date) -> R
     return _records(reading, reading.patients, notes, {})
 
 
-def _records(reading: _Reading, patients: int, notes: list[str], missed: dict[str, str]
-             ) -> Records:  # fmt: skip
+def _records(reading: _Reading, patients: int, notes: list[str], missed: dict[str, str]) -> Records:
     charts = reading.charts(patients)
     missed.update((c.id, c.not_diagnosis) for c in charts if c.not_diagnosis and not c.diagnosis)
-    return Records(charts, [one_line(words) for words in _counted(notes)], patients,
-                   {id: one_line(words) for id, words in sorted(missed.items())})  # fmt: skip
+    return Records(
+        charts,
+        [one_line(words) for words in _counted(notes)],
+        patients,
+        {id: one_line(words) for id, words in sorted(missed.items())},
+    )
 
 
 def patient_of_line(line: str | bytes) -> str | None:
@@ -229,8 +238,9 @@ class _Reading:
         if kind == "Patient":
             id = resource.get("id")
             if not isinstance(id, str):
-                raise FhirError("a Patient has no id; each Patient needs one (it is the "
-                                "record's id)")  # fmt: skip
+                raise FhirError(
+                    "a Patient has no id; each Patient needs one (it is the record's id)"
+                )
             if id in self.found and id not in self.named:
                 raise FhirError(f"Patient/{id} is in {self.path} twice; give each Patient once")
             self.patients += 1
@@ -239,8 +249,7 @@ class _Reading:
         elif kind in ("Condition", "Observation", "Procedure"):  # never FamilyMemberHistory
             id, reference = _patient_of(resource, self.urls)  # (another person's) and the rest
             if id is None:
-                raise FhirError(f"{reference} is not a Patient in {self.path}; check the "
-                                "reference")  # fmt: skip
+                raise FhirError(f"{reference} is not a Patient in {self.path}; check the reference")
             if id not in self.found:
                 self.found[id] = Chart(id)
                 self.named[id] = reference
@@ -250,8 +259,10 @@ class _Reading:
 
     def charts(self, patients: int) -> list[Chart]:
         if not patients:
-            raise FhirError(f"{self.path}: no Patient resource; alltx answers for a Patient "
-                            "and the records that name them")  # fmt: skip
+            raise FhirError(
+                f"{self.path}: no Patient resource; alltx answers for a Patient "
+                "and the records that name them"
+            )
         for named in self.named.values():
             raise FhirError(f"{named} is not a Patient in {self.path}; check the reference")
         for id, facts in self.said.items():
@@ -348,9 +359,11 @@ class _Wanted:
             for kind in set(types)
         ):
             return None
-        starts = {block.rfind(b"\n", 0, match.start()) + 1
-                  for match in self._PATIENT_REFERENCE.finditer(block)
-                  if match[1] in self.raw}  # fmt: skip
+        starts = {
+            block.rfind(b"\n", 0, match.start()) + 1
+            for match in self._PATIENT_REFERENCE.finditer(block)
+            if match[1] in self.raw
+        }
         patients = types.count(b"Patient")
         if patients:
             for match in self._PATIENT_LINE.finditer(lined):
@@ -424,12 +437,17 @@ def _files(folder: Path, notes: list[str]) -> list[Path]:
         if regular:
             files.append(found)
         else:
-            what = "a folder" if found.is_dir() else "not a regular file (a FIFO, or a link " \
-                "to nothing)"  # fmt: skip
+            what = (
+                "a folder"
+                if found.is_dir()
+                else "not a regular file (a FIFO, or a link to nothing)"
+            )
             notes.append(f"{found.name}: {what}, not read")
     if not files:
-        raise FhirError(f"{folder}: no .ndjson file here; a Bulk Data export folder holds a "
-                        "file of resources per type (Patient.ndjson ...)")  # fmt: skip
+        raise FhirError(
+            f"{folder}: no .ndjson file here; a Bulk Data export folder holds a "
+            "file of resources per type (Patient.ndjson ...)"
+        )
     return files
 
 
@@ -439,8 +457,9 @@ def _entries(path: Path) -> Iterator[tuple[str | None, dict[str, Any]]]:
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         kind = bundle.get("resourceType") if isinstance(bundle, dict) else None
         said = f"resourceType {kind!r}" if isinstance(kind, str) else "no resourceType"
-        raise FhirError(f"{path}: a FHIR Bundle (resourceType Bundle) or a Bulk Data folder is "
-                        f"read, not {said}")  # fmt: skip
+        raise FhirError(
+            f"{path}: a FHIR Bundle (resourceType Bundle) or a Bulk Data folder is read, not {said}"
+        )
     entries = bundle.get("entry", [])
     if not isinstance(entries, list):
         raise FhirError(f"{path}: the Bundle's entry must be a list of entries")
@@ -456,8 +475,9 @@ class _Read:
     """How far the reading of a folder's files has come, for a progress bar: the bytes read
     (on disk: a gzipped file's compressed), of all `passes` will read."""
 
-    def __init__(self, files: list[Path], passes: int,
-                 progress: Callable[[int, int], object] | None) -> None:  # fmt: skip
+    def __init__(
+        self, files: list[Path], passes: int, progress: Callable[[int, int], object] | None
+    ) -> None:
         self.progress = progress
         self.total = passes * sum(file.stat().st_size for file in files) if progress else 0
         self.done = 0
@@ -515,8 +535,10 @@ def _ndjson(
                     where = number + 1
                     resource = _json(line, f"{file} line {where}")
                     if not isinstance(resource, dict):
-                        raise FhirError(f"{file} line {where}: not a FHIR resource (a JSON "
-                                        "object with a resourceType)")  # fmt: skip
+                        raise FhirError(
+                            f"{file} line {where}: not a FHIR resource (a JSON "
+                            "object with a resourceType)"
+                        )
                     resource.setdefault(_WHERE, f"{file.name} line {where}")
                     yield None, resource
                 number += block.count(b"\n", counted)
@@ -558,8 +580,9 @@ def _typed(resource: dict[str, Any], notes: list[str]) -> bool:
         notes.append(f"{where}: {said}, not read")
         return False
     if kind not in READ and kind.lower() in _READ_ANY_CASE:
-        notes.append(f"{where}: resourceType {kind!r} is not FHIR's spelling of a type alltx "
-                     "reads, not read")  # fmt: skip
+        notes.append(
+            f"{where}: resourceType {kind!r} is not FHIR's spelling of a type alltx reads, not read"
+        )
         return False
     return True
 
@@ -570,8 +593,11 @@ def _counted(notes: list[str]) -> list[str]:
     first: dict[str, str] = {}  # by the file and what is said, the first note of them
     counts: dict[str, int] = {}
     for note in notes:
-        key = note.split(" line ", 1)[0] + ": " + note.split(": ", 1)[-1] if " line " in note \
-            else note  # fmt: skip
+        key = (
+            note.split(" line ", 1)[0] + ": " + note.split(": ", 1)[-1]
+            if " line " in note
+            else note
+        )
         first.setdefault(key, note)
         counts[key] = counts.get(key, 0) + 1
     return [first[key] if n == 1 else f"{key} ({n} lines)" for key, n in counts.items()]
@@ -587,8 +613,10 @@ def _text(path: Path) -> bytes:
     except OSError as error:
         raise FhirError(f"{path}: cannot read it: {error.strerror or error}") from None
     if len(data) > MAX_BUNDLE_BYTES:
-        raise FhirError(f"{path}: over {MAX_BUNDLE_BYTES // 1024 // 1024} MiB; for a cohort, "
-                        "export it as Bulk Data (NDJSON) and give the folder")  # fmt: skip
+        raise FhirError(
+            f"{path}: over {MAX_BUNDLE_BYTES // 1024 // 1024} MiB; for a cohort, "
+            "export it as Bulk Data (NDJSON) and give the folder"
+        )
     return data
 
 
@@ -600,11 +628,13 @@ def _json(data: bytes, where: str) -> Any:
     except UnicodeDecodeError:
         raise FhirError(f"{where}: not UTF-8 text; FHIR JSON is UTF-8") from None
     except json.JSONDecodeError as error:
-        raise FhirError(f"{where}: not JSON ({error.msg} at line {error.lineno} column "
-                        f"{error.colno})") from None  # fmt: skip
+        raise FhirError(
+            f"{where}: not JSON ({error.msg} at line {error.lineno} column {error.colno})"
+        ) from None
     except KeyTwice as twice:
-        raise FhirError(f"{where}: the key {twice.key!r} is given twice in an object; give "
-                        "each once") from None  # fmt: skip
+        raise FhirError(
+            f"{where}: the key {twice.key!r} is given twice in an object; give each once"
+        ) from None
     except RecursionError:
         raise FhirError(f"{where}: nested too deeply to be a FHIR resource") from None
     except ValueError:  # Python's limit on the digits of an integer
@@ -630,17 +660,22 @@ def _validated(resource: Mapping[str, Any]) -> None:
     try:
         get_fhir_model_class(kind).model_validate(resource)
     except RecursionError:  # extensions nested 150 deep: a traceback, where one line is due
-        raise FhirError(f"{_label(resource)}: nested too deeply to be a FHIR resource; fix "
-                        "the resource") from None  # fmt: skip
+        raise FhirError(
+            f"{_label(resource)}: nested too deeply to be a FHIR resource; fix the resource"
+        ) from None
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "the resource"
         # an element of the wrong kind (a text where a CodeableConcept belongs) is, in
         # fhir.resources' words, "Invalid JSON"
-        said = ("not of the kind FHIR R4 gives this element" if first["type"] == "json_invalid"
-                else first["msg"])  # fmt: skip
-        raise FhirError(f"{_label(resource)}: {where}: {said} (FHIR R4); fix the "
-                        "resource") from None  # fmt: skip
+        said = (
+            "not of the kind FHIR R4 gives this element"
+            if first["type"] == "json_invalid"
+            else first["msg"]
+        )
+        raise FhirError(
+            f"{_label(resource)}: {where}: {said} (FHIR R4); fix the resource"
+        ) from None
 
 
 # --- what each resource says -----------------------------------------------------------------
@@ -661,8 +696,9 @@ def _patient(resource: Mapping[str, Any], as_of: date, chart: Chart) -> None:
             chart.fields[BIRTH_DATE] = born
             chart.origins["age"] = f"from Patient/{id} birthDate {born}, at {as_of.isoformat()}"
         else:
-            chart.unread.insert(0, f"Patient/{id}: birthDate {born} is not a whole date, so "
-                                "the age is not read")  # fmt: skip
+            chart.unread.insert(
+                0, f"Patient/{id}: birthDate {born} is not a whole date, so the age is not read"
+            )
 
 
 def _patient_of(resource: Mapping[str, Any], urls: Mapping[str, Any]) -> tuple[str | None, str]:
@@ -735,12 +771,15 @@ class _Index:
         free = kind == "Observation" and isinstance(resource.get("valueString"), str)
         if not matched:
             if kind == "Condition" and (named := _all_looking(resource)):
-                unread.append(f"{label} ({named}): names ALL by a code alltx does not map (no "
-                              "source it holds maps it), so it sets nothing")  # fmt: skip
+                unread.append(
+                    f"{label} ({named}): names ALL by a code alltx does not map (no "
+                    "source it holds maps it), so it sets nothing"
+                )
                 chart.not_diagnosis = chart.not_diagnosis or unread[-1]
             if free:
-                unread.append(f"{label} ({_named(_codings(resource.get('code')))}): a free-text "
-                              "report")  # fmt: skip
+                unread.append(
+                    f"{label} ({_named(_codings(resource.get('code')))}): a free-text report"
+                )
             return
         why = _not_read(resource)
         day, instant = _moment(resource)
@@ -759,8 +798,10 @@ class _Index:
             if gone:
                 for coding, coded in matched:
                     if coded.fact in NOW:
-                        unread.append(f"{label} ({_named([coding])}): {gone}, so it says "
-                                      f"nothing of the {FACTS[coded.fact].short} now")  # fmt: skip
+                        unread.append(
+                            f"{label} ({_named([coding])}): {gone}, so it says "
+                            f"nothing of the {FACTS[coded.fact].short} now"
+                        )
                 matched = [(c, coded) for c, coded in matched if coded.fact not in NOW]
                 if not gone.startswith("clinicalStatus"):  # abated, or not yet: nor its status
                     status = []
@@ -769,14 +810,18 @@ class _Index:
             try:
                 text = coded.value if coded.value is not None else self._value(resource, coded.fact)
             except _Unread as unit:
-                unread.append(f"{label} ({code}): {unit}, so the {FACTS[coded.fact].short} "
-                              "stays unknown")  # fmt: skip
+                unread.append(
+                    f"{label} ({code}): {unit}, so the {FACTS[coded.fact].short} stays unknown"
+                )
                 continue
             if text is None:
                 absent = resource.get("dataAbsentReason")  # "not known", as the record says
                 short = FACTS[coded.fact].short
-                why = (f"no value ({_named(_codings(absent))}), so the {short} stays unknown"
-                       if absent else f"its value is not one alltx reads for {short}")  # fmt: skip
+                why = (
+                    f"no value ({_named(_codings(absent))}), so the {short} stays unknown"
+                    if absent
+                    else f"its value is not one alltx reads for {short}"
+                )
                 unread.append(f"{label} ({code}): {why}")
                 continue
             try:
@@ -787,8 +832,11 @@ class _Index:
             yield coded.fact, _Said(text, value, label, code, day, instant)
 
     def _matched(self, *concepts: Any) -> list[tuple[tuple[str, str, str], Coded]]:
-        return [(coding, coded) for coding in _codings(*concepts)
-                for coded in self.codes.get(coding[:2], ())]  # fmt: skip
+        return [
+            (coding, coded)
+            for coding in _codings(*concepts)
+            for coded in self.codes.get(coding[:2], ())
+        ]
 
     def _value(self, resource: Mapping[str, Any], fact: str) -> str | None:
         """An Observation's own value as the fact's flag takes it; None where it has none alltx
@@ -877,8 +925,11 @@ def _histology(condition: Mapping[str, Any]) -> list[Any]:
     """The histology a Condition's mCODE extension gives (CodeableConcepts; none where it has
     no such extension)."""
     extensions = condition.get("extension")
-    return [e.get("valueCodeableConcept") for e in extensions or ()
-            if isinstance(e, dict) and e.get("url") == HISTOLOGY]  # fmt: skip
+    return [
+        e.get("valueCodeableConcept")
+        for e in extensions or ()
+        if isinstance(e, dict) and e.get("url") == HISTOLOGY
+    ]
 
 
 def _codings(*concepts: Any) -> list[tuple[str, str, str]]:
@@ -927,7 +978,8 @@ def _not_current(condition: Mapping[str, Any], as_of: date) -> str | None:
         return f"clinicalStatus {statuses[0]}"
     period = condition.get("abatementPeriod")
     ended = condition.get("abatementDateTime") or (
-        period.get("end") if isinstance(period, dict) else None)  # fmt: skip
+        period.get("end") if isinstance(period, dict) else None
+    )
     if isinstance(ended, str) and ended[:10] <= day:
         return f"abated {ended[:10]}"
     for key in ("abatementBoolean", "abatementAge", "abatementRange", "abatementString"):
@@ -986,8 +1038,10 @@ def _settle(chart: Chart, fact: str, said: list[_Said]) -> None:
     others = [s for s in said if s.value != latest.value]
     if latest.day is None or any(not _before(s, latest) for s in others):
         named = "; ".join(f"{s.words} says {s.text}" for s in said)
-        chart.unread.append(f"{FACTS[fact].short}: the records disagree ({named}) with no later "
-                            "one, so it is unknown")  # fmt: skip
+        chart.unread.append(
+            f"{FACTS[fact].short}: the records disagree ({named}) with no later "
+            "one, so it is unknown"
+        )
         return
     chart.fields[fact] = latest.text
     earlier = "; ".join(f"{s.words} said {s.text}" for s in others)

@@ -144,8 +144,12 @@ def _loads(number: int, text: str) -> object:
             return Failure(number, None, f"not valid JSON: {error.msg} at column {error.colno}")
         return _BLANK
     except KeyTwice as twice:
-        return Failure(number, None, f"the key {twice.key!r} is given twice in the object; "
-                                     "give each once", twice.key)  # fmt: skip
+        return Failure(
+            number,
+            None,
+            f"the key {twice.key!r} is given twice in the object; give each once",
+            twice.key,
+        )
     except RecursionError:
         return Failure(number, None, "nested too deeply to be a row; check the line")
     except ValueError:  # Python's limit on the digits of an integer
@@ -288,8 +292,9 @@ def header_names(cells: list[str], ignore_unknown: bool, what: str = "CSV header
     for name, as_written in zip(names, written, strict=True):
         if name in seen:
             also = "" if seen[name] == as_written else f" (as {seen[name]!r} too)"
-            raise InputError(f"{what}: column {as_written!r} is named twice{also}; give each "
-                             "column once")  # fmt: skip
+            raise InputError(
+                f"{what}: column {as_written!r} is named twice{also}; give each column once"
+            )
         seen[name] = as_written
     unknown = [name for name in names if name != "id" and name not in FIELDS]
     if unknown and not ignore_unknown:
@@ -298,9 +303,11 @@ def header_names(cells: list[str], ignore_unknown: bool, what: str = "CSV header
     if unknown and not [name for name in names if name in FIELDS]:
         shown = ", ".join(repr(name) for name in written[:SHOWN])
         more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
-        raise InputError(f"{what}: no column is a known field ({shown}{more}), so every row "
-                         "would be all unknown; alltx schema input lists the fields (and for a "
-                         "CSV, is the separator a comma?)")  # fmt: skip
+        raise InputError(
+            f"{what}: no column is a known field ({shown}{more}), so every row "
+            "would be all unknown; alltx schema input lists the fields (and for a "
+            "CSV, is the separator a comma?)"
+        )
     return ["" if name in unknown else name for name in names]  # "" = a column to skip
 
 
@@ -313,15 +320,20 @@ def _unknown_columns(unknown: list[str], what: str) -> str:
     ignore = " (or pass --ignore-unknown-fields)"
     if len(unknown) == 1 and (close := likely_field(unknown[0].lower())):
         return f"{what}: unknown field {unknown[0]!r}; did you mean {close!r}?{ignore}"
-    named = [f"{name!r}" + (f" (did you mean {close!r}?)"
-                            if (close := likely_field(name.lower())) else "")
-             for name in unknown[:SHOWN]]  # fmt: skip
+    named = [
+        f"{name!r}"
+        + (f" (did you mean {close!r}?)" if (close := likely_field(name.lower())) else "")
+        for name in unknown[:SHOWN]
+    ]
     more = f" and {len(unknown) - SHOWN} more" if len(unknown) > SHOWN else ""
     count = f"{len(unknown)} unknown fields:" if len(unknown) > 1 else "unknown field"
     # One unknown name: the fields, to pick from. More are another kind of file, and the list
     # of all would make the line long: say where the fields are.
-    fields = (f"the fields are {', '.join(FIELDS)}" if len(unknown) == 1
-              else "alltx schema input lists the fields")  # fmt: skip
+    fields = (
+        f"the fields are {', '.join(FIELDS)}"
+        if len(unknown) == 1
+        else "alltx schema input lists the fields"
+    )
     return f"{what}: {count} {', '.join(named)}{more}; {fields}{ignore}"
 
 

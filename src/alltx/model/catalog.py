@@ -98,8 +98,9 @@ def compiled(criteria: Mapping[str, Any], where: str, name: str) -> Node:
         raise RuleError(where, "these criteria can never all be met; check the bounds and values")
     twice = duplicate_ids(rule)
     if twice:
-        raise RuleError(where, f"test id {twice[0]!r} is used twice; give each test of that "
-                               "fact its own `id`")  # fmt: skip
+        raise RuleError(
+            where, f"test id {twice[0]!r} is used twice; give each test of that fact its own `id`"
+        )
     return rule
 
 
@@ -110,8 +111,9 @@ class Indication:
     summary: Text = key("the label's indication in its own words")
     source: SourceIds
     approved: str | None = None
-    authorisation: str | None = key("its type, where the sources give one: conditional",
-                                    default=None)  # fmt: skip
+    authorisation: str | None = key(
+        "its type, where the sources give one: conditional", default=None
+    )
     criteria: Criteria = key(compare=False)
     rule: Node = derived()  # the criteria compiled, once, at load
 
@@ -127,8 +129,9 @@ class Caution:
     text: Text
     source: SourceIds
     when: Criteria | None = key(default=None, compare=False)
-    regulator: RegulatorId | None = key("a caution about this regulator's wording only",
-                                        default=None)  # fmt: skip
+    regulator: RegulatorId | None = key(
+        "a caution about this regulator's wording only", default=None
+    )
     rule: Node | None = derived()  # when it applies; None = always
 
     def __post_init__(self) -> None:
@@ -325,12 +328,18 @@ class Catalog:
         chosen = next((r for r in self.regulators if r.id == regulator), None)
         if chosen is None:
             known = ", ".join(r.id for r in self.regulators)
-            raise UnknownRegulator(f"the data holds no regulator {regulator!r}; it holds "
-                                   f"{known}", [r.id for r in self.regulators])  # fmt: skip
+            raise UnknownRegulator(
+                f"the data holds no regulator {regulator!r}; it holds {known}",
+                [r.id for r in self.regulators],
+            )
         info = replace(self.info, authority=chosen)
         therapies = tuple(t.under(regulator) for t in self.therapies)
-        return replace(self, info=info, therapies=tuple(t for t in therapies if t.indications),
-                       elsewhere=tuple(t for t in therapies if not t.indications))  # fmt: skip
+        return replace(
+            self,
+            info=info,
+            therapies=tuple(t for t in therapies if t.indications),
+            elsewhere=tuple(t for t in therapies if not t.indications),
+        )
 
     def rules(self) -> list[Node]:
         """Every rule in the data: the referrals', then each therapy's."""
@@ -372,12 +381,15 @@ class Catalog:
                 therapy = find(name, other, "therapy", "known therapies", UnknownTherapy)
             except UnknownTherapy:
                 raise unknown from None
-            said = (f"{therapy.id} is not shown to be authorised by the "
-                    f"{self.info.authority.name} in alltx's sources (data release "
-                    f"{self.info.release})")  # fmt: skip
+            said = (
+                f"{therapy.id} is not shown to be authorised by the "
+                f"{self.info.authority.name} in alltx's sources (data release "
+                f"{self.info.release})"
+            )
             shown = [t.id for t in self.therapies]
-            raise NotShown(f"{said}; the therapies they show: {', '.join(shown)}", shown,
-                           said) from None  # fmt: skip
+            raise NotShown(
+                f"{said}; the therapies they show: {', '.join(shown)}", shown, said
+            ) from None
 
 
 class UnknownName(LookupError):
@@ -411,14 +423,20 @@ def regulators_named(said: str | None, held: Sequence[Regulator]) -> list[str]:
     if words == ["both"]:
         if len(ids) == 2:
             return ids
-        raise UnknownRegulator(f"both names two regulators, and the data holds {len(ids)} "
-                               f"({listed}); name them with commas, or give all", ids)  # fmt: skip
+        raise UnknownRegulator(
+            f"both names two regulators, and the data holds {len(ids)} "
+            f"({listed}); name them with commas, or give all",
+            ids,
+        )
     chosen: list[str] = []
     for word in words:
         if word not in ids:
             said_as = repr(word) if word else "an empty name"
-            raise UnknownRegulator(f"the data holds no regulator {said_as}; it holds {listed} "
-                                   "(several with commas, or all)", ids)  # fmt: skip
+            raise UnknownRegulator(
+                f"the data holds no regulator {said_as}; it holds {listed} "
+                "(several with commas, or all)",
+                ids,
+            )
         if word not in chosen:
             chosen.append(word)
     return chosen
@@ -501,8 +519,13 @@ def read_data_file(
     """
     long = next((n for n, line in enumerate(text.splitlines(), 1) if len(line) > MAX_LINE), None)
     if long is not None:
-        _refuse(origin, [f"line {long} is over {MAX_LINE:,} characters, which no real data "
-                         "file has; check the file"])  # fmt: skip
+        _refuse(
+            origin,
+            [
+                f"line {long} is over {MAX_LINE:,} characters, which no real data "
+                "file has; check the file"
+            ],
+        )
     try:
         raw = parse(text)
     except ValueError as error:  # TOMLDecodeError
@@ -637,8 +660,9 @@ def _cross_check(data: Data, origin: str, problems: list[str]) -> Catalog:
             owner_of.setdefault(said, therapy.id)
     for index, referral in enumerate(referrals):
         if referral.id in {r.id for r in referrals[:index]}:
-            problems.append(f"referrals[{index}] ({referral.id}): duplicate referral id "
-                            f"{referral.id!r}")  # fmt: skip
+            problems.append(
+                f"referrals[{index}] ({referral.id}): duplicate referral id {referral.id!r}"
+            )
     walked = declared.walk(data)
     problems += unknown_sources(walked, sources)
     problems += [

@@ -41,8 +41,7 @@ def _models(entity: type, title: str) -> type[BaseModel]:
         described = slot.described.constraints() if slot.described else {}
         default = ... if slot.default is dataclasses.MISSING else _listed(slot.default)
         fields[slot.key] = (_checked(slot.hint), Field(default, **described))
-    model: type[BaseModel] = create_model(title, __base__=Closed, __doc__=_about(entity),
-                                          **fields)  # fmt: skip
+    model: type[BaseModel] = create_model(title, __base__=Closed, __doc__=_about(entity), **fields)
     return model
 
 
@@ -66,8 +65,10 @@ def _checked(hint: Any) -> Any:
             constraints = marker.constraints()
             constraints.pop("alias", None)
             if marker.one_or_many:
-                checks += [BeforeValidator(_as_list), WithJsonSchema(_ONE_OR_MANY | {
-                    "description": constraints.pop("description")})]  # fmt: skip
+                checks += [
+                    BeforeValidator(_as_list),
+                    WithJsonSchema(_ONE_OR_MANY | {"description": constraints.pop("description")}),
+                ]
             checks.append(Field(**constraints))
         return Annotated[(_checked(inner), *checks)]
     inner, maybe = optional(hint)

@@ -34,8 +34,10 @@ def _read(path: Path, what: str) -> str:
         with path.open("rb") as file:
             data = file.read(MAX_BYTES + 1)
         if len(data) > MAX_BYTES:
-            raise DataError(f"{path}: the {what} is over {MAX_BYTES // 1024 // 1024} MiB, which "
-                            "no real data file is; check the path")  # fmt: skip
+            raise DataError(
+                f"{path}: the {what} is over {MAX_BYTES // 1024 // 1024} MiB, which "
+                "no real data file is; check the path"
+            )
         return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         said = error.strerror if isinstance(error, OSError) and error.strerror else error

@@ -156,8 +156,9 @@ class Feature:
         criteria = {"fact": self.id, "text": level.text, **level.tests}
         # A word a number finding may be given instead (`unable`) is tested as a category.
         kind = "category" if level.is_ is not None and self.kind == "number" else self.kind
-        node = compile_criteria(criteria, {self.id: _Words(kind, self.unit, self.values)},
-                                f"levels[{index}]")  # fmt: skip
+        node = compile_criteria(
+            criteria, {self.id: _Words(kind, self.unit, self.values)}, f"levels[{index}]"
+        )
         assert isinstance(node, Atom)
         return node
 
@@ -292,8 +293,14 @@ class Guide:
     def practice_for(self, therapy_id: str, regulator: str) -> Practice | None:
         """How a therapy is given, as the documents of `regulator` describe it (a US REMS
         change is no EU fact); None where the guide has nothing for it."""
-        return next((p for p in self.practice if p.therapy == therapy_id
-                     and p.regulator in (None, regulator)), None)  # fmt: skip
+        return next(
+            (
+                p
+                for p in self.practice
+                if p.therapy == therapy_id and p.regulator in (None, regulator)
+            ),
+            None,
+        )
 
     def side_effect(self, name: str) -> SideEffect:
         named = [(s.id, (s.id, s.name, *s.aliases), s) for s in self.side_effects]

@@ -72,8 +72,14 @@ def _criteria(criteria: Sequence[CriterionOut], only_unmet: bool, patient: Facts
     return f'<ul class="criteria">{"".join(items)}</ul>' if items else ""
 
 
-def page(answer: OptionsOut, patient: Facts, catalog: Catalog,
-         questions: Sequence[str], version: str, made: str) -> str:  # fmt: skip
+def page(
+    answer: OptionsOut,
+    patient: Facts,
+    catalog: Catalog,
+    questions: Sequence[str],
+    version: str,
+    made: str,
+) -> str:
     """The handout: `answer` is options_json's for `patient`, the facts as given (for each
     criterion's value exactly: an age to the day, and the facts in plain words); `questions`
     those that fit (guide_answers.fitting_questions); `made` the day the page is made, in
@@ -83,8 +89,9 @@ def page(answer: OptionsOut, patient: Facts, catalog: Catalog,
     unread = "; ".join(patient.unread)
     unread = f'<p class="dim">In the records, not read: {_e(unread)}</p>' if unread else ""
     open_cautions = answers.open_cautions(answer, catalog)
-    pending = {if_unknown(condition, text) for condition, said in open_cautions.items()
-               for _, text in said}  # fmt: skip
+    pending = {
+        if_unknown(condition, text) for condition, said in open_cautions.items() for _, text in said
+    }
     data = answer["data"]
     numbers: dict[str, int] = {}
     sources: list[SourceOut] = []
@@ -102,25 +109,32 @@ def page(answer: OptionsOut, patient: Facts, catalog: Catalog,
         warn = f' <span class="caution">CAUTION: {_e(caution)}</span>' if caution else ""
         name = option["brands"][0] if option["brands"] else option["name"]
         because = _e(answers.why(option))
-        glance.append(f'<tr><td><b>{_e(name)}</b> ({_e(option["name"])})</td>'
-                      f'<td class="{option["status"]}">{STATUS[option["status"]]}</td>'
-                      f"<td>{warn}{' ' if warn else ''}{because}</td></tr>")  # fmt: skip
+        glance.append(
+            f"<tr><td><b>{_e(name)}</b> ({_e(option['name'])})</td>"
+            f'<td class="{option["status"]}">{STATUS[option["status"]]}</td>'
+            f"<td>{warn}{' ' if warn else ''}{because}</td></tr>"
+        )
     for referral in answer["referrals"]:
-        glance.append(f'<tr><td><b>{_e(referral["title"])}</b></td>'
-                      f'<td class="{referral["status"]}">{STATUS[referral["status"]]}</td>'
-                      f"<td>{_e(answers.referral_why(referral))}</td></tr>")  # fmt: skip
+        glance.append(
+            f"<tr><td><b>{_e(referral['title'])}</b></td>"
+            f'<td class="{referral["status"]}">{STATUS[referral["status"]]}</td>'
+            f"<td>{_e(answers.referral_why(referral))}</td></tr>"
+        )
 
     details = []
     for option in answer["options"]:
         status = option["status"]
-        parts = [f'<h3>{_e(option["name"])} ({_e(", ".join(option["brands"]))}): '
-                 f'<span class="{status}">{STATUS[status]}</span></h3>',
-                 *_open(option["open"])]  # fmt: skip
+        parts = [
+            f"<h3>{_e(option['name'])} ({_e(', '.join(option['brands']))}): "
+            f'<span class="{status}">{STATUS[status]}</span></h3>',
+            *_open(option["open"]),
+        ]
         for indication in option["indications"]:
             mark, _ = MARKS[indication["status"]]
             parts.append(f"<p>{mark} <i>{_e(indication['summary'])}</i></p>")
-            parts.append(_criteria(indication["criteria"], indication["status"] == "unmet",
-                                   patient))  # fmt: skip
+            parts.append(
+                _criteria(indication["criteria"], indication["status"] == "unmet", patient)
+            )
         if option["missing"]:
             missing = ", ".join(deciding_words(name)[0] for name in option["missing"])
             parts.append(f"<p>To decide: {_e(missing)}</p>")
@@ -130,11 +144,13 @@ def page(answer: OptionsOut, patient: Facts, catalog: Catalog,
         parts.append(f'<p class="dim">Sources: {cite(option["sources"])}</p>')
         details.append("".join(parts))
     for referral in answer["referrals"]:
-        parts = [f'<h3>{_e(referral["title"])}: <span class="{referral["status"]}">'
-                 f'{STATUS[referral["status"]]}</span></h3>',
-                 *_open(referral["open"]),
-                 _criteria(_applying(referral), False, patient),
-                 f'<p class="dim">Sources: {cite(referral["sources"])}</p>']  # fmt: skip
+        parts = [
+            f'<h3>{_e(referral["title"])}: <span class="{referral["status"]}">'
+            f"{STATUS[referral['status']]}</span></h3>",
+            *_open(referral["open"]),
+            _criteria(_applying(referral), False, patient),
+            f'<p class="dim">Sources: {cite(referral["sources"])}</p>',
+        ]
         details.append("".join(parts))
 
     if open_cautions:

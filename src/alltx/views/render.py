@@ -330,10 +330,12 @@ def _referral(
 def _footer(catalog: Catalog, statuses: Sequence[Status] = ()) -> RenderableType:
     info = catalog.info
     lines = [
-        Text.assemble(("Status: ", "bold"),
-                      f"{STATUS[s][0].lower()} = {MEANING[s].format(short=info.authority.short)}")
+        Text.assemble(
+            ("Status: ", "bold"),
+            f"{STATUS[s][0].lower()} = {MEANING[s].format(short=info.authority.short)}",
+        )
         for s in statuses
-    ]  # fmt: skip
+    ]
     lines.append(
         Text(
             f"Data: {info.authority.labels}, release {info.release}, "
@@ -363,8 +365,11 @@ def _glance(answer: OptionsOut) -> RenderableType:
         if option["cautions_apply"]:
             said = f"CAUTION: {'; '.join(option['cautions_apply'])}; {said}"
         cautioned = bool(option["cautions_apply"])
-        table.add_row(Text(name, style="bold"), _short(option["status"], cautioned),
-                      Text(said, no_wrap=True, overflow="ellipsis"))  # fmt: skip
+        table.add_row(
+            Text(name, style="bold"),
+            _short(option["status"], cautioned),
+            Text(said, no_wrap=True, overflow="ellipsis"),
+        )
     lines: list[RenderableType] = [Text("At a glance", style="bold underline"), table]
     lines += [_referral_line(result, no_wrap=True) for result in answer["referrals"]]
     return Group(*lines)
@@ -373,9 +378,14 @@ def _glance(answer: OptionsOut) -> RenderableType:
 def _referral_line(result: ReferralOut, no_wrap: bool = False) -> Text:
     """A referral's advice in one line: its title, the advice and why."""
     label, style = ADVICE[result["status"]]
-    return Text.assemble((result["title"], "bold"), ": ", (label.lower(), style),
-                         f" ({referral_why(result)})", no_wrap=True if no_wrap else None,
-                         overflow="ellipsis" if no_wrap else None)  # fmt: skip
+    return Text.assemble(
+        (result["title"], "bold"),
+        ": ",
+        (label.lower(), style),
+        f" ({referral_why(result)})",
+        no_wrap=True if no_wrap else None,
+        overflow="ellipsis" if no_wrap else None,
+    )
 
 
 def options(answer: OptionsOut, facts: Facts, catalog: Catalog, out: Console) -> None:
@@ -524,8 +534,9 @@ def drug_compared(
             own = [item for item in items if item not in common]
             if own:
                 label = catalog.info.authority.label
-                where = f"Only in the {label}" if two else \
-                    f"In the {label}, not in all {len(catalogs)}"  # fmt: skip
+                where = (
+                    f"Only in the {label}" if two else f"In the {label}, not in all {len(catalogs)}"
+                )
                 parts += [Text(f"  {where}:", style="italic"), _items(own, cited, 4)]
     pictures = [(c, picture) for _, c, picture in drugs if picture is not None]
     for catalog, picture in pictures:
@@ -534,8 +545,13 @@ def drug_compared(
     parts += [*cited.parts(), ""]
     for catalog in catalogs:
         info = catalog.info
-        parts.append(Text(f"Data: {info.authority.labels}, release {info.release}, updated "
-                          f"{info.updated.isoformat()}.", style="dim"))  # fmt: skip
+        parts.append(
+            Text(
+                f"Data: {info.authority.labels}, release {info.release}, updated "
+                f"{info.updated.isoformat()}.",
+                style="dim",
+            )
+        )
     parts.append(
         Text(disclaimer(", ".join(c.info.authority.labels for c in catalogs)), style="bold")
     )
@@ -611,8 +627,11 @@ def cohort(summary: CohortSummary, catalog: Catalog, out: Console) -> None:
         shown_counts = ", ".join(f"{ADVICE[a][0].lower()} {n}" for a, n in advice.items())
         parts.append(Text.assemble((f"{titles[referral]}: ", "bold"), shown_counts))
     if summary.failed:
-        parts.append(Text(f"{summary.failed} rows could not be read; see the errors above.",
-                          style="bold red"))  # fmt: skip
+        parts.append(
+            Text(
+                f"{summary.failed} rows could not be read; see the errors above.", style="bold red"
+            )
+        )
     parts += ["", _footer(catalog, ("eligible", "possible", "not_eligible"))]
     show(out, parts)
 
@@ -632,7 +651,9 @@ def data_summary(catalog: Catalog, out: Console, checked: bool = False) -> None:
         held = ", ".join(
             f"{r.id} ({r.name}, "
             f"{sum(1 for t in catalog.therapies for i in t.indications if i.regulator == r.id)} "
-            "indications)" for r in catalog.regulators)  # fmt: skip
+            "indications)"
+            for r in catalog.regulators
+        )
         lines.append(f"Regulators: {held}; --regulator chooses")
     if info.authority.currency:
         lines.append(info.authority.currency.text)
@@ -646,12 +667,20 @@ def fhir_codes(codes: FhirCodesOut, out: Console) -> None:
     rows: list[Row] = []
     for code in codes["codes"]:
         sets = f"{code['fact']} {code['value']}" if code["value"] else f"{code['fact']}: its value"
-        rows.append(("-", Text(f"{_system(code['system'])} {code['code']} {code['display']}: "
-                               f"sets {sets}")))  # fmt: skip
+        rows.append(
+            ("-", Text(f"{_system(code['system'])} {code['code']} {code['display']}: sets {sets}"))
+        )
         rows.append((" ", Text(code["source"], style="dim"), 1))
     for answer in codes["answers"]:
-        rows.append(("-", Text(f"a value {_system(answer['system'])} {answer['code']} "
-                               f"{answer['display']}: reads as {answer['means']}")))  # fmt: skip
+        rows.append(
+            (
+                "-",
+                Text(
+                    f"a value {_system(answer['system'])} {answer['code']} "
+                    f"{answer['display']}: reads as {answer['means']}"
+                ),
+            )
+        )
         rows.append((" ", Text(answer["source"], style="dim"), 1))
     heading = Text.assemble(("FHIR codes read by --fhir: ", "bold"), codes["file"])
     show(out, ["", heading, marked(rows, 0)])
@@ -687,8 +716,9 @@ def compared(answer: ComparedOut, facts: Facts, catalogs: Sequence[Catalog], out
         for catalog in catalogs:
             option = statuses[catalog.info.authority.id].get(therapy)
             label, style = STATUS[option["status"]] if option else ("not authorised", "dim")
-            cells.append(Text(label + (" !" if option and option["cautions_apply"] else ""),
-                              style=style))  # fmt: skip
+            cells.append(
+                Text(label + (" !" if option and option["cautions_apply"] else ""), style=style)
+            )
         table.add_row(name, *cells)
     parts.append(table)
     # A caution that applies belongs with the status, under each regulator it applies under
@@ -709,8 +739,13 @@ def compared(answer: ComparedOut, facts: Facts, catalogs: Sequence[Catalog], out
     # the referrals read no label: the same under each
     parts += [_referral_line(result) for result in answer["answers"][0]["referrals"]]
     found = answer["differences"]
-    parts += ["", Text("Where they differ, and why" if found else "No difference in status",
-                       style="bold underline")]  # fmt: skip
+    parts += [
+        "",
+        Text(
+            "Where they differ, and why" if found else "No difference in status",
+            style="bold underline",
+        ),
+    ]
     for difference in found:
         parts.append(Text(names_of[difference["therapy"]], style="bold"))
         for catalog in catalogs:
@@ -725,8 +760,13 @@ def compared(answer: ComparedOut, facts: Facts, catalogs: Sequence[Catalog], out
     parts += ["", Text(f"Each answer in full: alltx options ... --regulator {each}", style="dim")]
     for catalog in catalogs:
         info = catalog.info
-        parts.append(Text(f"Data: {info.authority.labels}, release {info.release}, updated "
-                          f"{info.updated.isoformat()}.", style="dim"))  # fmt: skip
+        parts.append(
+            Text(
+                f"Data: {info.authority.labels}, release {info.release}, updated "
+                f"{info.updated.isoformat()}.",
+                style="dim",
+            )
+        )
     labels = ", ".join(c.info.authority.labels for c in catalogs)
     parts.append(Text(disclaimer(labels), style="bold"))
     show(out, parts)

@@ -32,8 +32,7 @@ def _heading(text: str) -> Text:
     return Text(text, style="bold")
 
 
-def _footer(guide: Guide, cited: Citations | None = None, labels: str | None = None
-            ) -> list[Part]:  # fmt: skip
+def _footer(guide: Guide, cited: Citations | None = None, labels: str | None = None) -> list[Part]:
     """The sources an answer cited, with their addresses; then the data's date and the
     disclaimer (naming `labels`, where the answer rests on a regulator's)."""
     info = guide.info
@@ -55,8 +54,12 @@ def transplant(guide: Guide, catalog: Catalog, out: Console) -> None:
         parts += [Text(f"The reasons as given by {catalog.attribution(referral)}", "dim")]
         parts += [marked(_reason_rows(referral.reasons), 0), _cite(referral.about, cited, "")]
         hint = "Which apply to a patient: alltx options with --age, --induction-failure, "
-        parts += [Text(hint + "--refractory, --high-risk, --relapsed, --remission, "
-                       "--age-at-diagnosis.", "dim")]  # fmt: skip
+        parts += [
+            Text(
+                hint + "--refractory, --high-risk, --relapsed, --remission, --age-at-diagnosis.",
+                "dim",
+            )
+        ]
     parts += ["", _heading("What happens"), _cite(t.steps, cited)]
     parts += [
         "",
@@ -65,8 +68,13 @@ def transplant(guide: Guide, catalog: Catalog, out: Console) -> None:
     ]
     parts += ["", _heading("What decides the risk of relapse"), _cite(t.relapse_risk, cited)]
     parts += ["", _heading("Questions to ask")]
-    parts += [_cite([Statement(q.text, q.source) for q in guide.questions
-                     if q.topic == "transplant"], cited, "?")]  # fmt: skip
+    parts += [
+        _cite(
+            [Statement(q.text, q.source) for q in guide.questions if q.topic == "transplant"],
+            cited,
+            "?",
+        )
+    ]
     show(out, [*parts, *_footer(guide, cited)])
 
 
@@ -142,10 +150,13 @@ def grading(answer: GradingOut, guide: Guide, out: Console) -> None:
         parts += [Text(f"Grade {graded}" if graded else "Grade 0: none", "bold cyan")]
     else:
         why = [
-            *(["not all findings are known"] if answer["could_raise"] or answer["would_decide"]
-              else []),
+            *(
+                ["not all findings are known"]
+                if answer["could_raise"] or answer["would_decide"]
+                else []
+            ),
             *(["the sources leave a point open"] if answer["open"] or answer["age_note"] else []),
-        ]  # fmt: skip
+        ]
         headline = f"Grade {answer['lowest']} to {answer['highest']}: {' and '.join(why)}"
         parts += [Text(headline, style="bold cyan")]
     if answer["assumed"]:  # with the grade: whom it holds for
@@ -154,8 +165,11 @@ def grading(answer: GradingOut, guide: Guide, out: Console) -> None:
         shown = "; ".join(str(findings[f]["text"]) for f in answer["set_by"] if findings[f]["text"])
         parts.append(Text.assemble(("Set by: ", "bold"), shown))
     for feature in map(scale.feature, answer["would_decide"]):
-        parts.append(Text(f"Not given, decides whether it is graded at all: {feature.label} "
-                          f"({feature.flag})"))  # fmt: skip
+        parts.append(
+            Text(
+                f"Not given, decides whether it is graded at all: {feature.label} ({feature.flag})"
+            )
+        )
     for feature in map(scale.feature, answer["could_raise"]):
         parts.append(Text(f"Not given, could raise it: {feature.label} ({feature.flag})"))
     open_points = [point for f in answer["open"] if (point := _open_point(scale, findings[f]))]
@@ -282,8 +296,10 @@ def compare(therapies: list[Therapy], guide: Guide, catalog: Catalog, out: Conso
 def terms(guide: Guide, out: Console) -> None:
     rows: list[Row] = [("•", Text.assemble((t.term, "bold"), f" ({t.id})")) for t in guide.terms]
     parts: list[Part] = [_heading("Glossary"), marked(rows, 0)]
-    show(out, [*parts, Text("One term, with its sources: alltx explain TERM", "dim"),
-               *_footer(guide)])  # fmt: skip
+    show(
+        out,
+        [*parts, Text("One term, with its sources: alltx explain TERM", "dim"), *_footer(guide)],
+    )
 
 
 def term(entry: Term, guide: Guide, out: Console) -> None:
