@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from alltx.core.assess import TherapyOption, assess, assess_therapy
+from alltx.assessment.assess import TherapyOption, assess, assess_therapy
 from alltx.core.facts import FactError, facts_from
 from alltx.model.catalog import Catalog, Therapy
 from alltx.model.data_files import load_catalog

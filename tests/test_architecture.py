@@ -91,38 +91,36 @@ def test_the_contributing_page_lists_every_module() -> None:
     assert missing == [], f"modules docs/contributing.md does not list: {missing}"
 
 
-# The flow (issue 26): which packages each may import. cli and the API take any road; the rest
-# only what comes before them: input -> facts -> rules -> assessment -> answer -> view.
-MAY_IMPORT = {
-    "core": {"model.catalog", "model.guide"},  # the data as declared, never how it is read
-    "model": {"core", "answer.shapes"},  # schemas derive the answers' JSON Schemas from shapes
-    "io": {"core", "model.fhir_codes"},  # what FHIR records are read for, as declared
-    "answer": {"core", "model", "io.input_rows"},  # a cohort's summary lists rows as read
-    "sql": {"core", "model", "answer"},  # never the cohort's streaming: it runs in a warehouse
-    "batch": {"core", "model", "io", "answer", "sql"},
-    "views": {"answer", "model", "core.plain", "core.facts"},  # the answer, in words
-}
+# The flow, bottom first (issue 44, 4): each package imports only itself and those below it,
+# with no exception. core: values, facts and the generic rules; model: the data's entities;
+# assessment: a patient's facts against them; io: rows and records in; answer: what is said;
+# sql and batch: the same answers where the data lives; views: the answer drawn; then the API
+# and the commands.
+LAYERS = ["core", "model", "assessment", "io", "answer", "sql", "batch", "views", "api", "cli"]
+TOP = {"alltx", "__main__"}  # the package itself, and `python -m alltx`: above everything
 
 
-def _allowed(dependency: str, allowed: set[str]) -> bool:
-    return any(dependency == a or dependency.startswith(a + ".") for a in allowed)
-
-
-def test_each_package_imports_only_what_comes_before_it_in_the_flow() -> None:
+def test_each_package_imports_only_itself_and_what_lies_below_it() -> None:
     found = set()
     for module, dependencies in imports().items():
         package = module.partition(".")[0]
-        if package not in MAY_IMPORT:
+        if package in TOP:
             continue
+        assert package in LAYERS, f"{module}: its package {package!r} has no place in LAYERS"
         for dependency in dependencies:
-            if dependency.partition(".")[0] == package or dependency == package:
-                continue
-            if not _allowed(dependency, MAY_IMPORT[package]):
+            below = dependency.partition(".")[0]
+            if below not in TOP and LAYERS.index(below) > LAYERS.index(package):
                 found.add((module, dependency))
     assert found == set(), f"imports against the flow: {sorted(found)}"
 
 
-def test_the_core_imports_no_io_no_rich_and_no_typer() -> None:
+def test_the_layers_are_the_source_folders() -> None:
+    folders = {path.stem for path in SOURCE.iterdir() if path.suffix == ".py" or (
+        path.is_dir() and (path / "__init__.py").exists())}  # fmt: skip
+    assert folders - {"__init__", "__main__"} == set(LAYERS)
+
+
+def test_the_core_and_the_assessment_import_no_io_no_rich_and_no_typer() -> None:
     outside = (
         "rich",
         "typer",
@@ -142,7 +140,7 @@ def test_the_core_imports_no_io_no_rich_and_no_typer() -> None:
     )
     found = []
     for name, path in modules().items():
-        if not name.startswith("core."):
+        if not name.startswith(("core.", "assessment.")):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = (

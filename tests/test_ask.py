@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from alltx.core import ask
-from alltx.core.assess import assess, referrals
+from alltx.assessment import ask
+from alltx.assessment.assess import assess, referrals
 from alltx.core.facts import FACTS, facts_from
 from alltx.model.data_files import load_catalog
 from tests.conftest import LIMIT, Terminal

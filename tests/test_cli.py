@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from alltx import __version__
+from alltx.answer.schemas import validate
 from alltx.answer.shapes import DrugOut, DrugsOut, OptionsOut
 from alltx.cli.app import app
 from alltx.model.data_files import load_catalog
-from alltx.model.schemas import validate
 from tests.conftest import over_80
 
 INFO = load_catalog().info  # the bundled data release the answers name

@@ -22,14 +22,14 @@ from typer.testing import CliRunner
 
 from alltx.answer import answers
 from alltx.answer.answers import compact_option, compact_referral, options_json
+from alltx.answer.schemas import schema_of
+from alltx.assessment.assess import assess, referrals
 from alltx.batch import streaming
 from alltx.cli.app import app
-from alltx.core.assess import assess, referrals
 from alltx.core.facts import facts_from, parse_age
 from alltx.io.input_rows import Failure, Row
 from alltx.model.catalog import Catalog
 from alltx.model.data_files import load_catalog
-from alltx.model.schemas import schema_of
 
 runner = CliRunner()
 RELEASE = load_catalog().info.release

@@ -10,12 +10,12 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
+from alltx.answer.schemas import schema_of
 from alltx.cli.app import app
 from alltx.core.facts import RULE_FACTS
 from alltx.core.rules import compile_criteria, satisfiable
 from alltx.model.catalog import DataError, parse_catalog
 from alltx.model.data_files import bundled_path, load_catalog
-from alltx.model.schemas import schema_of
 
 runner = CliRunner()
 GOOD = bundled_path().read_text(encoding="utf-8")

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from alltx.core.assess import assess_therapy, refer
+from alltx.assessment.assess import assess_therapy, refer
 from alltx.core.facts import FACTS, READING, RULE_FACTS, FactError, facts_from
 from alltx.core.rules import UNMET, Atom, Evaluation, Node, evaluate
 from alltx.model.catalog import Catalog

@@ -183,7 +183,7 @@ def test_rules_see_completed_years_and_months() -> None:
 
 
 def test_the_row_schema_has_a_field_for_every_fact() -> None:
-    from alltx.model.schemas import PatientRow
+    from alltx.answer.schemas import PatientRow
 
     assert set(PatientRow.model_fields) == {"id", *FIELDS}
 
@@ -197,7 +197,7 @@ def test_the_row_schema_has_a_field_for_every_fact() -> None:
     ],
 )
 def test_the_row_schema_parses_like_the_flags(row: dict[str, object]) -> None:
-    from alltx.model.schemas import PatientRow
+    from alltx.answer.schemas import PatientRow
 
     validated = PatientRow.model_validate(row)
     from_model = {name: getattr(validated, name) for name in PARSERS}

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from alltx.answer.schemas import validate
 from alltx.answer.shapes import OptionsOut
 from alltx.cli.app import app
 from alltx.core.plain import web_address
 from alltx.model.data_files import bundled_path, load_fhir_codes
 from alltx.model.fhir_codes import parse_codes
-from alltx.model.schemas import validate
 
 pytest.importorskip("fhir.resources")
 

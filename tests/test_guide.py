@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from alltx.answer import shapes
+from alltx.answer import schemas, shapes
+from alltx.assessment.grading import GradingError, grade, parse_findings
 from alltx.cli.app import app
-from alltx.core.grading import GradingError, grade, parse_findings
-from alltx.model import schemas
 from alltx.model.data_files import bundled_path, load_catalog, load_guide
 from alltx.model.guide import Guide
 from tests.conftest import over_80

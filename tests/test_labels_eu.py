@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from alltx.core.assess import assess
+from alltx.assessment.assess import assess
 from alltx.core.facts import facts_from
 from alltx.model.catalog import Catalog
 from alltx.model.data_files import load_catalog

@@ -201,7 +201,7 @@ def _parser_takes(name: str, value: object) -> bool:
 @pytest.fixture(scope="module")
 def row_schema() -> Any:
     jsonschema = pytest.importorskip("jsonschema")
-    from alltx.model.schemas import schema_of
+    from alltx.answer.schemas import schema_of
 
     return jsonschema.Draft202012Validator(schema_of("input"))
 

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from alltx.assessment.assess import assess, referrals
 from alltx.cli.app import app
-from alltx.core.assess import assess, referrals
 from alltx.core.facts import READING, FactError, Years, facts_from, parse_age
 from alltx.model.catalog import Catalog
 from alltx.model.data_files import load_catalog

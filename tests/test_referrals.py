@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from alltx.assessment.assess import referrals
 from alltx.cli.app import app
-from alltx.core.assess import referrals
 from alltx.core.facts import READING, FactError, facts_from
 from alltx.model.catalog import Catalog
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from alltx.answer.schemas import validate
 from alltx.answer.shapes import CompareBothOut, ComparedOut, DrugBothOut, DrugOut, RecordOut
 from alltx.cli.app import app
 from alltx.core.facts import FactError, facts_from
-from alltx.model.schemas import validate
 
 runner = CliRunner()
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from alltx.assessment.assess import assess
 from alltx.cli.app import app
-from alltx.core.assess import assess
 from alltx.core.facts import FACTS, FactError, facts_from
 from alltx.core.rules import Atom, Group, Node
 from alltx.model.catalog import Catalog
@@ -307,7 +307,7 @@ def test_an_age_not_given_is_at_least_the_age_at_diagnosis(catalogs: dict[str, C
 
 def test_an_age_at_diagnosis_not_given_is_at_most_the_age_now(catalogs: dict[str, Catalog]) -> None:
     [referral] = catalogs["fda"].referrals
-    from alltx.core.assess import refer
+    from alltx.assessment.assess import refer
 
     infant = refer(referral, facts_from({"age": "6m", "relapsed": False}).rule_values())
     assert infant.status == "recommended"  # a baby of six months was diagnosed as an infant

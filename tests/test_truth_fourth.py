@@ -21,8 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from alltx.assessment.assess import assess, referrals
 from alltx.cli.app import app
-from alltx.core.assess import assess, referrals
 from alltx.core.facts import READING, facts_from
 from alltx.model.catalog import Catalog
 from alltx.model.data_files import load_catalog, load_guide

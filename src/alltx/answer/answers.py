@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, cast
 
-from alltx.core.assess import IndicationResult, ReferralResult, TherapyOption
+from alltx.assessment.assess import IndicationResult, ReferralResult, TherapyOption
 from alltx.core.facts import (
     FACTS,
     RULE_FACTS,
@@ -341,7 +341,7 @@ def options_json(
 def patient_answer(facts: Facts, catalog: Catalog) -> OptionsOut:
     """One patient's answer under one catalog: the value every view of it draws (text, page,
     JSON), and the Python API returns."""
-    from alltx.core.assess import assess, referrals
+    from alltx.assessment.assess import assess, referrals
 
     return options_json(facts, assess(facts, catalog), referrals(facts, catalog), catalog)
 

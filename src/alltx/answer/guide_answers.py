@@ -14,8 +14,8 @@ from alltx.answer.answers import (
     source_json,
     statement_json,
 )
+from alltx.assessment.grading import Grading
 from alltx.core.facts import Counted, Facts
-from alltx.core.grading import Grading
 from alltx.model.catalog import Catalog, Statement, Therapy
 from alltx.model.guide import Guide, Practice, SideEffect, Term
 

@@ -2,7 +2,7 @@
 
 The builders (`alltx.answer.answers`, `alltx.answer.guide_answers`) return these types, so mypy
 holds each builder to its shape; `alltx schema` and the tests derive the JSON Schemas from the
-same declarations (`alltx.model.schemas`), each field's description being the docstring under
+same declarations (`alltx.answer.schemas`), each field's description being the docstring under
 it. Only mypy and the schema path import this module: the run path builds plain dicts.
 """
 

@@ -47,7 +47,7 @@ from alltx.answer.answers import (
     referral_brief,
 )
 from alltx.answer.summary import Brief, Summary
-from alltx.core.assess import (
+from alltx.assessment.assess import (
     ReferralResult,
     TherapyOption,
     assess,

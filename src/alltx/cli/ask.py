@@ -1,5 +1,5 @@
 """`alltx ask`: the guided way in, for people who don't know the flags. Questions in plain
-words on a terminal (`alltx.core.ask` chooses them), then the answer `alltx options` gives."""
+words on a terminal (`alltx.assessment.ask` chooses them), then the answer `alltx options` gives."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def ask(
         )
     from rich.prompt import Prompt
 
-    from alltx.core import ask as questionnaire
+    from alltx.assessment import ask as questionnaire
     from alltx.views import render
 
     catalog, out = catalog_in_use(ctx, regulator), console(ctx)

@@ -220,9 +220,9 @@ def exit_status(error: BaseException) -> int | None:
     when alltx's side is at fault (a broken data file, a worker that died), 2 for what the user
     gave (an unknown name, an unreadable input, findings that cannot be graded). Imported
     here, on the way out: a run that fails pays for them, no other."""
+    from alltx.assessment.grading import GradingError
     from alltx.batch.duckdb_engine import EngineError
     from alltx.batch.jobs import JobsError
-    from alltx.core.grading import GradingError
     from alltx.io.fhir import FhirError
     from alltx.io.input_rows import InputError
     from alltx.model.catalog import DataError, UnknownName

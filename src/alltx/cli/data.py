@@ -58,7 +58,7 @@ def schema(
 ) -> None:
     """The JSON Schema of a patient row, a result record (compact, or --explain) or a therapies
     file; for csv, the Frictionless Table Schema of the CSV output's columns."""
-    from alltx.model.schemas import schema_of
+    from alltx.answer.schemas import schema_of
 
     if which is SchemaKind.sql:
         from alltx.sql import table_schema

@@ -176,8 +176,8 @@ def _finding_options(scale: Scale) -> tuple[TyperOption, ...]:
 def _grade(
     ctx: typer.Context, scale_id: str, given: dict[str, object], age: str | None, output: DocFormat
 ) -> None:
+    from alltx.assessment.grading import grade, parse_findings
     from alltx.core.facts import Counted, FactError, InDays, completed_years, parse_fact
-    from alltx.core.grading import grade, parse_findings
 
     guide = guide_in_use(ctx)
     scale = guide.scale(scale_id)

@@ -1017,7 +1017,7 @@ FACTS: dict[str, Fact] = {
     )
 }  # fmt: skip
 
-# One parser per fact. Flags, cohort rows and the input schema in `alltx.model.schemas` all go
+# One parser per fact. Flags, cohort rows and the input schema in `alltx.answer.schemas` all go
 # through these, so a value means the same thing wherever it comes from.
 PARSERS: dict[str, Callable[[object], object]] = {name: f.parse for name, f in FACTS.items()}
 

@@ -19,7 +19,7 @@ MET: Result = "met"
 UNMET: Result = "unmet"
 UNKNOWN: Result = "unknown"
 # What the results of a therapy's indications (any met, else any unknown) and of a referral's
-# reasons come to. Named here, beside Result, so that the answer's schema (alltx.model.schemas) can
+# reasons come to. Named here, beside Result, so that the answer's schema (alltx.answer.schemas) can
 # name them without importing the assessment, which imports the catalog, which uses the schema.
 Status = Literal["eligible", "possible", "not_eligible"]
 Advice = Literal["recommended", "possible", "not_indicated"]

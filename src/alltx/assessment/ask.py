@@ -9,7 +9,7 @@ import shlex
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 
-from alltx.core.assess import ReferralResult, TherapyOption, assess, referrals
+from alltx.assessment.assess import ReferralResult, TherapyOption, assess, referrals
 from alltx.core.facts import FACTS, PARSERS, FactError, facts_from, parse_fact
 from alltx.model.catalog import Catalog
 
