@@ -4,14 +4,16 @@
 prints, `cohort(rows)` yields the records `alltx options --input FILE --format jsonl` writes,
 error records included, and `fhir_cohort(lines)` those `alltx options --fhir FOLDER --format
 jsonl` writes for the Patients of some NDJSON lines (a Spark job's group of them). Each takes
-the road its command takes (the same parsing, rules and answer builders), and each answer is
-the command's JSON read back, so that no value here can differ from the command's. A fact
+the road its command takes (the same parsing, rules and answer builders); `options` returns
+the answer the command writes as JSON, and the cohorts' records are the command's JSON read
+back, so that no value here can differ from the command's. A fact
 that cannot be right raises ValueError in the command's words, naming the fact as a row does
 (`age: must be ...`).
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -44,10 +46,12 @@ def options(
     except FactError as error:
         raise ValueError(f"{error.field}: {error}" if error.field else str(error)) from None
     if len(catalogs) > 1:
-        answer: object = compared([patient_answer(parsed, c) for c in catalogs])
+        answer: Mapping[str, Any] = compared([patient_answer(parsed, c) for c in catalogs])
     else:
         answer = patient_answer(parsed, catalogs[0])
-    return json.loads(json.dumps(answer))  # type: ignore[no-any-return]
+    # The answer itself, no JSON text between (its values are JSON's own kinds: a test holds
+    # it equal to the command's JSON read back), copied so that the caller may change it.
+    return dict(copy.deepcopy(answer))
 
 
 def cohort(
