@@ -173,3 +173,14 @@ def test_duckdb_answers_the_made_up_regulator_as_python_does(data: Path, tmp_pat
     assert [json.loads(line) for line in duckdb.splitlines()] == [
         json.loads(line) for line in python.splitlines()
     ]
+
+
+def test_a_bulk_folder_under_several_regulators_is_refused_before_it_is_read(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "Patient.ndjson").write_text("{not JSON}\n")  # were it read: "not JSON"
+    result = runner.invoke(app, ["options", "--fhir", str(folder), "--regulator", "all"])
+    assert result.exit_code == 2
+    assert "a cohort is answered under one regulator" in result.stderr

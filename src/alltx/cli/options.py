@@ -318,6 +318,8 @@ def _from_records(
     from alltx.cli import fhir as records
 
     as_of = settings.as_of or date.today()
+    if Path(fhir).is_dir():  # a cohort whatever it holds: its flags checked before the export
+        _one_regulator(ctx, settings.regulator)  # is read (it may take minutes)
     found = records.records(fhir, fhir_codes, as_of, all_patients, settings.quiet)
     # a cohort: one record per Patient (a Bulk Data folder is one, whatever it holds)
     cohort = found.patients > 1 or output is Format.parquet or Path(fhir).is_dir()
