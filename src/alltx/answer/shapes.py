@@ -170,8 +170,8 @@ class DifferenceOut(TypedDict):
 
 
 class ComparedOut(TypedDict):
-    """One patient under each regulator (--regulator both): each answer whole, and the
-    therapies whose status differs, with what makes the difference."""
+    """One patient under each regulator chosen (--regulator fda,ema or all): each answer whole,
+    and the therapies whose status differs, with what makes the difference."""
 
     version: int
     answers: list[OptionsOut]
@@ -436,19 +436,20 @@ class CompareRowOut(TypedDict):
 
 class CompareAnswer(GuideAnswer):
     regulator: str
-    """the regulator whose indications `approved_for` lists: fda or ema"""
+    """the regulator whose indications `approved_for` lists: its id in the data"""
     therapies: list[CompareRowOut]
 
 
 class CompareBothOut(TypedDict):
-    """alltx compare --regulator both: the comparison under each regulator."""
+    """alltx compare under several regulators (--regulator fda,ema or all): the comparison under
+    each."""
 
     version: int
     answers: list[CompareAnswer]
 
 
 class DrugBothOut(TypedDict):
-    """alltx drug --regulator both: the drug under each regulator."""
+    """alltx drug under several regulators (--regulator fda,ema or all): the drug under each."""
 
     version: int
     answers: list[DrugOut]
@@ -509,7 +510,7 @@ class RecordOut(TypedDict):
     """keyed by referral id"""
     data_release: str
     regulator: str
-    """the regulator the statuses come from: fda or ema"""
+    """the regulator the statuses come from: its id in the data"""
     version: int
 
 
