@@ -70,7 +70,9 @@ def _statuses(answer: dict[str, Any]) -> dict[str, str]:
 
 
 def test_the_file_holds_three_regulators_and_checks_clean(data: Path) -> None:
-    assert "xyz" in alltx(data, "data", "check", str(data)) + "xyz"  # checked in full: exit 0
+    checked = " ".join(alltx(data, "data", "check", str(data)).split())  # in full: exit 0
+    copied = re.search(rf"{COPIED} \([^)]*\)?, (\d+) indications\)", checked)
+    assert copied and f"xyz (Made-up Agency, {copied[1]} indications)" in checked
     shown = json.loads(alltx(data, "data", "show", "--regulator", "xyz", "-f", "json"))
     assert "Made-up Agency" in json.dumps(shown)
 
