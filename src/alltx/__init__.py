@@ -1,5 +1,5 @@
-"""alltx: which immunotherapies for ALL fit a patient's facts, under the US or the EU
-authorisations, and why.
+"""alltx: which immunotherapies for ALL fit a patient's facts, under each regulator's
+authorisations its data lists, and why.
 
 From Python: `alltx.options(age=19, relapsed=True)` is the dict `alltx options --age 19
 --relapsed --format json` prints, `alltx.cohort(rows)` yields the records `--format jsonl`

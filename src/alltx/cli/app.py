@@ -148,7 +148,7 @@ app = typer.Typer(
 # the full help (42 lines) scrolled its opening away and exited as an error.
 START = """\
 alltx: which approved immunotherapies for acute lymphoblastic leukemia (ALL)
-fit a patient's facts, under the US FDA labels (or the EU's), and why.
+fit a patient's facts, under each regulator's authorisations, and why.
 Information to bring to the care team, not medical advice.
 
 New here? alltx asks its questions one at a time, in plain words:
@@ -223,8 +223,8 @@ def _root(
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
-    """Which immunotherapies for ALL fit a patient's facts, under the US or the EU labels, and
-    why."""
+    """Which immunotherapies for ALL fit a patient's facts, under each regulator the data
+    lists, and why."""
     ctx.obj = Settings(data, guide, paging=not no_pager)
 
 
