@@ -6,9 +6,8 @@ error records included, and `fhir_cohort(lines)` those `alltx options --fhir FOL
 jsonl` writes for the Patients of some NDJSON lines (a Spark job's group of them). Each takes
 the road its command takes (the same parsing, rules and answer builders); `options` returns
 the answer the command writes as JSON, and the cohorts' records are the command's JSON read
-back, so that no value here can differ from the command's. A fact
-that cannot be right raises ValueError in the command's words, naming the fact as a row does
-(`age: must be ...`).
+back, so that no value here can differ from the command's. A fact that cannot be right raises
+ValueError in the command's words, naming the fact as a row does (`age: must be ...`).
 """
 
 from __future__ import annotations
@@ -136,12 +135,11 @@ def _day(as_of: str | date | None) -> date:
 def _catalogs(regulator: str | None, data: str | Path | None) -> list[Catalog]:
     """The data as each regulator chosen authorises, as the command's --regulator reads the
     choice (model.catalog.regulators_named)."""
-    from alltx.model.catalog import UnknownRegulator, regulators_named
-    from alltx.model.data_files import load_catalog
+    from alltx.model.catalog import UnknownRegulator
+    from alltx.model.data_files import load_catalogs
 
-    whole = load_catalog(None if data is None else Path(data), regulator="*")
     try:
-        return [whole.under(id) for id in regulators_named(regulator, whole.regulators)]
+        return load_catalogs(None if data is None else Path(data), regulator)
     except UnknownRegulator as unknown:
         raise ValueError(f"regulator: {unknown}") from None
 

@@ -254,12 +254,11 @@ def catalog_in_use(ctx: typer.Context, regulator: str | None = None, one: str = 
 
 def catalogs_in_use(ctx: typer.Context, regulator: str | None) -> list[Catalog]:
     """The data as each regulator chosen authorises (--regulator: one, several, all)."""
-    from alltx.model.catalog import UnknownRegulator, regulators_named
-    from alltx.model.data_files import load_catalog
+    from alltx.model.catalog import UnknownRegulator
+    from alltx.model.data_files import load_catalogs
 
-    whole = load_catalog(settings(ctx).data, regulator="*")
     try:
-        return [whole.under(id) for id in regulators_named(regulator, whole.regulators)]
+        return load_catalogs(settings(ctx).data, regulator)
     except UnknownRegulator as unknown:
         fail(f"--regulator: {unknown}")
 

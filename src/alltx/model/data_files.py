@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alltx.model.catalog import Catalog, DataError, parse_catalog
+from alltx.model.catalog import Catalog, DataError, parse_catalog, regulators_named
 
 if TYPE_CHECKING:
     from alltx.model.fhir_codes import FhirCodes
@@ -74,6 +74,14 @@ def load_catalog(
     path = path or bundled_path()
     text = _read(path, "therapies file")
     return parse_catalog(text, str(path), checked=bundled and not check, regulator=regulator)
+
+
+def load_catalogs(path: Path | None, regulator: str | None) -> list[Catalog]:
+    """The data as each regulator a choice names authorises (--regulator's or the API's: one,
+    several with commas, all; model.catalog.regulators_named reads it, raising
+    UnknownRegulator), from one reading of the file."""
+    whole = load_catalog(path, regulator="*")
+    return [whole.under(id) for id in regulators_named(regulator, whole.regulators)]
 
 
 def load_guide(path: Path | None = None, *, check: bool = False) -> Guide:
