@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from subprocess import CompletedProcess
 from typing import Any
 
 import pytest
@@ -337,23 +338,18 @@ def test_a_full_disk_is_the_outputs_error_and_leaves_no_file(
         "alltx: error: cannot write the output: No space left on device; check the disk "
         "or where the output goes\n"
     )
-    for given in (jsonl, parquet):  # answered in Python, and in DuckDB
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "alltx",
-                "options",
-                "-i",
-                str(given),
-                "-f",
-                "parquet",
-                "-o",
-                str(full_disk / "out.parquet"),
-            ],
+
+    def to_parquet(given: Path, out: Path, *more: str, **env: str) -> CompletedProcess[str]:
+        command = ["options", "-i", str(given), "-f", "parquet", "-o", str(out), *more]
+        return subprocess.run(
+            [sys.executable, "-m", "alltx", *command],
             capture_output=True,
             text=True,
+            env={**os.environ, **env},
         )
+
+    for given in (jsonl, parquet):  # answered in Python, and in DuckDB
+        done = to_parquet(given, full_disk / "out.parquet")
         assert (done.returncode, done.stderr) == (74, said)
         assert list(full_disk.iterdir()) == []
     # The temporary folder full: the records DuckDB writes (answered in Python), or the rows
@@ -362,24 +358,7 @@ def test_a_full_disk_is_the_outputs_error_and_leaves_no_file(
     table.write_text("id,age,relapsed\n" + "".join(f"p{n},{n % 90},yes\n" for n in range(30_000)))
     out = tmp_path / "out.parquet"
     for given, more, what in ((jsonl, [], "records"), (table, ["--engine", "duckdb"], "rows")):
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "alltx",
-                "options",
-                "-i",
-                str(given),
-                "-f",
-                "parquet",
-                "-o",
-                str(out),
-                *more,
-            ],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "TMPDIR": str(full_disk)},
-        )
+        done = to_parquet(given, out, *more, TMPDIR=str(full_disk))
         assert (done.returncode, done.stderr) == (
             74,
             f"alltx: error: cannot write the {what} "
